@@ -1,0 +1,125 @@
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Membership;
+
+namespace Mesh.Coordinator.Groups;
+
+/// <summary>The list of groups and their online members, as etcd holds them.</summary>
+public sealed class GroupDirectory(EtcdConnection etcd)
+{
+    /// <summary>Creates the group's directory entry unless it exists; returns true when this call created it.</summary>
+    public async Task<bool> EnsureGroupAsync(string group, GroupRecord record, CancellationToken ct)
+    {
+        var key = ByteString.CopyFromUtf8(MeshKeys.Group(group));
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare
+        {
+            Key = key,
+            Target = Compare.Types.CompareTarget.Version,
+            Result = Compare.Types.CompareResult.Equal,
+            Version = 0,
+        });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(record.ToBytes()) } });
+        try
+        {
+            var response = await etcd.KV.TxnAsync(txn, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            return response.Succeeded;
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    public async Task<IReadOnlyList<GroupSummary>> ListGroupsAsync(CancellationToken ct)
+    {
+        try
+        {
+            var groups = await etcd.KV.RangeAsync(
+                new RangeRequest
+                {
+                    Key = ByteString.CopyFromUtf8(MeshKeys.GroupsPrefix),
+                    RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(MeshKeys.GroupsPrefix)),
+                    KeysOnly = true,
+                },
+                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            var result = new List<GroupSummary>(groups.Kvs.Count);
+            foreach (var kv in groups.Kvs)
+            {
+                var name = kv.Key.ToStringUtf8()[MeshKeys.GroupsPrefix.Length..];
+                var prefix = MeshKeys.MembersPrefix(name);
+                var count = await etcd.KV.RangeAsync(
+                    new RangeRequest
+                    {
+                        Key = ByteString.CopyFromUtf8(prefix),
+                        RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
+                        CountOnly = true,
+                        Revision = groups.Header.Revision,
+                    },
+                    deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+                result.Add(new GroupSummary(name, count.Count));
+            }
+
+            return result;
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    /// <summary>The group's online members, and the revision they were read at (a watch continues after it).</summary>
+    public async Task<(IReadOnlyList<MemberRecord> Members, long Revision)> ListMembersAsync(string group, CancellationToken ct)
+    {
+        var prefix = MeshKeys.MembersPrefix(group);
+        try
+        {
+            var response = await etcd.KV.RangeAsync(
+                new RangeRequest
+                {
+                    Key = ByteString.CopyFromUtf8(prefix),
+                    RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
+                },
+                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            var members = new List<MemberRecord>(response.Kvs.Count);
+            foreach (var kv in response.Kvs)
+            {
+                if (MemberRecord.TryParse(kv.Value.Span) is { } record)
+                {
+                    members.Add(record);
+                }
+            }
+
+            return (members, response.Header.Revision);
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    /// <summary>Turns raw changes under a members prefix into member changes; malformed records are skipped.</summary>
+    public static IEnumerable<MemberChange> ToMemberChanges(string group, IEnumerable<KeyChange> changes)
+    {
+        var prefix = MeshKeys.MembersPrefix(group);
+        foreach (var change in changes)
+        {
+            if (!change.Key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var peerId = change.Key[prefix.Length..];
+            if (change.IsDelete)
+            {
+                yield return new MemberChange(peerId, null);
+            }
+            else if (MemberRecord.TryParse(change.Value) is { } record && record.PeerId == peerId)
+            {
+                yield return new MemberChange(peerId, record);
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Mesh.Coordinator.Etcd;
+
+namespace Mesh.Coordinator.History;
+
+/// <summary>Group history as etcd keys under <c>/mesh/history/{group}/</c>, written create-only in transactions.</summary>
+public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
+{
+    /// <summary>etcd rejects a transaction of more than 128 operations (its default --max-txn-ops).</summary>
+    public const int MaxOpsPerTransaction = 128;
+
+    /// <summary>etcd rejects a request over 1.5 MiB; stay well under it.</summary>
+    public const int MaxBytesPerTransaction = 1024 * 1024;
+
+    /// <summary>Keys per range page: long histories are read in pages, never as one huge response.</summary>
+    public const int PageSize = 5000;
+
+    public async Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        if (entries.Count > MaxOpsPerTransaction)
+        {
+            throw new ArgumentException($"at most {MaxOpsPerTransaction} entries per append", nameof(entries));
+        }
+
+        try
+        {
+            var all = Transaction(entries);
+            var response = await etcd.KV.TxnAsync(all, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            if (response.Succeeded)
+            {
+                return;
+            }
+
+            // Some key exists already: an earlier attempt of this batch landed (its answer was lost). Write the
+            // others one by one, each still create-only, so nothing is written twice.
+            foreach (var entry in entries)
+            {
+                await etcd.KV.TxnAsync(Transaction([entry]), deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            }
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    private static TxnRequest Transaction(IReadOnlyList<HistoryEntry> entries)
+    {
+        var txn = new TxnRequest();
+        foreach (var entry in entries)
+        {
+            var key = ByteString.CopyFromUtf8(MeshKeys.HistoryPrefix(entry.Group) + entry.Name);
+            txn.Compare.Add(new Compare
+            {
+                Key = key,
+                Target = Compare.Types.CompareTarget.Version,
+                Result = Compare.Types.CompareResult.Equal,
+                Version = 0,
+            });
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(entry.Value) } });
+        }
+
+        return txn;
+    }
+
+    public async Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
+    {
+        var prefix = MeshKeys.HistoryPrefix(group);
+        var rangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix));
+        var from = ByteString.CopyFromUtf8(prefix);
+        long revision = 0;
+        try
+        {
+            while (true)
+            {
+                var response = await etcd.KV.RangeAsync(
+                    new RangeRequest { Key = from, RangeEnd = rangeEnd, Limit = PageSize, Revision = revision },
+                    deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                // Every page is read at the first page's revision: one consistent snapshot, however long.
+                revision = response.Header.Revision;
+                if (response.Kvs.Count > 0)
+                {
+                    var page = new List<HistoryEntry>(response.Kvs.Count);
+                    foreach (var kv in response.Kvs)
+                    {
+                        page.Add(new HistoryEntry(group, kv.Key.ToStringUtf8()[prefix.Length..], kv.Value.ToByteArray()));
+                    }
+
+                    await onPage(page);
+                }
+
+                if (!response.More || response.Kvs.Count == 0)
+                {
+                    return revision;
+                }
+
+                // Continue right after the last key of this page.
+                var last = response.Kvs[^1].Key.ToByteArray();
+                from = ByteString.CopyFrom([.. last, 0]);
+            }
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using System.Threading.Channels;
+using Mesh.Coordinator.Etcd;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Coordinator.History;
+
+/// <summary>Writes a peer's sent messages to history in the background, batching whatever queued up meanwhile.</summary>
+/// <remarks>
+/// One transaction is in flight at a time. While it is, new messages queue; the next transaction takes all of them
+/// (up to etcd's per-transaction limits). An idle sender therefore pays one round trip per message, a busy one far
+/// fewer than one. A failed batch is retried, with back-off, until it lands: appends are create-only, so a retry
+/// never duplicates. Entries of one sender land in the order they were queued.
+/// </remarks>
+public sealed partial class HistoryWriter : IAsyncDisposable
+{
+    private readonly IHistoryStore _store;
+    private readonly ILogger _log;
+    private readonly Channel<HistoryEntry> _queue = Channel.CreateUnbounded<HistoryEntry>(
+        new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _abandon = new();
+    private readonly Task _loop;
+    private long _pending;
+    private long _written;
+    private long _transactions;
+
+    public HistoryWriter(IHistoryStore store, ILogger log)
+    {
+        _store = store;
+        _log = log;
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Messages queued and not yet acknowledged by the store.</summary>
+    public long Pending => Interlocked.Read(ref _pending);
+
+    public long Written => Interlocked.Read(ref _written);
+
+    public long Transactions => Interlocked.Read(ref _transactions);
+
+    /// <summary>Raised (from the writer's loop) when the store starts failing and when it recovers.</summary>
+    public event Action<bool, string>? HealthChanged;
+
+    public void Enqueue(HistoryEntry entry)
+    {
+        Interlocked.Increment(ref _pending);
+        if (!_queue.Writer.TryWrite(entry))
+        {
+            Interlocked.Decrement(ref _pending);
+            throw new InvalidOperationException("the history writer is closed");
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<HistoryEntry>(EtcdHistoryStore.MaxOpsPerTransaction);
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
+        var failing = false;
+        HistoryEntry? carried = null;
+        var reader = _queue.Reader;
+        while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            var bytes = 0;
+            if (carried is not null)
+            {
+                batch.Add(carried);
+                bytes += carried.Value.Length;
+                carried = null;
+            }
+
+            while (batch.Count < EtcdHistoryStore.MaxOpsPerTransaction && reader.TryRead(out var next))
+            {
+                if (batch.Count > 0 && bytes + next.Value.Length > EtcdHistoryStore.MaxBytesPerTransaction)
+                {
+                    carried = next;
+                    break;
+                }
+
+                batch.Add(next);
+                bytes += next.Value.Length;
+            }
+
+            while (true)
+            {
+                try
+                {
+                    await _store.AppendAsync(batch, _abandon.Token).ConfigureAwait(false);
+                    Interlocked.Add(ref _pending, -batch.Count);
+                    Interlocked.Add(ref _written, batch.Count);
+                    Interlocked.Increment(ref _transactions);
+                    backoff.Reset();
+                    if (failing)
+                    {
+                        failing = false;
+                        LogRecovered(batch.Count);
+                        HealthChanged?.Invoke(true, "history writes resumed");
+                    }
+
+                    break;
+                }
+                catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    var delay = backoff.Next();
+                    LogAppendFailed(batch.Count, e.Message, delay.TotalMilliseconds);
+                    if (!failing)
+                    {
+                        failing = true;
+                        HealthChanged?.Invoke(false, $"history writes failing ({e.Message}); retrying");
+                    }
+
+                    try
+                    {
+                        await Task.Delay(delay, _abandon.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Stops taking messages and waits until every queued one is written, or the timeout passes.</summary>
+    /// <returns>How many messages could not be written in time.</returns>
+    public async Task<long> FlushAndCloseAsync(TimeSpan timeout)
+    {
+        _queue.Writer.TryComplete();
+        var finished = await Task.WhenAny(_loop, Task.Delay(timeout)).ConfigureAwait(false) == _loop;
+        if (!finished)
+        {
+            await _abandon.CancelAsync().ConfigureAwait(false);
+            await _loop.ConfigureAwait(false);
+        }
+
+        return Pending;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await FlushAndCloseAsync(TimeSpan.Zero).ConfigureAwait(false);
+        _abandon.Dispose();
+    }
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "history append of {Count} failed: {Reason}; retrying in {DelayMs:F0} ms")]
+    private partial void LogAppendFailed(int count, string reason, double delayMs);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "history writes resumed ({Count} written)")]
+    private partial void LogRecovered(int count);
+}

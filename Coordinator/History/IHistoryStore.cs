@@ -1,0 +1,13 @@
+namespace Mesh.Coordinator.History;
+
+/// <summary>Durable, append-only history of groups.</summary>
+public interface IHistoryStore
+{
+    /// <summary>Writes entries that do not exist yet; an entry already stored is left as it is (create-only), so a
+    /// retried append never duplicates.</summary>
+    Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct);
+
+    /// <summary>Reads a group's whole history in key order, page by page, as of one revision; returns that revision
+    /// so a watch can continue right after it.</summary>
+    Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct);
+}

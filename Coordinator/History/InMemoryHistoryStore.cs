@@ -1,0 +1,63 @@
+namespace Mesh.Coordinator.History;
+
+/// <summary>The in-memory twin of <see cref="EtcdHistoryStore"/>, for fast unit tests of what builds on history.</summary>
+public sealed class InMemoryHistoryStore : IHistoryStore
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, SortedDictionary<string, byte[]>> _groups = new();
+    private long _revision;
+
+    /// <summary>How many append calls reached the store (each one is one round trip in the real store).</summary>
+    public int AppendCalls { get; private set; }
+
+    /// <summary>When set, the next append fails with this exception (and is then cleared).</summary>
+    public Exception? FailNextAppend { get; set; }
+
+    public Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            AppendCalls++;
+            if (FailNextAppend is { } failure)
+            {
+                FailNextAppend = null;
+                return Task.FromException(failure);
+            }
+
+            foreach (var entry in entries)
+            {
+                if (!_groups.TryGetValue(entry.Group, out var history))
+                {
+                    _groups[entry.Group] = history = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+                }
+
+                if (history.TryAdd(entry.Name, entry.Value))
+                {
+                    _revision++;
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
+    {
+        List<HistoryEntry> all;
+        long revision;
+        lock (_lock)
+        {
+            revision = _revision;
+            all = _groups.TryGetValue(group, out var history)
+                ? history.Select(kv => new HistoryEntry(group, kv.Key, kv.Value)).ToList()
+                : [];
+        }
+
+        foreach (var page in all.Chunk(EtcdHistoryStore.PageSize))
+        {
+            await onPage(page);
+        }
+
+        return revision;
+    }
+}

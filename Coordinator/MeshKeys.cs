@@ -1,0 +1,42 @@
+using System.Text;
+
+namespace Mesh.Coordinator;
+
+/// <summary>The etcd key schema of Mesh: one place that knows where everything lives.</summary>
+/// <remarks>
+/// Groups, members and history live under separate prefixes so that listing groups or members never walks a
+/// group's (possibly huge) history.
+/// </remarks>
+public static class MeshKeys
+{
+    public const string Root = "/mesh/";
+    public const string PeersPrefix = "/mesh/peers/";
+    public const string GroupsPrefix = "/mesh/groups/";
+
+    public static string Peer(string peerId) => PeersPrefix + peerId;
+
+    /// <summary>The group's directory entry (durable metadata).</summary>
+    public static string Group(string group) => GroupsPrefix + group;
+
+    public static string MembersPrefix(string group) => $"/mesh/members/{group}/";
+
+    public static string Member(string group, string peerId) => MembersPrefix(group) + peerId;
+
+    public static string HistoryPrefix(string group) => $"/mesh/history/{group}/";
+
+    /// <summary>The end of the range that holds every key starting with <paramref name="prefix"/>.</summary>
+    public static byte[] RangeEnd(string prefix)
+    {
+        var end = Encoding.UTF8.GetBytes(prefix);
+        for (var i = end.Length - 1; i >= 0; i--)
+        {
+            if (end[i] < 0xff)
+            {
+                end[i]++;
+                return end[..(i + 1)];
+            }
+        }
+
+        return [0];
+    }
+}

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using Mesh.Coordinator.Etcd;
+using Mesh.Peer.Configuration;
+
+namespace Mesh.Peer.Cli;
+
+/// <summary>The <c>mesh</c> command line: parsing, and the rule that every failure is one line on stderr.</summary>
+public static class Cli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Mesh: end-to-end encrypted group chat over a brokerless peer mesh")
+        {
+            JoinCommand.Create(),
+            HistoryCommand.Create(),
+            GroupsCommand.CreateGroups(),
+            GroupsCommand.CreateMembers(),
+        };
+        root.Options.Add(CommonOptions.Etcd);
+        root.Options.Add(CommonOptions.Home);
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var result = Build().Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            // One line naming what was wrong; --help lists what is right.
+            await Console.Error.WriteLineAsync($"mesh: {result.Errors[0].Message} (see mesh --help)");
+            return 2;
+        }
+
+        if (result.CommandResult.Command is RootCommand && args.Length == 0)
+        {
+            await Console.Error.WriteLineAsync("mesh: no command given: use join, history, groups or members (see mesh --help)");
+            return 2;
+        }
+
+        // Ctrl+C is ours: a peer leaves its groups cleanly instead of being terminated after a grace period.
+        return await result.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>Runs a command body; turns expected failures into one line on stderr and an exit code.</summary>
+    internal static async Task<int> Guard(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (MeshException e)
+        {
+            await Console.Error.WriteLineAsync($"mesh: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (EtcdUnavailableException e)
+        {
+            await Console.Error.WriteLineAsync($"mesh: {e.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            return 130;
+        }
+        catch (Exception e)
+        {
+            await Console.Error.WriteLineAsync($"mesh: unexpected error: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Text.Json;
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Groups;
+using Mesh.Peer.Configuration;
+
+namespace Mesh.Peer.Cli;
+
+/// <summary><c>mesh groups</c> and <c>mesh members G</c>: what the directory in etcd says.</summary>
+internal static class GroupsCommand
+{
+    public static Command CreateGroups()
+    {
+        var command = new Command("groups", "list the groups and how many members are online in each") { CommonOptions.Json };
+        command.SetAction((result, ct) => Cli.Guard(async () =>
+        {
+            var options = CommonOptions.Resolve(result);
+            using var etcd = new EtcdConnection(options.EtcdEndpoints);
+            await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
+            var groups = await new GroupDirectory(etcd).ListGroupsAsync(ct);
+            foreach (var g in groups)
+            {
+                Console.WriteLine(result.GetValue(CommonOptions.Json)
+                    ? JsonSerializer.Serialize(new Dictionary<string, object> { ["group"] = g.Group, ["members"] = g.Members })
+                    : $"{g.Group}\t{g.Members} online");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command CreateMembers()
+    {
+        var group = new Argument<string>("group") { Description = "the group" };
+        var command = new Command("members", "list who is online in a group") { group, CommonOptions.Json };
+        command.SetAction((result, ct) => Cli.Guard(async () =>
+        {
+            var options = CommonOptions.Resolve(result);
+            var name = Naming.RequireGroup(result.GetValue(group));
+            using var etcd = new EtcdConnection(options.EtcdEndpoints);
+            await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
+            var (members, _) = await new GroupDirectory(etcd).ListMembersAsync(name, ct);
+            foreach (var m in members.OrderBy(m => m.Name, StringComparer.Ordinal))
+            {
+                var fingerprint = Identity.PeerIdentity.FingerprintOf(NetMQ.NetMQCertificate.FromPublicKey(m.PublicKeyZ85).PublicKey);
+                Console.WriteLine(result.GetValue(CommonOptions.Json)
+                    ? JsonSerializer.Serialize(new Dictionary<string, string>
+                    {
+                        ["group"] = name, ["name"] = m.Name, ["peer"] = m.PeerId, ["fingerprint"] = fingerprint, ["endpoint"] = m.Endpoint,
+                    })
+                    : $"{m.Name}\t{fingerprint}\t{m.Endpoint}");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+}

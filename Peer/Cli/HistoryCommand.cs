@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.History;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Headless;
+using Mesh.Peer.Protocol;
+
+namespace Mesh.Peer.Cli;
+
+/// <summary><c>mesh history G</c>: a group's whole history, oldest first.</summary>
+internal static class HistoryCommand
+{
+    public static Command Create()
+    {
+        var group = new Argument<string>("group") { Description = "the group" };
+        var command = new Command("history", "print a group's whole history, oldest first") { group, CommonOptions.Json };
+        command.SetAction((result, ct) => Cli.Guard(async () =>
+        {
+            var options = CommonOptions.Resolve(result);
+            var name = Naming.RequireGroup(result.GetValue(group));
+            var json = result.GetValue(CommonOptions.Json);
+            using var etcd = new EtcdConnection(options.EtcdEndpoints);
+            await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
+            var store = new EtcdHistoryStore(etcd);
+            using var stdout = new BufferedStream(Console.OpenStandardOutput(), 64 * 1024);
+            var skipped = 0;
+            await store.ReadAsync(name, page =>
+            {
+                foreach (var entry in page)
+                {
+                    var e = EnvelopeCodec.TryDecode(entry.Value);
+                    if (e is null || e.Group != name)
+                    {
+                        skipped++;
+                        continue;
+                    }
+
+                    Print(stdout, e, json);
+                }
+
+                return ValueTask.CompletedTask;
+            }, ct);
+            stdout.Flush();
+            if (skipped > 0)
+            {
+                Console.Error.WriteLine($"mesh: skipped {skipped} corrupt or foreign history entries in '{name}'");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void Print(Stream stdout, Envelope e, bool json)
+    {
+        if (json)
+        {
+            using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            {
+                w.WriteStartObject();
+                EventJson.WriteMessage(w, e.Group, e.Id, e.From, e.Text, e.SentAt);
+                w.WriteEndObject();
+            }
+
+            stdout.WriteByte((byte)'\n');
+            return;
+        }
+
+        var line = $"{e.SentAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC  {e.From}: {e.Text}\n";
+        stdout.Write(System.Text.Encoding.UTF8.GetBytes(line));
+    }
+}

@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Mesh.Coordinator.Etcd;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Headless;
+using Mesh.Peer.Identity;
+using Mesh.Peer.Logging;
+using Mesh.Peer.Session;
+
+namespace Mesh.Peer.Cli;
+
+/// <summary><c>mesh join G [G…] --name N</c>: run a peer in one or more groups.</summary>
+internal static class JoinCommand
+{
+    public static Command Create()
+    {
+        var groups = new Argument<string[]>("group") { Description = "groups to join; the first is where typed lines go", Arity = ArgumentArity.OneOrMore };
+        var name = new Option<string?>("--name") { Description = $"your name in the chat (env MESH_NAME): {Naming.NameRule}" };
+        var headless = new Option<bool>("--headless") { Description = "read lines from stdin, write JSON events to stdout" };
+        var bind = new Option<string?>("--bind") { Description = $"where this peer publishes (default {MeshOptions.DefaultBind}: loopback, free port)" };
+        var advertise = new Option<string?>("--advertise") { Description = "the endpoint other peers connect to (default: the bound one)" };
+        var leaseTtl = new Option<int?>("--lease-ttl") { Description = "presence lease TTL in seconds (default 5): how soon others notice a crashed peer" };
+        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl };
+        command.SetAction((result, ct) => Cli.Guard(async () =>
+        {
+            var options = CommonOptions.Resolve(result, result.GetValue(name), result.GetValue(bind), result.GetValue(advertise), result.GetValue(leaseTtl));
+            var groupNames = result.GetValue(groups)!.Select(Naming.RequireGroup).Distinct(StringComparer.Ordinal).ToList();
+            var peerName = options.Name ?? throw new MeshException("--name is required (or set MESH_NAME)", 2);
+            if (!result.GetValue(headless))
+            {
+                Console.Error.WriteLine("mesh: the terminal UI is not available yet; running headless (JSON lines on stdout)");
+            }
+
+            IdentityStore.EnsureHome(options.Home);
+            using var homeLock = HomeLock.Acquire(options.Home);
+            var identity = IdentityStore.LoadOrCreate(options.Home);
+            using var logs = StderrLoggerFactory.FromEnvironment();
+            using var etcd = new EtcdConnection(options.EtcdEndpoints);
+            var session = new ChatSession(options, identity, peerName, etcd, logs);
+            return await HeadlessRunner.RunAsync(session, groupNames, ct);
+        }));
+        return command;
+    }
+}

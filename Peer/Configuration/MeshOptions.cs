@@ -1,0 +1,106 @@
+namespace Mesh.Peer.Configuration;
+
+/// <summary>Everything a peer is configured with, from flags and environment variables, validated once.</summary>
+public sealed record MeshOptions
+{
+    public const string DefaultEtcd = "http://127.0.0.1:2379";
+    public const string DefaultBind = "tcp://127.0.0.1:*";
+
+    public required IReadOnlyList<string> EtcdEndpoints { get; init; }
+
+    public required string Home { get; init; }
+
+    public string? Name { get; init; }
+
+    /// <summary>Where the PUB socket binds; loopback with a free port unless configured.</summary>
+    public string Bind { get; init; } = DefaultBind;
+
+    /// <summary>The endpoint other peers connect to; derived from the bound one unless configured.</summary>
+    public string? Advertise { get; init; }
+
+    public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(5);
+
+    public static string DefaultHome() =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".mesh");
+
+    /// <summary>Builds options from flag values, falling back to MESH_* variables, and validates them.</summary>
+    public static MeshOptions From(string? etcd, string? home, string? name, string? bind, string? advertise, int? leaseTtlSeconds)
+    {
+        etcd ??= Environment.GetEnvironmentVariable("MESH_ETCD");
+        home ??= Environment.GetEnvironmentVariable("MESH_HOME");
+        name ??= Environment.GetEnvironmentVariable("MESH_NAME");
+        var endpoints = ParseEndpoints(string.IsNullOrWhiteSpace(etcd) ? DefaultEtcd : etcd);
+        if (name is not null)
+        {
+            Naming.RequireName(name);
+        }
+
+        bind = string.IsNullOrWhiteSpace(bind) ? DefaultBind : bind.Trim();
+        RequireTcpEndpoint("--bind", bind, allowWildcardPort: true);
+        if (advertise is not null)
+        {
+            RequireTcpEndpoint("--advertise", advertise, allowWildcardPort: false);
+        }
+        else if (IsWildcardHost(bind))
+        {
+            throw new MeshException($"--bind {bind} listens on every interface: give --advertise with the address other peers should use", 2);
+        }
+
+        var ttl = leaseTtlSeconds ?? 5;
+        if (ttl is < 2 or > 300)
+        {
+            throw new MeshException($"--lease-ttl {ttl}: must be between 2 and 300 seconds", 2);
+        }
+
+        return new MeshOptions
+        {
+            EtcdEndpoints = endpoints,
+            Home = Path.GetFullPath(string.IsNullOrWhiteSpace(home) ? DefaultHome() : home),
+            Name = name,
+            Bind = bind,
+            Advertise = advertise,
+            LeaseTtl = TimeSpan.FromSeconds(ttl),
+        };
+    }
+
+    public static IReadOnlyList<string> ParseEndpoints(string value)
+    {
+        var endpoints = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (endpoints.Length == 0)
+        {
+            throw new MeshException("--etcd: no endpoint given", 2);
+        }
+
+        foreach (var endpoint in endpoints)
+        {
+            if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")
+                || uri.IsDefaultPort && !endpoint.Contains(":" + uri.Port, StringComparison.Ordinal))
+            {
+                throw new MeshException($"--etcd: '{Naming.Printable(endpoint)}' is not an endpoint like http://127.0.0.1:2379", 2);
+            }
+        }
+
+        return endpoints;
+    }
+
+    private static void RequireTcpEndpoint(string flag, string value, bool allowWildcardPort)
+    {
+        var ok = value.StartsWith("tcp://", StringComparison.Ordinal);
+        var hostPort = ok ? value["tcp://".Length..] : "";
+        var colon = hostPort.LastIndexOf(':');
+        ok = ok && colon > 0;
+        if (ok)
+        {
+            var port = hostPort[(colon + 1)..];
+            ok = (allowWildcardPort && port == "*") || (int.TryParse(port, out var p) && p is > 0 and < 65536);
+        }
+
+        if (!ok)
+        {
+            throw new MeshException($"{flag}: '{Naming.Printable(value)}' is not an endpoint like tcp://127.0.0.1:5555", 2);
+        }
+    }
+
+    private static bool IsWildcardHost(string endpoint) =>
+        endpoint.StartsWith("tcp://*:", StringComparison.Ordinal) || endpoint.StartsWith("tcp://0.0.0.0:", StringComparison.Ordinal);
+}

@@ -1,0 +1,73 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Mesh.Peer.Session;
+
+namespace Mesh.Peer.Headless;
+
+/// <summary>The headless contract's JSON shape of each event: one object per line.</summary>
+public static class EventJson
+{
+    private static readonly JsonWriterOptions Options = new()
+    {
+        // Non-ASCII text stays readable; the output is JSON lines, never embedded in HTML.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>UTC with milliseconds, e.g. 2026-11-24T12:00:00.123Z.</summary>
+    public static string FormatTime(DateTimeOffset t) =>
+        t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    public static void Write(IBufferWriter<byte> output, MeshEvent e)
+    {
+        using var w = new Utf8JsonWriter(output, Options);
+        w.WriteStartObject();
+        switch (e)
+        {
+            case ReadyEvent ready:
+                w.WriteString("type", "ready");
+                w.WriteString("group", ready.Group);
+                w.WriteStartArray("members");
+                foreach (var member in ready.Members)
+                {
+                    w.WriteStringValue(member);
+                }
+
+                w.WriteEndArray();
+                break;
+            case MessageEvent message:
+                WriteMessage(w, message.Group, message.Id, message.From, message.Text, message.SentAt);
+                break;
+            case MemberEvent member:
+                w.WriteString("type", member.Joined ? "joined" : "left");
+                w.WriteString("group", member.Group);
+                w.WriteString("name", member.Name);
+                break;
+            case ErrorEvent error:
+                w.WriteString("type", "error");
+                w.WriteString("message", error.Message);
+                break;
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>The fields of a message line, shared by the live events and <c>mesh history --json</c>.</summary>
+    public static void WriteMessage(Utf8JsonWriter w, string group, string id, string from, string text, DateTimeOffset sentAt)
+    {
+        w.WriteString("type", "message");
+        w.WriteString("group", group);
+        w.WriteString("id", id);
+        w.WriteString("from", from);
+        w.WriteString("text", text);
+        w.WriteString("sent_at", FormatTime(sentAt));
+    }
+
+    public static string ToLine(MeshEvent e)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        Write(buffer, e);
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}

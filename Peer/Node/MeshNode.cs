@@ -1,0 +1,219 @@
+using System.Text;
+using Mesh.Peer.Protocol;
+using Microsoft.Extensions.Logging;
+using NetMQ;
+using NetMQ.Sockets;
+
+namespace Mesh.Peer.Node;
+
+/// <summary>The peer's network node: one XPUB socket it publishes on, and one SUB socket per member it follows.</summary>
+/// <remarks>
+/// ZeroMQ sockets are not thread-safe, so one <see cref="NetMQPoller"/> thread owns every socket. Other threads hand
+/// it work through queues (frames to publish, link changes); what arrives leaves through the callbacks, which must
+/// not block. Every link is Curve-encrypted: the PUB socket is a Curve server with the peer's own keypair, and each
+/// SUB socket is a Curve client that must know the member's public key.
+/// </remarks>
+public sealed partial class MeshNode : IDisposable
+{
+    private readonly NetMQCertificate _certificate;
+    private readonly byte[] _helloPayload;
+    private readonly Action<string, string, byte[]> _onFrame;
+    private readonly Action<string> _onLinkUp;
+    private readonly ILogger _log;
+    private readonly NetMQPoller _poller = new();
+    private readonly XPublisherSocket _publisher = new();
+    private readonly NetMQQueue<(byte[] Topic, byte[] Payload)> _outgoing = new();
+    private readonly NetMQQueue<Action> _control = new();
+    private readonly Dictionary<string, SubscriberLink> _links = new(StringComparer.Ordinal);
+    private readonly int _maxFrameBytes;
+    private long _published;
+    private long _received;
+    private bool _disposed;
+
+    /// <param name="certificate">The peer's Curve keypair.</param>
+    /// <param name="peerId">The peer's id, sent in hellos.</param>
+    /// <param name="onFrame">Called on the poller thread with (member peer id, group, payload) for each message.</param>
+    /// <param name="onLinkUp">Called on the poller thread when a member's hello proves the link to it works.</param>
+    /// <param name="maxFrameBytes">Larger frames make the link drop (hostile or broken senders).</param>
+    public MeshNode(NetMQCertificate certificate, string peerId, Action<string, string, byte[]> onFrame,
+        Action<string> onLinkUp, ILogger log, int maxFrameBytes)
+    {
+        _certificate = certificate;
+        _helloPayload = Encoding.UTF8.GetBytes(peerId);
+        _onFrame = onFrame;
+        _onLinkUp = onLinkUp;
+        _log = log;
+        _maxFrameBytes = maxFrameBytes;
+    }
+
+    public long Published => Interlocked.Read(ref _published);
+
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Binds the PUB socket and starts the poller; returns the endpoint other peers should connect to.</summary>
+    public string Start(string bind, string? advertise)
+    {
+        _publisher.Options.CurveServer = true;
+        _publisher.Options.CurveCertificate = _certificate;
+        // NetMQ's default of 1,000 drops a burst silently; a chat burst of many thousands must go out whole.
+        _publisher.Options.SendHighWatermark = 200_000;
+        _publisher.Options.XPubVerbose = true;
+        _publisher.Options.Linger = TimeSpan.FromSeconds(1);
+        _publisher.Options.MaxMsgSize = 1024;
+        string bound;
+        if (bind.EndsWith(":*", StringComparison.Ordinal))
+        {
+            var port = _publisher.BindRandomPort(bind[..^2]);
+            bound = $"{bind[..^2]}:{port}";
+        }
+        else
+        {
+            _publisher.Bind(bind);
+            bound = bind;
+        }
+
+        _publisher.ReceiveReady += OnSubscription;
+        _outgoing.ReceiveReady += OnOutgoing;
+        _control.ReceiveReady += (_, e) =>
+        {
+            while (e.Queue.TryDequeue(out var action, TimeSpan.Zero))
+            {
+                action();
+            }
+        };
+        _poller.Add(_publisher);
+        _poller.Add(_outgoing);
+        _poller.Add(_control);
+        _poller.RunAsync("mesh-node");
+        return advertise ?? bound;
+    }
+
+    /// <summary>Queues a message for every member subscribed to <paramref name="group"/>.</summary>
+    public void Publish(string group, byte[] payload) => _outgoing.Enqueue((Topics.ForGroup(group), payload));
+
+    /// <summary>Makes the node follow exactly these members (connecting, re-subscribing, disconnecting as needed).</summary>
+    public void SetLinks(IReadOnlyCollection<LinkSpec> links) => _control.Enqueue(() => ApplyLinks(links));
+
+    private void ApplyLinks(IReadOnlyCollection<LinkSpec> wanted)
+    {
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var spec in wanted)
+        {
+            keep.Add(spec.PeerId);
+            if (_links.TryGetValue(spec.PeerId, out var link))
+            {
+                if (link.SameTarget(spec))
+                {
+                    link.Update(spec);
+                    continue;
+                }
+
+                // The member came back elsewhere (or with a new key): start a fresh connection.
+                Drop(link);
+            }
+
+            var created = new SubscriberLink(spec, _certificate, _maxFrameBytes);
+            created.Socket.ReceiveReady += (_, e) => OnMemberFrames(created, e.Socket);
+            _poller.Add(created.Socket);
+            _links[spec.PeerId] = created;
+            LogLinkOpened(spec.PeerId, spec.Endpoint);
+        }
+
+        foreach (var gone in _links.Values.Where(l => !keep.Contains(l.Spec.PeerId)).ToList())
+        {
+            Drop(gone);
+        }
+    }
+
+    private void Drop(SubscriberLink link)
+    {
+        _poller.Remove(link.Socket);
+        _links.Remove(link.Spec.PeerId);
+        link.Dispose();
+        LogLinkClosed(link.Spec.PeerId);
+    }
+
+    private void OnOutgoing(object? sender, NetMQQueueEventArgs<(byte[] Topic, byte[] Payload)> e) => SendQueued(4096);
+
+    private void SendQueued(int max)
+    {
+        // Bounded so that a long burst does not starve subscriptions and incoming frames on this thread.
+        for (var i = 0; i < max && _outgoing.TryDequeue(out var item, TimeSpan.Zero); i++)
+        {
+            _publisher.SendMoreFrame(item.Topic).SendFrame(item.Payload);
+            Interlocked.Increment(ref _published);
+        }
+    }
+
+    private void OnSubscription(object? sender, NetMQSocketEventArgs e)
+    {
+        while (e.Socket.TryReceiveFrameBytes(out var frame))
+        {
+            // A subscription message is [1][topic]. Answering the hello topic tells the new subscriber that its link
+            // (and every subscription it sent before this one) is in place. Other subscribers ignore repeats.
+            if (frame.Length == Topics.Hello.Length + 1 && frame[0] == 1 && frame.AsSpan(1).SequenceEqual(Topics.Hello))
+            {
+                _publisher.SendMoreFrame(Topics.Hello).SendFrame(_helloPayload);
+            }
+        }
+    }
+
+    private void OnMemberFrames(SubscriberLink link, NetMQSocket socket)
+    {
+        var frames = new List<byte[]>(2);
+        for (var i = 0; i < 4096 && socket.TryReceiveMultipartBytes(TimeSpan.Zero, ref frames, 2); i++)
+        {
+            if (frames is not { Count: 2 })
+            {
+                continue;
+            }
+
+            var topic = frames[0];
+            if (topic.AsSpan().SequenceEqual(Topics.Hello))
+            {
+                _onLinkUp(link.Spec.PeerId);
+                continue;
+            }
+
+            if (Topics.GroupOf(topic) is { } group)
+            {
+                Interlocked.Increment(ref _received);
+                _onFrame(link.Spec.PeerId, group, frames[1]);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        // Let frames already queued leave before the poller stops (the PUB socket lingers 1 s for the rest).
+        var drained = new ManualResetEventSlim();
+        _control.Enqueue(() =>
+        {
+            SendQueued(int.MaxValue);
+            drained.Set();
+        });
+        drained.Wait(TimeSpan.FromSeconds(2));
+        _poller.Stop();
+        foreach (var link in _links.Values)
+        {
+            link.Dispose();
+        }
+
+        _publisher.Dispose();
+        _outgoing.Dispose();
+        _control.Dispose();
+        _poller.Dispose();
+    }
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Debug, Message = "link to {PeerId} at {Endpoint} opened")]
+    private partial void LogLinkOpened(string peerId, string endpoint);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Debug, Message = "link to {PeerId} closed")]
+    private partial void LogLinkClosed(string peerId);
+}

@@ -1,0 +1,59 @@
+using NetMQ;
+using NetMQ.Sockets;
+using Mesh.Peer.Protocol;
+
+namespace Mesh.Peer.Node;
+
+/// <summary>A Curve-authenticated SUB socket connected to one member's PUB socket. Poller thread only.</summary>
+internal sealed class SubscriberLink : IDisposable
+{
+    private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
+
+    public SubscriberLink(LinkSpec spec, NetMQCertificate own, int maxFrameBytes)
+    {
+        Spec = spec;
+        Socket = new SubscriberSocket();
+        Socket.Options.CurveCertificate = own;
+        Socket.Options.CurveServerKey = spec.ServerKey;
+        Socket.Options.ReceiveHighWatermark = 200_000;
+        Socket.Options.MaxMsgSize = maxFrameBytes;
+        Socket.Options.Linger = TimeSpan.Zero;
+        Socket.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
+        Socket.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(5);
+        // Group topics first, the hello topic last: subscriptions reach the publisher in order, so when its hello
+        // answers the last one, the group subscriptions are already in place.
+        ApplyGroups(spec.Groups);
+        Socket.Subscribe(Topics.Hello);
+        Socket.Connect(spec.Endpoint);
+    }
+
+    public LinkSpec Spec { get; private set; }
+
+    public SubscriberSocket Socket { get; }
+
+    public bool SameTarget(LinkSpec other) =>
+        other.Endpoint == Spec.Endpoint && other.ServerKey.AsSpan().SequenceEqual(Spec.ServerKey);
+
+    public void Update(LinkSpec spec)
+    {
+        ApplyGroups(spec.Groups);
+        Spec = spec;
+    }
+
+    private void ApplyGroups(IReadOnlySet<string> groups)
+    {
+        foreach (var gone in _groups.Where(g => !groups.Contains(g)).ToList())
+        {
+            Socket.Unsubscribe(Topics.ForGroup(gone));
+            _groups.Remove(gone);
+        }
+
+        foreach (var added in groups.Where(g => !_groups.Contains(g)).ToList())
+        {
+            Socket.Subscribe(Topics.ForGroup(added));
+            _groups.Add(added);
+        }
+    }
+
+    public void Dispose() => Socket.Dispose();
+}

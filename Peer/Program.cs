@@ -1,0 +1,1 @@
+return await Mesh.Peer.Cli.Cli.RunAsync(args);

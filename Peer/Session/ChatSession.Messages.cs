@@ -1,0 +1,178 @@
+using System.Text;
+using Mesh.Coordinator;
+using Mesh.Coordinator.History;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Protocol;
+
+namespace Mesh.Peer.Session;
+
+public sealed partial class ChatSession
+{
+    private async Task HandleLineAsync(string line, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(line))
+        {
+            return;
+        }
+
+        if (line.StartsWith("//", StringComparison.Ordinal))
+        {
+            Send(line[1..]);
+            return;
+        }
+
+        if (!line.StartsWith('/'))
+        {
+            Send(line);
+            return;
+        }
+
+        var parts = line.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var argument = parts.Length > 1 ? parts[1] : null;
+        switch (parts[0])
+        {
+            case "/join":
+                if (RequireGroupArgument("/join", argument) is { } joining)
+                {
+                    await JoinAsync(joining, ct);
+                    _current ??= joining;
+                }
+
+                break;
+            case "/leave":
+                if (RequireGroupArgument("/leave", argument ?? _current) is { } leaving)
+                {
+                    await LeaveAsync(leaving, ct);
+                }
+
+                break;
+            case "/switch":
+                if (RequireGroupArgument("/switch", argument) is { } target)
+                {
+                    if (_groups.ContainsKey(target))
+                    {
+                        _current = target;
+                    }
+                    else
+                    {
+                        Emit(new ErrorEvent($"/switch: not in group '{target}' (use /join {target})"));
+                    }
+                }
+
+                break;
+            default:
+                Emit(new ErrorEvent($"unknown command '{Naming.Printable(parts[0])}': commands are /join G, /leave [G], /switch G; start a message with // to send a leading /"));
+                break;
+        }
+    }
+
+    private string? RequireGroupArgument(string command, string? argument)
+    {
+        if (argument is null)
+        {
+            Emit(new ErrorEvent($"{command}: name a group"));
+            return null;
+        }
+
+        if (!Naming.IsValidGroup(argument))
+        {
+            Emit(new ErrorEvent($"{command}: invalid group name '{Naming.Printable(argument)}': {Naming.GroupRule}"));
+            return null;
+        }
+
+        return argument;
+    }
+
+    private void Send(string text)
+    {
+        if (_current is null || !_groups.TryGetValue(_current, out var state))
+        {
+            Emit(new ErrorEvent("not in any group: /join a group first"));
+            return;
+        }
+
+        var size = Encoding.UTF8.GetByteCount(text);
+        if (size > Naming.MaxTextBytes)
+        {
+            Emit(new ErrorEvent($"message not sent: {size} bytes of text, the limit is {Naming.MaxTextBytes} bytes (UTF-8)"));
+            return;
+        }
+
+        // Send times never go backwards for one sender, so its history keys sort in the order it sent them.
+        _lastSentAtMs = Math.Max(NowMs, _lastSentAtMs);
+        var envelope = new Envelope(state.Name, PeerId, _epoch, ++_seq, _name, _lastSentAtMs, text);
+        var payload = EnvelopeCodec.Encode(envelope);
+        _node.Publish(state.Name, payload);
+        _writer.Enqueue(new HistoryEntry(state.Name, envelope.HistoryName, payload));
+        state.Orderer.MarkOwn(envelope);
+        Deliver(envelope, own: true);
+    }
+
+    private void OnFrame(SessionInput.Frame frame)
+    {
+        if (!_groups.TryGetValue(frame.Group, out var state))
+        {
+            return;
+        }
+
+        var envelope = EnvelopeCodec.TryDecode(frame.Payload);
+        // A member's link only carries that member's own messages, for the group named by the topic.
+        if (envelope is null || envelope.Group != frame.Group || envelope.PeerId != frame.PeerId)
+        {
+            LogRejectedFrame(frame.PeerId, frame.Group);
+            return;
+        }
+
+        foreach (var ready in state.Orderer.OfferLive(envelope, NowMs))
+        {
+            Deliver(ready, own: false);
+        }
+    }
+
+    private void OnHistoryChanged(SessionInput.HistoryChanged changed)
+    {
+        if (!_groups.TryGetValue(changed.Group, out var state))
+        {
+            return;
+        }
+
+        var prefix = MeshKeys.HistoryPrefix(changed.Group);
+        foreach (var change in changed.Changes)
+        {
+            if (change.IsDelete || !change.Key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (DecodeStored(changed.Group, change.Key[prefix.Length..], change.Value) is { } envelope)
+            {
+                foreach (var ready in state.Orderer.OfferHistory(envelope))
+                {
+                    Deliver(ready, own: false);
+                }
+            }
+        }
+    }
+
+    /// <summary>Decodes a stored history entry; a corrupt or foreign one is skipped with a warning, never fatal.</summary>
+    private Envelope? DecodeStored(string group, string name, byte[] value)
+    {
+        var envelope = EnvelopeCodec.TryDecode(value);
+        if (envelope is null || envelope.Group != group || envelope.HistoryName != name)
+        {
+            LogCorruptHistory(group, name);
+            return null;
+        }
+
+        return envelope;
+    }
+
+    private void Deliver(Envelope e, bool own) =>
+        Emit(new MessageEvent(e.Group, e.Id, e.From, e.Text, e.SentAt, own));
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 501, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "dropped a malformed frame from {PeerId} on '{Group}'")]
+    private partial void LogRejectedFrame(string peerId, string group);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 502, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "skipped a corrupt or foreign history entry in '{Group}': {Name}")]
+    private partial void LogCorruptHistory(string group, string name);
+}

@@ -1,0 +1,261 @@
+using System.Threading.Channels;
+using Mesh.Coordinator;
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Groups;
+using Mesh.Coordinator.History;
+using Mesh.Coordinator.Membership;
+using Mesh.Coordinator.Registry;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Identity;
+using Mesh.Peer.Node;
+using Mesh.Peer.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Peer.Session;
+
+/// <summary>What a user of one peer sees and does: its groups, their members and messages.</summary>
+/// <remarks>
+/// All session state is owned by one loop that takes <see cref="SessionInput"/> items in order: user lines, frames
+/// from the node, watch changes from etcd, timer ticks. No locks guard the state because nothing else touches it.
+/// What the user should see leaves through <see cref="Events"/>.
+/// </remarks>
+public sealed partial class ChatSession : IAsyncDisposable
+{
+    /// <summary>How long ready waits for hellos from the members known at join before it goes ahead without them.</summary>
+    public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a message waits for an earlier one of the same sender before it is shown anyway.</summary>
+    public static readonly TimeSpan GapTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly MeshOptions _options;
+    private readonly PeerIdentity _identity;
+    private readonly string _name;
+    private readonly EtcdConnection _etcd;
+    private readonly ILoggerFactory _logs;
+    private readonly ILogger _log;
+    private readonly Channel<SessionInput> _inputs = Channel.CreateUnbounded<SessionInput>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<MeshEvent> _events = Channel.CreateUnbounded<MeshEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _linksUp = new(StringComparer.Ordinal);
+    private readonly GroupDirectory _directory;
+    private readonly EtcdHistoryStore _history;
+    private readonly MeshNode _node;
+    private readonly PeerRegistration _registration;
+    private readonly HistoryWriter _writer;
+    private readonly CancellationTokenSource _stop = new();
+    private string? _current;
+    private string _endpoint = "";
+    private long _epoch;
+    private long _seq;
+    private long _lastSentAtMs;
+
+    public ChatSession(MeshOptions options, PeerIdentity identity, string name, EtcdConnection etcd, ILoggerFactory logs)
+    {
+        _options = options;
+        _identity = identity;
+        _name = name;
+        _etcd = etcd;
+        _logs = logs;
+        _log = logs.CreateLogger("session");
+        _directory = new GroupDirectory(etcd);
+        _history = new EtcdHistoryStore(etcd);
+        _node = new MeshNode(identity.Certificate, identity.PeerId,
+            (peer, group, payload) => Post(new SessionInput.Frame(peer, group, payload)),
+            peer => Post(new SessionInput.LinkUp(peer)),
+            logs.CreateLogger("node"),
+            EnvelopeCodec.MaxEncodedBytes + 256);
+        _registration = new PeerRegistration(etcd, options.LeaseTtl, logs.CreateLogger("registration"));
+        _registration.StateChanged += state => Post(new SessionInput.Registration(state));
+        _writer = new HistoryWriter(_history, logs.CreateLogger("history"));
+        _writer.HealthChanged += (ok, message) => Post(new SessionInput.Notice(message));
+    }
+
+    /// <summary>Everything the user should see, in order. Completes when the session has ended.</summary>
+    public ChannelReader<MeshEvent> Events => _events.Reader;
+
+    public string PeerId => _identity.PeerId;
+
+    /// <summary>Hands a line the user typed to the session (a message, or a /command).</summary>
+    public void PostLine(string line) => Post(new SessionInput.UserLine(line));
+
+    /// <summary>Asks the session to leave every group cleanly and end.</summary>
+    public void PostEndOfInput() => Post(new SessionInput.EndOfInput());
+
+    private void Post(SessionInput input) => _inputs.Writer.TryWrite(input);
+
+    private void Emit(MeshEvent e) => _events.Writer.TryWrite(e);
+
+    private static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>Registers, joins <paramref name="groups"/>, and runs until end of input; returns the exit code.</summary>
+    public async Task<int> RunAsync(IReadOnlyList<string> groups, CancellationToken ct)
+    {
+        try
+        {
+            await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
+            _epoch = EpochClock.Next(_options.Home);
+            _endpoint = _node.Start(_options.Bind, _options.Advertise);
+            await _registration.StartAsync(MeshKeys.Peer(PeerId), OwnRecord().ToBytes(), ct);
+            foreach (var group in groups)
+            {
+                await JoinAsync(group, ct);
+            }
+
+            _current = groups.Count > 0 ? groups[0] : null;
+            _ = TickAsync(_stop.Token);
+            await foreach (var input in _inputs.Reader.ReadAllAsync(ct))
+            {
+                if (input is SessionInput.EndOfInput)
+                {
+                    break;
+                }
+
+                try
+                {
+                    await HandleAsync(input, ct);
+                }
+                catch (EtcdUnavailableException e)
+                {
+                    Emit(new ErrorEvent(e.Message));
+                }
+            }
+
+            return await ShutdownAsync();
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return await ShutdownAsync();
+        }
+        catch (EtcdUnavailableException e)
+        {
+            await ShutdownAsync();
+            throw new MeshException(e.Message);
+        }
+    }
+
+    private MemberRecord OwnRecord() =>
+        new(PeerId, _name, _identity.PublicKeyZ85, _endpoint, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+    private async Task TickAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                Post(new SessionInput.Tick());
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task HandleAsync(SessionInput input, CancellationToken ct)
+    {
+        switch (input)
+        {
+            case SessionInput.UserLine line:
+                await HandleLineAsync(line.Text, ct);
+                break;
+            case SessionInput.Frame frame:
+                OnFrame(frame);
+                break;
+            case SessionInput.LinkUp up:
+                OnLinkUp(up.PeerId);
+                break;
+            case SessionInput.MembersChanged changed:
+                OnMembersChanged(changed);
+                break;
+            case SessionInput.HistoryChanged changed:
+                OnHistoryChanged(changed);
+                break;
+            case SessionInput.Registration registration:
+                OnRegistration(registration.State);
+                break;
+            case SessionInput.Notice notice:
+                Emit(new ErrorEvent(notice.Message));
+                break;
+            case SessionInput.Tick:
+                OnTick();
+                break;
+        }
+    }
+
+    private void OnRegistration(RegistrationState state)
+    {
+        switch (state)
+        {
+            case RegistrationState.Unreachable:
+                Emit(new ErrorEvent($"etcd unreachable at {_etcd.Describe}: presence not renewed; retrying"));
+                break;
+            case RegistrationState.Lost:
+                Emit(new ErrorEvent("registration lost (lease expired); registering again"));
+                break;
+            case RegistrationState.Restored:
+                Emit(new ErrorEvent("registered again"));
+                break;
+        }
+    }
+
+    private void OnTick()
+    {
+        var now = NowMs;
+        foreach (var state in _groups.Values)
+        {
+            foreach (var e in state.Orderer.Expire(now, (long)GapTimeout.TotalMilliseconds))
+            {
+                Deliver(e, own: false);
+            }
+
+            TryReady(state, now);
+        }
+    }
+
+    private async Task<int> ShutdownAsync()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return 0;
+        }
+
+        await _stop.CancelAsync();
+        foreach (var state in _groups.Values)
+        {
+            await StopWatchesAsync(state);
+        }
+
+        var unwritten = await _writer.FlushAndCloseAsync(TimeSpan.FromSeconds(10));
+        if (unwritten > 0)
+        {
+            Emit(new ErrorEvent($"{unwritten} sent messages could not be written to history: etcd unreachable at {_etcd.Describe}"));
+        }
+
+        // Revoking the lease removes every presence key at once: the others see this peer leave now, not after the TTL.
+        await _registration.RevokeAsync(TimeSpan.FromSeconds(2));
+        _node.Dispose();
+        _events.Writer.TryComplete();
+        return unwritten > 0 ? 1 : 0;
+    }
+
+    private static async Task StopWatchesAsync(GroupState state)
+    {
+        if (state.MembersWatch is not null)
+        {
+            await state.MembersWatch.DisposeAsync();
+        }
+
+        if (state.HistoryWatch is not null)
+        {
+            await state.HistoryWatch.DisposeAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ShutdownAsync();
+        await _registration.DisposeAsync();
+        await _writer.DisposeAsync();
+        _stop.Dispose();
+    }
+}

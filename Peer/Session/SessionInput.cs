@@ -1,0 +1,26 @@
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Registry;
+
+namespace Mesh.Peer.Session;
+
+/// <summary>Work for the session loop. Everything that changes session state arrives as one of these, in order.</summary>
+internal abstract record SessionInput
+{
+    public sealed record UserLine(string Text) : SessionInput;
+
+    public sealed record EndOfInput : SessionInput;
+
+    public sealed record Frame(string PeerId, string Group, byte[] Payload) : SessionInput;
+
+    public sealed record LinkUp(string PeerId) : SessionInput;
+
+    public sealed record MembersChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
+
+    public sealed record HistoryChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
+
+    public sealed record Registration(RegistrationState State) : SessionInput;
+
+    public sealed record Notice(string Message) : SessionInput;
+
+    public sealed record Tick : SessionInput;
+}
