@@ -205,6 +205,11 @@ public sealed partial class PeerRegistration : IAsyncDisposable
     public async Task RevokeAsync(TimeSpan timeout)
     {
         await StopKeeperAsync();
+        if (LeaseId == 0)
+        {
+            return;
+        }
+
         try
         {
             await _etcd.Lease.LeaseRevokeAsync(

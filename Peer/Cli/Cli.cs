@@ -23,17 +23,17 @@ public static class Cli
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.Length == 0)
+        {
+            await Console.Error.WriteLineAsync("mesh: no command given: use join, history, groups or members (see mesh --help)");
+            return 2;
+        }
+
         var result = Build().Parse(args);
         if (result.Errors.Count > 0)
         {
             // One line naming what was wrong; --help lists what is right.
-            await Console.Error.WriteLineAsync($"mesh: {result.Errors[0].Message} (see mesh --help)");
-            return 2;
-        }
-
-        if (result.CommandResult.Command is RootCommand && args.Length == 0)
-        {
-            await Console.Error.WriteLineAsync("mesh: no command given: use join, history, groups or members (see mesh --help)");
+            await Console.Error.WriteLineAsync($"mesh: {string.Join("; ", result.Errors.Select(e => e.Message))} (see mesh --help)");
             return 2;
         }
 

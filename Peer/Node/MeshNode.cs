@@ -29,6 +29,7 @@ public sealed partial class MeshNode : IDisposable
     private long _published;
     private long _received;
     private bool _disposed;
+    private bool _started;
 
     /// <param name="certificate">The peer's Curve keypair.</param>
     /// <param name="peerId">The peer's id, sent in hellos.</param>
@@ -85,6 +86,7 @@ public sealed partial class MeshNode : IDisposable
         _poller.Add(_outgoing);
         _poller.Add(_control);
         _poller.RunAsync("mesh-node");
+        _started = true;
         return advertise ?? bound;
     }
 
@@ -191,15 +193,19 @@ public sealed partial class MeshNode : IDisposable
         }
 
         _disposed = true;
-        // Let frames already queued leave before the poller stops (the PUB socket lingers 1 s for the rest).
-        var drained = new ManualResetEventSlim();
-        _control.Enqueue(() =>
+        if (_started)
         {
-            SendQueued(int.MaxValue);
-            drained.Set();
-        });
-        drained.Wait(TimeSpan.FromSeconds(2));
-        _poller.Stop();
+            // Let frames already queued leave before the poller stops (the PUB socket lingers 1 s for the rest).
+            using var drained = new ManualResetEventSlim();
+            _control.Enqueue(() =>
+            {
+                SendQueued(int.MaxValue);
+                drained.Set();
+            });
+            drained.Wait(TimeSpan.FromSeconds(2));
+            _poller.Stop();
+        }
+
         foreach (var link in _links.Values)
         {
             link.Dispose();

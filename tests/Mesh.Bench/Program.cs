@@ -1,0 +1,1 @@
+return await Mesh.Bench.GroupThroughputBenchmark.RunAsync(args);

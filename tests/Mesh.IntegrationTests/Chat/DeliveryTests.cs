@@ -1,0 +1,192 @@
+using System.Text.Json;
+using Mesh.Testing;
+
+namespace Mesh.IntegrationTests.Chat;
+
+/// <summary>Every member sees every message exactly once, each sender's in order, and history holds them all.</summary>
+public sealed class DeliveryTests : EtcdFixture
+{
+    [Test]
+    public async Task Five_peers_sending_200_each_all_see_1000_exactly_once_in_sender_order()
+    {
+        var group = NewGroup("five");
+        var names = new[] { "p1", "p2", "p3", "p4", "p5" };
+        var peers = names.Select(n => StartPeer(n, group)).ToList();
+        foreach (var peer in peers)
+        {
+            await peer.WaitReadyAsync(group, Long);
+        }
+
+        // Everyone has seen everyone come online, so nobody is still connecting when the burst starts.
+        foreach (var peer in peers)
+        {
+            await peer.WaitForAsync(p => OnlineNames(p, group).Count == names.Length, Long, "all five online");
+        }
+
+        await Task.WhenAll(peers.Select(p => p.SendManyAsync(Enumerable.Range(0, 200).Select(i => $"{p.Name}:{i}"))));
+
+        foreach (var peer in peers)
+        {
+            await peer.WaitForAsync(p => p.Messages(group).Count >= 1000, Long, "1000 messages");
+        }
+
+        foreach (var peer in peers)
+        {
+            var messages = peer.Messages(group);
+            Assert.That(messages, Has.Count.EqualTo(1000), $"{peer.Name} message count");
+            Assert.That(messages.Select(m => m.Str("id")).Distinct().Count(), Is.EqualTo(1000), $"{peer.Name}: duplicate ids");
+            AssertSenderOrder(messages, names, 200, peer.Name);
+        }
+
+        var history = await HistoryAsync(group);
+        Assert.That(history, Has.Count.EqualTo(1000));
+        Assert.That(history.Select(m => m.Str("id")).ToHashSet(),
+            Is.EquivalentTo(peers[0].Messages(group).Select(m => m.Str("id"))));
+        AssertSenderOrder(history, names, 200, "history");
+        foreach (var peer in peers)
+        {
+            Assert.That(peer.Unparsable, Is.Zero, $"{peer.Name} printed non-JSON on stdout");
+        }
+    }
+
+    [Test]
+    public async Task A_late_joiner_sees_all_earlier_messages_in_order_then_live_ones_none_twice()
+    {
+        var group = NewGroup("late");
+        var early = StartPeer("early", group);
+        await early.WaitReadyAsync(group);
+        await early.SendManyAsync(Enumerable.Range(0, 500).Select(i => $"early:{i}"));
+        await early.WaitForAsync(p => p.Messages(group).Count == 500, Long, "own 500");
+        await Waiting.UntilAsync(() => HistoryCount(group) == 500, Long, "500 messages in history");
+
+        var late = StartPeer("late", group);
+        await late.WaitReadyAsync(group, Long);
+        Assert.That(late.Messages(group), Has.Count.EqualTo(500), "history delivered before ready");
+        await early.WaitForAsync(p => p.Of("joined", group).Any(e => e.Str("name") == "late"), Long, "late joined");
+
+        await early.SendManyAsync(Enumerable.Range(500, 100).Select(i => $"early:{i}"));
+        await late.WaitForAsync(p => p.Messages(group).Count >= 600, Long, "600 messages");
+
+        var texts = late.Messages(group).Select(m => m.Str("text")).ToList();
+        Assert.That(texts, Is.EqualTo(Enumerable.Range(0, 600).Select(i => $"early:{i}").ToList()));
+        Assert.That(late.Messages(group).Select(m => m.Str("id")).Distinct().Count(), Is.EqualTo(600));
+    }
+
+    [Test]
+    public async Task Groups_are_isolated_and_a_peer_in_two_groups_sees_both_with_their_group()
+    {
+        var a = NewGroup("ga");
+        var b = NewGroup("gb");
+        var onlyA = StartPeer("only-a", a);
+        var onlyB = StartPeer("only-b", b);
+        var both = StartPeer("both", a, b);
+        await onlyA.WaitReadyAsync(a);
+        await onlyB.WaitReadyAsync(b);
+        await both.WaitReadyAsync(a);
+        await both.WaitReadyAsync(b);
+
+        await onlyA.SendAsync("secret of a");
+        await onlyB.SendAsync("secret of b");
+        // Lines from "both" go to its first group; /switch moves them to the second.
+        await both.SendAsync("both to a");
+        await both.SendAsync($"/switch {b}");
+        await both.SendAsync("both to b");
+
+        await both.WaitForAsync(p => p.Messages(a).Count == 2 && p.Messages(b).Count == 2, Long, "two in each group");
+        await onlyA.WaitForAsync(p => p.Messages(a).Count == 2, Long, "two in a");
+        await onlyB.WaitForAsync(p => p.Messages(b).Count == 2, Long, "two in b");
+
+        Assert.That(both.Messages(a).Select(m => m.Str("text")), Is.EquivalentTo(new[] { "secret of a", "both to a" }));
+        Assert.That(both.Messages(b).Select(m => m.Str("text")), Is.EquivalentTo(new[] { "secret of b", "both to b" }));
+        Assert.That(onlyA.Of("message").Select(m => m.Str("group")).Distinct(), Is.EquivalentTo(new[] { a }));
+        Assert.That(onlyB.Of("message").Select(m => m.Str("group")).Distinct(), Is.EquivalentTo(new[] { b }));
+        Assert.That(onlyA.Events.Any(e => e.Str("text") is "secret of b" or "both to b"), Is.False);
+
+        // The history of each group is the group's alone.
+        Assert.That((await HistoryAsync(a)).Select(m => m.Str("text")), Is.EquivalentTo(new[] { "secret of a", "both to a" }));
+        Assert.That((await HistoryAsync(b)).Select(m => m.Str("text")), Is.EquivalentTo(new[] { "secret of b", "both to b" }));
+    }
+
+    [Test]
+    public async Task One_sender_5000_messages_reach_all_4_receivers_and_history_in_batched_writes()
+    {
+        var group = NewGroup("tput");
+        var sender = StartPeer("sender", group);
+        var receivers = Enumerable.Range(1, 4).Select(i => StartPeer($"r{i}", group)).ToList();
+        await sender.WaitReadyAsync(group, Long);
+        foreach (var r in receivers)
+        {
+            await r.WaitReadyAsync(group, Long);
+        }
+
+        await sender.WaitForAsync(p => OnlineNames(p, group).Count == 5, Long, "all receivers online");
+        var before = Revision();
+        await sender.SendManyAsync(Enumerable.Range(0, 5000).Select(i => $"m{i}"));
+        foreach (var r in receivers)
+        {
+            await r.WaitForAsync(p => p.Messages(group).Count >= 5000, Long, "5000 messages");
+        }
+
+        await Waiting.UntilAsync(() => HistoryCount(group) >= 5000, Long, "5000 in history");
+        foreach (var r in receivers)
+        {
+            var texts = r.Messages(group).Select(m => m.Str("text")).ToList();
+            Assert.That(texts, Is.EqualTo(Enumerable.Range(0, 5000).Select(i => $"m{i}").ToList()), $"{r.Name}: all 5000, in order, once");
+        }
+
+        Assert.That(HistoryCount(group), Is.EqualTo(5000));
+        // One revision per write transaction: batching means far fewer transactions than messages.
+        var transactions = Revision() - before;
+        TestContext.Out.WriteLine($"5000 messages persisted in {transactions} etcd revisions");
+        Assert.That(transactions, Is.LessThan(2500), "history writes are batched");
+    }
+
+    private long HistoryCount(string group)
+    {
+        var (code, output) = Etcd.Etcdctl("get", $"/mesh/history/{group}/", "--prefix", "--keys-only", "--limit", "1", "-w", "json");
+        if (code != 0)
+        {
+            return -1;
+        }
+
+        using var doc = JsonDocument.Parse(output);
+        return doc.RootElement.TryGetProperty("count", out var count) ? count.GetInt64() : 0;
+    }
+
+    /// <summary>Names a peer knows to be online in a group: those in its ready event plus joins, minus leaves.</summary>
+    internal static HashSet<string> OnlineNames(PeerProcess peer, string group)
+    {
+        var online = new HashSet<string>();
+        foreach (var e in peer.Events.Where(e => e.Str("group") == group))
+        {
+            switch (e.Str("type"))
+            {
+                case "ready":
+                    foreach (var m in e.GetProperty("members").EnumerateArray())
+                    {
+                        online.Add(m.GetString()!);
+                    }
+
+                    break;
+                case "joined":
+                    online.Add(e.Str("name")!);
+                    break;
+                case "left":
+                    online.Remove(e.Str("name")!);
+                    break;
+            }
+        }
+
+        return online;
+    }
+
+    private static void AssertSenderOrder(IReadOnlyList<JsonElement> messages, string[] senders, int each, string who)
+    {
+        foreach (var sender in senders)
+        {
+            var seen = messages.Where(m => m.Str("from") == sender).Select(m => m.Str("text")).ToList();
+            Assert.That(seen, Is.EqualTo(Enumerable.Range(0, each).Select(i => $"{sender}:{i}").ToList()),
+                $"{who}: messages of {sender} complete and in the order sent");
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using Mesh.Testing;
+
+namespace Mesh.IntegrationTests.Cli;
+
+/// <summary>Bad input gets one line naming what was wrong and a non-zero exit; a running peer survives it.</summary>
+public sealed class BadInputTests : EtcdFixture
+{
+    private static readonly object[] Cases =
+    [
+        new object[] { new[] { "frobnicate" }, "frobnicate" },
+        new object[] { new[] { "join", "g", "--name", "a", "--frob" }, "--frob" },
+        new object[] { new[] { "join", "", "--name", "a" }, "invalid group name" },
+        new object[] { new[] { "join", "bad/group", "--name", "a" }, "invalid group name 'bad/group'" },
+        new object[] { new[] { "join", new string('g', 65), "--name", "a" }, "invalid group name" },
+        new object[] { new[] { "join", "g", "--name", "bad name" }, "invalid name 'bad name'" },
+        new object[] { new[] { "join", "g" }, "--name is required" },
+        new object[] { new[] { "join", "g", "--name", "a", "--etcd", "ftp://x" }, "--etcd" },
+        new object[] { new[] { "join", "g", "--name", "a", "--bind", "tcp://0.0.0.0:7000" }, "--advertise" },
+        new object[] { new[] { "history", "no such group!" }, "invalid group name" },
+        new object[] { Array.Empty<string>(), "no command given" },
+    ];
+
+    [TestCaseSource(nameof(Cases))]
+    public async Task Bad_arguments_get_one_line_and_a_non_zero_exit(string[] args, string mentions)
+    {
+        var (code, stdout, stderr) = await MeshCli.RunAsync(args);
+        Assert.That(code, Is.Not.EqualTo(0));
+        AssertOneLine(stderr, mentions);
+        Assert.That(stdout, Is.Empty);
+    }
+
+    [TestCase("join", "g", "--name", "a", "--headless")]
+    [TestCase("history", "g")]
+    [TestCase("groups")]
+    [TestCase("members", "g")]
+    public async Task Unreachable_etcd_is_named_within_10_seconds(params string[] args)
+    {
+        var dead = $"http://127.0.0.1:{FreePort.Next()}";
+        var clock = Stopwatch.StartNew();
+        var (code, _, stderr) = await MeshCli.RunAsync([.. args, "--etcd", dead, "--home", Path.Combine(Path.GetTempPath(), $"mesh-dead-{Guid.NewGuid():N}")]);
+        Assert.That(code, Is.Not.EqualTo(0));
+        TestContext.Out.WriteLine($"exit {code} after {clock.Elapsed.TotalSeconds:F1} s: {stderr}");
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
+        AssertOneLine(stderr, dead);
+    }
+
+    [Test]
+    public async Task A_running_peer_reports_bad_lines_as_error_events_and_keeps_chatting()
+    {
+        var group = NewGroup("bad");
+        var peer = StartPeer("sturdy", group);
+        await peer.WaitReadyAsync(group);
+
+        await peer.SendAsync(new string('x', 16 * 1024 + 1));
+        await peer.SendAsync("/frobnicate");
+        await peer.SendAsync("/switch nowhere");
+        await peer.SendAsync("/join bad/name");
+        await peer.WaitForAsync(p => p.Of("error").Count >= 4, Long, "four errors");
+        var errors = peer.Of("error").Select(e => e.Str("message")).ToList();
+        Assert.That(errors[0], Does.Contain("16384"));
+        Assert.That(errors[1], Does.Contain("unknown command '/frobnicate'"));
+        Assert.That(errors[2], Does.Contain("not in group 'nowhere'"));
+        Assert.That(errors[3], Does.Contain("invalid group name"));
+
+        // A text of exactly the limit still goes through, and so do ordinary ones.
+        await peer.SendAsync(new string('y', 16 * 1024));
+        await peer.SendAsync("still here");
+        await peer.SendAsync("//slash kept");
+        await peer.WaitForAsync(p => p.Messages(group).Count == 3, Long, "three messages");
+        Assert.That(peer.Messages(group).Select(m => m.Str("text")!.Length), Is.EqualTo(new[] { 16 * 1024, 10, 11 }));
+        Assert.That(peer.Messages(group)[2].Str("text"), Is.EqualTo("/slash kept"));
+        Assert.That(peer.Exited, Is.False);
+        Assert.That(await peer.CloseAsync(), Is.EqualTo(0));
+        Assert.That((await HistoryAsync(group)).Count, Is.EqualTo(3), "rejected lines never reach history");
+    }
+
+    private static void AssertOneLine(string stderr, string mentions)
+    {
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), $"one line on stderr, got: {stderr}");
+        Assert.That(lines[0], Does.StartWith("mesh: "));
+        Assert.That(lines[0], Does.Contain(mentions));
+        Assert.That(stderr, Does.Not.Contain("   at "), "no stack trace");
+    }
+}

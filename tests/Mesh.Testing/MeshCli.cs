@@ -1,0 +1,56 @@
+using System.Diagnostics;
+
+namespace Mesh.Testing;
+
+/// <summary>Runs the real <c>mesh</c> executable (mesh.dll, built next to the tests) as a child process.</summary>
+public static class MeshCli
+{
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "mesh.dll");
+
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = System.Text.Encoding.UTF8,
+            StandardErrorEncoding = System.Text.Encoding.UTF8,
+        };
+        info.ArgumentList.Add(Dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        // Tests choose every setting explicitly; nothing leaks in from the environment they run in.
+        foreach (var name in new[] { "MESH_ETCD", "MESH_HOME", "MESH_NAME" })
+        {
+            info.Environment.Remove(name);
+        }
+
+        return info;
+    }
+
+    /// <summary>Runs a command to completion; stdin is closed at once.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        using var process = Process.Start(StartInfo(args))!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"mesh {string.Join(' ', args)} did not finish within 60 s");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}

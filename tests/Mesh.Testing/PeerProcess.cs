@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace Mesh.Testing;
+
+/// <summary>A headless <c>mesh join</c> process: every JSON line it prints is kept, in order, for the test to wait on.</summary>
+public sealed class PeerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<JsonElement> _events = [];
+    private readonly Lock _lock = new();
+    private readonly StreamWriter _stderrLog;
+    private readonly Task _stdoutPump;
+    private int _unparsable;
+
+    private PeerProcess(string name, string home, Process process, string stderrPath)
+    {
+        Name = name;
+        Home = home;
+        _process = process;
+        StderrPath = stderrPath;
+        _stderrLog = new StreamWriter(stderrPath, append: true) { AutoFlush = true };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_stderrLog)
+                {
+                    _stderrLog.WriteLine(e.Data);
+                }
+            }
+        };
+        _process.BeginErrorReadLine();
+        _stdoutPump = Task.Run(PumpStdoutAsync);
+    }
+
+    public string Name { get; }
+
+    public string Home { get; }
+
+    public string StderrPath { get; }
+
+    public int Pid => _process.Id;
+
+    public bool Exited => _process.HasExited;
+
+    /// <summary>Starts <c>mesh join GROUPS --headless --name NAME</c> with its own home (created when missing).</summary>
+    public static PeerProcess Start(string etcd, string name, IReadOnlyList<string> groups, string? home = null, params string[] extra)
+    {
+        home ??= Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
+        var args = new List<string> { "join" };
+        args.AddRange(groups);
+        args.AddRange(["--headless", "--name", name, "--etcd", etcd, "--home", home]);
+        args.AddRange(extra);
+        var process = Process.Start(MeshCli.StartInfo(args))!;
+        return new PeerProcess(name, home, process, Path.Combine(Path.GetTempPath(), $"mesh-peer-{name}-{process.Id}.err"));
+    }
+
+    private async Task PumpStdoutAsync()
+    {
+        while (await _process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                lock (_lock)
+                {
+                    _events.Add(doc.RootElement.Clone());
+                }
+            }
+            catch (JsonException)
+            {
+                Interlocked.Increment(ref _unparsable);
+            }
+        }
+    }
+
+    /// <summary>Lines on stdout that were not JSON: the contract allows none.</summary>
+    public int Unparsable => Volatile.Read(ref _unparsable);
+
+    public IReadOnlyList<JsonElement> Events
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _events.ToList();
+            }
+        }
+    }
+
+    public IReadOnlyList<JsonElement> Of(string type, string? group = null) =>
+        Events.Where(e => e.Str("type") == type && (group is null || e.Str("group") == group)).ToList();
+
+    public IReadOnlyList<JsonElement> Messages(string group) => Of("message", group);
+
+    public async Task WaitForAsync(Func<PeerProcess, bool> condition, TimeSpan timeout, string what)
+    {
+        await Waiting.UntilAsync(() =>
+        {
+            if (condition(this))
+            {
+                return true;
+            }
+
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{Name} exited ({_process.ExitCode}) while waiting for {what}; stderr: {Tail()}");
+            }
+
+            return false;
+        }, timeout, $"{Name}: {what}", () => $"{Events.Count} events; stderr: {Tail()}");
+    }
+
+    public Task WaitReadyAsync(string group, TimeSpan? timeout = null) =>
+        WaitForAsync(p => p.Of("ready", group).Count > 0, timeout ?? TimeSpan.FromSeconds(30), $"ready in {group}");
+
+    public async Task SendAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
+    }
+
+    /// <summary>Writes many lines in one go, as fast as the pipe takes them.</summary>
+    public async Task SendManyAsync(IEnumerable<string> lines)
+    {
+        foreach (var line in lines)
+        {
+            await _process.StandardInput.WriteLineAsync(line);
+        }
+
+        await _process.StandardInput.FlushAsync();
+    }
+
+    /// <summary>Closes stdin (end of input) and waits for the process to exit; returns its exit code.</summary>
+    public async Task<int> CloseAsync(TimeSpan? timeout = null)
+    {
+        try
+        {
+            _process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+        }
+
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(cts.Token);
+        await _stdoutPump;
+        return _process.ExitCode;
+    }
+
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public void Signal(int signal) => _ = kill(_process.Id, signal);
+
+    public const int SIGSTOP = 19;
+    public const int SIGCONT = 18;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    public string Tail()
+    {
+        try
+        {
+            lock (_stderrLog)
+            {
+                var lines = File.ReadAllLines(StderrPath);
+                return string.Join(" | ", lines.TakeLast(5));
+            }
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            Signal(SIGCONT);
+            Kill();
+        }
+
+        try
+        {
+            await _stdoutPump.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        _process.Dispose();
+        _stderrLog.Dispose();
+    }
+}

@@ -1,0 +1,22 @@
+using System.Diagnostics;
+
+namespace Mesh.Testing;
+
+/// <summary>Waiting for a condition with a timeout: the only way tests synchronise.</summary>
+public static class Waiting
+{
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after the timeout.</summary>
+    public static async Task UntilAsync(Func<bool> condition, TimeSpan timeout, string what, Func<string>? detail = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:F0} s waiting for {what}{(detail is null ? "" : ": " + detail())}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
