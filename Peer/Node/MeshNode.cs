@@ -196,7 +196,7 @@ public sealed partial class MeshNode : IDisposable
         if (_started)
         {
             // Let frames already queued leave before the poller stops (the PUB socket lingers 1 s for the rest).
-            using var drained = new ManualResetEventSlim();
+            var drained = new ManualResetEventSlim();
             _control.Enqueue(() =>
             {
                 SendQueued(int.MaxValue);

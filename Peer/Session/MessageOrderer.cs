@@ -123,12 +123,14 @@ internal sealed class MessageOrderer
     /// <summary>Remembers the numbers from Next up to (not including) <paramref name="seq"/> as skipped.</summary>
     private void SkipTo(SenderStream stream, long seq)
     {
-        for (var s = stream.Next; s < seq; s++)
+        var missing = seq - stream.Next;
+        if (missing > 0)
         {
-            GapsSkipped++;
-            if (stream.Skipped.Count < MaxTracked)
+            GapsSkipped += missing;
+            var tracked = Math.Min(missing, MaxTracked - stream.Skipped.Count);
+            for (long i = 0; i < tracked; i++)
             {
-                stream.Skipped.Add(s);
+                stream.Skipped.Add(stream.Next + i);
             }
         }
 

@@ -1,0 +1,67 @@
+using Mesh.Coordinator.History;
+using Mesh.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Mesh.UnitTests.Coordinator;
+
+[Category("Unit")]
+public sealed class HistoryWriterTests
+{
+    private static HistoryEntry Entry(int i) => new("g", $"{i:D10}", new byte[10]);
+
+    private static async Task<int> CountAsync(IHistoryStore store)
+    {
+        var count = 0;
+        await store.ReadAsync("g", page =>
+        {
+            count += page.Count;
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+        return count;
+    }
+
+    [Test]
+    public async Task A_burst_is_written_in_far_fewer_transactions_than_messages()
+    {
+        var store = new InMemoryHistoryStore();
+        await using var writer = new HistoryWriter(store, NullLogger.Instance);
+        for (var i = 0; i < 1000; i++)
+        {
+            writer.Enqueue(Entry(i));
+        }
+
+        Assert.That(await writer.FlushAndCloseAsync(TimeSpan.FromSeconds(30)), Is.Zero);
+        Assert.That(await CountAsync(store), Is.EqualTo(1000));
+        Assert.That(store.AppendCalls, Is.LessThanOrEqualTo(1000 / EtcdHistoryStore.MaxOpsPerTransaction + 2));
+    }
+
+    [Test]
+    public async Task A_failed_append_is_retried_until_it_lands_without_duplicates()
+    {
+        var store = new InMemoryHistoryStore { FailNextAppend = new IOException("etcd down") };
+        await using var writer = new HistoryWriter(store, NullLogger.Instance);
+        var health = new List<bool>();
+        writer.HealthChanged += (ok, _) => { lock (health) { health.Add(ok); } };
+        writer.Enqueue(Entry(1));
+        writer.Enqueue(Entry(2));
+        await Waiting.UntilAsync(() => writer.Written == 2, TimeSpan.FromSeconds(30), "both written");
+        Assert.That(await CountAsync(store), Is.EqualTo(2));
+        Assert.That(health, Is.EqualTo(new[] { false, true }), "failure reported, then recovery");
+    }
+
+    [Test]
+    public async Task Flush_reports_what_could_not_be_written_in_time()
+    {
+        var store = new NeverAnswers();
+        await using var writer = new HistoryWriter(store, NullLogger.Instance);
+        writer.Enqueue(Entry(1));
+        Assert.That(await writer.FlushAndCloseAsync(TimeSpan.FromMilliseconds(300)), Is.EqualTo(1));
+    }
+
+    private sealed class NeverAnswers : IHistoryStore
+    {
+        public Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct) => Task.Delay(Timeout.Infinite, ct);
+
+        public Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) => Task.FromResult(0L);
+    }
+}

@@ -1,0 +1,112 @@
+using Mesh.Peer.Protocol;
+using Mesh.Peer.Session;
+
+namespace Mesh.UnitTests.Session;
+
+[Category("Unit")]
+public sealed class MessageOrdererTests
+{
+    private static Envelope M(long seq, string peer = "aaaaaaaaaaaaaaaa", long epoch = 1) =>
+        new("g", peer, epoch, seq, "amy", 1000 + seq, $"m{seq}");
+
+    private static long[] Seqs(IEnumerable<Envelope> es) => es.Select(e => e.Seq).ToArray();
+
+    [Test]
+    public void In_order_live_messages_pass_straight_through()
+    {
+        var o = new MessageOrderer();
+        Assert.That(Seqs(o.OfferLive(M(1), 0)), Is.EqualTo(new long[] { 1 }));
+        Assert.That(Seqs(o.OfferLive(M(2), 0)), Is.EqualTo(new long[] { 2 }));
+    }
+
+    [Test]
+    public void A_live_message_ahead_of_a_gap_waits_until_history_fills_it()
+    {
+        var o = new MessageOrderer();
+        o.OfferLive(M(1), 0);
+        Assert.That(o.OfferLive(M(3), 0), Is.Empty);
+        Assert.That(o.OfferLive(M(4), 0), Is.Empty);
+        Assert.That(Seqs(o.OfferHistory(M(2))), Is.EqualTo(new long[] { 2, 3, 4 }));
+    }
+
+    [Test]
+    public void Every_copy_after_the_first_is_dropped()
+    {
+        var o = new MessageOrderer();
+        o.OfferLive(M(1), 0);
+        Assert.That(o.OfferHistory(M(1)), Is.Empty);
+        Assert.That(o.OfferLive(M(1), 0), Is.Empty);
+        o.OfferLive(M(3), 0);
+        Assert.That(o.OfferLive(M(3), 0), Is.Empty);
+        Assert.That(o.Duplicates, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void History_replayed_before_live_delivers_each_once()
+    {
+        var o = new MessageOrderer();
+        var delivered = new List<long>();
+        foreach (var seq in new long[] { 1, 2, 3 })
+        {
+            delivered.AddRange(Seqs(o.OfferHistory(M(seq))));
+        }
+
+        foreach (var seq in new long[] { 2, 3, 4, 5 })
+        {
+            delivered.AddRange(Seqs(o.OfferLive(M(seq), 0)));
+        }
+
+        Assert.That(delivered, Is.EqualTo(new long[] { 1, 2, 3, 4, 5 }));
+    }
+
+    [Test]
+    public void A_gap_that_never_fills_is_released_after_the_timeout_and_a_late_copy_still_shows_once()
+    {
+        var o = new MessageOrderer();
+        o.OfferLive(M(1), 0);
+        o.OfferLive(M(3), 100);
+        Assert.That(o.Expire(5_000, 10_000), Is.Empty);
+        Assert.That(Seqs(o.Expire(10_100, 10_000)), Is.EqualTo(new long[] { 3 }));
+        Assert.That(o.GapsSkipped, Is.EqualTo(1));
+        Assert.That(Seqs(o.OfferHistory(M(2))), Is.EqualTo(new long[] { 2 }), "the skipped one, late but not lost");
+        Assert.That(o.OfferHistory(M(2)), Is.Empty, "and only once");
+    }
+
+    [Test]
+    public void History_moving_past_missing_numbers_releases_waiting_live_messages_in_order()
+    {
+        var o = new MessageOrderer();
+        o.OfferLive(M(1), 0);
+        o.OfferLive(M(4), 0);
+        // 2 and 3 were never persisted (the sender died); history goes on at 5.
+        Assert.That(Seqs(o.OfferHistory(M(5))), Is.EqualTo(new long[] { 4, 5 }));
+        Assert.That(Seqs(o.OfferLive(M(6), 0)), Is.EqualTo(new long[] { 6 }));
+    }
+
+    [Test]
+    public void Own_messages_are_not_shown_again_when_they_come_back()
+    {
+        var o = new MessageOrderer();
+        o.MarkOwn(M(1));
+        o.MarkOwn(M(2));
+        Assert.That(o.OfferHistory(M(1)), Is.Empty);
+        Assert.That(o.OfferHistory(M(2)), Is.Empty);
+    }
+
+    [Test]
+    public void Senders_and_runs_are_ordered_independently()
+    {
+        var o = new MessageOrderer();
+        Assert.That(Seqs(o.OfferLive(M(1, "bbbbbbbbbbbbbbbb"), 0)), Is.EqualTo(new long[] { 1 }));
+        Assert.That(Seqs(o.OfferLive(M(1, epoch: 2), 0)), Is.EqualTo(new long[] { 1 }));
+        Assert.That(o.OfferLive(M(2, epoch: 3), 0), Is.Empty, "a new run's second message waits for its first");
+    }
+
+    [Test]
+    public void A_huge_sequence_jump_does_not_hang_or_grow_without_bound()
+    {
+        var o = new MessageOrderer();
+        var ready = o.OfferHistory(M(long.MaxValue / 2));
+        Assert.That(ready, Has.Count.EqualTo(1));
+    }
+}
