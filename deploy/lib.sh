@@ -1,0 +1,48 @@
+# Shared by the deploy scripts: installing what Mesh needs from Debian's packages, and building it.
+# shellcheck shell=bash
+
+mesh_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs Debian packages that are missing; refreshes the package lists once if an install fails.
+ensure_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "mesh: installing ${missing[*]}" >&2
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
+    as_root apt-get update -qq >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+ensure_etcd() {
+  command -v etcd >/dev/null && command -v etcdctl >/dev/null && return 0
+  ensure_packages etcd-server etcd-client
+}
+
+ensure_dotnet() {
+  if ! command -v dotnet >/dev/null; then
+    echo "mesh: the .NET 10 SDK is required (dotnet on PATH)" >&2
+    exit 1
+  fi
+}
+
+# Builds the solution in Release quietly; prints the build's errors and fails when it does not build.
+build_release() {
+  local root log
+  root=$(mesh_root)
+  log=$(mktemp)
+  if ! dotnet build "$root/Mesh.sln" -c Release -nologo -v q >"$log" 2>&1; then
+    grep -E "error" "$log" | sort -u >&2 || cat "$log" >&2
+    rm -f "$log"
+    echo "mesh: build failed" >&2
+    exit 1
+  fi
+  rm -f "$log"
+}
