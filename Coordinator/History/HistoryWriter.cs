@@ -37,6 +37,9 @@ public sealed partial class HistoryWriter : IAsyncDisposable
 
     public long Transactions => Interlocked.Read(ref _transactions);
 
+    /// <summary>Raised (from the writer's loop) with the size of each batch the store acknowledged.</summary>
+    public event Action<int>? BatchWritten;
+
     /// <summary>Raised (from the writer's loop) when the store starts failing and when it recovers.</summary>
     public event Action<bool, string>? HealthChanged;
 
@@ -88,6 +91,7 @@ public sealed partial class HistoryWriter : IAsyncDisposable
                     Interlocked.Add(ref _pending, -batch.Count);
                     Interlocked.Add(ref _written, batch.Count);
                     Interlocked.Increment(ref _transactions);
+                    BatchWritten?.Invoke(batch.Count);
                     backoff.Reset();
                     if (failing)
                     {

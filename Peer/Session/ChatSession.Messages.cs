@@ -105,6 +105,7 @@ public sealed partial class ChatSession
         _node.Publish(state.Name, payload);
         _writer.Enqueue(new HistoryEntry(state.Name, envelope.HistoryName, payload));
         state.Orderer.MarkOwn(envelope);
+        _instruments.MessageSent(state.Name);
         Deliver(envelope, own: true);
     }
 
@@ -120,13 +121,17 @@ public sealed partial class ChatSession
         if (envelope is null || envelope.Group != frame.Group || envelope.PeerId != frame.PeerId)
         {
             LogRejectedFrame(frame.PeerId, frame.Group);
+            _instruments.FrameRejected(frame.Group);
             return;
         }
 
+        var duplicates = state.Orderer.Duplicates;
         foreach (var ready in state.Orderer.OfferLive(envelope, NowMs))
         {
             Deliver(ready, own: false);
         }
+
+        _instruments.DuplicatesDropped(state.Name, state.Orderer.Duplicates - duplicates);
     }
 
     private void OnHistoryChanged(SessionInput.HistoryChanged changed)
@@ -137,6 +142,7 @@ public sealed partial class ChatSession
         }
 
         var prefix = MeshKeys.HistoryPrefix(changed.Group);
+        var duplicates = state.Orderer.Duplicates;
         foreach (var change in changed.Changes)
         {
             if (change.IsDelete || !change.Key.StartsWith(prefix, StringComparison.Ordinal))
@@ -152,6 +158,8 @@ public sealed partial class ChatSession
                 }
             }
         }
+
+        _instruments.DuplicatesDropped(state.Name, state.Orderer.Duplicates - duplicates);
     }
 
     /// <summary>Decodes a stored history entry; a corrupt or foreign one is skipped with a warning, never fatal.</summary>
@@ -160,15 +168,22 @@ public sealed partial class ChatSession
         var envelope = EnvelopeCodec.TryDecode(value);
         if (envelope is null || envelope.Group != group || envelope.HistoryName != name)
         {
-            LogCorruptHistory(group, name);
+            LogCorruptHistory(group, Naming.Printable(name));
             return null;
         }
 
         return envelope;
     }
 
-    private void Deliver(Envelope e, bool own) =>
+    private void Deliver(Envelope e, bool own)
+    {
+        if (!own)
+        {
+            _instruments.MessageReceived(e.Group);
+        }
+
         Emit(new MessageEvent(e.Group, e.Id, e.From, e.Text, e.SentAt, own));
+    }
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 501, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "dropped a malformed frame from {PeerId} on '{Group}'")]
     private partial void LogRejectedFrame(string peerId, string group);

@@ -9,6 +9,7 @@ using Mesh.Peer.Configuration;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Node;
 using Mesh.Peer.Protocol;
+using Mesh.Monitoring;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Peer.Session;
@@ -43,6 +44,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly PeerRegistration _registration;
     private readonly HistoryWriter _writer;
     private readonly CancellationTokenSource _stop = new();
+    private readonly MeshInstruments _instruments = new();
     private string? _current;
     private string _endpoint = "";
     private long _epoch;
@@ -68,6 +70,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         _registration.StateChanged += state => Post(new SessionInput.Registration(state));
         _writer = new HistoryWriter(_history, logs.CreateLogger("history"));
         _writer.HealthChanged += (ok, message) => Post(new SessionInput.Notice(message));
+        _writer.BatchWritten += _instruments.HistoryBatchWritten;
     }
 
     /// <summary>Everything the user should see, in order. Completes when the session has ended.</summary>
@@ -256,6 +259,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         await ShutdownAsync();
         await _registration.DisposeAsync();
         await _writer.DisposeAsync();
+        _instruments.Dispose();
         _stop.Dispose();
     }
 }
