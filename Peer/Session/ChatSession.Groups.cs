@@ -42,13 +42,7 @@ public sealed partial class ChatSession
             }
 
             ApplyLinks();
-            state.MembersWatch = new PrefixWatcher(_etcd, MeshKeys.MembersPrefix(group), revision + 1,
-                changes =>
-                {
-                    Post(new SessionInput.MembersChanged(group, changes));
-                    return ValueTask.CompletedTask;
-                }, _logs.CreateLogger("watch"));
-            state.MembersWatch.Start();
+            state.MembersWatch = Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes));
 
             var historyRevision = await _history.ReadAsync(group, page =>
             {
@@ -65,13 +59,7 @@ public sealed partial class ChatSession
 
                 return ValueTask.CompletedTask;
             }, ct);
-            state.HistoryWatch = new PrefixWatcher(_etcd, MeshKeys.HistoryPrefix(group), historyRevision + 1,
-                changes =>
-                {
-                    Post(new SessionInput.HistoryChanged(group, changes));
-                    return ValueTask.CompletedTask;
-                }, _logs.CreateLogger("watch"));
-            state.HistoryWatch.Start();
+            state.HistoryWatch = Watch(MeshKeys.HistoryPrefix(group), historyRevision + 1, changes => new SessionInput.HistoryChanged(group, changes));
             state.HistoryLoaded = true;
             TryReady(state, NowMs);
         }
@@ -82,6 +70,18 @@ public sealed partial class ChatSession
             ApplyLinks();
             throw;
         }
+    }
+
+    /// <summary>Starts following a prefix; its changes reach the session loop as inputs, in revision order.</summary>
+    private PrefixWatcher Watch(string prefix, long fromRevision, Func<IReadOnlyList<KeyChange>, SessionInput> toInput)
+    {
+        var watcher = new PrefixWatcher(_etcd, prefix, fromRevision, changes =>
+        {
+            Post(toInput(changes));
+            return ValueTask.CompletedTask;
+        }, _logs.CreateLogger("watch"));
+        watcher.Start();
+        return watcher;
     }
 
     private async Task LeaveAsync(string group, CancellationToken ct)

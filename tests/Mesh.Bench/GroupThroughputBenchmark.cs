@@ -73,17 +73,7 @@ public static class GroupThroughputBenchmark
         }
     }
 
-    private static long Count(EtcdProcess etcd, string group)
-    {
-        var (code, output) = etcd.Etcdctl("get", $"/mesh/history/{group}/", "--prefix", "--keys-only", "--limit", "1", "-w", "json");
-        if (code != 0)
-        {
-            return -1;
-        }
-
-        using var doc = System.Text.Json.JsonDocument.Parse(output);
-        return doc.RootElement.TryGetProperty("count", out var count) ? count.GetInt64() : 0;
-    }
+    private static long Count(EtcdProcess etcd, string group) => etcd.CountKeys($"/mesh/history/{group}/").Count;
 
     private static double Median(List<double> values)
     {

@@ -108,6 +108,21 @@ public sealed class EtcdProcess : IDisposable
         return (ctl.ExitCode, stdout.Result + stderr.Result);
     }
 
+    /// <summary>How many keys start with <paramref name="prefix"/> (-1 when etcdctl fails), and the current revision.</summary>
+    public (long Count, long Revision) CountKeys(string prefix)
+    {
+        var (code, output) = Etcdctl("get", prefix, "--prefix", "--keys-only", "--limit", "1", "-w", "json");
+        if (code != 0)
+        {
+            return (-1, -1);
+        }
+
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        var root = doc.RootElement;
+        var count = root.TryGetProperty("count", out var c) ? c.GetInt64() : 0;
+        return (count, root.GetProperty("header").GetProperty("revision").GetInt64());
+    }
+
     /// <summary>Kills the server (SIGKILL); <see cref="StartAsync()"/> brings it back with its data.</summary>
     public void Kill()
     {

@@ -141,17 +141,7 @@ public sealed class DeliveryTests : EtcdFixture
         Assert.That(transactions, Is.LessThan(2500), "history writes are batched");
     }
 
-    private long HistoryCount(string group)
-    {
-        var (code, output) = Etcd.Etcdctl("get", $"/mesh/history/{group}/", "--prefix", "--keys-only", "--limit", "1", "-w", "json");
-        if (code != 0)
-        {
-            return -1;
-        }
-
-        using var doc = JsonDocument.Parse(output);
-        return doc.RootElement.TryGetProperty("count", out var count) ? count.GetInt64() : 0;
-    }
+    private long HistoryCount(string group) => Etcd.CountKeys($"/mesh/history/{group}/").Count;
 
     /// <summary>Names a peer knows to be online in a group: those in its ready event plus joins, minus leaves.</summary>
     internal static HashSet<string> OnlineNames(PeerProcess peer, string group)
