@@ -47,7 +47,11 @@ internal static class GroupsCommand
                 Console.WriteLine(result.GetValue(CommonOptions.Json)
                     ? JsonSerializer.Serialize(new Dictionary<string, string>
                     {
-                        ["group"] = name, ["name"] = m.Name, ["peer"] = m.PeerId, ["fingerprint"] = fingerprint, ["endpoint"] = m.Endpoint,
+                        ["group"] = name,
+                        ["name"] = m.Name,
+                        ["peer"] = m.PeerId,
+                        ["fingerprint"] = fingerprint,
+                        ["endpoint"] = m.Endpoint,
                     })
                     : $"{m.Name}\t{fingerprint}\t{m.Endpoint}");
             }

@@ -62,15 +62,22 @@ public sealed partial class MeshNode : IDisposable
         _publisher.Options.Linger = TimeSpan.FromSeconds(1);
         _publisher.Options.MaxMsgSize = 1024;
         string bound;
-        if (bind.EndsWith(":*", StringComparison.Ordinal))
+        try
         {
-            var port = _publisher.BindRandomPort(bind[..^2]);
-            bound = $"{bind[..^2]}:{port}";
+            if (bind.EndsWith(":*", StringComparison.Ordinal))
+            {
+                var port = _publisher.BindRandomPort(bind[..^2]);
+                bound = $"{bind[..^2]}:{port}";
+            }
+            else
+            {
+                _publisher.Bind(bind);
+                bound = bind;
+            }
         }
-        else
+        catch (NetMQException e)
         {
-            _publisher.Bind(bind);
-            bound = bind;
+            throw new NodeBindException($"cannot listen on {bind}: {e.Message.ReplaceLineEndings(" ")}", e);
         }
 
         _publisher.ReceiveReady += OnSubscription;

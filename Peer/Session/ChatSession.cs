@@ -97,7 +97,15 @@ public sealed partial class ChatSession : IAsyncDisposable
         {
             await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             _epoch = EpochClock.Next(_options.Home);
-            _endpoint = _node.Start(_options.Bind, _options.Advertise);
+            try
+            {
+                _endpoint = _node.Start(_options.Bind, _options.Advertise);
+            }
+            catch (NodeBindException e)
+            {
+                throw new MeshException($"--bind: {e.Message}", 2);
+            }
+
             await _registration.StartAsync(MeshKeys.Peer(PeerId), OwnRecord().ToBytes(), ct);
             foreach (var group in groups)
             {

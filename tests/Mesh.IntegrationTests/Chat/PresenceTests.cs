@@ -26,6 +26,23 @@ public sealed class PresenceTests : EtcdFixture
     }
 
     [Test]
+    public async Task SIGTERM_leaves_cleanly_like_end_of_input()
+    {
+        var group = NewGroup("term");
+        var watcher = StartPeer("watcher", group);
+        await watcher.WaitReadyAsync(group);
+        var leaver = StartPeer("termed", group);
+        await leaver.WaitReadyAsync(group);
+        await leaver.SendAsync("last words");
+        await watcher.WaitForAsync(p => p.Messages(group).Count == 1, Long, "the message");
+
+        leaver.Signal(PeerProcess.SIGTERM);
+        await watcher.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "termed"), TimeSpan.FromSeconds(10), "termed left");
+        Assert.That(await leaver.CloseAsync(), Is.EqualTo(0));
+        Assert.That((await HistoryAsync(group)).Select(m => m.Str("text")), Is.EqualTo(new[] { "last words" }));
+    }
+
+    [Test]
     public async Task A_peer_killed_with_SIGKILL_is_reported_left_once_its_lease_expires()
     {
         var group = NewGroup("kill");

@@ -46,6 +46,18 @@ public sealed class BadInputTests : EtcdFixture
     }
 
     [Test]
+    public async Task A_bind_address_in_use_is_named_in_one_line()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var (code, _, stderr) = await MeshCli.RunAsync("join", "g", "--headless", "--name", "a", "--etcd", Etcd.Url,
+            "--bind", $"tcp://127.0.0.1:{port}", "--home", Path.Combine(Path.GetTempPath(), $"mesh-bind-{Guid.NewGuid():N}"));
+        Assert.That(code, Is.EqualTo(2));
+        AssertOneLine(stderr, $"tcp://127.0.0.1:{port}");
+    }
+
+    [Test]
     public async Task A_running_peer_reports_bad_lines_as_error_events_and_keeps_chatting()
     {
         var group = NewGroup("bad");
