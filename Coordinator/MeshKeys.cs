@@ -24,6 +24,12 @@ public static class MeshKeys
 
     public static string HistoryPrefix(string group) => $"/mesh/history/{group}/";
 
+    /// <summary>The group key wrapped to one member's public key (only that member can unwrap it).</summary>
+    public static string KeyGrant(string group, string peerId) => $"/mesh/keys/{group}/{peerId}";
+
+    /// <summary>The group key sealed under an invite secret that only the invite code carries.</summary>
+    public static string Invite(string group, string inviteId) => $"/mesh/invites/{group}/{inviteId}";
+
     /// <summary>The end of the range that holds every key starting with <paramref name="prefix"/>.</summary>
     public static byte[] RangeEnd(string prefix)
     {

@@ -10,22 +10,60 @@ namespace Mesh.Coordinator.Groups;
 public sealed class GroupDirectory(EtcdConnection etcd)
 {
     /// <summary>Creates the group's directory entry unless it exists; returns true when this call created it.</summary>
-    public async Task<bool> EnsureGroupAsync(string group, GroupRecord record, CancellationToken ct)
+    public Task<bool> EnsureGroupAsync(string group, GroupRecord record, CancellationToken ct) =>
+        CreateAsync(MeshKeys.Group(group), record.ToBytes(), ct);
+
+    /// <summary>The group's directory entry; null when the group does not exist, or its entry is unreadable.</summary>
+    public async Task<GroupRecord?> GetGroupAsync(string group, CancellationToken ct) =>
+        await GetAsync(MeshKeys.Group(group), ct) is { } value ? GroupRecord.TryParse(value) : null;
+
+    /// <summary>Writes a durable key unless it exists (create-only); true when this call wrote it.</summary>
+    public async Task<bool> CreateAsync(string key, byte[] value, CancellationToken ct)
     {
-        var key = ByteString.CopyFromUtf8(MeshKeys.Group(group));
+        var keyBytes = ByteString.CopyFromUtf8(key);
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare
         {
-            Key = key,
+            Key = keyBytes,
             Target = Compare.Types.CompareTarget.Version,
             Result = Compare.Types.CompareResult.Equal,
             Version = 0,
         });
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(record.ToBytes()) } });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = keyBytes, Value = ByteString.CopyFrom(value) } });
         try
         {
             var response = await etcd.KV.TxnAsync(txn, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
             return response.Succeeded;
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    /// <summary>The value of one key, or null when it does not exist.</summary>
+    public async Task<byte[]?> GetAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            var response = await etcd.KV.RangeAsync(
+                new RangeRequest { Key = ByteString.CopyFromUtf8(key) },
+                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            return response.Kvs.Count == 0 ? null : response.Kvs[0].Value.ToByteArray();
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    public async Task DeleteAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            await etcd.KV.DeleteRangeAsync(
+                new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) },
+                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
         }
         catch (RpcException e)
         {

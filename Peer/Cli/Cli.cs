@@ -15,6 +15,7 @@ public static class Cli
             HistoryCommand.Create(),
             GroupsCommand.CreateGroups(),
             GroupsCommand.CreateMembers(),
+            InviteCommand.Create(),
         };
         root.Options.Add(CommonOptions.Etcd);
         root.Options.Add(CommonOptions.Home);

@@ -43,7 +43,7 @@ internal static class GroupsCommand
             var (members, _) = await new GroupDirectory(etcd).ListMembersAsync(name, ct);
             foreach (var m in members.OrderBy(m => m.Name, StringComparer.Ordinal))
             {
-                var fingerprint = Identity.PeerIdentity.FingerprintOf(NetMQ.NetMQCertificate.FromPublicKey(m.PublicKeyZ85).PublicKey);
+                var fingerprint = Identity.PeerIdentity.FingerprintOf(Convert.FromBase64String(m.SigningKey));
                 Console.WriteLine(result.GetValue(CommonOptions.Json)
                     ? JsonSerializer.Serialize(new Dictionary<string, string>
                     {

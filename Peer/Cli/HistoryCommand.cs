@@ -4,6 +4,7 @@ using System.Text.Json;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Configuration;
+using Mesh.Peer.Crypto;
 using Mesh.Peer.Headless;
 using Mesh.Peer.Protocol;
 
@@ -23,6 +24,8 @@ internal static class HistoryCommand
             var json = result.GetValue(CommonOptions.Json);
             using var etcd = new EtcdConnection(options.EtcdEndpoints);
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
+            var key = new GroupKeyring(options.Home).TryGet(name)
+                ?? throw new MeshException($"no key for group '{name}' in {options.Home}: only its members can read its history (join it first, or give --home)");
             var store = new EtcdHistoryStore(etcd);
             using var stdout = new BufferedStream(Console.OpenStandardOutput(), 64 * 1024);
             var skipped = 0;
@@ -30,8 +33,8 @@ internal static class HistoryCommand
             {
                 foreach (var entry in page)
                 {
-                    var e = EnvelopeCodec.TryDecode(entry.Value);
-                    if (e is null || e.Group != name)
+                    var e = EnvelopeCodec.TryOpen(entry.Value, g => g == name ? key : null, out _, out _);
+                    if (e is null || e.HistoryName != entry.Name)
                     {
                         skipped++;
                         continue;
@@ -45,7 +48,7 @@ internal static class HistoryCommand
             stdout.Flush();
             if (skipped > 0)
             {
-                Console.Error.WriteLine($"mesh: skipped {skipped} corrupt or foreign history entries in '{name}'");
+                Console.Error.WriteLine($"mesh: skipped {skipped} corrupt, foreign or forged history entries in '{name}'");
             }
 
             return 0;

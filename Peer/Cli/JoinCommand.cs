@@ -19,7 +19,9 @@ internal static class JoinCommand
         var bind = new Option<string?>("--bind") { Description = $"where this peer publishes (default {MeshOptions.DefaultBind}: loopback, free port)" };
         var advertise = new Option<string?>("--advertise") { Description = "the endpoint other peers connect to (default: the bound one)" };
         var leaseTtl = new Option<int?>("--lease-ttl") { Description = "presence lease TTL in seconds (default 5): how soon others notice a crashed peer" };
-        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl };
+        var isPrivate = new Option<bool>("--private") { Description = "create the groups as private: members join only with an invite (mesh invite G)" };
+        var invite = new Option<string?>("--invite") { Description = "an invite code from 'mesh invite G' (for a private group)" };
+        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl, isPrivate, invite };
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
             var options = CommonOptions.Resolve(result, result.GetValue(name), result.GetValue(bind), result.GetValue(advertise), result.GetValue(leaseTtl));
@@ -36,7 +38,13 @@ internal static class JoinCommand
             using var logs = StderrLoggerFactory.FromEnvironment();
             using var etcd = new EtcdConnection(options.EtcdEndpoints);
             var session = new ChatSession(options, identity, peerName, etcd, logs);
-            return await HeadlessRunner.RunAsync(session, groupNames, ct);
+            var code = result.GetValue(invite);
+            if (code is not null)
+            {
+                Crypto.Invite.Parse(code);
+            }
+
+            return await HeadlessRunner.RunAsync(session, groupNames, new JoinRequest(result.GetValue(isPrivate), code), ct);
         }));
         return command;
     }

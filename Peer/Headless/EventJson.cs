@@ -44,6 +44,11 @@ public static class EventJson
                 w.WriteString("group", member.Group);
                 w.WriteString("name", member.Name);
                 break;
+            case WaitingEvent waiting:
+                w.WriteString("type", "waiting");
+                w.WriteString("group", waiting.Group);
+                w.WriteString("message", waiting.Message);
+                break;
             case ErrorEvent error:
                 w.WriteString("type", "error");
                 w.WriteString("message", error.Message);

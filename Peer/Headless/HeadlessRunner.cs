@@ -8,7 +8,7 @@ namespace Mesh.Peer.Headless;
 /// <summary>Runs a session for scripts and bots: lines from stdin in, one JSON event per line on stdout.</summary>
 public static class HeadlessRunner
 {
-    public static async Task<int> RunAsync(ChatSession session, IReadOnlyList<string> groups, CancellationToken ct)
+    public static async Task<int> RunAsync(ChatSession session, IReadOnlyList<string> groups, JoinRequest request, CancellationToken ct)
     {
         // Ctrl+C and SIGTERM leave cleanly, exactly like end of input.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; session.PostEndOfInput(); });
@@ -20,7 +20,7 @@ public static class HeadlessRunner
         int code;
         try
         {
-            code = await session.RunAsync(groups, ct);
+            code = await session.RunAsync(groups, request, ct);
         }
         finally
         {

@@ -1,57 +1,76 @@
-using NetMQ;
 using Mesh.Peer.Configuration;
+using Mesh.Peer.Crypto;
+using NetMQ;
+using NSec.Cryptography;
 
 namespace Mesh.Peer.Identity;
 
-/// <summary>Keeps a peer's identity in its home directory: the secret key in a file only its owner can read.</summary>
+/// <summary>Keeps a peer's identity in its home directory: secret keys in files only their owner can read.</summary>
 public static class IdentityStore
 {
     public const string SecretFile = "identity.secret";
     public const string PublicFile = "identity.public";
+    public const string SigningFile = "signing.secret";
 
-    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
-    /// <summary>Loads the identity of <paramref name="home"/>, creating a new one the first time.</summary>
+    /// <summary>Loads the identity of <paramref name="home"/>, creating what is missing the first time.</summary>
     public static PeerIdentity LoadOrCreate(string home)
     {
         EnsureHome(home);
-        var secretPath = Path.Combine(home, SecretFile);
-        if (File.Exists(secretPath))
+        return new PeerIdentity(LoadOrCreateCurve(home), LoadOrCreateSigning(home));
+    }
+
+    private static NetMQCertificate LoadOrCreateCurve(string home)
+    {
+        var path = Path.Combine(home, SecretFile);
+        if (Crypto.SecretFile.Read(path) is { } z85)
         {
-            return Load(secretPath);
+            if (z85.Length != 40)
+            {
+                throw new MeshException($"{path} does not hold a Curve secret key (expected 40 Z85 characters)");
+            }
+
+            try
+            {
+                return NetMQCertificate.CreateFromSecretKey(z85);
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or IndexOutOfRangeException)
+            {
+                throw new MeshException($"{path} does not hold a Curve secret key ({e.Message})");
+            }
         }
 
         var certificate = new NetMQCertificate();
-        try
+        Crypto.SecretFile.Write(path, certificate.SecretKeyZ85!);
+        File.WriteAllText(Path.Combine(home, PublicFile), certificate.PublicKeyZ85 + "\n");
+        return certificate;
+    }
+
+    private static Key LoadOrCreateSigning(string home)
+    {
+        var path = Path.Combine(home, SigningFile);
+        var parameters = new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
+        if (Crypto.SecretFile.Read(path) is { } encoded)
         {
-            // Created with mode 0600 from the first byte: the secret is never readable by others, not even briefly.
-            using (var stream = new FileStream(secretPath, new FileStreamOptions
+            try
             {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = OwnerOnlyFile,
-            }))
-            using (var writer = new StreamWriter(stream))
+                var seed = Convert.FromBase64String(encoded);
+                if (seed.Length == 32 && Key.TryImport(SignatureAlgorithm.Ed25519, seed, KeyBlobFormat.RawPrivateKey, out var key, in parameters) && key is not null)
+                {
+                    return key;
+                }
+            }
+            catch (FormatException)
             {
-                writer.Write(certificate.SecretKeyZ85);
-                writer.Flush();
-                stream.Flush(flushToDisk: true);
             }
 
-            File.WriteAllText(Path.Combine(home, PublicFile), certificate.PublicKeyZ85 + "\n");
-        }
-        catch (IOException) when (File.Exists(secretPath))
-        {
-            // Another process created it first: use that one.
-            return Load(secretPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MeshException($"cannot write identity to {secretPath}: {e.Message}");
+            throw new MeshException($"{path} does not hold an Ed25519 secret key (expected 32 bytes, base64)");
         }
 
-        return new PeerIdentity(certificate);
+        var created = Key.Create(SignatureAlgorithm.Ed25519, parameters);
+        Crypto.SecretFile.Write(path, Convert.ToBase64String(created.Export(KeyBlobFormat.RawPrivateKey)));
+        return created;
     }
 
     /// <summary>Creates the home directory (mode 0700) when missing.</summary>
@@ -67,30 +86,6 @@ public static class IdentityStore
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new MeshException($"cannot create home directory {home}: {e.Message}");
-        }
-    }
-
-    private static PeerIdentity Load(string secretPath)
-    {
-        try
-        {
-            var mode = File.GetUnixFileMode(secretPath);
-            if ((mode & ~OwnerOnlyFile) != 0)
-            {
-                throw new MeshException($"{secretPath} is readable by others (mode {Convert.ToString((int)mode, 8)}): run chmod 600 on it");
-            }
-
-            var z85 = File.ReadAllText(secretPath).Trim();
-            if (z85.Length != 40)
-            {
-                throw new MeshException($"{secretPath} does not hold a Curve secret key (expected 40 Z85 characters)");
-            }
-
-            return new PeerIdentity(NetMQCertificate.CreateFromSecretKey(z85));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or FormatException)
-        {
-            throw new MeshException($"cannot read identity from {secretPath}: {e.Message}");
         }
     }
 }

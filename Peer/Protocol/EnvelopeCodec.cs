@@ -1,37 +1,178 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Mesh.Peer.Configuration;
+using Mesh.Peer.Crypto;
+using Mesh.Peer.Identity;
 
 namespace Mesh.Peer.Protocol;
 
-/// <summary>Serializes envelopes as compact JSON, and parses untrusted bytes back without ever throwing.</summary>
+/// <summary>Seals envelopes for a group and opens them again; parses untrusted bytes without ever throwing.</summary>
+/// <remarks>
+/// Wire and history format (version 2), one JSON object:
+/// <c>{"v":2,"g":group,"p":peer,"e":epoch,"s":seq,"t":sentAt,"k":signingKey,"n":nonce,"c":ciphertext,"sig":signature}</c>.
+/// The header (group, peer, epoch, seq, time) is in clear: it is also the history key, and receivers order by it.
+/// The sender's name and the text are in <c>c</c>, sealed with the group key (XChaCha20-Poly1305) with the header
+/// as associated data, so a ciphertext cannot be moved under another header. <c>sig</c> is the sender's Ed25519
+/// signature over the header, nonce and ciphertext; the peer id is the hash of <c>k</c>, so the signature proves
+/// the sender without asking anyone.
+/// </remarks>
 public static class EnvelopeCodec
 {
-    /// <summary>No valid envelope is larger: the text limit plus generous room for the other fields and escaping.</summary>
-    public const int MaxEncodedBytes = Naming.MaxTextBytes * 6 + 1024;
+    public const int Version = 2;
 
-    public static byte[] Encode(Envelope e)
+    /// <summary>No valid envelope is larger: the text limit, JSON escaping, base64, and room for the header.</summary>
+    public const int MaxEncodedBytes = Naming.MaxTextBytes * 8 + 2048;
+
+    public static byte[] Seal(Envelope e, GroupKey key, PeerIdentity sender)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 + e.Text.Length * 2);
+        var header = Header(e.Group, e.PeerId, e.Epoch, e.Seq, e.SentAtMs);
+        var nonce = RandomNumberGenerator.GetBytes(GroupKey.NonceSize);
+        var ciphertext = key.Seal(nonce, header, Inner(e.From, e.Text));
+        var signature = sender.Sign(Signed(header, nonce, ciphertext));
+
+        var buffer = new ArrayBufferWriter<byte>(256 + ciphertext.Length * 2);
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteNumber("v", 1);
+            w.WriteNumber("v", Version);
             w.WriteString("g", e.Group);
             w.WriteString("p", e.PeerId);
             w.WriteNumber("e", e.Epoch);
             w.WriteNumber("s", e.Seq);
-            w.WriteString("f", e.From);
             w.WriteNumber("t", e.SentAtMs);
-            w.WriteString("x", e.Text);
+            w.WriteBase64String("k", sender.SigningPublicKey);
+            w.WriteBase64String("n", nonce);
+            w.WriteBase64String("c", ciphertext);
+            w.WriteBase64String("sig", signature);
             w.WriteEndObject();
         }
 
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Parses an envelope; returns null for anything malformed, oversized or out of range.</summary>
-    public static Envelope? TryDecode(ReadOnlySpan<byte> bytes)
+    /// <summary>Checks, authenticates and decrypts an envelope; null (with the reason) for anything not acceptable.</summary>
+    /// <param name="bytes">Untrusted input.</param>
+    /// <param name="keyOf">The key of a group, or null when this peer holds none.</param>
+    /// <param name="signingKey">The sender's signing public key, when accepted.</param>
+    /// <param name="reason">Why it was rejected.</param>
+    public static Envelope? TryOpen(ReadOnlySpan<byte> bytes, Func<string, GroupKey?> keyOf, out byte[]? signingKey, out RejectReason reason)
+    {
+        signingKey = null;
+        var outer = TryParseOuter(bytes);
+        if (outer is null)
+        {
+            reason = RejectReason.Malformed;
+            return null;
+        }
+
+        var header = Header(outer.Group, outer.PeerId, outer.Epoch, outer.Seq, outer.SentAtMs);
+        if (PeerIdentity.DerivePeerId(outer.SigningKey) != outer.PeerId
+            || !PeerIdentity.Verify(outer.SigningKey, Signed(header, outer.Nonce, outer.Ciphertext), outer.Signature))
+        {
+            reason = RejectReason.BadSignature;
+            return null;
+        }
+
+        var plaintext = keyOf(outer.Group)?.Open(outer.Nonce, header, outer.Ciphertext);
+        if (plaintext is null)
+        {
+            reason = RejectReason.NotSealedForGroup;
+            return null;
+        }
+
+        if (!TryParseInner(plaintext, out var from, out var text))
+        {
+            reason = RejectReason.Malformed;
+            return null;
+        }
+
+        signingKey = outer.SigningKey;
+        reason = RejectReason.None;
+        return new Envelope(outer.Group, outer.PeerId, outer.Epoch, outer.Seq, from, outer.SentAtMs, text);
+    }
+
+    private static byte[] Header(string group, string peer, long epoch, long seq, long sentAt) =>
+        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"mesh/{Version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}"));
+
+    private static byte[] Signed(byte[] header, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext)
+    {
+        var signed = new byte[header.Length + 1 + nonce.Length + ciphertext.Length];
+        header.CopyTo(signed, 0);
+        signed[header.Length] = 0;
+        nonce.CopyTo(signed.AsSpan(header.Length + 1));
+        ciphertext.CopyTo(signed.AsSpan(header.Length + 1 + nonce.Length));
+        return signed;
+    }
+
+    private static byte[] Inner(string from, string text)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + text.Length * 2);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("f", from);
+            w.WriteString("x", text);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static bool TryParseInner(ReadOnlySpan<byte> plaintext, out string from, out string text)
+    {
+        from = text = "";
+        try
+        {
+            var reader = new Utf8JsonReader(plaintext, new JsonReaderOptions { MaxDepth = 2 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            string? f = null, x = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString();
+                if (!reader.Read())
+                {
+                    return false;
+                }
+
+                if (name == "f" && reader.TokenType == JsonTokenType.String)
+                {
+                    f = reader.GetString();
+                }
+                else if (name == "x" && reader.TokenType == JsonTokenType.String)
+                {
+                    x = reader.GetString();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            if (!Naming.IsValidName(f) || x is null || Encoding.UTF8.GetByteCount(x) > Naming.MaxTextBytes)
+            {
+                return false;
+            }
+
+            from = f!;
+            text = x;
+            return true;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private sealed record Outer(string Group, string PeerId, long Epoch, long Seq, long SentAtMs, byte[] SigningKey, byte[] Nonce, byte[] Ciphertext, byte[] Signature);
+
+    private static Outer? TryParseOuter(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length == 0 || bytes.Length > MaxEncodedBytes)
         {
@@ -46,7 +187,8 @@ public static class EnvelopeCodec
                 return null;
             }
 
-            string? group = null, peer = null, from = null, text = null;
+            string? group = null, peer = null;
+            byte[]? key = null, nonce = null, ciphertext = null, signature = null;
             long epoch = -1, seq = -1, sentAt = -1, version = -1;
             while (reader.Read())
             {
@@ -60,22 +202,26 @@ public static class EnvelopeCodec
                     return null;
                 }
 
-                var name = reader.ValueSpan.Length == 1 ? (char)reader.ValueSpan[0] : '\0';
+                var name = reader.GetString();
                 if (!reader.Read())
                 {
                     return null;
                 }
 
+                var isNumber = reader.TokenType == JsonTokenType.Number;
+                var isString = reader.TokenType == JsonTokenType.String;
                 switch (name)
                 {
-                    case 'v' when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v): version = v; break;
-                    case 'g' when reader.TokenType == JsonTokenType.String: group = reader.GetString(); break;
-                    case 'p' when reader.TokenType == JsonTokenType.String: peer = reader.GetString(); break;
-                    case 'e' when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var ep): epoch = ep; break;
-                    case 's' when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var s): seq = s; break;
-                    case 'f' when reader.TokenType == JsonTokenType.String: from = reader.GetString(); break;
-                    case 't' when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var t): sentAt = t; break;
-                    case 'x' when reader.TokenType == JsonTokenType.String: text = reader.GetString(); break;
+                    case "v" when isNumber && reader.TryGetInt64(out var v): version = v; break;
+                    case "g" when isString: group = reader.GetString(); break;
+                    case "p" when isString: peer = reader.GetString(); break;
+                    case "e" when isNumber && reader.TryGetInt64(out var ep): epoch = ep; break;
+                    case "s" when isNumber && reader.TryGetInt64(out var s): seq = s; break;
+                    case "t" when isNumber && reader.TryGetInt64(out var t): sentAt = t; break;
+                    case "k" when isString && reader.TryGetBytesFromBase64(out var k): key = k; break;
+                    case "n" when isString && reader.TryGetBytesFromBase64(out var n): nonce = n; break;
+                    case "c" when isString && reader.TryGetBytesFromBase64(out var c): ciphertext = c; break;
+                    case "sig" when isString && reader.TryGetBytesFromBase64(out var sig): signature = sig; break;
                     default:
                         // Unknown fields are allowed (newer senders); skip their values.
                         reader.Skip();
@@ -83,19 +229,16 @@ public static class EnvelopeCodec
                 }
             }
 
-            if (version != 1 || !Naming.IsValidGroup(group) || !Naming.IsValidName(from) || peer is not { Length: 16 }
-                || text is null || epoch <= 0 || seq <= 0 || sentAt < 0 || Encoding.UTF8.GetByteCount(text) > Naming.MaxTextBytes)
+            if (version != Version || !Naming.IsValidGroup(group) || peer is not { Length: PeerIdentity.PeerIdLength }
+                || epoch <= 0 || seq <= 0 || sentAt < 0 || key is not { Length: 32 } || nonce is not { Length: GroupKey.NonceSize }
+                || ciphertext is null || signature is not { Length: 64 })
             {
                 return null;
             }
 
-            return new Envelope(group!, peer, epoch, seq, from!, sentAt, text);
+            return new Outer(group!, peer, epoch, seq, sentAt, key, nonce, ciphertext, signature);
         }
-        catch (JsonException)
-        {
-            return null;
-        }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return null;
         }

@@ -1,23 +1,24 @@
 using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.Groups;
-using Mesh.Coordinator.History;
+using Mesh.Coordinator.Membership;
 using Mesh.Peer.Configuration;
+using Mesh.Peer.Crypto;
+using Mesh.Peer.Identity;
 using Mesh.Peer.Node;
-using Mesh.Peer.Protocol;
 using NetMQ;
 
 namespace Mesh.Peer.Session;
 
 public sealed partial class ChatSession
 {
-    /// <summary>Joins a group: directory entry, presence, links to its members, its history, then watches.</summary>
+    /// <summary>Joins a group: admission (the group key), presence, then links, history and watches.</summary>
     /// <remarks>
-    /// Members are read first and followed from the revision after that read, so no join or leave in between is
-    /// missed. Links are opened before history is read, so a message sent while history loads arrives live (or, if
-    /// its link was not up yet, through the history watch that starts right after the history read).
+    /// Admission comes first: a group that does not exist is created with a fresh key; otherwise the key is the one
+    /// this peer already holds, one it redeems from an invite, or one a member wrapped to it. Without any of these
+    /// the peer registers (so members see it) and waits for a member to hand the key over (open groups only).
     /// </remarks>
-    private async Task JoinAsync(string group, CancellationToken ct)
+    private async Task JoinAsync(string group, JoinRequest request, CancellationToken ct)
     {
         if (_groups.ContainsKey(group))
         {
@@ -29,39 +30,48 @@ public sealed partial class ChatSession
         _groups[group] = state;
         try
         {
-            await _directory.EnsureGroupAsync(group, new GroupRecord(NowMs, _name), ct);
-            await _registration.PutAsync(MeshKeys.Member(group, PeerId), OwnRecord().ToBytes(), ct);
-            var (members, revision) = await _directory.ListMembersAsync(group, ct);
-            foreach (var member in members.Where(m => m.PeerId != PeerId))
+            state.Key = _keyring.TryGet(group);
+            state.Record = await _directory.GetGroupAsync(group, ct);
+            if (state.Record is null)
             {
-                state.Members[member.PeerId] = member;
-                if (!_linksUp.Contains(member.PeerId))
+                var fresh = GroupKey.Create();
+                var record = new GroupRecord(NowMs, _name, request.Private ? GroupRecord.Private : GroupRecord.Open, fresh.Check(group));
+                if (await _directory.EnsureGroupAsync(group, record, ct))
                 {
-                    state.AwaitingLinks.Add(member.PeerId);
+                    _keyring.Save(group, fresh);
+                    state.Key = fresh;
                 }
+
+                state.Record = await _directory.GetGroupAsync(group, ct)
+                    ?? throw new MeshException($"group '{group}' has an unreadable directory entry in etcd");
             }
 
-            ApplyLinks();
-            state.MembersWatch = Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes));
-
-            var historyRevision = await _history.ReadAsync(group, page =>
+            if (state.Key is not null && state.Key.Check(group) != state.Record.KeyCheck)
             {
-                foreach (var entry in page)
-                {
-                    if (DecodeStored(group, entry.Name, entry.Value) is { } envelope)
-                    {
-                        foreach (var ready in state.Orderer.OfferHistory(envelope))
-                        {
-                            Deliver(ready, own: ready.PeerId == PeerId && ready.Epoch == _epoch);
-                        }
-                    }
-                }
+                throw new MeshException($"the key held for '{group}' in {_options.Home} is not the group's key (was the group deleted and created again?)");
+            }
 
-                return ValueTask.CompletedTask;
-            }, ct);
-            state.HistoryWatch = Watch(MeshKeys.HistoryPrefix(group), historyRevision + 1, changes => new SessionInput.HistoryChanged(group, changes));
-            state.HistoryLoaded = true;
-            TryReady(state, NowMs);
+            if (state.Key is null && request.Invite is { } invite)
+            {
+                state.Key = await RedeemInviteAsync(group, state.Record, invite, ct);
+            }
+
+            state.Key ??= await TryAcceptGrantAsync(group, state.Record, ct);
+            if (state.Key is null && state.Record.IsPrivate)
+            {
+                throw new MeshException($"group '{group}' is private: ask a member to run 'mesh invite {group}' and join with --invite CODE");
+            }
+
+            await _registration.PutAsync(MeshKeys.Member(group, PeerId), OwnRecord().ToBytes(), ct);
+            if (state.Key is null)
+            {
+                // Open group, no key yet: any online member wraps it to us once it sees us registered.
+                Emit(new WaitingEvent(group, $"waiting for a member of '{group}' to admit you (any online member hands over the group key)"));
+                state.GrantWatch = Watch(MeshKeys.KeyGrant(group, PeerId), 1, changes => new SessionInput.KeyGranted(group, changes));
+                return;
+            }
+
+            await ConnectAndLoadAsync(state, ct);
         }
         catch
         {
@@ -69,6 +79,167 @@ public sealed partial class ChatSession
             await StopWatchesAsync(state);
             ApplyLinks();
             throw;
+        }
+    }
+
+    /// <summary>With the key in hand: members, links, history, watches; then admit whoever waits for the key.</summary>
+    private async Task ConnectAndLoadAsync(GroupState state, CancellationToken ct)
+    {
+        var group = state.Name;
+        var (members, revision) = await _directory.ListMembersAsync(group, ct);
+        foreach (var member in members.Where(m => m.PeerId != PeerId && IsGenuine(m)))
+        {
+            state.Members[member.PeerId] = member;
+            CheckKnown(member.Name, member.SigningKey);
+            if (!_linksUp.Contains(member.PeerId))
+            {
+                state.AwaitingLinks.Add(member.PeerId);
+            }
+        }
+
+        ApplyLinks();
+        state.MembersWatch = Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes));
+
+        var historyRevision = await _history.ReadAsync(group, page =>
+        {
+            foreach (var entry in page)
+            {
+                if (OpenStored(state, entry.Name, entry.Value) is { } envelope)
+                {
+                    foreach (var ready in state.Orderer.OfferHistory(envelope))
+                    {
+                        Deliver(ready, own: ready.PeerId == PeerId && ready.Epoch == _epoch);
+                    }
+                }
+            }
+
+            return ValueTask.CompletedTask;
+        }, ct);
+        state.HistoryWatch = Watch(MeshKeys.HistoryPrefix(group), historyRevision + 1, changes => new SessionInput.HistoryChanged(group, changes));
+        state.HistoryLoaded = true;
+        state.JoinStartedMs = NowMs;
+        TryReady(state, NowMs);
+        foreach (var member in state.Members.Values)
+        {
+            await AdmitAsync(state, member, ct);
+        }
+    }
+
+    private async Task<GroupKey?> TryAcceptGrantAsync(string group, GroupRecord record, CancellationToken ct)
+    {
+        var grant = await _directory.GetAsync(MeshKeys.KeyGrant(group, PeerId), ct);
+        return grant is null ? null : AcceptGrant(group, record, grant);
+    }
+
+    /// <summary>Unwraps a key granted to this peer; keeps it only if it is the group's key (its check matches).</summary>
+    private GroupKey? AcceptGrant(string group, GroupRecord record, byte[] grant)
+    {
+        var key = KeyWrap.TryUnwrap(grant, group, PeerId, _identity.Certificate.SecretKey!, _identity.Certificate.PublicKey);
+        if (key is null || key.Check(group) != record.KeyCheck)
+        {
+            Emit(new ErrorEvent($"group '{group}': a key grant for this peer is not the group's key; ignored"));
+            return null;
+        }
+
+        _keyring.Save(group, key);
+        return key;
+    }
+
+    private async Task<GroupKey> RedeemInviteAsync(string group, GroupRecord record, string code, CancellationToken ct)
+    {
+        var invite = Invite.Parse(code);
+        var sealedKey = await _directory.GetAsync(MeshKeys.Invite(group, invite.Id), ct)
+            ?? throw new MeshException($"--invite: no such invite for '{group}' (already used, or for another group)");
+        var key = invite.TryOpen(sealedKey, group);
+        if (key is null || key.Check(group) != record.KeyCheck)
+        {
+            throw new MeshException($"--invite: the invite does not open '{group}'");
+        }
+
+        _keyring.Save(group, key);
+        // Invites are single-use: the sealed key leaves etcd as soon as it has served.
+        await _directory.DeleteAsync(MeshKeys.Invite(group, invite.Id), ct);
+        return key;
+    }
+
+    private async Task OnKeyGrantedAsync(SessionInput.KeyGranted granted, CancellationToken ct)
+    {
+        if (!_groups.TryGetValue(granted.Group, out var state) || state.Key is not null || state.Record is null)
+        {
+            return;
+        }
+
+        foreach (var change in granted.Changes.Where(c => !c.IsDelete))
+        {
+            if (AcceptGrant(granted.Group, state.Record, change.Value) is { } key)
+            {
+                state.Key = key;
+                if (state.GrantWatch is not null)
+                {
+                    await state.GrantWatch.DisposeAsync();
+                    state.GrantWatch = null;
+                }
+
+                await ConnectAndLoadAsync(state, ct);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Hands the key of an open group to a member that has none yet (create-only: once, whoever is first).</summary>
+    private async Task AdmitAsync(GroupState state, MemberRecord member, CancellationToken ct)
+    {
+        if (state.Key is null || state.Record is null || state.Record.IsPrivate)
+        {
+            return;
+        }
+
+        byte[] curveKey;
+        try
+        {
+            curveKey = NetMQCertificate.FromPublicKey(member.PublicKeyZ85).PublicKey;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IndexOutOfRangeException)
+        {
+            return;
+        }
+
+        var grantKey = MeshKeys.KeyGrant(state.Name, member.PeerId);
+        if (await _directory.GetAsync(grantKey, ct) is null)
+        {
+            await _directory.CreateAsync(grantKey, KeyWrap.Wrap(state.Key, state.Name, member.PeerId, curveKey), ct);
+        }
+    }
+
+    /// <summary>A member record is genuine when its peer id is the hash of its signing key.</summary>
+    private static bool IsGenuine(MemberRecord record)
+    {
+        try
+        {
+            return PeerIdentity.DerivePeerId(Convert.FromBase64String(record.SigningKey)) == record.PeerId;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private void CheckKnown(string name, string signingKeyBase64)
+    {
+        try
+        {
+            CheckKnown(name, Convert.FromBase64String(signingKeyBase64));
+        }
+        catch (FormatException)
+        {
+        }
+    }
+
+    private void CheckKnown(string name, byte[] signingKey)
+    {
+        if (_knownPeers.Check(name, PeerIdentity.FingerprintOf(signingKey)) is { } warning)
+        {
+            Emit(new ErrorEvent(warning));
         }
     }
 
@@ -139,13 +310,14 @@ public sealed partial class ChatSession
         }
     }
 
-    private void OnMembersChanged(SessionInput.MembersChanged changed)
+    private async Task OnMembersChangedAsync(SessionInput.MembersChanged changed, CancellationToken ct)
     {
         if (!_groups.TryGetValue(changed.Group, out var state))
         {
             return;
         }
 
+        var admit = new List<MemberRecord>();
         foreach (var change in GroupDirectory.ToMemberChanges(changed.Group, changed.Changes))
         {
             if (change.PeerId == PeerId)
@@ -155,6 +327,11 @@ public sealed partial class ChatSession
 
             if (change.Record is { } record)
             {
+                if (!IsGenuine(record))
+                {
+                    continue;
+                }
+
                 var known = state.Members.TryGetValue(change.PeerId, out var before);
                 if (known && (before!.Endpoint != record.Endpoint || before.PublicKeyZ85 != record.PublicKeyZ85))
                 {
@@ -163,9 +340,14 @@ public sealed partial class ChatSession
                 }
 
                 state.Members[change.PeerId] = record;
-                if (!known && state.Ready)
+                if (!known)
                 {
-                    Emit(new MemberEvent(state.Name, record.Name, Joined: true));
+                    CheckKnown(record.Name, record.SigningKey);
+                    admit.Add(record);
+                    if (state.Ready)
+                    {
+                        Emit(new MemberEvent(state.Name, record.Name, Joined: true));
+                    }
                 }
             }
             else if (state.Members.Remove(change.PeerId, out var gone))
@@ -180,13 +362,17 @@ public sealed partial class ChatSession
 
         ApplyLinks();
         TryReady(state, NowMs);
+        foreach (var record in admit)
+        {
+            await AdmitAsync(state, record, ct);
+        }
     }
 
     /// <summary>Tells the node the members it should follow now: every member of every joined group.</summary>
     private void ApplyLinks()
     {
-        var wanted = new Dictionary<string, (Coordinator.Membership.MemberRecord Record, HashSet<string> Groups)>(StringComparer.Ordinal);
-        foreach (var state in _groups.Values)
+        var wanted = new Dictionary<string, (MemberRecord Record, HashSet<string> Groups)>(StringComparer.Ordinal);
+        foreach (var state in _groups.Values.Where(s => s.Key is not null))
         {
             foreach (var (peerId, record) in state.Members)
             {
@@ -212,7 +398,7 @@ public sealed partial class ChatSession
             {
                 key = NetMQCertificate.FromPublicKey(record.PublicKeyZ85).PublicKey;
             }
-            catch (Exception e) when (e is ArgumentException or FormatException)
+            catch (Exception e) when (e is ArgumentException or FormatException or IndexOutOfRangeException)
             {
                 continue;
             }

@@ -34,7 +34,7 @@ public sealed partial class ChatSession
             case "/join":
                 if (RequireGroupArgument("/join", argument) is { } joining)
                 {
-                    await JoinAsync(joining, ct);
+                    await JoinAsync(joining, JoinRequest.Default, ct);
                     _current ??= joining;
                 }
 
@@ -91,6 +91,12 @@ public sealed partial class ChatSession
             return;
         }
 
+        if (state.Key is null)
+        {
+            Emit(new ErrorEvent($"message not sent: not admitted to '{state.Name}' yet (waiting for a member to hand over the group key)"));
+            return;
+        }
+
         var size = Encoding.UTF8.GetByteCount(text);
         if (size > Naming.MaxTextBytes)
         {
@@ -101,7 +107,7 @@ public sealed partial class ChatSession
         // Send times never go backwards for one sender, so its history keys sort in the order it sent them.
         _lastSentAtMs = Math.Max(NowMs, _lastSentAtMs);
         var envelope = new Envelope(state.Name, PeerId, _epoch, ++_seq, _name, _lastSentAtMs, text);
-        var payload = EnvelopeCodec.Encode(envelope);
+        var payload = EnvelopeCodec.Seal(envelope, state.Key, _identity);
         _node.Publish(state.Name, payload);
         _writer.Enqueue(new HistoryEntry(state.Name, envelope.HistoryName, payload));
         state.Orderer.MarkOwn(envelope);
@@ -111,19 +117,21 @@ public sealed partial class ChatSession
 
     private void OnFrame(SessionInput.Frame frame)
     {
-        if (!_groups.TryGetValue(frame.Group, out var state))
+        if (!_groups.TryGetValue(frame.Group, out var state) || state.Key is null)
         {
             return;
         }
 
-        var envelope = EnvelopeCodec.TryDecode(frame.Payload);
+        var envelope = EnvelopeCodec.TryOpen(frame.Payload, g => g == state.Name ? state.Key : null, out var signingKey, out var reason);
         // A member's link only carries that member's own messages, for the group named by the topic.
         if (envelope is null || envelope.Group != frame.Group || envelope.PeerId != frame.PeerId)
         {
-            LogRejectedFrame(frame.PeerId, frame.Group);
+            LogRejectedFrame(frame.PeerId, frame.Group, envelope is null ? reason : RejectReason.BadSignature);
             _instruments.FrameRejected(frame.Group);
             return;
         }
+
+        CheckKnown(envelope.From, signingKey!);
 
         var duplicates = state.Orderer.Duplicates;
         foreach (var ready in state.Orderer.OfferLive(envelope, NowMs))
@@ -136,7 +144,7 @@ public sealed partial class ChatSession
 
     private void OnHistoryChanged(SessionInput.HistoryChanged changed)
     {
-        if (!_groups.TryGetValue(changed.Group, out var state))
+        if (!_groups.TryGetValue(changed.Group, out var state) || state.Key is null)
         {
             return;
         }
@@ -150,7 +158,7 @@ public sealed partial class ChatSession
                 continue;
             }
 
-            if (DecodeStored(changed.Group, change.Key[prefix.Length..], change.Value) is { } envelope)
+            if (OpenStored(state, change.Key[prefix.Length..], change.Value) is { } envelope)
             {
                 foreach (var ready in state.Orderer.OfferHistory(envelope))
                 {
@@ -162,13 +170,14 @@ public sealed partial class ChatSession
         _instruments.DuplicatesDropped(state.Name, state.Orderer.Duplicates - duplicates);
     }
 
-    /// <summary>Decodes a stored history entry; a corrupt or foreign one is skipped with a warning, never fatal.</summary>
-    private Envelope? DecodeStored(string group, string name, byte[] value)
+    /// <summary>Opens a stored history entry; a corrupt, foreign or forged one is skipped with a warning, never fatal.</summary>
+    private Envelope? OpenStored(GroupState state, string name, byte[] value)
     {
-        var envelope = EnvelopeCodec.TryDecode(value);
-        if (envelope is null || envelope.Group != group || envelope.HistoryName != name)
+        var envelope = EnvelopeCodec.TryOpen(value, g => g == state.Name ? state.Key : null, out _, out var reason);
+        if (envelope is null || envelope.HistoryName != name)
         {
-            LogCorruptHistory(group, Naming.Printable(name));
+            LogCorruptHistory(state.Name, Naming.Printable(name), envelope is null ? reason : RejectReason.Malformed);
+            _instruments.FrameRejected(state.Name);
             return null;
         }
 
@@ -185,9 +194,9 @@ public sealed partial class ChatSession
         Emit(new MessageEvent(e.Group, e.Id, e.From, e.Text, e.SentAt, own));
     }
 
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 501, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "dropped a malformed frame from {PeerId} on '{Group}'")]
-    private partial void LogRejectedFrame(string peerId, string group);
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 501, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "dropped a frame from {PeerId} on '{Group}': {Reason}")]
+    private partial void LogRejectedFrame(string peerId, string group, RejectReason reason);
 
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 502, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "skipped a corrupt or foreign history entry in '{Group}': {Name}")]
-    private partial void LogCorruptHistory(string group, string name);
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 502, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "skipped a history entry in '{Group}' ({Reason}): {Name}")]
+    private partial void LogCorruptHistory(string group, string name, RejectReason reason);
 }

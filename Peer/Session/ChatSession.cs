@@ -6,6 +6,7 @@ using Mesh.Coordinator.History;
 using Mesh.Coordinator.Membership;
 using Mesh.Coordinator.Registry;
 using Mesh.Peer.Configuration;
+using Mesh.Peer.Crypto;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Node;
 using Mesh.Peer.Protocol;
@@ -45,6 +46,8 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly HistoryWriter _writer;
     private readonly CancellationTokenSource _stop = new();
     private readonly MeshInstruments _instruments = new();
+    private readonly GroupKeyring _keyring;
+    private readonly KnownPeers _knownPeers;
     private string? _current;
     private string _endpoint = "";
     private long _epoch;
@@ -60,6 +63,8 @@ public sealed partial class ChatSession : IAsyncDisposable
         _logs = logs;
         _log = logs.CreateLogger("session");
         _directory = new GroupDirectory(etcd);
+        _keyring = new GroupKeyring(options.Home);
+        _knownPeers = new KnownPeers(options.Home);
         _history = new EtcdHistoryStore(etcd);
         _node = new MeshNode(identity.Certificate, identity.PeerId,
             (peer, group, payload) => Post(new SessionInput.Frame(peer, group, payload)),
@@ -91,7 +96,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     private static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     /// <summary>Registers, joins <paramref name="groups"/>, and runs until end of input; returns the exit code.</summary>
-    public async Task<int> RunAsync(IReadOnlyList<string> groups, CancellationToken ct)
+    public async Task<int> RunAsync(IReadOnlyList<string> groups, JoinRequest request, CancellationToken ct)
     {
         try
         {
@@ -109,7 +114,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             await _registration.StartAsync(MeshKeys.Peer(PeerId), OwnRecord().ToBytes(), ct);
             foreach (var group in groups)
             {
-                await JoinAsync(group, ct);
+                await JoinAsync(group, request, ct);
             }
 
             _current = groups.Count > 0 ? groups[0] : null;
@@ -129,6 +134,10 @@ public sealed partial class ChatSession : IAsyncDisposable
                 {
                     Emit(new ErrorEvent(e.Message));
                 }
+                catch (MeshException e)
+                {
+                    Emit(new ErrorEvent(e.Message));
+                }
             }
 
             return await ShutdownAsync();
@@ -145,7 +154,8 @@ public sealed partial class ChatSession : IAsyncDisposable
     }
 
     private MemberRecord OwnRecord() =>
-        new(PeerId, _name, _identity.PublicKeyZ85, _endpoint, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        new(PeerId, _name, _identity.PublicKeyZ85, Convert.ToBase64String(_identity.SigningPublicKey), _endpoint,
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
     private async Task TickAsync(CancellationToken ct)
     {
@@ -176,7 +186,10 @@ public sealed partial class ChatSession : IAsyncDisposable
                 OnLinkUp(up.PeerId);
                 break;
             case SessionInput.MembersChanged changed:
-                OnMembersChanged(changed);
+                await OnMembersChangedAsync(changed, ct);
+                break;
+            case SessionInput.KeyGranted granted:
+                await OnKeyGrantedAsync(granted, ct);
                 break;
             case SessionInput.HistoryChanged changed:
                 OnHistoryChanged(changed);
@@ -259,6 +272,11 @@ public sealed partial class ChatSession : IAsyncDisposable
         if (state.HistoryWatch is not null)
         {
             await state.HistoryWatch.DisposeAsync();
+        }
+
+        if (state.GrantWatch is not null)
+        {
+            await state.GrantWatch.DisposeAsync();
         }
     }
 

@@ -1,5 +1,7 @@
 using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Groups;
 using Mesh.Coordinator.Membership;
+using Mesh.Peer.Crypto;
 
 namespace Mesh.Peer.Session;
 
@@ -15,6 +17,15 @@ internal sealed class GroupState(string name)
     public HashSet<string> AwaitingLinks { get; } = new(StringComparer.Ordinal);
 
     public MessageOrderer Orderer { get; } = new();
+
+    /// <summary>The group's directory entry (policy, key check).</summary>
+    public GroupRecord? Record { get; set; }
+
+    /// <summary>The group's content key; null while waiting to be admitted.</summary>
+    public GroupKey? Key { get; set; }
+
+    /// <summary>Follows this peer's key grant while it waits to be admitted.</summary>
+    public PrefixWatcher? GrantWatch { get; set; }
 
     public bool HistoryLoaded { get; set; }
 

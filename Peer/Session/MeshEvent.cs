@@ -14,3 +14,6 @@ public sealed record MemberEvent(string Group, string Name, bool Joined) : MeshE
 
 /// <summary>Something went wrong that the user must know about.</summary>
 public sealed record ErrorEvent(string Message) : MeshEvent;
+
+/// <summary>Joining <paramref name="Group"/> waits on something (a member to hand over the group key).</summary>
+public sealed record WaitingEvent(string Group, string Message) : MeshEvent;

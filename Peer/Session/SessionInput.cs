@@ -18,6 +18,8 @@ internal abstract record SessionInput
 
     public sealed record HistoryChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 
+    public sealed record KeyGranted(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
+
     public sealed record Registration(RegistrationState State) : SessionInput;
 
     public sealed record Notice(string Message) : SessionInput;

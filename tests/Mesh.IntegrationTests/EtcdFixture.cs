@@ -48,10 +48,10 @@ public abstract class EtcdFixture
         return peer;
     }
 
-    /// <summary><c>mesh history G --json</c> against this fixture's etcd.</summary>
-    protected async Task<List<System.Text.Json.JsonElement>> HistoryAsync(string group)
+    /// <summary><c>mesh history G --json</c> against this fixture's etcd, with a member's home (its group key).</summary>
+    protected async Task<List<System.Text.Json.JsonElement>> HistoryAsync(string group, string home)
     {
-        var (code, stdout, stderr) = await MeshCli.RunAsync("history", group, "--json", "--etcd", Etcd.Url);
+        var (code, stdout, stderr) = await MeshCli.RunAsync("history", group, "--json", "--etcd", Etcd.Url, "--home", home);
         Assert.That(code, Is.EqualTo(0), $"mesh history failed: {stderr}");
         return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone()).ToList();

@@ -38,7 +38,7 @@ public sealed class DeliveryTests : EtcdFixture
             AssertSenderOrder(messages, names, 200, peer.Name);
         }
 
-        var history = await HistoryAsync(group);
+        var history = await HistoryAsync(group, peers[0].Home);
         Assert.That(history, Has.Count.EqualTo(1000));
         Assert.That(history.Select(m => m.Str("id")).ToHashSet(),
             Is.EquivalentTo(peers[0].Messages(group).Select(m => m.Str("id"))));
@@ -103,8 +103,8 @@ public sealed class DeliveryTests : EtcdFixture
         Assert.That(onlyA.Events.Any(e => e.Str("text") is "secret of b" or "both to b"), Is.False);
 
         // The history of each group is the group's alone.
-        Assert.That((await HistoryAsync(a)).Select(m => m.Str("text")), Is.EquivalentTo(new[] { "secret of a", "both to a" }));
-        Assert.That((await HistoryAsync(b)).Select(m => m.Str("text")), Is.EquivalentTo(new[] { "secret of b", "both to b" }));
+        Assert.That((await HistoryAsync(a, onlyA.Home)).Select(m => m.Str("text")), Is.EquivalentTo(new[] { "secret of a", "both to a" }));
+        Assert.That((await HistoryAsync(b, onlyB.Home)).Select(m => m.Str("text")), Is.EquivalentTo(new[] { "secret of b", "both to b" }));
     }
 
     [Test]

@@ -39,7 +39,7 @@ public sealed class PresenceTests : EtcdFixture
         leaver.Signal(PeerProcess.SIGTERM);
         await watcher.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "termed"), TimeSpan.FromSeconds(10), "termed left");
         Assert.That(await leaver.CloseAsync(), Is.EqualTo(0));
-        Assert.That((await HistoryAsync(group)).Select(m => m.Str("text")), Is.EqualTo(new[] { "last words" }));
+        Assert.That((await HistoryAsync(group, watcher.Home)).Select(m => m.Str("text")), Is.EqualTo(new[] { "last words" }));
     }
 
     [Test]

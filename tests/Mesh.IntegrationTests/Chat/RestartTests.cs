@@ -31,7 +31,7 @@ public sealed class RestartTests : EtcdFixture
         Assert.That(ids.Select(id => id.Split(':')[0]).Distinct(), Is.EqualTo(new[] { firstPeer }), "same peer id after restart");
         Assert.That(ids.Distinct().Count(), Is.EqualTo(10));
 
-        var history = await HistoryAsync(group);
+        var history = await HistoryAsync(group, home);
         Assert.That(history.Select(m => m.Str("id")), Is.EqualTo(ids), "history: all 10, oldest first, no duplicate ids");
     }
 

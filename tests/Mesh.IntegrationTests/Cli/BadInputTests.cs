@@ -84,7 +84,7 @@ public sealed class BadInputTests : EtcdFixture
         Assert.That(peer.Messages(group)[2].Str("text"), Is.EqualTo("/slash kept"));
         Assert.That(peer.Exited, Is.False);
         Assert.That(await peer.CloseAsync(), Is.EqualTo(0));
-        Assert.That((await HistoryAsync(group)).Count, Is.EqualTo(3), "rejected lines never reach history");
+        Assert.That((await HistoryAsync(group, peer.Home)).Count, Is.EqualTo(3), "rejected lines never reach history");
     }
 
     private static void AssertOneLine(string stderr, string mentions)

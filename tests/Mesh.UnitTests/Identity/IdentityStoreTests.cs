@@ -30,7 +30,8 @@ public sealed class IdentityStoreTests
         var second = IdentityStore.LoadOrCreate(_home);
         Assert.That(second.PeerId, Is.EqualTo(first.PeerId));
         Assert.That(second.PublicKeyZ85, Is.EqualTo(first.PublicKeyZ85));
-        Assert.That(first.PeerId, Has.Length.EqualTo(16));
+        Assert.That(first.PeerId, Has.Length.EqualTo(32));
+        Assert.That(File.GetUnixFileMode(Path.Combine(_home, IdentityStore.SigningFile)), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
     }
 
     [Test]

@@ -1,19 +1,66 @@
 using System.Text;
+using Mesh.Peer.Crypto;
+using Mesh.Peer.Identity;
 using Mesh.Peer.Protocol;
+using NetMQ;
+using NSec.Cryptography;
 
 namespace Mesh.UnitTests.Protocol;
 
 [Category("Unit")]
 public sealed class EnvelopeCodecTests
 {
-    private static readonly Envelope Sample = new("ops", "0123456789abcdef", 1795534684827, 42, "amy", 1795534684900, "héllo \"wörld\" 🌍\n");
+    private static readonly PeerIdentity Sender = NewIdentity();
+    private static readonly GroupKey Key = GroupKey.Create();
+    private static readonly Envelope Sample = new("ops", Sender.PeerId, 1795534684827, 42, "amy", 1795534684900, "héllo \"wörld\" 🌍\n");
+
+    private static PeerIdentity NewIdentity() =>
+        new(new NetMQCertificate(), NSec.Cryptography.Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }));
+
+    private static Envelope? Open(byte[] frame, out RejectReason reason, GroupKey? key = null) =>
+        EnvelopeCodec.TryOpen(frame, g => g == "ops" ? key ?? Key : null, out _, out reason);
 
     [Test]
-    public void Encode_then_decode_gives_the_same_envelope()
+    public void Seal_then_open_gives_the_same_envelope_and_the_signers_key()
     {
-        var decoded = EnvelopeCodec.TryDecode(EnvelopeCodec.Encode(Sample));
-        Assert.That(decoded, Is.EqualTo(Sample));
-        Assert.That(decoded!.Id, Is.EqualTo("0123456789abcdef:1795534684827:42"));
+        var frame = EnvelopeCodec.Seal(Sample, Key, Sender);
+        var opened = EnvelopeCodec.TryOpen(frame, _ => Key, out var signer, out var reason);
+        Assert.That(reason, Is.EqualTo(RejectReason.None));
+        Assert.That(opened, Is.EqualTo(Sample));
+        Assert.That(signer, Is.EqualTo(Sender.SigningPublicKey));
+    }
+
+    [Test]
+    public void The_name_and_text_are_not_in_the_sealed_bytes()
+    {
+        var frame = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample with { From = "zelda", Text = "the secret plan" }, Key, Sender));
+        Assert.That(frame, Does.Not.Contain("zelda").And.Not.Contain("secret"));
+    }
+
+    [Test]
+    public void Another_groups_key_opens_nothing()
+    {
+        var frame = EnvelopeCodec.Seal(Sample, Key, Sender);
+        Assert.That(Open(frame, out var reason, GroupKey.Create()), Is.Null);
+        Assert.That(reason, Is.EqualTo(RejectReason.NotSealedForGroup));
+    }
+
+    [Test]
+    public void A_changed_header_fails_the_signature()
+    {
+        var frame = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample, Key, Sender)).Replace("\"s\":42", "\"s\":43");
+        Assert.That(Open(Encoding.UTF8.GetBytes(frame), out var reason), Is.Null);
+        Assert.That(reason, Is.EqualTo(RejectReason.BadSignature));
+    }
+
+    [Test]
+    public void A_member_cannot_post_as_another_peer_id()
+    {
+        var other = NewIdentity();
+        // Signed by "other", but claiming Sender's peer id: the key does not hash to that id.
+        var forged = EnvelopeCodec.Seal(Sample, Key, other);
+        Assert.That(Open(forged, out var reason), Is.Null);
+        Assert.That(reason, Is.EqualTo(RejectReason.BadSignature));
     }
 
     [Test]
@@ -22,65 +69,83 @@ public sealed class EnvelopeCodecTests
         var earlier = Sample with { SentAtMs = 999, Seq = 9 };
         var later = Sample with { SentAtMs = 1000, Seq = 10 };
         Assert.That(string.CompareOrdinal(earlier.HistoryName, later.HistoryName), Is.LessThan(0));
-        Assert.That(Sample.HistoryName, Is.EqualTo("1795534684900-0123456789abcdef-1795534684827-0000000042"));
+        Assert.That(Sample.HistoryName, Is.EqualTo($"1795534684900-{Sender.PeerId}-1795534684827-0000000042"));
     }
 
     [TestCase("")]
     [TestCase("{}")]
     [TestCase("[]")]
     [TestCase("null")]
-    [TestCase("{\"v\":2,\"g\":\"ops\",\"p\":\"0123456789abcdef\",\"e\":1,\"s\":1,\"f\":\"a\",\"t\":1,\"x\":\"t\"}")]
-    [TestCase("{\"v\":1,\"g\":\"bad group\",\"p\":\"0123456789abcdef\",\"e\":1,\"s\":1,\"f\":\"a\",\"t\":1,\"x\":\"t\"}")]
-    [TestCase("{\"v\":1,\"g\":\"ops\",\"p\":\"short\",\"e\":1,\"s\":1,\"f\":\"a\",\"t\":1,\"x\":\"t\"}")]
-    [TestCase("{\"v\":1,\"g\":\"ops\",\"p\":\"0123456789abcdef\",\"e\":1,\"s\":0,\"f\":\"a\",\"t\":1,\"x\":\"t\"}")]
-    [TestCase("{\"v\":1,\"g\":\"ops\",\"p\":\"0123456789abcdef\",\"e\":1,\"s\":\"1\",\"f\":\"a\",\"t\":1,\"x\":\"t\"}")]
-    [TestCase("{\"v\":1,\"g\":\"ops\",\"p\":\"0123456789abcdef\",\"e\":1,\"s\":1,\"f\":\"a\",\"t\":1}")]
-    [TestCase("{\"v\":1,\"g\":\"ops\",\"p\":\"0123456789abcdef\",\"e\":1,\"s\":1,\"f\":\"a\",\"t\":1,\"x\":{\"deep\":[1]}}")]
-    [TestCase("{\"v\":1,\"g\":\"ops\"")]
-    public void Malformed_envelopes_are_rejected(string json) =>
-        Assert.That(EnvelopeCodec.TryDecode(Encoding.UTF8.GetBytes(json)), Is.Null);
+    [TestCase("{\"v\":1,\"g\":\"ops\",\"p\":\"0123456789abcdef\",\"e\":1,\"s\":1,\"f\":\"a\",\"t\":1,\"x\":\"plaintext\"}")]
+    [TestCase("{\"v\":2,\"g\":\"ops\"")]
+    [TestCase("{\"v\":2,\"g\":\"bad group\",\"p\":\"x\",\"e\":1,\"s\":1,\"t\":1,\"k\":\"AA==\",\"n\":\"AA==\",\"c\":\"AA==\",\"sig\":\"AA==\"}")]
+    public void Malformed_envelopes_are_rejected(string json)
+    {
+        Assert.That(Open(Encoding.UTF8.GetBytes(json), out var reason), Is.Null);
+        Assert.That(reason, Is.EqualTo(RejectReason.Malformed));
+    }
 
     [Test]
-    public void Oversized_text_is_rejected()
+    public void Oversized_text_is_rejected_and_the_limit_accepted()
     {
-        var big = Sample with { Text = new string('x', 16 * 1024 + 1) };
-        Assert.That(EnvelopeCodec.TryDecode(EnvelopeCodec.Encode(big)), Is.Null);
+        var big = EnvelopeCodec.Seal(Sample with { Text = new string('x', 16 * 1024 + 1) }, Key, Sender);
+        Assert.That(Open(big, out var reason), Is.Null);
+        Assert.That(reason, Is.EqualTo(RejectReason.Malformed));
         var limit = Sample with { Text = new string('x', 16 * 1024) };
-        Assert.That(EnvelopeCodec.TryDecode(EnvelopeCodec.Encode(limit)), Is.EqualTo(limit));
+        Assert.That(Open(EnvelopeCodec.Seal(limit, Key, Sender), out _), Is.EqualTo(limit));
     }
 
     [Test]
     public void Unknown_fields_are_skipped()
     {
-        var json = Encoding.UTF8.GetString(EnvelopeCodec.Encode(Sample)).Replace("{\"v\":1,", "{\"future\":[1,2],\"v\":1,");
-        Assert.That(EnvelopeCodec.TryDecode(Encoding.UTF8.GetBytes(json)), Is.EqualTo(Sample));
+        var json = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample, Key, Sender)).Replace("{\"v\":2,", "{\"future\":[1,2],\"v\":2,");
+        Assert.That(Open(Encoding.UTF8.GetBytes(json), out _), Is.EqualTo(Sample));
     }
 
     [Test]
-    public void Mutated_frames_never_throw()
+    public void One_hundred_thousand_random_and_mutated_frames_never_throw_and_every_rejection_is_counted()
     {
-        // Every single-byte mutation and every truncation of a valid frame: rejected or decoded, never an exception.
-        var valid = EnvelopeCodec.Encode(Sample);
+        var valid = EnvelopeCodec.Seal(Sample with { Text = "short" }, Key, Sender);
         var random = new Random(7);
-        var decoded = 0;
-        for (var i = 0; i < 20_000; i++)
+        var rejected = new Dictionary<RejectReason, int>();
+        var accepted = 0;
+        const int Frames = 100_000;
+        for (var i = 0; i < Frames; i++)
         {
-            var frame = (byte[])valid.Clone();
-            if (i % 2 == 0)
+            byte[] frame;
+            switch (i % 4)
             {
-                frame[random.Next(frame.Length)] = (byte)random.Next(256);
+                case 0:
+                    frame = (byte[])valid.Clone();
+                    frame[random.Next(frame.Length)] = (byte)random.Next(256);
+                    break;
+                case 1:
+                    frame = valid[..random.Next(valid.Length)];
+                    break;
+                case 2:
+                    frame = new byte[random.Next(0, 512)];
+                    random.NextBytes(frame);
+                    break;
+                default:
+                    // Valid JSON shape with random values in each field.
+                    frame = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(valid).Replace("\"e\":1795534684827", $"\"e\":{random.NextInt64(-5, long.MaxValue)}"));
+                    break;
+            }
+
+            if (Open(frame, out var reason) is null)
+            {
+                rejected[reason] = rejected.GetValueOrDefault(reason) + 1;
             }
             else
             {
-                frame = frame[..random.Next(frame.Length)];
-            }
-
-            if (EnvelopeCodec.TryDecode(frame) is not null)
-            {
-                decoded++;
+                accepted++;
             }
         }
 
-        Assert.That(decoded, Is.LessThan(20_000));
+        TestContext.Out.WriteLine($"{Frames} frames: {accepted} accepted, rejected {string.Join(", ", rejected.Select(r => $"{r.Key} {r.Value}"))}");
+        Assert.That(accepted + rejected.Values.Sum(), Is.EqualTo(Frames));
+        Assert.That(rejected.Keys, Does.Contain(RejectReason.Malformed).And.Contain(RejectReason.BadSignature));
+        // A mutation that still verifies can only be a no-op one (a byte replaced by itself, or JSON whitespace).
+        Assert.That(accepted, Is.LessThan(Frames / 100));
     }
 }
