@@ -1,0 +1,229 @@
+using System.Text;
+using System.Text.Json;
+using Mesh.Testing;
+using NetMQ;
+using NetMQ.Sockets;
+
+namespace Mesh.IntegrationTests.Security;
+
+/// <summary>The group layer: etcd holds only ciphertext, non-members read nothing, members read everything.</summary>
+public sealed class EndToEndTests : EtcdFixture
+{
+    [Test]
+    public async Task A_dump_of_etcd_after_a_chat_holds_no_text_no_sender_name_in_history_and_no_group_key()
+    {
+        var group = NewGroup("dump");
+        var a = StartPeer("alice", group);
+        await a.WaitReadyAsync(group);
+        var b = StartPeer("bobby", group);
+        await b.WaitReadyAsync(group);
+        var texts = Enumerable.Range(0, 20).Select(i => $"confidential-{i}-{Guid.NewGuid():N}").ToList();
+        await a.SendManyAsync(texts.Take(10));
+        await b.SendManyAsync(texts.Skip(10));
+        await a.WaitForAsync(p => p.Messages(group).Count == 20, Long, "20 messages");
+        await b.WaitForAsync(p => p.Messages(group).Count == 20, Long, "20 messages");
+        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 20, Long, "20 in history");
+
+        var (code, dump) = Etcd.Etcdctl("get", "--prefix", "");
+        Assert.That(code, Is.EqualTo(0));
+        foreach (var text in texts)
+        {
+            Assert.That(dump, Does.Not.Contain(text));
+        }
+
+        var (_, history) = Etcd.Etcdctl("get", "--prefix", $"/mesh/history/{group}/");
+        Assert.That(history, Does.Not.Contain("alice").And.Not.Contain("bobby"), "sender names are sealed too");
+        foreach (var home in new[] { a.Home, b.Home })
+        {
+            var keyBase64 = (await File.ReadAllTextAsync(Path.Combine(home, "keys", group + ".key"))).Trim();
+            var keyBytes = Convert.FromBase64String(keyBase64);
+            Assert.That(dump, Does.Not.Contain(keyBase64));
+            Assert.That(Encoding.Latin1.GetBytes(dump).AsSpan().IndexOf(keyBytes), Is.EqualTo(-1), "raw key bytes");
+            Assert.That(File.GetUnixFileMode(Path.Combine(home, "keys", group + ".key")), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        }
+
+        // Both members hold the same key: the second was admitted by the first.
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(b.Home, "keys", group + ".key")),
+            Is.EqualTo(await File.ReadAllTextAsync(Path.Combine(a.Home, "keys", group + ".key"))));
+    }
+
+    [Test]
+    public async Task A_non_member_subscribed_to_a_members_socket_recovers_no_text()
+    {
+        var group = NewGroup("eaves");
+        var member = StartPeer("member", group);
+        await member.WaitReadyAsync(group);
+        var endpoint = await EndpointOf(group, "member");
+        var serverKey = NetMQCertificate.FromPublicKey((await File.ReadAllTextAsync(Path.Combine(member.Home, "identity.public"))).Trim()).PublicKey;
+
+        // The eavesdropper knows the member's public key (it is in etcd): Curve lets it in, the group layer does not.
+        using var eavesdropper = new SubscriberSocket();
+        eavesdropper.Options.CurveCertificate = new NetMQCertificate();
+        eavesdropper.Options.CurveServerKey = serverKey;
+        eavesdropper.Options.Linger = TimeSpan.Zero;
+        eavesdropper.SubscribeToAnyTopic();
+        eavesdropper.Connect(endpoint);
+
+        var captured = new List<byte[]>();
+        var frames = new List<byte[]>();
+        for (var i = 0; i < 400 && captured.Count < 5; i++)
+        {
+            await member.SendAsync($"whisper-{i}");
+            while (eavesdropper.TryReceiveMultipartBytes(TimeSpan.FromMilliseconds(i == 0 ? 200 : 20), ref frames))
+            {
+                if (frames.Count == 2 && frames[0].Length > 0 && frames[0][0] != 0x01)
+                {
+                    captured.Add(frames[1]);
+                }
+            }
+        }
+
+        Assert.That(captured, Has.Count.GreaterThanOrEqualTo(5), "control: frames reached the eavesdropper");
+        foreach (var frame in captured)
+        {
+            Assert.That(Encoding.UTF8.GetString(frame), Does.Not.Contain("whisper").And.Not.Contain("member"));
+        }
+    }
+
+    [Test]
+    public async Task Frames_from_a_peer_that_was_never_admitted_are_rejected_by_every_member()
+    {
+        var group = NewGroup("rogue");
+        var a = StartPeer("anna", [group], null, "--private");
+        await a.WaitReadyAsync(group);
+        var b = StartPeer("bert", [group], null, "--invite", await InviteAsync(group, a.Home));
+        await b.WaitReadyAsync(group);
+
+        // A rogue registers itself as a member in etcd (anyone who can write etcd can) and publishes into the group.
+        await using var rogue = await RoguePublisher.StartAsync(Etcd, group);
+        await Waiting.UntilAsync(() => rogue.Subscribers >= 2, Long, "both members subscribed to the rogue");
+        for (var i = 0; i < 20; i++)
+        {
+            rogue.Publish($"rogue-{i}");
+        }
+
+        await a.SendAsync("legit after rogue");
+        await b.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "legit after rogue"), Long, "legit message");
+        foreach (var peer in new[] { a, b })
+        {
+            await Waiting.UntilAsync(() => Rejections(peer) >= 20, Long, $"{peer.Name} rejected the rogue's 20 frames", () => peer.Tail());
+            Assert.That(peer.Events.Any(e => e.Str("text")?.StartsWith("rogue-", StringComparison.Ordinal) == true), Is.False);
+        }
+    }
+
+    [Test]
+    public async Task Private_groups_admit_with_a_single_use_invite_and_the_invitee_reads_the_whole_history()
+    {
+        var group = NewGroup("priv");
+        var owner = StartPeer("owner", [group], null, "--private");
+        await owner.WaitReadyAsync(group);
+        await owner.SendManyAsync(Enumerable.Range(0, 30).Select(i => $"early-{i}"));
+        await owner.WaitForAsync(p => p.Messages(group).Count == 30, Long, "30 sent");
+
+        var (code, _, stderr) = await MeshCli.RunAsync("join", group, "--headless", "--name", "crasher", "--etcd", Etcd.Url,
+            "--home", Path.Combine(Path.GetTempPath(), $"mesh-home-crasher-{Guid.NewGuid():N}"));
+        Assert.That(code, Is.Not.EqualTo(0));
+        Assert.That(stderr.Trim(), Does.Contain("is private").And.Contain("--invite"));
+
+        var invite = await InviteAsync(group, owner.Home);
+        var guest = StartPeer("guest", [group], null, "--invite", invite);
+        await guest.WaitReadyAsync(group, Long);
+        await guest.WaitForAsync(p => p.Messages(group).Count == 30, Long, "whole history");
+        Assert.That(guest.Messages(group).Select(m => m.Str("text")), Is.EqualTo(Enumerable.Range(0, 30).Select(i => $"early-{i}")));
+
+        var (again, _, againErr) = await MeshCli.RunAsync("join", group, "--headless", "--name", "second", "--etcd", Etcd.Url,
+            "--invite", invite, "--home", Path.Combine(Path.GetTempPath(), $"mesh-home-second-{Guid.NewGuid():N}"));
+        Assert.That(again, Is.Not.EqualTo(0), "an invite works once");
+        Assert.That(againErr.Trim(), Does.Contain("no such invite"));
+    }
+
+    [Test]
+    public async Task A_joiner_is_told_it_waits_for_the_key_and_is_admitted_when_a_member_comes_online()
+    {
+        var group = NewGroup("wait");
+        var founderHome = Path.Combine(Path.GetTempPath(), $"mesh-home-founder-{Guid.NewGuid():N}");
+        var founder = StartPeer("founder", [group], founderHome);
+        await founder.WaitReadyAsync(group);
+        await founder.SendAsync("before you came");
+        await founder.WaitForAsync(p => p.Messages(group).Count == 1, Long, "sent");
+        Assert.That(await founder.CloseAsync(), Is.EqualTo(0));
+
+        var joiner = StartPeer("joiner", group);
+        await joiner.WaitForAsync(p => p.Of("waiting", group).Count > 0, Long, "waiting event");
+        Assert.That(joiner.Of("ready", group), Is.Empty);
+
+        var back = StartPeer("founder", [group], founderHome);
+        await back.WaitReadyAsync(group);
+        await joiner.WaitReadyAsync(group, Long);
+        await joiner.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "before you came"), Long, "history after admission");
+    }
+
+    [Test]
+    public async Task Replayed_history_records_are_accepted_zero_times()
+    {
+        var group = NewGroup("replay");
+        var a = StartPeer("sender", group);
+        await a.WaitReadyAsync(group);
+        await a.SendManyAsync(["one", "two"]);
+        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 2, Long, "2 in history");
+
+        var (_, keys) = Etcd.Etcdctl("get", "--prefix", $"/mesh/history/{group}/", "--keys-only");
+        var first = keys.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0];
+        var (_, value) = Etcd.Etcdctl("get", first, "--print-value-only");
+        value = value.TrimEnd('\n');
+        // The same record again under its own key, and a captured copy under a new key.
+        Assert.That(Etcd.Etcdctl("put", first, value).ExitCode, Is.EqualTo(0));
+        Assert.That(Etcd.Etcdctl("put", $"/mesh/history/{group}/9999999999999-replayed", value).ExitCode, Is.EqualTo(0));
+
+        var late = StartPeer("late", group);
+        await late.WaitReadyAsync(group, Long);
+        Assert.That(late.Messages(group).Select(m => m.Str("text")), Is.EqualTo(new[] { "one", "two" }));
+        var history = await HistoryAsync(group, a.Home);
+        Assert.That(history.Select(m => m.Str("text")), Is.EqualTo(new[] { "one", "two" }));
+        Assert.That(a.Messages(group).Select(m => m.Str("text")), Is.EqualTo(new[] { "one", "two" }));
+    }
+
+    [Test]
+    public async Task A_known_name_with_a_different_key_is_warned_about()
+    {
+        var group = NewGroup("tofu");
+        var watcher = StartPeer("watcher", group);
+        await watcher.WaitReadyAsync(group);
+        var first = StartPeer("carol", group);
+        await first.WaitReadyAsync(group);
+        await watcher.WaitForAsync(p => p.Of("joined", group).Any(e => e.Str("name") == "carol"), Long, "carol joined");
+        Assert.That(await first.CloseAsync(), Is.EqualTo(0));
+        Assert.That(watcher.Of("error").Where(e => e.Str("message")!.Contains("carol")), Is.Empty);
+
+        var impostor = StartPeer("carol", group);
+        await impostor.WaitReadyAsync(group);
+        await watcher.WaitForAsync(p => p.Of("error").Any(e => e.Str("message")!.Contains("'carol' now signs with key")), Long, "TOFU warning");
+    }
+
+    private static int Rejections(PeerProcess peer)
+    {
+        try
+        {
+            return File.ReadAllLines(peer.StderrPath).Count(l => l.Contains("NotSealedForGroup"));
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    private async Task<string> InviteAsync(string group, string home)
+    {
+        var (code, stdout, stderr) = await MeshCli.RunAsync("invite", group, "--etcd", Etcd.Url, "--home", home);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        return stdout.Trim();
+    }
+
+    private async Task<string> EndpointOf(string group, string name)
+    {
+        var (code, stdout, _) = await MeshCli.RunAsync("members", group, "--json", "--etcd", Etcd.Url);
+        Assert.That(code, Is.EqualTo(0));
+        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement).Single(m => m.Str("name") == name).Str("endpoint")!;
+    }
+}
