@@ -1,0 +1,91 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using Mesh.Testing;
+
+namespace Mesh.IntegrationTests.Security;
+
+/// <summary>Garbage at a running peer's port, and corrupt records in etcd, never stop it from chatting.</summary>
+public sealed class HostileInputTests : EtcdFixture
+{
+    [Test]
+    public async Task Random_bytes_truncated_handshakes_and_oversized_frames_leave_a_peer_running_and_chatting()
+    {
+        var group = NewGroup("hostile");
+        var target = StartPeer("target", group);
+        var friend = StartPeer("friend", group);
+        await target.WaitReadyAsync(group);
+        await friend.WaitReadyAsync(group);
+        var (_, members, _) = await MeshCli.RunAsync("members", group, "--json", "--etcd", Etcd.Url);
+        var endpoint = members.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement).Single(m => m.Str("name") == "target").Str("endpoint")!;
+        var port = int.Parse(endpoint[(endpoint.LastIndexOf(':') + 1)..]);
+
+        var random = new Random(11);
+        var greeting = new byte[] { 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0 };
+        for (var i = 0; i < 60; i++)
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", port);
+            var stream = client.GetStream();
+            byte[] payload = (i % 3) switch
+            {
+                // Random bytes.
+                0 => RandomBytes(random, random.Next(1, 4096)),
+                // A ZMTP greeting cut short, mid-handshake.
+                1 => greeting[..random.Next(1, greeting.Length)],
+                // A valid greeting start, then a frame header announcing 2^62 bytes.
+                _ => [.. greeting, .. "CURVE"u8, .. new byte[15], 0, 0x02, 0x40, 0, 0, 0, 0, 0, 0, 0],
+            };
+            try
+            {
+                await stream.WriteAsync(payload);
+                await stream.FlushAsync();
+            }
+            catch (IOException)
+            {
+                // The peer may hang up on us first: that is a fine answer to garbage.
+            }
+        }
+
+        await target.SendAsync("still chatting");
+        await friend.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "still chatting"), Long, "message after the garbage");
+        await friend.SendAsync("and hearing");
+        await target.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "and hearing"), Long, "message back");
+        Assert.That(target.Exited, Is.False);
+        Assert.That(await target.CloseAsync(), Is.EqualTo(0));
+    }
+
+    [Test]
+    public async Task Corrupt_and_foreign_records_in_etcd_are_skipped_with_a_warning()
+    {
+        var group = NewGroup("corrupt");
+        var writer = StartPeer("writer", group);
+        await writer.WaitReadyAsync(group);
+        await writer.SendAsync("good one");
+        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 1, Long, "1 in history");
+
+        Assert.That(Etcd.Etcdctl("put", $"/mesh/history/{group}/0000000000001-garbage", "\u0001not json at all").ExitCode, Is.EqualTo(0));
+        Assert.That(Etcd.Etcdctl("put", $"/mesh/history/{group}/0000000000002-json", "{\"v\":2,\"g\":\"x\"}").ExitCode, Is.EqualTo(0));
+        Assert.That(Etcd.Etcdctl("put", $"/mesh/members/{group}/ffffffffffffffffffffffffffffffff", "{\"peer\":1}").ExitCode, Is.EqualTo(0));
+        Assert.That(Etcd.Etcdctl("put", $"/mesh/keys/{group}/ffffffffffffffffffffffffffffffff", "[[[").ExitCode, Is.EqualTo(0));
+
+        var reader = StartPeer("reader", group);
+        await reader.WaitReadyAsync(group, Long);
+        await writer.SendAsync("after the junk");
+        await reader.WaitForAsync(p => p.Messages(group).Count == 2, Long, "both good messages");
+        Assert.That(reader.Messages(group).Select(m => m.Str("text")), Is.EqualTo(new[] { "good one", "after the junk" }));
+        Assert.That(File.ReadAllText(reader.StderrPath), Does.Contain("skipped a history entry"));
+        Assert.That(writer.Exited, Is.False);
+
+        var (code, _, stderr) = await MeshCli.RunAsync("history", group, "--etcd", Etcd.Url, "--home", writer.Home);
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(stderr, Does.Contain("skipped 2"));
+    }
+
+    private static byte[] RandomBytes(Random random, int length)
+    {
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+}
