@@ -7,6 +7,8 @@ root=$(mesh_root)
 
 ensure_dotnet
 ensure_etcd
+# The TLS tests make their certificates with openssl.
+command -v openssl >/dev/null || ensure_packages openssl
 build_release
 
 results=$(mktemp -d)

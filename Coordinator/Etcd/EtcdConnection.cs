@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
@@ -16,30 +18,152 @@ public sealed class EtcdConnection : IDisposable
     /// <summary>How long one unary call may take before it counts as a failure.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
 
+    private static readonly TimeSpan TokenRefresh = TimeSpan.FromMinutes(1);
+
     private readonly EtcdClient _client;
+    private readonly EtcdSettings _settings;
+    private readonly AuthTokenInterceptor _auth = new();
+    private readonly Auth.AuthClient _authClient;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly X509Certificate2? _ca;
+    private readonly X509Certificate2? _clientCertificate;
+    private int _authenticated;
 
     public EtcdConnection(IReadOnlyList<string> endpoints)
+        : this(new EtcdSettings(endpoints))
     {
-        if (endpoints.Count == 0)
+    }
+
+    public EtcdConnection(EtcdSettings settings)
+    {
+        if (settings.Endpoints.Count == 0)
         {
-            throw new ArgumentException("at least one etcd endpoint is required", nameof(endpoints));
+            throw new ArgumentException("at least one etcd endpoint is required", nameof(settings));
         }
 
-        Endpoints = endpoints;
-        _client = new EtcdClient(string.Join(",", endpoints), configureChannelOptions: o =>
+        _settings = settings;
+        Endpoints = settings.Endpoints;
+        _ca = settings.CaCertificatePath is { } ca ? X509Certificate2.CreateFromPem(File.ReadAllText(ca)) : null;
+        if (settings.ClientCertificatePath is { } cert)
+        {
+            // Through PKCS#12 so that the private key is usable by the TLS stack on every platform.
+            using var pem = X509Certificate2.CreateFromPemFile(cert, settings.ClientKeyPath);
+            _clientCertificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        }
+
+        _client = new EtcdClient(string.Join(",", settings.Endpoints), configureChannelOptions: o =>
         {
             // History pages and member lists are paged well below this, but a page of large messages may not be.
             o.MaxReceiveMessageSize = 64 * 1024 * 1024;
-        });
+            if (settings.Endpoints.Any(e => e.StartsWith("https://", StringComparison.OrdinalIgnoreCase)))
+            {
+                // The client reaches endpoints through a static resolver, which drops the scheme: say TLS explicitly.
+                o.Credentials = ChannelCredentials.SecureSsl;
+                o.HttpHandler = new SocketsHttpHandler
+                {
+                    EnableMultipleHttp2Connections = true,
+                    KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+                    KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+                    KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+                    SslOptions = new SslClientAuthenticationOptions
+                    {
+                        RemoteCertificateValidationCallback = ValidateServer,
+                        ApplicationProtocols = [SslApplicationProtocol.Http2],
+                        ClientCertificates = _clientCertificate is null ? null : [_clientCertificate],
+                    },
+                };
+            }
+        }, interceptors: [_auth]);
         var connection = _client.GetConnection();
         KV = connection.KVClient;
         Watch = connection.WatchClient;
         Lease = connection.LeaseClient;
+        _authClient = connection.AuthClient;
     }
 
     public IReadOnlyList<string> Endpoints { get; }
 
-    public string Describe => string.Join(",", Endpoints);
+    public string Describe => _settings.Describe;
+
+    /// <summary>Trusts etcd's certificate when it chains to the configured CA (or the system's roots) and names one
+    /// of the configured endpoint hosts.</summary>
+    /// <remarks>The TLS layer checks the name against the resolver's placeholder host, not the endpoint's, so the
+    /// name is checked here against the hosts the user configured.</remarks>
+    private bool ValidateServer(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+        {
+            return false;
+        }
+
+        using var server = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+        {
+            if (_ca is null)
+            {
+                return false;
+            }
+
+            using var custom = new X509Chain();
+            custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            custom.ChainPolicy.CustomTrustStore.Add(_ca);
+            custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            if (!custom.Build(server))
+            {
+                return false;
+            }
+        }
+
+        return _settings.Endpoints.Any(e => Uri.TryCreate(e, UriKind.Absolute, out var uri) && server.MatchesHostname(uri.Host));
+    }
+
+    /// <summary>Logs in (when a user is configured) and keeps the token fresh in the background.</summary>
+    private async Task AuthenticateAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        if (_settings.User is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var response = await _authClient.AuthenticateAsync(
+                new AuthenticateRequest { Name = _settings.User, Password = _settings.Password ?? "" },
+                deadline: Deadline(timeout), cancellationToken: ct);
+            _auth.SetToken(response.Token);
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.Unauthenticated)
+        {
+            throw new EtcdUnavailableException($"etcd at {Describe} refused user '{_settings.User}': {e.Status.Detail}", e);
+        }
+
+        if (Interlocked.Exchange(ref _authenticated, 1) == 0)
+        {
+            _ = Task.Run(RefreshTokenLoopAsync);
+        }
+    }
+
+    private async Task RefreshTokenLoopAsync()
+    {
+        using var timer = new PeriodicTimer(TokenRefresh);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                try
+                {
+                    await AuthenticateAsync(CallTimeout, _stop.Token);
+                }
+                catch (Exception e) when (e is RpcException or EtcdUnavailableException)
+                {
+                    // The old token serves until it expires; the next tick tries again.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
 
     public KV.KVClient KV { get; }
 
@@ -54,6 +178,7 @@ public sealed class EtcdConnection : IDisposable
     {
         try
         {
+            await AuthenticateAsync(timeout, ct);
             var response = await KV.RangeAsync(
                 new RangeRequest { Key = ByteString.CopyFromUtf8(MeshKeys.Root), CountOnly = true },
                 deadline: Deadline(timeout), cancellationToken: ct);
@@ -71,6 +196,7 @@ public sealed class EtcdConnection : IDisposable
         var why = e.StatusCode switch
         {
             StatusCode.DeadlineExceeded => "no answer in time",
+            StatusCode.Unavailable when IsTlsFailure(e.Status.DebugException) => "TLS handshake failed: its certificate is not trusted (see --etcd-cacert) or does not name the host",
             StatusCode.Unavailable => "connection refused or lost",
             StatusCode.Unauthenticated => "authentication failed",
             StatusCode.PermissionDenied => "permission denied",
@@ -79,5 +205,25 @@ public sealed class EtcdConnection : IDisposable
         return new EtcdUnavailableException($"etcd unreachable at {Describe} ({why})", e);
     }
 
-    public void Dispose() => _client.Dispose();
+    private static bool IsTlsFailure(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _client.Dispose();
+        _stop.Dispose();
+        _ca?.Dispose();
+        _clientCertificate?.Dispose();
+    }
 }

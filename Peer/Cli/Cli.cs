@@ -19,6 +19,11 @@ public static class Cli
         };
         root.Options.Add(CommonOptions.Etcd);
         root.Options.Add(CommonOptions.Home);
+        root.Options.Add(CommonOptions.EtcdCaCert);
+        root.Options.Add(CommonOptions.EtcdCert);
+        root.Options.Add(CommonOptions.EtcdKey);
+        root.Options.Add(CommonOptions.EtcdUser);
+        root.Options.Add(CommonOptions.EtcdPasswordFile);
         return root;
     }
 

@@ -15,7 +15,7 @@ internal static class GroupsCommand
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
             var options = CommonOptions.Resolve(result);
-            using var etcd = new EtcdConnection(options.EtcdEndpoints);
+            using var etcd = new EtcdConnection(options.Etcd);
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             var groups = await new GroupDirectory(etcd).ListGroupsAsync(ct);
             foreach (var g in groups)
@@ -38,7 +38,7 @@ internal static class GroupsCommand
         {
             var options = CommonOptions.Resolve(result);
             var name = Naming.RequireGroup(result.GetValue(group));
-            using var etcd = new EtcdConnection(options.EtcdEndpoints);
+            using var etcd = new EtcdConnection(options.Etcd);
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             var (members, _) = await new GroupDirectory(etcd).ListMembersAsync(name, ct);
             foreach (var m in members.OrderBy(m => m.Name, StringComparer.Ordinal))

@@ -22,7 +22,7 @@ internal static class HistoryCommand
             var options = CommonOptions.Resolve(result);
             var name = Naming.RequireGroup(result.GetValue(group));
             var json = result.GetValue(CommonOptions.Json);
-            using var etcd = new EtcdConnection(options.EtcdEndpoints);
+            using var etcd = new EtcdConnection(options.Etcd);
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             var key = new GroupKeyring(options.Home).TryGet(name)
                 ?? throw new MeshException($"no key for group '{name}' in {options.Home}: only its members can read its history (join it first, or give --home)");

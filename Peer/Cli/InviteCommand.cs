@@ -20,7 +20,7 @@ internal static class InviteCommand
             var name = Naming.RequireGroup(result.GetValue(group));
             var key = new GroupKeyring(options.Home).TryGet(name)
                 ?? throw new MeshException($"no key for group '{name}' in {options.Home}: only members can invite");
-            using var etcd = new EtcdConnection(options.EtcdEndpoints);
+            using var etcd = new EtcdConnection(options.Etcd);
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             var directory = new GroupDirectory(etcd);
             var record = await directory.GetGroupAsync(name, ct)

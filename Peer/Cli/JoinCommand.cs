@@ -36,7 +36,7 @@ internal static class JoinCommand
             using var homeLock = HomeLock.Acquire(options.Home);
             var identity = IdentityStore.LoadOrCreate(options.Home);
             using var logs = StderrLoggerFactory.FromEnvironment();
-            using var etcd = new EtcdConnection(options.EtcdEndpoints);
+            using var etcd = new EtcdConnection(options.Etcd);
             var session = new ChatSession(options, identity, peerName, etcd, logs);
             var code = result.GetValue(invite);
             if (code is not null)

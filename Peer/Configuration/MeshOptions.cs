@@ -8,6 +8,9 @@ public sealed record MeshOptions
 
     public required IReadOnlyList<string> EtcdEndpoints { get; init; }
 
+    /// <summary>How to reach etcd: the endpoints, plus TLS and user when configured.</summary>
+    public Coordinator.Etcd.EtcdSettings Etcd { get; init; } = null!;
+
     public required string Home { get; init; }
 
     public string? Name { get; init; }
@@ -55,6 +58,7 @@ public sealed record MeshOptions
         return new MeshOptions
         {
             EtcdEndpoints = endpoints,
+            Etcd = new Coordinator.Etcd.EtcdSettings(endpoints),
             Home = Path.GetFullPath(string.IsNullOrWhiteSpace(home) ? DefaultHome() : home),
             Name = name,
             Bind = bind,

@@ -10,8 +10,9 @@ public sealed class EtcdProcess : IDisposable
     private readonly int _peerPort;
     private Process? _process;
 
-    private EtcdProcess(string name)
+    private EtcdProcess(string name, bool secure = false)
     {
+        Secure = secure;
         Name = name;
         ClientPort = FreePort.Next();
         _peerPort = FreePort.Next();
@@ -23,7 +24,15 @@ public sealed class EtcdProcess : IDisposable
 
     public int ClientPort { get; }
 
-    public string Url => $"http://127.0.0.1:{ClientPort}";
+    public string Url => $"{(Secure ? "https" : "http")}://127.0.0.1:{ClientPort}";
+
+    /// <summary>Serves TLS with a certificate from a CA made for this server (see <see cref="CaPath"/>).</summary>
+    public bool Secure { get; }
+
+    public string CaPath => Path.Combine(_dataDir + "-tls", "ca.pem");
+
+    /// <summary>etcdctl's --user, once auth is on.</summary>
+    public string? RootUser { get; private set; }
 
     public string LogPath { get; }
 
@@ -34,6 +43,56 @@ public sealed class EtcdProcess : IDisposable
         var etcd = new EtcdProcess(name);
         await etcd.StartAsync();
         return etcd;
+    }
+
+    /// <summary>An etcd serving TLS, with auth on: root (all) and a user that may read and write /mesh/ only.</summary>
+    public static async Task<EtcdProcess> StartSecureAsync(string user, string password)
+    {
+        var etcd = new EtcdProcess("secure", secure: true);
+        etcd.MakeCertificates();
+        await etcd.StartAsync();
+        foreach (var args in new[]
+        {
+            new[] { "user", "add", "root", "--new-user-password=root-secret" },
+            ["role", "add", "mesh-users"],
+            ["role", "grant-permission", "mesh-users", "readwrite", "/mesh/", "--prefix=true"],
+            ["user", "add", user, $"--new-user-password={password}"],
+            ["user", "grant-role", user, "mesh-users"],
+            ["auth", "enable"],
+        })
+        {
+            var (code, output) = etcd.Etcdctl(args);
+            if (code != 0)
+            {
+                throw new InvalidOperationException($"etcdctl {string.Join(' ', args)}: {output}");
+            }
+        }
+
+        etcd.RootUser = "root:root-secret";
+        return etcd;
+    }
+
+    private void MakeCertificates()
+    {
+        var dir = Path.GetDirectoryName(CaPath)!;
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "san.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+        foreach (var args in new[]
+        {
+            "req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=mesh-test-ca",
+            "req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN=127.0.0.1",
+            "x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server.pem -days 2 -extfile san.cnf",
+        })
+        {
+            var info = new ProcessStartInfo("openssl", args) { WorkingDirectory = dir, RedirectStandardError = true, RedirectStandardOutput = true };
+            using var openssl = Process.Start(info)!;
+            var error = openssl.StandardError.ReadToEnd();
+            openssl.WaitForExit();
+            if (openssl.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"openssl {args}: {error}");
+            }
+        }
     }
 
     /// <summary>Starts (or restarts, with the same data) the server and waits until it serves requests.</summary>
@@ -55,6 +114,15 @@ public sealed class EtcdProcess : IDisposable
         })
         {
             info.ArgumentList.Add(arg);
+        }
+
+        if (Secure)
+        {
+            var dir = Path.GetDirectoryName(CaPath)!;
+            info.ArgumentList.Add("--cert-file");
+            info.ArgumentList.Add(Path.Combine(dir, "server.pem"));
+            info.ArgumentList.Add("--key-file");
+            info.ArgumentList.Add(Path.Combine(dir, "server-key.pem"));
         }
 
         var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
@@ -91,6 +159,17 @@ public sealed class EtcdProcess : IDisposable
         info.ArgumentList.Add("--endpoints");
         info.ArgumentList.Add(Url);
         info.ArgumentList.Add("--dial-timeout=2s");
+        if (Secure)
+        {
+            info.ArgumentList.Add("--cacert");
+            info.ArgumentList.Add(CaPath);
+        }
+
+        if (RootUser is not null)
+        {
+            info.ArgumentList.Add("--user");
+            info.ArgumentList.Add(RootUser);
+        }
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -137,12 +216,18 @@ public sealed class EtcdProcess : IDisposable
     {
         Kill();
         _process?.Dispose();
-        try
+        foreach (var dir in new[] { _dataDir, _dataDir + "-tls" })
         {
-            Directory.Delete(_dataDir, recursive: true);
-        }
-        catch (IOException)
-        {
+            try
+            {
+                if (Directory.Exists(dir))
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+            }
         }
     }
 }
