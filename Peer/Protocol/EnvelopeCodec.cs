@@ -61,12 +61,20 @@ public static class EnvelopeCodec
     public static Envelope? TryOpen(ReadOnlySpan<byte> bytes, Func<string, GroupKey?> keyOf, out byte[]? signingKey, out RejectReason reason)
     {
         signingKey = null;
-        var outer = TryParseOuter(bytes);
+        var outer = TryParse(bytes);
         if (outer is null)
         {
             reason = RejectReason.Malformed;
             return null;
         }
+
+        return TryOpen(outer, keyOf(outer.Group), out signingKey, out reason);
+    }
+
+    /// <summary>Authenticates and decrypts a parsed envelope (the costly part: a signature check and an AEAD).</summary>
+    public static Envelope? TryOpen(SealedEnvelope outer, GroupKey? key, out byte[]? signingKey, out RejectReason reason)
+    {
+        signingKey = null;
 
         var header = Header(outer.Group, outer.PeerId, outer.Epoch, outer.Seq, outer.SentAtMs);
         if (PeerIdentity.DerivePeerId(outer.SigningKey) != outer.PeerId
@@ -76,7 +84,7 @@ public static class EnvelopeCodec
             return null;
         }
 
-        var plaintext = keyOf(outer.Group)?.Open(outer.Nonce, header, outer.Ciphertext);
+        var plaintext = key?.Open(outer.Nonce, header, outer.Ciphertext);
         if (plaintext is null)
         {
             reason = RejectReason.NotSealedForGroup;
@@ -170,9 +178,8 @@ public static class EnvelopeCodec
         }
     }
 
-    private sealed record Outer(string Group, string PeerId, long Epoch, long Seq, long SentAtMs, byte[] SigningKey, byte[] Nonce, byte[] Ciphertext, byte[] Signature);
-
-    private static Outer? TryParseOuter(ReadOnlySpan<byte> bytes)
+    /// <summary>Parses the clear parts of an envelope (cheap: no cryptography); null when malformed.</summary>
+    public static SealedEnvelope? TryParse(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length == 0 || bytes.Length > MaxEncodedBytes)
         {
@@ -236,7 +243,7 @@ public static class EnvelopeCodec
                 return null;
             }
 
-            return new Outer(group!, peer, epoch, seq, sentAt, key, nonce, ciphertext, signature);
+            return new SealedEnvelope(group!, peer, epoch, seq, sentAt, key, nonce, ciphertext, signature);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {

@@ -122,7 +122,17 @@ public sealed partial class ChatSession
             return;
         }
 
-        var envelope = EnvelopeCodec.TryOpen(frame.Payload, g => g == state.Name ? state.Key : null, out var signingKey, out var reason);
+        var parsed = EnvelopeCodec.TryParse(frame.Payload);
+        if (parsed is not null && parsed.Group == frame.Group && parsed.PeerId == frame.PeerId
+            && state.Orderer.AlreadyDelivered(parsed.PeerId, parsed.Epoch, parsed.Seq))
+        {
+            _instruments.DuplicatesDropped(state.Name, 1);
+            return;
+        }
+
+        var reason = RejectReason.Malformed;
+        byte[]? signingKey = null;
+        var envelope = parsed is null ? null : EnvelopeCodec.TryOpen(parsed, parsed.Group == state.Name ? state.Key : null, out signingKey, out reason);
         // A member's link only carries that member's own messages, for the group named by the topic.
         if (envelope is null || envelope.Group != frame.Group || envelope.PeerId != frame.PeerId)
         {
@@ -173,7 +183,15 @@ public sealed partial class ChatSession
     /// <summary>Opens a stored history entry; a corrupt, foreign or forged one is skipped with a warning, never fatal.</summary>
     private Envelope? OpenStored(GroupState state, string name, byte[] value)
     {
-        var envelope = EnvelopeCodec.TryOpen(value, g => g == state.Name ? state.Key : null, out _, out var reason);
+        var parsed = EnvelopeCodec.TryParse(value);
+        if (parsed is not null && parsed.HistoryName == name && state.Orderer.AlreadyDelivered(parsed.PeerId, parsed.Epoch, parsed.Seq))
+        {
+            // The history echo of a message already shown: skip the signature check and decryption.
+            return null;
+        }
+
+        var reason = RejectReason.Malformed;
+        var envelope = parsed is null ? null : EnvelopeCodec.TryOpen(parsed, parsed.Group == state.Name ? state.Key : null, out _, out reason);
         if (envelope is null || envelope.HistoryName != name)
         {
             LogCorruptHistory(state.Name, Naming.Printable(name), envelope is null ? reason : RejectReason.Malformed);

@@ -26,6 +26,18 @@ internal sealed class MessageOrderer
 
     public int Waiting => _streams.Values.Sum(s => s.Pending.Count);
 
+    /// <summary>True when this message was delivered already: a copy, which needs no checking to be dropped.</summary>
+    public bool AlreadyDelivered(string peerId, long epoch, long seq)
+    {
+        if (!_streams.TryGetValue(peerId + ":" + epoch, out var stream) || seq >= stream.Next || stream.Skipped.Contains(seq))
+        {
+            return false;
+        }
+
+        Duplicates++;
+        return true;
+    }
+
     /// <summary>Records a message this peer sent itself (already shown), so its echoes are dropped.</summary>
     public void MarkOwn(Envelope e)
     {

@@ -103,6 +103,19 @@ public sealed class MessageOrdererTests
     }
 
     [Test]
+    public void Already_delivered_copies_are_known_without_opening_them_but_skipped_numbers_are_not()
+    {
+        var o = new MessageOrderer();
+        o.OfferLive(M(1), 0);
+        o.OfferLive(M(3), 0);
+        o.Expire(20_000, 10_000);
+        Assert.That(o.AlreadyDelivered("aaaaaaaaaaaaaaaa", 1, 1), Is.True);
+        Assert.That(o.AlreadyDelivered("aaaaaaaaaaaaaaaa", 1, 2), Is.False, "skipped: still wanted");
+        Assert.That(o.AlreadyDelivered("aaaaaaaaaaaaaaaa", 1, 4), Is.False, "not yet seen");
+        Assert.That(o.AlreadyDelivered("bbbbbbbbbbbbbbbb", 1, 1), Is.False, "unknown sender");
+    }
+
+    [Test]
     public void A_huge_sequence_jump_does_not_hang_or_grow_without_bound()
     {
         var o = new MessageOrderer();
