@@ -86,7 +86,7 @@ public sealed class EndToEndTests : EtcdFixture
     }
 
     [Test]
-    public async Task Frames_from_a_peer_that_was_never_admitted_are_rejected_by_every_member()
+    public async Task Frames_from_a_peer_never_admitted_and_replayed_captures_are_rejected_by_every_member()
     {
         var group = NewGroup("rogue");
         var a = StartPeer("anna", [group], null, "--private");
@@ -108,6 +108,21 @@ public sealed class EndToEndTests : EtcdFixture
         {
             await Waiting.UntilAsync(() => Rejections(peer) >= 20, Long, $"{peer.Name} rejected the rogue's 20 frames", () => peer.Tail());
             Assert.That(peer.Events.Any(e => e.Str("text")?.StartsWith("rogue-", StringComparison.Ordinal) == true), Is.False);
+        }
+
+        // The rogue captures a genuine frame (a history record is the frame as sent) and replays it live.
+        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 1, Long, "the legit message in history");
+        var (_, keys) = Etcd.Etcdctl("get", "--prefix", $"/mesh/history/{group}/", "--keys-only");
+        var (_, captured) = Etcd.Etcdctl("get", keys.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0], "--print-value-only");
+        for (var i = 0; i < 5; i++)
+        {
+            rogue.PublishRaw(System.Text.Encoding.UTF8.GetBytes(captured.TrimEnd('\n')));
+        }
+
+        foreach (var peer in new[] { a, b })
+        {
+            await Waiting.UntilAsync(() => Rejections(peer, "BadSignature") >= 5, Long, $"{peer.Name} rejected the 5 replays", () => peer.Tail());
+            Assert.That(peer.Messages(group).Count(m => m.Str("text") == "legit after rogue"), Is.EqualTo(1), $"{peer.Name}: shown once");
         }
     }
 
@@ -200,11 +215,11 @@ public sealed class EndToEndTests : EtcdFixture
         await watcher.WaitForAsync(p => p.Of("error").Any(e => e.Str("message")!.Contains("'carol' now signs with key")), Long, "TOFU warning");
     }
 
-    private static int Rejections(PeerProcess peer)
+    private static int Rejections(PeerProcess peer, string reason = "NotSealedForGroup")
     {
         try
         {
-            return File.ReadAllLines(peer.StderrPath).Count(l => l.Contains("NotSealedForGroup"));
+            return File.ReadAllLines(peer.StderrPath).Count(l => l.Contains(reason));
         }
         catch (IOException)
         {

@@ -86,6 +86,9 @@ internal sealed class RoguePublisher : IAsyncDisposable
         _outgoing.Enqueue(EnvelopeCodec.Seal(envelope, _wrongKey, _identity));
     }
 
+    /// <summary>Publishes bytes as they are: a frame captured elsewhere, replayed.</summary>
+    public void PublishRaw(byte[] payload) => _outgoing.Enqueue(payload);
+
     public ValueTask DisposeAsync()
     {
         _etcd.Etcdctl("del", MeshKeys.Member(_group, _identity.PeerId));
