@@ -43,6 +43,9 @@ public sealed partial class PeerRegistration : IAsyncDisposable
     /// <summary>Raised from the keep-alive loop whenever the registration changes state.</summary>
     public event Action<RegistrationState>? StateChanged;
 
+    /// <summary>Raised from the keep-alive loop before each retry while etcd does not answer: the delay until it.</summary>
+    public event Action<TimeSpan>? Retrying;
+
     /// <summary>Grants the lease and writes <paramref name="key"/> under it; then keeps the lease alive.</summary>
     public async Task StartAsync(string key, byte[] value, CancellationToken ct)
     {
@@ -184,15 +187,15 @@ public sealed partial class PeerRegistration : IAsyncDisposable
             catch (Exception e) when (e is RpcException or EtcdUnavailableException or OperationCanceledException or IOException)
             {
                 LogKeepAliveFailed(e.Message);
-                if (DateTime.UtcNow - lastRenewed > _ttl)
-                {
-                    Set(RegistrationState.Unreachable);
-                }
+                // Tell at once: the lease may live on for a while, but the user should know etcd does not answer.
+                Set(RegistrationState.Unreachable);
             }
 
+            var delay = backoff.Next();
+            Retrying?.Invoke(delay);
             try
             {
-                await Task.Delay(backoff.Next(), ct);
+                await Task.Delay(delay, ct);
             }
             catch (OperationCanceledException)
             {

@@ -19,6 +19,9 @@ public static class EventJson
     public static string FormatTime(DateTimeOffset t) =>
         t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>Whether an event is part of the headless contract (progress and link counts are for the TUI).</summary>
+    public static bool IsWritten(MeshEvent e) => e is not (HistoryProgressEvent or LinksEvent);
+
     public static void Write(IBufferWriter<byte> output, MeshEvent e)
     {
         using var w = new Utf8JsonWriter(output, Options);
@@ -48,6 +51,20 @@ public static class EventJson
                 w.WriteString("type", "waiting");
                 w.WriteString("group", waiting.Group);
                 w.WriteString("message", waiting.Message);
+                break;
+            case ConnectionEvent connection:
+                w.WriteString("type", connection.State switch
+                {
+                    ConnectionState.Disconnected => "disconnected",
+                    ConnectionState.Reconnecting => "reconnecting",
+                    _ => "reconnected",
+                });
+                w.WriteString("target", connection.Target);
+                if (connection.RetryIn is { } retry)
+                {
+                    w.WriteNumber("retry_in_ms", (long)retry.TotalMilliseconds);
+                }
+
                 break;
             case ErrorEvent error:
                 w.WriteString("type", "error");

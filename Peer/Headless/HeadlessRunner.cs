@@ -51,6 +51,11 @@ public static class HeadlessRunner
             // Write everything that is ready, then flush once: one syscall for a burst, not one per message.
             while (events.TryRead(out var e))
             {
+                if (!EventJson.IsWritten(e))
+                {
+                    continue;
+                }
+
                 EventJson.Write(buffer, e);
                 buffer.Write("\n"u8);
                 if (buffer.WrittenCount > 60 * 1024)

@@ -100,8 +100,11 @@ public sealed partial class ChatSession
         ApplyLinks();
         state.MembersWatch = Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes));
 
+        long loaded = 0;
         var historyRevision = await _history.ReadAsync(group, page =>
         {
+            loaded += page.Count;
+            Emit(new HistoryProgressEvent(group, loaded));
             foreach (var entry in page)
             {
                 if (OpenStored(state, entry.Name, entry.Value) is { } envelope)
@@ -297,9 +300,22 @@ public sealed partial class ChatSession
         }
     }
 
+    /// <summary>Tells the user how many of the members followed have a working link, when that changes.</summary>
+    private void ReportLinks()
+    {
+        var known = _groups.Values.SelectMany(g => g.Members.Keys).Distinct().Count();
+        var links = (_linksUp.Count, known);
+        if (links != _links)
+        {
+            _links = links;
+            Emit(new LinksEvent(links.Count, known));
+        }
+    }
+
     private void OnLinkUp(string peerId)
     {
         _linksUp.Add(peerId);
+        ReportLinks();
         var now = NowMs;
         foreach (var state in _groups.Values)
         {
@@ -407,5 +423,6 @@ public sealed partial class ChatSession
         }
 
         _node.SetLinks(links);
+        ReportLinks();
     }
 }

@@ -53,6 +53,8 @@ public sealed partial class ChatSession : IAsyncDisposable
     private long _epoch;
     private long _seq;
     private long _lastSentAtMs;
+    private bool _etcdDown;
+    private (int Connected, int Known) _links;
 
     public ChatSession(MeshOptions options, PeerIdentity identity, string name, EtcdConnection etcd, ILoggerFactory logs)
     {
@@ -73,6 +75,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             EnvelopeCodec.MaxEncodedBytes + 256);
         _registration = new PeerRegistration(etcd, options.LeaseTtl, logs.CreateLogger("registration"));
         _registration.StateChanged += state => Post(new SessionInput.Registration(state));
+        _registration.Retrying += delay => Post(new SessionInput.EtcdRetrying(delay));
         _writer = new HistoryWriter(_history, logs.CreateLogger("history"));
         _writer.HealthChanged += (ok, message) => Post(new SessionInput.Notice(message));
         _writer.BatchWritten += _instruments.HistoryBatchWritten;
@@ -197,6 +200,9 @@ public sealed partial class ChatSession : IAsyncDisposable
             case SessionInput.Registration registration:
                 OnRegistration(registration.State);
                 break;
+            case SessionInput.EtcdRetrying retrying:
+                Emit(new ConnectionEvent("etcd", ConnectionState.Reconnecting, retrying.Delay));
+                break;
             case SessionInput.Notice notice:
                 Emit(new ErrorEvent(notice.Message));
                 break;
@@ -211,13 +217,16 @@ public sealed partial class ChatSession : IAsyncDisposable
         switch (state)
         {
             case RegistrationState.Unreachable:
-                Emit(new ErrorEvent($"etcd unreachable at {_etcd.Describe}: presence not renewed; retrying"));
+                _etcdDown = true;
+                Emit(new ConnectionEvent("etcd", ConnectionState.Disconnected));
+                Emit(new ErrorEvent($"etcd unreachable at {_etcd.Describe}; chat goes on with connected members, retrying"));
                 break;
             case RegistrationState.Lost:
                 Emit(new ErrorEvent("registration lost (lease expired); registering again"));
                 break;
-            case RegistrationState.Restored:
-                Emit(new ErrorEvent("registered again"));
+            case RegistrationState.Registered or RegistrationState.Restored when _etcdDown:
+                _etcdDown = false;
+                Emit(new ConnectionEvent("etcd", ConnectionState.Reconnected));
                 break;
         }
     }

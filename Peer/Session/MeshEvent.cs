@@ -17,3 +17,22 @@ public sealed record ErrorEvent(string Message) : MeshEvent;
 
 /// <summary>Joining <paramref name="Group"/> waits on something (a member to hand over the group key).</summary>
 public sealed record WaitingEvent(string Group, string Message) : MeshEvent;
+
+/// <summary>Progress of loading a group's history at join: <paramref name="Loaded"/> messages so far.</summary>
+public sealed record HistoryProgressEvent(string Group, long Loaded) : MeshEvent;
+
+/// <summary>The state of a connection this peer depends on (<c>etcd</c>), for the user to see at once.</summary>
+/// <param name="Target">What the connection is to, e.g. <c>etcd</c>.</param>
+/// <param name="State">What happened to it.</param>
+/// <param name="RetryIn">When the next attempt is made, while reconnecting.</param>
+public sealed record ConnectionEvent(string Target, ConnectionState State, TimeSpan? RetryIn = null) : MeshEvent;
+
+/// <summary>How many members this peer has a working link to, of how many it follows.</summary>
+public sealed record LinksEvent(int Connected, int Known) : MeshEvent;
+
+public enum ConnectionState
+{
+    Disconnected,
+    Reconnecting,
+    Reconnected,
+}

@@ -24,5 +24,7 @@ internal abstract record SessionInput
 
     public sealed record Notice(string Message) : SessionInput;
 
+    public sealed record EtcdRetrying(TimeSpan Delay) : SessionInput;
+
     public sealed record Tick : SessionInput;
 }
