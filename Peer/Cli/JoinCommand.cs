@@ -5,6 +5,7 @@ using Mesh.Peer.Headless;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Logging;
 using Mesh.Peer.Session;
+using Mesh.Peer.Ui;
 
 namespace Mesh.Peer.Cli;
 
@@ -15,7 +16,7 @@ internal static class JoinCommand
     {
         var groups = new Argument<string[]>("group") { Description = "groups to join; the first is where typed lines go", Arity = ArgumentArity.OneOrMore };
         var name = new Option<string?>("--name") { Description = $"your name in the chat (env MESH_NAME): {Naming.NameRule}" };
-        var headless = new Option<bool>("--headless") { Description = "read lines from stdin, write JSON events to stdout" };
+        var headless = new Option<bool>("--headless") { Description = "no chat screen: read lines from stdin, write JSON events to stdout (for scripts and bots)" };
         var bind = new Option<string?>("--bind") { Description = $"where this peer publishes (default {MeshOptions.DefaultBind}: loopback, free port)" };
         var advertise = new Option<string?>("--advertise") { Description = "the endpoint other peers connect to (default: the bound one)" };
         var leaseTtl = new Option<int?>("--lease-ttl") { Description = "presence lease TTL in seconds (default 5): how soon others notice a crashed peer" };
@@ -27,15 +28,16 @@ internal static class JoinCommand
             var options = CommonOptions.Resolve(result, result.GetValue(name), result.GetValue(bind), result.GetValue(advertise), result.GetValue(leaseTtl));
             var groupNames = result.GetValue(groups)!.Select(Naming.RequireGroup).Distinct(StringComparer.Ordinal).ToList();
             var peerName = options.Name ?? throw new MeshException("--name is required (or set MESH_NAME)", 2);
-            if (!result.GetValue(headless))
+            var tui = !result.GetValue(headless);
+            if (tui && (Console.IsOutputRedirected || Console.IsInputRedirected))
             {
-                Console.Error.WriteLine("mesh: the terminal UI is not available yet; running headless (JSON lines on stdout)");
+                throw new MeshException("no terminal for the chat screen: run it in a terminal, or add --headless for JSON lines", 2);
             }
 
             IdentityStore.EnsureHome(options.Home);
             using var homeLock = HomeLock.Acquire(options.Home);
             var identity = IdentityStore.LoadOrCreate(options.Home);
-            using var logs = StderrLoggerFactory.FromEnvironment();
+            using var logs = tui ? LineLoggerFactory.ToFile(Path.Combine(options.Home, "mesh.log")) : LineLoggerFactory.FromEnvironment();
             using var etcd = new EtcdConnection(options.Etcd);
             var session = new ChatSession(options, identity, peerName, etcd, logs);
             var code = result.GetValue(invite);
@@ -44,7 +46,10 @@ internal static class JoinCommand
                 Crypto.Invite.Parse(code);
             }
 
-            return await HeadlessRunner.RunAsync(session, groupNames, new JoinRequest(result.GetValue(isPrivate), code), ct);
+            var request = new JoinRequest(result.GetValue(isPrivate), code);
+            return tui
+                ? await TuiRunner.RunAsync(session, groupNames, request, peerName, identity.Fingerprint, ct)
+                : await HeadlessRunner.RunAsync(session, groupNames, request, ct);
         }));
         return command;
     }

@@ -2,25 +2,43 @@ using Microsoft.Extensions.Logging;
 
 namespace Mesh.Peer.Logging;
 
-/// <summary>Writes log lines to stderr (stdout belongs to the JSON-lines contract), at a level set by MESH_LOG.</summary>
-public sealed class StderrLoggerFactory(LogLevel minimum) : ILoggerFactory
+/// <summary>Writes one line per log entry, at a level set by MESH_LOG: to stderr in headless mode (stdout belongs to
+/// the JSON-lines contract), to a file under the home while the terminal UI owns the screen.</summary>
+public sealed class LineLoggerFactory(LogLevel minimum, TextWriter output) : ILoggerFactory
 {
-    private static readonly Lock Gate = new();
+    private readonly Lock _gate = new();
 
-    public static StderrLoggerFactory FromEnvironment() =>
+    public static LineLoggerFactory FromEnvironment(TextWriter? output = null) =>
         new(Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("MESH_LOG"), ignoreCase: true, out var level)
             ? level
-            : LogLevel.Warning);
+            : LogLevel.Warning, output ?? Console.Error);
 
-    public ILogger CreateLogger(string categoryName) => new StderrLogger(categoryName, minimum);
+    /// <summary>Appends to <paramref name="path"/> (mode 0600: logs name peers and endpoints).</summary>
+    public static LineLoggerFactory ToFile(string path)
+    {
+        var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Append,
+            Access = FileAccess.Write,
+            Share = FileShare.ReadWrite,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        return FromEnvironment(new StreamWriter(stream) { AutoFlush = true });
+    }
+
+    public ILogger CreateLogger(string categoryName) => new LineLogger(categoryName, minimum, output, _gate);
 
     public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
 
     public void Dispose()
     {
+        if (output != Console.Error)
+        {
+            output.Dispose();
+        }
     }
 
-    private sealed class StderrLogger(string category, LogLevel minimum) : ILogger
+    private sealed class LineLogger(string category, LogLevel minimum, TextWriter output, Lock gate) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -36,9 +54,9 @@ public sealed class StderrLoggerFactory(LogLevel minimum) : ILoggerFactory
             // One line per entry: the exception's message, never its stack trace (set MESH_LOG=Trace for that).
             var detail = exception is null ? "" : minimum <= LogLevel.Trace ? $" | {exception}" : $" | {exception.GetType().Name}: {exception.Message}";
             var line = $"{DateTime.UtcNow:HH:mm:ss.fff} {Short(logLevel)} {category}: {formatter(state, exception)}{detail}";
-            lock (Gate)
+            lock (gate)
             {
-                Console.Error.WriteLine(line);
+                output.WriteLine(line);
             }
         }
 

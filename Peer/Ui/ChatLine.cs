@@ -1,0 +1,16 @@
+namespace Mesh.Peer.Ui;
+
+/// <summary>One entry of a group's view: a message, or a line from Mesh itself (joins, errors, help).</summary>
+public sealed record ChatLine(DateTimeOffset At, string? From, string Text, ChatLineKind Kind);
+
+public enum ChatLineKind
+{
+    /// <summary>A message from another member.</summary>
+    Message,
+
+    /// <summary>A message this peer sent: shown set apart.</summary>
+    Own,
+
+    /// <summary>Something Mesh tells the user (a join, a leave, help, an error).</summary>
+    System,
+}

@@ -1,0 +1,190 @@
+using System.Globalization;
+using Mesh.Peer.Session;
+
+namespace Mesh.Peer.Ui;
+
+/// <summary>The state of the terminal UI, built only from session events: UI thread only, no Terminal.Gui types.</summary>
+public sealed class ChatModel(string name, string fingerprint)
+{
+    private readonly List<GroupView> _groups = [];
+
+    public string Name { get; } = name;
+
+    public string Fingerprint { get; } = fingerprint;
+
+    public IReadOnlyList<GroupView> Groups => _groups;
+
+    public int CurrentIndex { get; private set; }
+
+    public GroupView? Current => _groups.Count == 0 ? null : _groups[Math.Min(CurrentIndex, _groups.Count - 1)];
+
+    /// <summary>etcd as the user should see it: "connected", "unreachable — retrying in 4 s", …</summary>
+    public string EtcdState { get; private set; } = "connecting";
+
+    public int LinksConnected { get; private set; }
+
+    public int LinksKnown { get; private set; }
+
+    public bool Leaving { get; set; }
+
+    public GroupView Group(string group)
+    {
+        var view = _groups.FirstOrDefault(g => g.Name == group);
+        if (view is null)
+        {
+            view = new GroupView(group);
+            _groups.Add(view);
+        }
+
+        return view;
+    }
+
+    /// <summary>Shows the group at <paramref name="index"/>; false when there is none.</summary>
+    public bool SwitchTo(int index)
+    {
+        if (index < 0 || index >= _groups.Count)
+        {
+            return false;
+        }
+
+        CurrentIndex = index;
+        _groups[index].Unread = 0;
+        return true;
+    }
+
+    public bool SwitchTo(string group)
+    {
+        var index = _groups.FindIndex(g => g.Name == group);
+        return index >= 0 && SwitchTo(index);
+    }
+
+    public bool Next() => _groups.Count > 0 && SwitchTo((CurrentIndex + 1) % _groups.Count);
+
+    public bool Previous() => _groups.Count > 0 && SwitchTo((CurrentIndex + _groups.Count - 1) % _groups.Count);
+
+    /// <summary>Adds a line from Mesh itself to the group shown now (or to the first one).</summary>
+    public void Say(string text, DateTimeOffset at)
+    {
+        if (Current is { } group)
+        {
+            group.Lines.Add(new ChatLine(at, null, text, ChatLineKind.System));
+        }
+    }
+
+    public void Apply(MeshEvent e, DateTimeOffset now)
+    {
+        switch (e)
+        {
+            case MessageEvent message:
+                {
+                    var group = Group(message.Group);
+                    group.Lines.Add(new ChatLine(message.SentAt, message.From, message.Text, message.Own ? ChatLineKind.Own : ChatLineKind.Message));
+                    if (group != Current && !message.Own)
+                    {
+                        group.Unread++;
+                    }
+
+                    break;
+                }
+
+            case ReadyEvent ready:
+                {
+                    var group = Group(ready.Group);
+                    group.Ready = true;
+                    group.Waiting = null;
+                    foreach (var member in ready.Members)
+                    {
+                        group.Members[member] = true;
+                    }
+
+                    break;
+                }
+
+            case MemberEvent member when member.Name == Name && !member.Joined:
+                {
+                    // This peer left the group (/leave): it goes from the list.
+                    var index = _groups.FindIndex(g => g.Name == member.Group);
+                    if (index >= 0)
+                    {
+                        _groups.RemoveAt(index);
+                        CurrentIndex = Math.Clamp(CurrentIndex > index ? CurrentIndex - 1 : CurrentIndex, 0, Math.Max(0, _groups.Count - 1));
+                        Say($"left {member.Group}", now);
+                    }
+
+                    break;
+                }
+
+            case MemberEvent member:
+                {
+                    var group = Group(member.Group);
+                    group.Members[member.Name] = member.Joined;
+                    group.Lines.Add(new ChatLine(now, null, member.Joined ? $"{member.Name} joined" : $"{member.Name} left", ChatLineKind.System));
+                    break;
+                }
+
+            case WaitingEvent waiting:
+                {
+                    var group = Group(waiting.Group);
+                    group.Waiting = waiting.Message;
+                    group.Lines.Add(new ChatLine(now, null, waiting.Message, ChatLineKind.System));
+                    break;
+                }
+
+            case HistoryProgressEvent progress:
+                Group(progress.Group).Loaded = progress.Loaded;
+                break;
+
+            case ConnectionEvent connection when connection.Target == "etcd":
+                EtcdState = connection.State switch
+                {
+                    ConnectionState.Disconnected => "etcd unreachable",
+                    ConnectionState.Reconnecting when connection.RetryIn is { } retry =>
+                        string.Create(CultureInfo.InvariantCulture, $"etcd unreachable — retrying in {Math.Max(1, Math.Round(retry.TotalSeconds))} s"),
+                    ConnectionState.Reconnecting => "etcd unreachable — retrying",
+                    _ => "etcd reconnected",
+                };
+                if (connection.State == ConnectionState.Reconnected)
+                {
+                    Say("etcd reconnected", now);
+                }
+                else if (connection.State == ConnectionState.Disconnected)
+                {
+                    Say("etcd unreachable: chat goes on with connected members; retrying", now);
+                }
+
+                break;
+
+            case LinksEvent links:
+                LinksConnected = links.Connected;
+                LinksKnown = links.Known;
+                if (EtcdState == "connecting")
+                {
+                    EtcdState = "etcd connected";
+                }
+
+                break;
+
+            case ErrorEvent error:
+                Say("! " + error.Message, now);
+                break;
+        }
+
+        if (e is ReadyEvent && EtcdState == "connecting")
+        {
+            EtcdState = "etcd connected";
+        }
+    }
+
+    /// <summary>The status bar: who I am, where I am, and how the connections are.</summary>
+    public string StatusLine()
+    {
+        var group = Current;
+        var place = group is null ? "no group"
+            : group.Waiting is not null ? $"{group.Name} (waiting for the key)"
+            : !group.Ready && group.Loaded > 0 ? string.Create(CultureInfo.InvariantCulture, $"{group.Name} (loading history: {group.Loaded:N0})")
+            : !group.Ready ? $"{group.Name} (joining…)"
+            : group.Name;
+        var leaving = Leaving ? " | leaving…" : "";
+        return $" {Name} [{Fingerprint}] | {place} | {EtcdState} | {LinksConnected}/{LinksKnown} peers connected{leaving}";
+    }
+}

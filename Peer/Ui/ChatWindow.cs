@@ -1,0 +1,204 @@
+using System.Collections.ObjectModel;
+using Terminal.Gui.App;
+using Terminal.Gui.Input;
+using Terminal.Gui.ViewBase;
+using Terminal.Gui.Views;
+
+namespace Mesh.Peer.Ui;
+
+/// <summary>The chat screen: groups on the left, messages in the middle, members on the right, the input line and
+/// the status bar at the bottom.</summary>
+public sealed class ChatWindow : Window
+{
+    public const string Help =
+        "Keys: Enter sends | Alt+1…9 or Ctrl+N / Ctrl+P switch group | PageUp / PageDown scroll | Ctrl+C or /quit leaves. " +
+        "Commands: /join G, /leave [G], /members, /help, /quit; start a message with // to send a leading /.";
+
+    private const int SideWidth = 20;
+    private static readonly Key[] Digits = [Key.D1, Key.D2, Key.D3, Key.D4, Key.D5, Key.D6, Key.D7, Key.D8, Key.D9];
+    private readonly ChatModel _model;
+    private readonly Action<string> _send;
+    private readonly Action _quit;
+    private readonly Func<DateTimeOffset> _now;
+    private readonly ListView _groups = new() { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(), CanFocus = false };
+    private readonly ListView _members = new() { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(), CanFocus = false };
+    private readonly FrameView _groupFrame;
+    private readonly FrameView _messageFrame;
+    private readonly FrameView _memberFrame;
+    private readonly TextField _input;
+    private readonly Label _status;
+    private readonly ObservableCollection<string> _groupItems = [];
+    private readonly ObservableCollection<string> _memberItems = [];
+
+    /// <param name="model">What to show.</param>
+    /// <param name="send">Where lines for the session go: messages and the commands the session understands.</param>
+    /// <param name="quit">Leaves every group and ends the program.</param>
+    /// <param name="now">The clock for lines Mesh adds itself.</param>
+    public ChatWindow(ChatModel model, Action<string> send, Action quit, Func<DateTimeOffset> now)
+    {
+        _model = model;
+        _send = send;
+        _quit = quit;
+        _now = now;
+        Title = "mesh";
+        _groupFrame = new FrameView { Title = "Groups", X = 0, Y = 0, Width = SideWidth, Height = Dim.Fill(2) };
+        _groupFrame.Add(_groups);
+        _memberFrame = new FrameView { Title = "Members", X = Pos.AnchorEnd(SideWidth), Y = 0, Width = SideWidth, Height = Dim.Fill(2) };
+        _memberFrame.Add(_members);
+        Messages = new MessageView(model) { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill() };
+        _messageFrame = new FrameView { X = SideWidth, Y = 0, Width = Dim.Fill(SideWidth), Height = Dim.Fill(2) };
+        _messageFrame.Add(Messages);
+        _input = new TextField { X = 0, Y = Pos.AnchorEnd(2), Width = Dim.Fill(), Height = 1 };
+        _status = new Label { X = 0, Y = Pos.AnchorEnd(1), Width = Dim.Fill(), Height = 1 };
+        _groups.SetSource(_groupItems);
+        _members.SetSource(_memberItems);
+        _input.Accepting += (_, e) =>
+        {
+            e.Handled = true;
+            var line = _input.Text ?? "";
+            _input.Text = "";
+            OnLine(line);
+        };
+        Add(_groupFrame, _messageFrame, _memberFrame, _input, _status);
+        _input.SetFocus();
+        Refresh();
+    }
+
+    public MessageView Messages { get; }
+
+    public TextField Input => _input;
+
+    /// <summary>Handles the keys that work everywhere; true when the key was Mesh's.</summary>
+    public bool HandleKey(Key key)
+    {
+        if (key == Key.C.WithCtrl || key == Key.Q.WithCtrl)
+        {
+            _quit();
+            return true;
+        }
+
+        if (key == Key.Esc)
+        {
+            // Esc would end a Terminal.Gui application; in a chat it only clears the input line.
+            _input.Text = "";
+            return true;
+        }
+
+        if (key == Key.PageUp)
+        {
+            Messages.PageUp();
+            return true;
+        }
+
+        if (key == Key.PageDown)
+        {
+            Messages.PageDown();
+            return true;
+        }
+
+        if (key == Key.N.WithCtrl)
+        {
+            return Switched(_model.Next());
+        }
+
+        if (key == Key.P.WithCtrl)
+        {
+            return Switched(_model.Previous());
+        }
+
+        var digit = Array.IndexOf(Digits, key.NoAlt);
+        if (key.IsAlt && digit >= 0)
+        {
+            Switched(_model.SwitchTo(digit));
+            return true;
+        }
+
+        return false;
+    }
+
+    private bool Switched(bool switched)
+    {
+        if (switched && _model.Current is { } group)
+        {
+            // The session sends typed lines to its current group: keep it on the one shown.
+            _send($"/switch {group.Name}");
+            Messages.ToNewest();
+            Refresh();
+        }
+
+        return true;
+    }
+
+    private void OnLine(string line)
+    {
+        if (string.IsNullOrWhiteSpace(line))
+        {
+            return;
+        }
+
+        var command = line.Split(' ', 2)[0];
+        switch (command)
+        {
+            case "/quit":
+                _quit();
+                break;
+            case "/help":
+                _model.Say(Help, _now());
+                break;
+            case "/members":
+                if (_model.Current is { } group)
+                {
+                    var online = group.Members.Where(m => m.Value).Select(m => m.Key).ToList();
+                    _model.Say($"{online.Count} online in {group.Name}: {string.Join(", ", online)}", _now());
+                }
+
+                break;
+            case "/switch":
+                var target = line.Split(' ', 2).ElementAtOrDefault(1)?.Trim() ?? "";
+                if (_model.SwitchTo(target))
+                {
+                    Switched(true);
+                }
+                else
+                {
+                    _model.Say($"! not in group '{target}'", _now());
+                }
+
+                break;
+            default:
+                _send(line);
+                Messages.ToNewest();
+                break;
+        }
+
+        Refresh();
+    }
+
+    /// <summary>Brings every view up to date with the model (UI thread).</summary>
+    public void Refresh()
+    {
+        _groupItems.Clear();
+        for (var i = 0; i < _model.Groups.Count; i++)
+        {
+            var g = _model.Groups[i];
+            var unread = g.Unread > 0 ? $" ({g.Unread})" : "";
+            var marker = i == _model.CurrentIndex ? ">" : " ";
+            _groupItems.Add($"{marker}{i + 1} {g.Name}{unread}");
+        }
+
+        _groups.SelectedItem = _model.Groups.Count == 0 ? null : _model.CurrentIndex;
+        _memberItems.Clear();
+        if (_model.Current is { } current)
+        {
+            foreach (var (name, online) in current.Members.OrderByDescending(m => m.Value).ThenBy(m => m.Key, StringComparer.Ordinal))
+            {
+                _memberItems.Add($"{(online ? "●" : "○")} {name}");
+            }
+        }
+
+        _messageFrame.Title = _model.Current?.Name ?? "no group: /join G";
+        _status.Text = _model.StatusLine();
+        Messages.SetNeedsDraw();
+        SetNeedsDraw();
+    }
+}

@@ -1,0 +1,85 @@
+using Mesh.Peer.Session;
+using Terminal.Gui.App;
+
+namespace Mesh.Peer.Ui;
+
+/// <summary>Runs a session behind the full-screen client. Session events reach the UI thread only through
+/// <c>app.Invoke</c>, in batches; the UI never waits on the network or etcd.</summary>
+public static class TuiRunner
+{
+    public static async Task<int> RunAsync(ChatSession session, IReadOnlyList<string> groups, JoinRequest request,
+        string name, string fingerprint, CancellationToken ct)
+    {
+        using IApplication app = Application.Create();
+        app.Init();
+        var model = new ChatModel(name, fingerprint);
+        foreach (var group in groups)
+        {
+            model.Group(group);
+        }
+
+        var quitting = 0;
+        ChatWindow? window = null;
+        void Quit()
+        {
+            if (Interlocked.Exchange(ref quitting, 1) == 0)
+            {
+                model.Leaving = true;
+                window?.Refresh();
+                session.PostEndOfInput();
+            }
+        }
+
+        window = new ChatWindow(model, session.PostLine, Quit, () => DateTimeOffset.Now);
+        app.Keyboard.KeyDown += (_, key) =>
+        {
+            if (window.HandleKey(key))
+            {
+                key.Handled = true;
+            }
+        };
+
+        var run = Task.Run(() => session.RunAsync(groups, request, ct), ct);
+        var pump = Task.Run(async () =>
+        {
+            var events = session.Events;
+            while (await events.WaitToReadAsync())
+            {
+                var batch = new List<MeshEvent>();
+                while (batch.Count < 5000 && events.TryRead(out var e))
+                {
+                    batch.Add(e);
+                }
+
+                app.Invoke(() =>
+                {
+                    var now = DateTimeOffset.Now;
+                    foreach (var e in batch)
+                    {
+                        model.Apply(e, now);
+                    }
+
+                    window.Refresh();
+                });
+            }
+
+            // The session has ended (every group left cleanly): close the screen.
+            app.Invoke(() => app.RequestStop());
+        });
+
+        try
+        {
+            app.Run(window);
+        }
+        finally
+        {
+            Quit();
+        }
+
+        var code = await run;
+        await pump;
+        await session.DisposeAsync();
+        window.Dispose();
+        return code;
+    }
+}
