@@ -68,6 +68,16 @@ public sealed class ChatWindow : Window
 
     public TextField Input => _input;
 
+    /// <summary>Routes the application's keys through <see cref="HandleKey"/> before any view sees them.</summary>
+    public void Attach(IApplication app) =>
+        app.Keyboard.KeyDown += (_, key) =>
+        {
+            if (HandleKey(key))
+            {
+                key.Handled = true;
+            }
+        };
+
     /// <summary>Handles the keys that work everywhere; true when the key was Mesh's.</summary>
     public bool HandleKey(Key key)
     {

@@ -31,13 +31,7 @@ public static class TuiRunner
         }
 
         window = new ChatWindow(model, session.PostLine, Quit, () => DateTimeOffset.Now);
-        app.Keyboard.KeyDown += (_, key) =>
-        {
-            if (window.HandleKey(key))
-            {
-                key.Handled = true;
-            }
-        };
+        window.Attach(app);
 
         var run = Task.Run(() => session.RunAsync(groups, request, ct), ct);
         var pump = Task.Run(async () =>

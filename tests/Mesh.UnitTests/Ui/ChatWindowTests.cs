@@ -1,0 +1,231 @@
+using Mesh.Peer.Session;
+using Mesh.Peer.Ui;
+using Terminal.Gui.App;
+using Terminal.Gui.Drivers;
+using Terminal.Gui.Input;
+using Terminal.Gui.Testing;
+using Terminal.Gui.Time;
+
+namespace Mesh.UnitTests.Ui;
+
+/// <summary>The chat screen driven like a user would, on Terminal.Gui's virtual-time application (no TTY).</summary>
+[Category("Unit")]
+public sealed class ChatWindowTests
+{
+    private static readonly DateTimeOffset Noon = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    private IApplication _app = null!;
+    private ChatModel _model = null!;
+    private ChatWindow _window = null!;
+    private SessionToken? _token;
+    private readonly List<string> _sent = [];
+    private int _quits;
+
+    [SetUp]
+    public void Open()
+    {
+        _sent.Clear();
+        _quits = 0;
+        _app = Application.Create(new VirtualTimeProvider());
+        _app.Init(DriverRegistry.Names.ANSI);
+        _app.Driver!.SetScreenSize(100, 24);
+        _model = new ChatModel("amy", "1111:2222:3333:4444:5555");
+        _model.Group("ops");
+        _model.Group("dev");
+        _window = new ChatWindow(_model, _sent.Add, () => _quits++, () => Noon);
+        _window.Messages.Zone = TimeZoneInfo.Utc;
+        _window.Attach(_app);
+        _token = _app.Begin(_window);
+        _window.Input.SetFocus();
+    }
+
+    [TearDown]
+    public void Close()
+    {
+        if (_token is not null)
+        {
+            _app.End(_token);
+        }
+
+        _window.Dispose();
+        _app.Dispose();
+    }
+
+    private void Apply(params MeshEvent[] events)
+    {
+        foreach (var e in events)
+        {
+            _model.Apply(e, Noon);
+        }
+
+        _window.Refresh();
+    }
+
+    private string Screen()
+    {
+        _app.LayoutAndDraw(true);
+        return _app.Driver!.ToString()!;
+    }
+
+    private void Type(string text)
+    {
+        foreach (var c in text)
+        {
+            _app.InjectKey(new Key(c));
+        }
+
+        _app.InjectKey(Key.Enter);
+    }
+
+    private static MessageEvent Message(string group, string from, string text, int minute = 0, bool own = false) =>
+        new(group, Guid.NewGuid().ToString(), from, text, Noon.AddMinutes(minute), own);
+
+    [Test]
+    public void The_screen_shows_groups_messages_with_time_members_and_the_status_bar()
+    {
+        Apply(new ReadyEvent("ops", ["amy", "bo"]), new LinksEvent(1, 1), Message("ops", "bo", "morning all", 1), Message("ops", "amy", "hi bo", 2, own: true));
+        var screen = Screen();
+        Assert.That(screen, Does.Contain(">1 ops").And.Contain(" 2 dev"));
+        Assert.That(screen, Does.Contain("Tue 24 Nov 2026"), "a date line");
+        Assert.That(screen, Does.Contain("12:01 bo: morning all"));
+        Assert.That(screen, Does.Contain("12:02 » amy: hi bo"), "own messages set apart");
+        Assert.That(screen, Does.Contain("● amy").And.Contain("● bo"));
+        Assert.That(screen, Does.Contain("amy [1111:2222:3333:4444:5555] | ops | etcd connected | 1/1 peers connected"));
+    }
+
+    [Test]
+    public void Enter_sends_the_typed_line_and_clears_the_input()
+    {
+        Type("hello there");
+        Assert.That(_sent, Is.EqualTo(new[] { "hello there" }));
+        Assert.That(_window.Input.Text, Is.Empty);
+    }
+
+    [Test]
+    public void Alt_digit_switches_group_clears_its_unread_count_and_moves_the_session_along()
+    {
+        Apply(new ReadyEvent("ops", ["amy"]), new ReadyEvent("dev", ["amy"]), Message("dev", "cy", "psst"), Message("dev", "cy", "psst again"));
+        Assert.That(Screen(), Does.Contain(" 2 dev (2)"));
+        _app.InjectKey(Key.D2.WithAlt);
+        var screen = Screen();
+        Assert.That(screen, Does.Contain(">2 dev").And.Not.Contain("(2)"));
+        Assert.That(screen, Does.Contain("cy: psst again"));
+        Assert.That(screen, Does.Contain("| dev |"));
+        Assert.That(_sent, Is.EqualTo(new[] { "/switch dev" }));
+    }
+
+    [Test]
+    public void Ctrl_N_and_Ctrl_P_cycle_through_the_groups()
+    {
+        _app.InjectKey(Key.N.WithCtrl);
+        Assert.That(_model.Current!.Name, Is.EqualTo("dev"));
+        _app.InjectKey(Key.N.WithCtrl);
+        Assert.That(_model.Current!.Name, Is.EqualTo("ops"));
+        _app.InjectKey(Key.P.WithCtrl);
+        Assert.That(_model.Current!.Name, Is.EqualTo("dev"));
+    }
+
+    [Test]
+    public void PageUp_scrolls_back_through_history_and_PageDown_returns()
+    {
+        Apply([new ReadyEvent("ops", ["amy"]), .. Enumerable.Range(0, 100).Select(i => Message("ops", "bo", $"line {i:D3}"))]);
+        Assert.That(Screen(), Does.Contain("line 099").And.Not.Contain("line 000"));
+        for (var i = 0; i < 10; i++)
+        {
+            _app.InjectKey(Key.PageUp);
+        }
+
+        Assert.That(Screen(), Does.Contain("line 000").And.Not.Contain("line 099"));
+        for (var i = 0; i < 10; i++)
+        {
+            _app.InjectKey(Key.PageDown);
+        }
+
+        Assert.That(Screen(), Does.Contain("line 099"));
+    }
+
+    [Test]
+    public void Help_and_members_commands_answer_on_screen_without_reaching_the_session()
+    {
+        Apply(new ReadyEvent("ops", ["amy", "bo"]));
+        Type("/help");
+        Type("/members");
+        var screen = Screen();
+        Assert.That(screen, Does.Contain("Keys: Enter sends"));
+        Assert.That(screen, Does.Contain("2 online in ops: amy, bo"));
+        Assert.That(_sent, Is.Empty);
+    }
+
+    [Test]
+    public void Join_and_leave_go_to_the_session_and_quit_leaves_cleanly()
+    {
+        Type("/join lab");
+        Type("/leave dev");
+        Assert.That(_sent, Is.EqualTo(new[] { "/join lab", "/leave dev" }));
+        Type("/quit");
+        _app.InjectKey(Key.C.WithCtrl);
+        Assert.That(_quits, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void Long_lines_wrap_and_wide_and_combining_characters_render()
+    {
+        var longText = string.Join(' ', Enumerable.Range(0, 40).Select(i => $"word{i}"));
+        Apply(new ReadyEvent("ops", ["amy"]), Message("ops", "bo", longText), Message("ops", "bo", "日本語のテキスト 🌍 café ñ"));
+        var screen = Screen();
+        Assert.That(screen, Does.Contain("word0").And.Contain("word39"), "every word is shown, across rows");
+        Assert.That(screen, Does.Contain("日本語のテキスト"));
+        Assert.That(screen, Does.Contain("🌍"));
+        Assert.That(screen, Does.Contain("café"));
+    }
+
+    [Test]
+    public void Resizing_keeps_the_input_and_status_bar_on_screen()
+    {
+        Apply(new ReadyEvent("ops", ["amy"]), Message("ops", "bo", "still visible after resize"));
+        _app.Driver!.SetScreenSize(70, 12);
+        var screen = Screen();
+        var rows = screen.Split('\n');
+        Assert.That(rows.Count(r => r.Length > 0), Is.LessThanOrEqualTo(12));
+        Assert.That(screen, Does.Contain("amy [1111:2222:3333:4444:5555] | ops"));
+        Assert.That(screen, Does.Contain("still visible"));
+    }
+
+    [Test]
+    public void Losing_etcd_shows_at_once_with_the_retry_then_the_reconnection()
+    {
+        Apply(new ReadyEvent("ops", ["amy"]), new ConnectionEvent("etcd", ConnectionState.Disconnected));
+        Assert.That(Screen(), Does.Contain("| etcd unreachable |"));
+        Apply(new ConnectionEvent("etcd", ConnectionState.Reconnecting, TimeSpan.FromSeconds(4)));
+        Assert.That(Screen(), Does.Contain("etcd unreachable — retrying in 4 s"));
+        Apply(new ConnectionEvent("etcd", ConnectionState.Reconnected));
+        var screen = Screen();
+        Assert.That(screen, Does.Contain("| etcd reconnected |"));
+        Assert.That(screen, Does.Contain("-- etcd reconnected"));
+    }
+
+    [Test]
+    public void A_long_history_shows_its_loading_progress_until_ready()
+    {
+        Apply(new HistoryProgressEvent("ops", 5000));
+        Assert.That(Screen(), Does.Contain("ops (loading history: 5,000)"));
+        Apply(new HistoryProgressEvent("ops", 10000));
+        Assert.That(Screen(), Does.Contain("ops (loading history: 10,000)"));
+        Apply(new ReadyEvent("ops", ["amy"]));
+        Assert.That(Screen(), Does.Not.Contain("loading history"));
+    }
+
+    [Test]
+    public void Esc_clears_the_input_line_and_does_not_end_the_chat()
+    {
+        foreach (var c in "draft")
+        {
+            _app.InjectKey(new Key(c));
+        }
+
+        Assert.That(_window.Input.Text, Is.EqualTo("draft"));
+        _app.InjectKey(Key.Esc);
+        Assert.That(_window.Input.Text, Is.Empty);
+        Assert.That(_quits, Is.Zero);
+        Assert.That(_app.TopRunnableView, Is.SameAs(_window), "still running");
+    }
+}

@@ -1,0 +1,66 @@
+using Mesh.Peer.Ui;
+using Terminal.Gui.Text;
+
+namespace Mesh.UnitTests.Ui;
+
+[Category("Unit")]
+public sealed class MessageLayoutTests
+{
+    private static readonly DateTimeOffset Day1 = new(2026, 11, 24, 23, 58, 0, TimeSpan.Zero);
+
+    private static List<MessageLayout.Row> Rows(int width, params ChatLine[] lines) => MessageLayout.Rows(lines, width, TimeZoneInfo.Utc);
+
+    [Test]
+    public void A_date_row_starts_each_day()
+    {
+        var rows = Rows(40,
+            new ChatLine(Day1, "bo", "late", ChatLineKind.Message),
+            new ChatLine(Day1.AddMinutes(1), "bo", "later", ChatLineKind.Message),
+            new ChatLine(Day1.AddMinutes(3), "bo", "next day", ChatLineKind.Message));
+        Assert.That(rows.Select(r => r.Text), Has.Exactly(1).Contains("Tue 24 Nov 2026"));
+        Assert.That(rows.Select(r => r.Text), Has.Exactly(1).Contains("Wed 25 Nov 2026"));
+        Assert.That(rows[^1].Text, Is.EqualTo("00:01 bo: next day"));
+    }
+
+    [TestCase("日本語のテキストをたくさん書いてみると折り返しが必要になります")]
+    [TestCase("🌍🌎🌏🌍🌎🌏🌍🌎🌏🌍🌎🌏🌍🌎🌏🌍🌎🌏🌍🌎🌏")]
+    [TestCase("plain words that are long enough to need wrapping at this width")]
+    public void No_row_is_wider_than_the_view(string text)
+    {
+        var rows = Rows(24, new ChatLine(Day1, "bo", text, ChatLineKind.Message));
+        Assert.That(rows.Count, Is.GreaterThan(2), "it wrapped");
+        foreach (var row in rows)
+        {
+            Assert.That(row.Text.GetColumns(), Is.LessThanOrEqualTo(24), row.Text);
+        }
+
+        var shown = string.Concat(rows.Skip(1).Select(r => r.Text)).Replace(" ", "");
+        Assert.That(shown, Does.Contain(text.Replace(" ", "")[^4..]), "nothing lost at the end");
+    }
+
+    [Test]
+    public void Combining_marks_stay_with_their_base_character()
+    {
+        var text = string.Concat(Enumerable.Repeat("e\u0301", 30));
+        var rows = Rows(16, new ChatLine(Day1, "bo", text, ChatLineKind.Message));
+        foreach (var row in rows.Skip(1))
+        {
+            Assert.That(row.Text.TrimStart().StartsWith('\u0301'), Is.False, "no row starts with a lone combining mark");
+        }
+    }
+
+    [Test]
+    public void Control_characters_cannot_reach_the_terminal()
+    {
+        var rows = Rows(60, new ChatLine(Day1, "bo", "bell\u0007 and escape\u001b[2J", ChatLineKind.Message));
+        Assert.That(rows.All(r => !r.Text.Any(char.IsControl)), Is.True);
+    }
+
+    [Test]
+    public void Own_messages_are_marked_and_kept_apart()
+    {
+        var rows = Rows(40, new ChatLine(Day1, "amy", "mine", ChatLineKind.Own));
+        Assert.That(rows[^1].Text, Is.EqualTo("23:58 » amy: mine"));
+        Assert.That(rows[^1].Kind, Is.EqualTo(ChatLineKind.Own));
+    }
+}
