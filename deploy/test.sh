@@ -9,6 +9,8 @@ ensure_dotnet
 ensure_etcd
 # The TLS tests make their certificates with openssl.
 command -v openssl >/dev/null || ensure_packages openssl
+# The terminal tests run the chat screen under tmux.
+command -v tmux >/dev/null || ensure_packages tmux
 build_release
 
 results=$(mktemp -d)

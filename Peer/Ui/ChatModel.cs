@@ -143,13 +143,10 @@ public sealed class ChatModel(string name, string fingerprint)
                     ConnectionState.Reconnecting => "etcd unreachable — retrying",
                     _ => "etcd reconnected",
                 };
+                // The loss itself is told by the session's error line, which names the endpoint.
                 if (connection.State == ConnectionState.Reconnected)
                 {
                     Say("etcd reconnected", now);
-                }
-                else if (connection.State == ConnectionState.Disconnected)
-                {
-                    Say("etcd unreachable: chat goes on with connected members; retrying", now);
                 }
 
                 break;

@@ -1,0 +1,86 @@
+using System.Text.RegularExpressions;
+using Mesh.Testing;
+
+namespace Mesh.IntegrationTests.Ui;
+
+/// <summary>The chat screen in a real terminal (tmux): two TUI peers and a headless one chat; history is there on
+/// join; etcd going away and coming back shows on the status bar.</summary>
+public sealed partial class TerminalTests : EtcdFixture
+{
+    private readonly List<TmuxTerminal> _terminals = [];
+    private string _screens = "";
+
+    [SetUp]
+    public void ScreenFolder()
+    {
+        _screens = Path.Combine(TestContext.CurrentContext.WorkDirectory, "tui-screens");
+        Directory.CreateDirectory(_screens);
+    }
+
+    [TearDown]
+    public void CloseTerminals()
+    {
+        foreach (var terminal in _terminals)
+        {
+            Save(terminal, "final");
+            terminal.Dispose();
+        }
+
+        _terminals.Clear();
+    }
+
+    private TmuxTerminal StartTui(string name, string group)
+    {
+        var home = Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
+        var terminal = TmuxTerminal.Start(name, ["dotnet", MeshCli.Dll, "join", group, "--name", name, "--etcd", Etcd.Url, "--home", home]);
+        _terminals.Add(terminal);
+        return terminal;
+    }
+
+    private void Save(TmuxTerminal terminal, string moment)
+    {
+        var path = Path.Combine(_screens, $"{TestContext.CurrentContext.Test.Name}-{terminal.Name}-{moment}.txt");
+        File.WriteAllText(path, terminal.Screen());
+        TestContext.AddTestAttachment(path);
+    }
+
+    [GeneratedRegex(@"\d\d:\d\d tina: hello from tina")]
+    private static partial Regex TinasLineWithTime();
+
+    [Test]
+    public async Task Two_terminal_peers_and_a_headless_one_chat_with_history_and_etcd_status()
+    {
+        var group = NewGroup("tui");
+        var hal = StartPeer("hal", group);
+        await hal.WaitReadyAsync(group);
+        await hal.SendAsync("said before the screens opened");
+        await hal.WaitForAsync(p => p.Messages(group).Count == 1, Long, "own message");
+
+        var tina = StartTui("tina", group);
+        var tom = StartTui("tom", group);
+        await tina.WaitForScreenAsync(s => s.Contains("said before the screens opened") && s.Contains($"| {group} |"), Long, "history and ready");
+        await tom.WaitForScreenAsync(s => s.Contains("said before the screens opened") && s.Contains($"| {group} |"), Long, "history and ready");
+        await tina.WaitForScreenAsync(s => s.Contains("● tom") && s.Contains("● hal"), Long, "members online");
+        Save(tina, "joined");
+
+        tina.Type("hello from tina");
+        tina.Press("Enter");
+        var seen = await tom.WaitForScreenAsync(s => TinasLineWithTime().IsMatch(s), Long, "tina's message with its time");
+        Save(tom, "message");
+        Assert.That(seen, Does.Contain("tina: hello from tina"));
+        await hal.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "hello from tina"), Long, "headless peer got it");
+
+        await hal.SendAsync("and from the headless one");
+        await tina.WaitForScreenAsync(s => s.Contains("hal: and from the headless one"), Long, "headless message");
+
+        Etcd.Kill();
+        await tina.WaitForScreenAsync(s => s.Contains("etcd unreachable"), TimeSpan.FromSeconds(30), "etcd unreachable on the status bar");
+        Save(tina, "etcd-down");
+        await Etcd.StartAsync();
+        await tina.WaitForScreenAsync(s => s.Contains("etcd reconnected"), TimeSpan.FromSeconds(60), "etcd reconnected");
+        Save(tina, "etcd-back");
+
+        tina.Press("C-c");
+        await hal.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "tina"), Long, "tina left cleanly");
+    }
+}

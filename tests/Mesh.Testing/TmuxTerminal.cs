@@ -1,0 +1,58 @@
+using System.Diagnostics;
+
+namespace Mesh.Testing;
+
+/// <summary>A program running in a real terminal: a tmux session on a private server, driven with send-keys and
+/// read with capture-pane.</summary>
+public sealed class TmuxTerminal : IDisposable
+{
+    private readonly string _socket = $"mesh-test-{Guid.NewGuid():N}"[..20];
+
+    private TmuxTerminal(string name) => Name = name;
+
+    public string Name { get; }
+
+    /// <summary>Starts <paramref name="args"/> in a new width x height terminal.</summary>
+    public static TmuxTerminal Start(string name, IReadOnlyList<string> args, int width = 110, int height = 30)
+    {
+        var terminal = new TmuxTerminal(name);
+        var command = string.Join(' ', args.Select(Quote));
+        terminal.Tmux("new-session", "-d", "-s", "main", "-x", width.ToString(), "-y", height.ToString(), command);
+        return terminal;
+    }
+
+    private static string Quote(string arg) => "'" + arg.Replace("'", "'\\''") + "'";
+
+    private string Tmux(params string[] args)
+    {
+        var info = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add("-L");
+        info.ArgumentList.Add(_socket);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var tmux = Process.Start(info)!;
+        var output = tmux.StandardOutput.ReadToEnd();
+        tmux.WaitForExit(10_000);
+        return output;
+    }
+
+    /// <summary>Types text literally, as a person would.</summary>
+    public void Type(string text) => Tmux("send-keys", "-t", "main", "-l", text);
+
+    /// <summary>Presses a key by tmux's name for it: Enter, C-c, M-2, PageUp…</summary>
+    public void Press(string key) => Tmux("send-keys", "-t", "main", key);
+
+    public string Screen() => Tmux("capture-pane", "-t", "main", "-p");
+
+    public async Task<string> WaitForScreenAsync(Func<string, bool> condition, TimeSpan timeout, string what)
+    {
+        var last = "";
+        await Waiting.UntilAsync(() => condition(last = Screen()), timeout, $"{Name}'s screen to show {what}", () => "\n" + last);
+        return last;
+    }
+
+    public void Dispose() => Tmux("kill-server");
+}
