@@ -12,7 +12,12 @@ public static class MessageLayout
 {
     public sealed record Row(string Text, ChatLineKind Kind);
 
-    public static List<Row> Rows(IReadOnlyList<ChatLine> lines, int width, TimeZoneInfo zone)
+    public static List<Row> Rows(IReadOnlyList<ChatLine> lines, int width, TimeZoneInfo zone) =>
+        Tail(lines, width, zone, int.MaxValue);
+
+    /// <summary>The last <paramref name="count"/> rows (or all, if fewer), laid out from the newest line backwards:
+    /// a view of a long history costs what it shows, not the whole history.</summary>
+    public static List<Row> Tail(IReadOnlyList<ChatLine> lines, int width, TimeZoneInfo zone, int count)
     {
         var rows = new List<Row>();
         if (width < 8)
@@ -20,19 +25,37 @@ public static class MessageLayout
             return rows;
         }
 
-        DateOnly? day = null;
-        foreach (var line in lines)
+        var blocks = new List<List<Row>>();
+        var total = 0;
+        for (var i = lines.Count - 1; i >= 0 && total < count; i--)
         {
-            var local = TimeZoneInfo.ConvertTime(line.At, zone);
+            var block = new List<Row>();
+            var local = TimeZoneInfo.ConvertTime(lines[i].At, zone);
             var date = DateOnly.FromDateTime(local.DateTime);
-            if (day != date)
+            var previous = i > 0 ? DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(lines[i - 1].At, zone).DateTime) : (DateOnly?)null;
+            if (previous != date)
             {
-                day = date;
                 var label = $" {local.ToString("ddd d MMM yyyy", CultureInfo.InvariantCulture)} ";
                 var side = Math.Max(0, (width - label.Length) / 2);
-                rows.Add(new Row(new string('─', side) + label + new string('─', Math.Max(0, width - side - label.Length)), ChatLineKind.System));
+                block.Add(new Row(new string('─', side) + label + new string('─', Math.Max(0, width - side - label.Length)), ChatLineKind.System));
             }
 
+            Line(lines[i], local, width, block);
+            blocks.Add(block);
+            total += block.Count;
+        }
+
+        for (var b = blocks.Count - 1; b >= 0; b--)
+        {
+            rows.AddRange(blocks[b]);
+        }
+
+        return rows.Count > count ? rows[^count..] : rows;
+    }
+
+    private static void Line(ChatLine line, DateTimeOffset local, int width, List<Row> rows)
+    {
+        {
             var time = local.ToString("HH:mm", CultureInfo.InvariantCulture);
             var head = line.Kind switch
             {
@@ -42,8 +65,6 @@ public static class MessageLayout
             };
             Wrap(head, line.Text, width, line.Kind, rows);
         }
-
-        return rows;
     }
 
     private static void Wrap(string head, string text, int width, ChatLineKind kind, List<Row> rows)

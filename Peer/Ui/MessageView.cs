@@ -33,18 +33,20 @@ public sealed class MessageView : View
 
     private void Scroll(int rows)
     {
-        var total = CurrentRows().Count;
-        _scrollBack = Math.Clamp(_scrollBack + rows, 0, Math.Max(0, total - Viewport.Height));
+        var wanted = Math.Max(0, _scrollBack + rows);
+        // Lay out only as far back as the scroll reaches: the clamp needs to know whether that many rows exist.
+        var available = TailRows(wanted + Viewport.Height).Count;
+        _scrollBack = Math.Clamp(wanted, 0, Math.Max(0, available - Viewport.Height));
         SetNeedsDraw();
     }
 
-    private List<MessageLayout.Row> CurrentRows() =>
-        _model.Current is { } group ? MessageLayout.Rows(group.Lines, Viewport.Width, Zone) : [];
+    private List<MessageLayout.Row> TailRows(int count) =>
+        _model.Current is { } group ? MessageLayout.Tail(group.Lines, Viewport.Width, Zone, count) : [];
 
     protected override bool OnDrawingContent(DrawContext? context)
     {
-        var rows = CurrentRows();
         var height = Viewport.Height;
+        var rows = TailRows(height + _scrollBack);
         var start = Math.Max(0, rows.Count - height - _scrollBack);
         var normal = GetAttributeForRole(VisualRole.Normal);
         var own = GetAttributeForRole(VisualRole.Highlight);

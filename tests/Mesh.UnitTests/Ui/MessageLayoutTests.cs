@@ -57,6 +57,20 @@ public sealed class MessageLayoutTests
     }
 
     [Test]
+    public void The_tail_of_a_long_history_is_exactly_the_end_of_its_full_layout()
+    {
+        var lines = Enumerable.Range(0, 3000)
+            .Select(i => new ChatLine(Day1.AddMinutes(i), "bo", $"message {i} " + new string('x', i % 70), ChatLineKind.Message))
+            .ToList();
+        var all = MessageLayout.Rows(lines, 50, TimeZoneInfo.Utc);
+        foreach (var count in new[] { 1, 24, 500, all.Count, all.Count + 10 })
+        {
+            var tail = MessageLayout.Tail(lines, 50, TimeZoneInfo.Utc, count);
+            Assert.That(tail, Is.EqualTo(all.TakeLast(count).ToList()), $"last {count} rows");
+        }
+    }
+
+    [Test]
     public void Own_messages_are_marked_and_kept_apart()
     {
         var rows = Rows(40, new ChatLine(Day1, "amy", "mine", ChatLineKind.Own));
