@@ -38,11 +38,26 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
                 return;
             }
 
-            // Some key exists already: an earlier attempt of this batch landed (its answer was lost). Write the
-            // others one by one, each still create-only, so nothing is written twice.
+            // Some keys exist already: an earlier attempt landed (its answer was lost), or a recovered outbox is
+            // written again. Find which in one read, then write the others, still create-only.
+            var probe = new TxnRequest();
             foreach (var entry in entries)
             {
-                await etcd.KV.TxnAsync(Transaction([entry]), deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+                probe.Success.Add(new RequestOp
+                {
+                    RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(MeshKeys.HistoryPrefix(entry.Group) + entry.Name), CountOnly = true },
+                });
+            }
+
+            var existing = await etcd.KV.TxnAsync(probe, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            var missing = entries.Where((_, i) => existing.Responses[i].ResponseRange.Count == 0).ToList();
+            if (missing.Count > 0 && !(await etcd.KV.TxnAsync(Transaction(missing), deadline: EtcdConnection.Deadline(), cancellationToken: ct)).Succeeded)
+            {
+                // Raced with another writer of the same keys: settle them one by one.
+                foreach (var entry in missing)
+                {
+                    await etcd.KV.TxnAsync(Transaction([entry]), deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+                }
             }
         }
         catch (RpcException e)

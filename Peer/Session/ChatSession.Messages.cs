@@ -108,8 +108,11 @@ public sealed partial class ChatSession
         _lastSentAtMs = Math.Max(NowMs, _lastSentAtMs);
         var envelope = new Envelope(state.Name, PeerId, _epoch, ++_seq, _name, _lastSentAtMs, text);
         var payload = EnvelopeCodec.Seal(envelope, state.Key, _identity);
+        var entry = new HistoryEntry(state.Name, envelope.HistoryName, payload);
+        // On disk first: once shown as sent, a message reaches history even if etcd or this process goes away.
+        _outbox.Append(entry);
         _node.Publish(state.Name, payload);
-        _writer.Enqueue(new HistoryEntry(state.Name, envelope.HistoryName, payload));
+        _writer.Enqueue(entry);
         state.Orderer.MarkOwn(envelope);
         _instruments.MessageSent(state.Name);
         Deliver(envelope, own: true);

@@ -47,6 +47,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly MeshInstruments _instruments = new();
     private readonly GroupKeyring _keyring;
+    private readonly Outbox _outbox;
     private readonly KnownPeers _knownPeers;
     private string? _current;
     private string _endpoint = "";
@@ -77,6 +78,8 @@ public sealed partial class ChatSession : IAsyncDisposable
         _registration.StateChanged += state => Post(new SessionInput.Registration(state));
         _registration.Retrying += delay => Post(new SessionInput.EtcdRetrying(delay));
         _writer = new HistoryWriter(_history, logs.CreateLogger("history"));
+        _outbox = new Outbox(Path.Combine(options.Home, "outbox"));
+        _writer.BatchWritten += count => _outbox.Acknowledge(count);
         _writer.HealthChanged += (ok, message) => Post(new SessionInput.Notice(message));
         _writer.BatchWritten += _instruments.HistoryBatchWritten;
     }
@@ -105,6 +108,17 @@ public sealed partial class ChatSession : IAsyncDisposable
         {
             await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             _epoch = EpochClock.Next(_options.Home);
+            var recovered = _outbox.Recover();
+            if (recovered.Count > 0)
+            {
+                // A previous run ended before etcd took these: write them first (create-only, so never twice).
+                Emit(new ErrorEvent($"writing {recovered.Count} sent messages left in the outbox by the last run to history"));
+                foreach (var entry in recovered)
+                {
+                    _writer.Enqueue(entry);
+                }
+            }
+
             try
             {
                 _endpoint = _node.Start(_options.Bind, _options.Advertise);
@@ -258,17 +272,18 @@ public sealed partial class ChatSession : IAsyncDisposable
             await StopWatchesAsync(state);
         }
 
-        var unwritten = await _writer.FlushAndCloseAsync(TimeSpan.FromSeconds(10));
+        var unwritten = await _writer.FlushAndCloseAsync(TimeSpan.FromSeconds(5));
         if (unwritten > 0)
         {
-            Emit(new ErrorEvent($"{unwritten} sent messages could not be written to history: etcd unreachable at {_etcd.Describe}"));
+            Emit(new ErrorEvent($"{unwritten} sent messages are kept in the outbox ({Path.Combine(_options.Home, "outbox")}): etcd unreachable at {_etcd.Describe}; they are written to history when this home next joins"));
         }
 
         // Revoking the lease removes every presence key at once: the others see this peer leave now, not after the TTL.
         await _registration.RevokeAsync(TimeSpan.FromSeconds(2));
         _node.Dispose();
         _events.Writer.TryComplete();
-        return unwritten > 0 ? 1 : 0;
+        // Nothing is lost: what etcd did not take waits in the outbox.
+        return 0;
     }
 
     private static async Task StopWatchesAsync(GroupState state)
@@ -295,6 +310,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         await _registration.DisposeAsync();
         await _writer.DisposeAsync();
         _instruments.Dispose();
+        _outbox.Dispose();
         _stop.Dispose();
     }
 }
