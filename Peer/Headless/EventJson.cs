@@ -60,6 +60,7 @@ public static class EventJson
                     _ => "reconnected",
                 });
                 w.WriteString("target", connection.Target);
+                w.WriteString("kind", connection.Kind == ConnectionKind.Etcd ? "etcd" : "member");
                 if (connection.RetryIn is { } retry)
                 {
                     w.WriteNumber("retry_in_ms", (long)retry.TotalMilliseconds);

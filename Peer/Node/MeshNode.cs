@@ -19,6 +19,7 @@ public sealed partial class MeshNode : IDisposable
     private readonly byte[] _helloPayload;
     private readonly Action<string, string, byte[]> _onFrame;
     private readonly Action<string> _onLinkUp;
+    private readonly Action<string, bool> _onLinkTrouble;
     private readonly ILogger _log;
     private readonly NetMQPoller _poller = new();
     private readonly XPublisherSocket _publisher = new();
@@ -35,14 +36,17 @@ public sealed partial class MeshNode : IDisposable
     /// <param name="peerId">The peer's id, sent in hellos.</param>
     /// <param name="onFrame">Called on the poller thread with (member peer id, group, payload) for each message.</param>
     /// <param name="onLinkUp">Called on the poller thread when a member's hello proves the link to it works.</param>
+    /// <param name="onLinkTrouble">Called on the poller thread with (member peer id, retrying) when its link drops
+    /// (false) or a reconnection is attempted (true).</param>
     /// <param name="maxFrameBytes">Larger frames make the link drop (hostile or broken senders).</param>
     public MeshNode(NetMQCertificate certificate, string peerId, Action<string, string, byte[]> onFrame,
-        Action<string> onLinkUp, ILogger log, int maxFrameBytes)
+        Action<string> onLinkUp, Action<string, bool> onLinkTrouble, ILogger log, int maxFrameBytes)
     {
         _certificate = certificate;
         _helloPayload = Encoding.UTF8.GetBytes(peerId);
         _onFrame = onFrame;
         _onLinkUp = onLinkUp;
+        _onLinkTrouble = onLinkTrouble;
         _log = log;
         _maxFrameBytes = maxFrameBytes;
     }
@@ -123,6 +127,10 @@ public sealed partial class MeshNode : IDisposable
 
             var created = new SubscriberLink(spec, _certificate, _maxFrameBytes);
             created.Socket.ReceiveReady += (_, e) => OnMemberFrames(created, e.Socket);
+            created.Monitor.Disconnected += (_, _) => _onLinkTrouble(created.Spec.PeerId, false);
+            created.Monitor.ConnectRetried += (_, _) => _onLinkTrouble(created.Spec.PeerId, true);
+            // On the poller, not StartAsync: a monitor task would hold a thread-pool thread for its whole life.
+            created.Monitor.AttachToPoller(_poller);
             _poller.Add(created.Socket);
             _links[spec.PeerId] = created;
             LogLinkOpened(spec.PeerId, spec.Endpoint);
@@ -136,6 +144,7 @@ public sealed partial class MeshNode : IDisposable
 
     private void Drop(SubscriberLink link)
     {
+        link.Monitor.DetachFromPoller();
         _poller.Remove(link.Socket);
         _links.Remove(link.Spec.PeerId);
         link.Dispose();
@@ -215,6 +224,11 @@ public sealed partial class MeshNode : IDisposable
 
         foreach (var link in _links.Values)
         {
+            if (_started)
+            {
+                link.Monitor.DetachFromPoller();
+            }
+
             link.Dispose();
         }
 

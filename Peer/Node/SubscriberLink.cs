@@ -1,4 +1,5 @@
 using NetMQ;
+using NetMQ.Monitoring;
 using NetMQ.Sockets;
 using Mesh.Peer.Protocol;
 
@@ -7,6 +8,9 @@ namespace Mesh.Peer.Node;
 /// <summary>A Curve-authenticated SUB socket connected to one member's PUB socket. Poller thread only.</summary>
 internal sealed class SubscriberLink : IDisposable
 {
+    /// <summary>A silent link is declared dead after this long without an answer to its heartbeats.</summary>
+    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(3);
+
     private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
 
     public SubscriberLink(LinkSpec spec, NetMQCertificate own, int maxFrameBytes)
@@ -20,6 +24,11 @@ internal sealed class SubscriberLink : IDisposable
         Socket.Options.Linger = TimeSpan.Zero;
         Socket.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
         Socket.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(5);
+        // ZMTP heartbeats: a member that dies or freezes without closing its connection is noticed within seconds.
+        Socket.Options.HeartbeatInterval = TimeSpan.FromSeconds(1);
+        Socket.Options.HeartbeatTimeout = HeartbeatTimeout;
+        Socket.Options.HeartbeatTtl = HeartbeatTimeout;
+        Monitor = new NetMQMonitor(Socket, $"inproc://mesh-link-{Guid.NewGuid():N}", SocketEvents.Disconnected | SocketEvents.ConnectRetried);
         // Group topics first, the hello topic last: subscriptions reach the publisher in order, so when its hello
         // answers the last one, the group subscriptions are already in place.
         ApplyGroups(spec.Groups);
@@ -30,6 +39,9 @@ internal sealed class SubscriberLink : IDisposable
     public LinkSpec Spec { get; private set; }
 
     public SubscriberSocket Socket { get; }
+
+    /// <summary>Reports the link's disconnections and reconnection attempts; runs on the node's poller.</summary>
+    public NetMQMonitor Monitor { get; }
 
     public bool SameTarget(LinkSpec other) =>
         other.Endpoint == Spec.Endpoint && other.ServerKey.AsSpan().SequenceEqual(Spec.ServerKey);
@@ -55,5 +67,9 @@ internal sealed class SubscriberLink : IDisposable
         }
     }
 
-    public void Dispose() => Socket.Dispose();
+    public void Dispose()
+    {
+        Monitor.Dispose();
+        Socket.Dispose();
+    }
 }

@@ -300,6 +300,35 @@ public sealed partial class ChatSession
         }
     }
 
+    /// <summary>A link to a member dropped (heartbeat timeout, closed connection) or is being re-established.</summary>
+    private void OnLinkTrouble(string peerId, bool retrying)
+    {
+        if (NameOf(peerId) is not { } name)
+        {
+            return;
+        }
+
+        if (!retrying)
+        {
+            _linksUp.Remove(peerId);
+            if (!_linksDown.ContainsKey(peerId))
+            {
+                _linksDown[peerId] = false;
+                Emit(new ConnectionEvent(name, ConnectionState.Disconnected, Kind: ConnectionKind.Member));
+                ReportLinks();
+            }
+        }
+        else if (_linksDown.TryGetValue(peerId, out var reported) && !reported)
+        {
+            // Once per outage: NetMQ retries on its own schedule (100 ms growing to 5 s).
+            _linksDown[peerId] = true;
+            Emit(new ConnectionEvent(name, ConnectionState.Reconnecting, Kind: ConnectionKind.Member));
+        }
+    }
+
+    private string? NameOf(string peerId) =>
+        _groups.Values.Select(g => g.Members.GetValueOrDefault(peerId)).FirstOrDefault(m => m is not null)?.Name;
+
     /// <summary>Tells the user how many of the members followed have a working link, when that changes.</summary>
     private void ReportLinks()
     {
@@ -315,6 +344,11 @@ public sealed partial class ChatSession
     private void OnLinkUp(string peerId)
     {
         _linksUp.Add(peerId);
+        if (_linksDown.Remove(peerId) && NameOf(peerId) is { } name)
+        {
+            Emit(new ConnectionEvent(name, ConnectionState.Reconnected, Kind: ConnectionKind.Member));
+        }
+
         ReportLinks();
         var now = NowMs;
         foreach (var state in _groups.Values)
@@ -404,6 +438,11 @@ public sealed partial class ChatSession
         foreach (var peerId in _linksUp.Where(p => !wanted.ContainsKey(p)).ToList())
         {
             _linksUp.Remove(peerId);
+        }
+
+        foreach (var peerId in _linksDown.Keys.Where(p => !wanted.ContainsKey(p)).ToList())
+        {
+            _linksDown.Remove(peerId);
         }
 
         var links = new List<LinkSpec>(wanted.Count);

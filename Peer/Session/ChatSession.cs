@@ -39,6 +39,9 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly Channel<MeshEvent> _events = Channel.CreateUnbounded<MeshEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
     private readonly HashSet<string> _linksUp = new(StringComparer.Ordinal);
+
+    /// <summary>Members whose link dropped, and whether a reconnection attempt was reported yet.</summary>
+    private readonly Dictionary<string, bool> _linksDown = new(StringComparer.Ordinal);
     private readonly GroupDirectory _directory;
     private readonly EtcdHistoryStore _history;
     private readonly MeshNode _node;
@@ -72,6 +75,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         _node = new MeshNode(identity.Certificate, identity.PeerId,
             (peer, group, payload) => Post(new SessionInput.Frame(peer, group, payload)),
             peer => Post(new SessionInput.LinkUp(peer)),
+            (peer, retrying) => Post(new SessionInput.LinkTrouble(peer, retrying)),
             logs.CreateLogger("node"),
             EnvelopeCodec.MaxEncodedBytes + 256);
         _registration = new PeerRegistration(etcd, options.LeaseTtl, logs.CreateLogger("registration"));
@@ -201,6 +205,9 @@ public sealed partial class ChatSession : IAsyncDisposable
                 break;
             case SessionInput.LinkUp up:
                 OnLinkUp(up.PeerId);
+                break;
+            case SessionInput.LinkTrouble trouble:
+                OnLinkTrouble(trouble.PeerId, trouble.Retrying);
                 break;
             case SessionInput.MembersChanged changed:
                 await OnMembersChangedAsync(changed, ct);

@@ -21,11 +21,19 @@ public sealed record WaitingEvent(string Group, string Message) : MeshEvent;
 /// <summary>Progress of loading a group's history at join: <paramref name="Loaded"/> messages so far.</summary>
 public sealed record HistoryProgressEvent(string Group, long Loaded) : MeshEvent;
 
-/// <summary>The state of a connection this peer depends on (<c>etcd</c>), for the user to see at once.</summary>
-/// <param name="Target">What the connection is to, e.g. <c>etcd</c>.</param>
+/// <summary>The state of a connection this peer depends on (etcd, or the link to a member), for the user to see at
+/// once.</summary>
+/// <param name="Target"><c>etcd</c>, or the member's name.</param>
 /// <param name="State">What happened to it.</param>
-/// <param name="RetryIn">When the next attempt is made, while reconnecting.</param>
-public sealed record ConnectionEvent(string Target, ConnectionState State, TimeSpan? RetryIn = null) : MeshEvent;
+/// <param name="RetryIn">When the next attempt is made, while reconnecting (known for etcd).</param>
+/// <param name="Kind">Whether the target is etcd or a member.</param>
+public sealed record ConnectionEvent(string Target, ConnectionState State, TimeSpan? RetryIn = null, ConnectionKind Kind = ConnectionKind.Etcd) : MeshEvent;
+
+public enum ConnectionKind
+{
+    Etcd,
+    Member,
+}
 
 /// <summary>How many members this peer has a working link to, of how many it follows.</summary>
 public sealed record LinksEvent(int Connected, int Known) : MeshEvent;

@@ -14,6 +14,8 @@ internal abstract record SessionInput
 
     public sealed record LinkUp(string PeerId) : SessionInput;
 
+    public sealed record LinkTrouble(string PeerId, bool Retrying) : SessionInput;
+
     public sealed record MembersChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 
     public sealed record HistoryChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;

@@ -134,7 +134,7 @@ public sealed class ChatModel(string name, string fingerprint)
                 Group(progress.Group).Loaded = progress.Loaded;
                 break;
 
-            case ConnectionEvent connection when connection.Target == "etcd":
+            case ConnectionEvent { Kind: ConnectionKind.Etcd } connection:
                 EtcdState = connection.State switch
                 {
                     ConnectionState.Disconnected => "etcd unreachable",
@@ -149,6 +149,15 @@ public sealed class ChatModel(string name, string fingerprint)
                     Say("etcd reconnected", now);
                 }
 
+                break;
+
+            case ConnectionEvent link:
+                Say(link.State switch
+                {
+                    ConnectionState.Disconnected => $"link to {link.Target} lost",
+                    ConnectionState.Reconnecting => $"reconnecting to {link.Target}…",
+                    _ => $"link to {link.Target} back",
+                }, now);
                 break;
 
             case LinksEvent links:
