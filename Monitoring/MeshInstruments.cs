@@ -10,6 +10,7 @@ public sealed class MeshInstruments : IDisposable
     private readonly Counter<long> _received;
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _repaired;
     private readonly Counter<long> _historyWritten;
     private readonly Counter<long> _historyTransactions;
 
@@ -20,6 +21,7 @@ public sealed class MeshInstruments : IDisposable
         _received = _meter.CreateCounter<long>(MetricNames.MessagesReceived, "{message}", "messages of others shown to the user");
         _rejected = _meter.CreateCounter<long>(MetricNames.FramesRejected, "{frame}", "malformed or forged frames dropped");
         _duplicates = _meter.CreateCounter<long>(MetricNames.DuplicatesDropped, "{message}", "copies of messages already shown");
+        _repaired = _meter.CreateCounter<long>(MetricNames.GapsRepaired, "{message}", "messages missed live and delivered from history");
         _historyWritten = _meter.CreateCounter<long>(MetricNames.HistoryWritten, "{message}", "messages persisted to history");
         _historyTransactions = _meter.CreateCounter<long>(MetricNames.HistoryTransactions, "{transaction}", "etcd transactions that persisted them");
     }
@@ -35,6 +37,14 @@ public sealed class MeshInstruments : IDisposable
         if (count > 0)
         {
             _duplicates.Add(count, Group(group));
+        }
+    }
+
+    public void GapsRepaired(string group, long count)
+    {
+        if (count > 0)
+        {
+            _repaired.Add(count, Group(group));
         }
     }
 

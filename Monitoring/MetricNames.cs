@@ -8,6 +8,7 @@ public static class MetricNames
     public const string MessagesReceived = "mesh.messages.received";
     public const string FramesRejected = "mesh.frames.rejected";
     public const string DuplicatesDropped = "mesh.messages.duplicates";
+    public const string GapsRepaired = "mesh.gaps.repaired";
     public const string HistoryWritten = "mesh.history.written";
     public const string HistoryTransactions = "mesh.history.transactions";
 }

@@ -164,6 +164,7 @@ public sealed partial class ChatSession
 
         var prefix = MeshKeys.HistoryPrefix(changed.Group);
         var duplicates = state.Orderer.Duplicates;
+        var repaired = state.Orderer.GapsRepaired;
         foreach (var change in changed.Changes)
         {
             if (change.IsDelete || !change.Key.StartsWith(prefix, StringComparison.Ordinal))
@@ -181,6 +182,7 @@ public sealed partial class ChatSession
         }
 
         _instruments.DuplicatesDropped(state.Name, state.Orderer.Duplicates - duplicates);
+        _instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
     }
 
     /// <summary>Opens a stored history entry; a corrupt, foreign or forged one is skipped with a warning, never fatal.</summary>

@@ -21,6 +21,10 @@ internal sealed class MessageOrderer
     /// <summary>Messages released past a gap that did not fill in time.</summary>
     public long GapsSkipped { get; private set; }
 
+    /// <summary>Messages that filled a gap: they came from history while later ones waited for them, or arrived after
+    /// their gap had been given up on.</summary>
+    public long GapsRepaired { get; private set; }
+
     /// <summary>Copies of messages already delivered that were dropped.</summary>
     public long Duplicates { get; private set; }
 
@@ -86,6 +90,11 @@ internal sealed class MessageOrderer
         {
             // History moved past numbers we never got: release what waited before this one, in order.
             ReleaseUpTo(stream, e.Seq - 1, ready);
+        }
+        else if (stream.Pending.Count > 0)
+        {
+            // Later messages of this sender wait for this one: history repairs the gap the live stream left.
+            GapsRepaired++;
         }
 
         stream.Pending.Remove(e.Seq);
@@ -153,6 +162,7 @@ internal sealed class MessageOrderer
     {
         if (stream.Skipped.Remove(e.Seq))
         {
+            GapsRepaired++;
             return [e];
         }
 

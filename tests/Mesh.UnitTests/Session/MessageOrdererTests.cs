@@ -116,6 +116,22 @@ public sealed class MessageOrdererTests
     }
 
     [Test]
+    public void Repairs_are_counted_when_history_fills_a_gap_and_when_a_skipped_message_turns_up()
+    {
+        var o = new MessageOrderer();
+        o.OfferLive(M(1), 0);
+        o.OfferLive(M(3), 0);
+        Assert.That(Seqs(o.OfferHistory(M(2))), Is.EqualTo(new long[] { 2, 3 }));
+        Assert.That(o.GapsRepaired, Is.EqualTo(1));
+        o.OfferLive(M(5), 0);
+        o.Expire(20_000, 10_000);
+        Assert.That(Seqs(o.OfferHistory(M(4))), Is.EqualTo(new long[] { 4 }));
+        Assert.That(o.GapsRepaired, Is.EqualTo(2));
+        Assert.That(o.OfferHistory(M(6)), Has.Count.EqualTo(1));
+        Assert.That(o.GapsRepaired, Is.EqualTo(2), "an in-order history message repairs nothing");
+    }
+
+    [Test]
     public void A_huge_sequence_jump_does_not_hang_or_grow_without_bound()
     {
         var o = new MessageOrderer();
