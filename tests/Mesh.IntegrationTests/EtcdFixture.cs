@@ -48,6 +48,57 @@ public abstract class EtcdFixture
         return peer;
     }
 
+    /// <summary>Starts peers in a group and returns once each is ready and sees every other one online.</summary>
+    protected async Task<PeerProcess[]> StartOnlineAsync(string group, params string[] names)
+    {
+        var peers = names.Select(n => StartPeer(n, group)).ToArray();
+        foreach (var peer in peers)
+        {
+            await peer.WaitReadyAsync(group, Long);
+        }
+
+        foreach (var peer in peers)
+        {
+            await peer.WaitForAsync(p => names.All(OnlineNames(p, group).Contains), Long, $"all of {string.Join(", ", names)} online");
+        }
+
+        return peers;
+    }
+
+    /// <summary>Two peers in a group, each ready and seeing the other online.</summary>
+    protected async Task<(PeerProcess First, PeerProcess Second)> StartPairAsync(string group, string first, string second)
+    {
+        var peers = await StartOnlineAsync(group, first, second);
+        return (peers[0], peers[1]);
+    }
+
+    /// <summary>Names a peer knows to be online in a group: those in its ready event plus joins, minus leaves.</summary>
+    protected internal static HashSet<string> OnlineNames(PeerProcess peer, string group)
+    {
+        var online = new HashSet<string>();
+        foreach (var e in peer.Events.Where(e => e.Str("group") == group))
+        {
+            switch (e.Str("type"))
+            {
+                case "ready":
+                    foreach (var m in e.GetProperty("members").EnumerateArray())
+                    {
+                        online.Add(m.GetString()!);
+                    }
+
+                    break;
+                case "joined":
+                    online.Add(e.Str("name")!);
+                    break;
+                case "left":
+                    online.Remove(e.Str("name")!);
+                    break;
+            }
+        }
+
+        return online;
+    }
+
     /// <summary><c>mesh history G --json</c> against this fixture's etcd, with a member's home (its group key).</summary>
     protected async Task<List<System.Text.Json.JsonElement>> HistoryAsync(string group, string home)
     {

@@ -84,13 +84,10 @@ public sealed class EtcdProcess : IDisposable
             "x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server.pem -days 2 -extfile san.cnf",
         })
         {
-            var info = new ProcessStartInfo("openssl", args) { WorkingDirectory = dir, RedirectStandardError = true, RedirectStandardOutput = true };
-            using var openssl = Process.Start(info)!;
-            var error = openssl.StandardError.ReadToEnd();
-            openssl.WaitForExit();
-            if (openssl.ExitCode != 0)
+            var (code, output) = Tool.Run("openssl", args.Split(' '), workingDirectory: dir);
+            if (code != 0)
             {
-                throw new InvalidOperationException($"openssl {args}: {error}");
+                throw new InvalidOperationException($"openssl {args}: {output}");
             }
         }
     }
@@ -149,42 +146,18 @@ public sealed class EtcdProcess : IDisposable
     /// <summary>Runs etcdctl against this server; returns its exit code and output.</summary>
     public (int ExitCode, string Output) Etcdctl(params string[] args)
     {
-        var info = new ProcessStartInfo("etcdctl")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment["ETCDCTL_API"] = "3";
-        info.ArgumentList.Add("--endpoints");
-        info.ArgumentList.Add(Url);
-        info.ArgumentList.Add("--dial-timeout=2s");
+        var options = new List<string> { "--endpoints", Url, "--dial-timeout=2s" };
         if (Secure)
         {
-            info.ArgumentList.Add("--cacert");
-            info.ArgumentList.Add(CaPath);
+            options.AddRange(["--cacert", CaPath]);
         }
 
         if (RootUser is not null)
         {
-            info.ArgumentList.Add("--user");
-            info.ArgumentList.Add(RootUser);
-        }
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
+            options.AddRange(["--user", RootUser]);
         }
 
-        using var ctl = Process.Start(info)!;
-        var stdout = ctl.StandardOutput.ReadToEndAsync();
-        var stderr = ctl.StandardError.ReadToEndAsync();
-        if (!ctl.WaitForExit(30_000))
-        {
-            ctl.Kill();
-            return (-1, "etcdctl timed out");
-        }
-
-        return (ctl.ExitCode, stdout.Result + stderr.Result);
+        return Tool.Run("etcdctl", [.. options, .. args], new Dictionary<string, string> { ["ETCDCTL_API"] = "3" });
     }
 
     /// <summary>How many keys start with <paramref name="prefix"/> (-1 when etcdctl fails), and the current revision.</summary>

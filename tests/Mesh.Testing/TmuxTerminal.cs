@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Mesh.Testing;
 
 /// <summary>A program running in a real terminal: a tmux session on a private server, driven with send-keys and
@@ -23,21 +21,7 @@ public sealed class TmuxTerminal : IDisposable
 
     private static string Quote(string arg) => "'" + arg.Replace("'", "'\\''") + "'";
 
-    private string Tmux(params string[] args)
-    {
-        var info = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add("-L");
-        info.ArgumentList.Add(_socket);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var tmux = Process.Start(info)!;
-        var output = tmux.StandardOutput.ReadToEnd();
-        tmux.WaitForExit(10_000);
-        return output;
-    }
+    private string Tmux(params string[] args) => Tool.Run("tmux", ["-L", _socket, .. args]).Output;
 
     /// <summary>Types text literally, as a person would.</summary>
     public void Type(string text) => Tmux("send-keys", "-t", "main", "-l", text);

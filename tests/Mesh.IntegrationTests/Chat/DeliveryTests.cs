@@ -143,33 +143,6 @@ public sealed class DeliveryTests : EtcdFixture
 
     private long HistoryCount(string group) => Etcd.CountKeys($"/mesh/history/{group}/").Count;
 
-    /// <summary>Names a peer knows to be online in a group: those in its ready event plus joins, minus leaves.</summary>
-    internal static HashSet<string> OnlineNames(PeerProcess peer, string group)
-    {
-        var online = new HashSet<string>();
-        foreach (var e in peer.Events.Where(e => e.Str("group") == group))
-        {
-            switch (e.Str("type"))
-            {
-                case "ready":
-                    foreach (var m in e.GetProperty("members").EnumerateArray())
-                    {
-                        online.Add(m.GetString()!);
-                    }
-
-                    break;
-                case "joined":
-                    online.Add(e.Str("name")!);
-                    break;
-                case "left":
-                    online.Remove(e.Str("name")!);
-                    break;
-            }
-        }
-
-        return online;
-    }
-
     private static void AssertSenderOrder(IReadOnlyList<JsonElement> messages, string[] senders, int each, string who)
     {
         foreach (var sender in senders)

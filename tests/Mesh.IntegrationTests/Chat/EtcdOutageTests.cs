@@ -10,11 +10,7 @@ public sealed class EtcdOutageTests : EtcdFixture
     public async Task Losing_etcd_is_reported_at_once_chat_goes_on_and_its_return_is_reported()
     {
         var group = NewGroup("outage");
-        var a = StartPeer("ada", group);
-        var b = StartPeer("ben", group);
-        await a.WaitReadyAsync(group);
-        await b.WaitReadyAsync(group);
-        await a.WaitForAsync(p => DeliveryTests.OnlineNames(p, group).Contains("ben"), Long, "ben online");
+        var (a, b) = await StartPairAsync(group, "ada", "ben");
 
         Etcd.Kill();
         await a.WaitForAsync(p => p.Of("disconnected").Any(e => e.Str("target") == "etcd"), TimeSpan.FromSeconds(20), "disconnected from etcd");

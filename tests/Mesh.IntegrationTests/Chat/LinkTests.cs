@@ -15,7 +15,7 @@ public sealed class LinkTests : EtcdFixture
         // A long lease: what is tested here is the link's own heartbeat, not presence.
         var frozen = StartPeer("fred", [group], null, "--lease-ttl", "60");
         await frozen.WaitReadyAsync(group);
-        await watcher.WaitForAsync(p => DeliveryTests.OnlineNames(p, group).Contains("fred") && p.Of("joined").Count > 0, Long, "fred online");
+        await watcher.WaitForAsync(p => OnlineNames(p, group).Contains("fred") && p.Of("joined").Count > 0, Long, "fred online");
         await frozen.SendAsync("before the freeze");
         await watcher.WaitForAsync(p => p.Messages(group).Count == 1, Long, "first message");
 

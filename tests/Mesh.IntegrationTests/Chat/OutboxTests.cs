@@ -15,7 +15,7 @@ public sealed class OutboxTests : EtcdFixture
         var reader = StartPeer("rae", group);
         await sender.WaitReadyAsync(group);
         await reader.WaitReadyAsync(group);
-        await sender.WaitForAsync(p => Chat.DeliveryTests.OnlineNames(p, group).Contains("rae"), Long, "rae online");
+        await sender.WaitForAsync(p => OnlineNames(p, group).Contains("rae"), Long, "rae online");
         await sender.SendAsync("before the outage");
         await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 1, Long, "first message in history");
 

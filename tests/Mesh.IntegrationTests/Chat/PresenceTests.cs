@@ -10,11 +10,7 @@ public sealed class PresenceTests : EtcdFixture
     public async Task A_peer_that_exits_on_end_of_input_is_reported_left_within_one_second()
     {
         var group = NewGroup("eof");
-        var watcher = StartPeer("watcher", group);
-        await watcher.WaitReadyAsync(group);
-        var leaver = StartPeer("leaver", group);
-        await leaver.WaitReadyAsync(group);
-        await watcher.WaitForAsync(p => p.Of("joined", group).Any(e => e.Str("name") == "leaver"), Long, "leaver joined");
+        var (watcher, leaver) = await StartPairAsync(group, "watcher", "leaver");
 
         var clock = Stopwatch.StartNew();
         var exit = leaver.CloseAsync();
@@ -29,10 +25,7 @@ public sealed class PresenceTests : EtcdFixture
     public async Task SIGTERM_leaves_cleanly_like_end_of_input()
     {
         var group = NewGroup("term");
-        var watcher = StartPeer("watcher", group);
-        await watcher.WaitReadyAsync(group);
-        var leaver = StartPeer("termed", group);
-        await leaver.WaitReadyAsync(group);
+        var (watcher, leaver) = await StartPairAsync(group, "watcher", "termed");
         await leaver.SendAsync("last words");
         await watcher.WaitForAsync(p => p.Messages(group).Count == 1, Long, "the message");
 

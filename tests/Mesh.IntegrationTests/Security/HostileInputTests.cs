@@ -11,10 +11,7 @@ public sealed class HostileInputTests : EtcdFixture
     public async Task Random_bytes_truncated_handshakes_and_oversized_frames_leave_a_peer_running_and_chatting()
     {
         var group = NewGroup("hostile");
-        var target = StartPeer("target", group);
-        var friend = StartPeer("friend", group);
-        await target.WaitReadyAsync(group);
-        await friend.WaitReadyAsync(group);
+        var (target, friend) = await StartPairAsync(group, "target", "friend");
         var (_, members, _) = await MeshCli.RunAsync("members", group, "--json", "--etcd", Etcd.Url);
         var endpoint = members.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonDocument.Parse(l).RootElement).Single(m => m.Str("name") == "target").Str("endpoint")!;
