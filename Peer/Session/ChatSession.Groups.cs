@@ -98,7 +98,8 @@ public sealed partial class ChatSession
         }
 
         ApplyLinks();
-        state.MembersWatch = Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes));
+        state.MembersWatch = Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes),
+            new SessionInput.Resync(group, Members: true));
 
         long loaded = 0;
         var historyRevision = await _history.ReadAsync(group, page =>
@@ -118,7 +119,8 @@ public sealed partial class ChatSession
 
             return ValueTask.CompletedTask;
         }, ct);
-        state.HistoryWatch = Watch(MeshKeys.HistoryPrefix(group), historyRevision + 1, changes => new SessionInput.HistoryChanged(group, changes));
+        state.HistoryWatch = Watch(MeshKeys.HistoryPrefix(group), historyRevision + 1, changes => new SessionInput.HistoryChanged(group, changes),
+            new SessionInput.Resync(group, Members: false));
         state.HistoryLoaded = true;
         state.JoinStartedMs = NowMs;
         TryReady(state, NowMs);
@@ -163,6 +165,45 @@ public sealed partial class ChatSession
         // Invites are single-use: the sealed key leaves etcd as soon as it has served.
         await _directory.DeleteAsync(MeshKeys.Invite(group, invite.Id), ct);
         return key;
+    }
+
+    /// <summary>Reconciles a group after its watch missed revisions: members as etcd has them now, and any history
+    /// not yet shown (copies are dropped by the orderer).</summary>
+    private async Task ResyncAsync(SessionInput.Resync resync, CancellationToken ct)
+    {
+        if (!_groups.TryGetValue(resync.Group, out var state) || state.Key is null)
+        {
+            return;
+        }
+
+        if (resync.Members)
+        {
+            var (members, _) = await _directory.ListMembersAsync(resync.Group, ct);
+            var now = members.Where(m => m.PeerId != PeerId && IsGenuine(m)).ToDictionary(m => m.PeerId);
+            var changes = state.Members.Keys.Where(p => !now.ContainsKey(p)).Select(p => new KeyChange(MeshKeys.Member(resync.Group, p), true, [], 0, 0))
+                .Concat(now.Values.Select(m => new KeyChange(MeshKeys.Member(resync.Group, m.PeerId), false, m.ToBytes(), 0, 0)))
+                .ToList();
+            await OnMembersChangedAsync(new SessionInput.MembersChanged(resync.Group, changes), ct);
+            return;
+        }
+
+        var repaired = state.Orderer.GapsRepaired;
+        await _history.ReadAsync(resync.Group, page =>
+        {
+            foreach (var entry in page)
+            {
+                if (OpenStored(state, entry.Name, entry.Value) is { } envelope)
+                {
+                    foreach (var ready in state.Orderer.OfferHistory(envelope))
+                    {
+                        Deliver(ready, own: false);
+                    }
+                }
+            }
+
+            return ValueTask.CompletedTask;
+        }, ct);
+        _instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
     }
 
     private async Task OnKeyGrantedAsync(SessionInput.KeyGranted granted, CancellationToken ct)
@@ -247,13 +288,21 @@ public sealed partial class ChatSession
     }
 
     /// <summary>Starts following a prefix; its changes reach the session loop as inputs, in revision order.</summary>
-    private PrefixWatcher Watch(string prefix, long fromRevision, Func<IReadOnlyList<KeyChange>, SessionInput> toInput)
+    /// <param name="prefix">What to follow.</param>
+    /// <param name="fromRevision">The first revision wanted: the one after the read this watch continues.</param>
+    /// <param name="toInput">How a batch of changes reaches the session loop.</param>
+    /// <param name="onCompacted">Posted when revisions the watch needed were compacted: the state must be re-read.</param>
+    private PrefixWatcher Watch(string prefix, long fromRevision, Func<IReadOnlyList<KeyChange>, SessionInput> toInput, SessionInput? onCompacted = null)
     {
         var watcher = new PrefixWatcher(_etcd, prefix, fromRevision, changes =>
         {
             Post(toInput(changes));
             return ValueTask.CompletedTask;
-        }, _logs.CreateLogger("watch"));
+        }, _logs.CreateLogger("watch"), onCompacted is null ? null : _ =>
+        {
+            Post(onCompacted);
+            return ValueTask.CompletedTask;
+        });
         watcher.Start();
         return watcher;
     }

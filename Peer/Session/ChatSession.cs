@@ -212,6 +212,9 @@ public sealed partial class ChatSession : IAsyncDisposable
             case SessionInput.MembersChanged changed:
                 await OnMembersChangedAsync(changed, ct);
                 break;
+            case SessionInput.Resync resync:
+                await ResyncAsync(resync, ct);
+                break;
             case SessionInput.KeyGranted granted:
                 await OnKeyGrantedAsync(granted, ct);
                 break;

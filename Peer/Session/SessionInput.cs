@@ -20,6 +20,9 @@ internal abstract record SessionInput
 
     public sealed record HistoryChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 
+    /// <summary>A watch of the group's members or history lost revisions to compaction: read them again.</summary>
+    public sealed record Resync(string Group, bool Members) : SessionInput;
+
     public sealed record KeyGranted(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 
     public sealed record Registration(RegistrationState State) : SessionInput;
