@@ -10,6 +10,8 @@ public sealed class EtcdProcess : IDisposable
     private readonly int _peerPort;
     private Process? _process;
 
+    private string? _initialCluster;
+
     private EtcdProcess(string name, bool secure = false)
     {
         Secure = secure;
@@ -37,6 +39,21 @@ public sealed class EtcdProcess : IDisposable
     public string LogPath { get; }
 
     public bool Running => _process is { HasExited: false };
+
+    public string PeerUrl => $"http://127.0.0.1:{_peerPort}";
+
+    /// <summary>Members of a cluster, not started yet: start them together (each needs a quorum to serve).</summary>
+    public static IReadOnlyList<EtcdProcess> Cluster(int size)
+    {
+        var members = Enumerable.Range(0, size).Select(i => new EtcdProcess($"n{i}")).ToList();
+        var initial = string.Join(",", members.Select(m => $"{m.Name}={m.PeerUrl}"));
+        foreach (var member in members)
+        {
+            member._initialCluster = initial;
+        }
+
+        return members;
+    }
 
     public static async Task<EtcdProcess> StartAsync(string name = "e0")
     {
@@ -107,7 +124,8 @@ public sealed class EtcdProcess : IDisposable
             "--name", Name, "--data-dir", _dataDir,
             "--listen-client-urls", Url, "--advertise-client-urls", Url,
             "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
-            "--initial-cluster", $"{Name}={peerUrl}",
+            "--initial-cluster", _initialCluster ?? $"{Name}={peerUrl}",
+            "--initial-cluster-token", _initialCluster is null ? "single" : "mesh-test-cluster",
         })
         {
             info.ArgumentList.Add(arg);

@@ -2,7 +2,8 @@ using System.Diagnostics;
 
 namespace Mesh.Testing;
 
-/// <summary>Runs a command-line tool (etcdctl, tmux, openssl) to completion and returns its exit code and output.</summary>
+/// <summary>Runs a command-line tool (etcdctl, tmux, openssl) to completion and returns its exit code and output:
+/// stdout when it succeeds (warnings on stderr would spoil JSON), stdout and stderr when it fails.</summary>
 public static class Tool
 {
     public static (int ExitCode, string Output) Run(string file, IEnumerable<string> args,
@@ -34,6 +35,6 @@ public static class Tool
             return (-1, $"{file} timed out");
         }
 
-        return (process.ExitCode, stdout.Result + stderr.Result);
+        return (process.ExitCode, process.ExitCode == 0 ? stdout.Result : stdout.Result + stderr.Result);
     }
 }
