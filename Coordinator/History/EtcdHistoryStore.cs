@@ -85,6 +85,75 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         return txn;
     }
 
+    public async Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
+    {
+        var prefix = MeshKeys.HistoryPrefix(group);
+        var key = ByteString.CopyFromUtf8(prefix);
+        var rangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix));
+        var from = afterRevision + 1;
+        long revision = 0;
+        // Keys written in one transaction share a revision, so a page boundary may fall inside one: each next page
+        // starts at the last page's revision again, and the names already handed over at that revision are skipped.
+        var atBoundary = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            while (true)
+            {
+                var response = await etcd.KV.RangeAsync(
+                    new RangeRequest
+                    {
+                        Key = key,
+                        RangeEnd = rangeEnd,
+                        MinModRevision = from,
+                        SortTarget = RangeRequest.Types.SortTarget.Mod,
+                        SortOrder = RangeRequest.Types.SortOrder.Ascend,
+                        Limit = PageSize,
+                        Revision = revision,
+                    },
+                    deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                revision = response.Header.Revision;
+                var page = new List<HistoryEntry>(response.Kvs.Count);
+                foreach (var kv in response.Kvs)
+                {
+                    var name = kv.Key.ToStringUtf8()[prefix.Length..];
+                    if (kv.ModRevision == from && atBoundary.Contains(name))
+                    {
+                        continue;
+                    }
+
+                    page.Add(new HistoryEntry(group, name, kv.Value.ToByteArray()));
+                }
+
+                if (page.Count > 0)
+                {
+                    await onPage(page);
+                }
+
+                if (response.Kvs.Count < PageSize)
+                {
+                    return revision;
+                }
+
+                var last = response.Kvs[^1].ModRevision;
+                if (last != from)
+                {
+                    atBoundary.Clear();
+                }
+
+                foreach (var kv in response.Kvs.Where(kv => kv.ModRevision == last))
+                {
+                    atBoundary.Add(kv.Key.ToStringUtf8()[prefix.Length..]);
+                }
+
+                from = last;
+            }
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
     public async Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
     {
         var prefix = MeshKeys.HistoryPrefix(group);

@@ -10,4 +10,8 @@ public interface IHistoryStore
     /// <summary>Reads a group's whole history in key order, page by page, as of one revision; returns that revision
     /// so a watch can continue right after it.</summary>
     Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct);
+
+    /// <summary>Reads only the entries written after <paramref name="afterRevision"/>, in the order they were written,
+    /// page by page, as of one revision; returns that revision.</summary>
+    Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct);
 }

@@ -4,7 +4,7 @@ namespace Mesh.Coordinator.History;
 public sealed class InMemoryHistoryStore : IHistoryStore
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, SortedDictionary<string, byte[]>> _groups = new();
+    private readonly Dictionary<string, SortedDictionary<string, (byte[] Value, long Revision)>> _groups = new();
     private long _revision;
 
     /// <summary>How many append calls reached the store (each one is one round trip in the real store).</summary>
@@ -28,10 +28,10 @@ public sealed class InMemoryHistoryStore : IHistoryStore
             {
                 if (!_groups.TryGetValue(entry.Group, out var history))
                 {
-                    _groups[entry.Group] = history = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+                    _groups[entry.Group] = history = new SortedDictionary<string, (byte[], long)>(StringComparer.Ordinal);
                 }
 
-                if (history.TryAdd(entry.Name, entry.Value))
+                if (history.TryAdd(entry.Name, (entry.Value, _revision + 1)))
                 {
                     _revision++;
                 }
@@ -49,11 +49,32 @@ public sealed class InMemoryHistoryStore : IHistoryStore
         {
             revision = _revision;
             all = _groups.TryGetValue(group, out var history)
-                ? history.Select(kv => new HistoryEntry(group, kv.Key, kv.Value)).ToList()
+                ? history.Select(kv => new HistoryEntry(group, kv.Key, kv.Value.Value)).ToList()
                 : [];
         }
 
         foreach (var page in all.Chunk(EtcdHistoryStore.PageSize))
+        {
+            await onPage(page);
+        }
+
+        return revision;
+    }
+
+    public async Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
+    {
+        List<HistoryEntry> newer;
+        long revision;
+        lock (_lock)
+        {
+            revision = _revision;
+            newer = _groups.TryGetValue(group, out var history)
+                ? history.Where(kv => kv.Value.Revision > afterRevision).OrderBy(kv => kv.Value.Revision)
+                    .Select(kv => new HistoryEntry(group, kv.Key, kv.Value.Value)).ToList()
+                : [];
+        }
+
+        foreach (var page in newer.Chunk(EtcdHistoryStore.PageSize))
         {
             await onPage(page);
         }

@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
-using System.Text;
-
 namespace Mesh.Coordinator.History;
 
 /// <summary>History writes not yet acknowledged by etcd, kept on disk so that none is lost to an outage, an exit or
@@ -17,7 +13,6 @@ public sealed class Outbox : IDisposable
 {
     public static readonly TimeSpan SyncInterval = TimeSpan.FromMilliseconds(500);
     private const long SegmentBytes = 4 * 1024 * 1024;
-    private const int MaxRecordBytes = 8 * 1024 * 1024;
 
     private readonly string _directory;
     private readonly Lock _lock = new();
@@ -61,7 +56,7 @@ public sealed class Outbox : IDisposable
             var recovered = new List<HistoryEntry>();
             foreach (var path in System.IO.Directory.GetFiles(_directory, "segment-*.log").Order(StringComparer.Ordinal))
             {
-                var records = ReadSegment(path, recovered);
+                var records = HistoryRecordCodec.ReadAll(File.ReadAllBytes(path), recovered);
                 if (records == 0)
                 {
                     File.Delete(path);
@@ -78,7 +73,7 @@ public sealed class Outbox : IDisposable
 
     public void Append(HistoryEntry entry)
     {
-        var record = Encode(entry);
+        var record = HistoryRecordCodec.Encode(entry);
         lock (_lock)
         {
             if (_current is null || _current.Length >= SegmentBytes)
@@ -151,78 +146,6 @@ public sealed class Outbox : IDisposable
             }
         }
     }
-
-    // Record: [length u32][checksum u32][group len u16][group][name len u16][name][value].
-    private static byte[] Encode(HistoryEntry entry)
-    {
-        var group = Encoding.UTF8.GetBytes(entry.Group);
-        var name = Encoding.UTF8.GetBytes(entry.Name);
-        var payload = new byte[2 + group.Length + 2 + name.Length + entry.Value.Length];
-        BinaryPrimitives.WriteUInt16LittleEndian(payload, (ushort)group.Length);
-        group.CopyTo(payload, 2);
-        BinaryPrimitives.WriteUInt16LittleEndian(payload.AsSpan(2 + group.Length), (ushort)name.Length);
-        name.CopyTo(payload, 4 + group.Length);
-        entry.Value.CopyTo(payload, 4 + group.Length + name.Length);
-        var record = new byte[8 + payload.Length];
-        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), Checksum(payload));
-        payload.CopyTo(record, 8);
-        return record;
-    }
-
-    private static long ReadSegment(string path, List<HistoryEntry> into)
-    {
-        var bytes = File.ReadAllBytes(path);
-        long records = 0;
-        var at = 0;
-        while (at + 8 <= bytes.Length)
-        {
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at));
-            if (length > MaxRecordBytes || at + 8 + length > bytes.Length)
-            {
-                break;
-            }
-
-            var payload = bytes.AsSpan(at + 8, (int)length);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 4)) != Checksum(payload) || Decode(payload) is not { } entry)
-            {
-                break;
-            }
-
-            into.Add(entry);
-            records++;
-            at += 8 + (int)length;
-        }
-
-        return records;
-    }
-
-    private static HistoryEntry? Decode(ReadOnlySpan<byte> payload)
-    {
-        if (payload.Length < 4)
-        {
-            return null;
-        }
-
-        int groupLength = BinaryPrimitives.ReadUInt16LittleEndian(payload);
-        if (2 + groupLength + 2 > payload.Length)
-        {
-            return null;
-        }
-
-        var group = Encoding.UTF8.GetString(payload.Slice(2, groupLength));
-        int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(payload[(2 + groupLength)..]);
-        var valueStart = 4 + groupLength + nameLength;
-        if (valueStart > payload.Length)
-        {
-            return null;
-        }
-
-        var name = Encoding.UTF8.GetString(payload.Slice(4 + groupLength, nameLength));
-        return new HistoryEntry(group, name, payload[valueStart..].ToArray());
-    }
-
-    private static uint Checksum(ReadOnlySpan<byte> payload) => BinaryPrimitives.ReadUInt32LittleEndian(SHA256.HashData(payload));
 
     public void Dispose()
     {

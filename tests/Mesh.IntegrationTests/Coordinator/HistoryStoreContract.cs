@@ -61,6 +61,54 @@ public abstract class HistoryStoreContract
     }
 
     [Test]
+    public async Task ReadSince_returns_only_what_was_written_after_a_revision_in_write_order()
+    {
+        var group = $"s-{Guid.NewGuid():N}";
+        await Store.AppendAsync([Entry(group, 9), Entry(group, 8)], CancellationToken.None);
+        var revision = await Store.ReadAsync(group, _ => ValueTask.CompletedTask, CancellationToken.None);
+        await Store.AppendAsync([Entry(group, 1), Entry(group, 2)], CancellationToken.None);
+        await Store.AppendAsync([Entry(group, 0)], CancellationToken.None);
+
+        var since = new List<HistoryEntry>();
+        var now = await Store.ReadSinceAsync(group, revision, page =>
+        {
+            since.AddRange(page);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+        Assert.That(since.Select(e => e.Name).Take(2), Is.EquivalentTo(new[] { Entry(group, 1).Name, Entry(group, 2).Name }));
+        Assert.That(since.Select(e => e.Name).Last(), Is.EqualTo(Entry(group, 0).Name), "written last, read last");
+        Assert.That(since, Has.Count.EqualTo(3));
+
+        var nothing = 0;
+        await Store.ReadSinceAsync(group, now, page =>
+        {
+            nothing += page.Count;
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+        Assert.That(nothing, Is.Zero);
+    }
+
+    [Test]
+    public async Task ReadSince_pages_through_transactions_without_losing_or_repeating_an_entry()
+    {
+        var group = $"q-{Guid.NewGuid():N}";
+        var total = EtcdHistoryStore.PageSize * 2 + 17;
+        foreach (var batch in Enumerable.Range(0, total).Select(i => Entry(group, i)).Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
+        {
+            await Store.AppendAsync(batch, CancellationToken.None);
+        }
+
+        var names = new List<string>();
+        await Store.ReadSinceAsync(group, 0, page =>
+        {
+            names.AddRange(page.Select(e => e.Name));
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+        Assert.That(names, Has.Count.EqualTo(total));
+        Assert.That(names.Distinct().Count(), Is.EqualTo(total));
+    }
+
+    [Test]
     public async Task Groups_do_not_see_each_others_history()
     {
         var a = $"a-{Guid.NewGuid():N}";

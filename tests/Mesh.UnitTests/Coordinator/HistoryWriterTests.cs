@@ -63,5 +63,8 @@ public sealed class HistoryWriterTests
         public Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct) => Task.Delay(Timeout.Infinite, ct);
 
         public Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) => Task.FromResult(0L);
+
+        public Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) =>
+            Task.FromResult(0L);
     }
 }
