@@ -1,6 +1,7 @@
 using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.Groups;
+using Mesh.Coordinator.History;
 using Mesh.Coordinator.Membership;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Crypto;
@@ -101,8 +102,25 @@ public sealed partial class ChatSession
         state.MembersWatch = Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes),
             new SessionInput.Resync(group, Members: true));
 
+        var historyRevision = await LoadHistoryAsync(state, ct);
+        state.HistoryWatch = Watch(MeshKeys.HistoryPrefix(group), historyRevision + 1, changes => new SessionInput.HistoryChanged(group, changes),
+            new SessionInput.Resync(group, Members: false));
+        state.HistoryLoaded = true;
+        state.JoinStartedMs = NowMs;
+        TryReady(state, NowMs);
+        foreach (var member in state.Members.Values)
+        {
+            await AdmitAsync(state, member, ct);
+        }
+    }
+
+    /// <summary>Shows the group's history: the local copy first, then only what etcd has beyond it (all of it, in
+    /// time order, the first time); the copy is extended with what was fetched. Returns the revision read at.</summary>
+    private async Task<long> LoadHistoryAsync(GroupState state, CancellationToken ct)
+    {
+        var group = state.Name;
         long loaded = 0;
-        var historyRevision = await _history.ReadAsync(group, page =>
+        void Show(IReadOnlyList<HistoryEntry> page)
         {
             loaded += page.Count;
             Emit(new HistoryProgressEvent(group, loaded));
@@ -116,18 +134,28 @@ public sealed partial class ChatSession
                     }
                 }
             }
-
-            return ValueTask.CompletedTask;
-        }, ct);
-        state.HistoryWatch = Watch(MeshKeys.HistoryPrefix(group), historyRevision + 1, changes => new SessionInput.HistoryChanged(group, changes),
-            new SessionInput.Resync(group, Members: false));
-        state.HistoryLoaded = true;
-        state.JoinStartedMs = NowMs;
-        TryReady(state, NowMs);
-        foreach (var member in state.Members.Values)
-        {
-            await AdmitAsync(state, member, ct);
         }
+
+        var (local, localRevision) = _local.Load(group);
+        foreach (var page in local.Chunk(EtcdHistoryStore.PageSize))
+        {
+            Show(page);
+        }
+
+        var fetched = new List<HistoryEntry>();
+        ValueTask Fetch(IReadOnlyList<HistoryEntry> page)
+        {
+            fetched.AddRange(page);
+            Show(page);
+            return ValueTask.CompletedTask;
+        }
+
+        var revision = localRevision == 0
+            ? await _history.ReadAsync(group, Fetch, ct)
+            : await _history.ReadSinceAsync(group, localRevision, Fetch, ct);
+        _local.Append(group, fetched, revision);
+        LogHistoryLoaded(group, local.Count, fetched.Count);
+        return revision;
     }
 
     private async Task<GroupKey?> TryAcceptGrantAsync(string group, GroupRecord record, CancellationToken ct)
@@ -188,8 +216,11 @@ public sealed partial class ChatSession
         }
 
         var repaired = state.Orderer.GapsRepaired;
-        await _history.ReadAsync(resync.Group, page =>
+        var (_, localRevision) = _local.Load(resync.Group);
+        var fetched = new List<HistoryEntry>();
+        var revision = await _history.ReadSinceAsync(resync.Group, localRevision, page =>
         {
+            fetched.AddRange(page);
             foreach (var entry in page)
             {
                 if (OpenStored(state, entry.Name, entry.Value) is { } envelope)
@@ -203,6 +234,7 @@ public sealed partial class ChatSession
 
             return ValueTask.CompletedTask;
         }, ct);
+        _local.Append(resync.Group, fetched, revision);
         _instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
     }
 

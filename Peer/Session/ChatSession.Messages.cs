@@ -165,12 +165,15 @@ public sealed partial class ChatSession
         var prefix = MeshKeys.HistoryPrefix(changed.Group);
         var duplicates = state.Orderer.Duplicates;
         var repaired = state.Orderer.GapsRepaired;
+        var taken = new List<HistoryEntry>(changed.Changes.Count);
         foreach (var change in changed.Changes)
         {
             if (change.IsDelete || !change.Key.StartsWith(prefix, StringComparison.Ordinal))
             {
                 continue;
             }
+
+            taken.Add(new HistoryEntry(changed.Group, change.Key[prefix.Length..], change.Value));
 
             if (OpenStored(state, change.Key[prefix.Length..], change.Value) is { } envelope)
             {
@@ -183,6 +186,8 @@ public sealed partial class ChatSession
 
         _instruments.DuplicatesDropped(state.Name, state.Orderer.Duplicates - duplicates);
         _instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
+        // The local copy now holds everything up to the last change seen.
+        _local.Append(changed.Group, taken, changed.Changes[^1].ModRevision);
     }
 
     /// <summary>Opens a stored history entry; a corrupt, foreign or forged one is skipped with a warning, never fatal.</summary>
@@ -219,6 +224,9 @@ public sealed partial class ChatSession
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 501, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "dropped a frame from {PeerId} on '{Group}': {Reason}")]
     private partial void LogRejectedFrame(string peerId, string group, RejectReason reason);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 503, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "history of '{Group}': {Local} from the local copy, {Fetched} fetched from etcd")]
+    private partial void LogHistoryLoaded(string group, int local, int fetched);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 502, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "skipped a history entry in '{Group}' ({Reason}): {Name}")]
     private partial void LogCorruptHistory(string group, string name, RejectReason reason);

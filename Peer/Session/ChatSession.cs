@@ -51,6 +51,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly MeshInstruments _instruments = new();
     private readonly GroupKeyring _keyring;
     private readonly Outbox _outbox;
+    private readonly LocalHistory _local;
     private readonly KnownPeers _knownPeers;
     private string? _current;
     private string _endpoint = "";
@@ -83,6 +84,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         _registration.Retrying += delay => Post(new SessionInput.EtcdRetrying(delay));
         _writer = new HistoryWriter(_history, logs.CreateLogger("history"));
         _outbox = new Outbox(Path.Combine(options.Home, "outbox"));
+        _local = new LocalHistory(Path.Combine(options.Home, "history"));
         _writer.BatchWritten += count => _outbox.Acknowledge(count);
         _writer.HealthChanged += (ok, message) => Post(new SessionInput.Notice(message));
         _writer.BatchWritten += _instruments.HistoryBatchWritten;

@@ -46,14 +46,25 @@ public sealed class PeerProcess : IAsyncDisposable
     public bool Exited => _process.HasExited;
 
     /// <summary>Starts <c>mesh join GROUPS --headless --name NAME</c> with its own home (created when missing).</summary>
-    public static PeerProcess Start(string etcd, string name, IReadOnlyList<string> groups, string? home = null, params string[] extra)
+    public static PeerProcess Start(string etcd, string name, IReadOnlyList<string> groups, string? home = null, params string[] extra) =>
+        Start(etcd, name, groups, home, new Dictionary<string, string>(), extra);
+
+    /// <summary>As above, with environment variables for the process (MESH_LOG, say).</summary>
+    public static PeerProcess Start(string etcd, string name, IReadOnlyList<string> groups, string? home,
+        IReadOnlyDictionary<string, string> environment, params string[] extra)
     {
         home ??= Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
         var args = new List<string> { "join" };
         args.AddRange(groups);
         args.AddRange(["--headless", "--name", name, "--etcd", etcd, "--home", home]);
         args.AddRange(extra);
-        var process = Process.Start(MeshCli.StartInfo(args))!;
+        var info = MeshCli.StartInfo(args);
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = Process.Start(info)!;
         return new PeerProcess(name, home, process, Path.Combine(Path.GetTempPath(), $"mesh-peer-{name}-{process.Id}.err"));
     }
 
