@@ -23,6 +23,11 @@ public sealed record MeshOptions
 
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Frames a link may queue (each way) before ZeroMQ drops them; what drops is repaired from history.</summary>
+    public int HighWaterMark { get; init; } = DefaultHighWaterMark;
+
+    public const int DefaultHighWaterMark = 200_000;
+
     public static string DefaultHome() =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".mesh");
 
@@ -55,8 +60,16 @@ public sealed record MeshOptions
             throw new MeshException($"--lease-ttl {ttl}: must be between 2 and 300 seconds", 2);
         }
 
+        var hwm = DefaultHighWaterMark;
+        if (Environment.GetEnvironmentVariable("MESH_HWM") is { Length: > 0 } hwmText
+            && (!int.TryParse(hwmText, System.Globalization.CultureInfo.InvariantCulture, out hwm) || hwm is < 10 or > 10_000_000))
+        {
+            throw new MeshException($"MESH_HWM '{Naming.Printable(hwmText)}': must be a whole number from 10 to 10000000", 2);
+        }
+
         return new MeshOptions
         {
+            HighWaterMark = hwm,
             EtcdEndpoints = endpoints,
             Etcd = new Coordinator.Etcd.EtcdSettings(endpoints),
             Home = Path.GetFullPath(string.IsNullOrWhiteSpace(home) ? DefaultHome() : home),

@@ -27,6 +27,7 @@ public sealed partial class MeshNode : IDisposable
     private readonly NetMQQueue<Action> _control = new();
     private readonly Dictionary<string, SubscriberLink> _links = new(StringComparer.Ordinal);
     private readonly int _maxFrameBytes;
+    private readonly int _highWaterMark;
     private long _published;
     private long _received;
     private bool _disposed;
@@ -39,8 +40,9 @@ public sealed partial class MeshNode : IDisposable
     /// <param name="onLinkTrouble">Called on the poller thread with (member peer id, retrying) when its link drops
     /// (false) or a reconnection is attempted (true).</param>
     /// <param name="maxFrameBytes">Larger frames make the link drop (hostile or broken senders).</param>
+    /// <param name="highWaterMark">Frames queued per link before ZeroMQ drops them.</param>
     public MeshNode(NetMQCertificate certificate, string peerId, Action<string, string, byte[]> onFrame,
-        Action<string> onLinkUp, Action<string, bool> onLinkTrouble, ILogger log, int maxFrameBytes)
+        Action<string> onLinkUp, Action<string, bool> onLinkTrouble, ILogger log, int maxFrameBytes, int highWaterMark)
     {
         _certificate = certificate;
         _helloPayload = Encoding.UTF8.GetBytes(peerId);
@@ -49,6 +51,7 @@ public sealed partial class MeshNode : IDisposable
         _onLinkTrouble = onLinkTrouble;
         _log = log;
         _maxFrameBytes = maxFrameBytes;
+        _highWaterMark = highWaterMark;
     }
 
     public long Published => Interlocked.Read(ref _published);
@@ -61,7 +64,7 @@ public sealed partial class MeshNode : IDisposable
         _publisher.Options.CurveServer = true;
         _publisher.Options.CurveCertificate = _certificate;
         // NetMQ's default of 1,000 drops a burst silently; a chat burst of many thousands must go out whole.
-        _publisher.Options.SendHighWatermark = 200_000;
+        _publisher.Options.SendHighWatermark = _highWaterMark;
         _publisher.Options.XPubVerbose = true;
         _publisher.Options.Linger = TimeSpan.FromSeconds(1);
         _publisher.Options.MaxMsgSize = 1024;
@@ -125,7 +128,7 @@ public sealed partial class MeshNode : IDisposable
                 Drop(link);
             }
 
-            var created = new SubscriberLink(spec, _certificate, _maxFrameBytes);
+            var created = new SubscriberLink(spec, _certificate, _maxFrameBytes, _highWaterMark);
             created.Socket.ReceiveReady += (_, e) => OnMemberFrames(created, e.Socket);
             created.Monitor.Disconnected += (_, _) => _onLinkTrouble(created.Spec.PeerId, false);
             created.Monitor.ConnectRetried += (_, _) => _onLinkTrouble(created.Spec.PeerId, true);

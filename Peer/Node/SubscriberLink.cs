@@ -13,13 +13,13 @@ internal sealed class SubscriberLink : IDisposable
 
     private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
 
-    public SubscriberLink(LinkSpec spec, NetMQCertificate own, int maxFrameBytes)
+    public SubscriberLink(LinkSpec spec, NetMQCertificate own, int maxFrameBytes, int highWaterMark)
     {
         Spec = spec;
         Socket = new SubscriberSocket();
         Socket.Options.CurveCertificate = own;
         Socket.Options.CurveServerKey = spec.ServerKey;
-        Socket.Options.ReceiveHighWatermark = 200_000;
+        Socket.Options.ReceiveHighWatermark = highWaterMark;
         Socket.Options.MaxMsgSize = maxFrameBytes;
         Socket.Options.Linger = TimeSpan.Zero;
         Socket.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);

@@ -185,6 +185,11 @@ public sealed partial class ChatSession
         }
 
         _instruments.DuplicatesDropped(state.Name, state.Orderer.Duplicates - duplicates);
+        if (state.Orderer.GapsRepaired > repaired)
+        {
+            LogRepaired(state.Orderer.GapsRepaired - repaired, changed.Group);
+        }
+
         _instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
         // The local copy now holds everything up to the last change seen.
         _local.Append(changed.Group, taken, changed.Changes[^1].ModRevision);
@@ -224,6 +229,9 @@ public sealed partial class ChatSession
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 501, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "dropped a frame from {PeerId} on '{Group}': {Reason}")]
     private partial void LogRejectedFrame(string peerId, string group, RejectReason reason);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 504, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "repaired {Count} messages of '{Group}' from history")]
+    private partial void LogRepaired(long count, string group);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 503, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "history of '{Group}': {Local} from the local copy, {Fetched} fetched from etcd")]
     private partial void LogHistoryLoaded(string group, int local, int fetched);

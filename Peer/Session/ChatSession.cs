@@ -78,7 +78,8 @@ public sealed partial class ChatSession : IAsyncDisposable
             peer => Post(new SessionInput.LinkUp(peer)),
             (peer, retrying) => Post(new SessionInput.LinkTrouble(peer, retrying)),
             logs.CreateLogger("node"),
-            EnvelopeCodec.MaxEncodedBytes + 256);
+            EnvelopeCodec.MaxEncodedBytes + 256,
+            options.HighWaterMark);
         _registration = new PeerRegistration(etcd, options.LeaseTtl, logs.CreateLogger("registration"));
         _registration.StateChanged += state => Post(new SessionInput.Registration(state));
         _registration.Retrying += delay => Post(new SessionInput.EtcdRetrying(delay));
