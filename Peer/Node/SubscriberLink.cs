@@ -22,7 +22,9 @@ internal sealed class SubscriberLink : IDisposable
         Socket.Options.ReceiveHighWatermark = highWaterMark;
         Socket.Options.MaxMsgSize = maxFrameBytes;
         Socket.Options.Linger = TimeSpan.Zero;
-        Socket.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
+        // NetMQ doubles the reconnect interval up to the cap, without jitter: a random base per link keeps links
+        // that dropped together (a member restarting, a network blip) from retrying in lockstep.
+        Socket.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100 + Random.Shared.Next(100));
         Socket.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(5);
         // ZMTP heartbeats: a member that dies or freezes without closing its connection is noticed within seconds.
         Socket.Options.HeartbeatInterval = TimeSpan.FromSeconds(1);
