@@ -36,9 +36,16 @@ public sealed class OutboxTests : EtcdFixture
         }
 
         await Etcd.StartAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var back = StartPeer("sam", [group], home);
         await back.WaitReadyAsync(group, Long);
         await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 11, Long, "all 11 in history");
+        var sentTexts = new[] { "before the outage" }.Concat(Enumerable.Range(0, 10).Select(i => $"during the outage {i}")).ToList();
+        var report = Faults.FaultReport.Of(kill ? "peer killed (SIGKILL) while etcd was down, then restarted" : "peer exited while etcd was down, then restarted",
+            sentTexts, (await HistoryAsync(group, home)).Select(m => m.Str("text")!).ToList(), clock.Elapsed);
+        report.Publish();
+        Assert.That(report.Missing, Is.Zero);
+        Assert.That(report.Duplicated, Is.Zero);
 
         var history = await HistoryAsync(group, home);
         Assert.That(history.Select(m => m.Str("text")),
