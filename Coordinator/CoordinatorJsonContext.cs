@@ -7,4 +7,5 @@ namespace Mesh.Coordinator;
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(MemberRecord))]
 [JsonSerializable(typeof(GroupRecord))]
+[JsonSerializable(typeof(LinkStates))]
 internal sealed partial class CoordinatorJsonContext : JsonSerializerContext;

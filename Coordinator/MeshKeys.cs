@@ -13,16 +13,28 @@ public static class MeshKeys
     public const string PeersPrefix = "/mesh/peers/";
     public const string GroupsPrefix = "/mesh/groups/";
 
+    public const string MembersRoot = "/mesh/members/";
+    public const string HistoryRoot = "/mesh/history/";
+    public const string LinksPrefix = "/mesh/links/";
+    public const string LeavingPrefix = "/mesh/leaving/";
+
     public static string Peer(string peerId) => PeersPrefix + peerId;
+
+    /// <summary>The state of a peer's links to the members it follows (leased; for mesh monitor).</summary>
+    public static string Links(string peerId) => LinksPrefix + peerId;
+
+    /// <summary>Written (leased) just before a peer revokes its lease, so that a watcher tells a clean exit from
+    /// a lease that expired.</summary>
+    public static string Leaving(string peerId) => LeavingPrefix + peerId;
 
     /// <summary>The group's directory entry (durable metadata).</summary>
     public static string Group(string group) => GroupsPrefix + group;
 
-    public static string MembersPrefix(string group) => $"/mesh/members/{group}/";
+    public static string MembersPrefix(string group) => $"{MembersRoot}{group}/";
 
     public static string Member(string group, string peerId) => MembersPrefix(group) + peerId;
 
-    public static string HistoryPrefix(string group) => $"/mesh/history/{group}/";
+    public static string HistoryPrefix(string group) => $"{HistoryRoot}{group}/";
 
     /// <summary>The group key wrapped to one member's public key (only that member can unwrap it).</summary>
     public static string KeyGrant(string group, string peerId) => $"/mesh/keys/{group}/{peerId}";

@@ -23,6 +23,7 @@ public sealed class EtcdConnection : IDisposable
     private readonly EtcdClient _client;
     private readonly EtcdSettings _settings;
     private readonly AuthTokenInterceptor _auth = new();
+    private readonly CallTimingInterceptor _timing = new();
     private readonly Auth.AuthClient _authClient;
     private readonly CancellationTokenSource _stop = new();
     private readonly X509Certificate2? _ca;
@@ -73,7 +74,7 @@ public sealed class EtcdConnection : IDisposable
                     },
                 };
             }
-        }, interceptors: [_auth]);
+        }, interceptors: [_timing, _auth]);
         var connection = _client.GetConnection();
         KV = connection.KVClient;
         Watch = connection.WatchClient;
@@ -82,6 +83,13 @@ public sealed class EtcdConnection : IDisposable
     }
 
     public IReadOnlyList<string> Endpoints { get; }
+
+    /// <summary>Raised after every unary request with its method name, its duration, and whether it failed.</summary>
+    public event Action<string, TimeSpan, bool>? RequestCompleted
+    {
+        add => _timing.Completed += value;
+        remove => _timing.Completed -= value;
+    }
 
     public string Describe => _settings.Describe;
 

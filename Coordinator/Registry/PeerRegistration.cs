@@ -46,6 +46,9 @@ public sealed partial class PeerRegistration : IAsyncDisposable
     /// <summary>Raised from the keep-alive loop before each retry while etcd does not answer: the delay until it.</summary>
     public event Action<TimeSpan>? Retrying;
 
+    /// <summary>Raised each time etcd answers a keep-alive of the lease.</summary>
+    public event Action? Renewed;
+
     /// <summary>Grants the lease and writes <paramref name="key"/> under it; then keeps the lease alive.</summary>
     public async Task StartAsync(string key, byte[] value, CancellationToken ct)
     {
@@ -171,6 +174,7 @@ public sealed partial class PeerRegistration : IAsyncDisposable
                     }
 
                     lastRenewed = DateTime.UtcNow;
+                    Renewed?.Invoke();
                     backoff.Reset();
                     if (state is not RegistrationState.Registered and not RegistrationState.Restored)
                     {

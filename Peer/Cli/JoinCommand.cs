@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Mesh.Coordinator.Etcd;
+using Mesh.Monitoring;
+using Mesh.Monitoring.Influx;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Headless;
 using Mesh.Peer.Identity;
@@ -23,11 +25,13 @@ internal static class JoinCommand
         var isPrivate = new Option<bool>("--private") { Description = "create the groups as private: members join only with an invite (mesh invite G)" };
         var invite = new Option<string?>("--invite") { Description = "an invite code from 'mesh invite G' (for a private group)" };
         var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl, isPrivate, invite };
+        InfluxOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
             var options = CommonOptions.Resolve(result, result.GetValue(name), result.GetValue(bind), result.GetValue(advertise), result.GetValue(leaseTtl));
             var groupNames = result.GetValue(groups)!.Select(Naming.RequireGroup).Distinct(StringComparer.Ordinal).ToList();
             var peerName = options.Name ?? throw new MeshException("--name is required (or set MESH_NAME)", 2);
+            var influx = InfluxOptions.Resolve(result);
             var tui = !result.GetValue(headless);
             if (tui && (Console.IsOutputRedirected || Console.IsInputRedirected))
             {
@@ -39,7 +43,10 @@ internal static class JoinCommand
             var identity = IdentityStore.LoadOrCreate(options.Home);
             using var logs = tui ? LineLoggerFactory.ToFile(Path.Combine(options.Home, "mesh.log")) : LineLoggerFactory.FromEnvironment();
             using var etcd = new EtcdConnection(options.Etcd);
-            var session = new ChatSession(options, identity, peerName, etcd, logs);
+            using var instruments = new MeshInstruments();
+            await using var reporting = MetricsReporting.Start(influx, [instruments.Meter],
+                [new("peer", identity.PeerId), new("name", peerName)], logs.CreateLogger("metrics"));
+            var session = new ChatSession(options, identity, peerName, etcd, logs, instruments);
             var code = result.GetValue(invite);
             if (code is not null)
             {

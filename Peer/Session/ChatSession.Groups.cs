@@ -29,6 +29,7 @@ public sealed partial class ChatSession
 
         var state = new GroupState(group) { JoinStartedMs = NowMs };
         _groups[group] = state;
+        _instruments.GroupJoined(group);
         try
         {
             state.Key = _keyring.TryGet(group);
@@ -418,6 +419,8 @@ public sealed partial class ChatSession
         if (links != _links)
         {
             _links = links;
+            _instruments.Links(links.Count, known);
+            PublishLinks();
             Emit(new LinksEvent(links.Count, known));
         }
     }
@@ -427,6 +430,7 @@ public sealed partial class ChatSession
         _linksUp.Add(peerId);
         if (_linksDown.Remove(peerId) && NameOf(peerId) is { } name)
         {
+            _instruments.Reconnected("member");
             Emit(new ConnectionEvent(name, ConnectionState.Reconnected, Kind: ConnectionKind.Member));
         }
 
@@ -544,5 +548,54 @@ public sealed partial class ChatSession
 
         _node.SetLinks(links);
         ReportLinks();
+    }
+
+    /// <summary>Marks the link states as changed; the next tick writes them to etcd for mesh monitor.</summary>
+    private void PublishLinks() => _linksDirty = true;
+
+    /// <summary>Writes this peer's link states (leased) when they changed, one write at a time.</summary>
+    private void WriteLinksIfChanged()
+    {
+        if (!_linksDirty || _etcdDown || _linksWrite is { IsCompleted: false })
+        {
+            return;
+        }
+
+        _linksDirty = false;
+        var known = _groups.Values.SelectMany(g => g.Members.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var record = new LinkStates(known.Where(_linksUp.Contains).ToList(), known.Where(p => !_linksUp.Contains(p)).ToList());
+        _linksWrite = WriteLinksAsync(record.ToBytes());
+    }
+
+    private async Task WriteLinksAsync(byte[] value)
+    {
+        try
+        {
+            await _registration.PutAsync(MeshKeys.Links(PeerId), value, _stop.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or EtcdUnavailableException or Grpc.Core.RpcException)
+        {
+            // Written again at the next tick after etcd is back.
+            _linksDirty = !_stop.IsCancellationRequested;
+        }
+    }
+
+    /// <summary>Tells watchers this exit is clean: the lease is revoked next, not left to expire.</summary>
+    private async Task MarkLeavingAsync()
+    {
+        if (_etcdDown)
+        {
+            return;
+        }
+
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await _registration.PutAsync(MeshKeys.Leaving(PeerId), [], deadline.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or EtcdUnavailableException or Grpc.Core.RpcException or InvalidOperationException)
+        {
+            // Then the watcher sees an expiry: a fair account of an exit etcd did not hear about.
+        }
     }
 }

@@ -114,7 +114,7 @@ public sealed partial class ChatSession
         _node.Publish(state.Name, payload);
         _writer.Enqueue(entry);
         state.Orderer.MarkOwn(envelope);
-        _instruments.MessageSent(state.Name);
+        _instruments.MessageSent(state.Name, payload.Length);
         Deliver(envelope, own: true);
     }
 
@@ -125,6 +125,7 @@ public sealed partial class ChatSession
             return;
         }
 
+        _instruments.BytesReceived(frame.Group, frame.Payload.Length);
         var parsed = EnvelopeCodec.TryParse(frame.Payload);
         if (parsed is not null && parsed.Group == frame.Group && parsed.PeerId == frame.PeerId
             && state.Orderer.AlreadyDelivered(parsed.PeerId, parsed.Epoch, parsed.Seq))
@@ -222,6 +223,11 @@ public sealed partial class ChatSession
         if (!own)
         {
             _instruments.MessageReceived(e.Group);
+            if (_groups.TryGetValue(e.Group, out var state) && state.Ready)
+            {
+                // Messages of the history loaded at join are not deliveries: only those arriving while in the group count.
+                _instruments.Delivered(e.Group, NowMs - e.SentAtMs);
+            }
         }
 
         Emit(new MessageEvent(e.Group, e.Id, e.From, e.Text, e.SentAt, own));

@@ -48,7 +48,8 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly PeerRegistration _registration;
     private readonly HistoryWriter _writer;
     private readonly CancellationTokenSource _stop = new();
-    private readonly MeshInstruments _instruments = new();
+    private readonly MeshInstruments _instruments;
+    private readonly bool _ownsInstruments;
     private readonly GroupKeyring _keyring;
     private readonly Outbox _outbox;
     private readonly LocalHistory _local;
@@ -60,9 +61,13 @@ public sealed partial class ChatSession : IAsyncDisposable
     private long _lastSentAtMs;
     private bool _etcdDown;
     private (int Connected, int Known) _links;
+    private volatile bool _linksDirty;
+    private Task? _linksWrite;
 
-    public ChatSession(MeshOptions options, PeerIdentity identity, string name, EtcdConnection etcd, ILoggerFactory logs)
+    public ChatSession(MeshOptions options, PeerIdentity identity, string name, EtcdConnection etcd, ILoggerFactory logs, MeshInstruments? instruments = null)
     {
+        _instruments = instruments ?? new MeshInstruments();
+        _ownsInstruments = instruments is null;
         _options = options;
         _identity = identity;
         _name = name;
@@ -89,6 +94,9 @@ public sealed partial class ChatSession : IAsyncDisposable
         _writer.BatchWritten += count => _outbox.Acknowledge(count);
         _writer.HealthChanged += (ok, message) => Post(new SessionInput.Notice(message));
         _writer.BatchWritten += _instruments.HistoryBatchWritten;
+        _registration.Renewed += _instruments.LeaseRenewed;
+        _etcd.RequestCompleted += _instruments.EtcdRequest;
+        _instruments.ObserveOutbox(() => _outbox.Pending);
     }
 
     /// <summary>Everything the user should see, in order. Completes when the session has ended.</summary>
@@ -113,6 +121,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     {
         try
         {
+            _instruments.RecordBaseline();
             await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             _epoch = EpochClock.Next(_options.Home);
             var recovered = _outbox.Recover();
@@ -249,10 +258,12 @@ public sealed partial class ChatSession : IAsyncDisposable
                 Emit(new ErrorEvent($"etcd unreachable at {_etcd.Describe}; chat goes on with connected members, retrying"));
                 break;
             case RegistrationState.Lost:
+                _instruments.LeaseLost();
                 Emit(new ErrorEvent("registration lost (lease expired); registering again"));
                 break;
             case RegistrationState.Registered or RegistrationState.Restored when _etcdDown:
                 _etcdDown = false;
+                _instruments.Reconnected("etcd");
                 Emit(new ConnectionEvent("etcd", ConnectionState.Reconnected));
                 break;
         }
@@ -260,6 +271,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     private void OnTick()
     {
+        WriteLinksIfChanged();
         var now = NowMs;
         foreach (var state in _groups.Values)
         {
@@ -291,6 +303,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             Emit(new ErrorEvent($"{unwritten} sent messages are kept in the outbox ({Path.Combine(_options.Home, "outbox")}): etcd unreachable at {_etcd.Describe}; they are written to history when this home next joins"));
         }
 
+        await MarkLeavingAsync();
         // Revoking the lease removes every presence key at once: the others see this peer leave now, not after the TTL.
         await _registration.RevokeAsync(TimeSpan.FromSeconds(2));
         _node.Dispose();
@@ -322,7 +335,11 @@ public sealed partial class ChatSession : IAsyncDisposable
         await ShutdownAsync();
         await _registration.DisposeAsync();
         await _writer.DisposeAsync();
-        _instruments.Dispose();
+        _etcd.RequestCompleted -= _instruments.EtcdRequest;
+        if (_ownsInstruments)
+        {
+            _instruments.Dispose();
+        }
         _outbox.Dispose();
         _stop.Dispose();
     }

@@ -140,12 +140,7 @@ public sealed class EtcdProcess : IDisposable
             info.ArgumentList.Add(Path.Combine(dir, "server-key.pem"));
         }
 
-        var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
-        _process = Process.Start(info) ?? throw new InvalidOperationException("etcd did not start");
-        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        _process = ServerProcess.Start(info, LogPath);
         await Waiting.UntilAsync(() => Serving(), TimeSpan.FromSeconds(30), $"etcd on {Url}",
             () => _process.HasExited ? $"etcd exited {_process.ExitCode}; see {LogPath}" : "not serving");
     }
@@ -194,14 +189,7 @@ public sealed class EtcdProcess : IDisposable
     }
 
     /// <summary>Kills the server (SIGKILL); <see cref="StartAsync()"/> brings it back with its data.</summary>
-    public void Kill()
-    {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
-    }
+    public void Kill() => ServerProcess.Kill(_process);
 
     public void Dispose()
     {

@@ -14,7 +14,7 @@ public sealed class MeshInstrumentsTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == MetricNames.MeterName)
+            if (instrument.Meter == instruments.Meter)
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -37,13 +37,14 @@ public sealed class MeshInstrumentsTests
         });
         listener.Start();
 
-        instruments.MessageSent("ops");
+        instruments.MessageSent("ops", 180);
         instruments.MessageReceived("ops");
         instruments.DuplicatesDropped("ops", 0);
         instruments.DuplicatesDropped("ops", 3);
         instruments.HistoryBatchWritten(40);
 
         Assert.That(seen, Does.Contain((MetricNames.MessagesSent, 1L, "ops")));
+        Assert.That(seen, Does.Contain((MetricNames.BytesSent, 180L, "ops")));
         Assert.That(seen, Does.Contain((MetricNames.MessagesReceived, 1L, "ops")));
         Assert.That(seen, Does.Contain((MetricNames.DuplicatesDropped, 3L, "ops")));
         Assert.That(seen.Count(s => s.Name == MetricNames.DuplicatesDropped), Is.EqualTo(1), "zero is not reported");
