@@ -79,6 +79,8 @@ public sealed class EtcdConnection : IDisposable
         KV = connection.KVClient;
         Watch = connection.WatchClient;
         Lease = connection.LeaseClient;
+        Maintenance = connection.MaintenanceClient;
+        Cluster = connection.ClusterClient;
         _authClient = connection.AuthClient;
     }
 
@@ -178,6 +180,10 @@ public sealed class EtcdConnection : IDisposable
     public Watch.WatchClient Watch { get; }
 
     public Lease.LeaseClient Lease { get; }
+
+    public Maintenance.MaintenanceClient Maintenance { get; }
+
+    public Cluster.ClusterClient Cluster { get; }
 
     public static DateTime Deadline(TimeSpan? timeout = null) => DateTime.UtcNow + (timeout ?? CallTimeout);
 

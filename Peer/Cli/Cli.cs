@@ -16,6 +16,7 @@ public static class Cli
             GroupsCommand.CreateGroups(),
             GroupsCommand.CreateMembers(),
             InviteCommand.Create(),
+            MonitorCommand.Create(),
         };
         root.Options.Add(CommonOptions.Etcd);
         root.Options.Add(CommonOptions.Home);
@@ -31,7 +32,7 @@ public static class Cli
     {
         if (args.Length == 0)
         {
-            await Console.Error.WriteLineAsync("mesh: no command given: use join, history, groups or members (see mesh --help)");
+            await Console.Error.WriteLineAsync("mesh: no command given: use join, history, groups, members, invite or monitor (see mesh --help)");
             return 2;
         }
 

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Mesh.Monitoring.Watcher;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Monitoring.StatusPage;
+
+/// <summary>The status page of mesh monitor: one HTML page, its scripts (bundled into this assembly at build
+/// time, never fetched from elsewhere) and <c>/api/state</c>, the JSON the page polls every second.</summary>
+public sealed class StatusServer : IAsyncDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+
+    private static readonly (string Path, string Resource, string ContentType)[] Assets =
+    [
+        ("/", "index.html", "text/html; charset=utf-8"),
+        ("/app.js", "app.js", "text/javascript; charset=utf-8"),
+        ("/app.css", "app.css", "text/css; charset=utf-8"),
+        ("/uplot.js", "uplot.js", "text/javascript; charset=utf-8"),
+        ("/uplot.css", "uplot.css", "text/css; charset=utf-8"),
+    ];
+
+    private readonly WebApplication _app;
+
+    private StatusServer(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+    }
+
+    /// <summary>Where the page is served.</summary>
+    public Uri Address { get; }
+
+    /// <summary>Starts serving on <paramref name="endpoint"/> (host:port; port 0 picks a free one).</summary>
+    public static async Task<StatusServer> StartAsync(IPEndPoint endpoint, MeshView view, ILoggerFactory logs, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(o => o.Listen(endpoint));
+        var app = builder.Build();
+        var assembly = typeof(StatusServer).Assembly;
+        foreach (var (path, resource, contentType) in Assets)
+        {
+            var bytes = ReadResource(assembly, resource);
+            app.MapGet(path, (HttpContext context) =>
+            {
+                context.Response.Headers.CacheControl = "no-cache";
+                return Results.Bytes(bytes, contentType);
+            });
+        }
+
+        app.MapGet("/api/state", () => Results.Json(view.Snapshot(), Json));
+        app.Use(async (context, next) =>
+        {
+            // Nothing on this page comes from elsewhere, and it is not to be framed.
+            context.Response.Headers.ContentSecurityPolicy = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            await next(context);
+        });
+        await app.StartAsync(ct);
+        var bound = app.Urls.Select(u => new Uri(u)).First();
+        logs.CreateLogger("status").LogInformation("status page at {Url}", bound);
+        return new StatusServer(app, bound);
+    }
+
+    private static byte[] ReadResource(Assembly assembly, string name)
+    {
+        using var stream = assembly.GetManifestResourceStream("StatusPage." + name)
+            ?? throw new InvalidOperationException($"the status page asset {name} is missing from the build");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        await _app.StopAsync(deadline.Token);
+        await _app.DisposeAsync();
+    }
+}

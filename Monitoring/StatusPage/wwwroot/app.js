@@ -1,0 +1,87 @@
+// The status page of mesh monitor: polls /api/state every second and redraws. Everything shown comes from that
+// JSON and is written as text (never as HTML), since names come from etcd.
+(function () {
+  "use strict";
+
+  const el = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  };
+  const time = ms => new Date(ms).toLocaleTimeString();
+  const bytes = n => n >= 1048576 ? (n / 1048576).toFixed(1) + " MiB" : (n / 1024).toFixed(0) + " KiB";
+
+  function fillTable(id, rows) {
+    const body = document.querySelector("#" + id + " tbody");
+    body.replaceChildren(...rows.map(cells => {
+      const tr = el("tr");
+      for (const cell of cells) {
+        const td = el("td");
+        if (cell instanceof Node) td.appendChild(cell); else td.textContent = cell === null || cell === undefined ? "" : String(cell);
+        tr.appendChild(td);
+      }
+      return tr;
+    }));
+  }
+
+  function links(peer) {
+    const span = el("span");
+    if (peer.links.length === 0) span.appendChild(el("span", "none reported", "muted"));
+    for (const link of peer.links) span.appendChild(el("span", link.name + " " + link.state, "chip " + link.state));
+    return span;
+  }
+
+  function chart(id, series, title) {
+    const target = document.getElementById(id);
+    const width = Math.max(300, target.clientWidth || 560);
+    return new uPlot({ width: width, height: 220, title: title, series: series, axes: [{}, {}], scales: { x: { time: true } } }, [[], [], []].slice(0, series.length), target);
+  }
+
+  const rateChart = chart("rate-chart", [{}, { label: "messages/s", stroke: "#2f6fde", fill: "rgba(47,111,222,0.12)" }]);
+  const latencyChart = chart("latency-chart", [{}, { label: "p50 ms", stroke: "#17a05d" }, { label: "p99 ms", stroke: "#d9822b" }]);
+
+  function render(state) {
+    document.getElementById("updated").textContent = "updated " + time(state.time);
+    document.getElementById("peer-count").textContent = state.peers.length;
+    document.getElementById("group-count").textContent = state.groups.length;
+    const down = document.getElementById("links-down");
+    down.textContent = state.linksDown;
+    down.className = "value" + (state.linksDown > 0 ? " bad" : "");
+    document.getElementById("expiries").textContent = state.leaseExpiries;
+    const healthy = state.etcd.filter(e => e.healthy).length;
+    const summary = document.getElementById("etcd-summary");
+    summary.textContent = healthy + "/" + state.etcd.length + " healthy";
+    summary.className = "value" + (healthy < state.etcd.length ? " bad" : "");
+
+    fillTable("peers", state.peers.map(p => [p.name, el("code", p.id.slice(0, 12)), p.endpoint, p.groups.join(", "), links(p), time(p.since)]));
+    fillTable("groups", state.groups.map(g => [g.name, g.policy, g.members.join(", "), g.messagesSeen]));
+    fillTable("etcd", state.etcd.map(e => [e.endpoint,
+      el("span", e.healthy ? "healthy" : "unhealthy: " + (e.error || ""), e.healthy ? "good" : "bad"),
+      e.healthy ? (e.leader ? "leader" : "follower") : "", e.healthy ? bytes(e.dbSizeBytes) : "",
+      e.latencyMs.toFixed(1) + " ms", e.version || ""]));
+    document.getElementById("events").replaceChildren(...state.events.map(e => el("li", time(e.time) + "  " + e.text)));
+
+    const s = state.series;
+    rateChart.setData([s.time, s.rate]);
+    latencyChart.setData([s.time, s.latencyP50, s.latencyP99]);
+    // For tests and scripts: what was drawn.
+    document.body.dataset.state = "live";
+    document.body.dataset.peers = state.peers.map(p => p.name).join(",");
+    document.body.dataset.ratePoints = String(s.rate.filter(v => v > 0).length);
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch("/api/state", { cache: "no-store" });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      render(await response.json());
+    } catch (e) {
+      document.body.dataset.state = "error";
+      document.getElementById("updated").textContent = "monitor unreachable (" + e.message + "), retrying";
+    }
+    setTimeout(poll, 1000);
+  }
+
+  poll();
+})();

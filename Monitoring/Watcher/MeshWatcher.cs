@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Mesh.Coordinator;
+using Mesh.Coordinator.Etcd;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Monitoring.Watcher;
+
+/// <summary>Follows the mesh in etcd for mesh monitor: reads peers, groups, members and links, then watches
+/// <c>/mesh/</c> for every change (history puts included, for the message rate); checks each etcd endpoint's
+/// health, leader and database size every <see cref="HealthInterval"/>.</summary>
+public sealed partial class MeshWatcher : IAsyncDisposable
+{
+    public static readonly TimeSpan HealthInterval = TimeSpan.FromSeconds(2);
+
+    private static readonly string[] LoadedPrefixes =
+        [MeshKeys.PeersPrefix, MeshKeys.LeavingPrefix, MeshKeys.LinksPrefix, MeshKeys.GroupsPrefix, MeshKeys.MembersRoot];
+
+    private readonly EtcdConnection _etcd;
+    private readonly IReadOnlyList<(string Endpoint, EtcdConnection Connection)> _endpoints;
+    private readonly MeshView _view;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Histogram<double> _historyLatency;
+    private readonly Histogram<double> _memberLatency;
+    private PrefixWatcher? _watcher;
+    private Task? _loop;
+    private Task? _health;
+
+    public MeshWatcher(EtcdSettings settings, MeshView view, Meter meter, ILogger log)
+    {
+        _etcd = new EtcdConnection(settings);
+        _endpoints = settings.Endpoints.Select(e => (e, new EtcdConnection(settings with { Endpoints = [e] }))).ToList();
+        _view = view;
+        _log = log;
+        Describe = settings.Describe;
+        meter.CreateObservableGauge(MetricNames.MonitorPeers, () => _view.Snapshot().Peers.Count, "{peer}", "peers online");
+        meter.CreateObservableGauge(MetricNames.MonitorGroups, () => _view.Snapshot().Groups.Count, "{group}", "groups in the directory");
+        meter.CreateObservableGauge(MetricNames.MonitorMembers, () => _view.Snapshot().Groups.Sum(g => g.Members.Count), "{member}", "memberships online");
+        meter.CreateObservableGauge(MetricNames.MonitorLinksDown, () => _view.Snapshot().LinksDown, "{link}", "links peers report down");
+        meter.CreateObservableCounter(MetricNames.MonitorLeaseExpiries, () => _view.LeaseExpiries, "{expiry}", "peers gone without leaving: their lease expired");
+        meter.CreateObservableCounter(MetricNames.MonitorMessages,
+            () => _view.MessagesByGroup().Select(g => new Measurement<long>(g.Value, new KeyValuePair<string, object?>("group", g.Key))),
+            "{message}", "messages seen stored in history");
+        _historyLatency = meter.CreateHistogram<double>(MetricNames.MonitorHistoryLatency, "ms", "from a message's send time to the monitor seeing it in history");
+        meter.CreateObservableGauge(MetricNames.EtcdMemberHealthy, () => _view.Endpoints().Select(e => new Measurement<int>(e.Healthy ? 1 : 0, Endpoint(e.Endpoint))), "1", "1 when the endpoint answered its last status request");
+        meter.CreateObservableGauge(MetricNames.EtcdMemberLeader, () => _view.Endpoints().Where(e => e.Healthy).Select(e => new Measurement<int>(e.Leader ? 1 : 0, Endpoint(e.Endpoint))), "1", "1 for the member that leads");
+        meter.CreateObservableGauge(MetricNames.EtcdMemberDbSize, () => _view.Endpoints().Where(e => e.Healthy).Select(e => new Measurement<long>(e.DbSizeBytes, Endpoint(e.Endpoint))), "By", "size of the member's database");
+        _memberLatency = meter.CreateHistogram<double>(MetricNames.EtcdMemberLatency, "ms", "duration of status requests to each endpoint");
+        _view.MessageStored += (group, latency) => _historyLatency.Record(latency, new KeyValuePair<string, object?>("group", group));
+    }
+
+    public string Describe { get; }
+
+    private static KeyValuePair<string, object?> Endpoint(string endpoint) => new("endpoint", endpoint);
+
+    /// <summary>Loads the current state (retrying until etcd answers), then follows it.</summary>
+    public void Start()
+    {
+        _loop = Task.Run(() => FollowAsync(_stop.Token));
+        _health = Task.Run(() => CheckHealthAsync(_stop.Token));
+    }
+
+    private async Task FollowAsync(CancellationToken ct)
+    {
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
+        var unreachable = false;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                var revision = await LoadAsync(ct);
+                if (unreachable)
+                {
+                    _view.AddEvent($"etcd reachable again at {Describe}");
+                }
+
+                _watcher = new PrefixWatcher(_etcd, MeshKeys.Root, revision + 1, changes =>
+                {
+                    _view.Apply(changes);
+                    return ValueTask.CompletedTask;
+                }, _log, async _ =>
+                {
+                    // Changes were compacted away before the watch saw them: read the state again.
+                    await LoadAsync(ct);
+                });
+                _watcher.Start();
+                return;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (EtcdUnavailableException e)
+            {
+                if (!unreachable)
+                {
+                    unreachable = true;
+                    _view.AddEvent(e.Message);
+                    LogUnreachable(e.Message);
+                }
+            }
+
+            try
+            {
+                await Task.Delay(backoff.Next(), ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<long> LoadAsync(CancellationToken ct)
+    {
+        try
+        {
+            long revision = 0;
+            var all = new List<KeyChange>();
+            foreach (var prefix in LoadedPrefixes)
+            {
+                var response = await _etcd.KV.RangeAsync(new RangeRequest
+                {
+                    Key = ByteString.CopyFromUtf8(prefix),
+                    RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
+                    Revision = revision,
+                }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+                revision = response.Header.Revision;
+                all.AddRange(response.Kvs.Select(kv => new KeyChange(kv.Key.ToStringUtf8(), false, kv.Value.ToByteArray(), kv.ModRevision, kv.Lease)));
+            }
+
+            _view.Load(all);
+            return revision;
+        }
+        catch (RpcException e)
+        {
+            throw _etcd.Unavailable(e);
+        }
+    }
+
+    private async Task CheckHealthAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(HealthInterval);
+        do
+        {
+            await Task.WhenAll(_endpoints.Select(e => CheckAsync(e.Endpoint, e.Connection, ct)));
+        }
+        while (await WaitAsync(timer, ct));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task CheckAsync(string endpoint, EtcdConnection connection, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var status = await connection.Maintenance.StatusAsync(new StatusRequest(), deadline: EtcdConnection.Deadline(HealthInterval), cancellationToken: ct);
+            var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            _memberLatency.Record(elapsed, Endpoint(endpoint));
+            var error = status.Errors.Count > 0 ? string.Join("; ", status.Errors) : null;
+            _view.SetEndpoint(new EndpointHealth(endpoint, error is null, status.Leader == status.Header.MemberId, status.DbSize, elapsed,
+                status.Version, error, status.Header.MemberId.ToString("x16", System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        catch (RpcException e) when (!ct.IsCancellationRequested)
+        {
+            var reason = e.StatusCode == StatusCode.DeadlineExceeded ? $"no answer within {HealthInterval.TotalSeconds:0} s" : e.Status.Detail.ReplaceLineEndings(" ");
+            _view.SetEndpoint(new EndpointHealth(endpoint, false, false, 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, null, reason, null));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        foreach (var task in new[] { _loop, _health })
+        {
+            if (task is not null)
+            {
+                await task;
+            }
+        }
+
+        if (_watcher is not null)
+        {
+            await _watcher.DisposeAsync();
+        }
+
+        _etcd.Dispose();
+        foreach (var (_, connection) in _endpoints)
+        {
+            connection.Dispose();
+        }
+
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "{Reason}; retrying")]
+    private partial void LogUnreachable(string reason);
+}

@@ -1,0 +1,86 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using Mesh.Monitoring;
+using Mesh.Monitoring.Influx;
+using Mesh.Monitoring.StatusPage;
+using Mesh.Monitoring.Watcher;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Logging;
+
+namespace Mesh.Peer.Cli;
+
+/// <summary><c>mesh monitor</c>: the server-side watcher. Follows the mesh in etcd, serves a status page, and
+/// reports what it sees to InfluxDB when configured.</summary>
+internal static class MonitorCommand
+{
+    public const string DefaultHttp = "127.0.0.1:8090";
+
+    public static Command Create()
+    {
+        var http = new Option<string?>("--http") { Description = $"where the status page listens, host:port (env MESH_MONITOR_HTTP; default {DefaultHttp}, loopback only)" };
+        var command = new Command("monitor", "watch the whole mesh: peers, groups, links, etcd health; serve a status page") { http };
+        InfluxOptions.AddTo(command);
+        command.SetAction((result, ct) => Cli.Guard(async () =>
+        {
+            var options = CommonOptions.Resolve(result);
+            var endpoint = ParseHttp(result.GetValue(http) ?? Environment.GetEnvironmentVariable("MESH_MONITOR_HTTP") ?? DefaultHttp);
+            var influx = InfluxOptions.Resolve(result);
+            using var logs = LineLoggerFactory.FromEnvironment();
+            using var meter = new System.Diagnostics.Metrics.Meter(MetricNames.MeterName);
+            ProcessInstruments.Register(meter);
+            var view = new MeshView();
+            await using var reporting = MetricsReporting.Start(influx, [meter], [new("name", "monitor")], logs.CreateLogger("metrics"));
+            await using var watcher = new MeshWatcher(options.Etcd, view, meter, logs.CreateLogger("watcher"));
+            StatusServer server;
+            try
+            {
+                server = await StatusServer.StartAsync(endpoint, view, logs, ct);
+            }
+            catch (IOException e)
+            {
+                throw new MeshException($"--http {endpoint}: cannot listen there ({e.Message.ReplaceLineEndings(" ")})", 2);
+            }
+
+            await using (server)
+            {
+                watcher.Start();
+                view.AddEvent($"monitor started, following etcd at {watcher.Describe}");
+                Console.WriteLine($"mesh monitor: status page at {server.Address}, following etcd at {watcher.Describe}"
+                    + (influx is null ? "" : $", reporting to {influx.Describe} every {influx.Interval.TotalSeconds:0} s"));
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>host:port with an IP address or localhost; port 0 picks a free one.</summary>
+    public static IPEndPoint ParseHttp(string value)
+    {
+        var text = value.Trim();
+        if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text["http://".Length..].TrimEnd('/');
+        }
+
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 0 or > 65535)
+        {
+            throw new MeshException($"--http '{Naming.Printable(value)}': expected host:port, like {DefaultHttp}", 2);
+        }
+
+        var host = text[..colon].Trim('[', ']');
+        var address = host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+            : IPAddress.TryParse(host, out var parsed) && parsed.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 ? parsed
+            : throw new MeshException($"--http '{Naming.Printable(value)}': the host must be an IP address or localhost", 2);
+        return new IPEndPoint(address, port);
+    }
+}

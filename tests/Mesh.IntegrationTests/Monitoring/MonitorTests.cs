@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Mesh.Testing;
+
+namespace Mesh.IntegrationTests.Monitoring;
+
+/// <summary><c>mesh monitor</c> against real etcd and real peers; its status page in headless Chromium.</summary>
+[Category("Integration")]
+public sealed class MonitorTests : EtcdFixture
+{
+    private static IEnumerable<string> PeerNames(JsonElement state) =>
+        state.GetProperty("peers").EnumerateArray().Select(p => p.GetProperty("name").GetString()!);
+
+    private static IEnumerable<string> Events(JsonElement state) =>
+        state.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("text").GetString()!);
+
+    [Test]
+    public async Task The_status_page_lists_the_running_peers_and_draws_the_message_rate()
+    {
+        using var monitor = MonitorProcess.Start(Etcd.Url);
+        var group = NewGroup("page");
+        var (amy, bob) = await StartPairAsync(group, "amy", "bob");
+        await amy.SendManyAsync(Enumerable.Range(1, 25).Select(i => $"m{i}"));
+        await bob.WaitForAsync(p => p.Messages(group).Count == 25, Long, "25 messages");
+
+        var state = await monitor.WaitForStateAsync(s =>
+            PeerNames(s).Order().SequenceEqual(["amy", "bob"])
+            && s.GetProperty("series").GetProperty("rate").EnumerateArray().Sum(v => v.GetDouble()) == 25
+            && s.GetProperty("peers").EnumerateArray().All(p => p.GetProperty("links").EnumerateArray().Count(l => l.GetProperty("state").GetString() == "up") == 1),
+            Long, "amy and bob, each with its link to the other up, and 25 messages stored");
+        var groupView = state.GetProperty("groups").EnumerateArray().Single(g => g.GetProperty("name").GetString() == group);
+        Assert.That(groupView.GetProperty("members").EnumerateArray().Select(m => m.GetString()), Is.EquivalentTo(new[] { "amy", "bob" }));
+        Assert.That(groupView.GetProperty("messagesSeen").GetInt64(), Is.EqualTo(25));
+
+        var dom = Chromium.DumpDom(monitor.Url);
+        Assert.That(dom, Does.Contain("data-state=\"live\""), "the page fetched the state and rendered it");
+        Assert.That(dom, Does.Contain("data-peers=\"amy,bob\""));
+        Assert.That(dom, Does.Match("data-rate-points=\"[1-9]"), "the rate graph has points above zero");
+        Assert.That(dom, Does.Contain("<td>amy</td>").And.Contain("<td>bob</td>"), "the peers table");
+        Assert.That(dom, Does.Contain("uplot").IgnoreCase.And.Contain("<canvas"), "graphs drawn by the bundled chart library");
+        Assert.That(dom, Does.Not.Contain("http://").Or.Not.Contain("src=\"http"), "nothing loaded from elsewhere");
+
+        var screenshot = Path.Combine(TestContext.CurrentContext.WorkDirectory, "status-page.png");
+        Chromium.Screenshot(monitor.Url, screenshot);
+        var png = await File.ReadAllBytesAsync(screenshot);
+        Assert.That(png.Take(8), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "a PNG");
+        Assert.That(png, Has.Length.GreaterThan(20_000), "a page with content, not a blank one");
+        TestContext.AddTestAttachment(screenshot, "the status page after a short chat");
+    }
+
+    [Test]
+    public async Task A_peer_that_leaves_is_told_apart_from_one_whose_lease_expired()
+    {
+        using var monitor = MonitorProcess.Start(Etcd.Url);
+        await monitor.WaitForStateAsync(s => s.GetProperty("etcd").GetArrayLength() == 1, Long, "etcd's health");
+        var group = NewGroup("expiry");
+        var leaver = StartPeer("leaver", [group], null, "--lease-ttl", "2");
+        var crasher = StartPeer("crasher", [group], null, "--lease-ttl", "2");
+        await leaver.WaitReadyAsync(group, Long);
+        await crasher.WaitReadyAsync(group, Long);
+        await monitor.WaitForStateAsync(s => PeerNames(s).Count() == 2, Long, "both peers");
+
+        Assert.That(await leaver.CloseAsync(Long), Is.Zero);
+        crasher.Kill();
+        var state = await monitor.WaitForStateAsync(s => !PeerNames(s).Any(), Long, "both gone");
+        Assert.That(Events(state), Has.One.Match("^leaver .* left$"));
+        Assert.That(Events(state), Has.One.Match("^crasher .* failed: its lease expired$"));
+        Assert.That(Events(state).Where(e => e.StartsWith("leaver", StringComparison.Ordinal)), Has.None.Contains("failed"));
+        // Peers of earlier tests on this etcd were killed too: at least this one expiry is counted.
+        Assert.That(state.GetProperty("leaseExpiries").GetInt64(), Is.GreaterThanOrEqualTo(1));
+    }
+
+    [Test]
+    public async Task A_link_that_drops_shows_down_on_the_page()
+    {
+        using var monitor = MonitorProcess.Start(Etcd.Url);
+        var group = NewGroup("linkdown");
+        var (amy, bob) = await StartPairAsync(group, "amy", "bob");
+        await monitor.WaitForStateAsync(s => s.GetProperty("linksDown").GetInt32() == 0 && PeerNames(s).Count() == 2, Long, "both peers, links up");
+
+        // A stopped process keeps its lease for the TTL, but its heartbeats stop: amy reports the link down.
+        bob.Signal(PeerProcess.SIGSTOP);
+        try
+        {
+            var state = await monitor.WaitForStateAsync(s => s.GetProperty("linksDown").GetInt32() >= 1, Long, "amy's link to bob down");
+            var amyView = state.GetProperty("peers").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "amy");
+            Assert.That(amyView.GetProperty("links").EnumerateArray().Single().GetProperty("state").GetString(), Is.EqualTo("down"));
+        }
+        finally
+        {
+            bob.Signal(PeerProcess.SIGCONT);
+        }
+    }
+}

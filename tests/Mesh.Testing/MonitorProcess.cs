@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Mesh.Testing;
+
+/// <summary>A real <c>mesh monitor</c> process with its status page on a free loopback port.</summary>
+public sealed class MonitorProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    private MonitorProcess(Process process, int port, string logPath)
+    {
+        _process = process;
+        Port = port;
+        LogPath = logPath;
+    }
+
+    public int Port { get; }
+
+    public string Url => $"http://127.0.0.1:{Port}/";
+
+    public string LogPath { get; }
+
+    public bool Exited => _process.HasExited;
+
+    public static MonitorProcess Start(string etcd, params string[] extra)
+    {
+        var port = FreePort.Next();
+        var log = Path.Combine(Path.GetTempPath(), $"mesh-monitor-{Guid.NewGuid():N}.log");
+        var info = MeshCli.StartInfo(["monitor", "--etcd", etcd, "--http", $"127.0.0.1:{port}", .. extra]);
+        return new MonitorProcess(ServerProcess.Start(info, log), port, log);
+    }
+
+    /// <summary>What the status page shows now (<c>/api/state</c>), or null while it does not answer.</summary>
+    public async Task<JsonElement?> StateAsync()
+    {
+        try
+        {
+            var body = await _http.GetStringAsync(Url + "api/state");
+            return JsonDocument.Parse(body).RootElement.Clone();
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Waits until the state satisfies <paramref name="condition"/>; returns that state.</summary>
+    public async Task<JsonElement> WaitForStateAsync(Func<JsonElement, bool> condition, TimeSpan timeout, string what)
+    {
+        JsonElement? last = null;
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"mesh monitor exited ({_process.ExitCode}) while waiting for {what}: {File.ReadAllText(LogPath)}");
+            }
+
+            last = await StateAsync();
+            if (last is { } state && condition(state))
+            {
+                return state;
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:F0} s waiting for the monitor to show {what}; last state: {last}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    public void Dispose()
+    {
+        ServerProcess.Kill(_process);
+        _process.Dispose();
+        _http.Dispose();
+    }
+}
