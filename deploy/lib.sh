@@ -26,6 +26,17 @@ ensure_etcd() {
   ensure_packages etcd-server etcd-client
 }
 
+ensure_influxdb() {
+  command -v influxd >/dev/null && return 0
+  ensure_packages influxdb
+}
+
+# The status page's chart library comes from npm at build time.
+ensure_npm() {
+  command -v npm >/dev/null && return 0
+  ensure_packages npm
+}
+
 ensure_dotnet() {
   if ! command -v dotnet >/dev/null; then
     echo "mesh: the .NET 10 SDK is required (dotnet on PATH)" >&2

@@ -8,6 +8,7 @@ root=$(mesh_root)
 
 ensure_dotnet
 ensure_etcd
+ensure_npm
 build_release
 
 configured=${MESH_ETCD:-}

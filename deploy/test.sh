@@ -7,6 +7,10 @@ root=$(mesh_root)
 
 ensure_dotnet
 ensure_etcd
+ensure_npm
+# The monitoring tests report to a real InfluxDB and load the status page in headless Chromium.
+ensure_influxdb
+command -v chromium >/dev/null || ensure_packages chromium
 # The TLS tests make their certificates with openssl.
 command -v openssl >/dev/null || ensure_packages openssl
 # The terminal tests run the chat screen under tmux.

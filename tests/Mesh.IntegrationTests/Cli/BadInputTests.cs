@@ -19,6 +19,12 @@ public sealed class BadInputTests : EtcdFixture
         new object[] { new[] { "join", "g", "--name", "a", "--bind", "tcp://0.0.0.0:7000" }, "--advertise" },
         new object[] { new[] { "history", "no such group!" }, "invalid group name" },
         new object[] { Array.Empty<string>(), "no command given" },
+        new object[] { new[] { "join", "g", "--name", "a", "--influx", "ftp://x" }, "--influx: 'ftp://x'" },
+        new object[] { new[] { "join", "g", "--name", "a", "--influx", "http://u:secret@127.0.0.1:8086" }, "no credentials in the URL" },
+        new object[] { new[] { "join", "g", "--name", "a", "--influx", "http://127.0.0.1:8086", "--influx-interval", "0" }, "--influx-interval 0" },
+        new object[] { new[] { "join", "g", "--name", "a", "--influx", "http://127.0.0.1:8086", "--influx-db", "no db" }, "--influx-db 'no db'" },
+        new object[] { new[] { "monitor", "--http", "nonsense" }, "--http 'nonsense'" },
+        new object[] { new[] { "monitor", "--http", "example:80" }, "IP address or localhost" },
     ];
 
     [TestCaseSource(nameof(Cases))]
@@ -43,6 +49,17 @@ public sealed class BadInputTests : EtcdFixture
         TestContext.Out.WriteLine($"exit {code} after {clock.Elapsed.TotalSeconds:F1} s: {stderr}");
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
         AssertOneLine(stderr, dead);
+    }
+
+    [Test]
+    public async Task A_status_page_port_in_use_is_named_in_one_line()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var (code, _, stderr) = await MeshCli.RunAsync("monitor", "--etcd", Etcd.Url, "--http", $"127.0.0.1:{port}");
+        Assert.That(code, Is.EqualTo(2));
+        AssertOneLine(stderr, $"--http 127.0.0.1:{port}");
     }
 
     [Test]

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# What deploy/docker-compose.yml runs, from Debian's packages and without Docker, all on loopback:
+# a 3-member etcd cluster (client ports 2379, 22379, 32379), InfluxDB 1.x (8086) and mesh monitor (status page on
+# 8090, reporting to InfluxDB). State lives under MESH_HOME (default ~/.mesh)/stack.
+#   deploy/local-stack.sh start | stop | status
+# Then run peers with: deploy/mesh.sh join ops --name amy --etcd "$(deploy/local-stack.sh endpoints)" --influx http://127.0.0.1:8086
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+root=$(mesh_root)
+
+home=${MESH_HOME:-$HOME/.mesh}
+stack="$home/stack"
+members=(s1 s2 s3)
+clients=(2379 22379 32379)
+peers=(2380 22380 32380)
+endpoints="http://127.0.0.1:2379,http://127.0.0.1:22379,http://127.0.0.1:32379"
+initial="s1=http://127.0.0.1:2380,s2=http://127.0.0.1:22380,s3=http://127.0.0.1:32380"
+
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+cluster_healthy() { ETCDCTL_API=3 etcdctl --endpoints "$endpoints" --dial-timeout=1s endpoint health >/dev/null 2>&1; }
+
+start() {
+  ensure_dotnet
+  ensure_etcd
+  ensure_npm
+  mkdir -p "$stack" && chmod 700 "$home" "$stack"
+  for i in 0 1 2; do
+    local name=${members[$i]} pidfile="$stack/etcd-${members[$i]}.pid"
+    running "$pidfile" && continue
+    setsid nohup etcd --name "$name" --data-dir "$stack/etcd-$name" \
+      --listen-client-urls "http://127.0.0.1:${clients[$i]}" --advertise-client-urls "http://127.0.0.1:${clients[$i]}" \
+      --listen-peer-urls "http://127.0.0.1:${peers[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${peers[$i]}" \
+      --initial-cluster "$initial" --initial-cluster-token mesh-local-stack \
+      >>"$stack/etcd-$name.log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+  done
+  for _ in $(seq 1 150); do cluster_healthy && break; sleep 0.2; done
+  cluster_healthy || { echo "mesh: the etcd cluster did not start; see $stack/etcd-*.log" >&2; exit 1; }
+  MESH_HOME=$home "$root/deploy/local-influxdb.sh" start
+  build_release
+  if ! running "$stack/monitor.pid"; then
+    setsid nohup dotnet "$root/Peer/bin/Release/net10.0/mesh.dll" monitor --etcd "$endpoints" \
+      --http 127.0.0.1:8090 --influx http://127.0.0.1:8086 >>"$stack/monitor.log" 2>&1 </dev/null &
+    echo $! >"$stack/monitor.pid"
+  fi
+  echo "mesh: etcd cluster at $endpoints, InfluxDB at http://127.0.0.1:8086, status page at http://127.0.0.1:8090/" >&2
+}
+
+stop() {
+  for pidfile in "$stack/monitor.pid" "$stack"/etcd-*.pid; do
+    if running "$pidfile"; then kill "$(cat "$pidfile")"; fi
+    rm -f "$pidfile"
+  done
+  MESH_HOME=$home "$root/deploy/local-influxdb.sh" stop
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  endpoints) echo "$endpoints" ;;
+  status)
+    ok=0
+    for name in "${members[@]}"; do running "$stack/etcd-$name.pid" && echo "etcd $name: running" || { echo "etcd $name: not running"; ok=1; }; done
+    running "$stack/monitor.pid" && echo "mesh monitor: running (http://127.0.0.1:8090/)" || { echo "mesh monitor: not running"; ok=1; }
+    MESH_HOME=$home "$root/deploy/local-influxdb.sh" status | sed 's/^/influxdb: /' || ok=1
+    exit $ok
+    ;;
+  *)
+    echo "usage: deploy/local-stack.sh start|stop|status|endpoints" >&2
+    exit 2
+    ;;
+esac
