@@ -1,0 +1,88 @@
+using System.Text;
+using Mesh.Coordinator;
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Membership;
+using Mesh.Monitoring.Watcher;
+
+namespace Mesh.UnitTests.Monitoring;
+
+[Category("Unit")]
+public sealed class MeshViewTests
+{
+    private static readonly string Key = new('A', 40);
+    private static readonly string Sign = Convert.ToBase64String(new byte[32]);
+
+    private static KeyChange Put(string key, byte[] value) => new(key, false, value, 1, 1);
+
+    private static KeyChange Delete(string key) => new(key, true, [], 2, 0);
+
+    private static KeyChange Peer(string id, string name) =>
+        Put(MeshKeys.Peer(id), new MemberRecord(id, name, Key, Sign, "tcp://127.0.0.1:1", 0).ToBytes());
+
+    [Test]
+    public void A_peer_deleted_after_its_leaving_mark_left_and_one_deleted_without_it_failed()
+    {
+        var view = new MeshView();
+        view.Load([Peer("p1", "amy"), Peer("p2", "bob")]);
+        view.Apply([Put(MeshKeys.Leaving("p1"), []), Delete(MeshKeys.Leaving("p1")), Delete(MeshKeys.Peer("p1"))]);
+        view.Apply([Delete(MeshKeys.Peer("p2"))]);
+
+        var snapshot = view.Snapshot();
+        Assert.That(snapshot.Peers, Is.Empty);
+        Assert.That(snapshot.LeaseExpiries, Is.EqualTo(1));
+        Assert.That(snapshot.Events.Select(e => e.Text), Is.EqualTo(new[] { "bob (p2) failed: its lease expired", "amy (p1) left" }));
+    }
+
+    [Test]
+    public void Links_members_and_messages_are_shown_by_name_and_counted_per_second()
+    {
+        var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
+        var view = new MeshView(time);
+        var stored = new List<(string, double)>();
+        view.MessageStored += (g, l) => stored.Add((g, l));
+        view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Put(MeshKeys.Member("ops", "p1"), []), Put(MeshKeys.Member("ops", "p2"), [])]);
+        view.Apply([Put(MeshKeys.Links("p1"), new LinkStates(["p2"], ["p9"]).ToBytes())]);
+        var sentAt = time.GetUtcNow().ToUnixTimeMilliseconds() - 12;
+        view.Apply([
+            Put(MeshKeys.HistoryPrefix("ops") + $"{sentAt:D13}-p1-{1:D13}-{1:D10}", [1]),
+            Put(MeshKeys.HistoryPrefix("ops") + $"{sentAt:D13}-p1-{1:D13}-{2:D10}", [1]),
+            Put(MeshKeys.HistoryPrefix("ops") + "garbage", [1]),
+        ]);
+
+        var snapshot = view.Snapshot();
+        var amy = snapshot.Peers.Single(p => p.Name == "amy");
+        Assert.That(amy.Groups, Is.EqualTo(new[] { "ops" }));
+        Assert.That(amy.Links, Is.EqualTo(new[] { new LinkView("p2", "bob", "up"), new LinkView("p9", "p9", "down") }));
+        Assert.That(snapshot.LinksDown, Is.EqualTo(1));
+        Assert.That(snapshot.Groups.Single().Members, Is.EqualTo(new[] { "amy", "bob" }));
+        Assert.That(snapshot.Groups.Single().MessagesSeen, Is.EqualTo(2));
+        Assert.That(snapshot.Series.Rate[^1], Is.EqualTo(2));
+        Assert.That(snapshot.Series.LatencyP99[^1], Is.EqualTo(12));
+        Assert.That(snapshot.Series.Rate, Has.Count.EqualTo(MeshView.WindowSeconds));
+        Assert.That(stored, Is.EqualTo(new[] { ("ops", 12.0), ("ops", 12.0) }));
+
+        // Minutes later the burst has left the window.
+        time.Advance(TimeSpan.FromSeconds(MeshView.WindowSeconds + 1));
+        Assert.That(view.Snapshot().Series.Rate.Sum(), Is.Zero);
+    }
+
+    [Test]
+    public void An_endpoint_that_turns_unhealthy_and_back_is_an_event_each_time()
+    {
+        var view = new MeshView();
+        view.SetEndpoint(new EndpointHealth("http://e1", true, true, 1, 1, "3.4", null, "1"));
+        view.SetEndpoint(new EndpointHealth("http://e1", false, false, 0, 2000, null, "no answer within 2 s", null));
+        view.SetEndpoint(new EndpointHealth("http://e1", true, false, 1, 1, "3.4", null, "1"));
+
+        Assert.That(view.Snapshot().Events.Select(e => e.Text), Is.EqualTo(new[] { "etcd http://e1 healthy again", "etcd http://e1 unhealthy: no answer within 2 s" }));
+    }
+
+    private sealed class ManualTime(DateTimeOffset now) : TimeProvider
+    {
+        private DateTimeOffset _now = now;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+}
