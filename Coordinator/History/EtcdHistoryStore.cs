@@ -111,7 +111,8 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
                         Revision = revision,
                     },
                     deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
-                revision = response.Header.Revision;
+                // A header names the store's current revision, not the one read: keep the first page's.
+                revision = revision == 0 ? response.Header.Revision : revision;
                 var page = new List<HistoryEntry>(response.Kvs.Count);
                 foreach (var kv in response.Kvs)
                 {
@@ -167,8 +168,9 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
                 var response = await etcd.KV.RangeAsync(
                     new RangeRequest { Key = from, RangeEnd = rangeEnd, Limit = PageSize, Revision = revision },
                     deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
-                // Every page is read at the first page's revision: one consistent snapshot, however long.
-                revision = response.Header.Revision;
+                // Every page is read at the first page's revision: one consistent snapshot, however long. (A header
+                // names the store's current revision, not the one read, so only the first page's is taken.)
+                revision = revision == 0 ? response.Header.Revision : revision;
                 if (response.Kvs.Count > 0)
                 {
                     var page = new List<HistoryEntry>(response.Kvs.Count);

@@ -129,7 +129,8 @@ public sealed partial class MeshWatcher : IAsyncDisposable
                     RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
                     Revision = revision,
                 }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
-                revision = response.Header.Revision;
+                // The header names the store's current revision, not the one read: keep the first read's.
+                revision = revision == 0 ? response.Header.Revision : revision;
                 all.AddRange(response.Kvs.Select(kv => new KeyChange(kv.Key.ToStringUtf8(), false, kv.Value.ToByteArray(), kv.ModRevision, kv.Lease)));
             }
 

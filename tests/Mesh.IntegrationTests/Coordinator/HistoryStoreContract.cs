@@ -109,6 +109,38 @@ public abstract class HistoryStoreContract
     }
 
     [Test]
+    public async Task An_entry_written_during_a_paged_read_is_in_the_read_or_after_the_revision_it_returns()
+    {
+        var group = $"during-{Guid.NewGuid():N}";
+        var total = EtcdHistoryStore.PageSize * 2 + 17;
+        foreach (var batch in Enumerable.Range(1, total).Select(i => Entry(group, i * 2)).Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
+        {
+            await Store.AppendAsync(batch, CancellationToken.None);
+        }
+
+        // Written while the second page is handed over, with a name that sorts into the first page.
+        var late = Entry(group, 3);
+        var pages = 0;
+        var read = new List<HistoryEntry>();
+        var revision = await Store.ReadAsync(group, async page =>
+        {
+            read.AddRange(page);
+            if (++pages == 2)
+            {
+                await Store.AppendAsync([late], CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        await Store.ReadSinceAsync(group, revision, page =>
+        {
+            read.AddRange(page);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+
+        Assert.That(read.Count(e => e.Name == late.Name), Is.EqualTo(1), "once: in the snapshot or after its revision, never neither");
+        Assert.That(read, Has.Count.EqualTo(total + 1));
+    }
+
+    [Test]
     public async Task Groups_do_not_see_each_others_history()
     {
         var a = $"a-{Guid.NewGuid():N}";
