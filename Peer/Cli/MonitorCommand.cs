@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Mesh.Monitoring;
 using Mesh.Monitoring.Influx;
 using Mesh.Monitoring.StatusPage;
@@ -48,9 +49,13 @@ internal static class MonitorCommand
                 view.AddEvent($"monitor started, following etcd at {watcher.Describe}");
                 Console.WriteLine($"mesh monitor: status page at {server.Address}, following etcd at {watcher.Describe}"
                     + (influx is null ? "" : $", reporting to {influx.Describe} every {influx.Interval.TotalSeconds:0} s"));
+                // Ctrl+C and SIGTERM end it cleanly (the status page stops, the last metrics are sent).
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+                using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, ct);
+                    await Task.Delay(Timeout.Infinite, stop.Token);
                 }
                 catch (OperationCanceledException)
                 {

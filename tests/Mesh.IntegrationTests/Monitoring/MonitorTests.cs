@@ -70,6 +70,15 @@ public sealed class MonitorTests : EtcdFixture
     }
 
     [Test]
+    public async Task SIGTERM_stops_the_monitor_cleanly()
+    {
+        using var monitor = MonitorProcess.Start(Etcd.Url);
+        await monitor.WaitForStateAsync(s => s.GetProperty("etcd").GetArrayLength() == 1, Long, "etcd's health");
+        Assert.That(await monitor.TerminateAsync(TimeSpan.FromSeconds(20)), Is.Zero);
+        Assert.That(await monitor.StateAsync(), Is.Null, "the page is gone");
+    }
+
+    [Test]
     public async Task A_link_that_drops_shows_down_on_the_page()
     {
         using var monitor = MonitorProcess.Start(Etcd.Url);
