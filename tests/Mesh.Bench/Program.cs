@@ -1,1 +1,141 @@
-return await Mesh.Bench.GroupThroughputBenchmark.RunAsync(args);
+using System.Globalization;
+using System.Text.Json;
+using Mesh.Bench;
+using Mesh.Coordinator.Etcd;
+using Mesh.Testing;
+
+// The benchmark suite: the ceilings of the stack, then Mesh's scenarios, each figure beside its ceiling.
+//   dotnet run -c Release --project tests/Mesh.Bench                 (everything, about 5 minutes)
+//   dotnet run -c Release --project tests/Mesh.Bench -- --quick      (smaller sizes, about 1 minute)
+//   --only ceilings|throughput|latency|join|scale   --no-docs (do not rewrite docs/performance.md)
+var quick = args.Contains("--quick");
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+bool Runs(string part) => only is null || only == part || part == "ceilings";
+var root = RepositoryRoot();
+var figures = new List<Figure>();
+var extra = new Dictionary<string, object>();
+
+Console.WriteLine($"mesh benchmark: {Environment.ProcessorCount} cores, {(quick ? "quick" : "full")} sizes, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+using var etcd = await EtcdProcess.StartAsync("bench");
+using var connection = new EtcdConnection([etcd.Url]);
+
+// Ceilings.
+var netmq = Stats.Median(Enumerable.Range(0, 3).Select(_ => Ceilings.NetMqThroughput(quick ? 50_000 : 200_000)).ToList());
+var (rawP50, rawP99) = Ceilings.NetMqOneWayLatency(quick ? 2_000 : 10_000);
+var singlePuts = await Ceilings.EtcdSinglePuts(connection, quick ? 300 : 1_000);
+var batchedPuts = await Ceilings.EtcdBatchedPuts(connection, quick ? 20_000 : 100_000);
+var rangeRead = await Ceilings.EtcdRangeRead(connection, "/ceiling/batched/");
+var processStart = Ceilings.ProcessStart();
+Print($"ceilings: NetMQ Curve PUB/SUB {netmq:N0} msg/s, one-way p50 {rawP50:F3} ms p99 {rawP99:F3} ms; etcd single puts {singlePuts:N0}/s, "
+    + $"100-put transactions {batchedPuts:N0} puts/s, range read of {(quick ? 20_000 : 100_000):N0} keys {rangeRead:F2} s; mesh process start {processStart:F2} s");
+extra["ceilings"] = new
+{
+    netmqMsgPerSec = netmq,
+    netmqOneWayP50Ms = rawP50,
+    netmqOneWayP99Ms = rawP99,
+    etcdSinglePutsPerSec = singlePuts,
+    etcdBatchedPutsPerSec = batchedPuts,
+    etcdRangeReadSeconds = rangeRead,
+    rangeReadKeys = quick ? 20_000 : 100_000,
+    processStartSeconds = processStart
+};
+
+if (Runs("throughput"))
+{
+    var runs = new List<(double Delivered, double Persisted)>();
+    for (var run = 0; run < (quick ? 1 : 3); run++)
+    {
+        runs.Add(await Scenarios.ThroughputAsync(etcd, quick ? 5_000 : 20_000, 4));
+        Print($"throughput run {run + 1}: delivered to all 4 at {runs[^1].Delivered:N0} msg/s, persisted at {runs[^1].Persisted:N0} msg/s");
+    }
+
+    var delivered = Stats.Median(runs.Select(r => r.Delivered).ToList());
+    var persisted = Stats.Median(runs.Select(r => r.Persisted).ToList());
+    figures.Add(new Figure("group throughput, delivered to all 4 receivers", delivered, "msg/s", "≥ 20,000 msg/s", 20_000, true, "NetMQ Curve 1→1", netmq));
+    figures.Add(new Figure("group throughput, persisted in history", persisted, "msg/s", "≥ half the batched-put rate", batchedPuts / 2, true, "etcd 100-put txns", batchedPuts));
+}
+
+if (Runs("latency"))
+{
+    var samples = await Scenarios.LatencyAsync(etcd, 8, 1_000, TimeSpan.FromSeconds(quick ? 3 : 10));
+    var p50 = Stats.Percentile(samples, 0.50);
+    var p99 = Stats.Percentile(samples, 0.99);
+    Print($"latency, 8 peers at 1,000 msg/s in all: {samples.Count:N0} deliveries, p50 {p50:F2} ms, p99 {p99:F2} ms, max {samples.Max():F1} ms");
+    figures.Add(new Figure("latency p50, 8 peers at 1,000 msg/s", p50, "ms", "< 1 ms", 1, false, "NetMQ one-way p50", rawP50));
+    figures.Add(new Figure("latency p99, 8 peers at 1,000 msg/s", p99, "ms", "< 5 ms", 5, false, "NetMQ one-way p99", rawP99));
+}
+
+if (Runs("join"))
+{
+    var history = quick ? 20_000 : 100_000;
+    var withHistory = await Scenarios.JoinWithHistoryAsync(etcd, history);
+    var empty = await Scenarios.JoinEmptyAsync(etcd, 3);
+    Print($"join: ready after {withHistory:F2} s with {history:N0} messages of history; {empty:F2} s in an empty group");
+    figures.Add(new Figure($"join with {history:N0} messages of history, start → ready", withHistory, "s", "< 2 s", quick ? null : 2, false, $"etcd range read of {(quick ? 20_000 : 100_000):N0} keys", rangeRead));
+    figures.Add(new Figure("join an empty group, start → ready", empty, "s", "< 1 s", 1, false, "mesh --help start → exit", processStart));
+}
+
+if (Runs("scale"))
+{
+    var size = quick ? 8 : 32;
+    var (latencies, rss) = await Scenarios.ScaleAsync(etcd, size, 100, TimeSpan.FromSeconds(quick ? 2 : 5));
+    var p99 = Stats.Percentile(latencies, 0.99);
+    Print($"scale, {size} peers: {latencies.Count:N0} deliveries, p50 {Stats.Percentile(latencies, 0.5):F2} ms, p99 {p99:F2} ms; idle resident memory median {Stats.Median(rss):F1} MB, max {rss.Max():F1} MB");
+    figures.Add(new Figure($"{size} peers: message to all {size - 1} others, p99", p99, "ms", "< 50 ms", quick ? null : 50, false, "NetMQ one-way p99", rawP99));
+    figures.Add(new Figure($"{size} peers: idle resident memory, largest", rss.Max(), "MB", "< 80 MB", 80, false));
+}
+
+Console.WriteLine();
+var table = new List<string>
+{
+    "| figure | Mesh | ceiling (same run) | ratio | target | |",
+    "| --- | --- | --- | --- | --- | --- |",
+};
+table.AddRange(figures.Select(f => f.Row()));
+foreach (var line in table)
+{
+    Console.WriteLine(line);
+}
+
+var results = new
+{
+    date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
+    cores = Environment.ProcessorCount,
+    quick,
+    figures = figures.Select(f => new { f.Name, f.Value, f.Unit, f.Target, f.TargetValue, f.Ceiling, f.CeilingName, f.Ratio, f.Met }),
+    details = extra,
+};
+var json = Path.Combine(root, "docs", quick ? "performance.quick.json" : "performance.json");
+await File.WriteAllTextAsync(json, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine($"written: {json}");
+if (!quick && only is null && !args.Contains("--no-docs"))
+{
+    var doc = Path.Combine(root, "docs", "performance.md");
+    var text = await File.ReadAllTextAsync(doc);
+    const string begin = "<!-- bench:begin -->", end = "<!-- bench:end -->";
+    var from = text.IndexOf(begin, StringComparison.Ordinal);
+    var to = text.IndexOf(end, StringComparison.Ordinal);
+    if (from >= 0 && to > from)
+    {
+        var body = $"{begin}\nMeasured {results.date} UTC on {results.cores} cores (`dotnet run -c Release --project tests/Mesh.Bench`).\n\n{string.Join('\n', table)}\n";
+        await File.WriteAllTextAsync(doc, text[..from] + body + text[to..]);
+        Console.WriteLine($"refreshed: {doc}");
+    }
+}
+
+return 0;
+
+void Print(string line) => Console.WriteLine(line);
+
+static string RepositoryRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "Mesh.sln")))
+        {
+            return dir.FullName;
+        }
+    }
+
+    return Directory.GetCurrentDirectory();
+}

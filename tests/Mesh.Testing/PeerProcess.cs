@@ -12,6 +12,7 @@ public sealed class PeerProcess : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly StreamWriter _stderrLog;
     private readonly Task _stdoutPump;
+    private readonly Dictionary<(string Type, string Group), int> _counts = [];
     private int _unparsable;
 
     private PeerProcess(string name, string home, Process process, string stderrPath)
@@ -79,11 +80,17 @@ public sealed class PeerProcess : IAsyncDisposable
 
             try
             {
+                var at = Stopwatch.GetTimestamp();
                 using var doc = JsonDocument.Parse(line);
+                var e = doc.RootElement.Clone();
+                var key = (e.Str("type") ?? "", e.Str("group") ?? "");
                 lock (_lock)
                 {
-                    _events.Add(doc.RootElement.Clone());
+                    _events.Add(e);
+                    _counts[key] = _counts.GetValueOrDefault(key) + 1;
                 }
+
+                EventReceived?.Invoke(e, at);
             }
             catch (JsonException)
             {
@@ -103,6 +110,18 @@ public sealed class PeerProcess : IAsyncDisposable
             {
                 return _events.ToList();
             }
+        }
+    }
+
+    /// <summary>Raised on the reading task for each event, with the <see cref="Stopwatch"/> timestamp of its arrival.</summary>
+    public event Action<JsonElement, long>? EventReceived;
+
+    /// <summary>How many events of a type (for a group) arrived: cheap enough to poll during a benchmark.</summary>
+    public int CountOf(string type, string group)
+    {
+        lock (_lock)
+        {
+            return _counts.GetValueOrDefault((type, group));
         }
     }
 

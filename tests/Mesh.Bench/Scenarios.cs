@@ -1,0 +1,244 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.History;
+using Mesh.Peer.Crypto;
+using Mesh.Peer.Identity;
+using Mesh.Peer.Protocol;
+using Mesh.Testing;
+
+namespace Mesh.Bench;
+
+/// <summary>Mesh end to end, with every guarantee on (Curve links, group encryption, signatures, history): real
+/// peer processes driven through the headless contract, as a script or a bot would.</summary>
+public static class Scenarios
+{
+    private static readonly TimeSpan Long = TimeSpan.FromMinutes(5);
+
+    private static string NewGroup(string stem) => $"{stem}-{Guid.NewGuid():N}"[..Math.Min(40, stem.Length + 13)];
+
+    private static string Text(int i) => $"message {i:D6} " + new string('x', 85);
+
+    private static async Task<List<PeerProcess>> StartGroupAsync(EtcdProcess etcd, string group, IEnumerable<string> names)
+    {
+        var peers = names.Select(n => PeerProcess.Start(etcd.Url, n, [group])).ToList();
+        foreach (var peer in peers)
+        {
+            await peer.WaitReadyAsync(group, Long);
+        }
+
+        // Everyone sees everyone: ready lists the members known then; joins follow.
+        foreach (var peer in peers)
+        {
+            await peer.WaitForAsync(p => p.CountOf("joined", group) + p.Of("ready", group)[0].GetProperty("members").GetArrayLength() >= peers.Count,
+                Long, "every member online");
+        }
+
+        return peers;
+    }
+
+    private static async Task CloseAllAsync(IEnumerable<PeerProcess> peers)
+    {
+        await Task.WhenAll(peers.Select(async p =>
+        {
+            try
+            {
+                await p.CloseAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await p.DisposeAsync();
+        }));
+    }
+
+    /// <summary>1 sender, N receivers, 100-byte texts as fast as the sender takes them: delivered to all and
+    /// persisted in history, messages per second.</summary>
+    public static async Task<(double Delivered, double Persisted)> ThroughputAsync(EtcdProcess etcd, int messages, int receivers)
+    {
+        var group = NewGroup("tput");
+        var peers = await StartGroupAsync(etcd, group, ["sender", .. Enumerable.Range(0, receivers).Select(i => $"r{i}")]);
+        try
+        {
+            var lines = Enumerable.Range(0, messages).Select(Text).ToList();
+            var clock = Stopwatch.StartNew();
+            await peers[0].SendManyAsync(lines);
+            foreach (var receiver in peers.Skip(1))
+            {
+                await receiver.WaitForAsync(p => p.CountOf("message", group) >= messages, Long, "all messages");
+            }
+
+            var delivered = clock.Elapsed.TotalSeconds;
+            await Waiting.UntilAsync(() => etcd.CountKeys($"/mesh/history/{group}/").Count >= messages, Long, "history");
+            return (messages / delivered, messages / clock.Elapsed.TotalSeconds);
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
+    /// <summary>Send → receive latency in a group of <paramref name="size"/> where every member sends, paced to
+    /// <paramref name="rate"/> messages per second in all: measured from the line written to the sender's stdin to
+    /// the event read from each receiver's stdout, in milliseconds.</summary>
+    public static async Task<List<double>> LatencyAsync(EtcdProcess etcd, int size, int rate, TimeSpan duration)
+    {
+        var group = NewGroup("lat");
+        var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, size).Select(i => $"p{i}"));
+        try
+        {
+            return await PacedLatencyAsync(peers, group, rate, duration);
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
+    private static async Task<List<double>> PacedLatencyAsync(List<PeerProcess> peers, string group, int rate, TimeSpan duration)
+    {
+        var size = peers.Count;
+        var sentAt = new ConcurrentDictionary<string, long>();
+        var samples = new ConcurrentBag<double>();
+        foreach (var peer in peers)
+        {
+            peer.EventReceived += (e, at) =>
+            {
+                if (e.Str("type") == "message" && e.Str("group") == group && e.Str("from") != peer.Name
+                    && sentAt.TryGetValue(e.Str("text")!, out var start))
+                {
+                    samples.Add(Stopwatch.GetElapsedTime(start, at).TotalMilliseconds);
+                }
+            };
+        }
+
+        var total = (int)(rate * duration.TotalSeconds);
+        var interval = TimeSpan.FromSeconds(1.0 / rate);
+        var clock = Stopwatch.StartNew();
+        var next = 0;
+        while (next < total)
+        {
+            // Paced by the clock, not by sleeps adding up: whatever is due by now goes out, then a short wait
+            // (no spinning: the harness shares the 2 cores with the peers).
+            var due = Math.Min(total, (int)(clock.Elapsed / interval) + 1);
+            for (; next < due; next++)
+            {
+                var text = $"lat {next:D7} " + new string('x', 88);
+                sentAt[text] = Stopwatch.GetTimestamp();
+                await peers[next % size].SendAsync(text);
+            }
+
+            await Task.Delay(1);
+        }
+
+        await Waiting.UntilAsync(() => samples.Count >= total * (size - 1), Long, "every message at every other member",
+            () => $"{samples.Count} of {total * (size - 1)}");
+        return [.. samples];
+    }
+
+    /// <summary>A group with <paramref name="messages"/> messages of history (written straight to etcd, sealed and
+    /// signed by its creator); then the time from starting a member with no local copy to its ready event, in
+    /// seconds.</summary>
+    public static async Task<double> JoinWithHistoryAsync(EtcdProcess etcd, int messages)
+    {
+        var group = NewGroup("join");
+        var creator = PeerProcess.Start(etcd.Url, "creator", [group]);
+        await creator.WaitReadyAsync(group, Long);
+        await creator.CloseAsync(TimeSpan.FromSeconds(30));
+        await creator.DisposeAsync();
+
+        using (var identity = IdentityStore.LoadOrCreate(creator.Home))
+        using (var key = new GroupKeyring(creator.Home).TryGet(group)!)
+        using (var connection = new EtcdConnection([etcd.Url]))
+        {
+            var store = new EtcdHistoryStore(connection);
+            var epoch = EpochClock.Next(creator.Home);
+            var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - messages;
+            var entries = Enumerable.Range(1, messages).Select(i =>
+            {
+                var envelope = new Envelope(group, identity.PeerId, epoch, i, "creator", start + i, Text(i));
+                return new HistoryEntry(group, envelope.HistoryName, EnvelopeCodec.Seal(envelope, key, identity));
+            });
+            foreach (var batch in entries.Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
+            {
+                await store.AppendAsync(batch, CancellationToken.None);
+            }
+        }
+
+        // The creator's home holds the key; without its local copy every message is fetched from etcd.
+        Directory.Delete(Path.Combine(creator.Home, "history"), recursive: true);
+        var clock = Stopwatch.StartNew();
+        var joiner = PeerProcess.Start(etcd.Url, "creator", [group], creator.Home);
+        try
+        {
+            await joiner.WaitReadyAsync(group, Long);
+            var seconds = clock.Elapsed.TotalSeconds;
+            var shown = joiner.CountOf("message", group);
+            if (shown != messages)
+            {
+                throw new InvalidOperationException($"the joiner showed {shown} of {messages} messages before ready");
+            }
+
+            return seconds;
+        }
+        finally
+        {
+            await CloseAllAsync([joiner]);
+        }
+    }
+
+    /// <summary>From process start to ready in a new, empty group: seconds, median of <paramref name="runs"/>.</summary>
+    public static async Task<double> JoinEmptyAsync(EtcdProcess etcd, int runs)
+    {
+        var times = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var group = NewGroup("empty");
+            var clock = Stopwatch.StartNew();
+            var peer = PeerProcess.Start(etcd.Url, "first", [group]);
+            try
+            {
+                await peer.WaitReadyAsync(group, Long);
+                times.Add(clock.Elapsed.TotalSeconds);
+            }
+            finally
+            {
+                await CloseAllAsync([peer]);
+            }
+        }
+
+        return Stats.Median(times);
+    }
+
+    /// <summary>A group of <paramref name="size"/> peers on this machine: resident memory of each once idle (MB,
+    /// from /proc), then the latency of messages from every member to all others at <paramref name="rate"/> in all.</summary>
+    public static async Task<(List<double> Latencies, List<double> IdleRssMb)> ScaleAsync(EtcdProcess etcd, int size, int rate, TimeSpan duration)
+    {
+        var group = NewGroup("scale");
+        var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, size).Select(i => $"s{i}"));
+        try
+        {
+            var rss = peers.Select(p => ResidentMb(p.Pid)).ToList();
+            return (await PacedLatencyAsync(peers, group, rate, duration), rss);
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
+    private static double ResidentMb(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+
+        return double.NaN;
+    }
+}
