@@ -25,8 +25,11 @@ internal sealed class MessageOrderer
     /// their gap had been given up on.</summary>
     public long GapsRepaired { get; private set; }
 
-    /// <summary>Copies of messages already delivered that were dropped.</summary>
-    public long Duplicates { get; private set; }
+    private long _duplicates;
+
+    /// <summary>Copies of messages already delivered that were dropped (counted atomically: history pages are
+    /// opened on several threads).</summary>
+    public long Duplicates => Interlocked.Read(ref _duplicates);
 
     public int Waiting => _streams.Values.Sum(s => s.Pending.Count);
 
@@ -38,7 +41,7 @@ internal sealed class MessageOrderer
             return false;
         }
 
-        Duplicates++;
+        Interlocked.Increment(ref _duplicates);
         return true;
     }
 
@@ -71,7 +74,7 @@ internal sealed class MessageOrderer
         }
         else if (stream.Pending.ContainsKey(e.Seq))
         {
-            Duplicates++;
+            Interlocked.Increment(ref _duplicates);
         }
 
         return [];
@@ -166,7 +169,7 @@ internal sealed class MessageOrderer
             return [e];
         }
 
-        Duplicates++;
+        Interlocked.Increment(ref _duplicates);
         return [];
     }
 
