@@ -170,10 +170,12 @@ public sealed partial class InfluxReporter : IAsyncDisposable
             var response = await PostAsync(body, ct);
             if (response.StatusCode == HttpStatusCode.NotFound && (await response.Content.ReadAsStringAsync(ct)).Contains("database not found", StringComparison.Ordinal))
             {
+                response.Dispose();
                 await CreateDatabaseAsync(ct);
                 response = await PostAsync(body, ct);
             }
 
+            using var answered = response;
             if (response.IsSuccessStatusCode)
             {
                 Reachable(true, null);

@@ -284,6 +284,21 @@ public sealed class MeshView
         }
     }
 
+    /// <summary>What the monitor reports as gauges, without building a whole snapshot.</summary>
+    public (int Peers, int Groups, int Members, int LinksDown) Counts()
+    {
+        lock (_lock)
+        {
+            var groups = GroupNamesLocked();
+            return (_peers.Count, groups.Count, groups.Sum(g => _members.GetValueOrDefault(g)?.Count ?? 0),
+                _peers.Keys.Sum(id => _links.GetValueOrDefault(id)?.Down.Count ?? 0));
+        }
+    }
+
+    /// <summary>Groups in the directory, and groups with members online whose entry is missing.</summary>
+    private List<string> GroupNamesLocked() =>
+        _groups.Keys.Union(_members.Where(m => m.Value.Count > 0).Select(m => m.Key)).Order(StringComparer.Ordinal).ToList();
+
     /// <summary>Everything the status page shows, at this moment.</summary>
     public MeshSnapshot Snapshot()
     {
@@ -300,7 +315,7 @@ public sealed class MeshView
                     : links.Up.Select(id => new LinkView(id, NameOf(id), "up")).Concat(links.Down.Select(id => new LinkView(id, NameOf(id), "down"))).ToList();
                 return new PeerView(p.PeerId, p.Name, p.Endpoint, p.SinceUnixMs, groups, linkViews);
             }).ToList();
-            var groups = _groups.Keys.Union(_members.Where(m => m.Value.Count > 0).Select(m => m.Key)).Order(StringComparer.Ordinal)
+            var groups = GroupNamesLocked()
                 .Select(g => new GroupView(g, _groups.GetValueOrDefault(g)?.Policy ?? "?",
                     (_members.GetValueOrDefault(g) ?? []).Select(NameOf).Order(StringComparer.Ordinal).ToList(),
                     _messagesByGroup.GetValueOrDefault(g)))
@@ -347,19 +362,3 @@ public sealed class MeshView
         public List<long> Latencies { get; } = [];
     }
 }
-
-public sealed record EndpointHealth(string Endpoint, bool Healthy, bool Leader, long DbSizeBytes, double LatencyMs, string? Version, string? Error, string? MemberId);
-
-public sealed record LinkView(string Peer, string Name, string State);
-
-public sealed record PeerView(string Id, string Name, string Endpoint, long Since, IReadOnlyList<string> Groups, IReadOnlyList<LinkView> Links);
-
-public sealed record GroupView(string Name, string Policy, IReadOnlyList<string> Members, long MessagesSeen);
-
-public sealed record MeshEventView(long Time, string Text);
-
-/// <summary>One value per second over the window: messages stored in history, and their send-to-history latency.</summary>
-public sealed record SeriesView(IReadOnlyList<long> Time, IReadOnlyList<double> Rate, IReadOnlyList<double?> LatencyP50, IReadOnlyList<double?> LatencyP99);
-
-public sealed record MeshSnapshot(long Time, IReadOnlyList<PeerView> Peers, IReadOnlyList<GroupView> Groups, IReadOnlyList<EndpointHealth> Etcd,
-    long LeaseExpiries, IReadOnlyList<MeshEventView> Events, SeriesView Series, int LinksDown);

@@ -37,10 +37,10 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         _view = view;
         _log = log;
         Describe = settings.Describe;
-        meter.CreateObservableGauge(MetricNames.MonitorPeers, () => _view.Snapshot().Peers.Count, "{peer}", "peers online");
-        meter.CreateObservableGauge(MetricNames.MonitorGroups, () => _view.Snapshot().Groups.Count, "{group}", "groups in the directory");
-        meter.CreateObservableGauge(MetricNames.MonitorMembers, () => _view.Snapshot().Groups.Sum(g => g.Members.Count), "{member}", "memberships online");
-        meter.CreateObservableGauge(MetricNames.MonitorLinksDown, () => _view.Snapshot().LinksDown, "{link}", "links peers report down");
+        meter.CreateObservableGauge(MetricNames.MonitorPeers, () => _view.Counts().Peers, "{peer}", "peers online");
+        meter.CreateObservableGauge(MetricNames.MonitorGroups, () => _view.Counts().Groups, "{group}", "groups in the directory");
+        meter.CreateObservableGauge(MetricNames.MonitorMembers, () => _view.Counts().Members, "{member}", "memberships online");
+        meter.CreateObservableGauge(MetricNames.MonitorLinksDown, () => _view.Counts().LinksDown, "{link}", "links peers report down");
         meter.CreateObservableCounter(MetricNames.MonitorLeaseExpiries, () => _view.LeaseExpiries, "{expiry}", "peers gone without leaving: their lease expired");
         meter.CreateObservableCounter(MetricNames.MonitorMessages,
             () => _view.MessagesByGroup().Select(g => new Measurement<long>(g.Value, new KeyValuePair<string, object?>("group", g.Key))),

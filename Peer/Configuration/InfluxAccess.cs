@@ -35,19 +35,23 @@ public static partial class InfluxAccess
         }
 
         var interval = (int)InfluxSettings.DefaultInterval.TotalSeconds;
+        var source = "--influx-interval";
         if (intervalSeconds is { } flag)
         {
             interval = flag;
         }
-        else if (Environment.GetEnvironmentVariable("MESH_INFLUX_INTERVAL") is { Length: > 0 } text
-            && !int.TryParse(text, CultureInfo.InvariantCulture, out interval))
+        else if (Environment.GetEnvironmentVariable("MESH_INFLUX_INTERVAL") is { Length: > 0 } text)
         {
-            throw new MeshException($"MESH_INFLUX_INTERVAL '{Naming.Printable(text)}': must be a whole number of seconds from 1 to 3600", 2);
+            source = "MESH_INFLUX_INTERVAL";
+            if (!int.TryParse(text, CultureInfo.InvariantCulture, out interval))
+            {
+                throw new MeshException($"MESH_INFLUX_INTERVAL '{Naming.Printable(text)}': must be a whole number of seconds from 1 to 3600", 2);
+            }
         }
 
         if (interval is < 1 or > 3600)
         {
-            throw new MeshException($"--influx-interval {interval}: must be from 1 to 3600 seconds", 2);
+            throw new MeshException($"{source} {interval}: must be from 1 to 3600 seconds", 2);
         }
 
         var user = Environment.GetEnvironmentVariable("MESH_INFLUX_USER");

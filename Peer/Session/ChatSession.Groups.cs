@@ -425,7 +425,6 @@ public sealed partial class ChatSession
         {
             _links = links;
             _instruments.Links(links.Count, known);
-            PublishLinks();
             Emit(new LinksEvent(links.Count, known));
         }
     }
@@ -555,20 +554,29 @@ public sealed partial class ChatSession
         ReportLinks();
     }
 
-    /// <summary>Marks the link states as changed; the next tick writes them to etcd for mesh monitor.</summary>
-    private void PublishLinks() => _linksDirty = true;
-
-    /// <summary>Writes this peer's link states (leased) when they changed, one write at a time.</summary>
+    /// <summary>Writes this peer's link states (leased, for mesh monitor) when they differ from what was last written,
+    /// one write at a time. Called every tick: which links are up can change while their count stays the same.</summary>
     private void WriteLinksIfChanged()
     {
-        if (!_linksDirty || _etcdDown || _linksWrite is { IsCompleted: false })
+        if (_etcdDown || _linksWrite is { IsCompleted: false })
         {
             return;
         }
 
-        _linksDirty = false;
+        if (_linksWriteFailed)
+        {
+            _linksWriteFailed = false;
+            _linksWritten = null;
+        }
+
         var known = _groups.Values.SelectMany(g => g.Members.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var record = new LinkStates(known.Where(_linksUp.Contains).ToList(), known.Where(p => !_linksUp.Contains(p)).ToList());
+        if (_linksWritten is { } written && written.Up.SequenceEqual(record.Up) && written.Down.SequenceEqual(record.Down))
+        {
+            return;
+        }
+
+        _linksWritten = record;
         _linksWrite = WriteLinksAsync(record.ToBytes());
     }
 
@@ -581,7 +589,7 @@ public sealed partial class ChatSession
         catch (Exception e) when (e is OperationCanceledException or EtcdUnavailableException or Grpc.Core.RpcException)
         {
             // Written again at the next tick after etcd is back.
-            _linksDirty = !_stop.IsCancellationRequested;
+            _linksWriteFailed = true;
         }
     }
 

@@ -61,8 +61,9 @@ public sealed partial class ChatSession : IAsyncDisposable
     private long _lastSentAtMs;
     private bool _etcdDown;
     private (int Connected, int Known) _links;
-    private volatile bool _linksDirty;
+    private LinkStates? _linksWritten;
     private Task? _linksWrite;
+    private volatile bool _linksWriteFailed;
 
     public ChatSession(MeshOptions options, PeerIdentity identity, string name, EtcdConnection etcd, ILoggerFactory logs, MeshInstruments? instruments = null)
     {

@@ -70,16 +70,8 @@ public sealed class InfluxProcess : IDisposable
         info.ArgumentList.Add("-config");
         info.ArgumentList.Add(ConfigPath);
         _process = ServerProcess.Start(info, LogPath);
-        var serving = false;
-        await Waiting.UntilAsync(() =>
-        {
-            if (!serving)
-            {
-                _ = PingAsync().ContinueWith(t => serving = t.Result, TaskScheduler.Default);
-            }
-
-            return serving;
-        }, TimeSpan.FromSeconds(60), $"influxd on {Url}", () => _process.HasExited ? $"influxd exited {_process.ExitCode}; see {LogPath}" : "no answer to /ping");
+        await Waiting.UntilAsync(PingAsync, TimeSpan.FromSeconds(60), $"influxd on {Url}",
+            () => _process.HasExited ? $"influxd exited {_process.ExitCode}; see {LogPath}" : "no answer to /ping");
     }
 
     private async Task<bool> PingAsync()
@@ -109,13 +101,20 @@ public sealed class InfluxProcess : IDisposable
         return JsonDocument.Parse(body).RootElement.Clone();
     }
 
-    /// <summary>The rows of the first statement's series, each as its column values (time first); empty when none.</summary>
+    /// <summary>The rows of the first statement's series, each as its column values (time first); empty when none,
+    /// also while the database does not exist yet.</summary>
     public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Tags, IReadOnlyList<JsonElement[]> Rows)>> SeriesAsync(string database, string query)
     {
         var answer = await QueryAsync(database, query);
         var result = answer.GetProperty("results")[0];
         if (result.TryGetProperty("error", out var error))
         {
+            if (error.GetString() is { } message && message.StartsWith("database not found", StringComparison.Ordinal))
+            {
+                // Reporters create their database with their first report: until then it has no series.
+                return [];
+            }
+
             throw new InvalidOperationException($"InfluxDB: {error.GetString()} in {query}");
         }
 

@@ -50,8 +50,7 @@ public sealed class MonitorProcess : IDisposable
     public async Task<JsonElement> WaitForStateAsync(Func<JsonElement, bool> condition, TimeSpan timeout, string what)
     {
         JsonElement? last = null;
-        var clock = Stopwatch.StartNew();
-        while (true)
+        await Waiting.UntilAsync(async () =>
         {
             if (_process.HasExited)
             {
@@ -59,18 +58,9 @@ public sealed class MonitorProcess : IDisposable
             }
 
             last = await StateAsync();
-            if (last is { } state && condition(state))
-            {
-                return state;
-            }
-
-            if (clock.Elapsed > timeout)
-            {
-                throw new TimeoutException($"timed out after {timeout.TotalSeconds:F0} s waiting for the monitor to show {what}; last state: {last}");
-            }
-
-            await Task.Delay(100);
-        }
+            return last is { } state && condition(state);
+        }, timeout, $"the monitor to show {what}", () => $"last state: {last}");
+        return last!.Value;
     }
 
     /// <summary>Sends SIGTERM and waits for the exit code.</summary>

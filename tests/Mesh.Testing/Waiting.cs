@@ -19,4 +19,19 @@ public static class Waiting
             await Task.Delay(20);
         }
     }
+
+    /// <summary>As above, for a condition that has to ask something (a server, a process) to know.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, Func<string>? detail = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:F0} s waiting for {what}{(detail is null ? "" : ": " + detail())}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
 }

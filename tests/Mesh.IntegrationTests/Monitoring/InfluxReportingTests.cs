@@ -34,27 +34,7 @@ public sealed class InfluxReportingTests : EtcdFixture
         return series.SelectMany(s => s.Rows).Sum(r => r[1].ValueKind == JsonValueKind.Number ? r[1].GetDouble() : 0);
     }
 
-    private async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var holds = false;
-        string last = "";
-        await Waiting.UntilAsync(() =>
-        {
-            if (!holds)
-            {
-                try
-                {
-                    holds = condition().GetAwaiter().GetResult();
-                }
-                catch (InvalidOperationException e)
-                {
-                    last = e.Message;
-                }
-            }
-
-            return holds;
-        }, Long, what, () => last);
-    }
+    private static Task WaitForAsync(Func<Task<bool>> condition, string what) => Waiting.UntilAsync(condition, Long, what);
 
     [Test]
     public async Task Peers_report_traffic_latency_links_and_process_figures_into_a_database_they_create()

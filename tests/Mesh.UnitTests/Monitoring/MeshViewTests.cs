@@ -54,6 +54,7 @@ public sealed class MeshViewTests
         Assert.That(amy.Groups, Is.EqualTo(new[] { "ops" }));
         Assert.That(amy.Links, Is.EqualTo(new[] { new LinkView("p2", "bob", "up"), new LinkView("p9", "p9", "down") }));
         Assert.That(snapshot.LinksDown, Is.EqualTo(1));
+        Assert.That(view.Counts(), Is.EqualTo((Peers: 2, Groups: 1, Members: 2, LinksDown: 1)), "the gauges agree with the page");
         Assert.That(snapshot.Groups.Single().Members, Is.EqualTo(new[] { "amy", "bob" }));
         Assert.That(snapshot.Groups.Single().MessagesSeen, Is.EqualTo(2));
         Assert.That(snapshot.Series.Rate[^1], Is.EqualTo(2));
