@@ -71,21 +71,28 @@ public sealed class Outbox : IDisposable
         }
     }
 
-    public void Append(HistoryEntry entry)
+    public void Append(HistoryEntry entry) => Append([entry]);
+
+    /// <summary>Appends a burst of entries with one write to the operating system.</summary>
+    public void Append(IReadOnlyList<HistoryEntry> entries)
     {
-        var record = HistoryRecordCodec.Encode(entry);
+        var records = entries.Select(HistoryRecordCodec.Encode).ToList();
         lock (_lock)
         {
-            if (_current is null || _current.Length >= SegmentBytes)
+            foreach (var record in records)
             {
-                Roll();
+                if (_current is null || _current.Length >= SegmentBytes)
+                {
+                    Roll();
+                }
+
+                _current!.Write(record);
+                _currentRecords++;
+                _pending++;
             }
 
-            _current!.Write(record);
             // To the operating system now (a killed process loses nothing); to the disk within SyncInterval.
-            _current.Flush(flushToDisk: false);
-            _currentRecords++;
-            _pending++;
+            _current!.Flush(flushToDisk: false);
             _dirty = true;
         }
     }

@@ -29,11 +29,12 @@ internal static class HistoryCommand
             var store = new EtcdHistoryStore(etcd);
             using var stdout = new BufferedStream(Console.OpenStandardOutput(), 64 * 1024);
             var skipped = 0;
+            var verified = new VerifiedBursts();
             await store.ReadAsync(name, page =>
             {
                 foreach (var entry in page)
                 {
-                    var e = EnvelopeCodec.TryOpen(entry.Value, g => g == name ? key : null, out _, out _);
+                    var e = EnvelopeCodec.TryOpen(entry.Value, g => g == name ? key : null, out _, out _, verified);
                     if (e is null || e.HistoryName != entry.Name)
                     {
                         skipped++;

@@ -11,46 +11,78 @@ namespace Mesh.Peer.Protocol;
 
 /// <summary>Seals envelopes for a group and opens them again; parses untrusted bytes without ever throwing.</summary>
 /// <remarks>
-/// Wire and history format (version 2), one JSON object:
-/// <c>{"v":2,"g":group,"p":peer,"e":epoch,"s":seq,"t":sentAt,"k":signingKey,"n":nonce,"c":ciphertext,"sig":signature}</c>.
+/// Wire and history format (version 3), one JSON object:
+/// <c>{"v":3,"g":group,"p":peer,"e":epoch,"s":seq,"t":sentAt,"k":signingKey,"n":nonce,"c":ciphertext,"i":index,"w":width,"m":path,"sig":signature}</c>.
 /// The header (group, peer, epoch, seq, time) is in clear: it is also the history key, and receivers order by it.
 /// The sender's name and the text are in <c>c</c>, sealed with the group key (XChaCha20-Poly1305) with the header
-/// as associated data, so a ciphertext cannot be moved under another header. <c>sig</c> is the sender's Ed25519
-/// signature over the header, nonce and ciphertext; the peer id is the hash of <c>k</c>, so the signature proves
-/// the sender without asking anyone.
+/// as associated data, so a ciphertext cannot be moved under another header.
+/// <para>A sender signs a burst of messages at once: <c>sig</c> is its Ed25519 signature over the root of a
+/// <see cref="BurstTree"/> whose leaves are the messages' header, nonce and ciphertext; <c>i</c>, <c>w</c> and
+/// <c>m</c> (the message's place in the burst and its path to the root) let every message be checked alone. A lone
+/// message is a burst of one. The peer id is the hash of <c>k</c>, so the signature proves the sender without asking
+/// anyone. A receiver that has checked a burst's root once accepts the burst's other messages by their paths.</para>
+/// <para>Version 2 (one signature per message, no <c>i</c>, <c>w</c>, <c>m</c>) is still read, for older history.</para>
 /// </remarks>
 public static class EnvelopeCodec
 {
-    public const int Version = 2;
+    public const int Version = 3;
 
-    /// <summary>No valid envelope is larger: the text limit, JSON escaping, base64, and room for the header.</summary>
-    public const int MaxEncodedBytes = Naming.MaxTextBytes * 8 + 2048;
+    /// <summary>The oldest version still read (history written before bursts were signed together).</summary>
+    public const int OldestVersion = 2;
 
-    public static byte[] Seal(Envelope e, GroupKey key, PeerIdentity sender)
+    /// <summary>No valid envelope is larger: the text limit, JSON escaping, base64, the longest path, and room for the header.</summary>
+    public const int MaxEncodedBytes = Naming.MaxTextBytes * 8 + 2048 + BurstTree.HashSize * BurstTree.MaxDepth * 2;
+
+    private static ReadOnlySpan<byte> BurstDomain => "mesh/3/burst\0"u8;
+
+    /// <summary>Seals one message (a burst of one).</summary>
+    public static byte[] Seal(Envelope e, GroupKey key, PeerIdentity sender) => SealBurst([e], key, sender)[0];
+
+    /// <summary>Seals a burst of one sender's messages to one group under a single signature; one payload per message.</summary>
+    public static byte[][] SealBurst(IReadOnlyList<Envelope> burst, GroupKey key, PeerIdentity sender)
     {
-        var header = Header(e.Group, e.PeerId, e.Epoch, e.Seq, e.SentAtMs);
-        var nonce = RandomNumberGenerator.GetBytes(GroupKey.NonceSize);
-        var ciphertext = key.Seal(nonce, header, Inner(e.From, e.Text));
-        var signature = sender.Sign(Signed(header, nonce, ciphertext));
-
-        var buffer = new ArrayBufferWriter<byte>(256 + ciphertext.Length * 2);
-        using (var w = new Utf8JsonWriter(buffer))
+        var nonces = new byte[burst.Count][];
+        var ciphertexts = new byte[burst.Count][];
+        var leaves = new byte[burst.Count][];
+        for (var i = 0; i < burst.Count; i++)
         {
-            w.WriteStartObject();
-            w.WriteNumber("v", Version);
-            w.WriteString("g", e.Group);
-            w.WriteString("p", e.PeerId);
-            w.WriteNumber("e", e.Epoch);
-            w.WriteNumber("s", e.Seq);
-            w.WriteNumber("t", e.SentAtMs);
-            w.WriteBase64String("k", sender.SigningPublicKey);
-            w.WriteBase64String("n", nonce);
-            w.WriteBase64String("c", ciphertext);
-            w.WriteBase64String("sig", signature);
-            w.WriteEndObject();
+            var e = burst[i];
+            var header = Header(Version, e.Group, e.PeerId, e.Epoch, e.Seq, e.SentAtMs);
+            nonces[i] = RandomNumberGenerator.GetBytes(GroupKey.NonceSize);
+            ciphertexts[i] = key.Seal(nonces[i], header, Inner(e.From, e.Text));
+            leaves[i] = BurstTree.Leaf(Signed(header, nonces[i], ciphertexts[i]));
         }
 
-        return buffer.WrittenSpan.ToArray();
+        var (root, paths) = BurstTree.Build(leaves);
+        var signature = sender.Sign(SignedRoot(BurstTree.Seal(root, burst.Count)));
+        var payloads = new byte[burst.Count][];
+        for (var i = 0; i < burst.Count; i++)
+        {
+            var e = burst[i];
+            var buffer = new ArrayBufferWriter<byte>(320 + ciphertexts[i].Length * 2 + paths[i].Length * 2);
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                w.WriteNumber("v", Version);
+                w.WriteString("g", e.Group);
+                w.WriteString("p", e.PeerId);
+                w.WriteNumber("e", e.Epoch);
+                w.WriteNumber("s", e.Seq);
+                w.WriteNumber("t", e.SentAtMs);
+                w.WriteBase64String("k", sender.SigningPublicKey);
+                w.WriteBase64String("n", nonces[i]);
+                w.WriteBase64String("c", ciphertexts[i]);
+                w.WriteNumber("i", i);
+                w.WriteNumber("w", burst.Count);
+                w.WriteBase64String("m", paths[i]);
+                w.WriteBase64String("sig", signature);
+                w.WriteEndObject();
+            }
+
+            payloads[i] = buffer.WrittenSpan.ToArray();
+        }
+
+        return payloads;
     }
 
     /// <summary>Checks, authenticates and decrypts an envelope; null (with the reason) for anything not acceptable.</summary>
@@ -58,7 +90,8 @@ public static class EnvelopeCodec
     /// <param name="keyOf">The key of a group, or null when this peer holds none.</param>
     /// <param name="signingKey">The sender's signing public key, when accepted.</param>
     /// <param name="reason">Why it was rejected.</param>
-    public static Envelope? TryOpen(ReadOnlySpan<byte> bytes, Func<string, GroupKey?> keyOf, out byte[]? signingKey, out RejectReason reason)
+    /// <param name="verified">Burst roots already checked (see <see cref="VerifiedBursts"/>).</param>
+    public static Envelope? TryOpen(ReadOnlySpan<byte> bytes, Func<string, GroupKey?> keyOf, out byte[]? signingKey, out RejectReason reason, VerifiedBursts? verified = null)
     {
         signingKey = null;
         var outer = TryParse(bytes);
@@ -68,17 +101,22 @@ public static class EnvelopeCodec
             return null;
         }
 
-        return TryOpen(outer, keyOf(outer.Group), out signingKey, out reason);
+        return TryOpen(outer, keyOf(outer.Group), out signingKey, out reason, verified);
     }
 
     /// <summary>Authenticates and decrypts a parsed envelope (the costly part: a signature check and an AEAD).</summary>
-    public static Envelope? TryOpen(SealedEnvelope outer, GroupKey? key, out byte[]? signingKey, out RejectReason reason)
+    /// <param name="outer">The parsed envelope.</param>
+    /// <param name="key">The group's key, or null when this peer holds none.</param>
+    /// <param name="signingKey">The sender's signing public key, when accepted.</param>
+    /// <param name="reason">Why it was rejected.</param>
+    /// <param name="verified">Burst roots already checked: a message of such a burst needs no signature check.</param>
+    public static Envelope? TryOpen(SealedEnvelope outer, GroupKey? key, out byte[]? signingKey, out RejectReason reason, VerifiedBursts? verified = null)
     {
         signingKey = null;
 
-        var header = Header(outer.Group, outer.PeerId, outer.Epoch, outer.Seq, outer.SentAtMs);
-        if (PeerIdentity.DerivePeerId(outer.SigningKey) != outer.PeerId
-            || !PeerIdentity.Verify(outer.SigningKey, Signed(header, outer.Nonce, outer.Ciphertext), outer.Signature))
+        var header = Header(outer.Version, outer.Group, outer.PeerId, outer.Epoch, outer.Seq, outer.SentAtMs);
+        if (!(verified?.IsKeyOf(outer.PeerId, outer.SigningKey) ?? PeerIdentity.DerivePeerId(outer.SigningKey) == outer.PeerId)
+            || !Authentic(outer, header, verified))
         {
             reason = RejectReason.BadSignature;
             return null;
@@ -102,16 +140,53 @@ public static class EnvelopeCodec
         return new Envelope(outer.Group, outer.PeerId, outer.Epoch, outer.Seq, from, outer.SentAtMs, text);
     }
 
-    private static byte[] Header(string group, string peer, long epoch, long seq, long sentAt) =>
-        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"mesh/{Version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}"));
+    private static bool Authentic(SealedEnvelope outer, byte[] header, VerifiedBursts? verified)
+    {
+        var signed = Signed(header, outer.Nonce, outer.Ciphertext);
+        if (outer.Version == 2)
+        {
+            return PeerIdentity.Verify(outer.SigningKey, signed.AsSpan(1), outer.Signature);
+        }
 
+        if (BurstTree.RootOf(BurstTree.Leaf(signed), outer.Index, outer.Width, outer.Path) is not { } treeRoot)
+        {
+            return false;
+        }
+
+        var root = BurstTree.Seal(treeRoot, outer.Width);
+        if (verified?.Contains(outer.PeerId, root) == true)
+        {
+            return true;
+        }
+
+        if (!PeerIdentity.Verify(outer.SigningKey, SignedRoot(root), outer.Signature))
+        {
+            return false;
+        }
+
+        verified?.Add(outer.PeerId, root);
+        return true;
+    }
+
+    private static byte[] SignedRoot(byte[] root)
+    {
+        var signed = new byte[BurstDomain.Length + root.Length];
+        BurstDomain.CopyTo(signed);
+        root.CopyTo(signed, BurstDomain.Length);
+        return signed;
+    }
+
+    private static byte[] Header(int version, string group, string peer, long epoch, long seq, long sentAt) =>
+        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"mesh/{version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}"));
+
+    /// <summary>What is signed for a message: header, 0, nonce, ciphertext; after one byte 0x00, so that the same
+    /// buffer hashes to its <see cref="BurstTree.Leaf"/> (version 2 signs it from the second byte).</summary>
     private static byte[] Signed(byte[] header, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext)
     {
-        var signed = new byte[header.Length + 1 + nonce.Length + ciphertext.Length];
-        header.CopyTo(signed, 0);
-        signed[header.Length] = 0;
-        nonce.CopyTo(signed.AsSpan(header.Length + 1));
-        ciphertext.CopyTo(signed.AsSpan(header.Length + 1 + nonce.Length));
+        var signed = new byte[1 + header.Length + 1 + nonce.Length + ciphertext.Length];
+        header.CopyTo(signed, 1);
+        nonce.CopyTo(signed.AsSpan(1 + header.Length + 1));
+        ciphertext.CopyTo(signed.AsSpan(1 + header.Length + 1 + nonce.Length));
         return signed;
     }
 
@@ -195,8 +270,8 @@ public static class EnvelopeCodec
             }
 
             string? group = null, peer = null;
-            byte[]? key = null, nonce = null, ciphertext = null, signature = null;
-            long epoch = -1, seq = -1, sentAt = -1, version = -1;
+            byte[]? key = null, nonce = null, ciphertext = null, signature = null, path = null;
+            long epoch = -1, seq = -1, sentAt = -1, version = -1, index = -1, width = -1;
             while (reader.Read())
             {
                 if (reader.TokenType == JsonTokenType.EndObject)
@@ -228,6 +303,9 @@ public static class EnvelopeCodec
                     case "k" when isString && reader.TryGetBytesFromBase64(out var k): key = k; break;
                     case "n" when isString && reader.TryGetBytesFromBase64(out var n): nonce = n; break;
                     case "c" when isString && reader.TryGetBytesFromBase64(out var c): ciphertext = c; break;
+                    case "i" when isNumber && reader.TryGetInt64(out var i): index = i; break;
+                    case "w" when isNumber && reader.TryGetInt64(out var wd): width = wd; break;
+                    case "m" when isString && reader.TryGetBytesFromBase64(out var m): path = m; break;
                     case "sig" when isString && reader.TryGetBytesFromBase64(out var sig): signature = sig; break;
                     default:
                         // Unknown fields are allowed (newer senders); skip their values.
@@ -236,14 +314,23 @@ public static class EnvelopeCodec
                 }
             }
 
-            if (version != Version || !Naming.IsValidGroup(group) || peer is not { Length: PeerIdentity.PeerIdLength }
+            var burst = version == Version && width is >= 1 and <= BurstTree.MaxWidth && index >= 0 && index < width
+                && path is { Length: <= BurstTree.HashSize * BurstTree.MaxDepth } && path.Length % BurstTree.HashSize == 0;
+            var single = version == OldestVersion && width < 0 && index < 0 && path is null;
+            if (!(burst || single) || !Naming.IsValidGroup(group) || peer is not { Length: PeerIdentity.PeerIdLength }
                 || epoch <= 0 || seq <= 0 || sentAt < 0 || key is not { Length: 32 } || nonce is not { Length: GroupKey.NonceSize }
                 || ciphertext is null || signature is not { Length: 64 })
             {
                 return null;
             }
 
-            return new SealedEnvelope(group!, peer, epoch, seq, sentAt, key, nonce, ciphertext, signature);
+            return new SealedEnvelope(group!, peer, epoch, seq, sentAt, key, nonce, ciphertext, signature)
+            {
+                Version = (int)version,
+                Index = (int)index,
+                Width = (int)width,
+                Path = path ?? [],
+            };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {

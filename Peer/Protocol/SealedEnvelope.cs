@@ -4,5 +4,17 @@ namespace Mesh.Peer.Protocol;
 public sealed record SealedEnvelope(
     string Group, string PeerId, long Epoch, long Seq, long SentAtMs, byte[] SigningKey, byte[] Nonce, byte[] Ciphertext, byte[] Signature)
 {
+    /// <summary>The format: 3 (signed by burst) or 2 (signed alone, older history).</summary>
+    public int Version { get; init; } = EnvelopeCodec.Version;
+
+    /// <summary>The message's place in its burst (version 3).</summary>
+    public int Index { get; init; }
+
+    /// <summary>How many messages its burst holds (version 3).</summary>
+    public int Width { get; init; } = 1;
+
+    /// <summary>The siblings on the way from the message to its burst's root (version 3).</summary>
+    public byte[] Path { get; init; } = [];
+
     public string HistoryName => new Envelope(Group, PeerId, Epoch, Seq, "x", SentAtMs, "").HistoryName;
 }

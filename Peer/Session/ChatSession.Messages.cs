@@ -106,16 +106,50 @@ public sealed partial class ChatSession
 
         // Send times never go backwards for one sender, so its history keys sort in the order it sent them.
         _lastSentAtMs = Math.Max(NowMs, _lastSentAtMs);
-        var envelope = new Envelope(state.Name, PeerId, _epoch, ++_seq, _name, _lastSentAtMs, text);
-        var payload = EnvelopeCodec.Seal(envelope, state.Key, _identity);
-        var entry = new HistoryEntry(state.Name, envelope.HistoryName, payload);
-        // On disk first: once shown as sent, a message reaches history even if etcd or this process goes away.
-        _outbox.Append(entry);
-        _node.Publish(state.Name, payload);
-        _writer.Enqueue(entry);
-        state.Orderer.MarkOwn(envelope);
-        _instruments.MessageSent(state.Name, payload.Length);
-        Deliver(envelope, own: true);
+        _unsent.Add((state, new Envelope(state.Name, PeerId, _epoch, ++_seq, _name, _lastSentAtMs, text)));
+        if (_unsent.Count >= MaxBurst)
+        {
+            FlushSends();
+        }
+    }
+
+    /// <summary>Seals, records and publishes the messages typed since the last flush: one signature per group's burst.</summary>
+    /// <remarks>
+    /// The loop calls this whenever it has no more input waiting (so a lone message leaves at once), after
+    /// <see cref="MaxBurst"/> messages, and before any input that could change what sending means (commands, keys,
+    /// members). A message is shown as sent only here, once it is in the outbox.
+    /// </remarks>
+    private void FlushSends()
+    {
+        if (_unsent.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var burst in _unsent.GroupBy(u => u.State))
+        {
+            var state = burst.Key;
+            var envelopes = burst.Select(u => u.Envelope).ToList();
+            var payloads = EnvelopeCodec.SealBurst(envelopes, state.Key!, _identity);
+            var entries = new HistoryEntry[envelopes.Count];
+            for (var i = 0; i < entries.Length; i++)
+            {
+                entries[i] = new HistoryEntry(state.Name, envelopes[i].HistoryName, payloads[i]);
+            }
+
+            // On disk first: once shown as sent, a message reaches history even if etcd or this process goes away.
+            _outbox.Append(entries);
+            for (var i = 0; i < entries.Length; i++)
+            {
+                _node.Publish(state.Name, payloads[i]);
+                _writer.Enqueue(entries[i]);
+                state.Orderer.MarkOwn(envelopes[i]);
+                _instruments.MessageSent(state.Name, payloads[i].Length);
+                Deliver(envelopes[i], own: true);
+            }
+        }
+
+        _unsent.Clear();
     }
 
     private void OnFrame(SessionInput.Frame frame)
@@ -136,7 +170,7 @@ public sealed partial class ChatSession
 
         var reason = RejectReason.Malformed;
         byte[]? signingKey = null;
-        var envelope = parsed is null ? null : EnvelopeCodec.TryOpen(parsed, parsed.Group == state.Name ? state.Key : null, out signingKey, out reason);
+        var envelope = parsed is null ? null : EnvelopeCodec.TryOpen(parsed, parsed.Group == state.Name ? state.Key : null, out signingKey, out reason, _verified);
         // A member's link only carries that member's own messages, for the group named by the topic.
         if (envelope is null || envelope.Group != frame.Group || envelope.PeerId != frame.PeerId)
         {
@@ -215,7 +249,7 @@ public sealed partial class ChatSession
         }
 
         var reason = RejectReason.Malformed;
-        var envelope = parsed is null ? null : EnvelopeCodec.TryOpen(parsed, parsed.Group == state.Name ? state.Key : null, out _, out reason);
+        var envelope = parsed is null ? null : EnvelopeCodec.TryOpen(parsed, parsed.Group == state.Name ? state.Key : null, out _, out reason, _verified);
         if (envelope is null || envelope.HistoryName != name)
         {
             LogCorruptHistory(state.Name, Naming.Printable(name), envelope is null ? reason : RejectReason.Malformed);

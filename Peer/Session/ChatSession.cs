@@ -29,6 +29,9 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// <summary>How long a message waits for an earlier one of the same sender before it is shown anyway.</summary>
     public static readonly TimeSpan GapTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>The most messages sealed under one signature; more waiting input starts another burst.</summary>
+    public const int MaxBurst = 64;
+
     private readonly MeshOptions _options;
     private readonly PeerIdentity _identity;
     private readonly string _name;
@@ -54,6 +57,10 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly Outbox _outbox;
     private readonly LocalHistory _local;
     private readonly KnownPeers _knownPeers;
+    private readonly VerifiedBursts _verified = new();
+
+    /// <summary>Messages typed but not yet sealed: they leave together when the loop runs out of input.</summary>
+    private readonly List<(GroupState State, Envelope Envelope)> _unsent = [];
     private string? _current;
     private string _endpoint = "";
     private long _epoch;
@@ -153,11 +160,37 @@ public sealed partial class ChatSession : IAsyncDisposable
 
             _current = groups.Count > 0 ? groups[0] : null;
             _ = TickAsync(_stop.Token);
-            await foreach (var input in _inputs.Reader.ReadAllAsync(ct))
+            await RunLoopAsync(ct);
+            return await ShutdownAsync();
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return await ShutdownAsync();
+        }
+        catch (EtcdUnavailableException e)
+        {
+            await ShutdownAsync();
+            throw new MeshException(e.Message);
+        }
+    }
+
+    /// <summary>Takes inputs in order until end of input; what was typed leaves in bursts (see <see cref="FlushSends"/>).</summary>
+    private async Task RunLoopAsync(CancellationToken ct)
+    {
+        var inputs = _inputs.Reader;
+        while (await inputs.WaitToReadAsync(ct))
+        {
+            while (inputs.TryRead(out var input))
             {
                 if (input is SessionInput.EndOfInput)
                 {
-                    break;
+                    FlushSends();
+                    return;
+                }
+
+                if (!KeepsBurstOpen(input))
+                {
+                    FlushSends();
                 }
 
                 try
@@ -174,18 +207,18 @@ public sealed partial class ChatSession : IAsyncDisposable
                 }
             }
 
-            return await ShutdownAsync();
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            return await ShutdownAsync();
-        }
-        catch (EtcdUnavailableException e)
-        {
-            await ShutdownAsync();
-            throw new MeshException(e.Message);
+            FlushSends();
         }
     }
+
+    /// <summary>Inputs that cannot change how typed messages are sealed or where they go: plain text, frames from
+    /// others, history changes, timer ticks.</summary>
+    private static bool KeepsBurstOpen(SessionInput input) => input switch
+    {
+        SessionInput.UserLine line => !line.Text.StartsWith('/') || line.Text.StartsWith("//", StringComparison.Ordinal),
+        SessionInput.Frame or SessionInput.HistoryChanged or SessionInput.Tick => true,
+        _ => false,
+    };
 
     private MemberRecord OwnRecord() =>
         new(PeerId, _name, _identity.PublicKeyZ85, Convert.ToBase64String(_identity.SigningPublicKey), _endpoint,
@@ -292,6 +325,8 @@ public sealed partial class ChatSession : IAsyncDisposable
             return 0;
         }
 
+        // Typed before the end: sealed, kept in the outbox and shown as sent like any other.
+        FlushSends();
         await _stop.CancelAsync();
         foreach (var state in _groups.Values)
         {

@@ -5,7 +5,7 @@ namespace Mesh.Testing;
 /// <summary>Runs the real <c>mesh</c> executable (mesh.dll, built next to the tests) as a child process.</summary>
 public static class MeshCli
 {
-    public static string Dll => Path.Combine(AppContext.BaseDirectory, "mesh.dll");
+    public static string Dll => Environment.GetEnvironmentVariable("MESH_DLL") ?? Path.Combine(AppContext.BaseDirectory, "mesh.dll");
 
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {

@@ -78,6 +78,7 @@ public sealed class EnvelopeCodecTests
     [TestCase("null")]
     [TestCase("{\"v\":1,\"g\":\"ops\",\"p\":\"0123456789abcdef\",\"e\":1,\"s\":1,\"f\":\"a\",\"t\":1,\"x\":\"plaintext\"}")]
     [TestCase("{\"v\":2,\"g\":\"ops\"")]
+    [TestCase("{\"v\":4,\"g\":\"ops\"}")]
     [TestCase("{\"v\":2,\"g\":\"bad group\",\"p\":\"x\",\"e\":1,\"s\":1,\"t\":1,\"k\":\"AA==\",\"n\":\"AA==\",\"c\":\"AA==\",\"sig\":\"AA==\"}")]
     public void Malformed_envelopes_are_rejected(string json)
     {
@@ -98,7 +99,8 @@ public sealed class EnvelopeCodecTests
     [Test]
     public void Unknown_fields_are_skipped()
     {
-        var json = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample, Key, Sender)).Replace("{\"v\":2,", "{\"future\":[1,2],\"v\":2,");
+        var json = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample, Key, Sender)).Replace("{\"v\":3,", "{\"future\":[1,2],\"v\":3,");
+        Assert.That(json, Does.StartWith("{\"future\""));
         Assert.That(Open(Encoding.UTF8.GetBytes(json), out _), Is.EqualTo(Sample));
     }
 
