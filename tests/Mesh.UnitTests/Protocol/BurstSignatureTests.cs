@@ -4,19 +4,14 @@ using System.Text.Json.Nodes;
 using Mesh.Peer.Crypto;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Protocol;
-using NetMQ;
-using NSec.Cryptography;
 
 namespace Mesh.UnitTests.Protocol;
 
 [Category("Unit")]
 public sealed class BurstSignatureTests
 {
-    private static readonly PeerIdentity Sender = NewIdentity();
+    private static readonly PeerIdentity Sender = Identities.New();
     private static readonly GroupKey Key = GroupKey.Create();
-
-    private static PeerIdentity NewIdentity() =>
-        new(new NetMQCertificate(), NSec.Cryptography.Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }));
 
     private static List<Envelope> Burst(int count, long firstSeq = 1) =>
         [.. Enumerable.Range(0, count).Select(i => new Envelope("ops", Sender.PeerId, 7, firstSeq + i, "amy", 1795534684900 + i, $"message {i}"))];
@@ -123,10 +118,21 @@ public sealed class BurstSignatureTests
         Assert.That(Open(garbled, out _, verified), Is.Not.Null);
 
         // A root is only remembered for the peer that signed it.
-        var other = NewIdentity();
+        var other = Identities.New();
         var foreign = EnvelopeCodec.SealBurst([new Envelope("ops", other.PeerId, 1, 1, "bob", 1, "hi")], Key, other);
         Assert.That(Open(foreign[0], out _, verified), Is.Not.Null);
         Assert.That(verified.Count, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void A_remembered_key_does_not_let_another_key_speak_for_its_peer()
+    {
+        var verified = new VerifiedBursts();
+        Assert.That(Open(EnvelopeCodec.Seal(Burst(1)[0], Key, Sender), out _, verified), Is.Not.Null);
+        var other = Identities.New();
+        var forged = EnvelopeCodec.Seal(Burst(1, firstSeq: 2)[0], Key, other);
+        Assert.That(Open(forged, out var reason, verified), Is.Null);
+        Assert.That(reason, Is.EqualTo(RejectReason.BadSignature));
     }
 
     [Test]

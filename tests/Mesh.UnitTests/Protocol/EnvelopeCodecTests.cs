@@ -2,20 +2,15 @@ using System.Text;
 using Mesh.Peer.Crypto;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Protocol;
-using NetMQ;
-using NSec.Cryptography;
 
 namespace Mesh.UnitTests.Protocol;
 
 [Category("Unit")]
 public sealed class EnvelopeCodecTests
 {
-    private static readonly PeerIdentity Sender = NewIdentity();
+    private static readonly PeerIdentity Sender = Identities.New();
     private static readonly GroupKey Key = GroupKey.Create();
     private static readonly Envelope Sample = new("ops", Sender.PeerId, 1795534684827, 42, "amy", 1795534684900, "héllo \"wörld\" 🌍\n");
-
-    private static PeerIdentity NewIdentity() =>
-        new(new NetMQCertificate(), NSec.Cryptography.Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }));
 
     private static Envelope? Open(byte[] frame, out RejectReason reason, GroupKey? key = null) =>
         EnvelopeCodec.TryOpen(frame, g => g == "ops" ? key ?? Key : null, out _, out reason);
@@ -56,7 +51,7 @@ public sealed class EnvelopeCodecTests
     [Test]
     public void A_member_cannot_post_as_another_peer_id()
     {
-        var other = NewIdentity();
+        var other = Identities.New();
         // Signed by "other", but claiming Sender's peer id: the key does not hash to that id.
         var forged = EnvelopeCodec.Seal(Sample, Key, other);
         Assert.That(Open(forged, out var reason), Is.Null);
