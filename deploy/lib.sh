@@ -44,6 +44,26 @@ ensure_dotnet() {
   fi
 }
 
+# The peer as it is run: published ReadyToRun (precompiled), so that a peer does not spend its first seconds, and
+# its memory, compiling itself (docs/performance.md). Prints the path of mesh.dll; falls back to the plain build,
+# with a warning, if the precompiled publish cannot be made (the compiler package comes from NuGet).
+publish_peer() {
+  local root rid log out
+  root=$(mesh_root)
+  out="$root/Peer/bin/Release/ready"
+  rid=$(dotnet --info 2>/dev/null | sed -n 's/^ *RID: *//p' | head -1)
+  log=$(mktemp)
+  if [ -n "$rid" ] && dotnet publish "$root/Peer/Mesh.Peer.csproj" -c Release -r "$rid" --self-contained false \
+      -p:PublishReadyToRun=true -o "$out" -nologo -v q >"$log" 2>&1; then
+    rm -f "$log"
+    echo "$out/mesh.dll"
+    return 0
+  fi
+  echo "mesh: could not publish the precompiled peer ($(grep -m1 -E "error" "$log" || echo "runtime id '${rid:-unknown}'")); using the plain build" >&2
+  rm -f "$log"
+  echo "$root/Peer/bin/Release/net10.0/mesh.dll"
+}
+
 # Builds the solution in Release quietly; prints the build's errors and fails when it does not build.
 build_release() {
   local root log
@@ -56,4 +76,12 @@ build_release() {
     exit 1
   fi
   rm -f "$log"
+}
+
+# What every script that runs peers needs first: .NET, etcd, npm (for the build) and the Release build.
+prepare() {
+  ensure_dotnet
+  ensure_etcd
+  ensure_npm
+  build_release
 }

@@ -39,7 +39,8 @@ start() {
   MESH_HOME=$home "$root/deploy/local-influxdb.sh" start
   build_release
   if ! running "$stack/monitor.pid"; then
-    setsid nohup dotnet "$root/Peer/bin/Release/net10.0/mesh.dll" monitor --etcd "$endpoints" \
+    dll=$(publish_peer)
+    setsid nohup dotnet "$dll" monitor --etcd "$endpoints" \
       --http 127.0.0.1:8090 --influx http://127.0.0.1:8086 >>"$stack/monitor.log" 2>&1 </dev/null &
     echo $! >"$stack/monitor.pid"
   fi

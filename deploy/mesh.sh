@@ -6,10 +6,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 root=$(mesh_root)
 
-ensure_dotnet
-ensure_etcd
-ensure_npm
-build_release
+prepare
+dll=$(publish_peer)
 
 configured=${MESH_ETCD:-}
 for arg in "$@"; do
@@ -19,4 +17,4 @@ if [ -z "$configured" ]; then
   "$root/deploy/local-etcd.sh" start
 fi
 
-exec dotnet "$root/Peer/bin/Release/net10.0/mesh.dll" "$@"
+exec dotnet "$dll" "$@"

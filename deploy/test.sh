@@ -5,9 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 root=$(mesh_root)
 
-ensure_dotnet
-ensure_etcd
-ensure_npm
+prepare
 # The monitoring tests report to a real InfluxDB and load the status page in headless Chromium.
 ensure_influxdb
 command -v chromium >/dev/null || ensure_packages chromium
@@ -15,7 +13,9 @@ command -v chromium >/dev/null || ensure_packages chromium
 command -v openssl >/dev/null || ensure_packages openssl
 # The terminal tests run the chat screen under tmux.
 command -v tmux >/dev/null || ensure_packages tmux
-build_release
+# The integration tests run the peer exactly as deploy/mesh.sh does.
+MESH_DLL=$(publish_peer)
+export MESH_DLL
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT

@@ -7,11 +7,16 @@ namespace Mesh.Coordinator.History;
 /// <remarks>
 /// Files under <c>HOME/history</c>, mode 0600: <c>G.log</c> (records in the order taken from etcd) and <c>G.rev</c>
 /// (written after the records it covers, atomically). A crash between the two leaves records beyond the revision;
-/// they are read again from etcd and dropped as copies, never lost.
+/// they are read again from etcd and dropped as copies, never lost. The log stays open while the peer runs, and the
+/// revision is written at most every <see cref="CheckpointInterval"/> (and by <see cref="Checkpoint"/>): a busy group
+/// costs one write per batch of changes, not a file created and renamed for each.
 /// </remarks>
-public sealed class LocalHistory(string directory)
+public sealed class LocalHistory(string directory) : IDisposable
 {
+    public static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
+
     private readonly Lock _lock = new();
+    private readonly Dictionary<string, GroupLog> _open = new(StringComparer.Ordinal);
 
     private string LogPath(string group) => Path.Combine(directory, group + ".log");
 
@@ -22,6 +27,7 @@ public sealed class LocalHistory(string directory)
     {
         lock (_lock)
         {
+            Close(group);
             if (!File.Exists(RevisionPath(group)) || !File.Exists(LogPath(group))
                 || !long.TryParse(File.ReadAllText(RevisionPath(group)).Trim(), CultureInfo.InvariantCulture, out var revision))
             {
@@ -47,27 +53,93 @@ public sealed class LocalHistory(string directory)
     {
         lock (_lock)
         {
-            if (!System.IO.Directory.Exists(directory))
+            if (!_open.TryGetValue(group, out var log))
             {
-                System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
-
-            using (var log = new FileStream(LogPath(group), new FileStreamOptions
-            {
-                Mode = FileMode.Append,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }))
-            {
-                foreach (var entry in entries)
+                if (!System.IO.Directory.Exists(directory))
                 {
-                    log.Write(HistoryRecordCodec.Encode(entry));
+                    System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                 }
+
+                log = new GroupLog(new FileStream(LogPath(group), new FileStreamOptions
+                {
+                    Mode = FileMode.Append,
+                    Access = FileAccess.Write,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                    BufferSize = 64 * 1024,
+                }));
+                _open[group] = log;
             }
 
-            var temp = RevisionPath(group) + ".tmp";
-            File.WriteAllText(temp, revision.ToString(CultureInfo.InvariantCulture));
-            File.Move(temp, RevisionPath(group), overwrite: true);
+            foreach (var entry in entries)
+            {
+                log.Stream.Write(HistoryRecordCodec.Encode(entry));
+            }
+
+            // The records reach the operating system before any revision that covers them is written.
+            log.Stream.Flush();
+            log.Revision = revision;
+            if (log.Written == 0 || log.Since.Elapsed >= CheckpointInterval)
+            {
+                WriteRevision(group, log);
+            }
         }
+    }
+
+    /// <summary>Writes the revision of every copy that has advanced since its last one.</summary>
+    public void Checkpoint()
+    {
+        lock (_lock)
+        {
+            foreach (var (group, log) in _open)
+            {
+                WriteRevision(group, log);
+            }
+        }
+    }
+
+    private void WriteRevision(string group, GroupLog log)
+    {
+        if (log.Revision == log.Written)
+        {
+            return;
+        }
+
+        var temp = RevisionPath(group) + ".tmp";
+        File.WriteAllText(temp, log.Revision.ToString(CultureInfo.InvariantCulture));
+        File.Move(temp, RevisionPath(group), overwrite: true);
+        log.Written = log.Revision;
+        log.Since.Restart();
+    }
+
+    private void Close(string group)
+    {
+        if (_open.Remove(group, out var log))
+        {
+            WriteRevision(group, log);
+            log.Stream.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (var group in _open.Keys.ToList())
+            {
+                Close(group);
+            }
+        }
+    }
+
+    /// <summary>An open copy: its stream, the revision it holds, and the last revision written down.</summary>
+    private sealed class GroupLog(FileStream stream)
+    {
+        public FileStream Stream { get; } = stream;
+
+        public long Revision { get; set; }
+
+        public long Written { get; set; }
+
+        public System.Diagnostics.Stopwatch Since { get; } = System.Diagnostics.Stopwatch.StartNew();
     }
 }

@@ -18,5 +18,23 @@ public sealed record Envelope(string Group, string PeerId, long Epoch, long Seq,
     /// <summary>The key under the group's history prefix: sorts by send time, then sender, run and position.</summary>
     public string HistoryName => string.Create(CultureInfo.InvariantCulture, $"{SentAtMs:D13}-{PeerId}-{Epoch:D13}-{Seq:D10}");
 
+    /// <summary>Reads sender, run and position back from a history name (without opening the entry); false when the
+    /// name is not one this format makes.</summary>
+    public static bool TryParseHistoryName(string name, out string peerId, out long epoch, out long seq)
+    {
+        peerId = "";
+        epoch = seq = 0;
+        var parts = name.Split('-');
+        if (parts.Length != 4 || parts[1].Length != Identity.PeerIdentity.PeerIdLength
+            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out epoch)
+            || !long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out seq))
+        {
+            return false;
+        }
+
+        peerId = parts[1];
+        return true;
+    }
+
     public DateTimeOffset SentAt => DateTimeOffset.FromUnixTimeMilliseconds(SentAtMs);
 }

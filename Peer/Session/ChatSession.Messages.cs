@@ -241,13 +241,13 @@ public sealed partial class ChatSession
     /// <summary>Opens a stored history entry; a corrupt, foreign or forged one is skipped with a warning, never fatal.</summary>
     private Envelope? OpenStored(GroupState state, string name, byte[] value)
     {
-        var parsed = EnvelopeCodec.TryParse(value);
-        if (parsed is not null && parsed.HistoryName == name && state.Orderer.AlreadyDelivered(parsed.PeerId, parsed.Epoch, parsed.Seq))
+        if (Envelope.TryParseHistoryName(name, out var peerId, out var epoch, out var seq) && state.Orderer.AlreadyDelivered(peerId, epoch, seq))
         {
-            // The history echo of a message already shown: skip the signature check and decryption.
+            // The history echo of a message already shown: its name says so, nothing to parse, check or decrypt.
             return null;
         }
 
+        var parsed = EnvelopeCodec.TryParse(value);
         var reason = RejectReason.Malformed;
         var envelope = parsed is null ? null : EnvelopeCodec.TryOpen(parsed, parsed.Group == state.Name ? state.Key : null, out _, out reason, _verified);
         if (envelope is null || envelope.HistoryName != name)

@@ -306,6 +306,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     private void OnTick()
     {
         WriteLinksIfChanged();
+        _local.Checkpoint();
         var now = NowMs;
         foreach (var state in _groups.Values)
         {
@@ -339,6 +340,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             Emit(new ErrorEvent($"{unwritten} sent messages are kept in the outbox ({Path.Combine(_options.Home, "outbox")}): etcd unreachable at {_etcd.Describe}; they are written to history when this home next joins"));
         }
 
+        _local.Dispose();
         await MarkLeavingAsync();
         // Revoking the lease removes every presence key at once: the others see this peer leave now, not after the TTL.
         await _registration.RevokeAsync(TimeSpan.FromSeconds(2));

@@ -2,10 +2,12 @@ using System.Diagnostics;
 
 namespace Mesh.Testing;
 
-/// <summary>Runs the real <c>mesh</c> executable (mesh.dll, built next to the tests) as a child process.</summary>
+/// <summary>Runs the real <c>mesh</c> executable as a child process.</summary>
 public static class MeshCli
 {
-    public static string Dll => Environment.GetEnvironmentVariable("MESH_DLL") ?? Path.Combine(AppContext.BaseDirectory, "mesh.dll");
+    /// <summary>The peer to run: MESH_DLL when set (deploy/test.sh and deploy/bench.sh point it at the precompiled
+    /// peer that deploy/mesh.sh runs), else the mesh.dll built next to the tests.</summary>
+    public static string Dll => Environment.GetEnvironmentVariable("MESH_DLL") is { Length: > 0 } dll ? dll : Path.Combine(AppContext.BaseDirectory, "mesh.dll");
 
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {

@@ -65,6 +65,11 @@ public sealed class EnvelopeCodecTests
         var later = Sample with { SentAtMs = 1000, Seq = 10 };
         Assert.That(string.CompareOrdinal(earlier.HistoryName, later.HistoryName), Is.LessThan(0));
         Assert.That(Sample.HistoryName, Is.EqualTo($"1795534684900-{Sender.PeerId}-1795534684827-0000000042"));
+        Assert.That(Envelope.TryParseHistoryName(Sample.HistoryName, out var peer, out var epoch, out var seq), Is.True);
+        Assert.That((peer, epoch, seq), Is.EqualTo((Sender.PeerId, Sample.Epoch, Sample.Seq)));
+        Assert.That(Envelope.TryParseHistoryName("1795534684900-short-1-2", out _, out _, out _), Is.False);
+        Assert.That(Envelope.TryParseHistoryName($"1-{Sender.PeerId}-x-2", out _, out _, out _), Is.False);
+        Assert.That(Envelope.TryParseHistoryName($"1-{Sender.PeerId}-1-2-3", out _, out _, out _), Is.False);
     }
 
     [TestCase("")]

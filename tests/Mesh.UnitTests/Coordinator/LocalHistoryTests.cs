@@ -1,0 +1,77 @@
+using System.Text;
+using Mesh.Coordinator.History;
+
+namespace Mesh.UnitTests.Coordinator;
+
+[Category("Unit")]
+public sealed class LocalHistoryTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void NewDirectory() => _dir = Path.Combine(Path.GetTempPath(), $"mesh-local-{Guid.NewGuid():N}");
+
+    [TearDown]
+    public void Remove()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private static HistoryEntry[] Entries(int from, int count) =>
+        [.. Enumerable.Range(from, count).Select(i => new HistoryEntry("ops", $"{i:D13}-peer", Encoding.UTF8.GetBytes($"sealed {i}")))];
+
+    private string Revision() => File.ReadAllText(Path.Combine(_dir, "ops.rev"));
+
+    [Test]
+    public void The_first_append_is_written_down_at_once_later_ones_at_a_checkpoint()
+    {
+        using var local = new LocalHistory(_dir);
+        local.Append("ops", Entries(0, 2), 10);
+        Assert.That(Revision(), Is.EqualTo("10"));
+
+        // Within the checkpoint interval the records reach the file, the revision waits for a checkpoint.
+        local.Append("ops", Entries(2, 3), 20);
+        Assert.That(Revision(), Is.EqualTo("10"));
+        local.Checkpoint();
+        Assert.That(Revision(), Is.EqualTo("20"));
+    }
+
+    [Test]
+    public void Load_sees_every_append_and_its_revision_and_appends_go_on_after_it()
+    {
+        using (var local = new LocalHistory(_dir))
+        {
+            local.Append("ops", Entries(0, 2), 10);
+            local.Append("ops", Entries(2, 3), 20);
+            var (entries, revision) = local.Load("ops");
+            Assert.That(entries.Select(e => e.Name), Is.EqualTo(Entries(0, 5).Select(e => e.Name)));
+            Assert.That(revision, Is.EqualTo(20));
+
+            local.Append("ops", Entries(5, 1), 30);
+        }
+
+        // Disposing writes the last revision down.
+        using var reopened = new LocalHistory(_dir);
+        var (all, last) = reopened.Load("ops");
+        Assert.That(all, Has.Count.EqualTo(6));
+        Assert.That(last, Is.EqualTo(30));
+    }
+
+    [Test]
+    public void Records_beyond_the_revision_after_a_crash_are_kept_and_the_revision_is_older()
+    {
+        var local = new LocalHistory(_dir);
+        local.Append("ops", Entries(0, 2), 10);
+        local.Append("ops", Entries(2, 2), 20);
+
+        // A crash: nothing disposed, no checkpoint. The records are in the file (flushed), the revision is behind,
+        // so a restart asks etcd for everything after 10 and drops what it already holds as copies.
+        using var restarted = new LocalHistory(_dir);
+        var (entries, revision) = restarted.Load("ops");
+        Assert.That(entries, Has.Count.EqualTo(4));
+        Assert.That(revision, Is.EqualTo(10));
+    }
+}
