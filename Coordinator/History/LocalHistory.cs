@@ -8,12 +8,14 @@ namespace Mesh.Coordinator.History;
 /// Files under <c>HOME/history</c>, mode 0600: <c>G.log</c> (records in the order taken from etcd) and <c>G.rev</c>
 /// (written after the records it covers, atomically). A crash between the two leaves records beyond the revision;
 /// they are read again from etcd and dropped as copies, never lost. The log stays open while the peer runs, and the
-/// revision is written at most every <see cref="CheckpointInterval"/> (and by <see cref="Checkpoint"/>): a busy group
+/// revision is written at most every <see cref="DefaultCheckpointInterval"/> (and by <see cref="Checkpoint"/>): a busy group
 /// costs one write per batch of changes, not a file created and renamed for each.
 /// </remarks>
-public sealed class LocalHistory(string directory) : IDisposable
+public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval = null) : IDisposable
 {
-    public static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromSeconds(1);
+
+    private readonly TimeSpan _checkpointInterval = checkpointInterval ?? DefaultCheckpointInterval;
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, GroupLog> _open = new(StringComparer.Ordinal);
@@ -78,7 +80,7 @@ public sealed class LocalHistory(string directory) : IDisposable
             // The records reach the operating system before any revision that covers them is written.
             log.Stream.Flush();
             log.Revision = revision;
-            if (log.Written == 0 || log.Since.Elapsed >= CheckpointInterval)
+            if (log.Written == 0 || log.Since.Elapsed >= _checkpointInterval)
             {
                 WriteRevision(group, log);
             }

@@ -60,47 +60,39 @@ public static class BurstTree
             throw new ArgumentOutOfRangeException(nameof(leaves), leaves.Count, $"a burst holds 1 to {MaxWidth} messages");
         }
 
-        var paths = new List<byte>[leaves.Count];
-        for (var i = 0; i < paths.Length; i++)
+        var levels = new List<List<byte[]>> { leaves.ToList() };
+        while (levels[^1].Count > 1)
         {
-            paths[i] = new List<byte>(HashSize * MaxDepth);
-        }
-
-        // Which leaves sit under each node of the current level, so that a sibling's hash goes to all of them.
-        var level = leaves.ToList();
-        var under = Enumerable.Range(0, leaves.Count).Select(i => (First: i, Count: 1)).ToList();
-        while (level.Count > 1)
-        {
-            var next = new List<byte[]>((level.Count + 1) / 2);
-            var nextUnder = new List<(int First, int Count)>((level.Count + 1) / 2);
-            for (var i = 0; i < level.Count; i += 2)
+            var below = levels[^1];
+            var above = new List<byte[]>((below.Count + 1) / 2);
+            for (var i = 0; i < below.Count; i += 2)
             {
-                if (i + 1 == level.Count)
-                {
-                    next.Add(level[i]);
-                    nextUnder.Add(under[i]);
-                    continue;
-                }
-
-                AddSibling(paths, under[i], level[i + 1]);
-                AddSibling(paths, under[i + 1], level[i]);
-                next.Add(Node(level[i], level[i + 1]));
-                nextUnder.Add((under[i].First, under[i].Count + under[i + 1].Count));
+                // The last node of an odd level goes up as it is.
+                above.Add(i + 1 < below.Count ? Node(below[i], below[i + 1]) : below[i]);
             }
 
-            level = next;
-            under = nextUnder;
+            levels.Add(above);
         }
 
-        return (level[0], paths.Select(p => p.ToArray()).ToArray());
-    }
-
-    private static void AddSibling(List<byte>[] paths, (int First, int Count) leaves, byte[] sibling)
-    {
-        for (var leaf = leaves.First; leaf < leaves.First + leaves.Count; leaf++)
+        var paths = new byte[leaves.Count][];
+        for (var leaf = 0; leaf < leaves.Count; leaf++)
         {
-            paths[leaf].AddRange(sibling);
+            var path = new List<byte>(HashSize * MaxDepth);
+            var index = leaf;
+            foreach (var level in levels[..^1])
+            {
+                if ((index ^ 1) < level.Count)
+                {
+                    path.AddRange(level[index ^ 1]);
+                }
+
+                index /= 2;
+            }
+
+            paths[leaf] = [.. path];
         }
+
+        return (levels[^1][0], paths);
     }
 
     /// <summary>The root that <paramref name="leaf"/> at <paramref name="index"/> of <paramref name="width"/> leads to

@@ -27,6 +27,8 @@ public sealed partial class ChatSession
             return;
         }
 
+        // A command can leave or switch groups: what was typed before it leaves first, as it was typed.
+        FlushSends();
         var parts = line.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var argument = parts.Length > 1 ? parts[1] : null;
         switch (parts[0])

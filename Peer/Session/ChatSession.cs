@@ -211,14 +211,10 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Inputs that cannot change how typed messages are sealed or where they go: plain text, frames from
-    /// others, history changes, timer ticks.</summary>
-    private static bool KeepsBurstOpen(SessionInput input) => input switch
-    {
-        SessionInput.UserLine line => !line.Text.StartsWith('/') || line.Text.StartsWith("//", StringComparison.Ordinal),
-        SessionInput.Frame or SessionInput.HistoryChanged or SessionInput.Tick => true,
-        _ => false,
-    };
+    /// <summary>Inputs that cannot change how typed messages are sealed or where they go: frames from others, history
+    /// changes, timer ticks, and lines (a line that is a command flushes itself, see <see cref="HandleLineAsync"/>).</summary>
+    private static bool KeepsBurstOpen(SessionInput input) =>
+        input is SessionInput.UserLine or SessionInput.Frame or SessionInput.HistoryChanged or SessionInput.Tick;
 
     private MemberRecord OwnRecord() =>
         new(PeerId, _name, _identity.PublicKeyZ85, Convert.ToBase64String(_identity.SigningPublicKey), _endpoint,

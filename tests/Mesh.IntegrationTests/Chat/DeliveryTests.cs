@@ -108,6 +108,36 @@ public sealed class DeliveryTests : EtcdFixture
     }
 
     [Test]
+    public async Task Lines_and_commands_written_in_one_go_keep_their_order_and_their_groups()
+    {
+        var a = NewGroup("ca");
+        var b = NewGroup("cb");
+        var writer = StartPeer("writer", a, b);
+        var reader = StartPeer("reader", a, b);
+        foreach (var (peer, group) in new[] { (writer, a), (writer, b), (reader, a), (reader, b) })
+        {
+            await peer.WaitReadyAsync(group, Long);
+        }
+
+        await writer.WaitForAsync(p => OnlineNames(p, a).Contains("reader") && OnlineNames(p, b).Contains("reader"), Long, "reader online");
+
+        // Typed faster than the peer takes them, so lines wait together and leave in bursts; a command in the middle
+        // must still split them where it stands.
+        List<string> typed = [.. Enumerable.Range(0, 50).Select(i => $"a:{i}"), $"/switch {b}", .. Enumerable.Range(0, 50).Select(i => $"b:{i}"),
+            $"/switch {a}", .. Enumerable.Range(50, 10).Select(i => $"a:{i}")];
+        await writer.SendManyAsync(typed);
+
+        var inA = Enumerable.Range(0, 60).Select(i => $"a:{i}").ToList();
+        var inB = Enumerable.Range(0, 50).Select(i => $"b:{i}").ToList();
+        await reader.WaitForAsync(p => p.Messages(a).Count >= 60 && p.Messages(b).Count >= 50, Long, "every line at the reader");
+        Assert.That(reader.Messages(a).Select(m => m.Str("text")), Is.EqualTo(inA));
+        Assert.That(reader.Messages(b).Select(m => m.Str("text")), Is.EqualTo(inB));
+        Assert.That(writer.Of("message").Select(m => m.Str("text")), Is.EqualTo(typed.Where(t => !t.StartsWith('/'))));
+        Assert.That((await HistoryAsync(a, reader.Home)).Select(m => m.Str("text")), Is.EqualTo(inA));
+        Assert.That((await HistoryAsync(b, reader.Home)).Select(m => m.Str("text")), Is.EqualTo(inB));
+    }
+
+    [Test]
     public async Task One_sender_5000_messages_reach_all_4_receivers_and_history_in_batched_writes()
     {
         var group = NewGroup("tput");
