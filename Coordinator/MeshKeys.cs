@@ -36,11 +36,27 @@ public static class MeshKeys
 
     public static string HistoryPrefix(string group) => $"{HistoryRoot}{group}/";
 
-    /// <summary>The group key wrapped to one member's public key (only that member can unwrap it).</summary>
-    public static string KeyGrant(string group, string peerId) => $"/mesh/keys/{group}/{peerId}";
+    /// <summary>The group log's entries after the genesis (which is the directory entry, <see cref="Group"/>).</summary>
+    public static string LogPrefix(string group) => $"/mesh/log/{group}/";
 
-    /// <summary>The group key sealed under an invite secret that only the invite code carries.</summary>
+    /// <summary>Where entry <paramref name="index"/> of the group log lives; index 0 is the genesis.</summary>
+    public static string LogEntry(string group, long index) =>
+        index == 0 ? Group(group) : LogPrefix(group) + index.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Every key grant for one member of a group (one per epoch).</summary>
+    public static string GrantsPrefix(string group, string peerId) => $"/mesh/keys/{group}/{peerId}/";
+
+    /// <summary>An epoch's group key wrapped to one member's public key (only that member can unwrap it), signed.</summary>
+    public static string Grant(string group, string peerId, long epoch) =>
+        GrantsPrefix(group, peerId) + epoch.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A signed invite record (leased for the invite's lifetime); no key in it.</summary>
     public static string Invite(string group, string inviteId) => $"/mesh/invites/{group}/{inviteId}";
+
+    /// <summary>Admission requests of a private group, written by invitees as they redeem an invite.</summary>
+    public static string AdmitPrefix(string group) => $"/mesh/admit/{group}/";
+
+    public static string Admit(string group, string peerId) => AdmitPrefix(group) + peerId;
 
     /// <summary>The end of the range that holds every key starting with <paramref name="prefix"/>.</summary>
     public static byte[] RangeEnd(string prefix)

@@ -22,15 +22,30 @@ public sealed record GroupRecord(
 
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, CoordinatorJsonContext.Default.GroupRecord);
 
-    /// <summary>Parses a record, or returns null for anything malformed.</summary>
+    /// <summary>Reads what a directory entry says of itself, for display only (mesh monitor, mesh groups): the entry
+    /// is a signed genesis (<c>{"b":BODY,"s":SIG}</c>) and peers check it; this does not. Null for anything malformed.</summary>
     public static GroupRecord? TryParse(ReadOnlySpan<byte> value)
     {
         try
         {
+            using (var doc = JsonDocument.Parse(value.ToArray(), new JsonDocumentOptions { MaxDepth = 2 }))
+            {
+                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("b", out var b) && b.ValueKind == JsonValueKind.String)
+                {
+                    using var body = JsonDocument.Parse(b.GetString()!, new JsonDocumentOptions { MaxDepth = 1 });
+                    var r = body.RootElement;
+                    return r.ValueKind == JsonValueKind.Object && r.TryGetProperty("policy", out var p) && p.GetString() is Open or Private
+                        && r.TryGetProperty("t", out var t) && t.TryGetInt64(out var at) && r.TryGetProperty("peer_name", out var n) && n.GetString() is { } name
+                        && r.TryGetProperty("check", out var c) && c.GetString() is { Length: > 0 } check
+                        ? new GroupRecord(at, name, p.GetString()!, check)
+                        : null;
+                }
+            }
+
             var record = JsonSerializer.Deserialize(value, CoordinatorJsonContext.Default.GroupRecord);
             return record is { Policy: Open or Private, KeyCheck.Length: > 0, CreatedBy: not null } ? record : null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return null;
         }

@@ -13,6 +13,19 @@ public sealed record MemberRecord(
     [property: JsonPropertyName("endpoint")] string Endpoint,
     [property: JsonPropertyName("since")] long SinceUnixMs)
 {
+    /// <summary>The group the record is for (empty for a peer's own presence record); signed with the rest.</summary>
+    [JsonPropertyName("g")]
+    public string Group { get; init; } = "";
+
+    /// <summary>The peer's Ed25519 signature over the record (base64); peers ignore records without a valid one.</summary>
+    [JsonPropertyName("sig")]
+    public string? Signature { get; init; }
+
+    /// <summary>What the signature covers: every field, in a fixed order.</summary>
+    public byte[] SignedBytes() => System.Text.Encoding.UTF8.GetBytes(string.Join('\n',
+        "mesh-member/1", Group, PeerId, Name, PublicKeyZ85, SigningKey, Endpoint,
+        SinceUnixMs.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, CoordinatorJsonContext.Default.MemberRecord);
 
     /// <summary>Parses a record, or returns null for anything malformed: a foreign or corrupt key is never fatal.</summary>

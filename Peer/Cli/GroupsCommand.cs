@@ -41,7 +41,8 @@ internal static class GroupsCommand
             using var etcd = new EtcdConnection(options.Etcd);
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             var (members, _) = await new GroupDirectory(etcd).ListMembersAsync(name, ct);
-            foreach (var m in members.OrderBy(m => m.Name, StringComparer.Ordinal))
+            // Only records their peers signed: an etcd writer's forged or altered ones are not shown.
+            foreach (var m in members.Where(m => Groups.MemberSignature.IsValid(m, name)).OrderBy(m => m.Name, StringComparer.Ordinal))
             {
                 var fingerprint = Identity.PeerIdentity.FingerprintOf(Convert.FromBase64String(m.SigningKey));
                 Console.WriteLine(result.GetValue(CommonOptions.Json)

@@ -4,7 +4,9 @@ using System.Text.Json;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Configuration;
+using Mesh.Coordinator.Groups;
 using Mesh.Peer.Crypto;
+using Mesh.Peer.Groups;
 using Mesh.Peer.Headless;
 using Mesh.Peer.Protocol;
 
@@ -24,8 +26,21 @@ internal static class HistoryCommand
             var json = result.GetValue(CommonOptions.Json);
             using var etcd = new EtcdConnection(options.Etcd);
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
-            var key = new GroupKeyring(options.Home).TryGet(name)
-                ?? throw new MeshException($"no key for group '{name}' in {options.Home}: only its members can read its history (join it first, or give --home)");
+            var keyring = new EpochKeyring(options.Home);
+            if (keyring.Of(name).Count == 0)
+            {
+                throw new MeshException($"no key for group '{name}' in {options.Home}: only its members can read its history (join it first, or give --home)");
+            }
+
+            // The log says who could seal what under which epoch: this home's copy, extended by etcd's checked entries.
+            var (genesis, entries, _) = await new GroupLogStore(etcd).ReadAsync(name, ct);
+            var merged = GroupLogSync.Merge(name, new GroupLogCopy(options.Home).Load(name), genesis, entries);
+            foreach (var error in merged.Errors)
+            {
+                Console.Error.WriteLine($"mesh: {error}");
+            }
+
+            var log = merged.Log ?? throw new MeshException($"group '{name}' has no valid group log in etcd or in {options.Home}");
             var store = new EtcdHistoryStore(etcd);
             using var stdout = new BufferedStream(Console.OpenStandardOutput(), 64 * 1024);
             var skipped = 0;
@@ -34,7 +49,12 @@ internal static class HistoryCommand
             {
                 foreach (var entry in page)
                 {
-                    var e = EnvelopeCodec.TryOpen(entry.Value, g => g == name ? key : null, out _, out _, verified);
+                    var parsed = EnvelopeCodec.TryParse(entry.Value);
+                    var e = parsed is null || parsed.Version != EnvelopeCodec.Version || parsed.Group != name
+                        || keyring.TryGet(name, parsed.KeyEpoch) is not { } key
+                        || !log.MaySeal(parsed.PeerId, parsed.SigningKey, parsed.KeyEpoch, parsed.LogHead, parsed.SentAtMs)
+                        ? null
+                        : EnvelopeCodec.TryOpen(parsed, key, out _, out _, verified);
                     if (e is null || e.HistoryName != entry.Name)
                     {
                         skipped++;
@@ -49,7 +69,7 @@ internal static class HistoryCommand
             stdout.Flush();
             if (skipped > 0)
             {
-                Console.Error.WriteLine($"mesh: skipped {skipped} corrupt, foreign or forged history entries in '{name}'");
+                Console.Error.WriteLine($"mesh: skipped {skipped} history entries of '{name}' that this home cannot open or that the group log does not vouch for (corrupt, forged, or sealed under an epoch this home has no key of)");
             }
 
             return 0;

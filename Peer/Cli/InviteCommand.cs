@@ -3,36 +3,54 @@ using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.Groups;
 using Mesh.Peer.Configuration;
-using Mesh.Peer.Crypto;
+using Mesh.Peer.Groups;
+using Mesh.Peer.Identity;
 
 namespace Mesh.Peer.Cli;
 
-/// <summary><c>mesh invite G</c>: a single-use code that admits one peer to a group this home is a member of.</summary>
+/// <summary><c>mesh invite G [--ttl 24h]</c>: a single-use code that lets one peer be admitted to a group this home is
+/// a member of. The code carries the group's genesis hash (the invitee pins it) and a secret; etcd gets a signed,
+/// leased record that expires with the invite and holds no key.</summary>
 internal static class InviteCommand
 {
     public static Command Create()
     {
-        var group = new Argument<string>("group") { Description = "a group whose key this home holds" };
-        var command = new Command("invite", "print a single-use invite code for a group (give it to the invitee out of band)") { group };
+        var group = new Argument<string>("group") { Description = "a group this home is a member of" };
+        var ttl = new Option<string>("--ttl") { Description = "how long the invite may be used: 90s, 30m, 24h, 7d (default 24h, at most 30d)", DefaultValueFactory = _ => "24h" };
+        var command = new Command("invite", "print a single-use invite code for a group (give it to the invitee out of band)") { group, ttl };
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
             var options = CommonOptions.Resolve(result);
             var name = Naming.RequireGroup(result.GetValue(group));
-            var key = new GroupKeyring(options.Home).TryGet(name)
-                ?? throw new MeshException($"no key for group '{name}' in {options.Home}: only members can invite");
+            var lifetime = Durations.Parse("--ttl", result.GetValue(ttl)!, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30));
+            var log = new GroupLogCopy(options.Home).Load(name)
+                ?? throw new MeshException($"'{name}' is not a group of {options.Home}: only its members can invite (join it first)");
+            using var identity = IdentityStore.LoadOrCreate(options.Home);
             using var etcd = new EtcdConnection(options.Etcd);
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
-            var directory = new GroupDirectory(etcd);
-            var record = await directory.GetGroupAsync(name, ct)
-                ?? throw new MeshException($"group '{name}' does not exist in etcd at {etcd.Describe}");
-            if (key.Check(name) != record.KeyCheck)
+            var store = new GroupLogStore(etcd);
+            var (genesis, entries, _) = await store.ReadAsync(name, ct);
+            var merged = GroupLogSync.Merge(name, log, genesis, entries);
+            foreach (var error in merged.Errors)
             {
-                throw new MeshException($"the key held for '{name}' is not the group's key");
+                Console.Error.WriteLine($"mesh: {error}");
             }
 
-            var invite = Invite.Create();
-            await directory.CreateAsync(MeshKeys.Invite(name, invite.Id), invite.Seal(key, name), ct);
+            if (!merged.Log!.Members.ContainsKey(identity.PeerId))
+            {
+                throw new MeshException($"this home is no longer a member of '{name}' (it left or was removed): it cannot invite");
+            }
+
+            using var invite = Invite.Create(merged.Log.GenesisHash);
+            var expires = DateTimeOffset.UtcNow + lifetime;
+            var record = InviteRecord.Create(name, invite, expires.ToUnixTimeMilliseconds(), identity);
+            if (!await store.CreateLeasedAsync(MeshKeys.Invite(name, invite.Id), record, lifetime, ct))
+            {
+                throw new MeshException("an invite with that id exists already (try again)");
+            }
+
             Console.WriteLine(invite.Code);
+            Console.Error.WriteLine($"mesh: single use, valid until {expires.UtcDateTime:yyyy-MM-dd HH:mm} UTC; the invitee joins with the code in MESH_INVITE or --invite-file");
             return 0;
         }));
         return command;

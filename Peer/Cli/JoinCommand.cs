@@ -23,11 +23,18 @@ internal static class JoinCommand
         var advertise = new Option<string?>("--advertise") { Description = "the endpoint other peers connect to (default: the bound one)" };
         var leaseTtl = new Option<int?>("--lease-ttl") { Description = "presence lease TTL in seconds (default 5): how soon others notice a crashed peer" };
         var isPrivate = new Option<bool>("--private") { Description = "create the groups as private: members join only with an invite (mesh invite G)" };
-        var invite = new Option<string?>("--invite") { Description = "an invite code from 'mesh invite G' (for a private group)" };
-        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl, isPrivate, invite };
+        var inviteFile = new Option<string?>("--invite-file") { Description = "a file holding an invite code from 'mesh invite G' ('-': the first line of stdin); or set MESH_INVITE" };
+        // Codes on the command line show in ps and shell history: the flag is refused with the ways that are safe.
+        var invite = new Option<string?>("--invite") { Description = "refused: pass the code in MESH_INVITE or --invite-file", Hidden = true };
+        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl, isPrivate, inviteFile, invite };
         InfluxOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
+            if (result.GetResult(invite) is not null)
+            {
+                throw new MeshException("--invite: invite codes are not taken on the command line (ps and shell history would show them): put the code in MESH_INVITE, or in a file given to --invite-file ('-' reads it from stdin)", 2);
+            }
+
             var options = CommonOptions.Resolve(result, result.GetValue(name), result.GetValue(bind), result.GetValue(advertise), result.GetValue(leaseTtl));
             var groupNames = result.GetValue(groups)!.Select(Naming.RequireGroup).Distinct(StringComparer.Ordinal).ToList();
             var peerName = options.Name ?? throw new MeshException("--name is required (or set MESH_NAME)", 2);
@@ -36,6 +43,12 @@ internal static class JoinCommand
             if (tui && (Console.IsOutputRedirected || Console.IsInputRedirected))
             {
                 throw new MeshException("no terminal for the chat screen: run it in a terminal, or add --headless for JSON lines", 2);
+            }
+
+            var code = InviteSource.Read(result.GetValue(inviteFile), tui);
+            if (code is not null)
+            {
+                using var parsed = Groups.Invite.Parse(code, InviteSource.Describe(result.GetValue(inviteFile)));
             }
 
             IdentityStore.EnsureHome(options.Home);
@@ -47,11 +60,6 @@ internal static class JoinCommand
             await using var reporting = MetricsReporting.Start(influx, [instruments.Meter],
                 [new("peer", identity.PeerId), new("name", peerName)], logs.CreateLogger("metrics"));
             var session = new ChatSession(options, identity, peerName, etcd, logs, instruments);
-            var code = result.GetValue(invite);
-            if (code is not null)
-            {
-                Crypto.Invite.Parse(code);
-            }
 
             var request = new JoinRequest(result.GetValue(isPrivate), code);
             return tui

@@ -31,9 +31,10 @@ public sealed class GroupKey : IDisposable
 
     public static GroupKey FromMaterial(byte[] material) => new(material);
 
-    /// <summary>Proves which key a group uses without revealing it: HMAC-SHA256 under the key itself.</summary>
-    public string Check(string group) =>
-        Convert.ToBase64String(HMACSHA256.HashData(Material, Encoding.UTF8.GetBytes("mesh-key-check/1|" + group)));
+    /// <summary>Proves which key a group's epoch uses without revealing it: HMAC-SHA256 under the key itself. The group
+    /// log commits to it, so a key offered to a member is the group's only if its check matches.</summary>
+    public string Check(string group, long epoch) =>
+        Convert.ToBase64String(HMACSHA256.HashData(Material, Encoding.UTF8.GetBytes($"mesh-key-check/2|{group}|{epoch}")));
 
     public byte[] Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associated, ReadOnlySpan<byte> plaintext) =>
         Aead.Encrypt(_key, nonce, associated, plaintext);

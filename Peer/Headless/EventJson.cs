@@ -38,6 +38,37 @@ public static class EventJson
                 }
 
                 w.WriteEndArray();
+                if (ready.Peers is { } peers)
+                {
+                    w.WriteStartArray("peers");
+                    foreach (var peer in peers)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("name", peer.Name);
+                        w.WriteString("peer", peer.PeerId);
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteEndArray();
+                }
+
+                break;
+            case MembersEvent members:
+                w.WriteString("type", "members");
+                w.WriteString("group", members.Group);
+                w.WriteNumber("epoch", members.Epoch);
+                w.WriteStartArray("members");
+                foreach (var m in members.Members)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", m.Name);
+                    w.WriteString("peer", m.PeerId);
+                    w.WriteBoolean("online", m.Online);
+                    w.WriteString("role", m.Role);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
                 break;
             case MessageEvent message:
                 WriteMessage(w, message.Group, message.Id, message.From, message.Text, message.SentAt);
@@ -46,6 +77,12 @@ public static class EventJson
                 w.WriteString("type", member.Joined ? "joined" : "left");
                 w.WriteString("group", member.Group);
                 w.WriteString("name", member.Name);
+                w.WriteString("peer", member.PeerId);
+                if (member.Reason is { } reason)
+                {
+                    w.WriteString("reason", reason);
+                }
+
                 break;
             case WaitingEvent waiting:
                 w.WriteString("type", "waiting");

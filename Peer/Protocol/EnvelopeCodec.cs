@@ -25,7 +25,10 @@ namespace Mesh.Peer.Protocol;
 /// </remarks>
 public static class EnvelopeCodec
 {
-    public const int Version = 3;
+    public const int Version = 4;
+
+    /// <summary>Version 3: bursts, before key epochs (read only, for tests of older frames).</summary>
+    public const int BurstVersion = 3;
 
     /// <summary>The oldest version still read (history written before bursts were signed together).</summary>
     public const int OldestVersion = 2;
@@ -36,10 +39,17 @@ public static class EnvelopeCodec
     private static ReadOnlySpan<byte> BurstDomain => "mesh/3/burst\0"u8;
 
     /// <summary>Seals one message (a burst of one).</summary>
-    public static byte[] Seal(Envelope e, GroupKey key, PeerIdentity sender) => SealBurst([e], key, sender)[0];
+    public static byte[] Seal(Envelope e, GroupKey key, PeerIdentity sender, long keyEpoch = 1, long logHead = 0) =>
+        SealBurst([e], key, sender, keyEpoch, logHead)[0];
 
     /// <summary>Seals a burst of one sender's messages to one group under a single signature; one payload per message.</summary>
-    public static byte[][] SealBurst(IReadOnlyList<Envelope> burst, GroupKey key, PeerIdentity sender)
+    /// <param name="burst">The messages.</param>
+    /// <param name="key">The key of the group's epoch <paramref name="keyEpoch"/>.</param>
+    /// <param name="sender">Who signs.</param>
+    /// <param name="keyEpoch">The key epoch sealed under (the group log's count of key changes, from 1).</param>
+    /// <param name="logHead">The last group-log index the sender had applied: a receiver rejects a message that claims
+    /// to have seen the epoch's successor.</param>
+    public static byte[][] SealBurst(IReadOnlyList<Envelope> burst, GroupKey key, PeerIdentity sender, long keyEpoch = 1, long logHead = 0)
     {
         var nonces = new byte[burst.Count][];
         var ciphertexts = new byte[burst.Count][];
@@ -47,7 +57,7 @@ public static class EnvelopeCodec
         for (var i = 0; i < burst.Count; i++)
         {
             var e = burst[i];
-            var header = Header(Version, e.Group, e.PeerId, e.Epoch, e.Seq, e.SentAtMs);
+            var header = Header(Version, e.Group, e.PeerId, e.Epoch, e.Seq, e.SentAtMs, keyEpoch, logHead);
             nonces[i] = RandomNumberGenerator.GetBytes(GroupKey.NonceSize);
             ciphertexts[i] = key.Seal(nonces[i], header, Inner(e.From, e.Text));
             leaves[i] = BurstTree.Leaf(Signed(header, nonces[i], ciphertexts[i]));
@@ -69,6 +79,8 @@ public static class EnvelopeCodec
                 w.WriteNumber("e", e.Epoch);
                 w.WriteNumber("s", e.Seq);
                 w.WriteNumber("t", e.SentAtMs);
+                w.WriteNumber("q", keyEpoch);
+                w.WriteNumber("h", logHead);
                 w.WriteBase64String("k", sender.SigningPublicKey);
                 w.WriteBase64String("n", nonces[i]);
                 w.WriteBase64String("c", ciphertexts[i]);
@@ -114,7 +126,7 @@ public static class EnvelopeCodec
     {
         signingKey = null;
 
-        var header = Header(outer.Version, outer.Group, outer.PeerId, outer.Epoch, outer.Seq, outer.SentAtMs);
+        var header = Header(outer.Version, outer.Group, outer.PeerId, outer.Epoch, outer.Seq, outer.SentAtMs, outer.KeyEpoch, outer.LogHead);
         if (!(verified?.IsKeyOf(outer.PeerId, outer.SigningKey) ?? PeerIdentity.DerivePeerId(outer.SigningKey) == outer.PeerId)
             || !Authentic(outer, header, verified))
         {
@@ -176,8 +188,10 @@ public static class EnvelopeCodec
         return signed;
     }
 
-    private static byte[] Header(int version, string group, string peer, long epoch, long seq, long sentAt) =>
-        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"mesh/{version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}"));
+    private static byte[] Header(int version, string group, string peer, long epoch, long seq, long sentAt, long keyEpoch, long logHead) =>
+        Encoding.UTF8.GetBytes(version >= Version
+            ? string.Create(CultureInfo.InvariantCulture, $"mesh/{version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}\n{keyEpoch}\n{logHead}")
+            : string.Create(CultureInfo.InvariantCulture, $"mesh/{version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}"));
 
     /// <summary>What is signed for a message: header, 0, nonce, ciphertext; after one byte 0x00, so that the same
     /// buffer hashes to its <see cref="BurstTree.Leaf"/> (version 2 signs it from the second byte).</summary>
@@ -271,7 +285,7 @@ public static class EnvelopeCodec
 
             string? group = null, peer = null;
             byte[]? key = null, nonce = null, ciphertext = null, signature = null, path = null;
-            long epoch = -1, seq = -1, sentAt = -1, version = -1, index = -1, width = -1;
+            long epoch = -1, seq = -1, sentAt = -1, version = -1, index = -1, width = -1, keyEpoch = -1, logHead = -1;
             while (reader.Read())
             {
                 if (reader.TokenType == JsonTokenType.EndObject)
@@ -300,6 +314,8 @@ public static class EnvelopeCodec
                     case "e" when isNumber && reader.TryGetInt64(out var ep): epoch = ep; break;
                     case "s" when isNumber && reader.TryGetInt64(out var s): seq = s; break;
                     case "t" when isNumber && reader.TryGetInt64(out var t): sentAt = t; break;
+                    case "q" when isNumber && reader.TryGetInt64(out var q): keyEpoch = q; break;
+                    case "h" when isNumber && reader.TryGetInt64(out var h): logHead = h; break;
                     case "k" when isString && reader.TryGetBytesFromBase64(out var k): key = k; break;
                     case "n" when isString && reader.TryGetBytesFromBase64(out var n): nonce = n; break;
                     case "c" when isString && reader.TryGetBytesFromBase64(out var c): ciphertext = c; break;
@@ -314,9 +330,10 @@ public static class EnvelopeCodec
                 }
             }
 
-            var burst = version == Version && width is >= 1 and <= BurstTree.MaxWidth && index >= 0 && index < width
+            var epochs = version == Version ? keyEpoch >= 1 && logHead >= 0 : keyEpoch < 0 && logHead < 0;
+            var burst = version is Version or BurstVersion && epochs && width is >= 1 and <= BurstTree.MaxWidth && index >= 0 && index < width
                 && path is { Length: <= BurstTree.HashSize * BurstTree.MaxDepth } && path.Length % BurstTree.HashSize == 0;
-            var single = version == OldestVersion && width < 0 && index < 0 && path is null;
+            var single = version == OldestVersion && keyEpoch < 0 && logHead < 0 && width < 0 && index < 0 && path is null;
             if (!(burst || single) || !Naming.IsValidGroup(group) || peer is not { Length: PeerIdentity.PeerIdLength }
                 || epoch <= 0 || seq <= 0 || sentAt < 0 || key is not { Length: 32 } || nonce is not { Length: GroupKey.NonceSize }
                 || ciphertext is null || signature is not { Length: 64 })
@@ -330,6 +347,8 @@ public static class EnvelopeCodec
                 Index = (int)index,
                 Width = (int)width,
                 Path = path ?? [],
+                KeyEpoch = Math.Max(0, keyEpoch),
+                LogHead = Math.Max(0, logHead),
             };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)

@@ -13,4 +13,10 @@ public enum RejectReason
 
     /// <summary>Not sealed with the group's key: the sender is not a member (or the key is not held here).</summary>
     NotSealedForGroup,
+
+    /// <summary>Its sender was not a member when it says it sealed it, or it names an epoch its sender knew had ended.</summary>
+    NotAMember,
+
+    /// <summary>Live, under a key epoch whose successor was committed more than the in-flight grace ago.</summary>
+    StaleEpoch,
 }

@@ -5,6 +5,7 @@ using Mesh.Coordinator.History;
 using Mesh.Coordinator.Membership;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Crypto;
+using Mesh.Peer.Groups;
 using Mesh.Peer.Protocol;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Node;
@@ -14,11 +15,12 @@ namespace Mesh.Peer.Session;
 
 public sealed partial class ChatSession
 {
-    /// <summary>Joins a group: admission (the group key), presence, then links, history and watches.</summary>
+    /// <summary>Joins a group: its log (created, or read and checked), admission, presence, then links, history and
+    /// watches once this peer is a member holding the current epoch's key.</summary>
     /// <remarks>
-    /// Admission comes first: a group that does not exist is created with a fresh key; otherwise the key is the one
-    /// this peer already holds, one it redeems from an invite, or one a member wrapped to it. Without any of these
-    /// the peer registers (so members see it) and waits for a member to hand the key over (open groups only).
+    /// A group that does not exist is created with a signed genesis. Otherwise the log in etcd is checked against this
+    /// home's copy (which pins it), and this peer is a member already, redeems an invite (its admission is then
+    /// committed by an online member), or, in an open group, registers and waits for a member to add it.
     /// </remarks>
     private async Task JoinAsync(string group, JoinRequest request, CancellationToken ct)
     {
@@ -33,48 +35,89 @@ public sealed partial class ChatSession
         _instruments.GroupJoined(group);
         try
         {
-            state.Key = _keyring.TryGet(group);
-            state.Record = await _directory.GetGroupAsync(group, ct);
-            if (state.Record is null)
+            var invite = request.Invite is { } code ? Invite.Parse(code, "invite") : null;
+            var created = false;
+            var (genesis, entries, revision) = await _logStore.ReadAsync(group, ct);
+            var copy = _logCopy.Load(group);
+            if (genesis is null && copy is null)
             {
-                var fresh = GroupKey.Create();
-                var record = new GroupRecord(NowMs, _name, request.Private ? GroupRecord.Private : GroupRecord.Open, fresh.Check(group));
-                if (await _directory.EnsureGroupAsync(group, record, ct))
+                if (invite is not null)
                 {
-                    _keyring.Save(group, fresh);
-                    state.Key = fresh;
+                    throw new MeshException($"invite: group '{group}' does not exist in etcd at {_etcd.Describe}");
                 }
 
-                state.Record = await _directory.GetGroupAsync(group, ct)
-                    ?? throw new MeshException($"group '{group}' has an unreadable directory entry in etcd");
+                var commit = GroupCommits.Genesis(group, request.Private ? LogEntry.Private : LogEntry.Open, _identity, _name, NowMs);
+                if (await _logStore.TryAppendAsync(group, 0, commit.Record, [], ct))
+                {
+                    _keyring.Save(group, [(1, commit.NewKey!)]);
+                    created = true;
+                }
+
+                (genesis, entries, revision) = await _logStore.ReadAsync(group, ct);
             }
 
-            if (state.Key is not null && state.Key.Check(group) != state.Record.KeyCheck)
+            if (genesis is not null && copy is null && GroupLog.TryStart(group, genesis, out _) is null && GroupRecord.TryParse(genesis) is not null)
             {
-                throw new MeshException($"the key held for '{group}' in {_options.Home} is not the group's key (was the group deleted and created again?)");
+                throw new MeshException($"group '{group}' was made by an older Mesh, without a signed group log: it cannot be joined safely; create a new group");
             }
 
-            if (state.Key is null && request.Invite is { } invite)
+            var merged = GroupLogSync.Merge(group, copy, genesis, entries);
+            foreach (var error in merged.Errors)
             {
-                state.Key = await RedeemInviteAsync(group, state.Record, invite, ct);
+                Emit(new ErrorEvent(error));
             }
 
-            state.Key ??= await TryAcceptGrantAsync(group, state.Record, ct);
-            if (state.Key is null && state.Record.IsPrivate)
+            state.Log = merged.Log ?? throw new MeshException($"group '{group}': no valid group log in etcd; not joining it");
+            await RepairAsync(state, merged.Repairs, ct);
+            if (invite is not null && copy is null && state.Log.GenesisHash != invite.GenesisHash)
             {
-                throw new MeshException($"group '{group}' is private: ask a member to run 'mesh invite {group}' and join with --invite CODE");
+                throw new MeshException($"invite: it is for another group '{group}' than the one in etcd (its genesis differs); not joining");
             }
 
-            await _registration.PutAsync(MeshKeys.Member(group, PeerId), OwnRecord().ToBytes(), ct);
-            if (state.Key is null)
+            if (request.Private && !created && (!state.Log.IsPrivate || state.Log.Creator != PeerId))
             {
-                // Open group, no key yet: any online member wraps it to us once it sees us registered.
-                Emit(new WaitingEvent(group, $"waiting for a member of '{group}' to admit you (any online member hands over the group key)"));
-                state.GrantWatch = Watch(MeshKeys.KeyGrant(group, PeerId), 1, changes => new SessionInput.KeyGranted(group, changes));
+                throw new MeshException(state.Log.IsPrivate
+                    ? $"--private: group '{group}' already exists and was not created by this home"
+                    : $"--private: group '{group}' already exists and is open (anyone may join it); choose another name");
+            }
+
+            var member = state.Log.Members.ContainsKey(PeerId);
+            if (member)
+            {
+                _logCopy.Save(state.Log);
+            }
+            else if (invite is null && state.Log.IsPrivate)
+            {
+                throw new MeshException(state.Log.WasRemoved(PeerId)
+                    ? $"you were removed from '{group}': only a new invite admits you again"
+                    : $"group '{group}' is private: ask a member to run 'mesh invite {group}' and join with the code in MESH_INVITE or --invite-file");
+            }
+            else if (invite is null && state.Log.WasRemoved(PeerId))
+            {
+                throw new MeshException($"you were removed from '{group}': only an invite (mesh invite {group}) admits you again");
+            }
+
+            // Watches start where the reads ended, so that nothing between a read and its watch is missed.
+            state.LogWatch = Watch(MeshKeys.LogPrefix(group), revision + 1, changes => new SessionInput.LogChanged(group, changes));
+            state.GenesisWatch = Watch(MeshKeys.Group(group), revision + 1, changes => new SessionInput.LogChanged(group, changes));
+            var (grants, grantsRevision) = await _logStore.ListAsync(MeshKeys.GrantsPrefix(group, PeerId), 100_000, ct);
+            state.GrantWatch = Watch(MeshKeys.GrantsPrefix(group, PeerId), grantsRevision + 1, changes => new SessionInput.KeyGranted(group, changes));
+            if (invite is not null && !member)
+            {
+                await RedeemInviteAsync(state, invite, ct);
+            }
+
+            await _registration.PutAsync(MeshKeys.Member(group, PeerId), OwnRecord(group).ToBytes(), ct);
+            AcceptGrants(state, grants.Select(g => g.Value));
+            if (!member)
+            {
+                Emit(new WaitingEvent(group, invite is null
+                    ? $"waiting for a member of '{group}' to admit you (any online member adds you to the group log)"
+                    : $"waiting for an online member of '{group}' to admit you with the invite"));
                 return;
             }
 
-            await ConnectAndLoadAsync(state, ct);
+            await StartIfAdmittedAsync(state, ct);
         }
         catch
         {
@@ -85,15 +128,42 @@ public sealed partial class ChatSession
         }
     }
 
-    /// <summary>With the key in hand: members, links, history, watches; then admit whoever waits for the key.</summary>
+    /// <summary>Once this peer is a member holding the current epoch's key: links, history, watches, ready.</summary>
+    private async Task StartIfAdmittedAsync(GroupState state, CancellationToken ct)
+    {
+        state.CanSend = state.Log.Members.ContainsKey(PeerId) && _keyring.TryGet(state.Name, state.Log.CurrentEpoch.Number) is not null;
+        if (state.Connected || !state.CanSend)
+        {
+            if (state.Log.Members.ContainsKey(PeerId) && !state.CanSend && !state.Connected)
+            {
+                Emit(new WaitingEvent(state.Name, $"waiting for the key of epoch {state.Log.CurrentEpoch.Number} of '{state.Name}' (a member wraps it to you)"));
+            }
+
+            return;
+        }
+
+        state.Connected = true;
+        // Invites admit to open groups too (the code pins the genesis): every member follows the requests.
+        var (requests, revision) = await _logStore.ListAsync(MeshKeys.AdmitPrefix(state.Name), 1000, ct);
+        OnAdmissionRequests(state, requests.Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList());
+        state.AdmitWatch = Watch(MeshKeys.AdmitPrefix(state.Name), revision + 1, changes => new SessionInput.AdmissionRequests(state.Name, changes));
+
+        await ConnectAndLoadAsync(state, ct);
+        ScheduleRotation(state);
+    }
+
+    /// <summary>A member with the current key: members, links, history, watches; then admit whoever waits for the key.</summary>
     private async Task ConnectAndLoadAsync(GroupState state, CancellationToken ct)
     {
         var group = state.Name;
         var (members, revision) = await _directory.ListMembersAsync(group, ct);
-        foreach (var member in members.Where(m => m.PeerId != PeerId && IsGenuine(m)))
+        foreach (var member in members.Where(m => m.PeerId != PeerId))
         {
-            state.Members[member.PeerId] = member;
-            CheckKnown(member.Name, member.SigningKey);
+            if (!Sort(state, member))
+            {
+                continue;
+            }
+
             if (!_linksUp.Contains(member.PeerId))
             {
                 state.AwaitingLinks.Add(member.PeerId);
@@ -110,9 +180,9 @@ public sealed partial class ChatSession
         state.HistoryLoaded = true;
         state.JoinStartedMs = NowMs;
         TryReady(state, NowMs);
-        foreach (var member in state.Members.Values)
+        foreach (var candidate in state.Candidates.Keys)
         {
-            await AdmitAsync(state, member, ct);
+            Schedule(state, candidate);
         }
     }
 
@@ -129,6 +199,7 @@ public sealed partial class ChatSession
             // Signature checks are most of the cost of a long history: they run on every core, and the opened
             // messages are then ordered here, one by one, as before. (Opening only reads the orderer's state.)
             var opened = new Envelope?[page.Count];
+            _keyring.Of(group);
             Parallel.For(0, page.Count, i => opened[i] = OpenStored(state, page[i].Name, page[i].Value));
             foreach (var envelope in opened)
             {
@@ -164,48 +235,11 @@ public sealed partial class ChatSession
         return revision;
     }
 
-    private async Task<GroupKey?> TryAcceptGrantAsync(string group, GroupRecord record, CancellationToken ct)
-    {
-        var grant = await _directory.GetAsync(MeshKeys.KeyGrant(group, PeerId), ct);
-        return grant is null ? null : AcceptGrant(group, record, grant);
-    }
-
-    /// <summary>Unwraps a key granted to this peer; keeps it only if it is the group's key (its check matches).</summary>
-    private GroupKey? AcceptGrant(string group, GroupRecord record, byte[] grant)
-    {
-        var key = KeyWrap.TryUnwrap(grant, group, PeerId, _identity.Certificate.SecretKey!, _identity.Certificate.PublicKey);
-        if (key is null || key.Check(group) != record.KeyCheck)
-        {
-            Emit(new ErrorEvent($"group '{group}': a key grant for this peer is not the group's key; ignored"));
-            return null;
-        }
-
-        _keyring.Save(group, key);
-        return key;
-    }
-
-    private async Task<GroupKey> RedeemInviteAsync(string group, GroupRecord record, string code, CancellationToken ct)
-    {
-        var invite = Invite.Parse(code);
-        var sealedKey = await _directory.GetAsync(MeshKeys.Invite(group, invite.Id), ct)
-            ?? throw new MeshException($"--invite: no such invite for '{group}' (already used, or for another group)");
-        var key = invite.TryOpen(sealedKey, group);
-        if (key is null || key.Check(group) != record.KeyCheck)
-        {
-            throw new MeshException($"--invite: the invite does not open '{group}'");
-        }
-
-        _keyring.Save(group, key);
-        // Invites are single-use: the sealed key leaves etcd as soon as it has served.
-        await _directory.DeleteAsync(MeshKeys.Invite(group, invite.Id), ct);
-        return key;
-    }
-
     /// <summary>Reconciles a group after its watch missed revisions: members as etcd has them now, and any history
     /// not yet shown (copies are dropped by the orderer).</summary>
     private async Task ResyncAsync(SessionInput.Resync resync, CancellationToken ct)
     {
-        if (!_groups.TryGetValue(resync.Group, out var state) || state.Key is null)
+        if (!_groups.TryGetValue(resync.Group, out var state) || !state.Connected)
         {
             return;
         }
@@ -213,8 +247,8 @@ public sealed partial class ChatSession
         if (resync.Members)
         {
             var (members, _) = await _directory.ListMembersAsync(resync.Group, ct);
-            var now = members.Where(m => m.PeerId != PeerId && IsGenuine(m)).ToDictionary(m => m.PeerId);
-            var changes = state.Members.Keys.Where(p => !now.ContainsKey(p)).Select(p => new KeyChange(MeshKeys.Member(resync.Group, p), true, [], 0, 0))
+            var now = members.Where(m => m.PeerId != PeerId).ToDictionary(m => m.PeerId);
+            var changes = state.Members.Keys.Concat(state.Candidates.Keys).Where(p => !now.ContainsKey(p)).Select(p => new KeyChange(MeshKeys.Member(resync.Group, p), true, [], 0, 0))
                 .Concat(now.Values.Select(m => new KeyChange(MeshKeys.Member(resync.Group, m.PeerId), false, m.ToBytes(), 0, 0)))
                 .ToList();
             await OnMembersChangedAsync(new SessionInput.MembersChanged(resync.Group, changes), ct);
@@ -244,87 +278,6 @@ public sealed partial class ChatSession
         _instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
     }
 
-    private async Task OnKeyGrantedAsync(SessionInput.KeyGranted granted, CancellationToken ct)
-    {
-        if (!_groups.TryGetValue(granted.Group, out var state) || state.Key is not null || state.Record is null)
-        {
-            return;
-        }
-
-        foreach (var change in granted.Changes.Where(c => !c.IsDelete))
-        {
-            if (AcceptGrant(granted.Group, state.Record, change.Value) is { } key)
-            {
-                state.Key = key;
-                if (state.GrantWatch is not null)
-                {
-                    await state.GrantWatch.DisposeAsync();
-                    state.GrantWatch = null;
-                }
-
-                await ConnectAndLoadAsync(state, ct);
-                return;
-            }
-        }
-    }
-
-    /// <summary>Hands the key of an open group to a member that has none yet (create-only: once, whoever is first).</summary>
-    private async Task AdmitAsync(GroupState state, MemberRecord member, CancellationToken ct)
-    {
-        if (state.Key is null || state.Record is null || state.Record.IsPrivate)
-        {
-            return;
-        }
-
-        byte[] curveKey;
-        try
-        {
-            curveKey = NetMQCertificate.FromPublicKey(member.PublicKeyZ85).PublicKey;
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException or IndexOutOfRangeException)
-        {
-            return;
-        }
-
-        var grantKey = MeshKeys.KeyGrant(state.Name, member.PeerId);
-        if (await _directory.GetAsync(grantKey, ct) is null)
-        {
-            await _directory.CreateAsync(grantKey, KeyWrap.Wrap(state.Key, state.Name, member.PeerId, curveKey), ct);
-        }
-    }
-
-    /// <summary>A member record is genuine when its peer id is the hash of its signing key.</summary>
-    private static bool IsGenuine(MemberRecord record)
-    {
-        try
-        {
-            return PeerIdentity.DerivePeerId(Convert.FromBase64String(record.SigningKey)) == record.PeerId;
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-    }
-
-    private void CheckKnown(string name, string signingKeyBase64)
-    {
-        try
-        {
-            CheckKnown(name, Convert.FromBase64String(signingKeyBase64));
-        }
-        catch (FormatException)
-        {
-        }
-    }
-
-    private void CheckKnown(string name, byte[] signingKey)
-    {
-        if (_knownPeers.Check(name, PeerIdentity.FingerprintOf(signingKey)) is { } warning)
-        {
-            Emit(new ErrorEvent(warning));
-        }
-    }
-
     /// <summary>Starts following a prefix; its changes reach the session loop as inputs, in revision order.</summary>
     /// <param name="prefix">What to follow.</param>
     /// <param name="fromRevision">The first revision wanted: the one after the read this watch continues.</param>
@@ -345,19 +298,35 @@ public sealed partial class ChatSession
         return watcher;
     }
 
+    /// <summary><c>/leave G</c>: a signed leave entry ends this peer's membership (a member who stays starts the next
+    /// key epoch), then the group is dropped here.</summary>
     private async Task LeaveAsync(string group, CancellationToken ct)
     {
-        if (!_groups.Remove(group, out var state))
+        if (!_groups.TryGetValue(group, out var state))
         {
             Emit(new ErrorEvent($"not in group '{group}'"));
             return;
         }
 
+        if (state.Log.Members.ContainsKey(PeerId)
+            && !await CommitAsync(state, log => log.Members.ContainsKey(PeerId) ? GroupCommits.Leave(log, _identity, NowMs) : null, ct))
+        {
+            Emit(new ErrorEvent($"/leave: could not record leaving '{group}' in its log (etcd unreachable?); still a member"));
+            return;
+        }
+
+        await DropGroupAsync(state, ct);
+        Emit(new MemberEvent(group, _name, PeerId, Joined: false, MemberEvent.Left));
+    }
+
+    /// <summary>Stops following a group and withdraws this peer's presence in it.</summary>
+    private async Task DropGroupAsync(GroupState state, CancellationToken ct)
+    {
+        _groups.Remove(state.Name);
         await StopWatchesAsync(state);
         ApplyLinks();
-        await _registration.DeleteAsync(MeshKeys.Member(group, PeerId), ct);
-        Emit(new MemberEvent(group, _name, Joined: false));
-        if (_current == group)
+        await _registration.DeleteAsync(MeshKeys.Member(state.Name, PeerId), ct);
+        if (_current == state.Name)
         {
             _current = _groups.Keys.FirstOrDefault();
         }
@@ -378,11 +347,12 @@ public sealed partial class ChatSession
         }
 
         state.Ready = true;
-        var names = state.Members.Values.Select(m => m.Name).Append(_name).Order(StringComparer.Ordinal).ToList();
-        Emit(new ReadyEvent(state.Name, names));
+        var peers = state.Members.Values.Select(m => new MemberId(Label(state, m.PeerId, m.Name), m.PeerId))
+            .Append(new MemberId(Label(state, PeerId, _name), PeerId)).OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
+        Emit(new ReadyEvent(state.Name, peers.Select(p => p.Name).ToList(), peers));
         if (state.AwaitingLinks.Count > 0)
         {
-            var missing = string.Join(", ", state.AwaitingLinks.Select(p => state.Members.TryGetValue(p, out var m) ? m.Name : p));
+            var missing = string.Join(", ", state.AwaitingLinks.Select(p => state.Members.TryGetValue(p, out var m) ? Label(state, p, m.Name) : p));
             Emit(new ErrorEvent($"group '{state.Name}': not connected yet to {missing}; still trying"));
         }
     }
@@ -414,7 +384,7 @@ public sealed partial class ChatSession
     }
 
     private string? NameOf(string peerId) =>
-        _groups.Values.Select(g => g.Members.GetValueOrDefault(peerId)).FirstOrDefault(m => m is not null)?.Name;
+        _groups.Values.Where(g => g.Members.ContainsKey(peerId)).Select(g => Label(g, peerId, g.Members[peerId].Name)).FirstOrDefault();
 
     /// <summary>Tells the user how many of the members followed have a working link, when that changes.</summary>
     private void ReportLinks()
@@ -449,14 +419,13 @@ public sealed partial class ChatSession
         }
     }
 
-    private async Task OnMembersChangedAsync(SessionInput.MembersChanged changed, CancellationToken ct)
+    private Task OnMembersChangedAsync(SessionInput.MembersChanged changed, CancellationToken ct)
     {
-        if (!_groups.TryGetValue(changed.Group, out var state))
+        if (!_groups.TryGetValue(changed.Group, out var state) || !state.Connected)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        var admit = new List<MemberRecord>();
         foreach (var change in GroupDirectory.ToMemberChanges(changed.Group, changed.Changes))
         {
             if (change.PeerId == PeerId)
@@ -466,52 +435,79 @@ public sealed partial class ChatSession
 
             if (change.Record is { } record)
             {
-                if (!IsGenuine(record))
+                var known = state.Members.TryGetValue(change.PeerId, out var before);
+                if (!Sort(state, record))
                 {
                     continue;
                 }
 
-                var known = state.Members.TryGetValue(change.PeerId, out var before);
                 if (known && (before!.Endpoint != record.Endpoint || before.PublicKeyZ85 != record.PublicKeyZ85))
                 {
                     // It came back from elsewhere: its old link is useless until a new hello arrives.
                     _linksUp.Remove(change.PeerId);
                 }
 
-                state.Members[change.PeerId] = record;
-                if (!known)
+                if (!known && state.Members.ContainsKey(change.PeerId) && state.Ready)
                 {
-                    CheckKnown(record.Name, record.SigningKey);
-                    admit.Add(record);
-                    if (state.Ready)
-                    {
-                        Emit(new MemberEvent(state.Name, record.Name, Joined: true));
-                    }
+                    Emit(new MemberEvent(state.Name, Label(state, record.PeerId, record.Name), record.PeerId, Joined: true));
                 }
             }
-            else if (state.Members.Remove(change.PeerId, out var gone))
+            else
             {
-                state.AwaitingLinks.Remove(change.PeerId);
-                if (state.Ready)
+                state.Candidates.Remove(change.PeerId);
+                if (state.Members.Remove(change.PeerId, out var gone))
                 {
-                    Emit(new MemberEvent(state.Name, gone.Name, Joined: false));
+                    state.AwaitingLinks.Remove(change.PeerId);
+                    if (state.Ready)
+                    {
+                        var reason = _exiting.Contains(change.PeerId) ? MemberEvent.Exited : MemberEvent.Expired;
+                        Emit(new MemberEvent(state.Name, Label(state, gone.PeerId, gone.Name), gone.PeerId, Joined: false, reason));
+                    }
                 }
             }
         }
 
         ApplyLinks();
         TryReady(state, NowMs);
-        foreach (var record in admit)
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Files a member record: a member's (signed, with the keys the log pinned) is followed; a non-member's
+    /// (signed) is a candidate an open group may admit; anything else is ignored with a rate-limited warning. True when
+    /// it is a member's.</summary>
+    private bool Sort(GroupState state, MemberRecord record)
+    {
+        if (!MemberSignature.IsValid(record, state.Name))
         {
-            await AdmitAsync(state, record, ct);
+            _warnings.Warn($"record:{record.PeerId}", $"group '{state.Name}': ignored a member record for {Naming.Printable(record.PeerId)} that is not signed by its peer");
+            return false;
         }
+
+        if (MemberSignature.IsMember(record, state.Log))
+        {
+            state.Candidates.Remove(record.PeerId);
+            state.Members[record.PeerId] = record;
+            return true;
+        }
+
+        if (!state.Log.Members.ContainsKey(record.PeerId) && !state.Log.WasRemoved(record.PeerId))
+        {
+            state.Candidates[record.PeerId] = record;
+            Schedule(state, record.PeerId);
+        }
+        else if (state.Log.Members.ContainsKey(record.PeerId))
+        {
+            _warnings.Warn($"keys:{record.PeerId}", $"group '{state.Name}': ignored a record of {Label(state, record.PeerId, record.Name)} with keys other than the group log's");
+        }
+
+        return false;
     }
 
     /// <summary>Tells the node the members it should follow now: every member of every joined group.</summary>
     private void ApplyLinks()
     {
         var wanted = new Dictionary<string, (MemberRecord Record, HashSet<string> Groups)>(StringComparer.Ordinal);
-        foreach (var state in _groups.Values.Where(s => s.Key is not null))
+        foreach (var state in _groups.Values.Where(s => s.Connected))
         {
             foreach (var (peerId, record) in state.Members)
             {

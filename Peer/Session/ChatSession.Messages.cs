@@ -2,6 +2,7 @@ using System.Text;
 using Mesh.Coordinator;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Configuration;
+using Mesh.Peer.Groups;
 using Mesh.Peer.Protocol;
 
 namespace Mesh.Peer.Session;
@@ -62,8 +63,14 @@ public sealed partial class ChatSession
                 }
 
                 break;
+            case "/remove":
+                await RemoveAsync(argument, ct);
+                break;
+            case "/members":
+                ListMembers();
+                break;
             default:
-                Emit(new ErrorEvent($"unknown command '{Naming.Printable(parts[0])}': commands are /join G, /leave [G], /switch G; start a message with // to send a leading /"));
+                Emit(new ErrorEvent($"unknown command '{Naming.Printable(parts[0])}': commands are /join G, /leave [G], /switch G, /members, /remove NAME; start a message with // to send a leading /"));
                 break;
         }
     }
@@ -93,9 +100,9 @@ public sealed partial class ChatSession
             return;
         }
 
-        if (state.Key is null)
+        if (!state.Connected)
         {
-            Emit(new ErrorEvent($"message not sent: not admitted to '{state.Name}' yet (waiting for a member to hand over the group key)"));
+            Emit(new ErrorEvent($"message not sent: not admitted to '{state.Name}' yet (waiting for a member to add you)"));
             return;
         }
 
@@ -103,6 +110,19 @@ public sealed partial class ChatSession
         if (size > Naming.MaxTextBytes)
         {
             Emit(new ErrorEvent($"message not sent: {size} bytes of text, the limit is {Naming.MaxTextBytes} bytes (UTF-8)"));
+            return;
+        }
+
+        if (!state.CanSend)
+        {
+            // A new epoch was committed and its key is on its way: the line leaves under it, not under the old key.
+            if (state.Held.Count >= GroupState.MaxHeld)
+            {
+                Emit(new ErrorEvent($"message not sent: {state.Held.Count} lines already wait for the new key of '{state.Name}'"));
+                return;
+            }
+
+            state.Held.Add(text);
             return;
         }
 
@@ -132,7 +152,16 @@ public sealed partial class ChatSession
         {
             var state = burst.Key;
             var envelopes = burst.Select(u => u.Envelope).ToList();
-            var payloads = EnvelopeCodec.SealBurst(envelopes, state.Key!, _identity);
+            var epoch = state.Log.CurrentEpoch.Number;
+            if (!_groups.ContainsKey(state.Name) || _keyring.TryGet(state.Name, epoch) is not { } key)
+            {
+                // The group was left, or its epoch changed since these were typed: they wait for the new key (or are lost with the group).
+                state.Held.AddRange(envelopes.Select(e => e.Text).Take(GroupState.MaxHeld - state.Held.Count));
+                state.CanSend = false;
+                continue;
+            }
+
+            var payloads = EnvelopeCodec.SealBurst(envelopes, key, _identity, epoch, state.Log.Head);
             var entries = new HistoryEntry[envelopes.Count];
             for (var i = 0; i < entries.Length; i++)
             {
@@ -156,7 +185,7 @@ public sealed partial class ChatSession
 
     private void OnFrame(SessionInput.Frame frame)
     {
-        if (!_groups.TryGetValue(frame.Group, out var state) || state.Key is null)
+        if (!_groups.TryGetValue(frame.Group, out var state) || !state.Connected)
         {
             return;
         }
@@ -171,17 +200,21 @@ public sealed partial class ChatSession
         }
 
         var reason = RejectReason.Malformed;
-        byte[]? signingKey = null;
-        var envelope = parsed is null ? null : EnvelopeCodec.TryOpen(parsed, parsed.Group == state.Name ? state.Key : null, out signingKey, out reason, _verified);
+        var park = false;
         // A member's link only carries that member's own messages, for the group named by the topic.
-        if (envelope is null || envelope.Group != frame.Group || envelope.PeerId != frame.PeerId)
+        var envelope = parsed is null || parsed.Group != frame.Group || parsed.PeerId != frame.PeerId ? null : OpenChecked(state, parsed, live: true, out reason, out park);
+        if (envelope is null)
         {
-            LogRejectedFrame(frame.PeerId, frame.Group, envelope is null ? reason : RejectReason.BadSignature);
+            if (park)
+            {
+                Park(state, null, frame.PeerId, frame.Payload);
+                return;
+            }
+
+            LogRejectedFrame(frame.PeerId, frame.Group, parsed is not null && (parsed.Group != frame.Group || parsed.PeerId != frame.PeerId) ? RejectReason.BadSignature : reason);
             _instruments.FrameRejected(frame.Group);
             return;
         }
-
-        CheckKnown(envelope.From, signingKey!);
 
         var duplicates = state.Orderer.Duplicates;
         foreach (var ready in state.Orderer.OfferLive(envelope, NowMs))
@@ -194,7 +227,7 @@ public sealed partial class ChatSession
 
     private void OnHistoryChanged(SessionInput.HistoryChanged changed)
     {
-        if (!_groups.TryGetValue(changed.Group, out var state) || state.Key is null)
+        if (!_groups.TryGetValue(changed.Group, out var state) || !state.Connected)
         {
             return;
         }
@@ -251,7 +284,18 @@ public sealed partial class ChatSession
 
         var parsed = EnvelopeCodec.TryParse(value);
         var reason = RejectReason.Malformed;
-        var envelope = parsed is null ? null : EnvelopeCodec.TryOpen(parsed, parsed.Group == state.Name ? state.Key : null, out _, out reason, _verified);
+        var park = false;
+        var envelope = parsed is null ? null : OpenChecked(state, parsed, live: false, out reason, out park);
+        if (envelope is null && park)
+        {
+            lock (state.Parked)
+            {
+                Park(state, name, parsed!.PeerId, value);
+            }
+
+            return null;
+        }
+
         if (envelope is null || envelope.HistoryName != name)
         {
             LogCorruptHistory(state.Name, Naming.Printable(name), envelope is null ? reason : RejectReason.Malformed);
@@ -274,7 +318,8 @@ public sealed partial class ChatSession
             }
         }
 
-        Emit(new MessageEvent(e.Group, e.Id, e.From, e.Text, e.SentAt, own));
+        var from = _groups.TryGetValue(e.Group, out var group) ? Label(group, e.PeerId, e.From) : e.From;
+        Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own));
     }
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 501, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "dropped a frame from {PeerId} on '{Group}': {Reason}")]

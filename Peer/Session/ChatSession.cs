@@ -7,6 +7,7 @@ using Mesh.Coordinator.Membership;
 using Mesh.Coordinator.Registry;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Crypto;
+using Mesh.Peer.Groups;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Node;
 using Mesh.Peer.Protocol;
@@ -53,10 +54,16 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly MeshInstruments _instruments;
     private readonly bool _ownsInstruments;
-    private readonly GroupKeyring _keyring;
+    private readonly EpochKeyring _keyring;
+    private readonly GroupLogStore _logStore;
+    private readonly GroupLogCopy _logCopy;
+    private readonly RateLimitedWarnings _warnings;
+
+    /// <summary>Peers that marked their exit as clean: when their presence goes, they exited rather than expired.</summary>
+    private readonly HashSet<string> _exiting = new(StringComparer.Ordinal);
+    private PrefixWatcher? _exitWatch;
     private readonly Outbox _outbox;
     private readonly LocalHistory _local;
-    private readonly KnownPeers _knownPeers;
     private readonly VerifiedBursts _verified = new();
 
     /// <summary>Messages typed but not yet sealed: they leave together when the loop runs out of input.</summary>
@@ -83,8 +90,10 @@ public sealed partial class ChatSession : IAsyncDisposable
         _logs = logs;
         _log = logs.CreateLogger("session");
         _directory = new GroupDirectory(etcd);
-        _keyring = new GroupKeyring(options.Home);
-        _knownPeers = new KnownPeers(options.Home);
+        _keyring = new EpochKeyring(options.Home);
+        _logStore = new GroupLogStore(etcd);
+        _logCopy = new GroupLogCopy(options.Home);
+        _warnings = new RateLimitedWarnings(_log);
         _history = new EtcdHistoryStore(etcd);
         _node = new MeshNode(identity.Certificate, identity.PeerId,
             (peer, group, payload) => Post(new SessionInput.Frame(peer, group, payload)),
@@ -130,7 +139,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         try
         {
             _instruments.RecordBaseline();
-            await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
+            var startRevision = await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             _epoch = EpochClock.Next(_options.Home);
             var recovered = _outbox.Recover();
             if (recovered.Count > 0)
@@ -152,7 +161,8 @@ public sealed partial class ChatSession : IAsyncDisposable
                 throw new MeshException($"--bind: {e.Message}", 2);
             }
 
-            await _registration.StartAsync(MeshKeys.Peer(PeerId), OwnRecord().ToBytes(), ct);
+            await _registration.StartAsync(MeshKeys.Peer(PeerId), OwnRecord("").ToBytes(), ct);
+            _exitWatch = Watch(MeshKeys.LeavingPrefix, startRevision + 1, changes => new SessionInput.Exiting(changes));
             foreach (var group in groups)
             {
                 await JoinAsync(group, request, ct);
@@ -216,9 +226,10 @@ public sealed partial class ChatSession : IAsyncDisposable
     private static bool KeepsBurstOpen(SessionInput input) =>
         input is SessionInput.UserLine or SessionInput.Frame or SessionInput.HistoryChanged or SessionInput.Tick;
 
-    private MemberRecord OwnRecord() =>
-        new(PeerId, _name, _identity.PublicKeyZ85, Convert.ToBase64String(_identity.SigningPublicKey), _endpoint,
-            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    /// <summary>This peer's presence record for <paramref name="group"/> ("" for the peer record), signed.</summary>
+    private MemberRecord OwnRecord(string group) =>
+        MemberSignature.Sign(new MemberRecord(PeerId, _name, _identity.PublicKeyZ85, Convert.ToBase64String(_identity.SigningPublicKey), _endpoint,
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) { Group = group }, _identity);
 
     private async Task TickAsync(CancellationToken ct)
     {
@@ -260,6 +271,24 @@ public sealed partial class ChatSession : IAsyncDisposable
             case SessionInput.KeyGranted granted:
                 await OnKeyGrantedAsync(granted, ct);
                 break;
+            case SessionInput.LogChanged changed:
+                await OnLogChangedAsync(changed, ct);
+                break;
+            case SessionInput.AdmissionRequests requests when _groups.TryGetValue(requests.Group, out var requested) && requested.Connected:
+                OnAdmissionRequests(requested, requests.Changes);
+                break;
+            case SessionInput.Exiting exiting:
+                foreach (var change in exiting.Changes.Where(c => !c.IsDelete && c.Key.StartsWith(MeshKeys.LeavingPrefix, StringComparison.Ordinal)))
+                {
+                    if (_exiting.Count > 100_000)
+                    {
+                        _exiting.Clear();
+                    }
+
+                    _exiting.Add(change.Key[MeshKeys.LeavingPrefix.Length..]);
+                }
+
+                break;
             case SessionInput.HistoryChanged changed:
                 OnHistoryChanged(changed);
                 break;
@@ -274,6 +303,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 break;
             case SessionInput.Tick:
                 OnTick();
+                await ActOnScheduleAsync(ct);
                 break;
         }
     }
@@ -330,6 +360,11 @@ public sealed partial class ChatSession : IAsyncDisposable
             await StopWatchesAsync(state);
         }
 
+        if (_exitWatch is not null)
+        {
+            await _exitWatch.DisposeAsync();
+        }
+
         var unwritten = await _writer.FlushAndCloseAsync(TimeSpan.FromSeconds(5));
         if (unwritten > 0)
         {
@@ -348,19 +383,9 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     private static async Task StopWatchesAsync(GroupState state)
     {
-        if (state.MembersWatch is not null)
+        foreach (var watch in state.Watches)
         {
-            await state.MembersWatch.DisposeAsync();
-        }
-
-        if (state.HistoryWatch is not null)
-        {
-            await state.HistoryWatch.DisposeAsync();
-        }
-
-        if (state.GrantWatch is not null)
-        {
-            await state.GrantWatch.DisposeAsync();
+            await watch.DisposeAsync();
         }
     }
 

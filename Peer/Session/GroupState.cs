@@ -1,31 +1,71 @@
 using Mesh.Coordinator.Etcd;
-using Mesh.Coordinator.Groups;
 using Mesh.Coordinator.Membership;
-using Mesh.Peer.Crypto;
+using Mesh.Peer.Groups;
 
 namespace Mesh.Peer.Session;
 
 /// <summary>What the session knows about one joined group. Session loop only.</summary>
 internal sealed class GroupState(string name)
 {
+    /// <summary>The most frames and history entries kept while they wait for the log or a key to catch up.</summary>
+    public const int MaxParked = 10_000;
+
+    /// <summary>The most lines held while this peer waits for the key of a new epoch.</summary>
+    public const int MaxHeld = 1_000;
+
     public string Name { get; } = name;
 
-    /// <summary>Online members other than this peer, by peer id.</summary>
+    /// <summary>Online members other than this peer, by peer id: records signed by them, of members the log holds.</summary>
     public Dictionary<string, MemberRecord> Members { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Signed records of online peers that are not members (yet): who an open group may admit.</summary>
+    public Dictionary<string, MemberRecord> Candidates { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Valid admission requests (invites redeemed), by peer id.</summary>
+    public Dictionary<string, AdmissionRequest> Requests { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>When this peer acts on a pending change (an admission by peer id, or "" for a rotation), by its rank.</summary>
+    public Dictionary<string, long> ActAtMs { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Members known at join whose hello has not arrived yet; ready waits for them (up to a timeout).</summary>
     public HashSet<string> AwaitingLinks { get; } = new(StringComparer.Ordinal);
 
     public MessageOrderer Orderer { get; } = new();
 
-    /// <summary>The group's directory entry (policy, key check).</summary>
-    public GroupRecord? Record { get; set; }
+    /// <summary>The group's validated log: policy, members, key epochs.</summary>
+    public GroupLog Log { get; set; } = null!;
 
-    /// <summary>The group's content key; null while waiting to be admitted.</summary>
-    public GroupKey? Key { get; set; }
+    /// <summary>Log entries seen beyond the next index, waiting for the gap before them to close.</summary>
+    public SortedDictionary<long, byte[]> FutureEntries { get; } = [];
 
-    /// <summary>Follows this peer's key grant while it waits to be admitted.</summary>
+    /// <summary>Indexes whose rejection or repair was already reported (one error each).</summary>
+    public HashSet<long> ReportedEntries { get; } = [];
+
+    /// <summary>When this peer learned that an epoch had ended (by epoch number).</summary>
+    public Dictionary<long, long> EpochEndSeenMs { get; } = [];
+
+    /// <summary>Grants for epochs the log does not have yet.</summary>
+    public List<byte[]> FutureGrants { get; } = [];
+
+    /// <summary>Frames and history entries that name an epoch or a member the log or keyring does not have yet.</summary>
+    public Queue<(string? HistoryName, string PeerId, byte[] Payload)> Parked { get; } = new();
+
+    /// <summary>Lines typed while the key of the current epoch was not here yet; sent when it comes.</summary>
+    public List<string> Held { get; } = [];
+
+    /// <summary>Whether this peer is a member per the log and holds the current epoch's key.</summary>
+    public bool CanSend { get; set; }
+
+    /// <summary>Links, history and watches are running (this peer was admitted and holds a key).</summary>
+    public bool Connected { get; set; }
+
     public PrefixWatcher? GrantWatch { get; set; }
+
+    public PrefixWatcher? LogWatch { get; set; }
+
+    public PrefixWatcher? GenesisWatch { get; set; }
+
+    public PrefixWatcher? AdmitWatch { get; set; }
 
     public bool HistoryLoaded { get; set; }
 
@@ -36,4 +76,7 @@ internal sealed class GroupState(string name)
     public PrefixWatcher? MembersWatch { get; set; }
 
     public PrefixWatcher? HistoryWatch { get; set; }
+
+    public IEnumerable<PrefixWatcher> Watches =>
+        new[] { MembersWatch, HistoryWatch, GrantWatch, LogWatch, GenesisWatch, AdmitWatch }.OfType<PrefixWatcher>();
 }

@@ -4,13 +4,47 @@ namespace Mesh.Peer.Session;
 public abstract record MeshEvent;
 
 /// <summary>Joined <paramref name="Group"/>: connected to the members known then, history loaded.</summary>
-public sealed record ReadyEvent(string Group, IReadOnlyList<string> Members) : MeshEvent;
+/// <param name="Group">The group.</param>
+/// <param name="Members">Every online member's label (its name, with a fingerprint where two share it), this peer's included.</param>
+/// <param name="Peers">The same members with their peer ids.</param>
+public sealed record ReadyEvent(string Group, IReadOnlyList<string> Members, IReadOnlyList<MemberId>? Peers = null) : MeshEvent;
+
+/// <summary>A member as shown: its label and its peer id.</summary>
+public sealed record MemberId(string Name, string PeerId);
+
+/// <summary>The members of a group as its log holds them (<c>/members</c>).</summary>
+public sealed record MembersEvent(string Group, long Epoch, IReadOnlyList<MembersEvent.Entry> Members) : MeshEvent
+{
+    /// <param name="Name">Its label.</param>
+    /// <param name="PeerId">Its peer id.</param>
+    /// <param name="Online">Whether it is online (its signed presence record is in etcd).</param>
+    /// <param name="Role"><c>creator</c>, <c>admin</c> or <c>member</c>.</param>
+    public sealed record Entry(string Name, string PeerId, bool Online, string Role);
+}
 
 /// <summary>A message of a group, shown once: history first, then live ones.</summary>
 public sealed record MessageEvent(string Group, string Id, string From, string Text, DateTimeOffset SentAt, bool Own) : MeshEvent;
 
-/// <summary>A member came online in a group, or left it.</summary>
-public sealed record MemberEvent(string Group, string Name, bool Joined) : MeshEvent;
+/// <summary>A member came online in a group, or went: <paramref name="Reason"/> says how.</summary>
+/// <param name="Group">The group.</param>
+/// <param name="Name">Its label.</param>
+/// <param name="PeerId">Its peer id.</param>
+/// <param name="Joined">Came online (true) or went (false).</param>
+/// <param name="Reason">For a member that went: <see cref="Left"/>, <see cref="Removed"/>, <see cref="Exited"/> or <see cref="Expired"/>.</param>
+public sealed record MemberEvent(string Group, string Name, string PeerId, bool Joined, string? Reason = null) : MeshEvent
+{
+    /// <summary>It left the group (a signed leave in the log).</summary>
+    public const string Left = "left";
+
+    /// <summary>It was removed from the group (a signed removal in the log).</summary>
+    public const string Removed = "removed";
+
+    /// <summary>Its process exited cleanly; it is still a member.</summary>
+    public const string Exited = "exited";
+
+    /// <summary>Its lease expired (crashed, frozen or cut off); it is still a member.</summary>
+    public const string Expired = "expired";
+}
 
 /// <summary>Something went wrong that the user must know about.</summary>
 public sealed record ErrorEvent(string Message) : MeshEvent;

@@ -23,6 +23,15 @@ internal abstract record SessionInput
     /// <summary>A watch of the group's members or history lost revisions to compaction: read them again.</summary>
     public sealed record Resync(string Group, bool Members) : SessionInput;
 
+    /// <summary>Entries of a group's log (or its genesis) changed in etcd.</summary>
+    public sealed record LogChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
+
+    /// <summary>Invitees asked to be admitted to a group.</summary>
+    public sealed record AdmissionRequests(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
+
+    /// <summary>Peers marked their exit as clean (they revoke their lease next).</summary>
+    public sealed record Exiting(IReadOnlyList<KeyChange> Changes) : SessionInput;
+
     public sealed record KeyGranted(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 
     public sealed record Registration(RegistrationState State) : SessionInput;

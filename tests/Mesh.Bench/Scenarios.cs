@@ -151,7 +151,7 @@ public static class Scenarios
         await creator.DisposeAsync();
 
         using (var identity = IdentityStore.LoadOrCreate(creator.Home))
-        using (var key = new GroupKeyring(creator.Home).TryGet(group)!)
+        using (var key = new EpochKeyring(creator.Home).TryGet(group, 1)!)
         using (var connection = new EtcdConnection([etcd.Url]))
         {
             var store = new EtcdHistoryStore(connection);
@@ -159,7 +159,7 @@ public static class Scenarios
             var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - messages;
             // Sealed as the peer seals what it is given: up to `burst` messages under one signature.
             var envelopes = Enumerable.Range(1, messages).Select(i => new Envelope(group, identity.PeerId, epoch, i, "creator", start + i, Text(i)));
-            var entries = envelopes.Chunk(burst).SelectMany(b => b.Zip(EnvelopeCodec.SealBurst(b, key, identity),
+            var entries = envelopes.Chunk(burst).SelectMany(b => b.Zip(EnvelopeCodec.SealBurst(b, key, identity, keyEpoch: 1, logHead: 0),
                 (envelope, payload) => new HistoryEntry(group, envelope.HistoryName, payload)));
             foreach (var batch in entries.Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
             {

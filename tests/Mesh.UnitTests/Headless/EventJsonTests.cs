@@ -27,8 +27,11 @@ public sealed class EventJsonTests
     public void Ready_joined_left_and_error_lines_have_their_shapes()
     {
         Assert.That(EventJson.ToLine(new ReadyEvent("ops", ["amy", "bo"])), Is.EqualTo("{\"type\":\"ready\",\"group\":\"ops\",\"members\":[\"amy\",\"bo\"]}"));
-        Assert.That(EventJson.ToLine(new MemberEvent("ops", "bo", true)), Is.EqualTo("{\"type\":\"joined\",\"group\":\"ops\",\"name\":\"bo\"}"));
-        Assert.That(EventJson.ToLine(new MemberEvent("ops", "bo", false)), Is.EqualTo("{\"type\":\"left\",\"group\":\"ops\",\"name\":\"bo\"}"));
+        Assert.That(EventJson.ToLine(new ReadyEvent("ops", ["amy"], [new MemberId("amy", "p1")])),
+            Is.EqualTo("{\"type\":\"ready\",\"group\":\"ops\",\"members\":[\"amy\"],\"peers\":[{\"name\":\"amy\",\"peer\":\"p1\"}]}"));
+        Assert.That(EventJson.ToLine(new MemberEvent("ops", "bo", "p2", true)), Is.EqualTo("{\"type\":\"joined\",\"group\":\"ops\",\"name\":\"bo\",\"peer\":\"p2\"}"));
+        Assert.That(EventJson.ToLine(new MemberEvent("ops", "bo", "p2", false, MemberEvent.Removed)),
+            Is.EqualTo("{\"type\":\"left\",\"group\":\"ops\",\"name\":\"bo\",\"peer\":\"p2\",\"reason\":\"removed\"}"));
         Assert.That(EventJson.ToLine(new ErrorEvent("bad \n thing")), Is.EqualTo("{\"type\":\"error\",\"message\":\"bad \\n thing\"}"));
     }
 }

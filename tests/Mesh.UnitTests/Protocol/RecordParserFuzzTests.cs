@@ -2,6 +2,7 @@ using System.Text;
 using Mesh.Coordinator.Groups;
 using Mesh.Coordinator.Membership;
 using Mesh.Peer.Crypto;
+using Mesh.Peer.Groups;
 using NetMQ;
 
 namespace Mesh.UnitTests.Protocol;
@@ -60,22 +61,39 @@ public sealed class RecordParserFuzzTests
         var recipient = new NetMQCertificate();
         using var key = GroupKey.Create();
         var valid = KeyWrap.Wrap(key, "g", "peer", recipient.PublicKey);
-        Assert.That(KeyWrap.TryUnwrap(valid, "g", "peer", recipient.SecretKey!, recipient.PublicKey)!.Check("g"), Is.EqualTo(key.Check("g")));
+        Assert.That(KeyWrap.TryUnwrap(valid, "g", "peer", recipient.SecretKey!, recipient.PublicKey)!.Check("g", 1), Is.EqualTo(key.Check("g", 1)));
         Assert.That(KeyWrap.TryUnwrap(valid, "g", "other", recipient.SecretKey!, recipient.PublicKey), Is.Null, "bound to its recipient");
         var opened = Mutate(valid, 3).Count(m => KeyWrap.TryUnwrap(m, "g", "peer", recipient.SecretKey!, recipient.PublicKey) is not null);
         Assert.That(opened, Is.LessThan(Mutations / 100));
     }
 
     [Test]
-    public void Invites()
+    public void Invite_records_and_admission_requests()
     {
-        var invite = Invite.Create();
+        using var inviter = Identities.New();
+        using var invitee = Identities.New();
+        using var invite = Invite.Create(new string('a', 64));
+        var record = InviteRecord.Create("g", invite, 1000, inviter);
+        Assert.That(InviteRecord.TryParse(record), Is.Not.Null);
+        var request = AdmissionRequest.Create("g", invite, record, invitee, "ivy", 1);
+        Assert.That(AdmissionRequest.TryParse(request, "g")?.PeerId, Is.EqualTo(invitee.PeerId));
+        Assert.That(AdmissionRequest.TryParse(request, "h"), Is.Null, "bound to its group");
+        Assert.That(Mutate(record, 4).Count(m => InviteRecord.TryParse(m) is { } r && r.ExpiresAtMs != 1000), Is.EqualTo(0), "the expiry is signed");
+        Assert.That(Mutate(request, 5).Count(m => AdmissionRequest.TryParse(m, "g") is { } r && r.PeerId != invitee.PeerId), Is.EqualTo(0));
+        Assert.That(Encoding.UTF8.GetString(request), Does.Not.Contain(Convert.ToBase64String(invite.Secret)));
+    }
+
+    [Test]
+    public void Log_entries_and_grants()
+    {
+        using var creator = Identities.New();
+        var genesis = GroupCommits.Genesis("g", LogEntry.Open, creator, "amy", 1).Record;
+        Assert.That(GroupLog.TryStart("g", genesis, out _), Is.Not.Null);
+        Assert.That(Mutate(genesis, 6).Count(m => GroupLog.TryStart("g", m, out _) is { } log && log.Policy != LogEntry.Open), Is.EqualTo(0), "the policy is signed");
+        var recipient = new NetMQCertificate();
         using var key = GroupKey.Create();
-        var valid = invite.Seal(key, "g");
-        Assert.That(Invite.Parse(invite.Code).TryOpen(valid, "g")!.Check("g"), Is.EqualTo(key.Check("g")));
-        Assert.That(Invite.Create().TryOpen(valid, "g"), Is.Null, "another code opens nothing");
-        var opened = Mutate(valid, 4).Count(m => invite.TryOpen(m, "g") is not null);
-        Assert.That(opened, Is.LessThan(Mutations / 100));
-        Assert.That(Encoding.UTF8.GetString(valid), Does.Not.Contain(Convert.ToBase64String(invite.Secret)));
+        var grant = KeyGrant.Create(key, "g", 1, new string('b', 32), recipient.PublicKey, creator);
+        Assert.That(KeyGrant.TryParse(grant), Is.Not.Null);
+        Assert.That(Mutate(grant, 7).Count(m => KeyGrant.TryParse(m) is { } g && (g.Epoch != 1 || g.By != creator.PeerId)), Is.EqualTo(0));
     }
 }

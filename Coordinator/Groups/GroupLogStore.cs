@@ -1,0 +1,165 @@
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Mesh.Coordinator.Etcd;
+
+namespace Mesh.Coordinator.Groups;
+
+/// <summary>The group logs in etcd, as stored bytes: read whole, appended create-only (one entry wins each index, and
+/// whatever an entry needs written with it, such as key grants, is written in the same transaction), repaired.</summary>
+/// <remarks>Checking what the bytes mean is not etcd's job: every reader validates the chain itself.</remarks>
+public sealed class GroupLogStore(EtcdConnection etcd)
+{
+    /// <summary>The most entries read of one log.</summary>
+    public const int MaxEntries = 100_000;
+
+    /// <summary>The genesis (null when the group does not exist), the later entries by index, and the revision read at.</summary>
+    public async Task<(byte[]? Genesis, IReadOnlyList<(long Index, byte[] Value)> Entries, long Revision)> ReadAsync(string group, CancellationToken ct)
+    {
+        try
+        {
+            var genesis = await etcd.KV.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(MeshKeys.Group(group)) },
+                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            var prefix = MeshKeys.LogPrefix(group);
+            var entries = await etcd.KV.RangeAsync(new RangeRequest
+            {
+                Key = ByteString.CopyFromUtf8(prefix),
+                RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
+                Limit = MaxEntries,
+                Revision = genesis.Header.Revision,
+            }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            var list = new List<(long, byte[])>(entries.Kvs.Count);
+            foreach (var kv in entries.Kvs)
+            {
+                if (long.TryParse(kv.Key.ToStringUtf8()[prefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index))
+                {
+                    list.Add((index, kv.Value.ToByteArray()));
+                }
+            }
+
+            return (genesis.Kvs.Count == 0 ? null : genesis.Kvs[0].Value.ToByteArray(), list, genesis.Header.Revision);
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    /// <summary>Writes entry <paramref name="index"/> unless the index is taken, with <paramref name="alongside"/> in
+    /// the same transaction; true when this call wrote it.</summary>
+    public async Task<bool> TryAppendAsync(string group, long index, byte[] record, IReadOnlyList<(string Key, byte[] Value)> alongside, CancellationToken ct)
+    {
+        var key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, index));
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(record) } });
+        foreach (var (k, v) in alongside)
+        {
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(k), Value = ByteString.CopyFrom(v) } });
+        }
+
+        return await TxnAsync(txn, ct);
+    }
+
+    /// <summary>Puts back an entry that etcd lost or holds altered (from a member's own copy of the log).</summary>
+    public async Task RepairAsync(string group, long index, byte[] record, CancellationToken ct)
+    {
+        try
+        {
+            await etcd.KV.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, index)), Value = ByteString.CopyFrom(record) },
+                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    /// <summary>The value of a key and its modification revision (null when absent).</summary>
+    public async Task<(byte[] Value, long ModRevision)?> GetAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            var response = await etcd.KV.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(key) }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            return response.Kvs.Count == 0 ? null : (response.Kvs[0].Value.ToByteArray(), response.Kvs[0].ModRevision);
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    /// <summary>Every value under a prefix (bounded to <paramref name="limit"/> keys).</summary>
+    public async Task<(IReadOnlyList<(string Key, byte[] Value)> Values, long Revision)> ListAsync(string prefix, int limit, CancellationToken ct)
+    {
+        try
+        {
+            var response = await etcd.KV.RangeAsync(new RangeRequest
+            {
+                Key = ByteString.CopyFromUtf8(prefix),
+                RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
+                Limit = limit,
+            }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            return (response.Kvs.Select(kv => (kv.Key.ToStringUtf8(), kv.Value.ToByteArray())).ToList(), response.Header.Revision);
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    /// <summary>Redeems an invite: deletes its record if it is still the one read (at <paramref name="inviteRevision"/>)
+    /// and writes the admission request, in one transaction. False when someone redeemed it first.</summary>
+    public Task<bool> RedeemAsync(string inviteKey, long inviteRevision, string requestKey, byte[] request, CancellationToken ct)
+    {
+        var key = ByteString.CopyFromUtf8(inviteKey);
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = inviteRevision });
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = key } });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(requestKey), Value = ByteString.CopyFrom(request) } });
+        return TxnAsync(txn, ct);
+    }
+
+    /// <summary>Writes a key under a fresh lease of <paramref name="ttl"/>, create-only; true when written.</summary>
+    public async Task<bool> CreateLeasedAsync(string key, byte[] value, TimeSpan ttl, CancellationToken ct)
+    {
+        try
+        {
+            var lease = await etcd.Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = (long)Math.Ceiling(ttl.TotalSeconds) },
+                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            var k = ByteString.CopyFromUtf8(key);
+            var txn = new TxnRequest();
+            txn.Compare.Add(new Compare { Key = k, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = k, Value = ByteString.CopyFrom(value), Lease = lease.ID } });
+            return await TxnAsync(txn, ct);
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    public async Task DeleteAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            await etcd.KV.DeleteRangeAsync(new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    private async Task<bool> TxnAsync(TxnRequest txn, CancellationToken ct)
+    {
+        try
+        {
+            return (await etcd.KV.TxnAsync(txn, deadline: EtcdConnection.Deadline(), cancellationToken: ct)).Succeeded;
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+}

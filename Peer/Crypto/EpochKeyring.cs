@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Mesh.Peer.Configuration;
+
+namespace Mesh.Peer.Crypto;
+
+/// <summary>The keys of every epoch of the groups this home belongs to: one 0600 file per group,
+/// <c>HOME/keys/G.epochs</c>, a JSON object from epoch number to base64 key.</summary>
+public sealed class EpochKeyring(string home)
+{
+    private readonly Dictionary<string, SortedDictionary<long, GroupKey>> _loaded = new(StringComparer.Ordinal);
+
+    private string PathOf(string group) => Path.Combine(home, "keys", group + ".epochs");
+
+    /// <summary>Whether this home holds a group key of the format before group logs (<c>keys/G.key</c>).</summary>
+    public bool HasOldKey(string group) => File.Exists(Path.Combine(home, "keys", group + ".key"));
+
+    /// <summary>The keys held for <paramref name="group"/>, by epoch (empty when none).</summary>
+    public IReadOnlyDictionary<long, GroupKey> Of(string group)
+    {
+        if (_loaded.TryGetValue(group, out var keys))
+        {
+            return keys;
+        }
+
+        keys = [];
+        var path = PathOf(group);
+        if (SecretFile.Read(path) is { } text)
+        {
+            try
+            {
+                foreach (var (epoch, material) in JsonSerializer.Deserialize<Dictionary<string, string>>(text) ?? [])
+                {
+                    keys[long.Parse(epoch, System.Globalization.CultureInfo.InvariantCulture)] = GroupKey.FromMaterial(Convert.FromBase64String(material));
+                }
+            }
+            catch (Exception e) when (e is JsonException or FormatException or ArgumentException or OverflowException)
+            {
+                throw new MeshException($"{path} does not hold group keys (a JSON object of epoch to base64 key)");
+            }
+        }
+
+        _loaded[group] = keys;
+        return keys;
+    }
+
+    public GroupKey? TryGet(string group, long epoch) => Of(group).GetValueOrDefault(epoch);
+
+    /// <summary>Adds epoch keys and writes the file atomically (0600).</summary>
+    public void Save(string group, IEnumerable<(long Epoch, GroupKey Key)> added)
+    {
+        var keys = (SortedDictionary<long, GroupKey>)Of(group);
+        foreach (var (epoch, key) in added)
+        {
+            keys[epoch] = key;
+        }
+
+        var directory = Path.Combine(home, "keys");
+        if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var text = JsonSerializer.Serialize(keys.ToDictionary(k => k.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), k => Convert.ToBase64String(k.Value.Material)));
+        SecretFile.Write(PathOf(group), text);
+    }
+}

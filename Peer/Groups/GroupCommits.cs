@@ -1,0 +1,119 @@
+using Mesh.Coordinator;
+using Mesh.Peer.Crypto;
+using Mesh.Peer.Identity;
+using NetMQ;
+
+namespace Mesh.Peer.Groups;
+
+/// <summary>Builds the changes a member commits to a group log, each with the key grants it writes alongside, in the
+/// same transaction: an addition hands the newcomer every epoch's key (so it reads the whole history); a new epoch (a
+/// rotation, or a removal) wraps a fresh key to each remaining member and to no one else.</summary>
+public static class GroupCommits
+{
+    /// <summary>A signed entry, the grants to write with it, and the new epoch key if it starts one.</summary>
+    public sealed record Commit(long Index, byte[] Record, IReadOnlyList<(string Key, byte[] Value)> Grants, GroupKey? NewKey);
+
+    public static Commit Genesis(string group, string policy, PeerIdentity creator, string name, long nowMs)
+    {
+        var key = GroupKey.Create();
+        var entry = new LogEntry
+        {
+            Group = group,
+            Index = 0,
+            Previous = "",
+            AtMs = nowMs,
+            By = creator.PeerId,
+            SigningKey = creator.SigningPublicKey,
+            Op = LogOp.Genesis,
+            Policy = policy,
+            Peer = creator.PeerId,
+            PeerCurveKey = creator.PublicKeyZ85,
+            PeerName = name,
+            Epoch = 1,
+            KeyCheck = key.Check(group, 1),
+        };
+        return new Commit(0, entry.Sign(creator), [], key);
+    }
+
+    public static Commit Add(GroupLog log, PeerIdentity author, LogMember newcomer, string? invite, IReadOnlyDictionary<long, GroupKey> keys, long nowMs)
+    {
+        var entry = log.Next(author, LogOp.Add, nowMs) with
+        {
+            Peer = newcomer.PeerId,
+            PeerSigningKey = newcomer.SigningKey,
+            PeerCurveKey = newcomer.CurveKey,
+            PeerName = newcomer.Name,
+            Invite = invite,
+        };
+        var curve = CurveKey(newcomer.CurveKey);
+        var grants = keys.Where(k => k.Key <= log.CurrentEpoch.Number)
+            .Select(k => (MeshKeys.Grant(log.Group, newcomer.PeerId, k.Key), KeyGrant.Create(k.Value, log.Group, k.Key, newcomer.PeerId, curve, author)))
+            .ToList();
+        return new Commit(entry.Index, entry.Sign(author), grants, null);
+    }
+
+    /// <summary>A new epoch, for every current member but <paramref name="removed"/> (a removal when it is given).</summary>
+    public static Commit Rotate(GroupLog log, PeerIdentity author, string? removed, long nowMs)
+    {
+        var key = GroupKey.Create();
+        var epoch = log.CurrentEpoch.Number + 1;
+        var entry = log.Next(author, removed is null ? LogOp.Epoch : LogOp.Remove, nowMs) with
+        {
+            Peer = removed,
+            Epoch = epoch,
+            KeyCheck = key.Check(log.Group, epoch),
+        };
+        var grants = log.Members.Values.Where(m => m.PeerId != removed)
+            .Select(m => (MeshKeys.Grant(log.Group, m.PeerId, epoch), KeyGrant.Create(key, log.Group, epoch, m.PeerId, CurveKey(m.CurveKey), author)))
+            .ToList();
+        return new Commit(entry.Index, entry.Sign(author), grants, key);
+    }
+
+    public static Commit Leave(GroupLog log, PeerIdentity author, long nowMs)
+    {
+        var entry = log.Next(author, LogOp.Leave, nowMs) with { Peer = author.PeerId };
+        return new Commit(entry.Index, entry.Sign(author), [], null);
+    }
+
+    public static Commit Admin(GroupLog log, PeerIdentity author, string peerId, long nowMs)
+    {
+        var entry = log.Next(author, LogOp.Admin, nowMs) with { Peer = peerId };
+        return new Commit(entry.Index, entry.Sign(author), [], null);
+    }
+
+    /// <summary>Checks a grant meant for this peer against the log: signed by a peer that is or was a member (with the
+    /// key the log pinned), for a known epoch, and holding the key whose check that epoch committed. The key, or null
+    /// with the reason.</summary>
+    public static GroupKey? Accept(GroupLog log, KeyGrant grant, PeerIdentity self, out string error)
+    {
+        error = "";
+        if (grant.Group != log.Group || grant.To != self.PeerId)
+        {
+            error = "not for this peer and group";
+            return null;
+        }
+
+        if (log.SigningKeyOf(grant.By) is not { } signer || !signer.AsSpan().SequenceEqual(grant.SigningKey))
+        {
+            error = "not signed by a member";
+            return null;
+        }
+
+        if (grant.Epoch > log.Epochs.Count)
+        {
+            error = "for an epoch the log does not have yet";
+            return null;
+        }
+
+        var key = grant.TryOpen(self.PeerId, self.Certificate.SecretKey!, self.Certificate.PublicKey);
+        if (key is null || key.Check(log.Group, grant.Epoch) != log.Epochs[(int)grant.Epoch - 1].KeyCheck)
+        {
+            error = "does not hold the key the group log committed for that epoch";
+            return null;
+        }
+
+        return key;
+    }
+
+    private static byte[] CurveKey(string z85) => NetMQCertificate.FromPublicKey(z85).PublicKey;
+}

@@ -1,0 +1,291 @@
+using Mesh.Peer.Identity;
+
+namespace Mesh.Peer.Groups;
+
+/// <summary>A group's state as its signed, hash-chained log makes it: policy, members, rights and key epochs.</summary>
+/// <remarks>
+/// Each entry must name the previous entry's hash, sit at the next index, be signed by a member the state allows to
+/// make that change, and be a change that makes sense (no adding a member twice, epochs one after another). The
+/// state is only ever built by applying entries, so nothing unsigned (an etcd record, a directory field) can change
+/// who is a member, what the policy is, or which key is the group's.
+/// </remarks>
+public sealed class GroupLog
+{
+    private readonly Dictionary<string, LogMember> _members = new(StringComparer.Ordinal);
+
+    /// <summary>Every peer that was ever a member, with the log intervals [added, gone) of its memberships.</summary>
+    private readonly Dictionary<string, List<(long From, long To, long ToAtMs, byte[] SigningKey)>> _spans = new(StringComparer.Ordinal);
+    private readonly List<KeyEpoch> _epochs = [];
+    private readonly List<string> _hashes = [];
+    private readonly List<byte[]> _records = [];
+    private readonly HashSet<string> _invites = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
+
+    private GroupLog(LogEntry genesis, byte[] record)
+    {
+        Group = genesis.Group;
+        Genesis = genesis;
+        Policy = genesis.Policy!;
+        Creator = genesis.By;
+        var creator = new LogMember(genesis.By, genesis.SigningKey, genesis.PeerCurveKey!, genesis.PeerName!, Admin: true);
+        _members[creator.PeerId] = creator;
+        _spans[creator.PeerId] = [(0, long.MaxValue, long.MaxValue, genesis.SigningKey)];
+        _epochs.Add(new KeyEpoch(1, genesis.KeyCheck!, 0));
+        _hashes.Add(genesis.Hash);
+        _records.Add(record);
+        HeadAtMs = genesis.AtMs;
+    }
+
+    public string Group { get; }
+
+    public LogEntry Genesis { get; }
+
+    public string GenesisHash => _hashes[0];
+
+    public string Policy { get; private set; }
+
+    public bool IsPrivate => Policy == LogEntry.Private;
+
+    public string Creator { get; }
+
+    /// <summary>The index of the last entry applied.</summary>
+    public long Head => _hashes.Count - 1;
+
+    public string HeadHash => _hashes[^1];
+
+    public long HeadAtMs { get; private set; }
+
+    public IReadOnlyDictionary<string, LogMember> Members => _members;
+
+    public KeyEpoch CurrentEpoch => _epochs[^1];
+
+    public IReadOnlyList<KeyEpoch> Epochs => _epochs;
+
+    /// <summary>A member left and no new epoch followed yet: one who stays should commit one.</summary>
+    public bool RotationNeeded { get; private set; }
+
+    /// <summary>The stored record of entry <paramref name="index"/> (to repair etcd's copy).</summary>
+    public byte[] RecordAt(long index) => _records[(int)index];
+
+    public string HashAt(long index) => _hashes[(int)index];
+
+    public bool WasRemoved(string peerId) => _removed.Contains(peerId);
+
+    public bool InviteUsed(string inviteId) => _invites.Contains(inviteId);
+
+    /// <summary>Starts a log from its genesis record; null, with the reason, when it is not a valid genesis of
+    /// <paramref name="group"/>.</summary>
+    public static GroupLog? TryStart(string group, byte[] record, out string error)
+    {
+        var genesis = LogEntry.TryParse(record, out error);
+        if (genesis is null)
+        {
+            return null;
+        }
+
+        if (genesis.Op != LogOp.Genesis || genesis.Group != group || genesis.Index != 0 || genesis.Previous != ""
+            || genesis.Policy is null || genesis.Peer != genesis.By || genesis.PeerCurveKey is null || genesis.PeerName is null
+            || genesis.Epoch != 1 || string.IsNullOrEmpty(genesis.KeyCheck))
+        {
+            error = "not a genesis of this group";
+            return null;
+        }
+
+        return new GroupLog(genesis, record);
+    }
+
+    /// <summary>Applies the next entry; false, with the reason, when the chain does not allow it (the state is then
+    /// unchanged).</summary>
+    public bool TryApply(byte[] record, out string error)
+    {
+        var entry = LogEntry.TryParse(record, out error);
+        if (entry is null)
+        {
+            return false;
+        }
+
+        error = Check(entry);
+        if (error.Length > 0)
+        {
+            return false;
+        }
+
+        Apply(entry);
+        _hashes.Add(entry.Hash);
+        _records.Add(record);
+        HeadAtMs = entry.AtMs;
+        return true;
+    }
+
+    /// <summary>The next entry this log would accept from <paramref name="author"/>, not yet signed.</summary>
+    public LogEntry Next(PeerIdentity author, LogOp op, long nowMs) => new()
+    {
+        Group = Group,
+        Index = Head + 1,
+        Previous = HeadHash,
+        AtMs = Math.Max(nowMs, HeadAtMs),
+        By = author.PeerId,
+        SigningKey = author.SigningPublicKey,
+        Op = op,
+    };
+
+    /// <summary>Whether <paramref name="peerId"/>, signing with <paramref name="signingKey"/>, may have sealed a message
+    /// under <paramref name="epoch"/> having seen the log up to <paramref name="logHead"/> at <paramref name="sentAtMs"/>:
+    /// it was a member while the epoch was current, does not claim to know the epoch's successor, and (if it has gone
+    /// since) sent it before its departure was committed.</summary>
+    public bool MaySeal(string peerId, ReadOnlySpan<byte> signingKey, long epoch, long logHead, long sentAtMs)
+    {
+        if (epoch < 1 || epoch > _epochs.Count || !_spans.TryGetValue(peerId, out var spans))
+        {
+            return false;
+        }
+
+        var e = _epochs[(int)epoch - 1];
+        if (logHead >= e.EndIndex)
+        {
+            return false;
+        }
+
+        foreach (var (from, to, toAtMs, key) in spans)
+        {
+            if (from < e.EndIndex && to > e.StartIndex && from <= logHead && sentAtMs <= toAtMs && signingKey.SequenceEqual(key))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The log's signing key for a peer that is or was a member; null for a stranger.</summary>
+    public byte[]? SigningKeyOf(string peerId) =>
+        _spans.TryGetValue(peerId, out var spans) ? spans[^1].SigningKey : null;
+
+    /// <summary>The name a peer was added with, for peers that are or were members.</summary>
+    public string? NameOf(string peerId) => _members.TryGetValue(peerId, out var m) ? m.Name : null;
+
+    private string Check(LogEntry e)
+    {
+        if (e.Group != Group)
+        {
+            return "entry of another group";
+        }
+
+        if (e.Index != Head + 1)
+        {
+            return $"entry says index {e.Index}, expected {Head + 1} (replayed or reordered)";
+        }
+
+        if (e.Previous != HeadHash)
+        {
+            return "entry does not follow the previous one (rewritten chain)";
+        }
+
+        if (!_members.TryGetValue(e.By, out var author) || !author.SigningKey.AsSpan().SequenceEqual(e.SigningKey))
+        {
+            return "signed by a peer that is not a member";
+        }
+
+        var target = e.Peer is null ? null : _members.GetValueOrDefault(e.Peer);
+        switch (e.Op)
+        {
+            case LogOp.Add:
+                if (e.Peer is null || e.PeerSigningKey is null || e.PeerCurveKey is null || e.PeerName is null
+                    || PeerIdentity.DerivePeerId(e.PeerSigningKey) != e.Peer)
+                {
+                    return "an addition must name the peer and its keys";
+                }
+
+                if (target is not null)
+                {
+                    return "adds a peer that is already a member";
+                }
+
+                if (IsPrivate && (e.Invite is null || _invites.Contains(e.Invite)))
+                {
+                    return "a private group admits only with an unused invite";
+                }
+
+                return "";
+            case LogOp.Remove:
+                if (e.By != Creator && !author.Admin)
+                {
+                    return "only the creator or an admin may remove a member";
+                }
+
+                if (target is null || e.Peer == Creator)
+                {
+                    return "removes a peer that is not a member (or the creator)";
+                }
+
+                return NewEpoch(e);
+            case LogOp.Leave:
+                return e.Peer == e.By ? "" : "a member can only leave by itself";
+            case LogOp.Epoch:
+                return NewEpoch(e);
+            case LogOp.Admin:
+                return e.By != Creator ? "only the creator may grant rights" : target is null ? "grants rights to a non-member" : "";
+            case LogOp.Policy:
+                return e.By != Creator ? "only the creator may change the policy" : e.Policy is null ? "policy missing" : "";
+            default:
+                return "a second genesis";
+        }
+    }
+
+    private string NewEpoch(LogEntry e) =>
+        e.Epoch == CurrentEpoch.Number + 1 && !string.IsNullOrEmpty(e.KeyCheck) ? "" : $"epoch {e.Epoch} does not follow {CurrentEpoch.Number}";
+
+    private void Apply(LogEntry e)
+    {
+        switch (e.Op)
+        {
+            case LogOp.Add:
+                _members[e.Peer!] = new LogMember(e.Peer!, e.PeerSigningKey!, e.PeerCurveKey!, e.PeerName!, Admin: false);
+                if (!_spans.TryGetValue(e.Peer!, out var spans))
+                {
+                    _spans[e.Peer!] = spans = [];
+                }
+
+                spans.Add((e.Index, long.MaxValue, long.MaxValue, e.PeerSigningKey!));
+                _removed.Remove(e.Peer!);
+                if (e.Invite is not null)
+                {
+                    _invites.Add(e.Invite);
+                }
+
+                break;
+            case LogOp.Remove:
+                Depart(e.Peer!, e.Index, e.AtMs);
+                _removed.Add(e.Peer!);
+                StartEpoch(e);
+                break;
+            case LogOp.Leave:
+                Depart(e.Peer!, e.Index, e.AtMs);
+                RotationNeeded = _members.Count > 0;
+                break;
+            case LogOp.Epoch:
+                StartEpoch(e);
+                break;
+            case LogOp.Admin:
+                _members[e.Peer!] = _members[e.Peer!] with { Admin = true };
+                break;
+            case LogOp.Policy:
+                Policy = e.Policy!;
+                break;
+        }
+    }
+
+    private void Depart(string peerId, long index, long atMs)
+    {
+        _members.Remove(peerId);
+        var spans = _spans[peerId];
+        spans[^1] = spans[^1] with { To = index, ToAtMs = atMs };
+    }
+
+    private void StartEpoch(LogEntry e)
+    {
+        _epochs[^1] = _epochs[^1] with { EndIndex = e.Index, EndAtMs = e.AtMs };
+        _epochs.Add(new KeyEpoch(e.Epoch, e.KeyCheck!, e.Index));
+        RotationNeeded = false;
+    }
+}

@@ -1,0 +1,216 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Identity;
+
+namespace Mesh.Peer.Groups;
+
+/// <summary>One signed change of a group's state, as it is stored at its index of the group log.</summary>
+/// <remarks>
+/// Stored as <c>{"b":BODY,"s":SIGNATURE}</c>, where BODY is the entry's JSON object as a string: the signature
+/// covers those exact bytes, so nothing needs a canonical form, and anyone can still read the body. The entry's hash
+/// (SHA-256 of BODY) is what the next entry names as its predecessor, and what a home pins.
+/// </remarks>
+public sealed record LogEntry
+{
+    public const int MaxBytes = 8 * 1024;
+    public const string Open = "open";
+    public const string Private = "private";
+
+    private static ReadOnlySpan<byte> Domain => "mesh-log/1\0"u8;
+
+    public required string Group { get; init; }
+
+    public required long Index { get; init; }
+
+    /// <summary>The predecessor's hash (hex); empty for the genesis.</summary>
+    public required string Previous { get; init; }
+
+    public required long AtMs { get; init; }
+
+    /// <summary>The author's peer id (the hash of <see cref="SigningKey"/>).</summary>
+    public required string By { get; init; }
+
+    public required byte[] SigningKey { get; init; }
+
+    public required LogOp Op { get; init; }
+
+    /// <summary>Genesis and policy: <c>open</c> or <c>private</c>.</summary>
+    public string? Policy { get; init; }
+
+    /// <summary>Who the change is about: the added, removed, departing or promoted member; for genesis, the creator.</summary>
+    public string? Peer { get; init; }
+
+    public byte[]? PeerSigningKey { get; init; }
+
+    /// <summary>The member's Curve public key (Z85), which links and key grants use.</summary>
+    public string? PeerCurveKey { get; init; }
+
+    public string? PeerName { get; init; }
+
+    /// <summary>The invite an addition redeemed (private groups): each is used once.</summary>
+    public string? Invite { get; init; }
+
+    /// <summary>The key epoch this entry starts (genesis, remove, epoch); 0 otherwise.</summary>
+    public long Epoch { get; init; }
+
+    /// <summary>The new epoch key's check (see <see cref="Crypto.GroupKey.Check"/>).</summary>
+    public string? KeyCheck { get; init; }
+
+    /// <summary>The signed bytes, as stored.</summary>
+    public byte[] Body { get; private init; } = [];
+
+    public byte[] Signature { get; private init; } = [];
+
+    /// <summary>SHA-256 of <see cref="Body"/>, hex.</summary>
+    public string Hash { get; private init; } = "";
+
+    /// <summary>Signs the entry with <paramref name="author"/>'s key; returns the record to store.</summary>
+    public byte[] Sign(PeerIdentity author)
+    {
+        var body = BodyOf(this with { By = author.PeerId, SigningKey = author.SigningPublicKey });
+        var signature = author.Sign([.. Domain, .. body]);
+        return Crypto.SignedRecord.Write(body, signature);
+    }
+
+    /// <summary>Parses and checks a stored entry: well formed, and signed by the key it names. Null otherwise; what the
+    /// entry may do is for <see cref="GroupLog"/> to decide.</summary>
+    public static LogEntry? TryParse(ReadOnlySpan<byte> record, out string error)
+    {
+        error = "not a signed log entry";
+        if (record.Length is 0 or > MaxBytes)
+        {
+            error = $"{record.Length} bytes (a log entry is 1 to {MaxBytes})";
+            return null;
+        }
+
+        if (!Crypto.SignedRecord.TryRead(record, MaxBytes, out var body, out var signature, out _))
+        {
+            return null;
+        }
+
+        try
+        {
+            var entry = ParseBody(body);
+            if (entry is null)
+            {
+                error = "malformed body";
+                return null;
+            }
+
+            if (PeerIdentity.DerivePeerId(entry.SigningKey) != entry.By || !PeerIdentity.Verify(entry.SigningKey, [.. Domain, .. body], signature))
+            {
+                error = "bad signature";
+                return null;
+            }
+
+            error = "";
+            return entry with { Body = body, Signature = signature, Hash = Convert.ToHexStringLower(SHA256.HashData(body)) };
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private static byte[] BodyOf(LogEntry e)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("v", 1);
+            w.WriteString("g", e.Group);
+            w.WriteNumber("i", e.Index);
+            w.WriteString("prev", e.Previous);
+            w.WriteNumber("t", e.AtMs);
+            w.WriteString("by", e.By);
+            w.WriteBase64String("k", e.SigningKey);
+            w.WriteString("op", e.Op.ToString().ToLowerInvariant());
+            Optional(w, "policy", e.Policy);
+            Optional(w, "peer", e.Peer);
+            if (e.PeerSigningKey is not null)
+            {
+                w.WriteBase64String("peer_sign", e.PeerSigningKey);
+            }
+
+            Optional(w, "peer_curve", e.PeerCurveKey);
+            Optional(w, "peer_name", e.PeerName);
+            Optional(w, "invite", e.Invite);
+            if (e.Epoch > 0)
+            {
+                w.WriteNumber("epoch", e.Epoch);
+            }
+
+            Optional(w, "check", e.KeyCheck);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void Optional(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is not null)
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    private static LogEntry? ParseBody(byte[] body)
+    {
+        using var doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 1 });
+        var r = doc.RootElement;
+        if (r.ValueKind != JsonValueKind.Object || Number(r, "v") != 1)
+        {
+            return null;
+        }
+
+        var group = Text(r, "g");
+        var by = Text(r, "by");
+        var key = Bytes(r, "k");
+        var previous = Text(r, "prev");
+        if (!Naming.IsValidGroup(group) || by is not { Length: PeerIdentity.PeerIdLength } || key is not { Length: 32 } || previous is null
+            || Number(r, "i") is not { } index || index < 0 || Number(r, "t") is not { } at
+            || !Enum.TryParse<LogOp>(Text(r, "op"), ignoreCase: true, out var op) || !Enum.IsDefined(op) || Text(r, "op") is not { } opText
+            || opText != op.ToString().ToLowerInvariant())
+        {
+            return null;
+        }
+
+        var entry = new LogEntry
+        {
+            Group = group!,
+            Index = index,
+            Previous = previous,
+            AtMs = at,
+            By = by,
+            SigningKey = key,
+            Op = op,
+            Policy = Text(r, "policy"),
+            Peer = Text(r, "peer"),
+            PeerSigningKey = Bytes(r, "peer_sign"),
+            PeerCurveKey = Text(r, "peer_curve"),
+            PeerName = Text(r, "peer_name"),
+            Invite = Text(r, "invite"),
+            Epoch = Number(r, "epoch") ?? 0,
+            KeyCheck = Text(r, "check"),
+        };
+        return entry.Policy is null or Open or Private && (entry.PeerName is null || Naming.IsValidName(entry.PeerName))
+            && (entry.PeerCurveKey is null || entry.PeerCurveKey.Length == 40) && (entry.PeerSigningKey is null || entry.PeerSigningKey.Length == 32)
+            && (entry.Peer is null || entry.Peer.Length == PeerIdentity.PeerIdLength) && entry.Epoch >= 0
+            ? entry
+            : null;
+    }
+
+    private static string? Text(JsonElement r, string name) =>
+        r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static long? Number(JsonElement r, string name) =>
+        r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : null;
+
+    private static byte[]? Bytes(JsonElement r, string name) =>
+        r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.TryGetBytesFromBase64(out var b) ? b : null;
+}

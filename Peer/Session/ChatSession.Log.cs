@@ -1,0 +1,552 @@
+using Mesh.Coordinator;
+using Mesh.Coordinator.Etcd;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Crypto;
+using Mesh.Peer.Groups;
+using Mesh.Peer.Protocol;
+
+namespace Mesh.Peer.Session;
+
+/// <summary>The session's side of the group log: applying entries as they come, committing the changes this peer
+/// makes (admissions, rotations, removals, leaving), taking key grants, and putting back what etcd lost or altered.</summary>
+public sealed partial class ChatSession
+{
+    /// <summary>How many times a commit is tried again after another member took the index it wanted.</summary>
+    private const int CommitAttempts = 5;
+
+    /// <summary>How long a live frame under an epoch whose successor was committed is still taken: it was sealed before its
+    /// sender heard of the rotation (the sender's log head says so) and was on its way.</summary>
+    private static readonly TimeSpan InFlightGrace = TimeSpan.FromSeconds(5);
+
+    private string Label(GroupState state, string peerId, string name) => DisplayNames.Label(state.Log, peerId, name);
+
+    /// <summary>Puts back log entries etcd lost or holds altered, from the log this peer trusts. Failures wait for the
+    /// next read: the repair is tried again whenever the log is read.</summary>
+    private async Task RepairAsync(GroupState state, IReadOnlyList<long> indexes, CancellationToken ct)
+    {
+        foreach (var index in indexes)
+        {
+            try
+            {
+                await _logStore.RepairAsync(state.Name, index, state.Log.RecordAt(index), ct);
+                LogRepairedEntry(index, state.Name);
+            }
+            catch (EtcdUnavailableException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Redeems an invite: deletes its record and writes this peer's admission request in one transaction, so
+    /// that two redeemers cannot both use it.</summary>
+    private async Task RedeemInviteAsync(GroupState state, Invite invite, CancellationToken ct)
+    {
+        var group = state.Name;
+        var read = await _logStore.GetAsync(MeshKeys.Invite(group, invite.Id), ct)
+            ?? throw new MeshException($"invite: no such invite for '{group}' (already used, expired, or for another group)");
+        var record = InviteRecord.TryParse(read.Value);
+        if (record is null || record.Group != group || record.Id != invite.Id || !record.InvitePublicKey.AsSpan().SequenceEqual(invite.PublicKey))
+        {
+            throw new MeshException($"invite: the invite record for '{group}' in etcd is not the one this code made; not redeeming it");
+        }
+
+        if (record.ExpiresAtMs < NowMs)
+        {
+            throw new MeshException($"invite: the invite for '{group}' expired at {DateTimeOffset.FromUnixTimeMilliseconds(record.ExpiresAtMs):yyyy-MM-dd HH:mm} UTC");
+        }
+
+        var request = AdmissionRequest.Create(group, invite, read.Value, _identity, _name, NowMs);
+        if (!await _logStore.RedeemAsync(MeshKeys.Invite(group, invite.Id), read.ModRevision, MeshKeys.Admit(group, PeerId), request, ct))
+        {
+            throw new MeshException($"invite: the invite for '{group}' was just used by someone else (an invite admits once)");
+        }
+    }
+
+    private async Task OnKeyGrantedAsync(SessionInput.KeyGranted granted, CancellationToken ct)
+    {
+        if (!_groups.TryGetValue(granted.Group, out var state))
+        {
+            return;
+        }
+
+        AcceptGrants(state, granted.Changes.Where(c => !c.IsDelete).Select(c => c.Value));
+        await AfterKeysAsync(state, ct);
+    }
+
+    /// <summary>Keeps every grant that the log vouches for; grants for epochs the log does not have yet wait for it.</summary>
+    private void AcceptGrants(GroupState state, IEnumerable<byte[]> records)
+    {
+        var accepted = new List<(long, GroupKey)>();
+        foreach (var record in records)
+        {
+            if (KeyGrant.TryParse(record) is not { } grant)
+            {
+                _warnings.Warn($"grant:{state.Name}", $"group '{state.Name}': ignored a key grant that is not signed");
+                continue;
+            }
+
+            if (grant.Epoch > state.Log.Epochs.Count && state.FutureGrants.Count < 1000)
+            {
+                state.FutureGrants.Add(record);
+                continue;
+            }
+
+            if (_keyring.TryGet(state.Name, grant.Epoch) is not null)
+            {
+                continue;
+            }
+
+            if (GroupCommits.Accept(state.Log, grant, _identity, out var why) is { } key)
+            {
+                accepted.Add((grant.Epoch, key));
+            }
+            else
+            {
+                Emit(new ErrorEvent($"group '{state.Name}': a key grant for epoch {grant.Epoch} was refused ({why})"));
+            }
+        }
+
+        if (accepted.Count > 0)
+        {
+            _keyring.Save(state.Name, accepted);
+        }
+    }
+
+    /// <summary>After keys arrived: start the group if this peer can now, send what was held, retry parked frames.</summary>
+    private async Task AfterKeysAsync(GroupState state, CancellationToken ct)
+    {
+        if (!state.Connected)
+        {
+            await StartIfAdmittedAsync(state, ct);
+            return;
+        }
+
+        state.CanSend = state.Log.Members.ContainsKey(PeerId) && _keyring.TryGet(state.Name, state.Log.CurrentEpoch.Number) is not null;
+        if (state.CanSend && state.Held.Count > 0)
+        {
+            var held = state.Held.ToList();
+            state.Held.Clear();
+            var current = _current;
+            _current = state.Name;
+            foreach (var text in held)
+            {
+                Send(text);
+            }
+
+            _current = current;
+            FlushSends();
+        }
+
+        Unpark(state);
+    }
+
+    private async Task OnLogChangedAsync(SessionInput.LogChanged changed, CancellationToken ct)
+    {
+        if (!_groups.TryGetValue(changed.Group, out var state))
+        {
+            return;
+        }
+
+        var prefix = MeshKeys.LogPrefix(changed.Group);
+        var repairs = new List<long>();
+        var applied = new List<LogEntry>();
+        foreach (var change in changed.Changes)
+        {
+            long index;
+            if (change.Key == MeshKeys.Group(changed.Group))
+            {
+                index = 0;
+            }
+            else if (!change.Key.StartsWith(prefix, StringComparison.Ordinal)
+                || !long.TryParse(change.Key[prefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index) || index < 1)
+            {
+                continue;
+            }
+
+            if (index <= state.Log.Head)
+            {
+                if (change.IsDelete || !change.Value.AsSpan().SequenceEqual(state.Log.RecordAt(index)))
+                {
+                    // An etcd writer deleted or rewrote an entry this peer applied: the chain it holds stands.
+                    if (state.ReportedEntries.Add(index))
+                    {
+                        Emit(new ErrorEvent($"group '{state.Name}': entry {index} of the group log was {(change.IsDelete ? "deleted" : "rewritten")} in etcd; keeping the one this peer checked and putting it back"));
+                    }
+
+                    repairs.Add(index);
+                }
+
+                continue;
+            }
+
+            if (!change.IsDelete && state.FutureEntries.Count < 10_000)
+            {
+                state.FutureEntries[index] = change.Value;
+            }
+        }
+
+        while (state.FutureEntries.Remove(state.Log.Head + 1, out var next))
+        {
+            var index = state.Log.Head + 1;
+            if (!state.Log.TryApply(next, out var why))
+            {
+                if (state.ReportedEntries.Add(index))
+                {
+                    Emit(new ErrorEvent($"group '{state.Name}': entry {index} of the group log rejected ({why}); ignoring it"));
+                }
+
+                break;
+            }
+
+            state.ReportedEntries.Remove(index);
+            applied.Add(LogEntry.TryParse(next, out _)!);
+        }
+
+        await RepairAsync(state, repairs, ct);
+        if (applied.Count == 0)
+        {
+            return;
+        }
+
+        if (state.Log.Members.ContainsKey(PeerId))
+        {
+            _logCopy.Save(state.Log);
+        }
+
+        foreach (var entry in applied)
+        {
+            if (!_groups.ContainsKey(state.Name))
+            {
+                return;
+            }
+
+            await OnAppliedAsync(state, entry, ct);
+        }
+
+        var future = state.FutureGrants.ToList();
+        state.FutureGrants.Clear();
+        AcceptGrants(state, future);
+        await AfterKeysAsync(state, ct);
+    }
+
+    /// <summary>What an applied entry means for this peer: a member in or out, a new epoch, a rotation to make.</summary>
+    private async Task OnAppliedAsync(GroupState state, LogEntry entry, CancellationToken ct)
+    {
+        switch (entry.Op)
+        {
+            case LogOp.Add:
+                state.Candidates.Remove(entry.Peer!, out var candidate);
+                state.Requests.Remove(entry.Peer!);
+                state.ActAtMs.Remove(entry.Peer!);
+                if (candidate is not null && Sort(state, candidate) && state.Ready)
+                {
+                    Emit(new MemberEvent(state.Name, Label(state, candidate.PeerId, candidate.Name), candidate.PeerId, Joined: true));
+                }
+
+                ApplyLinks();
+                break;
+            case LogOp.Remove or LogOp.Leave when entry.Peer == PeerId:
+                if (entry.Op == LogOp.Remove)
+                {
+                    var by = state.Log.NameOf(entry.By) ?? entry.By;
+                    Emit(new ErrorEvent($"you were removed from '{state.Name}' by {by}"));
+                    await DropGroupAsync(state, ct);
+                    Emit(new MemberEvent(state.Name, _name, PeerId, Joined: false, MemberEvent.Removed));
+                }
+
+                break;
+            case LogOp.Remove or LogOp.Leave:
+                var gone = state.Members.Remove(entry.Peer!, out var record);
+                state.AwaitingLinks.Remove(entry.Peer!);
+                ApplyLinks();
+                if (state.Ready)
+                {
+                    var label = record is not null ? Label(state, record.PeerId, record.Name) : entry.Peer!;
+                    Emit(new MemberEvent(state.Name, label, entry.Peer!, Joined: false, entry.Op == LogOp.Remove ? MemberEvent.Removed : MemberEvent.Left));
+                }
+
+                _ = gone;
+                ScheduleRotation(state);
+                break;
+        }
+
+        if (entry.Epoch > 0)
+        {
+            state.EpochEndSeenMs[entry.Epoch - 1] = NowMs;
+        }
+
+        if (entry.Epoch > 0 && _keyring.TryGet(state.Name, entry.Epoch) is null && state.Log.Members.ContainsKey(PeerId))
+        {
+            // Until the new key is here, typed lines are held, not sealed under the key the departed member knows.
+            state.CanSend = false;
+        }
+    }
+
+    private void OnAdmissionRequests(GroupState state, IReadOnlyList<Coordinator.Etcd.KeyChange> changes)
+    {
+        foreach (var change in changes.Where(c => !c.IsDelete))
+        {
+            var request = AdmissionRequest.TryParse(change.Value, state.Name);
+            if (request is null || change.Key != MeshKeys.Admit(state.Name, request.PeerId))
+            {
+                _warnings.Warn($"admit:{state.Name}", $"group '{state.Name}': ignored an admission request that is not signed with an invite");
+                continue;
+            }
+
+            // The inviter must be a member now (with the key the log pinned), the invite unused and not expired.
+            if (!state.Log.Members.TryGetValue(request.Invite.By, out var inviter) || !inviter.SigningKey.AsSpan().SequenceEqual(request.Invite.SigningKey)
+                || state.Log.InviteUsed(request.Invite.Id) || request.Invite.ExpiresAtMs < NowMs || state.Log.Members.ContainsKey(request.PeerId))
+            {
+                continue;
+            }
+
+            state.Requests[request.PeerId] = request;
+            Schedule(state, request.PeerId);
+        }
+    }
+
+    /// <summary>Plans this peer's turn to admit <paramref name="peerId"/>, by its rank among the online members.</summary>
+    private void Schedule(GroupState state, string peerId)
+    {
+        if (!state.Connected || state.ActAtMs.ContainsKey(peerId) || state.Log.Members.ContainsKey(peerId))
+        {
+            return;
+        }
+
+        state.ActAtMs[peerId] = NowMs + (long)CommitRank.DelayOf(PeerId, state.Members.Keys).TotalMilliseconds;
+    }
+
+    private void ScheduleRotation(GroupState state)
+    {
+        if (state.Connected && state.Log.RotationNeeded && !state.ActAtMs.ContainsKey(""))
+        {
+            state.ActAtMs[""] = NowMs + (long)CommitRank.DelayOf(PeerId, state.Members.Keys).TotalMilliseconds;
+        }
+    }
+
+    /// <summary>On every tick: the admissions and rotations whose turn has come for this peer.</summary>
+    private async Task ActOnScheduleAsync(CancellationToken ct)
+    {
+        if (_etcdDown)
+        {
+            return;
+        }
+
+        var now = NowMs;
+        foreach (var state in _groups.Values.Where(s => s.Connected).ToList())
+        {
+            foreach (var (what, at) in state.ActAtMs.Where(a => a.Value <= now).ToList())
+            {
+                state.ActAtMs.Remove(what);
+                if (what == "")
+                {
+                    await CommitAsync(state, log => log.RotationNeeded ? GroupCommits.Rotate(log, _identity, null, NowMs) : null, ct);
+                }
+                else
+                {
+                    await AdmitAsync(state, what, ct);
+                }
+            }
+        }
+    }
+
+    private async Task AdmitAsync(GroupState state, string peerId, CancellationToken ct)
+    {
+        if (state.Requests.TryGetValue(peerId, out var request))
+        {
+            var newcomer = new LogMember(peerId, request.PeerSigningKey, request.CurveKey, request.Name, Admin: false);
+            if (await CommitAsync(state, log => log.Members.ContainsKey(peerId) || log.InviteUsed(request.Invite.Id)
+                    ? null
+                    : GroupCommits.Add(log, _identity, newcomer, request.Invite.Id, _keyring.Of(state.Name), NowMs), ct))
+            {
+                await _logStore.DeleteAsync(MeshKeys.Admit(state.Name, peerId), ct);
+            }
+
+            return;
+        }
+
+        if (!state.Log.IsPrivate && state.Candidates.TryGetValue(peerId, out var record))
+        {
+            var newcomer = new LogMember(peerId, Convert.FromBase64String(record.SigningKey), record.PublicKeyZ85, record.Name, Admin: false);
+            await CommitAsync(state, log => log.Members.ContainsKey(peerId) || log.WasRemoved(peerId) || log.IsPrivate
+                ? null
+                : GroupCommits.Add(log, _identity, newcomer, null, _keyring.Of(state.Name), NowMs), ct);
+        }
+    }
+
+    /// <summary>Commits the change <paramref name="build"/> makes of the current log (null: no longer needed), at the
+    /// next index, create-only. When another member took that index first, its entry is read and applied and the change
+    /// is built again. True when this peer's entry was written.</summary>
+    private async Task<bool> CommitAsync(GroupState state, Func<GroupLog, GroupCommits.Commit?> build, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < CommitAttempts; attempt++)
+        {
+            if (!_groups.ContainsKey(state.Name) || build(state.Log) is not { } commit)
+            {
+                return false;
+            }
+
+            try
+            {
+                if (commit.NewKey is not null)
+                {
+                    // Kept before it is committed: a grant to this peer is written too, but the key must not be lost.
+                    var epoch = state.Log.CurrentEpoch.Number + 1;
+                    if (await _logStore.TryAppendAsync(state.Name, commit.Index, commit.Record, commit.Grants, ct))
+                    {
+                        _keyring.Save(state.Name, [(epoch, commit.NewKey)]);
+                        await OnLogChangedAsync(new SessionInput.LogChanged(state.Name, [new KeyChange(MeshKeys.LogEntry(state.Name, commit.Index), false, commit.Record, 0, 0)]), ct);
+                        return true;
+                    }
+                }
+                else if (await _logStore.TryAppendAsync(state.Name, commit.Index, commit.Record, commit.Grants, ct))
+                {
+                    await OnLogChangedAsync(new SessionInput.LogChanged(state.Name, [new KeyChange(MeshKeys.LogEntry(state.Name, commit.Index), false, commit.Record, 0, 0)]), ct);
+                    return true;
+                }
+
+                var (_, entries, _) = await _logStore.ReadAsync(state.Name, ct);
+                await OnLogChangedAsync(new SessionInput.LogChanged(state.Name,
+                    entries.Where(e => e.Index > state.Log.Head).Select(e => new KeyChange(MeshKeys.LogEntry(state.Name, e.Index), false, e.Value, 0, 0)).ToList()), ct);
+            }
+            catch (EtcdUnavailableException e)
+            {
+                Emit(new ErrorEvent($"group '{state.Name}': could not write to its log: {e.Message}"));
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary><c>/remove NAME</c>: removes a member and starts a new epoch whose key it never receives.</summary>
+    private async Task RemoveAsync(string? label, CancellationToken ct)
+    {
+        if (_current is null || !_groups.TryGetValue(_current, out var state) || !state.Connected)
+        {
+            Emit(new ErrorEvent("/remove: not in a group"));
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(label))
+        {
+            Emit(new ErrorEvent("/remove: name a member (NAME, or NAME#FINGERPRINT when two share a name)"));
+            return;
+        }
+
+        if (DisplayNames.Find(state.Log, label, out var error) is not { } target)
+        {
+            Emit(new ErrorEvent($"/remove: {Naming.Printable(error)}"));
+            return;
+        }
+
+        var self = state.Log.Members.GetValueOrDefault(PeerId);
+        if (self is null || (state.Log.Creator != PeerId && !self.Admin))
+        {
+            Emit(new ErrorEvent($"/remove: only the creator of '{state.Name}' or an admin may remove members"));
+            return;
+        }
+
+        if (target.PeerId == PeerId || target.PeerId == state.Log.Creator)
+        {
+            Emit(new ErrorEvent(target.PeerId == PeerId ? "/remove: to leave, use /leave" : "/remove: the creator cannot be removed"));
+            return;
+        }
+
+        if (!await CommitAsync(state, log => log.Members.ContainsKey(target.PeerId) ? GroupCommits.Rotate(log, _identity, target.PeerId, NowMs) : null, ct))
+        {
+            Emit(new ErrorEvent($"/remove: {target.Name} was not removed (already gone, or etcd did not take it)"));
+        }
+    }
+
+    /// <summary><c>/members</c>: the group's members as its log holds them, and who is online.</summary>
+    private void ListMembers()
+    {
+        if (_current is null || !_groups.TryGetValue(_current, out var state))
+        {
+            Emit(new ErrorEvent("/members: not in a group"));
+            return;
+        }
+
+        var list = state.Log.Members.Values
+            .Select(m => new MembersEvent.Entry(Label(state, m.PeerId, m.Name), m.PeerId, m.PeerId == PeerId || state.Members.ContainsKey(m.PeerId),
+                m.PeerId == state.Log.Creator ? "creator" : m.Admin ? "admin" : "member"))
+            .OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+        Emit(new MembersEvent(state.Name, state.Log.CurrentEpoch.Number, list));
+    }
+
+    /// <summary>Keeps a frame or history entry that names an epoch key or a log state this peer does not have yet.</summary>
+    private void Park(GroupState state, string? historyName, string peerId, byte[] payload)
+    {
+        if (state.Parked.Count >= GroupState.MaxParked)
+        {
+            state.Parked.Dequeue();
+            _instruments.FrameRejected(state.Name);
+        }
+
+        state.Parked.Enqueue((historyName, peerId, payload));
+    }
+
+    private void Unpark(GroupState state)
+    {
+        var parked = state.Parked.ToList();
+        state.Parked.Clear();
+        foreach (var (historyName, peerId, payload) in parked)
+        {
+            if (historyName is null)
+            {
+                OnFrame(new SessionInput.Frame(peerId, state.Name, payload));
+            }
+            else if (OpenStored(state, historyName, payload) is { } envelope)
+            {
+                foreach (var ready in state.Orderer.OfferHistory(envelope))
+                {
+                    Deliver(ready, own: false);
+                }
+            }
+        }
+    }
+
+    /// <summary>Opens an envelope for <paramref name="state"/>'s group: the key of the epoch it names, and the log's
+    /// word that its sender may have sealed it then. <paramref name="park"/> is set when it may open later (the epoch or
+    /// the sender's admission is not known here yet).</summary>
+    private Envelope? OpenChecked(GroupState state, SealedEnvelope parsed, bool live, out RejectReason reason, out bool park)
+    {
+        park = false;
+        var log = state.Log;
+        if (parsed.Version != EnvelopeCodec.Version)
+        {
+            reason = RejectReason.Malformed;
+            return null;
+        }
+
+        var key = parsed.Group == state.Name ? _keyring.TryGet(state.Name, parsed.KeyEpoch) : null;
+        if (key is null || parsed.LogHead > log.Head)
+        {
+            // Sealed under an epoch, or by a peer, that this peer's log has not caught up with: it may open later.
+            park = parsed.KeyEpoch > log.CurrentEpoch.Number || parsed.LogHead > log.Head || (key is null && parsed.KeyEpoch <= log.Epochs.Count && log.Members.ContainsKey(PeerId));
+            reason = RejectReason.NotSealedForGroup;
+            return null;
+        }
+
+        if (!log.MaySeal(parsed.PeerId, parsed.SigningKey, parsed.KeyEpoch, parsed.LogHead, parsed.SentAtMs))
+        {
+            reason = RejectReason.NotAMember;
+            return null;
+        }
+
+        // Live, an epoch that ended long ago is not what a member who heard of its successor would use.
+        var epoch = log.Epochs[(int)parsed.KeyEpoch - 1];
+        if (live && epoch.EndIndex != long.MaxValue && NowMs - state.EpochEndSeenMs.GetValueOrDefault(epoch.Number) > InFlightGrace.TotalMilliseconds)
+        {
+            reason = RejectReason.StaleEpoch;
+            return null;
+        }
+
+        return EnvelopeCodec.TryOpen(parsed, key, out _, out reason, _verified);
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 510, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "put back entry {Index} of the group log of '{Group}' in etcd")]
+    private partial void LogRepairedEntry(long index, string group);
+}
