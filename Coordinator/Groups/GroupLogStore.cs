@@ -13,6 +13,9 @@ public sealed class GroupLogStore(EtcdConnection etcd)
     /// <summary>The most entries read of one log.</summary>
     public const int MaxEntries = 100_000;
 
+    /// <summary>The most keys written with one entry: etcd takes 128 operations per transaction.</summary>
+    public const int MaxAlongside = 120;
+
     /// <summary>The genesis (null when the group does not exist), the later entries by index, and the revision read at.</summary>
     public async Task<(byte[]? Genesis, IReadOnlyList<(long Index, byte[] Value)> Entries, long Revision)> ReadAsync(string group, CancellationToken ct)
     {
@@ -47,11 +50,25 @@ public sealed class GroupLogStore(EtcdConnection etcd)
 
     /// <summary>Writes entry <paramref name="index"/> unless the index is taken, with <paramref name="alongside"/> in
     /// the same transaction; true when this call wrote it.</summary>
-    public async Task<bool> TryAppendAsync(string group, long index, byte[] record, IReadOnlyList<(string Key, byte[] Value)> alongside, CancellationToken ct)
+    /// <param name="group">The group.</param>
+    /// <param name="index">The entry's index.</param>
+    /// <param name="record">The signed entry.</param>
+    /// <param name="alongside">Keys written in the same transaction (at most <see cref="MaxAlongside"/>).</param>
+    /// <param name="replacing">The modification revision of an invalid record that sits at the index (an etcd writer's
+    /// junk, which would otherwise block the log forever); it is replaced only if it is still that one. 0: create-only.</param>
+    /// <param name="ct">Cancels the call.</param>
+    public async Task<bool> TryAppendAsync(string group, long index, byte[] record, IReadOnlyList<(string Key, byte[] Value)> alongside, CancellationToken ct, long replacing = 0)
     {
+        if (alongside.Count > MaxAlongside)
+        {
+            throw new ArgumentException($"at most {MaxAlongside} keys go with an entry", nameof(alongside));
+        }
+
         var key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, index));
         var txn = new TxnRequest();
-        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
+        txn.Compare.Add(replacing == 0
+            ? new Compare { Key = key, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 }
+            : new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = replacing });
         txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(record) } });
         foreach (var (k, v) in alongside)
         {
@@ -62,11 +79,13 @@ public sealed class GroupLogStore(EtcdConnection etcd)
     }
 
     /// <summary>Puts back an entry that etcd lost or holds altered (from a member's own copy of the log).</summary>
-    public async Task RepairAsync(string group, long index, byte[] record, CancellationToken ct)
+    public Task RepairAsync(string group, long index, byte[] record, CancellationToken ct) => PutAsync(MeshKeys.LogEntry(group, index), record, ct);
+
+    public async Task PutAsync(string key, byte[] value, CancellationToken ct)
     {
         try
         {
-            await etcd.KV.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, index)), Value = ByteString.CopyFrom(record) },
+            await etcd.KV.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFrom(value) },
                 deadline: EtcdConnection.Deadline(), cancellationToken: ct);
         }
         catch (RpcException e)

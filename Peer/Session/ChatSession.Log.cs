@@ -1,5 +1,6 @@
 using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Groups;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Crypto;
 using Mesh.Peer.Groups;
@@ -389,19 +390,32 @@ public sealed partial class ChatSession
 
             try
             {
-                if (commit.NewKey is not null)
+                // A fresh epoch key is kept here as soon as it is committed (a grant to this peer is written too).
+                var epoch = state.Log.CurrentEpoch.Number + 1;
+                var replacing = 0L;
+                if (await _logStore.GetAsync(MeshKeys.LogEntry(state.Name, commit.Index), ct) is { } taken
+                    && !state.Log.Accepts(taken.Value))
                 {
-                    // Kept before it is committed: a grant to this peer is written too, but the key must not be lost.
-                    var epoch = state.Log.CurrentEpoch.Number + 1;
-                    if (await _logStore.TryAppendAsync(state.Name, commit.Index, commit.Record, commit.Grants, ct))
+                    // Junk an etcd writer put at the next index would block the log forever: replace it, if it is still that.
+                    replacing = taken.ModRevision;
+                }
+
+                if (await _logStore.TryAppendAsync(state.Name, commit.Index, commit.Record, commit.Grants.Take(GroupLogStore.MaxAlongside).ToList(), ct, replacing))
+                {
+                    if (commit.NewKey is not null)
                     {
                         _keyring.Save(state.Name, [(epoch, commit.NewKey)]);
-                        await OnLogChangedAsync(new SessionInput.LogChanged(state.Name, [new KeyChange(MeshKeys.LogEntry(state.Name, commit.Index), false, commit.Record, 0, 0)]), ct);
-                        return true;
                     }
-                }
-                else if (await _logStore.TryAppendAsync(state.Name, commit.Index, commit.Record, commit.Grants, ct))
-                {
+
+                    foreach (var chunk in commit.Grants.Skip(GroupLogStore.MaxAlongside).Chunk(GroupLogStore.MaxAlongside))
+                    {
+                        foreach (var (key, value) in chunk)
+                        {
+                            await _logStore.PutAsync(key, value, ct);
+                        }
+                    }
+
+                    state.FutureEntries.Remove(commit.Index);
                     await OnLogChangedAsync(new SessionInput.LogChanged(state.Name, [new KeyChange(MeshKeys.LogEntry(state.Name, commit.Index), false, commit.Record, 0, 0)]), ct);
                     return true;
                 }

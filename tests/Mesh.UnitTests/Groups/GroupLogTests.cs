@@ -1,0 +1,164 @@
+using Mesh.Peer.Crypto;
+using Mesh.Peer.Groups;
+using Mesh.Peer.Identity;
+using Mesh.UnitTests.Protocol;
+
+namespace Mesh.UnitTests.Groups;
+
+[Category("Unit")]
+public sealed class GroupLogTests
+{
+    private PeerIdentity _creator = null!;
+    private PeerIdentity _bo = null!;
+    private PeerIdentity _cy = null!;
+    private PeerIdentity _outsider = null!;
+
+    [SetUp]
+    public void Identities_()
+    {
+        _creator = Identities.New();
+        _bo = Identities.New();
+        _cy = Identities.New();
+        _outsider = Identities.New();
+    }
+
+    [TearDown]
+    public void Dispose()
+    {
+        foreach (var i in new[] { _creator, _bo, _cy, _outsider })
+        {
+            i.Dispose();
+        }
+    }
+
+    private static LogMember MemberOf(PeerIdentity p, string name) => new(p.PeerId, p.SigningPublicKey, p.PublicKeyZ85, name, false);
+
+    private (GroupLog Log, Dictionary<long, GroupKey> Keys) Started(string policy = LogEntry.Open)
+    {
+        var genesis = GroupCommits.Genesis("g", policy, _creator, "amy", 1000);
+        var log = GroupLog.TryStart("g", genesis.Record, out var error) ?? throw new AssertionException(error);
+        return (log, new Dictionary<long, GroupKey> { [1] = genesis.NewKey! });
+    }
+
+    private static void Apply(GroupLog log, GroupCommits.Commit commit)
+    {
+        Assert.That(log.TryApply(commit.Record, out var error), Is.True, error);
+    }
+
+    [Test]
+    public void A_genesis_makes_its_creator_the_only_member_of_epoch_1()
+    {
+        var (log, keys) = Started();
+        Assert.That(log.Members.Keys, Is.EqualTo(new[] { _creator.PeerId }));
+        Assert.That(log.CurrentEpoch.Number, Is.EqualTo(1));
+        Assert.That(log.CurrentEpoch.KeyCheck, Is.EqualTo(keys[1].Check("g", 1)));
+        Assert.That(GroupLog.TryStart("other", log.RecordAt(0), out _), Is.Null, "bound to its group");
+    }
+
+    [Test]
+    public void A_member_adds_and_the_newcomer_gets_a_grant_of_every_epoch()
+    {
+        var (log, keys) = Started();
+        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000));
+        var rotation = GroupCommits.Rotate(log, _creator, null, 3000);
+        Apply(log, rotation);
+        keys[2] = rotation.NewKey!;
+        var add = GroupCommits.Add(log, _bo, MemberOf(_cy, "cy"), null, keys, 4000);
+        Apply(log, add);
+        Assert.That(add.Grants, Has.Count.EqualTo(2));
+        foreach (var (_, value) in add.Grants)
+        {
+            var grant = KeyGrant.TryParse(value)!;
+            var key = GroupCommits.Accept(log, grant, _cy, out var error);
+            Assert.That(key?.Check("g", grant.Epoch), Is.EqualTo(keys[grant.Epoch].Check("g", grant.Epoch)), error);
+        }
+    }
+
+    [Test]
+    public void An_outsider_cannot_sign_an_entry_and_no_entry_is_taken_twice_or_out_of_place()
+    {
+        var (log, keys) = Started();
+        var forged = GroupCommits.Add(log, _outsider, MemberOf(_outsider, "eve"), null, keys, 2000);
+        Assert.That(log.TryApply(forged.Record, out var why), Is.False);
+        Assert.That(why, Does.Contain("not a member"));
+
+        var add = GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000);
+        Apply(log, add);
+        Assert.That(log.TryApply(add.Record, out why), Is.False, "replayed");
+        Assert.That(why, Does.Contain("index"));
+        var skipped = GroupCommits.Add(log, _creator, MemberOf(_cy, "cy"), null, keys, 3000).Record;
+        Apply(log, GroupCommits.Leave(log, _bo, 2500));
+        Assert.That(log.TryApply(skipped, out why), Is.False, "built on an older head");
+    }
+
+    [Test]
+    public void A_rewritten_entry_fails_its_signature()
+    {
+        var (log, keys) = Started(LogEntry.Private);
+        var text = System.Text.Encoding.UTF8.GetString(log.RecordAt(0)).Replace("private", "open");
+        Assert.That(GroupLog.TryStart("g", System.Text.Encoding.UTF8.GetBytes(text), out var why), Is.Null);
+        Assert.That(why, Is.EqualTo("bad signature"));
+    }
+
+    [Test]
+    public void A_private_group_admits_only_with_an_unused_invite()
+    {
+        var (log, keys) = Started(LogEntry.Private);
+        Assert.That(log.TryApply(GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000).Record, out _), Is.False);
+        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), "invite-1", keys, 2000));
+        Assert.That(log.TryApply(GroupCommits.Add(log, _creator, MemberOf(_cy, "cy"), "invite-1", keys, 3000).Record, out var why), Is.False);
+        Assert.That(why, Does.Contain("unused invite"));
+    }
+
+    [Test]
+    public void Only_the_creator_or_an_admin_removes_and_a_removal_starts_an_epoch_without_the_removed()
+    {
+        var (log, keys) = Started();
+        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000));
+        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_cy, "cy"), null, keys, 3000));
+        Assert.That(log.TryApply(GroupCommits.Rotate(log, _bo, _cy.PeerId, 4000).Record, out var why), Is.False);
+        Assert.That(why, Does.Contain("creator or an admin"));
+
+        Apply(log, GroupCommits.Admin(log, _creator, _bo.PeerId, 4000));
+        var removal = GroupCommits.Rotate(log, _bo, _cy.PeerId, 5000);
+        Apply(log, removal);
+        Assert.That(log.Members.ContainsKey(_cy.PeerId), Is.False);
+        Assert.That(log.WasRemoved(_cy.PeerId), Is.True);
+        Assert.That(log.CurrentEpoch.Number, Is.EqualTo(2));
+        Assert.That(removal.Grants.Select(g => KeyGrant.TryParse(g.Value)!.To), Is.EquivalentTo(new[] { _creator.PeerId, _bo.PeerId }));
+        Assert.That(log.TryApply(GroupCommits.Rotate(log, _bo, _creator.PeerId, 6000).Record, out _), Is.False, "the creator stays");
+    }
+
+    [Test]
+    public void A_leave_asks_for_a_rotation_and_the_departed_may_not_seal_afterwards()
+    {
+        var (log, keys) = Started();
+        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000));
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 2100), Is.True);
+        Apply(log, GroupCommits.Leave(log, _bo, 3000));
+        Assert.That(log.RotationNeeded, Is.True);
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 2900), Is.True, "sent before it left");
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 3100), Is.False, "sent after it left");
+        Apply(log, GroupCommits.Rotate(log, _creator, null, 3500));
+        Assert.That(log.RotationNeeded, Is.False);
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 2, 3, 3600), Is.False, "never a member of epoch 2");
+        Assert.That(log.MaySeal(_creator.PeerId, _creator.SigningPublicKey, 1, 3, 3600), Is.False, "claims to know epoch 2 yet seals under 1");
+        Assert.That(log.MaySeal(_creator.PeerId, _bo.SigningPublicKey, 2, 3, 3600), Is.False, "another key for the peer id");
+        Assert.That(log.MaySeal(_outsider.PeerId, _outsider.SigningPublicKey, 2, 3, 3600), Is.False);
+        Assert.That(log.MaySeal(_creator.PeerId, _creator.SigningPublicKey, 2, 3, 3600), Is.True);
+    }
+
+    [Test]
+    public void A_grant_signed_by_an_outsider_or_holding_another_key_is_refused()
+    {
+        var (log, keys) = Started();
+        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000));
+        using var attackerKey = GroupKey.Create();
+        var byOutsider = KeyGrant.TryParse(KeyGrant.Create(keys[1], "g", 1, _bo.PeerId, _bo.Certificate.PublicKey, _outsider))!;
+        Assert.That(GroupCommits.Accept(log, byOutsider, _bo, out var why), Is.Null);
+        Assert.That(why, Does.Contain("not signed by a member"));
+        var wrongKey = KeyGrant.TryParse(KeyGrant.Create(attackerKey, "g", 1, _bo.PeerId, _bo.Certificate.PublicKey, _creator))!;
+        Assert.That(GroupCommits.Accept(log, wrongKey, _bo, out why), Is.Null);
+        Assert.That(why, Does.Contain("committed"));
+    }
+}
