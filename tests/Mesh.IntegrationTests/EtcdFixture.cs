@@ -42,7 +42,7 @@ public abstract class EtcdFixture
     protected PeerProcess StartPeer(string name, string[] groups, string? home, params string[] extra) =>
         Track(PeerProcess.Start(Etcd.Url, name, groups, home, extra));
 
-    private PeerProcess Track(PeerProcess peer)
+    protected PeerProcess Track(PeerProcess peer)
     {
         _peers.Add(peer);
         return peer;

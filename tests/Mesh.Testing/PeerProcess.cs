@@ -148,6 +148,16 @@ public sealed class PeerProcess : IAsyncDisposable
         }, timeout, $"{Name}: {what}", () => $"{Events.Count} events; stderr: {Tail()}");
     }
 
+    /// <summary>This peer's id, from its home's signing key (the peer creates it at start: call after it is ready).</summary>
+    public string PeerId
+    {
+        get
+        {
+            using var identity = Mesh.Peer.Identity.IdentityStore.LoadOrCreate(Home);
+            return identity.PeerId;
+        }
+    }
+
     public Task WaitReadyAsync(string group, TimeSpan? timeout = null) =>
         WaitForAsync(p => p.Of("ready", group).Count > 0, timeout ?? TimeSpan.FromSeconds(30), $"ready in {group}");
 

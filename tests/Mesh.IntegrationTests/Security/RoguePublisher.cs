@@ -35,14 +35,21 @@ internal sealed class RoguePublisher : IAsyncDisposable
     /// <summary>How many members have subscribed to the group's topic on this publisher.</summary>
     public int Subscribers => Volatile.Read(ref _subscribers);
 
-    public static Task<RoguePublisher> StartAsync(EtcdProcess etcd, string group)
+    /// <summary>Starts the rogue and registers it in etcd: with an unsigned member record, or one it signed itself
+    /// (<paramref name="signed"/>), which is valid but names a peer the group log never admitted.</summary>
+    public static Task<RoguePublisher> StartAsync(EtcdProcess etcd, string group, bool signed = false)
     {
         var rogue = new RoguePublisher(etcd, group);
-        rogue.Start();
+        rogue.Start(signed);
         return Task.FromResult(rogue);
     }
 
-    private void Start()
+    public string PeerId => _identity.PeerId;
+
+    /// <summary>Where the rogue publishes.</summary>
+    public string Endpoint { get; private set; } = "";
+
+    private void Start(bool signed)
     {
         _publisher.Options.CurveServer = true;
         _publisher.Options.CurveCertificate = _identity.Certificate;
@@ -70,8 +77,14 @@ internal sealed class RoguePublisher : IAsyncDisposable
         _poller.Add(_outgoing);
         _poller.RunAsync();
 
+        Endpoint = $"tcp://127.0.0.1:{port}";
         var record = new MemberRecord(_identity.PeerId, "rogue", _identity.PublicKeyZ85,
-            Convert.ToBase64String(_identity.SigningPublicKey), $"tcp://127.0.0.1:{port}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            Convert.ToBase64String(_identity.SigningPublicKey), Endpoint, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) { Group = _group };
+        if (signed)
+        {
+            record = Mesh.Peer.Groups.MemberSignature.Sign(record, _identity);
+        }
+
         var (code, output) = _etcd.Etcdctl("put", MeshKeys.Member(_group, _identity.PeerId), System.Text.Encoding.UTF8.GetString(record.ToBytes()));
         if (code != 0)
         {
