@@ -126,16 +126,9 @@ public sealed partial class ChatSession
         state.CanSend = state.Log.Members.ContainsKey(PeerId) && _keyring.TryGet(state.Name, state.Log.CurrentEpoch.Number) is not null;
         if (state.CanSend && state.Held.Count > 0)
         {
-            var held = state.Held.ToList();
+            // Numbered when typed, sealed now under the new key, in the order typed.
+            _unsent.AddRange(state.Held.Select(e => (state, e)));
             state.Held.Clear();
-            var current = _current;
-            _current = state.Name;
-            foreach (var text in held)
-            {
-                Send(text);
-            }
-
-            _current = current;
             FlushSends();
         }
 

@@ -113,22 +113,23 @@ public sealed partial class ChatSession
             return;
         }
 
-        if (!state.CanSend)
+        if (!state.CanSend && state.Held.Count >= GroupState.MaxHeld)
         {
-            // A new epoch was committed and its key is on its way: the line leaves under it, not under the old key.
-            if (state.Held.Count >= GroupState.MaxHeld)
-            {
-                Emit(new ErrorEvent($"message not sent: {state.Held.Count} lines already wait for the new key of '{state.Name}'"));
-                return;
-            }
-
-            state.Held.Add(text);
+            Emit(new ErrorEvent($"message not sent: {state.Held.Count} lines already wait for the new key of '{state.Name}'"));
             return;
         }
 
         // Send times never go backwards for one sender, so its history keys sort in the order it sent them.
         _lastSentAtMs = Math.Max(NowMs, _lastSentAtMs);
-        _unsent.Add((state, new Envelope(state.Name, PeerId, _epoch, ++_seq, _name, _lastSentAtMs, text)));
+        var envelope = new Envelope(state.Name, PeerId, _epoch, ++_seq, _name, _lastSentAtMs, text);
+        if (!state.CanSend)
+        {
+            // A new epoch was committed and its key is on its way: the line leaves under it, not under the old key.
+            state.Held.Add(envelope);
+            return;
+        }
+
+        _unsent.Add((state, envelope));
         if (_unsent.Count >= MaxBurst)
         {
             FlushSends();
@@ -156,7 +157,7 @@ public sealed partial class ChatSession
             if (!_groups.ContainsKey(state.Name) || _keyring.TryGet(state.Name, epoch) is not { } key)
             {
                 // The group was left, or its epoch changed since these were typed: they wait for the new key (or are lost with the group).
-                state.Held.AddRange(envelopes.Select(e => e.Text).Take(GroupState.MaxHeld - state.Held.Count));
+                state.Held.AddRange(envelopes);
                 state.CanSend = false;
                 continue;
             }

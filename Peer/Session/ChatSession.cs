@@ -354,6 +354,11 @@ public sealed partial class ChatSession : IAsyncDisposable
 
         // Typed before the end: sealed, kept in the outbox and shown as sent like any other.
         FlushSends();
+        foreach (var state in _groups.Values.Where(s => s.Held.Count > 0))
+        {
+            Emit(new ErrorEvent($"{state.Held.Count} messages to '{state.Name}' not sent: the key of its new epoch had not arrived"));
+        }
+
         await _stop.CancelAsync();
         foreach (var state in _groups.Values)
         {

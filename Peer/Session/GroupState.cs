@@ -50,8 +50,8 @@ internal sealed class GroupState(string name)
     /// <summary>Frames and history entries that name an epoch or a member the log or keyring does not have yet.</summary>
     public Queue<(string? HistoryName, string PeerId, byte[] Payload)> Parked { get; } = new();
 
-    /// <summary>Lines typed while the key of the current epoch was not here yet; sent when it comes.</summary>
-    public List<string> Held { get; } = [];
+    /// <summary>Messages typed while the key of the current epoch was not here yet; sealed and sent when it comes.</summary>
+    public List<Protocol.Envelope> Held { get; } = [];
 
     /// <summary>Whether this peer is a member per the log and holds the current epoch's key.</summary>
     public bool CanSend { get; set; }

@@ -7,7 +7,7 @@ using Mesh.Testing;
 // The benchmark suite: the ceilings of the stack, then Mesh's scenarios, each figure beside its ceiling.
 //   deploy/bench.sh               (everything, about 5 minutes; the peer precompiled as deploy/mesh.sh runs it)
 //   deploy/bench.sh --quick       (smaller sizes, about 1 minute)
-//   --only ceilings|throughput|latency|join|scale   --no-docs (write neither docs/performance.md nor its JSON)
+//   --only ceilings|throughput|latency|join|scale|rotation   --no-docs (write neither docs/performance.md nor its JSON)
 // The peer measured is MESH_DLL (set by deploy/bench.sh), or the mesh.dll built next to this program.
 var quick = args.Contains("--quick");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
@@ -93,6 +93,15 @@ if (Runs("scale"))
     Print($"scale, {size} peers: {latencies.Count:N0} deliveries, p50 {Stats.Percentile(latencies, 0.5):F2} ms, p99 {p99:F2} ms; idle resident memory median {Stats.Median(rss):F1} MB, max {rss.Max():F1} MB");
     figures.Add(new Figure($"{size} peers: message to all {size - 1} others, p99", p99, "ms", "< 50 ms", quick ? null : 50, false, "NetMQ one-way p99", rawP99));
     figures.Add(new Figure($"{size} peers: idle resident memory, largest", rss.Max(), "MB", "< 80 MB", 80, false));
+}
+
+if (Runs("rotation"))
+{
+    var size = quick ? 8 : 32;
+    var (seconds, missing, duplicated) = await Scenarios.RotationAsync(etcd, size);
+    Print($"rotation, {size} peers, every member sending every 50 ms: all on the new epoch {seconds:F2} s after the removal; {missing} missing, {duplicated} duplicated at the creator");
+    figures.Add(new Figure($"{size} peers: removal → every member sending on the new epoch", seconds, "s", "< 1 s", 1, false));
+    figures.Add(new Figure($"{size} peers: messages lost or doubled through a rotation", missing + duplicated, "", "0", 0.5, false));
 }
 
 Console.WriteLine();

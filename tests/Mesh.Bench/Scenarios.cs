@@ -229,6 +229,76 @@ public static class Scenarios
         }
     }
 
+    /// <summary>A group of <paramref name="size"/> peers, every member but one sending a message every 50 ms; the creator
+    /// removes that one. Returns the time from the removal until every remaining member had sent on the new epoch (from
+    /// the send times of the first epoch-2 message of each in history), and how many of the messages sent through it
+    /// the creator showed missing and twice.</summary>
+    public static async Task<(double Seconds, int Missing, int Duplicated)> RotationAsync(EtcdProcess etcd, int size)
+    {
+        var group = NewGroup("rotate");
+        var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, size).Select(i => $"m{i}"));
+        try
+        {
+            var (_, genesis) = etcd.Etcdctl("get", Mesh.Coordinator.MeshKeys.Group(group), "--print-value-only");
+            var creatorId = Mesh.Peer.Groups.GroupLog.TryStart(group, System.Text.Encoding.UTF8.GetBytes(genesis.TrimEnd('\n')), out _)!.Creator;
+            var creator = peers.Single(p => p.PeerId == creatorId);
+            var removed = peers.First(p => p != creator);
+            var senders = peers.Where(p => p != removed).ToList();
+            var sent = new ConcurrentBag<string>();
+            using var stop = new CancellationTokenSource();
+            var loops = senders.Select(async p =>
+            {
+                for (var k = 0; !stop.IsCancellationRequested; k++)
+                {
+                    var text = $"rot-{p.Name}-{k}";
+                    await p.SendAsync(text);
+                    sent.Add(text);
+                    await Task.Delay(50);
+                }
+
+                await p.SendAsync($"rot-final-{p.Name}");
+            }).ToList();
+            await Task.Delay(1000);
+            var removedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            await creator.SendAsync($"/remove {removed.Name}");
+            var ids = senders.ToDictionary(p => p.PeerId, p => p.Name);
+            var firstOnNew = new Dictionary<string, long>();
+            using var connection = new EtcdConnection([etcd.Url]);
+            var store = new EtcdHistoryStore(connection);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (firstOnNew.Count < senders.Count && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+                firstOnNew.Clear();
+                await store.ReadAsync(group, page =>
+                {
+                    foreach (var entry in page)
+                    {
+                        if (EnvelopeCodec.TryParse(entry.Value) is { KeyEpoch: 2 } e && ids.ContainsKey(e.PeerId))
+                        {
+                            firstOnNew[e.PeerId] = Math.Min(firstOnNew.GetValueOrDefault(e.PeerId, long.MaxValue), e.SentAtMs);
+                        }
+                    }
+
+                    return ValueTask.CompletedTask;
+                }, CancellationToken.None);
+            }
+
+            await stop.CancelAsync();
+            await Task.WhenAll(loops);
+            await creator.WaitForAsync(p => senders.Where(s => s != creator).All(s => p.Messages(group).Any(m => m.Str("text") == $"rot-final-{s.Name}")), Long, "every final marker");
+            var shown = creator.Messages(group).Select(m => m.Str("text")!).Where(t => t.StartsWith("rot-", StringComparison.Ordinal) && !t.StartsWith("rot-final-", StringComparison.Ordinal)).ToList();
+            var missing = sent.Count(t => !shown.Contains(t));
+            var duplicated = shown.Count - shown.Distinct().Count();
+            var seconds = firstOnNew.Count == senders.Count ? (firstOnNew.Values.Max() - removedAt) / 1000.0 : double.NaN;
+            return (seconds, missing, duplicated);
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
     private static double ResidentMb(int pid)
     {
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
