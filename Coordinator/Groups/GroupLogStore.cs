@@ -48,6 +48,26 @@ public sealed class GroupLogStore(EtcdConnection etcd)
         }
     }
 
+    /// <summary>The log's entries after <paramref name="after"/>, as changes (with their revisions), in index order.</summary>
+    public async Task<IReadOnlyList<KeyChange>> ReadAfterAsync(string group, long after, CancellationToken ct)
+    {
+        var prefix = MeshKeys.LogPrefix(group);
+        try
+        {
+            var response = await etcd.KV.RangeAsync(new RangeRequest
+            {
+                Key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, after + 1)),
+                RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
+                Limit = 1000,
+            }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            return response.Kvs.Select(kv => new KeyChange(kv.Key.ToStringUtf8(), false, kv.Value.ToByteArray(), kv.ModRevision, 0)).ToList();
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
     /// <summary>Writes entry <paramref name="index"/> unless the index is taken, with <paramref name="alongside"/> in
     /// the same transaction; true when this call wrote it.</summary>
     /// <param name="group">The group.</param>

@@ -117,9 +117,6 @@ public sealed class GroupLog
         return true;
     }
 
-    /// <summary>Whether <paramref name="record"/> would be accepted as the next entry (the state is not changed).</summary>
-    public bool Accepts(byte[] record) => LogEntry.TryParse(record, out _) is { } entry && Check(entry).Length == 0;
-
     /// <summary>The next entry this log would accept from <paramref name="author"/>, not yet signed.</summary>
     public LogEntry Next(PeerIdentity author, LogOp op, long nowMs) => new()
     {

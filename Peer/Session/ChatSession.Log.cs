@@ -174,17 +174,24 @@ public sealed partial class ChatSession
                 continue;
             }
 
-            if (!change.IsDelete && state.FutureEntries.Count < 10_000)
+            // Entries far ahead cannot be applied before those in between: an etcd writer's junk there costs nothing.
+            if (!change.IsDelete && index <= state.Log.Head + GroupState.MaxFutureEntries)
             {
-                state.FutureEntries[index] = change.Value;
+                state.FutureEntries[index] = (change.Value, change.ModRevision);
             }
         }
 
-        while (state.FutureEntries.Remove(state.Log.Head + 1, out var next))
+        while (state.FutureEntries.Remove(state.Log.Head + 1, out var future))
         {
             var index = state.Log.Head + 1;
+            var next = future.Value;
             if (!state.Log.TryApply(next, out var why))
             {
+                if (future.ModRevision > 0)
+                {
+                    state.JunkRevisions[index] = future.ModRevision;
+                }
+
                 if (state.ReportedEntries.Add(index))
                 {
                     Emit(new ErrorEvent($"group '{state.Name}': entry {index} of the group log rejected ({why}); ignoring it"));
@@ -194,6 +201,7 @@ public sealed partial class ChatSession
             }
 
             state.ReportedEntries.Remove(index);
+            state.JunkRevisions.Remove(index);
             applied.Add(LogEntry.TryParse(next, out _)!);
         }
 
@@ -218,9 +226,9 @@ public sealed partial class ChatSession
             await OnAppliedAsync(state, entry, ct);
         }
 
-        var future = state.FutureGrants.ToList();
+        var waiting = state.FutureGrants.ToList();
         state.FutureGrants.Clear();
-        AcceptGrants(state, future);
+        AcceptGrants(state, waiting);
         await AfterKeysAsync(state, ct);
     }
 
@@ -319,8 +327,9 @@ public sealed partial class ChatSession
         }
     }
 
-    /// <summary>On every tick: the admissions and rotations whose turn has come for this peer.</summary>
-    private async Task ActOnScheduleAsync(CancellationToken ct)
+    /// <summary>On every tick: the admissions and rotations whose turn has come for this peer. Their commits run in
+    /// the background (a slow or frozen etcd never stalls the chat); the outcome comes back as an input.</summary>
+    private void ActOnSchedule()
     {
         if (_etcdDown)
         {
@@ -333,39 +342,132 @@ public sealed partial class ChatSession
             foreach (var (what, at) in state.ActAtMs.Where(a => a.Value <= now).ToList())
             {
                 state.ActAtMs.Remove(what);
-                if (what == "")
+                if (state.Committing)
                 {
-                    await CommitAsync(state, log => log.RotationNeeded ? GroupCommits.Rotate(log, _identity, null, NowMs) : null, ct);
+                    // One commit at a time per group: this one waits for the next tick.
+                    state.ActAtMs[what] = now + 250;
+                }
+                else if (what == "")
+                {
+                    StartCommit(state, log => log.RotationNeeded ? GroupCommits.Rotate(log, _identity, null, NowMs) : null, null);
                 }
                 else
                 {
-                    await AdmitAsync(state, what, ct);
+                    Admit(state, what);
                 }
             }
         }
     }
 
-    private async Task AdmitAsync(GroupState state, string peerId, CancellationToken ct)
+    private void Admit(GroupState state, string peerId)
     {
         if (state.Requests.TryGetValue(peerId, out var request))
         {
             var newcomer = new LogMember(peerId, request.PeerSigningKey, request.CurveKey, request.Name, Admin: false);
-            if (await CommitAsync(state, log => log.Members.ContainsKey(peerId) || log.InviteUsed(request.Invite.Id)
-                    ? null
-                    : GroupCommits.Add(log, _identity, newcomer, request.Invite.Id, _keyring.Of(state.Name), NowMs), ct))
-            {
-                await _logStore.DeleteAsync(MeshKeys.Admit(state.Name, peerId), ct);
-            }
-
+            StartCommit(state, log => log.Members.ContainsKey(peerId) || log.InviteUsed(request.Invite.Id)
+                ? null
+                : GroupCommits.Add(log, _identity, newcomer, request.Invite.Id, _keyring.Of(state.Name), NowMs), MeshKeys.Admit(state.Name, peerId));
             return;
         }
 
         if (!state.Log.IsPrivate && state.Candidates.TryGetValue(peerId, out var record))
         {
             var newcomer = new LogMember(peerId, Convert.FromBase64String(record.SigningKey), record.PublicKeyZ85, record.Name, Admin: false);
-            await CommitAsync(state, log => log.Members.ContainsKey(peerId) || log.WasRemoved(peerId) || log.IsPrivate
+            StartCommit(state, log => log.Members.ContainsKey(peerId) || log.WasRemoved(peerId) || log.IsPrivate
                 ? null
-                : GroupCommits.Add(log, _identity, newcomer, null, _keyring.Of(state.Name), NowMs), ct);
+                : GroupCommits.Add(log, _identity, newcomer, null, _keyring.Of(state.Name), NowMs), null);
+        }
+    }
+
+    /// <summary>Writes the change <paramref name="build"/> makes of the current log, in the background; its outcome
+    /// comes back as <see cref="SessionInput.Committed"/> or <see cref="SessionInput.CommitFailed"/> (then the entry that
+    /// won the index is read and applied, and what is still needed is planned again).</summary>
+    /// <param name="state">The group.</param>
+    /// <param name="build">The change, or null when it is no longer needed.</param>
+    /// <param name="thenDelete">A key to delete once the commit landed (a served admission request).</param>
+    private void StartCommit(GroupState state, Func<GroupLog, GroupCommits.Commit?> build, string? thenDelete)
+    {
+        if (state.Committing || build(state.Log) is not { } commit)
+        {
+            return;
+        }
+
+        state.Committing = true;
+        var group = state.Name;
+        var head = state.Log.Head;
+        var epoch = state.Log.CurrentEpoch.Number + 1;
+        var replacing = state.JunkRevisions.GetValueOrDefault(commit.Index);
+        var ct = _stop.Token;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (await _logStore.TryAppendAsync(group, commit.Index, commit.Record, commit.Grants.Take(GroupLogStore.MaxAlongside).ToList(), ct, replacing))
+                {
+                    foreach (var (key, value) in commit.Grants.Skip(GroupLogStore.MaxAlongside))
+                    {
+                        await _logStore.PutAsync(key, value, ct);
+                    }
+
+                    if (thenDelete is not null)
+                    {
+                        await _logStore.DeleteAsync(thenDelete, ct);
+                    }
+
+                    Post(new SessionInput.Committed(group, commit.Index, commit.Record, commit.NewKey, epoch));
+                    return;
+                }
+
+                Post(new SessionInput.LogChanged(group, await _logStore.ReadAfterAsync(group, head, ct)));
+                Post(new SessionInput.CommitFailed(group, null));
+            }
+            catch (Exception e) when (e is EtcdUnavailableException or OperationCanceledException or Grpc.Core.RpcException)
+            {
+                Post(new SessionInput.CommitFailed(group, e.Message));
+            }
+        }, CancellationToken.None);
+    }
+
+    private async Task OnCommittedAsync(SessionInput.Committed committed, CancellationToken ct)
+    {
+        if (!_groups.TryGetValue(committed.Group, out var state))
+        {
+            return;
+        }
+
+        state.Committing = false;
+        if (committed.NewKey is not null)
+        {
+            _keyring.Save(state.Name, [(committed.Epoch, committed.NewKey)]);
+        }
+
+        await OnLogChangedAsync(new SessionInput.LogChanged(state.Name, [new KeyChange(MeshKeys.LogEntry(state.Name, committed.Index), false, committed.Record, 0, 0)]), ct);
+        Replan(state);
+    }
+
+    private void OnCommitFailed(SessionInput.CommitFailed failed)
+    {
+        if (!_groups.TryGetValue(failed.Group, out var state))
+        {
+            return;
+        }
+
+        state.Committing = false;
+        if (failed.Error is not null)
+        {
+            _warnings.Warn($"commit:{state.Name}", $"group '{state.Name}': a change to its log did not reach etcd ({failed.Error}); trying again");
+        }
+
+        Replan(state);
+    }
+
+    /// <summary>Plans again whatever is still to do in a group: admissions of those waiting, a rotation after a leave.</summary>
+    private void Replan(GroupState state)
+    {
+        ScheduleRotation(state);
+        foreach (var peerId in state.Candidates.Keys.Concat(state.Requests.Keys).ToList())
+        {
+            Schedule(state, peerId);
         }
     }
 
@@ -385,13 +487,8 @@ public sealed partial class ChatSession
             {
                 // A fresh epoch key is kept here as soon as it is committed (a grant to this peer is written too).
                 var epoch = state.Log.CurrentEpoch.Number + 1;
-                var replacing = 0L;
-                if (await _logStore.GetAsync(MeshKeys.LogEntry(state.Name, commit.Index), ct) is { } taken
-                    && !state.Log.Accepts(taken.Value))
-                {
-                    // Junk an etcd writer put at the next index would block the log forever: replace it, if it is still that.
-                    replacing = taken.ModRevision;
-                }
+                // Junk an etcd writer put at the next index would block the log forever: it is replaced, if it is still that.
+                var replacing = state.JunkRevisions.GetValueOrDefault(commit.Index);
 
                 if (await _logStore.TryAppendAsync(state.Name, commit.Index, commit.Record, commit.Grants.Take(GroupLogStore.MaxAlongside).ToList(), ct, replacing))
                 {
@@ -413,9 +510,7 @@ public sealed partial class ChatSession
                     return true;
                 }
 
-                var (_, entries, _) = await _logStore.ReadAsync(state.Name, ct);
-                await OnLogChangedAsync(new SessionInput.LogChanged(state.Name,
-                    entries.Where(e => e.Index > state.Log.Head).Select(e => new KeyChange(MeshKeys.LogEntry(state.Name, e.Index), false, e.Value, 0, 0)).ToList()), ct);
+                await OnLogChangedAsync(new SessionInput.LogChanged(state.Name, await _logStore.ReadAfterAsync(state.Name, state.Log.Head, ct)), ct);
             }
             catch (EtcdUnavailableException e)
             {

@@ -274,6 +274,12 @@ public sealed partial class ChatSession : IAsyncDisposable
             case SessionInput.LogChanged changed:
                 await OnLogChangedAsync(changed, ct);
                 break;
+            case SessionInput.Committed committed:
+                await OnCommittedAsync(committed, ct);
+                break;
+            case SessionInput.CommitFailed failed:
+                OnCommitFailed(failed);
+                break;
             case SessionInput.AdmissionRequests requests when _groups.TryGetValue(requests.Group, out var requested) && requested.Connected:
                 OnAdmissionRequests(requested, requests.Changes);
                 break;
@@ -303,7 +309,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 break;
             case SessionInput.Tick:
                 OnTick();
-                await ActOnScheduleAsync(ct);
+                ActOnSchedule();
                 break;
         }
     }

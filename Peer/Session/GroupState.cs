@@ -10,6 +10,9 @@ internal sealed class GroupState(string name)
     /// <summary>The most frames and history entries kept while they wait for the log or a key to catch up.</summary>
     public const int MaxParked = 10_000;
 
+    /// <summary>How far beyond the log's head entries are kept while the gap before them closes.</summary>
+    public const int MaxFutureEntries = 256;
+
     /// <summary>The most lines held while this peer waits for the key of a new epoch.</summary>
     public const int MaxHeld = 1_000;
 
@@ -35,8 +38,14 @@ internal sealed class GroupState(string name)
     /// <summary>The group's validated log: policy, members, key epochs.</summary>
     public GroupLog Log { get; set; } = null!;
 
-    /// <summary>Log entries seen beyond the next index, waiting for the gap before them to close.</summary>
-    public SortedDictionary<long, byte[]> FutureEntries { get; } = [];
+    /// <summary>Log entries seen beyond the next index (with their etcd revisions), waiting for the gap before them to close.</summary>
+    public SortedDictionary<long, (byte[] Value, long ModRevision)> FutureEntries { get; } = [];
+
+    /// <summary>The etcd revision of an invalid record at a log index: the next commit there replaces it (if it is still that).</summary>
+    public Dictionary<long, long> JunkRevisions { get; } = [];
+
+    /// <summary>A commit of this peer's is on its way to etcd (one at a time per group).</summary>
+    public bool Committing { get; set; }
 
     /// <summary>Indexes whose rejection or repair was already reported (one error each).</summary>
     public HashSet<long> ReportedEntries { get; } = [];

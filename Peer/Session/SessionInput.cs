@@ -26,6 +26,12 @@ internal abstract record SessionInput
     /// <summary>Entries of a group's log (or its genesis) changed in etcd.</summary>
     public sealed record LogChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 
+    /// <summary>A commit this peer started in the background was written (the key is that of the epoch it starts, if any).</summary>
+    public sealed record Committed(string Group, long Index, byte[] Record, Crypto.GroupKey? NewKey, long Epoch) : SessionInput;
+
+    /// <summary>A background commit did not land: another member took the index (<paramref name="Error"/> null), or etcd failed.</summary>
+    public sealed record CommitFailed(string Group, string? Error) : SessionInput;
+
     /// <summary>Invitees asked to be admitted to a group.</summary>
     public sealed record AdmissionRequests(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 

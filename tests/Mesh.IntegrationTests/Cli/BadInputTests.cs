@@ -104,6 +104,50 @@ public sealed class BadInputTests : EtcdFixture
         Assert.That((await HistoryAsync(group, peer.Home)).Count, Is.EqualTo(3), "rejected lines never reach history");
     }
 
+    [Test]
+    public async Task Join_private_on_an_existing_group_that_is_open_or_not_ours_is_refused_in_one_line()
+    {
+        var group = NewGroup("open");
+        var creator = StartPeer("creator", group);
+        await creator.WaitReadyAsync(group);
+        var (code, _, stderr) = await MeshCli.RunAsync("join", group, "--private", "--headless", "--name", "late", "--etcd", Etcd.Url,
+            "--home", Path.Combine(Path.GetTempPath(), $"mesh-home-late-{Guid.NewGuid():N}"));
+        Assert.That(code, Is.Not.EqualTo(0));
+        AssertOneLine(stderr, "is open");
+
+        var secret = NewGroup("closed");
+        var owner = StartPeer("owner", [secret], null, "--private");
+        await owner.WaitReadyAsync(secret);
+        (code, _, stderr) = await MeshCli.RunAsync("join", secret, "--private", "--headless", "--name", "late", "--etcd", Etcd.Url,
+            "--home", Path.Combine(Path.GetTempPath(), $"mesh-home-late-{Guid.NewGuid():N}"));
+        Assert.That(code, Is.Not.EqualTo(0));
+        AssertOneLine(stderr, "not created by this home");
+    }
+
+    [Test]
+    public async Task A_group_of_the_format_before_the_signed_log_is_refused_in_one_line_and_bad_invites_are_named()
+    {
+        var group = NewGroup("old");
+        Assert.That(Etcd.Etcdctl("put", $"/mesh/groups/{group}", "{\"created_at\":1,\"created_by\":\"amy\",\"policy\":\"open\",\"key_check\":\"x\"}").ExitCode, Is.EqualTo(0));
+        var home = Path.Combine(Path.GetTempPath(), $"mesh-home-old-{Guid.NewGuid():N}");
+        var (code, _, stderr) = await MeshCli.RunAsync("join", group, "--headless", "--name", "amy", "--etcd", Etcd.Url, "--home", home);
+        Assert.That(code, Is.Not.EqualTo(0));
+        AssertOneLine(stderr, "older Mesh");
+
+        var file = Path.Combine(Path.GetTempPath(), $"mesh-invite-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(file, "mesh2.not-a-code");
+        (code, _, stderr) = await MeshCli.RunAsync("join", group, "--headless", "--name", "amy", "--etcd", Etcd.Url, "--home", home, "--invite-file", file);
+        File.Delete(file);
+        Assert.That(code, Is.EqualTo(2));
+        AssertOneLine(stderr, "not an invite code");
+        (code, _, stderr) = await MeshCli.RunAsync("invite", group, "--etcd", Etcd.Url, "--home", home, "--ttl", "40d");
+        Assert.That(code, Is.EqualTo(2));
+        AssertOneLine(stderr, "--ttl '40d'");
+        (code, _, stderr) = await MeshCli.RunAsync("invite", group, "--etcd", Etcd.Url, "--home", home);
+        Assert.That(code, Is.Not.EqualTo(0));
+        AssertOneLine(stderr, "only its members can invite");
+    }
+
     private static void AssertOneLine(string stderr, string mentions)
     {
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
