@@ -77,9 +77,12 @@ public sealed class GroupLogStore(EtcdConnection etcd)
     /// <param name="replacing">The modification revision of an invalid record that sits at the index (an etcd writer's
     /// junk, which would otherwise block the log forever); it is replaced only if it is still that one. 0: create-only.</param>
     /// <param name="ct">Cancels the call.</param>
-    public async Task<bool> TryAppendAsync(string group, long index, byte[] record, IReadOnlyList<(string Key, byte[] Value)> alongside, CancellationToken ct, long replacing = 0)
+    /// <param name="following">Entries chained after it, each written create-only in the same transaction.</param>
+    public async Task<bool> TryAppendAsync(string group, long index, byte[] record, IReadOnlyList<(string Key, byte[] Value)> alongside, CancellationToken ct,
+        long replacing = 0, IReadOnlyList<(long Index, byte[] Record)>? following = null)
     {
-        if (alongside.Count > MaxAlongside)
+        following ??= [];
+        if (alongside.Count + following.Count > MaxAlongside)
         {
             throw new ArgumentException($"at most {MaxAlongside} keys go with an entry", nameof(alongside));
         }
@@ -90,6 +93,13 @@ public sealed class GroupLogStore(EtcdConnection etcd)
             ? new Compare { Key = key, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 }
             : new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = replacing });
         txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(record) } });
+        foreach (var (i, r) in following)
+        {
+            var next = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, i));
+            txn.Compare.Add(new Compare { Key = next, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = next, Value = ByteString.CopyFrom(r) } });
+        }
+
         foreach (var (k, v) in alongside)
         {
             txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(k), Value = ByteString.CopyFrom(v) } });

@@ -10,8 +10,15 @@ namespace Mesh.Peer.Groups;
 /// rotation, or a removal) wraps a fresh key to each remaining member and to no one else.</summary>
 public static class GroupCommits
 {
-    /// <summary>A signed entry, the grants to write with it, and the new epoch key if it starts one.</summary>
-    public sealed record Commit(long Index, byte[] Record, IReadOnlyList<(string Key, byte[] Value)> Grants, GroupKey? NewKey);
+    /// <summary>A signed entry, the grants to write with it, and the new epoch key if it starts one; more entries
+    /// chained after it (<paramref name="Following"/>) go in the same transaction.</summary>
+    public sealed record Commit(long Index, byte[] Record, IReadOnlyList<(string Key, byte[] Value)> Grants, GroupKey? NewKey)
+    {
+        public IReadOnlyList<(long Index, byte[] Record)> Following { get; init; } = [];
+
+        /// <summary>Every entry of the commit, in index order.</summary>
+        public IEnumerable<(long Index, byte[] Record)> Entries => Following.Prepend((Index, Record));
+    }
 
     public static Commit Genesis(string group, string policy, PeerIdentity creator, string name, long nowMs)
     {
@@ -50,6 +57,42 @@ public static class GroupCommits
             .Select(k => (MeshKeys.Grant(log.Group, newcomer.PeerId, k.Key), KeyGrant.Create(k.Value, log.Group, k.Key, newcomer.PeerId, curve, author)))
             .ToList();
         return new Commit(entry.Index, entry.Sign(author), grants, null);
+    }
+
+    /// <summary>Adds several newcomers in one commit: one entry each, chained, with every epoch's key granted to each;
+    /// as many as fit in one etcd transaction (<paramref name="budget"/> operations), at least one.</summary>
+    public static Commit AddAll(GroupLog log, PeerIdentity author, IReadOnlyList<(LogMember Newcomer, string? Invite)> newcomers,
+        IReadOnlyDictionary<long, GroupKey> keys, long nowMs, int budget)
+    {
+        var first = Add(log, author, newcomers[0].Newcomer, newcomers[0].Invite, keys, nowMs);
+        var grants = first.Grants.ToList();
+        var following = new List<(long, byte[])>();
+        var template = log.Next(author, LogOp.Add, nowMs);
+        var (index, previous) = (first.Index, LogEntry.TryParse(first.Record, out _)!.Hash);
+        foreach (var (newcomer, invite) in newcomers.Skip(1))
+        {
+            var more = Add(log, author, newcomer, invite, keys, nowMs).Grants;
+            if (1 + following.Count + 1 + grants.Count + more.Count > budget || newcomers.Take(following.Count + 1).Any(n => n.Newcomer.PeerId == newcomer.PeerId))
+            {
+                break;
+            }
+
+            var record = (template with
+            {
+                Index = index + 1,
+                Previous = previous,
+                Peer = newcomer.PeerId,
+                PeerSigningKey = newcomer.SigningKey,
+                PeerCurveKey = newcomer.CurveKey,
+                PeerName = newcomer.Name,
+                Invite = invite,
+            }).Sign(author);
+            (index, previous) = (index + 1, LogEntry.TryParse(record, out _)!.Hash);
+            following.Add((index, record));
+            grants.AddRange(more);
+        }
+
+        return first with { Grants = grants, Following = following };
     }
 
     /// <summary>A new epoch, for every current member but <paramref name="removed"/> (a removal when it is given).</summary>

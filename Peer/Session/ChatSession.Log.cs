@@ -111,6 +111,7 @@ public sealed partial class ChatSession
         if (accepted.Count > 0)
         {
             _keyring.Save(state.Name, accepted);
+            LogKeysAccepted(accepted.Count, state.Name, accepted.Max(a => a.Item1));
         }
     }
 
@@ -202,7 +203,9 @@ public sealed partial class ChatSession
 
             state.ReportedEntries.Remove(index);
             state.JunkRevisions.Remove(index);
-            applied.Add(LogEntry.TryParse(next, out _)!);
+            var entry = LogEntry.TryParse(next, out _)!;
+            LogApplied(index, entry.Op, state.Name, entry.Epoch);
+            applied.Add(entry);
         }
 
         await RepairAsync(state, repairs, ct);
@@ -339,43 +342,59 @@ public sealed partial class ChatSession
         var now = NowMs;
         foreach (var state in _groups.Values.Where(s => s.Connected).ToList())
         {
-            foreach (var (what, at) in state.ActAtMs.Where(a => a.Value <= now).ToList())
+            var due = state.ActAtMs.Where(a => a.Value <= now).Select(a => a.Key).ToList();
+            if (due.Count == 0)
             {
-                state.ActAtMs.Remove(what);
-                if (state.Committing)
-                {
-                    // One commit at a time per group: this one waits for the next tick.
-                    state.ActAtMs[what] = now + 250;
-                }
-                else if (what == "")
-                {
-                    StartCommit(state, log => log.RotationNeeded ? GroupCommits.Rotate(log, _identity, null, NowMs) : null, null);
-                }
-                else
-                {
-                    Admit(state, what);
-                }
+                continue;
             }
+
+            if (state.Committing)
+            {
+                continue;
+            }
+
+            if (due.Remove(""))
+            {
+                state.ActAtMs.Remove("");
+                StartCommit(state, log => log.RotationNeeded ? GroupCommits.Rotate(log, _identity, null, NowMs) : null, []);
+                continue;
+            }
+
+            Admit(state, due);
         }
     }
 
-    private void Admit(GroupState state, string peerId)
+    /// <summary>Commits the admission of everyone whose turn has come, in one transaction as far as it takes them:
+    /// those with a valid invite request, and in an open group those whose signed record is online.</summary>
+    private void Admit(GroupState state, IReadOnlyList<string> due)
     {
-        if (state.Requests.TryGetValue(peerId, out var request))
+        var newcomers = new List<(LogMember Newcomer, string? Invite)>();
+        var served = new List<string>();
+        foreach (var peerId in due)
         {
-            var newcomer = new LogMember(peerId, request.PeerSigningKey, request.CurveKey, request.Name, Admin: false);
-            StartCommit(state, log => log.Members.ContainsKey(peerId) || log.InviteUsed(request.Invite.Id)
-                ? null
-                : GroupCommits.Add(log, _identity, newcomer, request.Invite.Id, _keyring.Of(state.Name), NowMs), MeshKeys.Admit(state.Name, peerId));
-            return;
+            state.ActAtMs.Remove(peerId);
+            if (state.Log.Members.ContainsKey(peerId))
+            {
+                continue;
+            }
+
+            if (state.Requests.TryGetValue(peerId, out var request))
+            {
+                if (!state.Log.InviteUsed(request.Invite.Id) && newcomers.All(n => n.Invite != request.Invite.Id))
+                {
+                    newcomers.Add((new LogMember(peerId, request.PeerSigningKey, request.CurveKey, request.Name, Admin: false), request.Invite.Id));
+                    served.Add(MeshKeys.Admit(state.Name, peerId));
+                }
+            }
+            else if (!state.Log.IsPrivate && !state.Log.WasRemoved(peerId) && state.Candidates.TryGetValue(peerId, out var record))
+            {
+                newcomers.Add((new LogMember(peerId, Convert.FromBase64String(record.SigningKey), record.PublicKeyZ85, record.Name, Admin: false), null));
+            }
         }
 
-        if (!state.Log.IsPrivate && state.Candidates.TryGetValue(peerId, out var record))
+        if (newcomers.Count > 0)
         {
-            var newcomer = new LogMember(peerId, Convert.FromBase64String(record.SigningKey), record.PublicKeyZ85, record.Name, Admin: false);
-            StartCommit(state, log => log.Members.ContainsKey(peerId) || log.WasRemoved(peerId) || log.IsPrivate
-                ? null
-                : GroupCommits.Add(log, _identity, newcomer, null, _keyring.Of(state.Name), NowMs), null);
+            StartCommit(state, log => GroupCommits.AddAll(log, _identity, newcomers, _keyring.Of(state.Name), NowMs, GroupLogStore.MaxAlongside), served);
         }
     }
 
@@ -384,8 +403,8 @@ public sealed partial class ChatSession
     /// won the index is read and applied, and what is still needed is planned again).</summary>
     /// <param name="state">The group.</param>
     /// <param name="build">The change, or null when it is no longer needed.</param>
-    /// <param name="thenDelete">A key to delete once the commit landed (a served admission request).</param>
-    private void StartCommit(GroupState state, Func<GroupLog, GroupCommits.Commit?> build, string? thenDelete)
+    /// <param name="thenDelete">Keys to delete once the commit landed (served admission requests).</param>
+    private void StartCommit(GroupState state, Func<GroupLog, GroupCommits.Commit?> build, IReadOnlyList<string> thenDelete)
     {
         if (state.Committing || build(state.Log) is not { } commit)
         {
@@ -402,19 +421,20 @@ public sealed partial class ChatSession
         {
             try
             {
-                if (await _logStore.TryAppendAsync(group, commit.Index, commit.Record, commit.Grants.Take(GroupLogStore.MaxAlongside).ToList(), ct, replacing))
+                var inTransaction = GroupLogStore.MaxAlongside - commit.Following.Count;
+                if (await _logStore.TryAppendAsync(group, commit.Index, commit.Record, commit.Grants.Take(inTransaction).ToList(), ct, replacing, commit.Following))
                 {
-                    foreach (var (key, value) in commit.Grants.Skip(GroupLogStore.MaxAlongside))
+                    foreach (var (key, value) in commit.Grants.Skip(inTransaction))
                     {
                         await _logStore.PutAsync(key, value, ct);
                     }
 
-                    if (thenDelete is not null)
+                    foreach (var key in thenDelete)
                     {
-                        await _logStore.DeleteAsync(thenDelete, ct);
+                        await _logStore.DeleteAsync(key, ct);
                     }
 
-                    Post(new SessionInput.Committed(group, commit.Index, commit.Record, commit.NewKey, epoch));
+                    Post(new SessionInput.Committed(group, commit.Entries.ToList(), commit.NewKey, epoch));
                     return;
                 }
 
@@ -441,8 +461,11 @@ public sealed partial class ChatSession
             _keyring.Save(state.Name, [(committed.Epoch, committed.NewKey)]);
         }
 
-        await OnLogChangedAsync(new SessionInput.LogChanged(state.Name, [new KeyChange(MeshKeys.LogEntry(state.Name, committed.Index), false, committed.Record, 0, 0)]), ct);
+        await OnLogChangedAsync(new SessionInput.LogChanged(state.Name,
+            committed.Entries.Select(e => new KeyChange(MeshKeys.LogEntry(state.Name, e.Index), false, e.Record, 0, 0)).ToList()), ct);
         Replan(state);
+        // Whoever waits next need not wait for the tick.
+        ActOnSchedule();
     }
 
     private void OnCommitFailed(SessionInput.CommitFailed failed)
@@ -556,6 +579,7 @@ public sealed partial class ChatSession
             return;
         }
 
+        LogRemoving(target.Name, target.PeerId, state.Name);
         if (!await CommitAsync(state, log => log.Members.ContainsKey(target.PeerId) ? GroupCommits.Rotate(log, _identity, target.PeerId, NowMs) : null, ct))
         {
             Emit(new ErrorEvent($"/remove: {target.Name} was not removed (already gone, or etcd did not take it)"));
@@ -575,7 +599,9 @@ public sealed partial class ChatSession
             .Select(m => new MembersEvent.Entry(Label(state, m.PeerId, m.Name), m.PeerId, m.PeerId == PeerId || state.Members.ContainsKey(m.PeerId),
                 m.PeerId == state.Log.Creator ? "creator" : m.Admin ? "admin" : "member"))
             .OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
-        Emit(new MembersEvent(state.Name, state.Log.CurrentEpoch.Number, list));
+        // The epoch this peer seals under now: the log's, once its key is here.
+        var sending = state.CanSend ? state.Log.CurrentEpoch.Number : _keyring.Of(state.Name).Keys.DefaultIfEmpty(0).Max();
+        Emit(new MembersEvent(state.Name, sending, list));
     }
 
     /// <summary>Keeps a frame or history entry that names an epoch key or a log state this peer does not have yet.</summary>
@@ -648,6 +674,15 @@ public sealed partial class ChatSession
 
         return EnvelopeCodec.TryOpen(parsed, key, out _, out reason, _verified);
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 511, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "applied entry {Index} ({Op}) of the group log of '{Group}'; epoch {Epoch}")]
+    private partial void LogApplied(long index, LogOp op, string group, long epoch);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 512, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "took {Count} key grants of '{Group}', up to epoch {Epoch}")]
+    private partial void LogKeysAccepted(int count, string group, long epoch);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 513, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "removing {Name} ({PeerId}) from '{Group}': committing a new epoch")]
+    private partial void LogRemoving(string name, string peerId, string group);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 510, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "put back entry {Index} of the group log of '{Group}' in etcd")]
     private partial void LogRepairedEntry(long index, string group);

@@ -40,6 +40,12 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly ILoggerFactory _logs;
     private readonly ILogger _log;
     private readonly Channel<SessionInput> _inputs = Channel.CreateUnbounded<SessionInput>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Inputs that go ahead of frames and history changes waiting in <see cref="_inputs"/>: what the user types,
+    /// and changes to the group logs and keys. Under a backlog of traffic a removal still takes effect at once, and
+    /// members stop sealing under a key the removed member knows. A <see cref="SessionInput.Wake"/> in the channel makes
+    /// sure the loop looks.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<SessionInput> _urgent = new();
     private readonly Channel<MeshEvent> _events = Channel.CreateUnbounded<MeshEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
     private readonly HashSet<string> _linksUp = new(StringComparer.Ordinal);
@@ -127,7 +133,17 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// <summary>Asks the session to leave every group cleanly and end.</summary>
     public void PostEndOfInput() => Post(new SessionInput.EndOfInput());
 
-    private void Post(SessionInput input) => _inputs.Writer.TryWrite(input);
+    private void Post(SessionInput input)
+    {
+        if (input is SessionInput.UserLine or SessionInput.EndOfInput or SessionInput.LogChanged or SessionInput.KeyGranted
+            or SessionInput.Committed or SessionInput.CommitFailed)
+        {
+            _urgent.Enqueue(input);
+            input = SessionInput.Wake.Instance;
+        }
+
+        _inputs.Writer.TryWrite(input);
+    }
 
     private void Emit(MeshEvent e) => _events.Writer.TryWrite(e);
 
@@ -192,33 +208,52 @@ public sealed partial class ChatSession : IAsyncDisposable
         {
             while (inputs.TryRead(out var input))
             {
-                if (input is SessionInput.EndOfInput)
+                while (_urgent.TryDequeue(out var urgent))
                 {
-                    FlushSends();
+                    if (!await TakeAsync(urgent, ct))
+                    {
+                        return;
+                    }
+                }
+
+                if (input is not SessionInput.Wake && !await TakeAsync(input, ct))
+                {
                     return;
-                }
-
-                if (!KeepsBurstOpen(input))
-                {
-                    FlushSends();
-                }
-
-                try
-                {
-                    await HandleAsync(input, ct);
-                }
-                catch (EtcdUnavailableException e)
-                {
-                    Emit(new ErrorEvent(e.Message));
-                }
-                catch (MeshException e)
-                {
-                    Emit(new ErrorEvent(e.Message));
                 }
             }
 
             FlushSends();
         }
+    }
+
+    /// <summary>Handles one input; false at end of input.</summary>
+    private async Task<bool> TakeAsync(SessionInput input, CancellationToken ct)
+    {
+        if (input is SessionInput.EndOfInput)
+        {
+            FlushSends();
+            return false;
+        }
+
+        if (!KeepsBurstOpen(input))
+        {
+            FlushSends();
+        }
+
+        try
+        {
+            await HandleAsync(input, ct);
+        }
+        catch (EtcdUnavailableException e)
+        {
+            Emit(new ErrorEvent(e.Message));
+        }
+        catch (MeshException e)
+        {
+            Emit(new ErrorEvent(e.Message));
+        }
+
+        return true;
     }
 
     /// <summary>Inputs that cannot change how typed messages are sealed or where they go: frames from others, history

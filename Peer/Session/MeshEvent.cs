@@ -12,7 +12,7 @@ public sealed record ReadyEvent(string Group, IReadOnlyList<string> Members, IRe
 /// <summary>A member as shown: its label and its peer id.</summary>
 public sealed record MemberId(string Name, string PeerId);
 
-/// <summary>The members of a group as its log holds them (<c>/members</c>).</summary>
+/// <summary>The members of a group as its log holds them (<c>/members</c>), and the key epoch this peer sends under.</summary>
 public sealed record MembersEvent(string Group, long Epoch, IReadOnlyList<MembersEvent.Entry> Members) : MeshEvent
 {
     /// <param name="Name">Its label.</param>

@@ -27,7 +27,7 @@ internal abstract record SessionInput
     public sealed record LogChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 
     /// <summary>A commit this peer started in the background was written (the key is that of the epoch it starts, if any).</summary>
-    public sealed record Committed(string Group, long Index, byte[] Record, Crypto.GroupKey? NewKey, long Epoch) : SessionInput;
+    public sealed record Committed(string Group, IReadOnlyList<(long Index, byte[] Record)> Entries, Crypto.GroupKey? NewKey, long Epoch) : SessionInput;
 
     /// <summary>A background commit did not land: another member took the index (<paramref name="Error"/> null), or etcd failed.</summary>
     public sealed record CommitFailed(string Group, string? Error) : SessionInput;
@@ -47,4 +47,10 @@ internal abstract record SessionInput
     public sealed record EtcdRetrying(TimeSpan Delay) : SessionInput;
 
     public sealed record Tick : SessionInput;
+
+    /// <summary>Tells the loop that urgent inputs wait (they are queued apart).</summary>
+    public sealed record Wake : SessionInput
+    {
+        public static readonly Wake Instance = new();
+    }
 }

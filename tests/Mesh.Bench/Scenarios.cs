@@ -20,9 +20,10 @@ public static class Scenarios
 
     private static string Text(int i) => $"message {i:D6} " + new string('x', 85);
 
-    private static async Task<List<PeerProcess>> StartGroupAsync(EtcdProcess etcd, string group, IEnumerable<string> names)
+    private static async Task<List<PeerProcess>> StartGroupAsync(EtcdProcess etcd, string group, IEnumerable<string> names,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        var peers = names.Select(n => PeerProcess.Start(etcd.Url, n, [group])).ToList();
+        var peers = names.Select(n => PeerProcess.Start(etcd.Url, n, [group], null, environment ?? new Dictionary<string, string>())).ToList();
         foreach (var peer in peers)
         {
             await peer.WaitReadyAsync(group, Long);
@@ -229,14 +230,18 @@ public static class Scenarios
         }
     }
 
-    /// <summary>A group of <paramref name="size"/> peers, every member but one sending a message every 50 ms; the creator
-    /// removes that one. Returns the time from the removal until every remaining member had sent on the new epoch (from
-    /// the send times of the first epoch-2 message of each in history), and how many of the messages sent through it
-    /// the creator showed missing and twice.</summary>
-    public static async Task<(double Seconds, int Missing, int Duplicated)> RotationAsync(EtcdProcess etcd, int size)
+    /// <summary>A group of <paramref name="size"/> peers, every member but one chatting (a message each
+    /// <see cref="RotationChatInterval"/>); the creator removes that one. Returns the time from the removal until every
+    /// remaining member is in the new epoch (holding its key: what it sends is sealed under it), and how many of the
+    /// messages sent through it the creator showed missing and twice.</summary>
+    /// <summary>How often each member sends a message while the rotation happens (MESH_BENCH_CHAT_MS, default 1000).</summary>
+    public static int RotationChatInterval { get; } = int.TryParse(Environment.GetEnvironmentVariable("MESH_BENCH_CHAT_MS"), out var ms) ? ms : 1000;
+
+    public static async Task<(double Seconds, double Committed, double Spread, int Missing, int Duplicated)> RotationAsync(EtcdProcess etcd, int size)
     {
         var group = NewGroup("rotate");
-        var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, size).Select(i => $"m{i}"));
+        // At Information, each peer logs (with its time) when it applied a log entry and when it took a key grant.
+        var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, size).Select(i => $"m{i}"), new Dictionary<string, string> { ["MESH_LOG"] = "Information" });
         try
         {
             var (_, genesis) = etcd.Etcdctl("get", Mesh.Coordinator.MeshKeys.Group(group), "--print-value-only");
@@ -253,7 +258,7 @@ public static class Scenarios
                     var text = $"rot-{p.Name}-{k}";
                     await p.SendAsync(text);
                     sent.Add(text);
-                    await Task.Delay(50);
+                    await Task.Delay(RotationChatInterval);
                 }
 
                 await p.SendAsync($"rot-final-{p.Name}");
@@ -261,27 +266,24 @@ public static class Scenarios
             await Task.Delay(1000);
             var removedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             await creator.SendAsync($"/remove {removed.Name}");
-            var ids = senders.ToDictionary(p => p.PeerId, p => p.Name);
-            var firstOnNew = new Dictionary<string, long>();
-            using var connection = new EtcdConnection([etcd.Url]);
-            var store = new EtcdHistoryStore(connection);
+            // Each member is asked for its members list every 100 ms: the list names the epoch it is in.
+            var onNew = new Dictionary<string, long>();
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (firstOnNew.Count < senders.Count && DateTime.UtcNow < deadline)
+            while (onNew.Count < senders.Count && DateTime.UtcNow < deadline)
             {
-                await Task.Delay(200);
-                firstOnNew.Clear();
-                await store.ReadAsync(group, page =>
+                foreach (var p in senders.Where(p => !onNew.ContainsKey(p.Name)))
                 {
-                    foreach (var entry in page)
-                    {
-                        if (EnvelopeCodec.TryParse(entry.Value) is { KeyEpoch: 2 } e && ids.ContainsKey(e.PeerId))
-                        {
-                            firstOnNew[e.PeerId] = Math.Min(firstOnNew.GetValueOrDefault(e.PeerId, long.MaxValue), e.SentAtMs);
-                        }
-                    }
+                    await p.SendAsync("/members");
+                }
 
-                    return ValueTask.CompletedTask;
-                }, CancellationToken.None);
+                await Task.Delay(100);
+                foreach (var p in senders.Where(p => !onNew.ContainsKey(p.Name)))
+                {
+                    if (p.Of("members", group) is { Count: > 0 } lists && lists[^1].GetProperty("epoch").GetInt64() >= 2)
+                    {
+                        onNew[p.Name] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                    }
+                }
             }
 
             await stop.CancelAsync();
@@ -290,13 +292,35 @@ public static class Scenarios
             var shown = creator.Messages(group).Select(m => m.Str("text")!).Where(t => t.StartsWith("rot-", StringComparison.Ordinal) && !t.StartsWith("rot-final-", StringComparison.Ordinal)).ToList();
             var missing = sent.Count(t => !shown.Contains(t));
             var duplicated = shown.Count - shown.Distinct().Count();
-            var seconds = firstOnNew.Count == senders.Count ? (firstOnNew.Values.Max() - removedAt) / 1000.0 : double.NaN;
-            return (seconds, missing, duplicated);
+            var seconds = onNew.Count == senders.Count ? (onNew.Values.Max() - removedAt) / 1000.0 : double.NaN;
+            Console.WriteLine("rotation: in the new epoch by /members, ms after the removal was typed (to the 100 ms of the asking): "
+                + string.Join(", ", onNew.Values.Order().Select(v => v - removedAt)));
+
+            // From the peers' own logs: when the creator committed the removal, and when each other member took the new key.
+            var committedAt = LoggedAt(creator, $"(Remove) of the group log of '{group}'");
+            var keyed = senders.Where(p => p != creator).Select(p => LoggedAt(p, $"grants of '{group}', up to epoch 2")).ToList();
+            var spread = keyed.All(k => k is not null) && committedAt is { } c ? (keyed.Max()!.Value - c).TotalSeconds : double.NaN;
+            var committed = committedAt is { } at ? (at - DateTimeOffset.FromUnixTimeMilliseconds(removedAt)).TotalSeconds : double.NaN;
+            return (seconds, committed, spread, missing, duplicated);
         }
         finally
         {
             await CloseAllAsync(peers);
         }
+    }
+
+    /// <summary>The time of the first line of a peer's log that contains <paramref name="text"/> (lines start HH:mm:ss.fff, UTC, today).</summary>
+    private static DateTimeOffset? LoggedAt(PeerProcess peer, string text)
+    {
+        foreach (var line in File.ReadLines(peer.StderrPath))
+        {
+            if (line.Contains(text, StringComparison.Ordinal) && TimeSpan.TryParseExact(line[..12], @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture, out var time))
+            {
+                return new DateTimeOffset(DateTime.UtcNow.Date + time, TimeSpan.Zero);
+            }
+        }
+
+        return null;
     }
 
     private static double ResidentMb(int pid)

@@ -161,4 +161,23 @@ public sealed class GroupLogTests
         Assert.That(GroupCommits.Accept(log, wrongKey, _bo, out why), Is.Null);
         Assert.That(why, Does.Contain("committed"));
     }
+
+    [Test]
+    public void Several_newcomers_are_added_in_one_chained_commit_within_the_transaction_budget()
+    {
+        var (log, keys) = Started();
+        var newcomers = Enumerable.Range(0, 80).Select(_ => Identities.New()).ToList();
+        var commit = GroupCommits.AddAll(log, _creator, newcomers.Select(n => (MemberOf(n, "n"), (string?)null)).ToList(), keys, 2000, 120);
+        var entries = commit.Entries.ToList();
+        Assert.That(entries.Count + commit.Grants.Count, Is.LessThanOrEqualTo(120));
+        Assert.That(entries.Count, Is.EqualTo(60), "one entry and one grant each");
+        foreach (var (index, record) in entries)
+        {
+            Assert.That(log.Head + 1, Is.EqualTo(index));
+            Assert.That(log.TryApply(record, out var why), Is.True, why);
+        }
+
+        Assert.That(log.Members, Has.Count.EqualTo(61));
+        newcomers.ForEach(n => n.Dispose());
+    }
 }
