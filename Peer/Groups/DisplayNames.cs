@@ -19,8 +19,9 @@ public static class DisplayNames
             return name;
         }
 
-        var shared = log.Members.Values.Any(m => m.PeerId != peerId && m.Name == name)
-            || (log.Members.TryGetValue(peerId, out var own) && own.Name != name && log.Members.Values.Any(m => m.Name == name));
+        // Another member goes by this name: two if the peer itself was added with it, one if it was not.
+        var own = log.Members.TryGetValue(peerId, out var member) && member.Name == name;
+        var shared = log.MembersNamed(name) >= (own ? 2 : 1);
         return shared ? $"{name}#{ShortFingerprint(key)}" : name;
     }
 

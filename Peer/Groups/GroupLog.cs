@@ -20,6 +20,7 @@ public sealed class GroupLog
     private readonly List<byte[]> _records = [];
     private readonly HashSet<string> _invites = new(StringComparer.Ordinal);
     private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
+    private Dictionary<string, int>? _nameCounts;
 
     private GroupLog(LogEntry genesis, byte[] record)
     {
@@ -161,6 +162,14 @@ public sealed class GroupLog
     public byte[]? SigningKeyOf(string peerId) =>
         _spans.TryGetValue(peerId, out var spans) ? spans[^1].SigningKey : null;
 
+    /// <summary>How many current members were added with <paramref name="name"/> (kept until the members change: every
+    /// message shown asks).</summary>
+    public int MembersNamed(string name)
+    {
+        _nameCounts ??= _members.Values.GroupBy(m => m.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return _nameCounts.GetValueOrDefault(name);
+    }
+
     /// <summary>The name a peer was added with, for peers that are or were members.</summary>
     public string? NameOf(string peerId) => _members.TryGetValue(peerId, out var m) ? m.Name : null;
 
@@ -237,6 +246,7 @@ public sealed class GroupLog
 
     private void Apply(LogEntry e)
     {
+        _nameCounts = null;
         switch (e.Op)
         {
             case LogOp.Add:

@@ -44,9 +44,20 @@ public sealed partial class ChatSession
     private async Task RedeemInviteAsync(GroupState state, Invite invite, CancellationToken ct)
     {
         var group = state.Name;
-        var read = await _logStore.GetAsync(MeshKeys.Invite(group, invite.Id), ct)
-            ?? throw new MeshException($"invite: no such invite for '{group}' (already used, expired, or for another group)");
-        var record = InviteRecord.TryParse(read.Value);
+        var read = await _logStore.GetAsync(MeshKeys.Invite(group, invite.Id), ct);
+        if (read is null)
+        {
+            // Redeemed by this peer already (a join tried again, or a restart before a member admitted it): wait for that.
+            if (await _logStore.GetAsync(MeshKeys.Admit(group, PeerId), ct) is { } mine
+                && AdmissionRequest.TryParse(mine.Value, group) is { } request && request.Invite.Id == invite.Id && request.PeerId == PeerId)
+            {
+                return;
+            }
+
+            throw new MeshException($"invite: no such invite for '{group}' (already used, expired, or for another group)");
+        }
+
+        var record = InviteRecord.TryParse(read.Value.Value);
         if (record is null || record.Group != group || record.Id != invite.Id || !record.InvitePublicKey.AsSpan().SequenceEqual(invite.PublicKey))
         {
             throw new MeshException($"invite: the invite record for '{group}' in etcd is not the one this code made; not redeeming it");
@@ -57,8 +68,8 @@ public sealed partial class ChatSession
             throw new MeshException($"invite: the invite for '{group}' expired at {DateTimeOffset.FromUnixTimeMilliseconds(record.ExpiresAtMs):yyyy-MM-dd HH:mm} UTC");
         }
 
-        var request = AdmissionRequest.Create(group, invite, read.Value, _identity, _name, NowMs);
-        if (!await _logStore.RedeemAsync(MeshKeys.Invite(group, invite.Id), read.ModRevision, MeshKeys.Admit(group, PeerId), request, ct))
+        var redeemed = AdmissionRequest.Create(group, invite, read.Value.Value, _identity, _name, NowMs);
+        if (!await _logStore.RedeemAsync(MeshKeys.Invite(group, invite.Id), read.Value.ModRevision, MeshKeys.Admit(group, PeerId), redeemed, ct))
         {
             throw new MeshException($"invite: the invite for '{group}' was just used by someone else (an invite admits once)");
         }
@@ -501,11 +512,13 @@ public sealed partial class ChatSession
     {
         for (var attempt = 0; attempt < CommitAttempts; attempt++)
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             if (!_groups.ContainsKey(state.Name) || build(state.Log) is not { } commit)
             {
                 return false;
             }
 
+            var built = clock.Elapsed.TotalMilliseconds;
             try
             {
                 // A fresh epoch key is kept here as soon as it is committed (a grant to this peer is written too).
@@ -515,6 +528,7 @@ public sealed partial class ChatSession
 
                 if (await _logStore.TryAppendAsync(state.Name, commit.Index, commit.Record, commit.Grants.Take(GroupLogStore.MaxAlongside).ToList(), ct, replacing))
                 {
+                    LogCommitted(commit.Index, state.Name, built, clock.Elapsed.TotalMilliseconds - built);
                     if (commit.NewKey is not null)
                     {
                         _keyring.Save(state.Name, [(epoch, commit.NewKey)]);
@@ -683,6 +697,9 @@ public sealed partial class ChatSession
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 513, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "removing {Name} ({PeerId}) from '{Group}': committing a new epoch")]
     private partial void LogRemoving(string name, string peerId, string group);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 514, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "committed entry {Index} of the group log of '{Group}': built in {BuiltMs:F1} ms, written in {WrittenMs:F1} ms")]
+    private partial void LogCommitted(long index, string group, double builtMs, double writtenMs);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 510, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "put back entry {Index} of the group log of '{Group}' in etcd")]
     private partial void LogRepairedEntry(long index, string group);

@@ -181,7 +181,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             _exitWatch = Watch(MeshKeys.LeavingPrefix, startRevision + 1, changes => new SessionInput.Exiting(changes));
             foreach (var group in groups)
             {
-                await JoinAsync(group, request, ct);
+                await JoinWithRetriesAsync(group, request, ct);
             }
 
             _current = groups.Count > 0 ? groups[0] : null;
@@ -197,6 +197,25 @@ public sealed partial class ChatSession : IAsyncDisposable
         {
             await ShutdownAsync();
             throw new MeshException(e.Message);
+        }
+    }
+
+    /// <summary>Joins a group named at start. etcd answered a moment ago: a call that times out now (a loaded etcd, a
+    /// leader election) is tried again twice, after 1 and 2 s, before the peer gives up with one line.</summary>
+    private async Task JoinWithRetriesAsync(string group, JoinRequest request, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await JoinAsync(group, request, ct);
+                return;
+            }
+            catch (EtcdUnavailableException e) when (attempt < 3)
+            {
+                Emit(new ErrorEvent($"joining '{group}': {e.Message}; trying again"));
+                await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
+            }
         }
     }
 
