@@ -108,6 +108,20 @@ public abstract class EtcdFixture
             .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone()).ToList();
     }
 
+    /// <summary>A peer joining with an invite code, given as the user would: in MESH_INVITE.</summary>
+    protected PeerProcess StartInvited(string name, string group, string invite) =>
+        Track(PeerProcess.Start(Etcd.Url, name, [group], null, new Dictionary<string, string> { ["MESH_INVITE"] = invite }));
+
+    /// <summary><c>mesh invite G</c> with a member's home; the code it prints.</summary>
+    protected async Task<string> InviteAsync(string group, string home)
+    {
+        var (code, stdout, stderr) = await MeshCli.RunAsync("invite", group, "--etcd", Etcd.Url, "--home", home);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        return stdout.Trim();
+    }
+
+    protected static string NewHome(string name) => Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
+
     /// <summary>etcd's current revision: every write transaction advances it by exactly one.</summary>
     protected long Revision() => Etcd.CountKeys("/mesh/").Revision;
 }

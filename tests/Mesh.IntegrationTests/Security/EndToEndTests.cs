@@ -237,16 +237,6 @@ public sealed class EndToEndTests : EtcdFixture
         }
     }
 
-    private PeerProcess StartInvited(string name, string group, string invite) =>
-        Track(PeerProcess.Start(Etcd.Url, name, [group], null, new Dictionary<string, string> { ["MESH_INVITE"] = invite }));
-
-    private async Task<string> InviteAsync(string group, string home)
-    {
-        var (code, stdout, stderr) = await MeshCli.RunAsync("invite", group, "--etcd", Etcd.Url, "--home", home);
-        Assert.That(code, Is.EqualTo(0), stderr);
-        return stdout.Trim();
-    }
-
     private async Task<string> EndpointOf(string group, string name)
     {
         var (code, stdout, _) = await MeshCli.RunAsync("members", group, "--json", "--etcd", Etcd.Url);

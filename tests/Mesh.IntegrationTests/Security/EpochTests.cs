@@ -104,16 +104,4 @@ public sealed class EpochTests : EtcdFixture
             return peer.Of("members", group)[^1].GetProperty("epoch").GetInt64() >= epoch;
         }, Long, $"{peer.Name} in epoch {epoch}");
     }
-
-    private PeerProcess StartInvited(string name, string group, string invite) =>
-        Track(PeerProcess.Start(Etcd.Url, name, [group], null, new Dictionary<string, string> { ["MESH_INVITE"] = invite }));
-
-    private async Task<string> InviteAsync(string group, string home)
-    {
-        var (code, stdout, stderr) = await MeshCli.RunAsync("invite", group, "--etcd", Etcd.Url, "--home", home);
-        Assert.That(code, Is.EqualTo(0), stderr);
-        return stdout.Trim();
-    }
-
-    private static string NewHome(string name) => Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
 }

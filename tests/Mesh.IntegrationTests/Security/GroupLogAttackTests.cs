@@ -176,18 +176,6 @@ public sealed class GroupLogAttackTests : EtcdFixture
         Assert.That(owner.Of("members", group)[0].GetProperty("members").GetArrayLength(), Is.EqualTo(2));
     }
 
-    private PeerProcess StartInvited(string name, string group, string invite) =>
-        Track(PeerProcess.Start(Etcd.Url, name, [group], null, new Dictionary<string, string> { ["MESH_INVITE"] = invite }));
-
-    private async Task<string> InviteAsync(string group, string home)
-    {
-        var (code, stdout, stderr) = await MeshCli.RunAsync("invite", group, "--etcd", Etcd.Url, "--home", home);
-        Assert.That(code, Is.EqualTo(0), stderr);
-        return stdout.Trim();
-    }
-
-    private static string NewHome(string name) => Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
-
     private static PeerIdentity NewIdentity() =>
         new(new NetMQCertificate(), Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }));
 
