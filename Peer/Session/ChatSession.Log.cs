@@ -600,6 +600,39 @@ public sealed partial class ChatSession
         }
     }
 
+    /// <summary><c>/admin NAME</c> (the creator only): lets a member remove others.</summary>
+    private async Task GrantAdminAsync(string? label, CancellationToken ct)
+    {
+        if (_current is null || !_groups.TryGetValue(_current, out var state) || !state.Connected)
+        {
+            Emit(new ErrorEvent("/admin: not in a group"));
+            return;
+        }
+
+        if (state.Log.Creator != PeerId)
+        {
+            Emit(new ErrorEvent($"/admin: only the creator of '{state.Name}' may make admins"));
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(label) || DisplayNames.Find(state.Log, label, out var error) is not { } target)
+        {
+            Emit(new ErrorEvent(string.IsNullOrWhiteSpace(label) ? "/admin: name a member" : $"/admin: {Naming.Printable(error)}"));
+            return;
+        }
+
+        if (target.Admin)
+        {
+            Emit(new ErrorEvent($"/admin: {target.Name} may remove members already"));
+            return;
+        }
+
+        if (!await CommitAsync(state, log => log.Members.TryGetValue(target.PeerId, out var m) && !m.Admin ? GroupCommits.Admin(log, _identity, target.PeerId, NowMs) : null, ct))
+        {
+            Emit(new ErrorEvent($"/admin: {target.Name} was not made an admin (gone, or etcd did not take it)"));
+        }
+    }
+
     /// <summary><c>/members</c>: the group's members as its log holds them, and who is online.</summary>
     private void ListMembers()
     {

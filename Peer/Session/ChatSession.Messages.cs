@@ -66,11 +66,14 @@ public sealed partial class ChatSession
             case "/remove":
                 await RemoveAsync(argument, ct);
                 break;
+            case "/admin":
+                await GrantAdminAsync(argument, ct);
+                break;
             case "/members":
                 ListMembers();
                 break;
             default:
-                Emit(new ErrorEvent($"unknown command '{Naming.Printable(parts[0])}': commands are /join G, /leave [G], /switch G, /members, /remove NAME; start a message with // to send a leading /"));
+                Emit(new ErrorEvent($"unknown command '{Naming.Printable(parts[0])}': commands are /join G, /leave [G], /switch G, /members, /remove NAME, /admin NAME; start a message with // to send a leading /"));
                 break;
         }
     }

@@ -12,7 +12,7 @@ public sealed class ChatWindow : Window
 {
     public const string Help =
         "Keys: Enter sends | Alt+1…9 or Ctrl+N / Ctrl+P switch group | PageUp / PageDown scroll | Ctrl+C or /quit leaves. " +
-        "Commands: /join G, /leave [G], /members, /remove NAME, /help, /quit; start a message with // to send a leading /.";
+        "Commands: /join G, /leave [G], /members, /remove NAME, /admin NAME, /help, /quit; start a message with // to send a leading /.";
 
     private const int SideWidth = 20;
     private static readonly Key[] Digits = [Key.D1, Key.D2, Key.D3, Key.D4, Key.D5, Key.D6, Key.D7, Key.D8, Key.D9];

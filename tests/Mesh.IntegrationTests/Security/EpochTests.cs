@@ -29,6 +29,11 @@ public sealed class EpochTests : EtcdFixture
 
         await bo.SendAsync("/remove cy");
         await bo.WaitForAsync(p => p.Of("error").Any(e => e.Str("message")!.Contains("only the creator")), Long, "bo may not remove");
+        await bo.SendAsync("/admin cy");
+        await bo.WaitForAsync(p => p.Of("error").Any(e => e.Str("message")!.Contains("only the creator of")), Long, "bo may not make admins");
+        await owner.SendAsync("/admin bo");
+        await owner.SendAsync("/members");
+        await owner.WaitForAsync(p => p.Of("members", group).Any(m => m.GetProperty("members").EnumerateArray().Any(x => x.Str("name") == "bo" && x.Str("role") == "admin")), Long, "bo is an admin");
         await owner.SendAsync("/remove cy");
         await cy.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "cy" && e.Str("reason") == "removed"), Long, "cy told it was removed");
         await bo.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "cy" && e.Str("reason") == "removed"), Long, "bo sees cy removed");

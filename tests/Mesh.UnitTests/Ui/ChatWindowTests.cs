@@ -156,11 +156,12 @@ public sealed class ChatWindowTests
     }
 
     [Test]
-    public void Join_and_leave_go_to_the_session_and_quit_leaves_cleanly()
+    public void Join_leave_and_remove_go_to_the_session_and_quit_leaves_cleanly()
     {
         Type("/join lab");
         Type("/leave dev");
-        Assert.That(_sent, Is.EqualTo(new[] { "/join lab", "/leave dev" }));
+        Type("/remove bo#5700");
+        Assert.That(_sent, Is.EqualTo(new[] { "/join lab", "/leave dev", "/remove bo#5700" }));
         Type("/quit");
         _app.InjectKey(Key.C.WithCtrl);
         Assert.That(_quits, Is.EqualTo(2));
