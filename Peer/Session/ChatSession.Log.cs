@@ -615,9 +615,15 @@ public sealed partial class ChatSession
             return;
         }
 
-        if (string.IsNullOrWhiteSpace(label) || DisplayNames.Find(state.Log, label, out var error) is not { } target)
+        if (string.IsNullOrWhiteSpace(label))
         {
-            Emit(new ErrorEvent(string.IsNullOrWhiteSpace(label) ? "/admin: name a member" : $"/admin: {Naming.Printable(error)}"));
+            Emit(new ErrorEvent("/admin: name a member"));
+            return;
+        }
+
+        if (DisplayNames.Find(state.Log, label, out var error) is not { } target)
+        {
+            Emit(new ErrorEvent($"/admin: {Naming.Printable(error)}"));
             return;
         }
 
