@@ -68,7 +68,7 @@ public sealed partial class ChatSession
             }
 
             state.Log = merged.Log ?? throw new MeshException($"group '{group}': no valid group log in etcd; not joining it");
-            await RepairAsync(state, merged.Repairs, ct);
+            Repair(state, merged.Repairs, ct);
             if (invite is not null && copy is null && state.Log.GenesisHash != invite.GenesisHash)
             {
                 throw new MeshException($"invite: it is for another group '{group}' than the one in etcd (its genesis differs); not joining");

@@ -21,21 +21,43 @@ public sealed partial class ChatSession
 
     private string Label(GroupState state, string peerId, string name) => DisplayNames.Label(state.Log, peerId, name);
 
-    /// <summary>Puts back log entries etcd lost or holds altered, from the log this peer trusts. Failures wait for the
-    /// next read: the repair is tried again whenever the log is read.</summary>
-    private async Task RepairAsync(GroupState state, IReadOnlyList<long> indexes, CancellationToken ct)
+    /// <summary>Puts back log entries etcd lost or holds altered, from the log this peer trusts, in the background. At
+    /// most once a second per entry (an etcd writer rewriting in a loop costs it writes, not this peer a storm); an entry
+    /// held back is put back at a later tick.</summary>
+    private void Repair(GroupState state, IReadOnlyList<long> indexes, CancellationToken ct)
     {
         foreach (var index in indexes)
         {
-            try
+            state.PendingRepairs.Add(index);
+        }
+
+        RepairDue(state, ct);
+    }
+
+    private void RepairDue(GroupState state, CancellationToken ct)
+    {
+        foreach (var index in state.PendingRepairs.ToList())
+        {
+            if (state.RepairedAtMs.TryGetValue(index, out var last) && NowMs - last < 1000)
             {
-                await _logStore.RepairAsync(state.Name, index, state.Log.RecordAt(index), ct);
-                LogRepairedEntry(index, state.Name);
+                continue;
             }
-            catch (EtcdUnavailableException)
+
+            state.PendingRepairs.Remove(index);
+            state.RepairedAtMs[index] = NowMs;
+            var (group, record) = (state.Name, state.Log.RecordAt(index));
+            _ = Task.Run(async () =>
             {
-                return;
-            }
+                try
+                {
+                    await _logStore.RepairAsync(group, index, record, ct);
+                    LogRepairedEntry(index, group);
+                }
+                catch (Exception e) when (e is EtcdUnavailableException or OperationCanceledException)
+                {
+                    // The next read of the log (a watch change, a join) names it again.
+                }
+            }, CancellationToken.None);
         }
     }
 
@@ -172,7 +194,9 @@ public sealed partial class ChatSession
 
             if (index <= state.Log.Head)
             {
-                if (change.IsDelete || !change.Value.AsSpan().SequenceEqual(state.Log.RecordAt(index)))
+                // Only a member defends the log it applied: a peer still waiting to be admitted trusted its first read
+                // only so far, and must not fight members over it.
+                if (state.Log.Members.ContainsKey(PeerId) && (change.IsDelete || !change.Value.AsSpan().SequenceEqual(state.Log.RecordAt(index))))
                 {
                     // An etcd writer deleted or rewrote an entry this peer applied: the chain it holds stands.
                     if (state.ReportedEntries.Add(index))
@@ -219,7 +243,7 @@ public sealed partial class ChatSession
             applied.Add(entry);
         }
 
-        await RepairAsync(state, repairs, ct);
+        Repair(state, repairs, ct);
         if (applied.Count == 0)
         {
             return;
@@ -351,6 +375,11 @@ public sealed partial class ChatSession
         }
 
         var now = NowMs;
+        foreach (var state in _groups.Values.Where(s => s.PendingRepairs.Count > 0))
+        {
+            RepairDue(state, _stop.Token);
+        }
+
         foreach (var state in _groups.Values.Where(s => s.Connected).ToList())
         {
             var due = state.ActAtMs.Where(a => a.Value <= now).Select(a => a.Key).ToList();
@@ -405,6 +434,7 @@ public sealed partial class ChatSession
 
         if (newcomers.Count > 0)
         {
+            LogAdmitting(newcomers.Count, state.Name);
             StartCommit(state, log => GroupCommits.AddAll(log, _identity, newcomers, _keyring.Of(state.Name), NowMs, GroupLogStore.MaxAlongside), served);
         }
     }
@@ -452,9 +482,10 @@ public sealed partial class ChatSession
                 Post(new SessionInput.LogChanged(group, await _logStore.ReadAfterAsync(group, head, ct)));
                 Post(new SessionInput.CommitFailed(group, null));
             }
-            catch (Exception e) when (e is EtcdUnavailableException or OperationCanceledException or Grpc.Core.RpcException)
+            catch (Exception e)
             {
-                Post(new SessionInput.CommitFailed(group, e.Message));
+                // Whatever failed, the loop hears of it: the group is never left believing a commit is on its way.
+                Post(new SessionInput.CommitFailed(group, $"{e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}"));
             }
         }, CancellationToken.None);
     }
@@ -739,6 +770,9 @@ public sealed partial class ChatSession
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 514, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "committed entry {Index} of the group log of '{Group}': built in {BuiltMs:F1} ms, written in {WrittenMs:F1} ms")]
     private partial void LogCommitted(long index, string group, double builtMs, double writtenMs);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 515, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "admitting {Count} newcomers to '{Group}'")]
+    private partial void LogAdmitting(int count, string group);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 510, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "put back entry {Index} of the group log of '{Group}' in etcd")]
     private partial void LogRepairedEntry(long index, string group);

@@ -47,6 +47,12 @@ internal sealed class GroupState(string name)
     /// <summary>A commit of this peer's is on its way to etcd (one at a time per group).</summary>
     public bool Committing { get; set; }
 
+    /// <summary>Log entries to put back in etcd once their once-a-second limit allows.</summary>
+    public HashSet<long> PendingRepairs { get; } = [];
+
+    /// <summary>When this peer last put back each log entry in etcd.</summary>
+    public Dictionary<long, long> RepairedAtMs { get; } = [];
+
     /// <summary>Indexes whose rejection or repair was already reported (one error each).</summary>
     public HashSet<long> ReportedEntries { get; } = [];
 

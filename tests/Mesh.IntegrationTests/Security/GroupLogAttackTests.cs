@@ -60,6 +60,12 @@ public sealed class GroupLogAttackTests : EtcdFixture
         Assert.That(outsider.Events.Any(e => e.Str("text")?.StartsWith("secret", StringComparison.Ordinal) == true), Is.False);
         var (_, history, _) = await MeshCli.RunAsync("history", group, "--json", "--etcd", Etcd.Url, "--home", outsiderHome);
         Assert.That(history, Does.Not.Contain("secret"));
+
+        // The outsider, which first read the attacker's genesis, does not fight the members over it: the genesis was
+        // written a handful of times (create, two attacks, their repairs), not in a loop.
+        var (_, json) = Etcd.Etcdctl("get", MeshKeys.Group(group), "-w", "json");
+        var version = JsonDocument.Parse(json).RootElement.GetProperty("kvs")[0].GetProperty("version").GetInt64();
+        Assert.That(version, Is.LessThanOrEqualTo(8), "writes of the genesis key");
     }
 
     [Test]
