@@ -1,3 +1,4 @@
+using Mesh.Peer.Configuration;
 using System.Text;
 using Mesh.Peer.Protocol;
 using Microsoft.Extensions.Logging;
@@ -128,7 +129,18 @@ public sealed partial class MeshNode : IDisposable
                 Drop(link);
             }
 
-            var created = new SubscriberLink(spec, _certificate, _maxFrameBytes, _highWaterMark);
+            SubscriberLink created;
+            try
+            {
+                created = new SubscriberLink(spec, _certificate, _maxFrameBytes, _highWaterMark);
+            }
+            catch (Exception e) when (e is NetMQException or ArgumentException or FormatException or System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+                // A member's record names an endpoint ZeroMQ cannot connect to: that link is skipped, the poller goes on.
+                LogLinkRefused(spec.PeerId, Naming.Printable(spec.Endpoint), e.Message.ReplaceLineEndings(" "));
+                continue;
+            }
+
             created.Socket.ReceiveReady += (_, e) => OnMemberFrames(created, e.Socket);
             created.Monitor.Disconnected += (_, _) => _onLinkTrouble(created.Spec.PeerId, false);
             created.Monitor.ConnectRetried += (_, _) => _onLinkTrouble(created.Spec.PeerId, true);
@@ -246,4 +258,7 @@ public sealed partial class MeshNode : IDisposable
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Debug, Message = "link to {PeerId} closed")]
     private partial void LogLinkClosed(string peerId);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "no link to {PeerId}: its endpoint '{Endpoint}' cannot be connected to ({Reason})")]
+    private partial void LogLinkRefused(string peerId, string endpoint, string reason);
 }

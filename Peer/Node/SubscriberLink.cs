@@ -33,9 +33,18 @@ internal sealed class SubscriberLink : IDisposable
         Monitor = new NetMQMonitor(Socket, $"inproc://mesh-link-{Guid.NewGuid():N}", SocketEvents.Disconnected | SocketEvents.ConnectRetried);
         // Group topics first, the hello topic last: subscriptions reach the publisher in order, so when its hello
         // answers the last one, the group subscriptions are already in place.
-        ApplyGroups(spec.Groups);
-        Socket.Subscribe(Topics.Hello);
-        Socket.Connect(spec.Endpoint);
+        try
+        {
+            ApplyGroups(spec.Groups);
+            Socket.Subscribe(Topics.Hello);
+            Socket.Connect(spec.Endpoint);
+        }
+        catch
+        {
+            // An endpoint ZeroMQ refuses (a junk or unresolvable address): nothing of the link is left behind.
+            Dispose();
+            throw;
+        }
     }
 
     public LinkSpec Spec { get; private set; }

@@ -85,4 +85,22 @@ public sealed class HostileInputTests : EtcdFixture
         random.NextBytes(bytes);
         return bytes;
     }
+
+    [Test]
+    public async Task A_member_advertising_an_endpoint_that_cannot_be_connected_to_crashes_no_one()
+    {
+        var group = NewGroup("junkend");
+        var a = StartPeer("anna", group);
+        await a.WaitReadyAsync(group);
+        var junk = StartPeer("junk", [group], null, "--advertise", "tcp://nonexistent.invalid:5555");
+        await a.WaitForAsync(p => p.Of("joined", group).Any(e => e.Str("name") == "junk"), Long, "the junk member admitted and seen");
+        var c = StartPeer("cleo", group);
+        await c.WaitReadyAsync(group, Long);
+        await a.SendAsync("still here");
+        await c.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "still here"), Long, "anna still chats");
+        await c.SendAsync("me too");
+        await a.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "me too"), Long, "and hears cleo");
+        Assert.That(a.Exited || c.Exited, Is.False);
+        Assert.That(junk.Exited, Is.False);
+    }
 }
