@@ -22,6 +22,21 @@ public sealed record GroupRecord(
 
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, CoordinatorJsonContext.Default.GroupRecord);
 
+    /// <summary>Whether a directory entry is of the format before signed group logs (a bare record, not
+    /// <c>{"b":…,"s":…}</c>): such a group cannot be joined safely.</summary>
+    public static bool IsUnsignedFormat(ReadOnlySpan<byte> value)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(value.ToArray(), new JsonDocumentOptions { MaxDepth = 2 });
+            return doc.RootElement.ValueKind == JsonValueKind.Object && !doc.RootElement.TryGetProperty("b", out _) && TryParse(value) is not null;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Reads what a directory entry says of itself, for display only (mesh monitor, mesh groups): the entry
     /// is a signed genesis (<c>{"b":BODY,"s":SIG}</c>) and peers check it; this does not. Null for anything malformed.</summary>
     public static GroupRecord? TryParse(ReadOnlySpan<byte> value)

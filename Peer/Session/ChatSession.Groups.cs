@@ -56,7 +56,7 @@ public sealed partial class ChatSession
                 (genesis, entries, revision) = await _logStore.ReadAsync(group, ct);
             }
 
-            if (genesis is not null && copy is null && GroupLog.TryStart(group, genesis, out _) is null && GroupRecord.TryParse(genesis) is not null)
+            if (genesis is not null && copy is null && GroupRecord.IsUnsignedFormat(genesis))
             {
                 throw new MeshException($"group '{group}' was made by an older Mesh, without a signed group log: it cannot be joined safely; create a new group");
             }

@@ -135,9 +135,14 @@ public sealed partial class ChatSession
             {
                 accepted.Add((grant.Epoch, key));
             }
+            else if (state.RefusedGrantEpochs.Count < 100 && state.RefusedGrantEpochs.Add(grant.Epoch))
+            {
+                // One error per epoch: an etcd writer's pile of grants costs warnings at the rate limit, not a flood.
+                Emit(new ErrorEvent($"group '{state.Name}': a key grant for epoch {grant.Epoch} was refused ({why})"));
+            }
             else
             {
-                Emit(new ErrorEvent($"group '{state.Name}': a key grant for epoch {grant.Epoch} was refused ({why})"));
+                _warnings.Warn($"refused:{state.Name}", $"group '{state.Name}': refused another key grant for epoch {grant.Epoch} ({why})");
             }
         }
 
@@ -297,7 +302,7 @@ public sealed partial class ChatSession
 
                 break;
             case LogOp.Remove or LogOp.Leave:
-                var gone = state.Members.Remove(entry.Peer!, out var record);
+                state.Members.Remove(entry.Peer!, out var record);
                 state.AwaitingLinks.Remove(entry.Peer!);
                 ApplyLinks();
                 if (state.Ready)
@@ -306,7 +311,6 @@ public sealed partial class ChatSession
                     Emit(new MemberEvent(state.Name, label, entry.Peer!, Joined: false, entry.Op == LogOp.Remove ? MemberEvent.Removed : MemberEvent.Left));
                 }
 
-                _ = gone;
                 ScheduleRotation(state);
                 break;
         }

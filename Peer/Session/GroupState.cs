@@ -59,6 +59,9 @@ internal sealed class GroupState(string name)
     /// <summary>When this peer learned that an epoch had ended (by epoch number).</summary>
     public Dictionary<long, long> EpochEndSeenMs { get; } = [];
 
+    /// <summary>Epochs for which a refused key grant was reported to the user already.</summary>
+    public HashSet<long> RefusedGrantEpochs { get; } = [];
+
     /// <summary>Grants for epochs the log does not have yet.</summary>
     public List<byte[]> FutureGrants { get; } = [];
 

@@ -180,4 +180,15 @@ public sealed class GroupLogTests
         Assert.That(log.Members, Has.Count.EqualTo(61));
         newcomers.ForEach(n => n.Dispose());
     }
+
+    [Test]
+    public void Only_a_bare_record_counts_as_the_format_before_signed_logs_not_a_tampered_genesis()
+    {
+        var (log, _) = Started(LogEntry.Private);
+        var tampered = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(log.RecordAt(0)).Replace("private", "open"));
+        Assert.That(Mesh.Coordinator.Groups.GroupRecord.IsUnsignedFormat(tampered), Is.False);
+        Assert.That(Mesh.Coordinator.Groups.GroupRecord.IsUnsignedFormat(log.RecordAt(0)), Is.False);
+        var old = new Mesh.Coordinator.Groups.GroupRecord(1, "amy", "open", "check").ToBytes();
+        Assert.That(Mesh.Coordinator.Groups.GroupRecord.IsUnsignedFormat(old), Is.True);
+    }
 }
