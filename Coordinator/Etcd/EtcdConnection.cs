@@ -196,6 +196,28 @@ public sealed class EtcdConnection : IDisposable
             var response = await KV.RangeAsync(
                 new RangeRequest { Key = ByteString.CopyFromUtf8(MeshKeys.Root), CountOnly = true },
                 deadline: Deadline(timeout), cancellationToken: ct);
+            ClusterId = response.Header.ClusterId.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+            return response.Header.Revision;
+        }
+        catch (RpcException e)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    /// <summary>The id of the etcd cluster last answered from (16 hex digits; "" before the first check): a local
+    /// copy of etcd's data is only continued against the cluster it came from.</summary>
+    public string ClusterId { get; private set; } = "";
+
+    /// <summary>etcd's current revision (and <see cref="ClusterId"/>), from one cheap read.</summary>
+    public async Task<long> CurrentRevisionAsync(CancellationToken ct)
+    {
+        try
+        {
+            var response = await KV.RangeAsync(
+                new RangeRequest { Key = ByteString.CopyFromUtf8(MeshKeys.Root), CountOnly = true },
+                deadline: Deadline(), cancellationToken: ct);
+            ClusterId = response.Header.ClusterId.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
             return response.Header.Revision;
         }
         catch (RpcException e)

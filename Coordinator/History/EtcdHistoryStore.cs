@@ -99,21 +99,33 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         {
             while (true)
             {
-                var response = await etcd.KV.RangeAsync(
-                    new RangeRequest
-                    {
-                        Key = key,
-                        RangeEnd = rangeEnd,
-                        MinModRevision = from,
-                        SortTarget = RangeRequest.Types.SortTarget.Mod,
-                        SortOrder = RangeRequest.Types.SortOrder.Ascend,
-                        Limit = PageSize,
-                        Revision = revision,
-                    },
-                    deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                RangeResponse response;
+                try
+                {
+                    response = await etcd.KV.RangeAsync(
+                        new RangeRequest
+                        {
+                            Key = key,
+                            RangeEnd = rangeEnd,
+                            MinModRevision = from,
+                            SortTarget = RangeRequest.Types.SortTarget.Mod,
+                            SortOrder = RangeRequest.Types.SortOrder.Ascend,
+                            Limit = PageSize,
+                            Revision = revision,
+                        },
+                        deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                }
+                catch (RpcException e) when (IsCompacted(e) && revision != 0)
+                {
+                    // The snapshot the earlier pages were read at is gone. Filtering by modification revision works
+                    // on any later one: go on from the same place at the current revision.
+                    revision = 0;
+                    continue;
+                }
+
                 // A header names the store's current revision, not the one read: keep the first page's.
                 revision = revision == 0 ? response.Header.Revision : revision;
-                var page = new List<HistoryEntry>(response.Kvs.Count);
+                var taken = new List<(long Revision, HistoryEntry Entry)>(response.Kvs.Count);
                 foreach (var kv in response.Kvs)
                 {
                     var name = kv.Key.ToStringUtf8()[prefix.Length..];
@@ -122,8 +134,13 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
                         continue;
                     }
 
-                    page.Add(new HistoryEntry(group, name, kv.Value.ToByteArray()));
+                    taken.Add((kv.ModRevision, new HistoryEntry(group, name, kv.Value.ToByteArray())));
                 }
+
+                // etcd's sort by modification revision is not stable among the keys of one transaction: within a
+                // revision, key order (which is each sender's order) is restored here.
+                taken.Sort(static (a, b) => a.Revision != b.Revision ? a.Revision.CompareTo(b.Revision) : string.CompareOrdinal(a.Entry.Name, b.Entry.Name));
+                var page = taken.ConvertAll(t => t.Entry);
 
                 if (page.Count > 0)
                 {
@@ -161,13 +178,27 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         var rangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix));
         var from = ByteString.CopyFromUtf8(prefix);
         long revision = 0;
+        long firstRevision = 0;
         try
         {
             while (true)
             {
-                var response = await etcd.KV.RangeAsync(
-                    new RangeRequest { Key = from, RangeEnd = rangeEnd, Limit = PageSize, Revision = revision },
-                    deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                RangeResponse response;
+                try
+                {
+                    response = await etcd.KV.RangeAsync(
+                        new RangeRequest { Key = from, RangeEnd = rangeEnd, Limit = PageSize, Revision = revision },
+                        deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                }
+                catch (RpcException e) when (IsCompacted(e) && revision != 0)
+                {
+                    // The snapshot was compacted away mid-read: go on after the last key handed over, at the current
+                    // revision; what was written meanwhile before that key is read by revision at the end.
+                    firstRevision = firstRevision == 0 ? revision : firstRevision;
+                    revision = 0;
+                    continue;
+                }
+
                 // Every page is read at the first page's revision: one consistent snapshot, however long. (A header
                 // names the store's current revision, not the one read, so only the first page's is taken.)
                 revision = revision == 0 ? response.Header.Revision : revision;
@@ -184,7 +215,7 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
 
                 if (!response.More || response.Kvs.Count == 0)
                 {
-                    return revision;
+                    break;
                 }
 
                 // Continue right after the last key of this page.
@@ -196,5 +227,17 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         {
             throw etcd.Unavailable(e);
         }
+
+        if (firstRevision == 0)
+        {
+            return revision;
+        }
+
+        // Keys created after the first snapshot may sort before where the read had got to: they come last (and
+        // those already handed over come again; readers drop copies).
+        return await ReadSinceAsync(group, firstRevision, onPage, ct);
     }
+
+    private static bool IsCompacted(RpcException e) =>
+        e.StatusCode == StatusCode.OutOfRange || e.Status.Detail.Contains("compacted", StringComparison.Ordinal);
 }

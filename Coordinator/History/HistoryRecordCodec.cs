@@ -5,12 +5,18 @@ using System.Text;
 namespace Mesh.Coordinator.History;
 
 /// <summary>The on-disk form of a history entry, shared by the outbox and the local history copy:
-/// <c>[length u32][checksum u32][group len u16][group][name len u16][name][value]</c>, little-endian.</summary>
-/// <remarks>A record torn by a crash mid-write fails its length or checksum, and reading stops there: what came
-/// before is intact, what did not finish is not taken for data.</remarks>
+/// <c>["MshR"][length u32][checksum u32][group len u16][group][name len u16][name][value]</c>, little-endian.</summary>
+/// <remarks>
+/// Every record starts with a marker, so a reader that meets a damaged record (a flipped bit, a bad sector) finds the
+/// next good one and loses that record alone, not the rest of the file. A record torn by a crash mid-write is the
+/// last one in its file and is told apart from damage in the middle. Files written before the marker existed are
+/// still read, sequentially, as they always were.
+/// </remarks>
 public static class HistoryRecordCodec
 {
     private const int MaxRecordBytes = 8 * 1024 * 1024;
+    private const int HeaderBytes = 12;
+    private static readonly byte[] Marker = "MshR"u8.ToArray();
 
     public static byte[] Encode(HistoryEntry entry)
     {
@@ -22,31 +28,117 @@ public static class HistoryRecordCodec
         BinaryPrimitives.WriteUInt16LittleEndian(payload.AsSpan(2 + group.Length), (ushort)name.Length);
         name.CopyTo(payload, 4 + group.Length);
         entry.Value.CopyTo(payload, 4 + group.Length + name.Length);
-        var record = new byte[8 + payload.Length];
-        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), Checksum(payload));
-        payload.CopyTo(record, 8);
+        var record = new byte[HeaderBytes + payload.Length];
+        Marker.CopyTo(record, 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), (uint)payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(8), Checksum(payload));
+        payload.CopyTo(record, HeaderBytes);
         return record;
     }
 
-    /// <summary>Reads records from the start of <paramref name="bytes"/> until the end or the first bad one;
-    /// returns how many it read, and how many bytes they took.</summary>
-    public static long ReadAll(byte[] bytes, List<HistoryEntry> into) => ReadAll(bytes, into, out _);
+    /// <summary>True when <paramref name="bytes"/> hold records of the format before the marker (a file that is
+    /// rewritten before anything is appended to it).</summary>
+    public static bool IsLegacy(ReadOnlySpan<byte> bytes) => bytes.Length >= 8 && !bytes.StartsWith(Marker);
 
-    public static long ReadAll(byte[] bytes, List<HistoryEntry> into, out int goodBytes)
+    /// <summary>Reads every good record of <paramref name="bytes"/> into <paramref name="into"/>, skipping damaged ones.</summary>
+    public static RecordScan Read(ReadOnlySpan<byte> bytes, List<HistoryEntry> into)
+    {
+        if (IsLegacy(bytes))
+        {
+            return ReadLegacy(bytes, into);
+        }
+
+        long records = 0, damaged = 0;
+        var at = 0;
+        var goodEnd = 0;
+        var inDamage = false;
+        var damageStart = 0;
+        while (at < bytes.Length)
+        {
+            if (TryRecordAt(bytes, at, out var length, out var entry))
+            {
+                into.Add(entry!);
+                records++;
+                at += HeaderBytes + length;
+                goodEnd = at;
+                inDamage = false;
+                continue;
+            }
+
+            // Not a record here: look for the next marker. A stretch of damage between two good records costs what
+            // it held; the stretch is counted once, however many false markers it contains.
+            if (!inDamage)
+            {
+                damaged++;
+                inDamage = true;
+                damageStart = at;
+            }
+
+            var next = bytes[(at + 1)..].IndexOf(Marker);
+            if (next < 0)
+            {
+                break;
+            }
+
+            at += 1 + next;
+        }
+
+        // A record that starts after the last good one and claims more bytes than the file has is a write cut short
+        // by a crash; a complete record that fails its checksum is damage, wherever it is.
+        var torn = inDamage && IsCutShort(bytes[damageStart..]);
+        if (torn)
+        {
+            damaged--;
+        }
+
+        return new RecordScan(records, damaged, goodEnd, torn);
+    }
+
+    private static bool IsCutShort(ReadOnlySpan<byte> tail) =>
+        tail.Length < HeaderBytes
+            ? Marker.AsSpan(0, Math.Min(tail.Length, Marker.Length)).SequenceEqual(tail[..Math.Min(tail.Length, Marker.Length)])
+            : tail.StartsWith(Marker) && HeaderBytes + (long)BinaryPrimitives.ReadUInt32LittleEndian(tail[4..]) > tail.Length;
+
+    private static bool TryRecordAt(ReadOnlySpan<byte> bytes, int at, out int length, out HistoryEntry? entry)
+    {
+        length = 0;
+        entry = null;
+        if (at + HeaderBytes > bytes.Length || !bytes.Slice(at, 4).SequenceEqual(Marker))
+        {
+            return false;
+        }
+
+        var claimed = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(at + 4)..]);
+        if (claimed > MaxRecordBytes || at + HeaderBytes + claimed > bytes.Length)
+        {
+            return false;
+        }
+
+        length = (int)claimed;
+        var payload = bytes.Slice(at + HeaderBytes, length);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes[(at + 8)..]) != Checksum(payload))
+        {
+            return false;
+        }
+
+        entry = Decode(payload);
+        return entry is not null;
+    }
+
+    private static RecordScan ReadLegacy(ReadOnlySpan<byte> bytes, List<HistoryEntry> into)
     {
         long records = 0;
         var at = 0;
         while (at + 8 <= bytes.Length)
         {
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at));
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
             if (length > MaxRecordBytes || at + 8 + length > bytes.Length)
             {
                 break;
             }
 
-            var payload = bytes.AsSpan(at + 8, (int)length);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 4)) != Checksum(payload) || Decode(payload) is not { } entry)
+            var payload = bytes.Slice(at + 8, (int)length);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(bytes[(at + 4)..]) != Checksum(payload) || Decode(payload) is not { } entry)
             {
                 break;
             }
@@ -56,8 +148,8 @@ public static class HistoryRecordCodec
             at += 8 + (int)length;
         }
 
-        goodBytes = at;
-        return records;
+        // The old format cannot resynchronise: whatever follows a bad record is lost to it, and counted as one.
+        return new RecordScan(records, at < bytes.Length ? 1 : 0, at, TornTail: false);
     }
 
     private static HistoryEntry? Decode(ReadOnlySpan<byte> payload)

@@ -88,19 +88,6 @@ public sealed partial class HistoryWriter : IAsyncDisposable
                 try
                 {
                     await _store.AppendAsync(batch, _abandon.Token).ConfigureAwait(false);
-                    Interlocked.Add(ref _pending, -batch.Count);
-                    Interlocked.Add(ref _written, batch.Count);
-                    Interlocked.Increment(ref _transactions);
-                    BatchWritten?.Invoke(batch.Count);
-                    backoff.Reset();
-                    if (failing)
-                    {
-                        failing = false;
-                        LogRecovered(batch.Count);
-                        HealthChanged?.Invoke(true, "history writes resumed");
-                    }
-
-                    break;
                 }
                 catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
                 {
@@ -113,7 +100,7 @@ public sealed partial class HistoryWriter : IAsyncDisposable
                     if (!failing)
                     {
                         failing = true;
-                        HealthChanged?.Invoke(false, $"history writes failing ({e.Message}); retrying");
+                        Raise(HealthChanged, (false, $"history writes failing: {e.Message}; retrying"));
                     }
 
                     try
@@ -124,7 +111,56 @@ public sealed partial class HistoryWriter : IAsyncDisposable
                     {
                         return;
                     }
+
+                    continue;
                 }
+
+                break;
+            }
+
+            // Acknowledged once, after etcd has the batch, and outside the retry: a handler that throws can neither
+            // make the batch be written again nor acknowledge it twice (which would drop records not yet in etcd).
+            Interlocked.Add(ref _pending, -batch.Count);
+            Interlocked.Add(ref _written, batch.Count);
+            Interlocked.Increment(ref _transactions);
+            backoff.Reset();
+            Raise(BatchWritten, batch.Count);
+            if (failing)
+            {
+                failing = false;
+                LogRecovered(batch.Count);
+                Raise(HealthChanged, (true, "history writes resumed"));
+            }
+        }
+    }
+
+    /// <summary>Calls every handler, each on its own: one that throws is logged and keeps the others from nothing.</summary>
+    private void Raise(Action<int>? handlers, int count)
+    {
+        foreach (var handler in handlers?.GetInvocationList().Cast<Action<int>>() ?? [])
+        {
+            try
+            {
+                handler(count);
+            }
+            catch (Exception e)
+            {
+                LogHandlerFailed(e.Message);
+            }
+        }
+    }
+
+    private void Raise(Action<bool, string>? handlers, (bool Healthy, string Message) change)
+    {
+        foreach (var handler in handlers?.GetInvocationList().Cast<Action<bool, string>>() ?? [])
+        {
+            try
+            {
+                handler(change.Healthy, change.Message);
+            }
+            catch (Exception e)
+            {
+                LogHandlerFailed(e.Message);
             }
         }
     }
@@ -152,6 +188,9 @@ public sealed partial class HistoryWriter : IAsyncDisposable
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "history append of {Count} failed: {Reason}; retrying in {DelayMs:F0} ms")]
     private partial void LogAppendFailed(int count, string reason, double delayMs);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Error, Message = "a handler of written history failed: {Reason}")]
+    private partial void LogHandlerFailed(string reason);
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "history writes resumed ({Count} written)")]
     private partial void LogRecovered(int count);

@@ -8,10 +8,12 @@ public interface IHistoryStore
     Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct);
 
     /// <summary>Reads a group's whole history in key order, page by page, as of one revision; returns that revision
-    /// so a watch can continue right after it.</summary>
+    /// so a watch can continue right after it. When that revision is compacted away mid-read, the read goes on at a
+    /// later one and ends with what was written meanwhile (which may repeat entries already handed over).</summary>
     Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct);
 
-    /// <summary>Reads only the entries written after <paramref name="afterRevision"/>, in the order they were written,
-    /// page by page, as of one revision; returns that revision.</summary>
+    /// <summary>Reads only the entries written after <paramref name="afterRevision"/>, in the order they were written
+    /// (by key within one revision), page by page, as of one revision; returns that revision. A compaction mid-read
+    /// moves the read to a later revision without losing or repeating an entry.</summary>
     Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct);
 }

@@ -2,14 +2,19 @@ using System.Globalization;
 
 namespace Mesh.Coordinator.History;
 
-/// <summary>This peer's copy of its groups' history (sealed, as etcd holds it), and the etcd revision up to which
-/// each copy is complete: a restart shows the copy and asks etcd only for what came after.</summary>
+/// <summary>This peer's copy of its groups' history (sealed, as etcd holds it), and the etcd cluster and revision up
+/// to which each copy is complete: a restart shows the copy and asks etcd only for what came after.</summary>
 /// <remarks>
-/// Files under <c>HOME/history</c>, mode 0600: <c>G.log</c> (records in the order taken from etcd) and <c>G.rev</c>
-/// (written after the records it covers, atomically). A crash between the two leaves records beyond the revision;
-/// they are read again from etcd and dropped as copies, never lost. The log stays open while the peer runs, and the
-/// revision is written at most every <see cref="DefaultCheckpointInterval"/> (and by <see cref="Checkpoint"/>): a busy group
-/// costs one write per batch of changes, not a file created and renamed for each.
+/// Files under <c>HOME/history</c>, mode 0600: <c>G.log</c> (checksummed records in the order taken from etcd) and
+/// <c>G.rev</c> (<c>REVISION CLUSTER</c>, written after the records it covers, atomically). A crash between the two
+/// leaves records beyond the revision; they are read again from etcd and dropped as copies, never lost.
+/// <para>A damaged record costs that record alone: the file is rewritten with the good ones and the copy reports
+/// revision 0, so that the caller reads the whole history from etcd again and takes what the copy lost. A write that
+/// fails (a full disk, a read-only home) stops that copy where it was complete: later changes are not written and
+/// its revision does not move, so the next start fetches them from etcd.</para>
+/// The log stays open while the peer runs, and the revision is written at most every
+/// <see cref="DefaultCheckpointInterval"/> (and by <see cref="Checkpoint"/>): a busy group costs one write per batch of
+/// changes, not a file created and renamed for each.
 /// </remarks>
 public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval = null) : IDisposable
 {
@@ -19,34 +24,132 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, GroupLog> _open = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _stopped = new(StringComparer.Ordinal);
+
+    /// <summary>The etcd cluster the copies come from (its id, as etcd reports it), written beside each revision.</summary>
+    public string Cluster { get; set; } = "";
+
+    /// <summary>Raised once per group whose copy could not be written; the copy stays complete up to its last
+    /// revision, and the rest is fetched from etcd at the next start.</summary>
+    public event Action<string, string>? WriteFailed;
 
     private string LogPath(string group) => Path.Combine(directory, group + ".log");
 
     private string RevisionPath(string group) => Path.Combine(directory, group + ".rev");
 
-    /// <summary>The copy of <paramref name="group"/> and the revision it is complete up to (0: no copy).</summary>
-    public (IReadOnlyList<HistoryEntry> Entries, long Revision) Load(string group)
+    /// <summary>The copy of <paramref name="group"/>, in the order of its history keys, and the cluster and revision
+    /// it is complete up to (revision 0: no usable copy, read everything).</summary>
+    public LocalCopy Load(string group)
     {
         lock (_lock)
         {
             Close(group);
+            _stopped.Remove(group);
             if (!File.Exists(RevisionPath(group)) || !File.Exists(LogPath(group))
-                || !long.TryParse(File.ReadAllText(RevisionPath(group)).Trim(), CultureInfo.InvariantCulture, out var revision))
+                || !TryParseRevision(File.ReadAllText(RevisionPath(group)), out var revision, out var cluster))
             {
-                return ([], 0);
+                return new LocalCopy([], 0, "", 0);
             }
 
             var entries = new List<HistoryEntry>();
             var bytes = File.ReadAllBytes(LogPath(group));
-            HistoryRecordCodec.ReadAll(bytes, entries, out var good);
-            if (good < bytes.Length)
+            var scan = HistoryRecordCodec.Read(bytes, entries);
+            entries.RemoveAll(e => e.Group != group);
+            if (scan.Damaged > 0)
             {
-                // A torn tail from a crash: cut it off so appends continue from a clean record boundary.
-                using var log = new FileStream(LogPath(group), FileMode.Open, FileAccess.Write);
-                log.SetLength(good);
+                revision = 0;
             }
 
-            return (entries.Where(e => e.Group == group).ToList(), revision);
+            try
+            {
+                if (scan.Damaged > 0 || HistoryRecordCodec.IsLegacy(bytes))
+                {
+                    // Keep what is good, in the current format, and let etcd fill in the rest.
+                    Rewrite(group, entries);
+                }
+                else if (scan.TornTail)
+                {
+                    // A torn tail from a crash lies beyond the revision written: cut it off so appends continue from
+                    // a clean record boundary.
+                    using var log = new FileStream(LogPath(group), FileMode.Open, FileAccess.Write);
+                    log.SetLength(scan.GoodBytes);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Appending after bytes that could not be cleaned would damage the copy: it stays as it is.
+                Stop(group, e);
+            }
+
+            // Keys sort by their order stamp: this is the order etcd lists them in, whatever order they were taken.
+            // A copy taken twice (a re-read after a gap, a crash before the revision was written) holds it once.
+            entries.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+            var unique = new List<HistoryEntry>(entries.Count);
+            foreach (var entry in entries)
+            {
+                if (unique.Count == 0 || unique[^1].Name != entry.Name)
+                {
+                    unique.Add(entry);
+                }
+            }
+
+            return new LocalCopy(unique, revision, cluster, scan.Damaged);
+        }
+    }
+
+    private static bool TryParseRevision(string text, out long revision, out string cluster)
+    {
+        var parts = text.Trim().Split(' ', 2);
+        cluster = parts.Length > 1 ? parts[1] : "";
+        return long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out revision);
+    }
+
+    private void Rewrite(string group, IReadOnlyList<HistoryEntry> entries)
+    {
+        var temp = LogPath(group) + ".tmp";
+        using (var file = new FileStream(temp, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            BufferSize = 64 * 1024,
+        }))
+        {
+            foreach (var entry in entries)
+            {
+                file.Write(HistoryRecordCodec.Encode(entry));
+            }
+
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, LogPath(group), overwrite: true);
+    }
+
+    /// <summary>Forgets the copy of <paramref name="group"/> and starts it again with <paramref name="entries"/> at
+    /// <paramref name="revision"/>: after etcd's history was found to have gone back (a restore, another cluster).</summary>
+    public void Replace(string group, IReadOnlyList<HistoryEntry> entries, long revision)
+    {
+        lock (_lock)
+        {
+            Close(group);
+            if (_stopped.Contains(group))
+            {
+                return;
+            }
+
+            try
+            {
+                EnsureDirectory();
+                Rewrite(group, entries);
+                var log = Open(group);
+                log.Revision = revision;
+                WriteRevision(group, log);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Stop(group, e);
+            }
         }
     }
 
@@ -55,35 +158,112 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
     {
         lock (_lock)
         {
-            if (!_open.TryGetValue(group, out var log))
+            if (_stopped.Contains(group))
             {
-                if (!System.IO.Directory.Exists(directory))
+                return;
+            }
+
+            GroupLog? log = null;
+            try
+            {
+                log = Open(group);
+                var before = log.Stream.Length;
+                try
                 {
-                    System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                    foreach (var entry in entries)
+                    {
+                        log.Stream.Write(HistoryRecordCodec.Encode(entry));
+                    }
+
+                    // The records reach the operating system before any revision that covers them is written.
+                    log.Stream.Flush();
+                }
+                catch (IOException)
+                {
+                    Cut(group, log, before);
+                    throw;
                 }
 
-                log = new GroupLog(new FileStream(LogPath(group), new FileStreamOptions
+                log.Revision = revision;
+                if (log.Written == 0 || log.Since.Elapsed >= _checkpointInterval)
                 {
-                    Mode = FileMode.Append,
-                    Access = FileAccess.Write,
-                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                    BufferSize = 64 * 1024,
-                }));
-                _open[group] = log;
+                    WriteRevision(group, log);
+                }
             }
-
-            foreach (var entry in entries)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                log.Stream.Write(HistoryRecordCodec.Encode(entry));
+                Stop(group, e);
             }
+        }
+    }
 
-            // The records reach the operating system before any revision that covers them is written.
-            log.Stream.Flush();
-            log.Revision = revision;
-            if (log.Written == 0 || log.Since.Elapsed >= _checkpointInterval)
+    private GroupLog Open(string group)
+    {
+        if (_open.TryGetValue(group, out var log))
+        {
+            return log;
+        }
+
+        EnsureDirectory();
+        log = new GroupLog(new FileStream(LogPath(group), new FileStreamOptions
+        {
+            Mode = FileMode.Append,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            BufferSize = 64 * 1024,
+        }));
+        _open[group] = log;
+        return log;
+    }
+
+    private void EnsureDirectory()
+    {
+        if (!System.IO.Directory.Exists(directory))
+        {
+            System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    /// <summary>Takes back records that did not all reach the file, so that none is left half written.</summary>
+    private void Cut(string group, GroupLog log, long length)
+    {
+        _open.Remove(group);
+        try
+        {
+            log.Stream.Dispose();
+        }
+        catch (IOException)
+        {
+            // Disposing flushes the same buffer again; what it held is cut off below.
+        }
+
+        try
+        {
+            using var file = new FileStream(LogPath(group), FileMode.Open, FileAccess.Write);
+            file.SetLength(length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left as it is, the partial record is damage the next load skips (and then reads etcd again).
+        }
+    }
+
+    private void Stop(string group, Exception e)
+    {
+        if (_open.Remove(group, out var log))
+        {
+            try
             {
-                WriteRevision(group, log);
+                log.Stream.Dispose();
             }
+            catch (IOException)
+            {
+            }
+        }
+
+        if (_stopped.Add(group))
+        {
+            WriteFailed?.Invoke(group, e.Message);
         }
     }
 
@@ -92,9 +272,16 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
     {
         lock (_lock)
         {
-            foreach (var (group, log) in _open)
+            foreach (var (group, log) in _open.ToList())
             {
-                WriteRevision(group, log);
+                try
+                {
+                    WriteRevision(group, log);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Stop(group, e);
+                }
             }
         }
     }
@@ -107,7 +294,7 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
         }
 
         var temp = RevisionPath(group) + ".tmp";
-        File.WriteAllText(temp, log.Revision.ToString(CultureInfo.InvariantCulture));
+        File.WriteAllText(temp, string.Create(CultureInfo.InvariantCulture, $"{log.Revision} {Cluster}"));
         File.Move(temp, RevisionPath(group), overwrite: true);
         log.Written = log.Revision;
         log.Since.Restart();
@@ -117,8 +304,15 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
     {
         if (_open.Remove(group, out var log))
         {
-            WriteRevision(group, log);
-            log.Stream.Dispose();
+            try
+            {
+                WriteRevision(group, log);
+                log.Stream.Dispose();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The revision stays where it was written last: the next start reads the rest from etcd again.
+            }
         }
     }
 

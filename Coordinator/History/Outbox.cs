@@ -6,8 +6,10 @@ namespace Mesh.Coordinator.History;
 /// Each sent message is appended (and handed to the operating system) before it is published, and acknowledged in
 /// order as the history writer's transactions land. A segment whose every record is acknowledged is deleted. On
 /// start, <see cref="Recover"/> returns what is left, in order; writing it again is safe because history writes are
-/// create-only. A record torn by a crash mid-write fails its checksum and ends recovery of that segment.
-/// Buffers reach the disk itself at least every <see cref="SyncInterval"/>.
+/// create-only. A record torn by a crash mid-write fails its checksum and is dropped; a damaged record in the middle
+/// of a segment costs that record alone (reported, and its segment kept under <c>damaged/</c> for inspection).
+/// A failed write (a full disk, a read-only home) is undone and reported to the caller: the messages are then not
+/// sent, and the outbox stays consistent. Buffers reach the disk itself at least every <see cref="SyncInterval"/>.
 /// </remarks>
 public sealed class Outbox : IDisposable
 {
@@ -48,53 +50,125 @@ public sealed class Outbox : IDisposable
         }
     }
 
-    /// <summary>Everything a previous run left unacknowledged, oldest first. Call once, before any append.</summary>
-    public IReadOnlyList<HistoryEntry> Recover()
+    /// <summary>Everything a previous run left unacknowledged, oldest first, and what could not be read. Call once,
+    /// before any append.</summary>
+    public OutboxRecovery Recover()
     {
         lock (_lock)
         {
             var recovered = new List<HistoryEntry>();
+            long damaged = 0;
             foreach (var path in System.IO.Directory.GetFiles(_directory, "segment-*.log").Order(StringComparer.Ordinal))
             {
-                var records = HistoryRecordCodec.ReadAll(File.ReadAllBytes(path), recovered);
-                if (records == 0)
+                var scan = HistoryRecordCodec.Read(File.ReadAllBytes(path), recovered);
+                if (scan.Damaged > 0)
+                {
+                    damaged += scan.Damaged;
+                    KeepDamaged(path);
+                }
+
+                if (scan.Records == 0)
                 {
                     File.Delete(path);
                     continue;
                 }
 
-                _closed.Enqueue((path, records));
-                _pending += records;
+                _closed.Enqueue((path, scan.Records));
+                _pending += scan.Records;
             }
 
-            return recovered;
+            return new OutboxRecovery(recovered, damaged, Path.Combine(_directory, "damaged"));
         }
+    }
+
+    /// <summary>A copy of a damaged segment, for whoever wants to look at what was lost; the original is deleted as
+    /// usual once its good records are in etcd.</summary>
+    private void KeepDamaged(string path)
+    {
+        var damaged = Path.Combine(_directory, "damaged");
+        System.IO.Directory.CreateDirectory(damaged, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.Copy(path, Path.Combine(damaged, Path.GetFileName(path)), overwrite: true);
     }
 
     public void Append(HistoryEntry entry) => Append([entry]);
 
-    /// <summary>Appends a burst of entries with one write to the operating system.</summary>
+    /// <summary>Appends a burst of entries with one write to the operating system: all of them, or (with an
+    /// <see cref="IOException"/>) none.</summary>
     public void Append(IReadOnlyList<HistoryEntry> entries)
     {
         var records = entries.Select(HistoryRecordCodec.Encode).ToList();
         lock (_lock)
         {
-            foreach (var record in records)
+            try
             {
                 if (_current is null || _current.Length >= SegmentBytes)
                 {
                     Roll();
                 }
-
-                _current!.Write(record);
-                _currentRecords++;
-                _pending++;
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new IOException(e.Message, e);
             }
 
-            // To the operating system now (a killed process loses nothing); to the disk within SyncInterval.
-            _current!.Flush(flushToDisk: false);
+            var before = _current!.Length;
+            try
+            {
+                foreach (var record in records)
+                {
+                    _current.Write(record);
+                }
+
+                // To the operating system now (a killed process loses nothing); to the disk within SyncInterval.
+                _current.Flush(flushToDisk: false);
+            }
+            catch (IOException)
+            {
+                Undo(before);
+                throw;
+            }
+
+            _currentRecords += records.Count;
+            _pending += records.Count;
             _dirty = true;
         }
+    }
+
+    /// <summary>Takes back a burst that did not fully reach the operating system: the segment is cut where the burst
+    /// began and closed (its earlier records stay pending), so the next append starts a fresh segment.</summary>
+    private void Undo(long length)
+    {
+        var path = _currentPath!;
+        try
+        {
+            _current!.Dispose();
+        }
+        catch (IOException)
+        {
+            // Disposing flushes the buffer again, which fails the same way; what it held is cut off below.
+        }
+
+        _current = null;
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
+            file.SetLength(length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left as it is, the part of the burst that reached the file is a torn record: recovery drops it.
+        }
+
+        if (_currentRecords > 0)
+        {
+            _closed.Enqueue((path, _currentRecords));
+        }
+        else
+        {
+            TryDelete(path);
+        }
+
+        _currentRecords = 0;
     }
 
     /// <summary>The oldest <paramref name="count"/> records are in etcd: forget them.</summary>
@@ -108,7 +182,7 @@ public sealed class Outbox : IDisposable
             {
                 _acknowledgedInHead -= head.Records;
                 _closed.Dequeue();
-                File.Delete(head.Path);
+                TryDelete(head.Path);
             }
 
             if (_closed.Count == 0 && _current is not null && _acknowledgedInHead >= _currentRecords)
@@ -116,10 +190,23 @@ public sealed class Outbox : IDisposable
                 // Everything written so far is in etcd: start the next record in a fresh segment.
                 _acknowledgedInHead -= _currentRecords;
                 _current.Dispose();
-                File.Delete(_currentPath!);
+                TryDelete(_currentPath!);
                 _current = null;
                 _currentRecords = 0;
             }
+        }
+    }
+
+    /// <summary>A segment that cannot be deleted (a home turned read-only) is written again at the next start, which
+    /// is harmless: history writes are create-only.</summary>
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 
@@ -129,7 +216,9 @@ public sealed class Outbox : IDisposable
         {
             _current.Flush(flushToDisk: true);
             _current.Dispose();
+            _current = null;
             _closed.Enqueue((_currentPath!, _currentRecords));
+            _currentRecords = 0;
         }
 
         _currentPath = Path.Combine(_directory, $"segment-{DateTime.UtcNow.Ticks:D20}-{Guid.NewGuid():N}.log");
@@ -142,15 +231,27 @@ public sealed class Outbox : IDisposable
         _currentRecords = 0;
     }
 
+    /// <summary>Raised (from a timer thread) when buffers could not be forced to the disk; they stay with the
+    /// operating system, and the next sync tries again.</summary>
+    public event Action<string>? SyncFailed;
+
     private void Sync()
     {
-        lock (_lock)
+        // On a timer thread: an exception here would end the process, so a failure is reported, never thrown.
+        try
         {
-            if (_dirty && _current is not null)
+            lock (_lock)
             {
-                _current.Flush(flushToDisk: true);
-                _dirty = false;
+                if (_dirty && _current is not null)
+                {
+                    _current.Flush(flushToDisk: true);
+                    _dirty = false;
+                }
             }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            SyncFailed?.Invoke(e.Message);
         }
     }
 
@@ -159,8 +260,16 @@ public sealed class Outbox : IDisposable
         _sync.Dispose();
         lock (_lock)
         {
-            _current?.Flush(flushToDisk: true);
-            _current?.Dispose();
+            try
+            {
+                _current?.Flush(flushToDisk: true);
+                _current?.Dispose();
+            }
+            catch (IOException)
+            {
+                // Whatever the operating system took is in the file; a full disk loses only what it never took.
+            }
+
             _current = null;
         }
     }

@@ -45,12 +45,19 @@ internal static class HistoryCommand
             using var stdout = new BufferedStream(Console.OpenStandardOutput(), 64 * 1024);
             var skipped = 0;
             var verified = new VerifiedBursts();
+            // A read that met a compaction hands some entries over twice: each is printed once.
+            var printed = new HashSet<string>(StringComparer.Ordinal);
             await store.ReadAsync(name, page =>
             {
                 foreach (var entry in page)
                 {
+                    if (!printed.Add(entry.Name))
+                    {
+                        continue;
+                    }
+
                     var parsed = EnvelopeCodec.TryParse(entry.Value);
-                    var e = parsed is null || parsed.Version != EnvelopeCodec.Version || parsed.Group != name
+                    var e = parsed is null || parsed.Version < EnvelopeCodec.KeyEpochVersion || parsed.Group != name
                         || keyring.TryGet(name, parsed.KeyEpoch) is not { } key
                         || !log.MaySeal(parsed.PeerId, parsed.SigningKey, parsed.KeyEpoch, parsed.LogHead, parsed.SentAtMs)
                         ? null
@@ -84,7 +91,7 @@ internal static class HistoryCommand
             using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 w.WriteStartObject();
-                EventJson.WriteMessage(w, e.Group, e.Id, e.From, e.Text, e.SentAt);
+                EventJson.WriteMessage(w, e.Group, e.Id, e.From, e.Text, e.SentAt, e.HistoryName);
                 w.WriteEndObject();
             }
 
@@ -92,7 +99,8 @@ internal static class HistoryCommand
             return;
         }
 
-        var line = $"{e.SentAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC  {e.From}: {e.Text}\n";
+        // Texts come from other peers: no control character of theirs reaches the terminal.
+        var line = $"{e.SentAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC  {TerminalText.OneLine(e.From)}: {TerminalText.Safe(e.Text)}\n";
         stdout.Write(System.Text.Encoding.UTF8.GetBytes(line));
     }
 }

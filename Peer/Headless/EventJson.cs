@@ -71,7 +71,7 @@ public static class EventJson
                 w.WriteEndArray();
                 break;
             case MessageEvent message:
-                WriteMessage(w, message.Group, message.Id, message.From, message.Text, message.SentAt);
+                WriteMessage(w, message.Group, message.Id, message.From, message.Text, message.SentAt, message.Key);
                 break;
             case MemberEvent member:
                 w.WriteString("type", member.Joined ? "joined" : "left");
@@ -114,7 +114,9 @@ public static class EventJson
     }
 
     /// <summary>The fields of a message line, shared by the live events and <c>mesh history --json</c>.</summary>
-    public static void WriteMessage(Utf8JsonWriter w, string group, string id, string from, string text, DateTimeOffset sentAt)
+    /// <remarks><c>key</c> is the message's history key: sorting by it gives the group's one order (causal: a reply
+    /// sorts after what it answers, whatever the clocks), the order of <c>mesh history</c> and of a late joiner.</remarks>
+    public static void WriteMessage(Utf8JsonWriter w, string group, string id, string from, string text, DateTimeOffset sentAt, string key)
     {
         w.WriteString("type", "message");
         w.WriteString("group", group);
@@ -122,6 +124,10 @@ public static class EventJson
         w.WriteString("from", from);
         w.WriteString("text", text);
         w.WriteString("sent_at", FormatTime(sentAt));
+        if (key.Length > 0)
+        {
+            w.WriteString("key", key);
+        }
     }
 
     public static string ToLine(MeshEvent e)

@@ -8,15 +8,21 @@ namespace Mesh.Peer.Protocol;
 /// <param name="Epoch">The sender's run; a restart starts a new epoch.</param>
 /// <param name="Seq">Position in the sender's run, from 1 without gaps.</param>
 /// <param name="From">The sender's display name.</param>
-/// <param name="SentAtMs">UTC send time, Unix milliseconds; never decreases for one sender.</param>
+/// <param name="SentAtMs">UTC send time by the sender's clock, Unix milliseconds: what is shown.</param>
 /// <param name="Text">The message text.</param>
-public sealed record Envelope(string Group, string PeerId, long Epoch, long Seq, string From, long SentAtMs, string Text)
+/// <param name="OrderMs">The message's order stamp (see <see cref="HybridClock"/>): later than every message its
+/// sender had seen, never decreasing for one sender; 0 in messages of the format before it (their send time orders them).</param>
+public sealed record Envelope(string Group, string PeerId, long Epoch, long Seq, string From, long SentAtMs, string Text, long OrderMs = 0)
 {
+    /// <summary>What history keys and every view order by.</summary>
+    public long Order => OrderMs > 0 ? OrderMs : SentAtMs;
+
     /// <summary>Unique across all peers and runs.</summary>
     public string Id => $"{PeerId}:{Epoch}:{Seq}";
 
-    /// <summary>The key under the group's history prefix: sorts by send time, then sender, run and position.</summary>
-    public string HistoryName => string.Create(CultureInfo.InvariantCulture, $"{SentAtMs:D13}-{PeerId}-{Epoch:D13}-{Seq:D10}");
+    /// <summary>The key under the group's history prefix: sorts by order stamp, then sender, run and position, so
+    /// that etcd lists a group's history in one causal order.</summary>
+    public string HistoryName => string.Create(CultureInfo.InvariantCulture, $"{Order:D13}-{PeerId}-{Epoch:D13}-{Seq:D10}");
 
     /// <summary>Reads sender, run and position back from a history name (without opening the entry); false when the
     /// name is not one this format makes.</summary>

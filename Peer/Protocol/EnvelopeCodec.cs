@@ -11,9 +11,10 @@ namespace Mesh.Peer.Protocol;
 
 /// <summary>Seals envelopes for a group and opens them again; parses untrusted bytes without ever throwing.</summary>
 /// <remarks>
-/// Wire and history format (version 3), one JSON object:
-/// <c>{"v":3,"g":group,"p":peer,"e":epoch,"s":seq,"t":sentAt,"k":signingKey,"n":nonce,"c":ciphertext,"i":index,"w":width,"m":path,"sig":signature}</c>.
-/// The header (group, peer, epoch, seq, time) is in clear: it is also the history key, and receivers order by it.
+/// Wire and history format (version 5), one JSON object:
+/// <c>{"v":5,"g":group,"p":peer,"e":epoch,"s":seq,"t":sentAt,"o":order,"q":keyEpoch,"h":logHead,"k":signingKey,"n":nonce,"c":ciphertext,"i":index,"w":width,"m":path,"sig":signature}</c>.
+/// The header (group, peer, epoch, seq, time, order stamp, key epoch, log head) is in clear and authenticated: the
+/// order stamp and the sender's run and position make the history key, and receivers order by them.
 /// The sender's name and the text are in <c>c</c>, sealed with the group key (XChaCha20-Poly1305) with the header
 /// as associated data, so a ciphertext cannot be moved under another header.
 /// <para>A sender signs a burst of messages at once: <c>sig</c> is its Ed25519 signature over the root of a
@@ -21,11 +22,15 @@ namespace Mesh.Peer.Protocol;
 /// <c>m</c> (the message's place in the burst and its path to the root) let every message be checked alone. A lone
 /// message is a burst of one. The peer id is the hash of <c>k</c>, so the signature proves the sender without asking
 /// anyone. A receiver that has checked a burst's root once accepts the burst's other messages by their paths.</para>
-/// <para>Version 2 (one signature per message, no <c>i</c>, <c>w</c>, <c>m</c>) is still read, for older history.</para>
+/// <para>Version 4 (no order stamp: the send time orders) is still read, for history written before stamps; version 2
+/// (one signature per message, no <c>i</c>, <c>w</c>, <c>m</c>) is still parsed, for older history.</para>
 /// </remarks>
 public static class EnvelopeCodec
 {
-    public const int Version = 4;
+    public const int Version = 5;
+
+    /// <summary>Version 4: key epochs, before order stamps (still read: history written before them).</summary>
+    public const int KeyEpochVersion = 4;
 
     /// <summary>Version 3: bursts, before key epochs (read only, for tests of older frames).</summary>
     public const int BurstVersion = 3;
@@ -57,7 +62,7 @@ public static class EnvelopeCodec
         for (var i = 0; i < burst.Count; i++)
         {
             var e = burst[i];
-            var header = Header(Version, e.Group, e.PeerId, e.Epoch, e.Seq, e.SentAtMs, keyEpoch, logHead);
+            var header = Header(Version, e.Group, e.PeerId, e.Epoch, e.Seq, e.SentAtMs, keyEpoch, logHead, e.Order);
             nonces[i] = RandomNumberGenerator.GetBytes(GroupKey.NonceSize);
             ciphertexts[i] = key.Seal(nonces[i], header, Inner(e.From, e.Text));
             leaves[i] = BurstTree.Leaf(Signed(header, nonces[i], ciphertexts[i]));
@@ -79,6 +84,7 @@ public static class EnvelopeCodec
                 w.WriteNumber("e", e.Epoch);
                 w.WriteNumber("s", e.Seq);
                 w.WriteNumber("t", e.SentAtMs);
+                w.WriteNumber("o", e.Order);
                 w.WriteNumber("q", keyEpoch);
                 w.WriteNumber("h", logHead);
                 w.WriteBase64String("k", sender.SigningPublicKey);
@@ -126,7 +132,7 @@ public static class EnvelopeCodec
     {
         signingKey = null;
 
-        var header = Header(outer.Version, outer.Group, outer.PeerId, outer.Epoch, outer.Seq, outer.SentAtMs, outer.KeyEpoch, outer.LogHead);
+        var header = Header(outer.Version, outer.Group, outer.PeerId, outer.Epoch, outer.Seq, outer.SentAtMs, outer.KeyEpoch, outer.LogHead, outer.OrderMs);
         if (!(verified?.IsKeyOf(outer.PeerId, outer.SigningKey) ?? PeerIdentity.DerivePeerId(outer.SigningKey) == outer.PeerId)
             || !Authentic(outer, header, verified))
         {
@@ -149,7 +155,7 @@ public static class EnvelopeCodec
 
         signingKey = outer.SigningKey;
         reason = RejectReason.None;
-        return new Envelope(outer.Group, outer.PeerId, outer.Epoch, outer.Seq, from, outer.SentAtMs, text);
+        return new Envelope(outer.Group, outer.PeerId, outer.Epoch, outer.Seq, from, outer.SentAtMs, text, outer.OrderMs);
     }
 
     private static bool Authentic(SealedEnvelope outer, byte[] header, VerifiedBursts? verified)
@@ -188,10 +194,13 @@ public static class EnvelopeCodec
         return signed;
     }
 
-    private static byte[] Header(int version, string group, string peer, long epoch, long seq, long sentAt, long keyEpoch, long logHead) =>
-        Encoding.UTF8.GetBytes(version >= Version
-            ? string.Create(CultureInfo.InvariantCulture, $"mesh/{version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}\n{keyEpoch}\n{logHead}")
-            : string.Create(CultureInfo.InvariantCulture, $"mesh/{version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}"));
+    private static byte[] Header(int version, string group, string peer, long epoch, long seq, long sentAt, long keyEpoch, long logHead, long order) =>
+        Encoding.UTF8.GetBytes(version switch
+        {
+            >= Version => string.Create(CultureInfo.InvariantCulture, $"mesh/{version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}\n{keyEpoch}\n{logHead}\n{order}"),
+            KeyEpochVersion => string.Create(CultureInfo.InvariantCulture, $"mesh/{version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}\n{keyEpoch}\n{logHead}"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"mesh/{version}\n{group}\n{peer}\n{epoch}\n{seq}\n{sentAt}"),
+        });
 
     /// <summary>What is signed for a message: header, 0, nonce, ciphertext; after one byte 0x00, so that the same
     /// buffer hashes to its <see cref="BurstTree.Leaf"/> (version 2 signs it from the second byte).</summary>
@@ -285,7 +294,7 @@ public static class EnvelopeCodec
 
             string? group = null, peer = null;
             byte[]? key = null, nonce = null, ciphertext = null, signature = null, path = null;
-            long epoch = -1, seq = -1, sentAt = -1, version = -1, index = -1, width = -1, keyEpoch = -1, logHead = -1;
+            long epoch = -1, seq = -1, sentAt = -1, version = -1, index = -1, width = -1, keyEpoch = -1, logHead = -1, order = -1;
             while (reader.Read())
             {
                 if (reader.TokenType == JsonTokenType.EndObject)
@@ -314,6 +323,7 @@ public static class EnvelopeCodec
                     case "e" when isNumber && reader.TryGetInt64(out var ep): epoch = ep; break;
                     case "s" when isNumber && reader.TryGetInt64(out var s): seq = s; break;
                     case "t" when isNumber && reader.TryGetInt64(out var t): sentAt = t; break;
+                    case "o" when isNumber && reader.TryGetInt64(out var o): order = o; break;
                     case "q" when isNumber && reader.TryGetInt64(out var q): keyEpoch = q; break;
                     case "h" when isNumber && reader.TryGetInt64(out var h): logHead = h; break;
                     case "k" when isString && reader.TryGetBytesFromBase64(out var k): key = k; break;
@@ -330,8 +340,10 @@ public static class EnvelopeCodec
                 }
             }
 
-            var epochs = version == Version ? keyEpoch >= 1 && logHead >= 0 : keyEpoch < 0 && logHead < 0;
-            var burst = version is Version or BurstVersion && epochs && width is >= 1 and <= BurstTree.MaxWidth && index >= 0 && index < width
+            var epochs = version is Version or KeyEpochVersion ? keyEpoch >= 1 && logHead >= 0 : keyEpoch < 0 && logHead < 0;
+            // An order stamp is in version 5 only, and never below the send time it comes with.
+            var stamped = version == Version ? order >= sentAt && order <= 9_999_999_999_999 : order < 0;
+            var burst = version is Version or KeyEpochVersion or BurstVersion && epochs && stamped && width is >= 1 and <= BurstTree.MaxWidth && index >= 0 && index < width
                 && path is { Length: <= BurstTree.HashSize * BurstTree.MaxDepth } && path.Length % BurstTree.HashSize == 0;
             var single = version == OldestVersion && keyEpoch < 0 && logHead < 0 && width < 0 && index < 0 && path is null;
             if (!(burst || single) || !Naming.IsValidGroup(group) || peer is not { Length: PeerIdentity.PeerIdLength }
@@ -349,6 +361,7 @@ public static class EnvelopeCodec
                 Path = path ?? [],
                 KeyEpoch = Math.Max(0, keyEpoch),
                 LogHead = Math.Max(0, logHead),
+                OrderMs = Math.Max(0, order),
             };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)

@@ -4,7 +4,7 @@ namespace Mesh.Peer.Protocol;
 public sealed record SealedEnvelope(
     string Group, string PeerId, long Epoch, long Seq, long SentAtMs, byte[] SigningKey, byte[] Nonce, byte[] Ciphertext, byte[] Signature)
 {
-    /// <summary>The format: 4 (key epochs), 3 (signed by burst) or 2 (signed alone, older history).</summary>
+    /// <summary>The format: 5 (order stamps), 4 (key epochs), 3 (signed by burst) or 2 (signed alone, older history).</summary>
     public int Version { get; init; } = EnvelopeCodec.Version;
 
     /// <summary>The message's place in its burst (version 3).</summary>
@@ -22,5 +22,8 @@ public sealed record SealedEnvelope(
     /// <summary>The last group-log index its sender had applied when it sealed it (version 4).</summary>
     public long LogHead { get; init; }
 
-    public string HistoryName => new Envelope(Group, PeerId, Epoch, Seq, "x", SentAtMs, "").HistoryName;
+    /// <summary>The order stamp (version 5; 0 before it).</summary>
+    public long OrderMs { get; init; }
+
+    public string HistoryName => new Envelope(Group, PeerId, Epoch, Seq, "x", SentAtMs, "", OrderMs).HistoryName;
 }

@@ -98,10 +98,17 @@ public sealed partial class ChatSession
             }
 
             // Watches start where the reads ended, so that nothing between a read and its watch is missed.
-            state.LogWatch = Watch(MeshKeys.LogPrefix(group), revision + 1, changes => new SessionInput.LogChanged(group, changes));
-            state.GenesisWatch = Watch(MeshKeys.Group(group), revision + 1, changes => new SessionInput.LogChanged(group, changes));
+            state.LogWatch = Watch(MeshKeys.LogPrefix(group), revision + 1, changes => new SessionInput.LogChanged(group, changes),
+                reread: async ct => new SessionInput.LogChanged(group, await _logStore.ReadAfterAsync(group, 0, ct)));
+            state.GenesisWatch = Watch(MeshKeys.Group(group), revision + 1, changes => new SessionInput.LogChanged(group, changes),
+                reread: async ct => new SessionInput.LogChanged(group, await _logStore.GetAsync(MeshKeys.Group(group), ct) is { } g
+                    ? [new KeyChange(MeshKeys.Group(group), false, g.Value, g.ModRevision, 0)]
+                    : []));
             var (grants, grantsRevision) = await _logStore.ListAsync(MeshKeys.GrantsPrefix(group, PeerId), 100_000, ct);
-            state.GrantWatch = Watch(MeshKeys.GrantsPrefix(group, PeerId), grantsRevision + 1, changes => new SessionInput.KeyGranted(group, changes));
+            // A newcomer waits for its grant on this watch: if etcd compacts meanwhile, the grants are listed again.
+            state.GrantWatch = Watch(MeshKeys.GrantsPrefix(group, PeerId), grantsRevision + 1, changes => new SessionInput.KeyGranted(group, changes),
+                reread: async ct => new SessionInput.KeyGranted(group, (await _logStore.ListAsync(MeshKeys.GrantsPrefix(group, PeerId), 100_000, ct)).Values
+                    .Select(g => new KeyChange(g.Key, false, g.Value, 0, 0)).ToList()));
             if (invite is not null && !member)
             {
                 await RedeemInviteAsync(state, invite, ct);
@@ -146,7 +153,10 @@ public sealed partial class ChatSession
         // Invites admit to open groups too (the code pins the genesis): every member follows the requests.
         var (requests, revision) = await _logStore.ListAsync(MeshKeys.AdmitPrefix(state.Name), 1000, ct);
         OnAdmissionRequests(state, requests.Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList());
-        state.AdmitWatch = Watch(MeshKeys.AdmitPrefix(state.Name), revision + 1, changes => new SessionInput.AdmissionRequests(state.Name, changes));
+        var group = state.Name;
+        state.AdmitWatch = Watch(MeshKeys.AdmitPrefix(group), revision + 1, changes => new SessionInput.AdmissionRequests(group, changes),
+            reread: async ct => new SessionInput.AdmissionRequests(group, (await _logStore.ListAsync(MeshKeys.AdmitPrefix(group), 1000, ct)).Values
+                .Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList()));
 
         await ConnectAndLoadAsync(state, ct);
         ScheduleRotation(state);
@@ -172,11 +182,11 @@ public sealed partial class ChatSession
 
         ApplyLinks();
         state.MembersWatch = Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes),
-            new SessionInput.Resync(group, Members: true));
+            reread: async ct => new SessionInput.MembersListed(group, (await _directory.ListMembersAsync(group, ct)).Members));
 
         var historyRevision = await LoadHistoryAsync(state, ct);
         state.HistoryWatch = Watch(MeshKeys.HistoryPrefix(group), historyRevision + 1, changes => new SessionInput.HistoryChanged(group, changes),
-            new SessionInput.Resync(group, Members: false));
+            new SessionInput.HistoryGap(group));
         state.HistoryLoaded = true;
         state.JoinStartedMs = NowMs;
         TryReady(state, NowMs);
@@ -186,114 +196,204 @@ public sealed partial class ChatSession
         }
     }
 
-    /// <summary>Shows the group's history: the local copy first, then only what etcd has beyond it (all of it, in
-    /// time order, the first time); the copy is extended with what was fetched. Returns the revision read at.</summary>
+    /// <summary>Shows the group's history, in key order: the local copy, extended by what etcd has beyond it (all of
+    /// it the first time, or when the copy is damaged or etcd's history is not the one it followed, see
+    /// <see cref="HistoryCatchUp"/>). Returns the revision read at.</summary>
     private async Task<long> LoadHistoryAsync(GroupState state, CancellationToken ct)
     {
         var group = state.Name;
-        long loaded = 0;
-        void Show(IReadOnlyList<HistoryEntry> page)
+        var copy = _local.Load(group);
+        if (copy.Damaged > 0)
         {
-            loaded += page.Count;
-            Emit(new HistoryProgressEvent(group, loaded));
-            // Signature checks are most of the cost of a long history: they run on every core, and the opened
-            // messages are then ordered here, one by one, as before. (Opening only reads the orderer's state.)
-            var opened = new Envelope?[page.Count];
-            _keyring.Of(group);
-            Parallel.For(0, page.Count, i => opened[i] = OpenStored(state, page[i].Name, page[i].Value));
-            foreach (var envelope in opened)
-            {
-                if (envelope is not null)
-                {
-                    foreach (var ready in state.Orderer.OfferHistory(envelope))
-                    {
-                        Deliver(ready, own: ready.PeerId == PeerId && ready.Epoch == _epoch);
-                    }
-                }
-            }
+            Emit(new ErrorEvent($"the local history copy of '{group}' had {copy.Damaged} damaged record(s) ({Path.Combine(_options.Home, "history", group + ".log")}); reading them again from etcd"));
         }
 
-        var (local, localRevision) = _local.Load(group);
-        foreach (var page in local.Chunk(EtcdHistoryStore.PageSize))
+        var plan = HistoryCatchUp.Plan(copy, _etcd.ClusterId, await _etcd.CurrentRevisionAsync(ct));
+        if (plan.Reason is not null)
         {
-            Show(page);
+            Emit(new ErrorEvent($"history of '{group}': {plan.Reason}; reading it all again and putting back what this home holds and etcd lost"));
         }
 
         var fetched = new List<HistoryEntry>();
         ValueTask Fetch(IReadOnlyList<HistoryEntry> page)
         {
             fetched.AddRange(page);
-            Show(page);
+            Emit(new HistoryProgressEvent(group, copy.Entries.Count + fetched.Count));
             return ValueTask.CompletedTask;
         }
 
-        var revision = localRevision == 0
-            ? await _history.ReadAsync(group, Fetch, ct)
-            : await _history.ReadSinceAsync(group, localRevision, Fetch, ct);
-        _local.Append(group, fetched, revision);
-        LogHistoryLoaded(group, local.Count, fetched.Count);
+        var revision = plan.Kind == CatchUpKind.ReadSince
+            ? await _history.ReadSinceAsync(group, copy.Revision, Fetch, ct)
+            : await _history.ReadAsync(group, Fetch, ct);
+
+        // One order for every view: whatever was read when, it is shown by key (each message's order stamp).
+        var merged = HistoryCatchUp.Merge(copy.Entries, fetched);
+        foreach (var page in merged.Chunk(EtcdHistoryStore.PageSize))
+        {
+            ShowHistory(state, page);
+        }
+
+        if (plan.Kind == CatchUpKind.Reconcile)
+        {
+            _local.Replace(group, merged, revision);
+            PutBack(group, HistoryCatchUp.MissingFromEtcd(copy.Entries, fetched));
+        }
+        else
+        {
+            var known = new HashSet<string>(copy.Entries.Select(e => e.Name), StringComparer.Ordinal);
+            _local.Append(group, fetched.Where(e => !known.Contains(e.Name)).ToList(), revision);
+        }
+
+        state.CopyRevision = revision;
+        LogHistoryLoaded(group, copy.Entries.Count, fetched.Count);
         return revision;
     }
 
-    /// <summary>Reconciles a group after its watch missed revisions: members as etcd has them now, and any history
-    /// not yet shown (copies are dropped by the orderer).</summary>
-    private async Task ResyncAsync(SessionInput.Resync resync, CancellationToken ct)
+    /// <summary>Opens a page of stored entries and shows what it holds, in the order given.</summary>
+    private void ShowHistory(GroupState state, IReadOnlyList<HistoryEntry> page)
     {
-        if (!_groups.TryGetValue(resync.Group, out var state) || !state.Connected)
+        // Signature checks are most of the cost of a long history: they run on every core, and the opened messages
+        // are then ordered here, one by one. (Opening only reads the orderer's state.)
+        var opened = new Envelope?[page.Count];
+        _keyring.Of(state.Name);
+        Parallel.For(0, page.Count, i => opened[i] = OpenStored(state, page[i].Name, page[i].Value));
+        foreach (var envelope in opened)
+        {
+            if (envelope is not null)
+            {
+                foreach (var ready in state.Orderer.OfferHistory(envelope))
+                {
+                    Deliver(ready, own: ready.PeerId == PeerId && ready.Epoch == _epoch);
+                }
+            }
+        }
+    }
+
+    /// <summary>Writes back, in the background and until it lands, history that this home holds and etcd lost.</summary>
+    private void PutBack(string group, List<HistoryEntry> missing)
+    {
+        if (missing.Count == 0)
         {
             return;
         }
 
-        if (resync.Members)
+        _ = RetryUntilDone.RunAsync(async ct =>
         {
-            var (members, _) = await _directory.ListMembersAsync(resync.Group, ct);
-            var now = members.Where(m => m.PeerId != PeerId).ToDictionary(m => m.PeerId);
-            var changes = state.Members.Keys.Concat(state.Candidates.Keys).Where(p => !now.ContainsKey(p)).Select(p => new KeyChange(MeshKeys.Member(resync.Group, p), true, [], 0, 0))
-                .Concat(now.Values.Select(m => new KeyChange(MeshKeys.Member(resync.Group, m.PeerId), false, m.ToBytes(), 0, 0)))
-                .ToList();
-            await OnMembersChangedAsync(new SessionInput.MembersChanged(resync.Group, changes), ct);
+            foreach (var batch in missing.Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
+            {
+                await _history.AppendAsync(batch, ct);
+            }
+
+            Post(new SessionInput.Notice($"history of '{group}': put back {missing.Count} messages from this home's copy into etcd"));
+        },
+        (reason, delay) => Post(new SessionInput.Notice($"history of '{group}': putting back {missing.Count} messages failed ({reason}); retrying every {delay.TotalSeconds:F0} s or so")),
+        null, _stop.Token);
+    }
+
+    /// <summary>The history watch lost revisions: the copy stops advancing, and what was missed is read again (in the
+    /// background, until it succeeds) from the revision the copy is complete up to.</summary>
+    private void OnHistoryGap(SessionInput.HistoryGap gap)
+    {
+        if (!_groups.TryGetValue(gap.Group, out var state) || !state.Connected)
+        {
+            return;
+        }
+
+        state.HistoryGaps++;
+        var from = state.CopyRevision;
+        var group = gap.Group;
+        _ = RetryUntilDone.RunAsync(async ct =>
+        {
+            var revision = await _history.ReadSinceAsync(group, from, page =>
+            {
+                Post(new SessionInput.HistoryFetched(group, page, null));
+                return ValueTask.CompletedTask;
+            }, ct);
+            Post(new SessionInput.HistoryFetched(group, [], revision));
+        },
+        (reason, delay) => Post(new SessionInput.Notice($"history of '{group}': reading what etcd compacted away from the watch failed ({reason}); retrying")),
+        () => Post(new SessionInput.Notice($"history of '{group}': read again after etcd compacted it")),
+        _stop.Token);
+    }
+
+    private void OnHistoryFetched(SessionInput.HistoryFetched fetched)
+    {
+        if (!_groups.TryGetValue(fetched.Group, out var state) || !state.Connected)
+        {
             return;
         }
 
         var repaired = state.Orderer.GapsRepaired;
-        var (_, localRevision) = _local.Load(resync.Group);
-        var fetched = new List<HistoryEntry>();
-        var revision = await _history.ReadSinceAsync(resync.Group, localRevision, page =>
+        foreach (var entry in fetched.Page)
         {
-            fetched.AddRange(page);
-            foreach (var entry in page)
+            if (OpenStored(state, entry.Name, entry.Value) is { } envelope)
             {
-                if (OpenStored(state, entry.Name, entry.Value) is { } envelope)
+                foreach (var ready in state.Orderer.OfferHistory(envelope))
                 {
-                    foreach (var ready in state.Orderer.OfferHistory(envelope))
-                    {
-                        Deliver(ready, own: false);
-                    }
+                    Deliver(ready, own: false);
                 }
             }
+        }
 
-            return ValueTask.CompletedTask;
-        }, ct);
-        _local.Append(resync.Group, fetched, revision);
         _instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
+        if (fetched.CompleteAt is { } revision)
+        {
+            state.HistoryGaps = Math.Max(0, state.HistoryGaps - 1);
+            if (state.HistoryGaps == 0)
+            {
+                state.CopyRevision = Math.Max(state.CopyRevision, revision);
+            }
+        }
+
+        _local.Append(fetched.Group, fetched.Page, state.CopyRevision);
+    }
+
+    /// <summary>The members watch lost revisions: members as etcd has them now replace what this peer knew.</summary>
+    private async Task OnMembersListedAsync(SessionInput.MembersListed listed, CancellationToken ct)
+    {
+        if (!_groups.TryGetValue(listed.Group, out var state) || !state.Connected)
+        {
+            return;
+        }
+
+        var now = listed.Members.Where(m => m.PeerId != PeerId).GroupBy(m => m.PeerId).ToDictionary(g => g.Key, g => g.Last());
+        var changes = state.Members.Keys.Concat(state.Candidates.Keys).Where(p => !now.ContainsKey(p)).Distinct()
+            .Select(p => new KeyChange(MeshKeys.Member(listed.Group, p), true, [], 0, 0))
+            .Concat(now.Values.Select(m => new KeyChange(MeshKeys.Member(listed.Group, m.PeerId), false, m.ToBytes(), 0, 0)))
+            .ToList();
+        await OnMembersChangedAsync(new SessionInput.MembersChanged(listed.Group, changes), ct);
     }
 
     /// <summary>Starts following a prefix; its changes reach the session loop as inputs, in revision order.</summary>
     /// <param name="prefix">What to follow.</param>
     /// <param name="fromRevision">The first revision wanted: the one after the read this watch continues.</param>
     /// <param name="toInput">How a batch of changes reaches the session loop.</param>
-    /// <param name="onCompacted">Posted when revisions the watch needed were compacted: the state must be re-read.</param>
-    private PrefixWatcher Watch(string prefix, long fromRevision, Func<IReadOnlyList<KeyChange>, SessionInput> toInput, SessionInput? onCompacted = null)
+    /// <param name="onCompacted">Posted, in order with the changes, when revisions the watch needed were compacted.</param>
+    /// <param name="reread">Reads the state again when revisions were compacted; run in the background until it
+    /// succeeds, its result is posted.</param>
+    private PrefixWatcher Watch(string prefix, long fromRevision, Func<IReadOnlyList<KeyChange>, SessionInput> toInput,
+        SessionInput? onCompacted = null, Func<CancellationToken, Task<SessionInput>>? reread = null)
     {
         var watcher = new PrefixWatcher(_etcd, prefix, fromRevision, changes =>
         {
             Post(toInput(changes));
             return ValueTask.CompletedTask;
-        }, _logs.CreateLogger("watch"), onCompacted is null ? null : _ =>
+        }, _logs.CreateLogger("watch"), onCompacted is null && reread is null ? null : (Func<long, ValueTask>)(compactedAt =>
         {
-            Post(onCompacted);
+            if (onCompacted is not null)
+            {
+                Post(onCompacted);
+            }
+
+            if (reread is not null)
+            {
+                _ = RetryUntilDone.RunAsync(async ct => Post(await reread(ct)),
+                    (reason, _) => Post(new SessionInput.Notice($"reading {prefix} again after etcd compacted it failed ({reason}); retrying")),
+                    null, _stop.Token);
+            }
+
             return ValueTask.CompletedTask;
-        });
+        }));
         watcher.Start();
         return watcher;
     }

@@ -731,7 +731,7 @@ public sealed partial class ChatSession
     {
         park = false;
         var log = state.Log;
-        if (parsed.Version != EnvelopeCodec.Version)
+        if (parsed.Version < EnvelopeCodec.KeyEpochVersion)
         {
             reason = RejectReason.Malformed;
             return null;

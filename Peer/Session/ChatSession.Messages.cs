@@ -122,9 +122,11 @@ public sealed partial class ChatSession
             return;
         }
 
-        // Send times never go backwards for one sender, so its history keys sort in the order it sent them.
-        _lastSentAtMs = Math.Max(NowMs, _lastSentAtMs);
-        var envelope = new Envelope(state.Name, PeerId, _epoch, ++_seq, _name, _lastSentAtMs, text);
+        // Send times never go backwards for one sender; the order stamp follows everything this peer has seen, so
+        // that history keys sort a reply after what it replies to, whatever the senders' clocks say.
+        var now = NowMs;
+        _lastSentAtMs = Math.Max(now, _lastSentAtMs);
+        var envelope = new Envelope(state.Name, PeerId, _epoch, ++_seq, _name, _lastSentAtMs, text, _clock.Next(_lastSentAtMs));
         if (!state.CanSend)
         {
             // A new epoch was committed and its key is on its way: the line leaves under it, not under the old key.
@@ -173,7 +175,16 @@ public sealed partial class ChatSession
             }
 
             // On disk first: once shown as sent, a message reaches history even if etcd or this process goes away.
-            _outbox.Append(entries);
+            try
+            {
+                _outbox.Append(entries);
+            }
+            catch (IOException e)
+            {
+                // Nothing of the burst is kept, so nothing of it is shown as sent or published.
+                Emit(new ErrorEvent($"{entries.Length} message(s) to '{state.Name}' not sent: the outbox ({Path.Combine(_options.Home, "outbox")}) cannot be written: {e.Message}"));
+                continue;
+            }
             for (var i = 0; i < entries.Length; i++)
             {
                 _node.Publish(state.Name, payloads[i]);
@@ -273,8 +284,13 @@ public sealed partial class ChatSession
         }
 
         _instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
-        // The local copy now holds everything up to the last change seen.
-        _local.Append(changed.Group, taken, changed.Changes[^1].ModRevision);
+        // The local copy now holds everything up to the last change seen, unless a gap before it is still being read.
+        if (state.HistoryGaps == 0)
+        {
+            state.CopyRevision = Math.Max(state.CopyRevision, changed.Changes[^1].ModRevision);
+        }
+
+        _local.Append(changed.Group, taken, state.CopyRevision);
     }
 
     /// <summary>Opens a stored history entry; a corrupt, foreign or forged one is skipped with a warning, never fatal.</summary>
@@ -322,8 +338,9 @@ public sealed partial class ChatSession
             }
         }
 
+        _clock.Observe(e.Order, NowMs);
         var from = _groups.TryGetValue(e.Group, out var group) ? Label(group, e.PeerId, e.From) : e.From;
-        Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own));
+        Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own) { Order = e.Order, Key = e.HistoryName });
     }
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 501, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "dropped a frame from {PeerId} on '{Group}': {Reason}")]

@@ -79,6 +79,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     private long _epoch;
     private long _seq;
     private long _lastSentAtMs;
+    private readonly HybridClock _clock = new();
     private bool _etcdDown;
     private (int Connected, int Known) _links;
     private LinkStates? _linksWritten;
@@ -116,6 +117,9 @@ public sealed partial class ChatSession : IAsyncDisposable
         _local = new LocalHistory(Path.Combine(options.Home, "history"));
         _writer.BatchWritten += count => _outbox.Acknowledge(count);
         _writer.HealthChanged += (ok, message) => Post(new SessionInput.Notice(message));
+        _outbox.SyncFailed += reason => Post(new SessionInput.Notice($"the outbox ({Path.Combine(options.Home, "outbox")}) cannot be synced to disk: {reason}"));
+        _local.WriteFailed += (group, reason) => Post(new SessionInput.Notice(
+            $"the local history copy of '{group}' cannot be written ({reason}): chat goes on; the next start reads what it missed from etcd"));
         _writer.BatchWritten += _instruments.HistoryBatchWritten;
         _registration.Renewed += _instruments.LeaseRenewed;
         _etcd.RequestCompleted += _instruments.EtcdRequest;
@@ -157,12 +161,18 @@ public sealed partial class ChatSession : IAsyncDisposable
             _instruments.RecordBaseline();
             var startRevision = await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             _epoch = EpochClock.Next(_options.Home);
+            _local.Cluster = _etcd.ClusterId;
             var recovered = _outbox.Recover();
-            if (recovered.Count > 0)
+            if (recovered.Damaged > 0)
+            {
+                Emit(new ErrorEvent($"the outbox had {recovered.Damaged} damaged record(s): those sent messages are lost (a copy of the damaged segments is in {recovered.DamagedDirectory}); the {recovered.Entries.Count} others are written to history"));
+            }
+
+            if (recovered.Entries.Count > 0)
             {
                 // A previous run ended before etcd took these: write them first (create-only, so never twice).
-                Emit(new ErrorEvent($"writing {recovered.Count} sent messages left in the outbox by the last run to history"));
-                foreach (var entry in recovered)
+                Emit(new ErrorEvent($"writing {recovered.Entries.Count} sent messages left in the outbox by the last run to history"));
+                foreach (var entry in recovered.Entries)
                 {
                     _writer.Enqueue(entry);
                 }
@@ -271,9 +281,27 @@ public sealed partial class ChatSession : IAsyncDisposable
         {
             Emit(new ErrorEvent(e.Message));
         }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // One input that fails (a full disk, a bug) costs that input: the loop, and the chat, go on.
+            LogInputFailed(e, input.GetType().Name);
+            Emit(new ErrorEvent(e is IOException or UnauthorizedAccessException
+                ? $"{Describe(input)} failed: {e.Message}"
+                : $"{Describe(input)} failed ({e.GetType().Name}: {e.Message}); see the log"));
+        }
 
         return true;
     }
+
+    private static string Describe(SessionInput input) => input switch
+    {
+        SessionInput.UserLine line when line.Text.StartsWith('/') => $"'{Naming.Printable(line.Text.Split(' ')[0])}'",
+        SessionInput.UserLine => "sending",
+        _ => $"handling {input.GetType().Name}",
+    };
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 510, Level = Microsoft.Extensions.Logging.LogLevel.Error, Message = "session input {Input} failed")]
+    private partial void LogInputFailed(Exception e, string input);
 
     /// <summary>Inputs that cannot change how typed messages are sealed or where they go: frames from others, history
     /// changes, timer ticks, and lines (a line that is a command flushes itself, see <see cref="HandleLineAsync"/>).</summary>
@@ -319,8 +347,14 @@ public sealed partial class ChatSession : IAsyncDisposable
             case SessionInput.MembersChanged changed:
                 await OnMembersChangedAsync(changed, ct);
                 break;
-            case SessionInput.Resync resync:
-                await ResyncAsync(resync, ct);
+            case SessionInput.HistoryGap gap:
+                OnHistoryGap(gap);
+                break;
+            case SessionInput.HistoryFetched fetched:
+                OnHistoryFetched(fetched);
+                break;
+            case SessionInput.MembersListed listed:
+                await OnMembersListedAsync(listed, ct);
                 break;
             case SessionInput.KeyGranted granted:
                 await OnKeyGrantedAsync(granted, ct);

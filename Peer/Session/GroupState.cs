@@ -87,6 +87,13 @@ internal sealed class GroupState(string name)
 
     public bool HistoryLoaded { get; set; }
 
+    /// <summary>The etcd revision up to which this peer has every history entry (and its local copy says so).</summary>
+    public long CopyRevision { get; set; }
+
+    /// <summary>Re-reads of history after a compaction still running: while any is, <see cref="CopyRevision"/> does not
+    /// move, so that no revision is recorded past entries not yet read.</summary>
+    public int HistoryGaps { get; set; }
+
     public bool Ready { get; set; }
 
     public long JoinStartedMs { get; set; }

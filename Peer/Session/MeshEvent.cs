@@ -23,7 +23,14 @@ public sealed record MembersEvent(string Group, long Epoch, IReadOnlyList<Member
 }
 
 /// <summary>A message of a group, shown once: history first, then live ones.</summary>
-public sealed record MessageEvent(string Group, string Id, string From, string Text, DateTimeOffset SentAt, bool Own) : MeshEvent;
+public sealed record MessageEvent(string Group, string Id, string From, string Text, DateTimeOffset SentAt, bool Own) : MeshEvent
+{
+    /// <summary>The message's order stamp: every view of a group lists its messages by <see cref="Key"/>.</summary>
+    public long Order { get; init; }
+
+    /// <summary>The message's history key (order stamp, sender, run, position): one total order for every view.</summary>
+    public string Key { get; init; } = "";
+}
 
 /// <summary>A member came online in a group, or went: <paramref name="Reason"/> says how.</summary>
 /// <param name="Group">The group.</param>

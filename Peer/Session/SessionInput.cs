@@ -20,8 +20,15 @@ internal abstract record SessionInput
 
     public sealed record HistoryChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 
-    /// <summary>A watch of the group's members or history lost revisions to compaction: read them again.</summary>
-    public sealed record Resync(string Group, bool Members) : SessionInput;
+    /// <summary>The history watch lost revisions to compaction: the local copy stops advancing until they are read again.</summary>
+    public sealed record HistoryGap(string Group) : SessionInput;
+
+    /// <summary>A page of history read again after a gap; <paramref name="CompleteAt"/> is set on the last page, once
+    /// everything up to that revision was read.</summary>
+    public sealed record HistoryFetched(string Group, IReadOnlyList<Coordinator.History.HistoryEntry> Page, long? CompleteAt) : SessionInput;
+
+    /// <summary>The group's presence records as etcd has them now (re-read after the members watch lost revisions).</summary>
+    public sealed record MembersListed(string Group, IReadOnlyList<Coordinator.Membership.MemberRecord> Members) : SessionInput;
 
     /// <summary>Entries of a group's log (or its genesis) changed in etcd.</summary>
     public sealed record LogChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;

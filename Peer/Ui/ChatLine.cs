@@ -1,7 +1,11 @@
 namespace Mesh.Peer.Ui;
 
 /// <summary>One entry of a group's view: a message, or a line from Mesh itself (joins, errors, help).</summary>
-public sealed record ChatLine(DateTimeOffset At, string? From, string Text, ChatLineKind Kind);
+public sealed record ChatLine(DateTimeOffset At, string? From, string Text, ChatLineKind Kind)
+{
+    /// <summary>A message's history key (empty for Mesh's own lines): messages are listed by it.</summary>
+    public string Key { get; init; } = "";
+}
 
 public enum ChatLineKind
 {

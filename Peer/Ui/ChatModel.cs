@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Peer.Configuration;
 using Mesh.Peer.Session;
 
 namespace Mesh.Peer.Ui;
@@ -78,7 +79,9 @@ public sealed class ChatModel(string name, string fingerprint)
             case MessageEvent message:
                 {
                     var group = Group(message.Group);
-                    group.Lines.Add(new ChatLine(message.SentAt, message.From, message.Text, message.Own ? ChatLineKind.Own : ChatLineKind.Message));
+                    var line = new ChatLine(message.SentAt, TerminalText.OneLine(message.From), TerminalText.Safe(message.Text, "  "),
+                        message.Own ? ChatLineKind.Own : ChatLineKind.Message) { Key = message.Key };
+                    group.Lines.Insert(PlaceOf(group.Lines, line.Key), line);
                     if (group != Current && !message.Own)
                     {
                         group.Unread++;
@@ -179,6 +182,26 @@ public sealed class ChatModel(string name, string fingerprint)
         {
             EtcdState = "etcd connected";
         }
+    }
+
+    /// <summary>Where a message goes: after every message whose key sorts before it, so that the screen shows the
+    /// group's one order (a message that came late over a slow link takes its place, up to a few hundred lines back).
+    /// Mesh's own lines stay where they were said.</summary>
+    private static int PlaceOf(List<ChatLine> lines, string key)
+    {
+        var at = lines.Count;
+        for (var looked = 0; at > 0 && looked < 500 && key.Length > 0; looked++)
+        {
+            var before = lines[at - 1];
+            if (before.Kind == ChatLineKind.System || string.CompareOrdinal(before.Key, key) <= 0)
+            {
+                break;
+            }
+
+            at--;
+        }
+
+        return at;
     }
 
     /// <summary>The status bar: who I am, where I am, and how the connections are.</summary>

@@ -50,6 +50,25 @@ public sealed class HistoryWriterTests
     }
 
     [Test]
+    public async Task A_handler_that_throws_neither_rewrites_nor_acknowledges_a_batch_twice()
+    {
+        var store = new InMemoryHistoryStore();
+        await using var writer = new HistoryWriter(store, NullLogger.Instance);
+        long acknowledged = 0;
+        writer.BatchWritten += _ => throw new InvalidOperationException("a broken handler");
+        writer.BatchWritten += count => Interlocked.Add(ref acknowledged, count);
+        for (var i = 0; i < 10; i++)
+        {
+            writer.Enqueue(Entry(i));
+        }
+
+        Assert.That(await writer.FlushAndCloseAsync(TimeSpan.FromSeconds(30)), Is.Zero);
+        Assert.That(Interlocked.Read(ref acknowledged), Is.EqualTo(10), "every record acknowledged once, the other handler notwithstanding");
+        Assert.That(writer.Written, Is.EqualTo(10));
+        Assert.That(store.AppendCalls, Is.LessThanOrEqualTo(2), "no batch written again because a handler threw");
+    }
+
+    [Test]
     public async Task Flush_reports_what_could_not_be_written_in_time()
     {
         var store = new NeverAnswers();

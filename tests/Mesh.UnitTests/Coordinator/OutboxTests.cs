@@ -29,7 +29,7 @@ public sealed class OutboxTests
     {
         using (var outbox = new Outbox(_dir))
         {
-            Assert.That(outbox.Recover(), Is.Empty);
+            Assert.That(outbox.Recover().Entries, Is.Empty);
             for (var i = 0; i < 10; i++)
             {
                 outbox.Append(Entry(i));
@@ -42,7 +42,7 @@ public sealed class OutboxTests
         // Acknowledgements are not written down: a restart writes the whole unfinished segment again, which is
         // harmless (create-only) and loses nothing.
         using var again = new Outbox(_dir);
-        var recovered = again.Recover();
+        var recovered = again.Recover().Entries;
         Assert.That(Names(recovered), Is.EqualTo(Names(Enumerable.Range(0, 10).Select(Entry))));
         Assert.That(recovered[3].Value, Is.EqualTo(Entry(3).Value));
         Assert.That(recovered[3].Group, Is.EqualTo("ops"));
@@ -66,7 +66,7 @@ public sealed class OutboxTests
         }
 
         using var again = new Outbox(_dir);
-        Assert.That(Names(again.Recover()), Is.EqualTo(new[] { Entry(5).Name }));
+        Assert.That(Names(again.Recover().Entries), Is.EqualTo(new[] { Entry(5).Name }));
     }
 
     [Test]
@@ -80,7 +80,7 @@ public sealed class OutboxTests
         }
 
         using var again = new Outbox(_dir);
-        Assert.That(again.Recover(), Has.Count.EqualTo(2));
+        Assert.That(again.Recover().Entries, Has.Count.EqualTo(2));
         again.Append(Entry(2));
         again.Acknowledge(2);
         Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1), "the recovered segment is gone, the new one stays");
@@ -104,7 +104,7 @@ public sealed class OutboxTests
         var bytes = File.ReadAllBytes(segment);
         File.WriteAllBytes(segment, bytes[..^5]);
         using var again = new Outbox(_dir);
-        Assert.That(Names(again.Recover()), Is.EqualTo(Names(new[] { Entry(0), Entry(1) })));
+        Assert.That(Names(again.Recover().Entries), Is.EqualTo(Names(new[] { Entry(0), Entry(1) })));
     }
 
     [Test]
@@ -114,5 +114,50 @@ public sealed class OutboxTests
         outbox.Recover();
         outbox.Append(Entry(0));
         Assert.That(File.GetUnixFileMode(Directory.GetFiles(_dir).Single()), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+    }
+
+    [Test]
+    public void A_flipped_bit_in_the_middle_costs_one_record_and_is_reported()
+    {
+        using (var outbox = new Outbox(_dir))
+        {
+            outbox.Recover();
+            for (var i = 0; i < 100; i++)
+            {
+                outbox.Append(Entry(i));
+            }
+        }
+
+        var segment = Directory.GetFiles(_dir).Single();
+        var bytes = File.ReadAllBytes(segment);
+        bytes[bytes.Length / 10] ^= 0x10;
+        File.WriteAllBytes(segment, bytes);
+
+        using var again = new Outbox(_dir);
+        var recovery = again.Recover();
+        Assert.That(recovery.Entries, Has.Count.EqualTo(99), "the records after the damaged one are kept");
+        Assert.That(recovery.Damaged, Is.EqualTo(1));
+        Assert.That(Directory.GetFiles(recovery.DamagedDirectory), Has.Length.EqualTo(1), "a copy of the damaged segment is kept");
+        Assert.That(again.Pending, Is.EqualTo(99));
+    }
+
+    [Test]
+    public void A_complete_last_record_that_fails_its_checksum_is_damage_not_a_torn_write()
+    {
+        using (var outbox = new Outbox(_dir))
+        {
+            outbox.Recover();
+            outbox.Append(Entry(0));
+            outbox.Append(Entry(1));
+        }
+
+        var segment = Directory.GetFiles(_dir).Single();
+        var bytes = File.ReadAllBytes(segment);
+        bytes[^2] ^= 0x01;
+        File.WriteAllBytes(segment, bytes);
+        using var again = new Outbox(_dir);
+        var recovery = again.Recover();
+        Assert.That(Names(recovery.Entries), Is.EqualTo(new[] { Entry(0).Name }));
+        Assert.That(recovery.Damaged, Is.EqualTo(1));
     }
 }

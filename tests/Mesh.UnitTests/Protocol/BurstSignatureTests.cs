@@ -14,7 +14,7 @@ public sealed class BurstSignatureTests
     private static readonly GroupKey Key = GroupKey.Create();
 
     private static List<Envelope> Burst(int count, long firstSeq = 1) =>
-        [.. Enumerable.Range(0, count).Select(i => new Envelope("ops", Sender.PeerId, 7, firstSeq + i, "amy", 1795534684900 + i, $"message {i}"))];
+        [.. Enumerable.Range(0, count).Select(i => new Envelope("ops", Sender.PeerId, 7, firstSeq + i, "amy", 1795534684900 + i, $"message {i}", 1795534684900 + i))];
 
     private static Envelope? Open(byte[] frame, out RejectReason reason, VerifiedBursts? verified = null) =>
         EnvelopeCodec.TryOpen(frame, g => g == "ops" ? Key : null, out _, out reason, verified);

@@ -10,7 +10,7 @@ public sealed class EnvelopeCodecTests
 {
     private static readonly PeerIdentity Sender = Identities.New();
     private static readonly GroupKey Key = GroupKey.Create();
-    private static readonly Envelope Sample = new("ops", Sender.PeerId, 1795534684827, 42, "amy", 1795534684900, "héllo \"wörld\" 🌍\n");
+    private static readonly Envelope Sample = new("ops", Sender.PeerId, 1795534684827, 42, "amy", 1795534684900, "héllo \"wörld\" 🌍\n", 1795534684950);
 
     private static Envelope? Open(byte[] frame, out RejectReason reason, GroupKey? key = null) =>
         EnvelopeCodec.TryOpen(frame, g => g == "ops" ? key ?? Key : null, out _, out reason);
@@ -61,10 +61,11 @@ public sealed class EnvelopeCodecTests
     [Test]
     public void History_names_sort_in_send_order()
     {
-        var earlier = Sample with { SentAtMs = 999, Seq = 9 };
-        var later = Sample with { SentAtMs = 1000, Seq = 10 };
+        var earlier = Sample with { SentAtMs = 999, OrderMs = 999, Seq = 9 };
+        var later = Sample with { SentAtMs = 1000, OrderMs = 1000, Seq = 10 };
         Assert.That(string.CompareOrdinal(earlier.HistoryName, later.HistoryName), Is.LessThan(0));
-        Assert.That(Sample.HistoryName, Is.EqualTo($"1795534684900-{Sender.PeerId}-1795534684827-0000000042"));
+        Assert.That(Sample.HistoryName, Is.EqualTo($"1795534684950-{Sender.PeerId}-1795534684827-0000000042"), "keys start with the order stamp");
+        Assert.That((Sample with { OrderMs = 0 }).HistoryName, Does.StartWith("1795534684900-"), "older messages: by send time");
         Assert.That(Envelope.TryParseHistoryName(Sample.HistoryName, out var peer, out var epoch, out var seq), Is.True);
         Assert.That((peer, epoch, seq), Is.EqualTo((Sender.PeerId, Sample.Epoch, Sample.Seq)));
         Assert.That(Envelope.TryParseHistoryName("1795534684900-short-1-2", out _, out _, out _), Is.False);
@@ -97,9 +98,21 @@ public sealed class EnvelopeCodecTests
     }
 
     [Test]
+    public void The_order_stamp_is_authenticated_and_never_below_the_send_time()
+    {
+        var frame = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample, Key, Sender));
+        Assert.That(frame, Does.Contain("\"o\":1795534684950"));
+        Assert.That(Open(Encoding.UTF8.GetBytes(frame.Replace("\"o\":1795534684950", "\"o\":1795534684999")), out var reason), Is.Null,
+            "a moved stamp would move the message in every view");
+        Assert.That(reason, Is.EqualTo(RejectReason.BadSignature));
+        Assert.That(EnvelopeCodec.TryParse(Encoding.UTF8.GetBytes(frame.Replace("\"o\":1795534684950", "\"o\":1"))), Is.Null);
+        Assert.That(EnvelopeCodec.TryParse(Encoding.UTF8.GetBytes(frame.Replace("\"o\":1795534684950,", ""))), Is.Null, "version 5 carries a stamp");
+    }
+
+    [Test]
     public void Unknown_fields_are_skipped()
     {
-        var json = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample, Key, Sender)).Replace("{\"v\":4,", "{\"future\":[1,2],\"v\":4,");
+        var json = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample, Key, Sender)).Replace("{\"v\":5,", "{\"future\":[1,2],\"v\":5,");
         Assert.That(json, Does.StartWith("{\"future\""));
         Assert.That(Open(Encoding.UTF8.GetBytes(json), out _), Is.EqualTo(Sample));
     }

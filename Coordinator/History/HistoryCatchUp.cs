@@ -1,0 +1,57 @@
+namespace Mesh.Coordinator.History;
+
+/// <summary>How a peer catches up on a group's history at join, from its local copy and what etcd says now.</summary>
+/// <remarks>
+/// A copy complete up to revision R of cluster C is extended by what etcd wrote after R, if etcd is still C and has
+/// reached R. Otherwise etcd's history is not the one the copy followed: it was restored from an older snapshot (its
+/// revision went back) or replaced by another cluster. Then everything is read again, and entries the copy holds that
+/// etcd lost are written back (they are sealed and signed: every reader checks them as it would any other).
+/// </remarks>
+public static class HistoryCatchUp
+{
+    public static CatchUpPlan Plan(LocalCopy copy, string cluster, long etcdRevision)
+    {
+        if (copy.Revision == 0)
+        {
+            return new CatchUpPlan(CatchUpKind.ReadAll, null);
+        }
+
+        if (copy.Cluster.Length > 0 && cluster.Length > 0 && copy.Cluster != cluster)
+        {
+            return new CatchUpPlan(CatchUpKind.Reconcile, $"etcd is another cluster ({cluster}) than the one this home's copy came from ({copy.Cluster})");
+        }
+
+        if (etcdRevision < copy.Revision)
+        {
+            return new CatchUpPlan(CatchUpKind.Reconcile, $"etcd's revision went back from {copy.Revision} to {etcdRevision} (restored from an older snapshot?)");
+        }
+
+        return new CatchUpPlan(CatchUpKind.ReadSince, null);
+    }
+
+    /// <summary>Both lists in one, in key order, each name once (the local copy's entry kept).</summary>
+    public static List<HistoryEntry> Merge(IReadOnlyList<HistoryEntry> local, IEnumerable<HistoryEntry> fetched)
+    {
+        var byName = new Dictionary<string, HistoryEntry>(local.Count, StringComparer.Ordinal);
+        foreach (var entry in local)
+        {
+            byName.TryAdd(entry.Name, entry);
+        }
+
+        foreach (var entry in fetched)
+        {
+            byName.TryAdd(entry.Name, entry);
+        }
+
+        var merged = byName.Values.ToList();
+        merged.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return merged;
+    }
+
+    /// <summary>What the local copy holds and etcd does not (any more).</summary>
+    public static List<HistoryEntry> MissingFromEtcd(IReadOnlyList<HistoryEntry> local, IReadOnlyCollection<HistoryEntry> etcd)
+    {
+        var present = new HashSet<string>(etcd.Select(e => e.Name), StringComparer.Ordinal);
+        return local.Where(e => !present.Contains(e.Name)).ToList();
+    }
+}
