@@ -126,6 +126,23 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
         File.Move(temp, LogPath(group), overwrite: true);
     }
 
+    /// <summary>Moves the copy of <paramref name="group"/> into <paramref name="aside"/> (a group created afresh).</summary>
+    public void MoveAside(string group, string aside)
+    {
+        lock (_lock)
+        {
+            Close(group);
+            foreach (var (path, name) in new[] { (LogPath(group), group + ".history.log"), (RevisionPath(group), group + ".history.rev") })
+            {
+                if (File.Exists(path))
+                {
+                    System.IO.Directory.CreateDirectory(aside, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                    File.Move(path, Path.Combine(aside, name));
+                }
+            }
+        }
+    }
+
     /// <summary>Forgets the copy of <paramref name="group"/> and starts it again with <paramref name="entries"/> at
     /// <paramref name="revision"/>: after etcd's history was found to have gone back (a restore, another cluster).</summary>
     public void Replace(string group, IReadOnlyList<HistoryEntry> entries, long revision)

@@ -158,7 +158,7 @@ public sealed class MeshView
             {
                 if (!loading && !_peers.ContainsKey(peer))
                 {
-                    AddEvent(now, $"{record.Name} ({Short(peer)}) came online at {record.Endpoint}");
+                    AddEvent(now, TerminalText.OneLine($"{record.Name} ({Short(peer)}) came online at {record.Endpoint}"));
                 }
 
                 _peers[peer] = record;
@@ -167,7 +167,7 @@ public sealed class MeshView
             return;
         }
 
-        var name = _peers.TryGetValue(peer, out var known) ? known.Name : Short(peer);
+        var name = _peers.TryGetValue(peer, out var known) ? TerminalText.OneLine(known.Name) : Short(peer);
         _peers.Remove(peer);
         _links.Remove(peer);
         if (_leaving.Remove(peer))
@@ -305,18 +305,18 @@ public sealed class MeshView
         lock (_lock)
         {
             var now = NowMs;
-            string NameOf(string id) => _peers.TryGetValue(id, out var r) ? r.Name : Short(id);
+            string NameOf(string id) => _peers.TryGetValue(id, out var r) ? TerminalText.OneLine(r.Name) : Short(id);
             var peers = _peers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.PeerId, StringComparer.Ordinal).Select(p =>
             {
                 var links = _links.GetValueOrDefault(p.PeerId);
-                var groups = _members.Where(m => m.Value.Contains(p.PeerId)).Select(m => m.Key).Order(StringComparer.Ordinal).ToList();
+                var groups = _members.Where(m => m.Value.Contains(p.PeerId)).Select(m => TerminalText.OneLine(m.Key)).Order(StringComparer.Ordinal).ToList();
                 var linkViews = links is null
                     ? []
                     : links.Up.Select(id => new LinkView(id, NameOf(id), "up")).Concat(links.Down.Select(id => new LinkView(id, NameOf(id), "down"))).ToList();
-                return new PeerView(p.PeerId, p.Name, p.Endpoint, p.SinceUnixMs, groups, linkViews);
+                return new PeerView(p.PeerId, TerminalText.OneLine(p.Name), TerminalText.OneLine(p.Endpoint), p.SinceUnixMs, groups, linkViews);
             }).ToList();
             var groups = GroupNamesLocked()
-                .Select(g => new GroupView(g, _groups.GetValueOrDefault(g)?.Policy ?? "?",
+                .Select(g => new GroupView(TerminalText.OneLine(g), _groups.GetValueOrDefault(g)?.Policy ?? "?",
                     (_members.GetValueOrDefault(g) ?? []).Select(NameOf).Order(StringComparer.Ordinal).ToList(),
                     _messagesByGroup.GetValueOrDefault(g)))
                 .ToList();

@@ -1,3 +1,4 @@
+using Mesh.Coordinator;
 using System.CommandLine;
 using System.Text.Json;
 using Mesh.Coordinator.Etcd;
@@ -22,7 +23,7 @@ internal static class GroupsCommand
             {
                 Console.WriteLine(result.GetValue(CommonOptions.Json)
                     ? JsonSerializer.Serialize(new Dictionary<string, object> { ["group"] = g.Group, ["members"] = g.Members })
-                    : $"{g.Group}\t{g.Members} online");
+                    : $"{TerminalText.OneLine(g.Group)}\t{g.Members} online");
             }
 
             return 0;
@@ -54,7 +55,7 @@ internal static class GroupsCommand
                         ["fingerprint"] = fingerprint,
                         ["endpoint"] = m.Endpoint,
                     })
-                    : $"{m.Name}\t{fingerprint}\t{m.Endpoint}");
+                    : $"{TerminalText.OneLine(m.Name)}\t{fingerprint}\t{TerminalText.OneLine(m.Endpoint)}");
             }
 
             return 0;

@@ -26,7 +26,11 @@ internal static class JoinCommand
         var inviteFile = new Option<string?>("--invite-file") { Description = "a file holding an invite code from 'mesh invite G' ('-': the first line of stdin); or set MESH_INVITE" };
         // Codes on the command line show in ps and shell history: the flag is refused with the ways that are safe.
         var invite = new Option<string?>("--invite") { Description = "refused: pass the code in MESH_INVITE or --invite-file", Hidden = true };
-        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl, isPrivate, inviteFile, invite };
+        var recreate = new Option<bool>("--recreate")
+        {
+            Description = "create a group afresh that etcd no longer has although this home was in it (its old keys and copies are moved to HOME/replaced/, not deleted)",
+        };
+        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl, isPrivate, inviteFile, invite, recreate };
         InfluxOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
@@ -61,7 +65,7 @@ internal static class JoinCommand
                 [new("peer", identity.PeerId), new("name", peerName)], logs.CreateLogger("metrics"));
             var session = new ChatSession(options, identity, peerName, etcd, logs, instruments);
 
-            var request = new JoinRequest(result.GetValue(isPrivate), code);
+            var request = new JoinRequest(result.GetValue(isPrivate), code, result.GetValue(recreate));
             return tui
                 ? await TuiRunner.RunAsync(session, groupNames, request, peerName, identity.Fingerprint, ct)
                 : await HeadlessRunner.RunAsync(session, groupNames, request, ct);

@@ -45,12 +45,29 @@ public sealed class EpochKeyring(string home)
 
     public GroupKey? TryGet(string group, long epoch) => Of(group).GetValueOrDefault(epoch);
 
-    /// <summary>Adds epoch keys and writes the file atomically (0600).</summary>
+    /// <summary>Moves this home's keys of <paramref name="group"/> into <paramref name="aside"/> (kept, never deleted).</summary>
+    public void MoveAside(string group, string aside)
+    {
+        _loaded.Remove(group);
+        if (File.Exists(PathOf(group)))
+        {
+            Directory.CreateDirectory(aside, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.Move(PathOf(group), Path.Combine(aside, group + ".epochs"));
+        }
+    }
+
+    /// <summary>Adds epoch keys and writes the file atomically (0600). A key held for an epoch is never replaced by
+    /// another: that would make everything sealed under it unreadable.</summary>
     public void Save(string group, IEnumerable<(long Epoch, GroupKey Key)> added)
     {
         var keys = (SortedDictionary<long, GroupKey>)Of(group);
         foreach (var (epoch, key) in added)
         {
+            if (keys.TryGetValue(epoch, out var held) && !held.Material.AsSpan().SequenceEqual(key.Material))
+            {
+                throw new MeshException($"{PathOf(group)} already holds another key for epoch {epoch} of '{group}': not replacing it");
+            }
+
             keys[epoch] = key;
         }
 

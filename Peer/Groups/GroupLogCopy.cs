@@ -14,6 +14,16 @@ public sealed class GroupLogCopy(string home)
 
     public bool Exists(string group) => File.Exists(PathOf(group));
 
+    /// <summary>Moves this home's copy of <paramref name="group"/>'s log into <paramref name="aside"/>.</summary>
+    public void MoveAside(string group, string aside)
+    {
+        if (File.Exists(PathOf(group)))
+        {
+            Directory.CreateDirectory(aside, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.Move(PathOf(group), Path.Combine(aside, group + ".group.log"));
+        }
+    }
+
     /// <summary>The group's log as this home last applied it; null when it never joined it.</summary>
     /// <exception cref="MeshException">The copy is damaged: one line naming the file.</exception>
     public GroupLog? Load(string group)

@@ -39,11 +39,30 @@ public sealed partial class ChatSession
             var created = false;
             var (genesis, entries, revision) = await _logStore.ReadAsync(group, ct);
             var copy = _logCopy.Load(group);
+            if (genesis is null && request.Recreate && (copy is not null || _keyring.Of(group).Count > 0))
+            {
+                // Asked for in so many words: the old group's keys and copies go aside (never deleted), a new one starts.
+                var aside = Path.Combine(_options.Home, "replaced", $"{group}-{DateTimeOffset.UtcNow:yyyyMMddTHHmmssZ}");
+                _keyring.MoveAside(group, aside);
+                _logCopy.MoveAside(group, aside);
+                _local.MoveAside(group, aside);
+                Emit(new ErrorEvent($"--recreate: '{group}' is created afresh; this home's keys and copies of the old group are in {aside}"));
+                copy = null;
+            }
+
             if (genesis is null && copy is null)
             {
                 if (invite is not null)
                 {
                     throw new MeshException($"invite: group '{group}' does not exist in etcd at {_etcd.Describe}");
+                }
+
+                if (_keyring.Of(group).Count > 0)
+                {
+                    // This home was in a group of that name that etcd no longer has: creating it again would make a new
+                    // key, and everything of the old group would be unreadable. Only an explicit command does that.
+                    throw new MeshException($"group '{group}' is gone from etcd at {_etcd.Describe}, but this home holds its keys: "
+                        + $"restore etcd, or run 'mesh join {group} --recreate' to create it afresh (the old keys are kept aside)");
                 }
 
                 var commit = GroupCommits.Genesis(group, request.Private ? LogEntry.Private : LogEntry.Open, _identity, _name, NowMs);
@@ -633,6 +652,11 @@ public sealed partial class ChatSession
         var links = new List<LinkSpec>(wanted.Count);
         foreach (var (peerId, (record, groups)) in wanted)
         {
+            if (_quarantined.ContainsKey(peerId))
+            {
+                continue;
+            }
+
             byte[] key;
             try
             {
@@ -643,7 +667,25 @@ public sealed partial class ChatSession
                 continue;
             }
 
-            links.Add(new LinkSpec(peerId, record.Endpoint, key, groups));
+            // An endpoint from etcd is untrusted: only tcp://HOST:PORT reaches a socket, and a name is resolved in
+            // the background, never on the poller, which would stall every link while it waits.
+            if (PeerEndpoint.TryParse(record.Endpoint, out var invalid) is not { } endpoint)
+            {
+                _warnings.Warn($"endpoint:{peerId}", $"not linking to {record.Name} ({peerId}): its endpoint '{Naming.Printable(record.Endpoint)}' is refused ({invalid})");
+                continue;
+            }
+
+            if (_resolver.AddressOf(endpoint, out var unresolved) is not { } address)
+            {
+                if (unresolved != "resolving")
+                {
+                    _warnings.Warn($"resolve:{peerId}", $"not linking to {record.Name} ({peerId}) yet: {unresolved}; trying again in a minute");
+                }
+
+                continue;
+            }
+
+            links.Add(new LinkSpec(peerId, endpoint.ConnectTo(address), key, groups));
         }
 
         _node.SetLinks(links);

@@ -695,19 +695,22 @@ public sealed partial class ChatSession
     /// <summary>Keeps a frame or history entry that names an epoch key or a log state this peer does not have yet.</summary>
     private void Park(GroupState state, string? historyName, string peerId, byte[] payload)
     {
-        if (state.Parked.Count >= GroupState.MaxParked)
+        // Bounded in count and bytes: what a hostile sender parks cannot grow without end.
+        while (state.Parked.Count > 0 && (state.Parked.Count >= GroupState.MaxParked || state.ParkedBytes + payload.Length > GroupState.MaxParkedBytes))
         {
-            state.Parked.Dequeue();
+            state.ParkedBytes -= state.Parked.Dequeue().Payload.Length;
             _instruments.FrameRejected(state.Name);
         }
 
         state.Parked.Enqueue((historyName, peerId, payload));
+        state.ParkedBytes += payload.Length;
     }
 
     private void Unpark(GroupState state)
     {
         var parked = state.Parked.ToList();
         state.Parked.Clear();
+        state.ParkedBytes = 0;
         foreach (var (historyName, peerId, payload) in parked)
         {
             if (historyName is null)

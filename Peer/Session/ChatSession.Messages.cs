@@ -226,8 +226,16 @@ public sealed partial class ChatSession
                 return;
             }
 
-            LogRejectedFrame(frame.PeerId, frame.Group, parsed is not null && (parsed.Group != frame.Group || parsed.PeerId != frame.PeerId) ? RejectReason.BadSignature : reason);
+            var why = parsed is not null && (parsed.Group != frame.Group || parsed.PeerId != frame.PeerId) ? RejectReason.BadSignature : reason;
             _instruments.FrameRejected(frame.Group);
+            if (_rejections.NoteFrame(frame.PeerId, frame.Group, why))
+            {
+                // A link that sends junk by the hundred is cut for a while; what its member really sent is in history.
+                _quarantined[frame.PeerId] = NowMs + (long)LinkQuarantine.TotalMilliseconds;
+                Emit(new ErrorEvent($"link to {Naming.Printable(frame.PeerId)} dropped for {LinkQuarantine.TotalSeconds:F0} s: more than {RejectionTally.LinkLimit} rejected frames in {RejectionTally.Interval.TotalSeconds:F0} s ({why})"));
+                ApplyLinks();
+            }
+
             return;
         }
 
@@ -318,7 +326,7 @@ public sealed partial class ChatSession
 
         if (envelope is null || envelope.HistoryName != name)
         {
-            LogCorruptHistory(state.Name, Naming.Printable(name), envelope is null ? reason : RejectReason.Malformed);
+            _rejections.NoteHistory(state.Name, envelope is null ? reason : RejectReason.Malformed);
             _instruments.FrameRejected(state.Name);
             return null;
         }
@@ -343,9 +351,6 @@ public sealed partial class ChatSession
         Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own) { Order = e.Order, Key = e.HistoryName });
     }
 
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 501, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "dropped a frame from {PeerId} on '{Group}': {Reason}")]
-    private partial void LogRejectedFrame(string peerId, string group, RejectReason reason);
-
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 504, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "repaired {Count} messages of '{Group}' from history")]
     private partial void LogRepaired(long count, string group);
 
@@ -354,7 +359,4 @@ public sealed partial class ChatSession
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 503, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "history of '{Group}': {Local} from the local copy, {Fetched} fetched from etcd")]
     private partial void LogHistoryLoaded(string group, int local, int fetched);
-
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 502, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "skipped a history entry in '{Group}' ({Reason}): {Name}")]
-    private partial void LogCorruptHistory(string group, string name, RejectReason reason);
 }

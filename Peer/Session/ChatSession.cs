@@ -80,6 +80,13 @@ public sealed partial class ChatSession : IAsyncDisposable
     private long _seq;
     private long _lastSentAtMs;
     private readonly HybridClock _clock = new();
+    private readonly EndpointResolver _resolver;
+    private readonly RejectionTally _rejections;
+
+    /// <summary>Links dropped for sending junk, until when (Unix ms).</summary>
+    private readonly Dictionary<string, long> _quarantined = new(StringComparer.Ordinal);
+
+    public static readonly TimeSpan LinkQuarantine = TimeSpan.FromSeconds(60);
     private bool _etcdDown;
     private (int Connected, int Known) _links;
     private LinkStates? _linksWritten;
@@ -109,6 +116,8 @@ public sealed partial class ChatSession : IAsyncDisposable
             logs.CreateLogger("node"),
             EnvelopeCodec.MaxEncodedBytes + 256,
             options.HighWaterMark);
+        _rejections = new RejectionTally(logs.CreateLogger("session"));
+        _resolver = new EndpointResolver(() => Post(new SessionInput.EndpointsResolved()));
         _registration = new PeerRegistration(etcd, options.LeaseTtl, logs.CreateLogger("registration"));
         _registration.StateChanged += state => Post(new SessionInput.Registration(state));
         _registration.Retrying += delay => Post(new SessionInput.EtcdRetrying(delay));
@@ -131,14 +140,37 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     public string PeerId => _identity.PeerId;
 
-    /// <summary>Hands a line the user typed to the session (a message, or a /command).</summary>
-    public void PostLine(string line) => Post(new SessionInput.UserLine(line));
+    /// <summary>Hands a line the user typed to the session (a message, or a /command). Waits while
+    /// <see cref="MaxQueuedLines"/> lines are queued already: a script piping a huge file is slowed to the pace the
+    /// session sends at, rather than queueing it all in memory.</summary>
+    public void PostLine(string line)
+    {
+        _lineRoom.Wait();
+        Post(new SessionInput.UserLine(line));
+    }
+
+    public const int MaxQueuedLines = 10_000;
+
+    /// <summary>Live frames waiting for the loop may hold this many bytes; beyond it frames are dropped (history
+    /// fills them in) rather than queued without end.</summary>
+    public const long MaxQueuedFrameBytes = 64L * 1024 * 1024;
+
+    private readonly SemaphoreSlim _lineRoom = new(MaxQueuedLines);
+    private long _queuedFrameBytes;
+    private long _framesDropped;
 
     /// <summary>Asks the session to leave every group cleanly and end.</summary>
     public void PostEndOfInput() => Post(new SessionInput.EndOfInput());
 
     private void Post(SessionInput input)
     {
+        if (input is SessionInput.Frame frame && Interlocked.Add(ref _queuedFrameBytes, frame.Payload.Length) > MaxQueuedFrameBytes)
+        {
+            Interlocked.Add(ref _queuedFrameBytes, -frame.Payload.Length);
+            Interlocked.Increment(ref _framesDropped);
+            return;
+        }
+
         if (input is SessionInput.UserLine or SessionInput.EndOfInput or SessionInput.LogChanged or SessionInput.KeyGranted
             or SessionInput.Committed or SessionInput.CommitFailed)
         {
@@ -333,9 +365,11 @@ public sealed partial class ChatSession : IAsyncDisposable
         switch (input)
         {
             case SessionInput.UserLine line:
+                _lineRoom.Release();
                 await HandleLineAsync(line.Text, ct);
                 break;
             case SessionInput.Frame frame:
+                Interlocked.Add(ref _queuedFrameBytes, -frame.Payload.Length);
                 OnFrame(frame);
                 break;
             case SessionInput.LinkUp up:
@@ -395,6 +429,9 @@ public sealed partial class ChatSession : IAsyncDisposable
             case SessionInput.Notice notice:
                 Emit(new ErrorEvent(notice.Message));
                 break;
+            case SessionInput.EndpointsResolved:
+                ApplyLinks();
+                break;
             case SessionInput.Tick:
                 OnTick();
                 ActOnSchedule();
@@ -428,6 +465,22 @@ public sealed partial class ChatSession : IAsyncDisposable
         WriteLinksIfChanged();
         _local.Checkpoint();
         var now = NowMs;
+        _rejections.Flush(now);
+        if (Interlocked.Exchange(ref _framesDropped, 0) is > 0 and var dropped)
+        {
+            _warnings.Warn("frames-dropped", $"{dropped} live frames dropped: this peer fell behind; history fills them in");
+        }
+
+        if (_quarantined.Count > 0 && _quarantined.Values.Any(until => until <= now))
+        {
+            foreach (var peer in _quarantined.Where(q => q.Value <= now).Select(q => q.Key).ToList())
+            {
+                _quarantined.Remove(peer);
+            }
+
+            ApplyLinks();
+        }
+
         foreach (var state in _groups.Values)
         {
             foreach (var e in state.Orderer.Expire(now, (long)GapTimeout.TotalMilliseconds))
@@ -446,6 +499,26 @@ public sealed partial class ChatSession : IAsyncDisposable
             return 0;
         }
 
+        try
+        {
+            return await CloseAsync();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or EtcdUnavailableException)
+        {
+            // Whatever failed on the way out (a full disk, etcd gone), the session ends, and says so.
+            Emit(new ErrorEvent($"leaving: {e.Message}"));
+            return 1;
+        }
+        finally
+        {
+            _rejections.Flush(long.MaxValue);
+            _node.Dispose();
+            _events.Writer.TryComplete();
+        }
+    }
+
+    private async Task<int> CloseAsync()
+    {
         // Typed before the end: sealed, kept in the outbox and shown as sent like any other.
         FlushSends();
         foreach (var state in _groups.Values.Where(s => s.Held.Count > 0))
@@ -474,8 +547,6 @@ public sealed partial class ChatSession : IAsyncDisposable
         await MarkLeavingAsync();
         // Revoking the lease removes every presence key at once: the others see this peer leave now, not after the TTL.
         await _registration.RevokeAsync(TimeSpan.FromSeconds(2));
-        _node.Dispose();
-        _events.Writer.TryComplete();
         // Nothing is lost: what etcd did not take waits in the outbox.
         return 0;
     }

@@ -1,7 +1,8 @@
 namespace Mesh.Peer.Session;
 
-/// <summary>How to join the groups named at start: create them private, and/or redeem an invite code.</summary>
-public sealed record JoinRequest(bool Private = false, string? Invite = null)
+/// <summary>How to join the groups named at start: create them private, redeem an invite code, and/or create afresh
+/// a group that etcd no longer has although this home was in it (<paramref name="Recreate"/>).</summary>
+public sealed record JoinRequest(bool Private = false, string? Invite = null, bool Recreate = false)
 {
     public static readonly JoinRequest Default = new();
 }

@@ -8,15 +8,19 @@ namespace Mesh.Peer.Session;
 /// Every sender run (peer, epoch) numbers its messages 1, 2, 3… A live message that arrives ahead of its turn waits
 /// until the ones before it come (live, or from history, which a sender writes in order). History is authoritative:
 /// when it moves past a number that never arrived, that message was never persisted and is not waited for. A message
-/// waiting longer than the gap timeout is released anyway; the numbers it skipped stay acceptable, so one that turns
-/// up later is still shown, once, rather than lost.
+/// waiting longer than the gap timeout is released anyway; the numbers it skipped stay acceptable (as ranges, see
+/// <see cref="SeqRanges"/>), so one that turns up later is still shown, once, rather than lost.
+/// <para>Bounded against hostile senders: at most <see cref="MaxPending"/> messages wait per stream (beyond that the
+/// oldest are released past their gap, never dropped), and at most <see cref="MaxRunsPerSender"/> runs are followed
+/// per sender: an older run is then closed (what waited in it is released) and its late copies are dropped.</para>
 /// </remarks>
 internal sealed class MessageOrderer
 {
-    /// <summary>A hostile or broken sender must not make us remember unbounded numbers.</summary>
-    private const int MaxTracked = 10_000;
+    public const int MaxPending = 10_000;
 
-    private readonly Dictionary<string, SenderStream> _streams = new(StringComparer.Ordinal);
+    public const int MaxRunsPerSender = 16;
+
+    private readonly Dictionary<string, SenderRuns> _senders = new(StringComparer.Ordinal);
 
     /// <summary>Messages released past a gap that did not fill in time.</summary>
     public long GapsSkipped { get; private set; }
@@ -31,12 +35,31 @@ internal sealed class MessageOrderer
     /// opened on several threads).</summary>
     public long Duplicates => Interlocked.Read(ref _duplicates);
 
-    public int Waiting => _streams.Values.Sum(s => s.Pending.Count);
+    /// <summary>Messages of runs closed to stay within <see cref="MaxRunsPerSender"/> that came after all, dropped.</summary>
+    public long Stale { get; private set; }
+
+    public int Waiting => _senders.Values.Sum(s => s.Runs.Values.Sum(r => r.Pending.Count));
 
     /// <summary>True when this message was delivered already: a copy, which needs no checking to be dropped.</summary>
     public bool AlreadyDelivered(string peerId, long epoch, long seq)
     {
-        if (!_streams.TryGetValue(peerId + ":" + epoch, out var stream) || seq >= stream.Next || stream.Skipped.Contains(seq))
+        if (!_senders.TryGetValue(peerId, out var sender))
+        {
+            return false;
+        }
+
+        if (!sender.Runs.TryGetValue(epoch, out var stream))
+        {
+            if (epoch > sender.ClosedUpTo)
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref _duplicates);
+            return true;
+        }
+
+        if (seq >= stream.Next || stream.Skipped.Contains(seq))
         {
             return false;
         }
@@ -48,13 +71,20 @@ internal sealed class MessageOrderer
     /// <summary>Records a message this peer sent itself (already shown), so its echoes are dropped.</summary>
     public void MarkOwn(Envelope e)
     {
-        var stream = StreamOf(e);
-        stream.Next = Math.Max(stream.Next, e.Seq + 1);
+        if (StreamOf(e, []) is { } stream)
+        {
+            stream.Next = Math.Max(stream.Next, e.Seq + 1);
+        }
     }
 
     public IReadOnlyList<Envelope> OfferLive(Envelope e, long nowMs)
     {
-        var stream = StreamOf(e);
+        var released = new List<Envelope>();
+        if (StreamOf(e, released) is not { } stream)
+        {
+            return released;
+        }
+
         if (e.Seq < stream.Next)
         {
             return LateOrDuplicate(stream, e);
@@ -62,33 +92,43 @@ internal sealed class MessageOrderer
 
         if (e.Seq == stream.Next)
         {
-            var ready = new List<Envelope> { e };
+            released.Add(e);
             stream.Next++;
-            Drain(stream, ready);
-            return ready;
+            Drain(stream, released);
+            return released;
         }
 
-        if (stream.Pending.Count < MaxTracked && !stream.Pending.ContainsKey(e.Seq))
-        {
-            stream.Pending[e.Seq] = (e, nowMs);
-        }
-        else if (stream.Pending.ContainsKey(e.Seq))
+        if (stream.Pending.ContainsKey(e.Seq))
         {
             Interlocked.Increment(ref _duplicates);
+            return released;
         }
 
-        return [];
+        if (stream.Pending.Count >= MaxPending)
+        {
+            // Waiting is bounded: the oldest waiting message goes now, past its gap (which stays acceptable).
+            ReleaseUpTo(stream, stream.Pending.Keys.First(), released);
+            Drain(stream, released);
+        }
+
+        stream.Pending[e.Seq] = (e, nowMs);
+        return released;
     }
 
     public IReadOnlyList<Envelope> OfferHistory(Envelope e)
     {
-        var stream = StreamOf(e);
-        if (e.Seq < stream.Next)
+        var ready = new List<Envelope>();
+        if (StreamOf(e, ready) is not { } stream)
         {
-            return LateOrDuplicate(stream, e);
+            return ready;
         }
 
-        var ready = new List<Envelope>();
+        if (e.Seq < stream.Next)
+        {
+            ready.AddRange(LateOrDuplicate(stream, e));
+            return ready;
+        }
+
         if (e.Seq > stream.Next)
         {
             // History moved past numbers we never got: release what waited before this one, in order.
@@ -111,7 +151,7 @@ internal sealed class MessageOrderer
     public IReadOnlyList<Envelope> Expire(long nowMs, long maxWaitMs)
     {
         List<Envelope>? ready = null;
-        foreach (var stream in _streams.Values)
+        foreach (var stream in _senders.Values.SelectMany(s => s.Runs.Values))
         {
             if (stream.Pending.Count == 0)
             {
@@ -125,7 +165,7 @@ internal sealed class MessageOrderer
             }
 
             ready ??= [];
-            ReleaseUpTo(stream, stream.Pending.Keys.Max(), ready);
+            ReleaseUpTo(stream, stream.Pending.Keys.Last(), ready);
         }
 
         return ready ?? (IReadOnlyList<Envelope>)[];
@@ -151,11 +191,7 @@ internal sealed class MessageOrderer
         if (missing > 0)
         {
             GapsSkipped += missing;
-            var tracked = Math.Min(missing, MaxTracked - stream.Skipped.Count);
-            for (long i = 0; i < tracked; i++)
-            {
-                stream.Skipped.Add(stream.Next + i);
-            }
+            stream.Skipped.AddAbove(stream.Next, seq - 1);
         }
 
         stream.Next = Math.Max(stream.Next, seq);
@@ -182,15 +218,48 @@ internal sealed class MessageOrderer
         }
     }
 
-    private SenderStream StreamOf(Envelope e)
+    /// <summary>The stream of <paramref name="e"/>'s sender run, opened if new; null for a run closed already (its
+    /// message is stale). Opening a run beyond <see cref="MaxRunsPerSender"/> closes the oldest, releasing into
+    /// <paramref name="released"/> what waited in it.</summary>
+    private SenderStream? StreamOf(Envelope e, List<Envelope> released)
     {
-        var key = e.PeerId + ":" + e.Epoch;
-        if (!_streams.TryGetValue(key, out var stream))
+        if (!_senders.TryGetValue(e.PeerId, out var sender))
         {
-            _streams[key] = stream = new SenderStream();
+            _senders[e.PeerId] = sender = new SenderRuns();
         }
 
-        return stream;
+        if (sender.Runs.TryGetValue(e.Epoch, out var stream))
+        {
+            return stream;
+        }
+
+        if (e.Epoch <= sender.ClosedUpTo)
+        {
+            Stale++;
+            return null;
+        }
+
+        sender.Runs[e.Epoch] = stream = new SenderStream();
+        while (sender.Runs.Count > MaxRunsPerSender)
+        {
+            var (oldest, closing) = sender.Runs.First();
+            sender.Runs.Remove(oldest);
+            sender.ClosedUpTo = Math.Max(sender.ClosedUpTo, oldest);
+            foreach (var (_, waiting) in closing.Pending)
+            {
+                released.Add(waiting.Envelope);
+            }
+        }
+
+        return sender.Runs.TryGetValue(e.Epoch, out stream) ? stream : null;
+    }
+
+    /// <summary>The runs of one sender that are followed, by epoch, and the newest run closed.</summary>
+    private sealed class SenderRuns
+    {
+        public SortedDictionary<long, SenderStream> Runs { get; } = new();
+
+        public long ClosedUpTo { get; set; }
     }
 
     private sealed class SenderStream
@@ -199,6 +268,6 @@ internal sealed class MessageOrderer
 
         public SortedDictionary<long, (Envelope Envelope, long ArrivedMs)> Pending { get; } = new();
 
-        public HashSet<long> Skipped { get; } = new();
+        public SeqRanges Skipped { get; } = new();
     }
 }

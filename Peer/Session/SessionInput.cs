@@ -55,6 +55,9 @@ internal abstract record SessionInput
 
     public sealed record Tick : SessionInput;
 
+    /// <summary>A name in a peer's endpoint resolved (or failed to): the links are applied again.</summary>
+    public sealed record EndpointsResolved : SessionInput;
+
     /// <summary>Tells the loop that urgent inputs wait (they are queued apart).</summary>
     public sealed record Wake : SessionInput
     {

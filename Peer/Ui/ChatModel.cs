@@ -1,3 +1,4 @@
+using Mesh.Coordinator;
 using System.Globalization;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Session;
@@ -121,7 +122,7 @@ public sealed class ChatModel(string name, string fingerprint)
                 {
                     var group = Group(member.Group);
                     group.Members[member.Name] = member.Joined;
-                    group.Lines.Add(new ChatLine(now, null, member.Joined ? $"{member.Name} joined" : $"{member.Name} left", ChatLineKind.System));
+                    group.Lines.Add(new ChatLine(now, null, TerminalText.OneLine(member.Joined ? $"{member.Name} joined" : $"{member.Name} left"), ChatLineKind.System));
                     break;
                 }
 
@@ -174,7 +175,7 @@ public sealed class ChatModel(string name, string fingerprint)
                 break;
 
             case ErrorEvent error:
-                Say("! " + error.Message, now);
+                Say("! " + TerminalText.OneLine(error.Message), now);
                 break;
         }
 

@@ -138,4 +138,58 @@ public sealed class MessageOrdererTests
         var ready = o.OfferHistory(M(long.MaxValue / 2));
         Assert.That(ready, Has.Count.EqualTo(1));
     }
+
+    [Test]
+    public void A_gap_of_a_million_numbers_stays_acceptable_in_full_and_costs_one_range()
+    {
+        var o = new MessageOrderer();
+        o.OfferLive(M(1), 0);
+        o.OfferLive(M(1_000_002), 0);
+        Assert.That(Seqs(o.Expire(20_000, 10_000)), Is.EqualTo(new long[] { 1_000_002 }));
+
+        // Every skipped number is still shown when it turns up (none becomes a "duplicate"), and only once.
+        var late = new long[] { 2, 5_000, 10_001, 20_000, 999_999, 1_000_001 };
+        foreach (var seq in late)
+        {
+            Assert.That(Seqs(o.OfferHistory(M(seq))), Is.EqualTo(new[] { seq }), $"seq {seq}");
+            Assert.That(o.OfferHistory(M(seq)), Is.Empty);
+        }
+
+        Assert.That(o.Duplicates, Is.EqualTo(late.Length));
+    }
+
+    [Test]
+    public void Waiting_is_bounded_by_releasing_the_oldest_never_by_dropping()
+    {
+        var o = new MessageOrderer();
+        o.OfferLive(M(1), 0);
+        var released = new List<long>();
+        for (long seq = 3; seq < 3 + MessageOrderer.MaxPending + 5; seq++)
+        {
+            released.AddRange(Seqs(o.OfferLive(M(seq), 0)));
+        }
+
+        Assert.That(o.Waiting, Is.LessThanOrEqualTo(MessageOrderer.MaxPending));
+        released.AddRange(Seqs(o.Expire(20_000, 10_000)));
+        Assert.That(released, Is.EqualTo(Enumerable.Range(3, MessageOrderer.MaxPending + 5).Select(i => (long)i)), "every one, in order");
+        Assert.That(Seqs(o.OfferHistory(M(2))), Is.EqualTo(new long[] { 2 }), "the gap is still acceptable");
+    }
+
+    [Test]
+    public void A_sender_opening_run_after_run_costs_a_bounded_number_of_streams()
+    {
+        var o = new MessageOrderer();
+        var shown = 0;
+        for (long epoch = 1; epoch <= 1000; epoch++)
+        {
+            // Each run starts 10,000 numbers in and then skips them: the attack that cost a joiner 1.6 GB.
+            shown += o.OfferHistory(M(10_001, epoch: epoch)).Count;
+        }
+
+        Assert.That(shown, Is.EqualTo(1000), "each message is shown");
+        Assert.That(o.AlreadyDelivered("aaaaaaaaaaaaaaaa", 1, 5), Is.True, "a closed run takes no more messages");
+        Assert.That(o.OfferHistory(M(5, epoch: 3)), Is.Empty);
+        Assert.That(Seqs(o.OfferHistory(M(5, epoch: 1000))), Is.EqualTo(new long[] { 5 }), "a followed run still does");
+        Assert.That(o.Stale, Is.EqualTo(1));
+    }
 }

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Mesh.Peer.Configuration;
+namespace Mesh.Coordinator;
 
 /// <summary>Makes text from other peers (message texts, names, reasons) safe to print on a terminal or a page.</summary>
 /// <remarks>
