@@ -13,6 +13,8 @@ command -v chromium >/dev/null || ensure_packages chromium
 command -v openssl >/dev/null || ensure_packages openssl
 # The terminal tests run the chat screen under tmux.
 command -v tmux >/dev/null || ensure_packages tmux
+# The clock-skew tests run peers under libfaketime.
+command -v faketime >/dev/null || ensure_packages faketime
 # The integration tests run the peer exactly as deploy/mesh.sh does.
 MESH_DLL=$(publish_peer)
 export MESH_DLL

@@ -134,7 +134,7 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
                         continue;
                     }
 
-                    taken.Add((kv.ModRevision, new HistoryEntry(group, name, kv.Value.ToByteArray())));
+                    taken.Add((kv.ModRevision, new HistoryEntry(group, name, kv.Value.ToByteArray()) { Revision = kv.ModRevision }));
                 }
 
                 // etcd's sort by modification revision is not stable among the keys of one transaction: within a
@@ -207,7 +207,7 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
                     var page = new List<HistoryEntry>(response.Kvs.Count);
                     foreach (var kv in response.Kvs)
                     {
-                        page.Add(new HistoryEntry(group, kv.Key.ToStringUtf8()[prefix.Length..], kv.Value.ToByteArray()));
+                        page.Add(new HistoryEntry(group, kv.Key.ToStringUtf8()[prefix.Length..], kv.Value.ToByteArray()) { Revision = kv.ModRevision });
                     }
 
                     await onPage(page);

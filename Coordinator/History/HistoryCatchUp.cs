@@ -9,14 +9,19 @@ namespace Mesh.Coordinator.History;
 /// </remarks>
 public static class HistoryCatchUp
 {
-    public static CatchUpPlan Plan(LocalCopy copy, string cluster, long etcdRevision)
+    /// <param name="copy">The local copy.</param>
+    /// <param name="cluster">The id of the cluster etcd answers for now.</param>
+    /// <param name="etcdRevision">etcd's revision now.</param>
+    /// <param name="witnessHeld">Whether etcd still holds the last entry the copy took (its history was not rolled
+    /// back past it, even if its revision has since moved on beyond the copy's).</param>
+    public static CatchUpPlan Plan(LocalCopy copy, string cluster, long etcdRevision, bool witnessHeld = true)
     {
         if (copy.Revision == 0)
         {
             return new CatchUpPlan(CatchUpKind.ReadAll, null);
         }
 
-        if (copy.Cluster.Length > 0 && cluster.Length > 0 && copy.Cluster != cluster)
+        if (copy.Cluster.Length > 0 && copy.Cluster != "-" && cluster.Length > 0 && copy.Cluster != cluster)
         {
             return new CatchUpPlan(CatchUpKind.Reconcile, $"etcd is another cluster ({cluster}) than the one this home's copy came from ({copy.Cluster})");
         }
@@ -24,6 +29,11 @@ public static class HistoryCatchUp
         if (etcdRevision < copy.Revision)
         {
             return new CatchUpPlan(CatchUpKind.Reconcile, $"etcd's revision went back from {copy.Revision} to {etcdRevision} (restored from an older snapshot?)");
+        }
+
+        if (!witnessHeld)
+        {
+            return new CatchUpPlan(CatchUpKind.Reconcile, $"etcd no longer holds the last entry this home took from it ({copy.Witness}): its data went back (restored from an older snapshot?)");
         }
 
         return new CatchUpPlan(CatchUpKind.ReadSince, null);

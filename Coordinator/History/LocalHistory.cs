@@ -6,7 +6,9 @@ namespace Mesh.Coordinator.History;
 /// to which each copy is complete: a restart shows the copy and asks etcd only for what came after.</summary>
 /// <remarks>
 /// Files under <c>HOME/history</c>, mode 0600: <c>G.log</c> (checksummed records in the order taken from etcd) and
-/// <c>G.rev</c> (<c>REVISION CLUSTER</c>, written after the records it covers, atomically). A crash between the two
+/// <c>G.rev</c> (<c>REVISION CLUSTER WITNESS</c>, written after the records it covers, atomically; the witness is the
+/// name and etcd revision of the last entry taken, <c>NAME@REVISION</c>, which etcd must still hold, at that revision,
+/// for the copy to be continued). A crash between the two
 /// leaves records beyond the revision; they are read again from etcd and dropped as copies, never lost.
 /// <para>A damaged record costs that record alone: the file is rewritten with the good ones and the copy reports
 /// revision 0, so that the caller reads the whole history from etcd again and takes what the copy lost. A write that
@@ -46,7 +48,7 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
             Close(group);
             _stopped.Remove(group);
             if (!File.Exists(RevisionPath(group)) || !File.Exists(LogPath(group))
-                || !TryParseRevision(File.ReadAllText(RevisionPath(group)), out var revision, out var cluster))
+                || !TryParseRevision(File.ReadAllText(RevisionPath(group)), out var revision, out var cluster, out var witness))
             {
                 return new LocalCopy([], 0, "", 0);
             }
@@ -93,14 +95,15 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
                 }
             }
 
-            return new LocalCopy(unique, revision, cluster, scan.Damaged);
+            return new LocalCopy(unique, revision, cluster, scan.Damaged) { Witness = witness };
         }
     }
 
-    private static bool TryParseRevision(string text, out long revision, out string cluster)
+    private static bool TryParseRevision(string text, out long revision, out string cluster, out string witness)
     {
-        var parts = text.Trim().Split(' ', 2);
+        var parts = text.Trim().Split(' ', 3);
         cluster = parts.Length > 1 ? parts[1] : "";
+        witness = parts.Length > 2 ? parts[2] : "";
         return long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out revision);
     }
 
@@ -161,6 +164,9 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
                 Rewrite(group, entries);
                 var log = Open(group);
                 log.Revision = revision;
+                log.Witness = entries.LastOrDefault(e => e.Revision > 0 && !e.Name.Contains(' ')) is { } last
+                    ? string.Create(CultureInfo.InvariantCulture, $"{last.Name}@{last.Revision}")
+                    : "";
                 WriteRevision(group, log);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -194,6 +200,10 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
 
                     // The records reach the operating system before any revision that covers them is written.
                     log.Stream.Flush();
+                    if (entries.LastOrDefault(e => e.Revision > 0 && !e.Name.Contains(' ')) is { } last)
+                    {
+                        log.Witness = string.Create(CultureInfo.InvariantCulture, $"{last.Name}@{last.Revision}");
+                    }
                 }
                 catch (IOException)
                 {
@@ -311,7 +321,10 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
         }
 
         var temp = RevisionPath(group) + ".tmp";
-        File.WriteAllText(temp, string.Create(CultureInfo.InvariantCulture, $"{log.Revision} {Cluster}"));
+        var line = Cluster.Length == 0 && log.Witness.Length == 0
+            ? log.Revision.ToString(CultureInfo.InvariantCulture)
+            : string.Create(CultureInfo.InvariantCulture, $"{log.Revision} {(Cluster.Length > 0 ? Cluster : "-")} {log.Witness}").TrimEnd();
+        File.WriteAllText(temp, line);
         File.Move(temp, RevisionPath(group), overwrite: true);
         log.Written = log.Revision;
         log.Since.Restart();
@@ -352,6 +365,9 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
         public long Revision { get; set; }
 
         public long Written { get; set; }
+
+        /// <summary>The last entry taken from etcd, as NAME@REVISION.</summary>
+        public string Witness { get; set; } = "";
 
         public System.Diagnostics.Stopwatch Since { get; } = System.Diagnostics.Stopwatch.StartNew();
     }

@@ -227,7 +227,12 @@ public sealed partial class ChatSession
             Emit(new ErrorEvent($"the local history copy of '{group}' had {copy.Damaged} damaged record(s) ({Path.Combine(_options.Home, "history", group + ".log")}); reading them again from etcd"));
         }
 
-        var plan = HistoryCatchUp.Plan(copy, _etcd.ClusterId, await _etcd.CurrentRevisionAsync(ct));
+        var current = await _etcd.CurrentRevisionAsync(ct);
+        // The last entry the copy took must still be in etcd, written at the same revision: otherwise etcd's data went
+        // back (a restore) even if its revision has since moved on past the copy's.
+        var witnessHeld = copy.Revision == 0 || copy.WitnessEntry is not { } witness
+            || await _logStore.GetAsync(MeshKeys.HistoryPrefix(group) + witness.Name, ct) is { } held && held.ModRevision == witness.Revision;
+        var plan = HistoryCatchUp.Plan(copy, _etcd.ClusterId, current, witnessHeld);
         if (plan.Reason is not null)
         {
             Emit(new ErrorEvent($"history of '{group}': {plan.Reason}; reading it all again and putting back what this home holds and etcd lost"));

@@ -267,7 +267,7 @@ public sealed partial class ChatSession
                 continue;
             }
 
-            taken.Add(new HistoryEntry(changed.Group, change.Key[prefix.Length..], change.Value));
+            taken.Add(new HistoryEntry(changed.Group, change.Key[prefix.Length..], change.Value) { Revision = change.ModRevision });
 
             if (OpenStored(state, change.Key[prefix.Length..], change.Value) is { } envelope)
             {

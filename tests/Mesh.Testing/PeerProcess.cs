@@ -229,8 +229,16 @@ public sealed class PeerProcess : IAsyncDisposable
         }
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        // Tests may stop a peer themselves and the fixture stops every peer again: the second time is a no-op.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         if (!_process.HasExited)
         {
             Signal(SIGCONT);

@@ -23,6 +23,8 @@ public sealed class HistoryCatchUpTests
         Assert.That(replaced.Kind, Is.EqualTo(CatchUpKind.Reconcile));
         Assert.That(replaced.Reason, Does.Contain("another cluster"));
         Assert.That(HistoryCatchUp.Plan(Copy(40, cluster: ""), "c2", 900).Kind, Is.EqualTo(CatchUpKind.ReadSince), "a copy from before clusters were noted");
+        Assert.That(HistoryCatchUp.Plan(Copy(40), "c1", 900, witnessHeld: false).Kind, Is.EqualTo(CatchUpKind.Reconcile),
+            "restored from a snapshot, then written past the copy's revision: the last entry taken is gone");
     }
 
     [Test]

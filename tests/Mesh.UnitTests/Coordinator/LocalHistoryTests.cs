@@ -31,13 +31,13 @@ public sealed class LocalHistoryTests
         // An interval no test run reaches: only the explicit checkpoint may write the second revision.
         using var local = new LocalHistory(_dir, TimeSpan.FromHours(1));
         local.Append("ops", Entries(0, 2), 10);
-        Assert.That(Revision(), Is.EqualTo("10 "));
+        Assert.That(Revision(), Is.EqualTo("10"));
 
         // Within the checkpoint interval the records reach the file, the revision waits for a checkpoint.
         local.Append("ops", Entries(2, 3), 20);
-        Assert.That(Revision(), Is.EqualTo("10 "));
+        Assert.That(Revision(), Is.EqualTo("10"));
         local.Checkpoint();
-        Assert.That(Revision(), Is.EqualTo("20 "));
+        Assert.That(Revision(), Is.EqualTo("20"));
     }
 
     [Test]
@@ -127,7 +127,7 @@ public sealed class LocalHistoryTests
         local.Append("ops", Entries(2, 2), 20);
         local.Append("ops", Entries(4, 2), 30);
         local.Checkpoint();
-        Assert.That(Revision(), Is.EqualTo("10 "));
+        Assert.That(Revision(), Is.EqualTo("10"));
         Assert.That(failure, Does.StartWith("ops: "));
     }
 }
