@@ -45,4 +45,31 @@ public sealed class CompactionTests : EtcdFixture
             await reader.DisposeAsync();
         }
     }
+
+    [Test]
+    public async Task A_newcomer_waiting_for_its_key_while_etcd_compacts_is_still_admitted()
+    {
+        var group = NewGroup("grantcompact");
+        var creator = StartPeer("cora", group);
+        await creator.WaitReadyAsync(group);
+        Assert.That(await creator.CloseAsync(), Is.EqualTo(0));
+
+        // No member online: the newcomer waits. It reaches etcd through a proxy the test cuts.
+        using var path = new TcpProxy(Etcd.ClientPort);
+        var newcomer = Track(PeerProcess.Start(path.Url, "nico", [group], null, "--lease-ttl", "120"));
+        await newcomer.WaitForAsync(p => p.Of("waiting", group).Count > 0, Long, "nico waiting");
+        path.Cut();
+
+        // While it is cut off, a member comes back and admits it; then etcd compacts those revisions away.
+        var back = Track(PeerProcess.Start(Etcd.Url, "cora", [group], creator.Home));
+        await back.WaitReadyAsync(group, Long);
+        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/keys/{group}/{newcomer.PeerId}/").Count > 0, Long, "nico's key granted");
+        var (_, revision) = Etcd.CountKeys("/mesh/");
+        Assert.That(Etcd.Etcdctl("compact", revision.ToString()).ExitCode, Is.EqualTo(0));
+        path.Restore();
+
+        await newcomer.WaitReadyAsync(group, Long);
+        await back.SendAsync("welcome");
+        await newcomer.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "welcome"), Long, "a message after the admission");
+    }
 }

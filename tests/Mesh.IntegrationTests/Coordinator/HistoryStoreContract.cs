@@ -171,6 +171,70 @@ public sealed class EtcdHistoryStoreContract : HistoryStoreContract
         _connection = new EtcdConnection([_etcd.Url]);
     }
 
+    private static HistoryEntry Entry(string group, string name) => new(group, name, System.Text.Encoding.UTF8.GetBytes("v " + name));
+
+    private async Task<List<string>> WriteAsync(string group, int count)
+    {
+        var names = Enumerable.Range(0, count).Select(i => $"{1_000_000 + i:D13}-p").ToList();
+        foreach (var batch in names.Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
+        {
+            await Store.AppendAsync(batch.Select(n => Entry(group, n)).ToList(), CancellationToken.None);
+        }
+
+        return names;
+    }
+
+    /// <summary>Between two pages: an entry that sorts before the read's place and one after it are written, and etcd
+    /// compacts away the revision the read was pinned to.</summary>
+    private async Task WriteAndCompactAsync(string group, List<string> expected)
+    {
+        var early = "0000000000001-early";
+        var late = "9999999999999-late";
+        await Store.AppendAsync([Entry(group, early), Entry(group, late)], CancellationToken.None);
+        expected.Add(early);
+        expected.Add(late);
+        var (_, revision) = _etcd.CountKeys("/mesh/");
+        Assert.That(_etcd.Etcdctl("compact", revision.ToString(System.Globalization.CultureInfo.InvariantCulture)).ExitCode, Is.EqualTo(0));
+    }
+
+    [Test]
+    public async Task A_paged_read_that_meets_a_compaction_goes_on_and_misses_nothing()
+    {
+        var group = "compacted-read-" + Guid.NewGuid().ToString("N")[..8];
+        var expected = await WriteAsync(group, EtcdHistoryStore.PageSize * 2 + 100);
+        var seen = new List<string>();
+        var pages = 0;
+        await Store.ReadAsync(group, async page =>
+        {
+            seen.AddRange(page.Select(e => e.Name));
+            if (++pages == 1)
+            {
+                await WriteAndCompactAsync(group, expected);
+            }
+        }, CancellationToken.None);
+        Assert.That(seen.Distinct().Order(StringComparer.Ordinal), Is.EqualTo(expected.Order(StringComparer.Ordinal)));
+        Assert.That(seen.Take(expected.Count - 2), Is.Ordered.Using((IComparer<string>)StringComparer.Ordinal), "key order up to where the compaction was met");
+    }
+
+    [Test]
+    public async Task A_read_by_revision_that_meets_a_compaction_goes_on_without_loss_or_repeat()
+    {
+        var group = "compacted-since-" + Guid.NewGuid().ToString("N")[..8];
+        var (_, before) = _etcd.CountKeys("/mesh/");
+        var expected = await WriteAsync(group, EtcdHistoryStore.PageSize * 2 + 100);
+        var seen = new List<string>();
+        var pages = 0;
+        await Store.ReadSinceAsync(group, before, async page =>
+        {
+            seen.AddRange(page.Select(e => e.Name));
+            if (++pages == 1)
+            {
+                await WriteAndCompactAsync(group, expected);
+            }
+        }, CancellationToken.None);
+        Assert.That(seen.Order(StringComparer.Ordinal), Is.EqualTo(expected.Order(StringComparer.Ordinal)), "each entry exactly once");
+    }
+
     [OneTimeTearDown]
     public void Stop()
     {

@@ -105,4 +105,23 @@ public sealed class HostileInputTests : EtcdFixture
         Assert.That(a.Exited || c.Exited, Is.False);
         Assert.That(junk.Exited, Is.False);
     }
+
+    [Test]
+    public async Task Terminal_escapes_in_messages_never_reach_a_terminal_through_mesh_history()
+    {
+        var group = NewGroup("escape");
+        var sender = StartPeer("esc", group);
+        await sender.WaitReadyAsync(group);
+        // (A line break cannot come through headless input, which splits lines; TerminalTextTests covers it.)
+        await sender.SendAsync("title\u001b]0;pwned\u0007 clear\u001b[2J c1\u009b31m bidi\u202eevil");
+        await sender.SendAsync("marker");
+        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 2, Long, "both in history");
+
+        var (code, stdout, _) = await MeshCli.RunAsync("history", group, "--etcd", Etcd.Url, "--home", sender.Home);
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(stdout, Does.Contain("marker"));
+        Assert.That(stdout.Where(c => char.IsControl(c) && c != '\n'), Is.Empty, "no control character printed");
+        Assert.That(stdout, Does.Not.Contain("\u202e"));
+        Assert.That(stdout, Does.Contain("title\uFFFD]0;pwned\uFFFD clear\uFFFD[2J"), "each control shown as U+FFFD, the rest as sent");
+    }
 }

@@ -1,0 +1,87 @@
+using Mesh.Testing;
+
+namespace Mesh.IntegrationTests.Faults;
+
+/// <summary>A full disk and a home turned read-only: one clear error each, live chat goes on where it can, nothing
+/// shown as sent is lost, and the peer still leaves cleanly at end of input.</summary>
+public sealed class DiskTests : EtcdFixture
+{
+    private static List<string> Texts(PeerProcess peer, string group) => peer.Messages(group).Select(m => m.Str("text")!).ToList();
+
+    private static IEnumerable<string> Errors(PeerProcess peer) => peer.Of("error").Select(e => e.Str("message")!);
+
+    [Test]
+    public async Task A_full_disk_costs_the_messages_it_refused_and_says_so_and_nothing_crashes()
+    {
+        var group = NewGroup("fulldisk");
+        using var disk = Mounts.Tmpfs(16);
+        var home = System.IO.Path.Combine(disk.Path, "home");
+        var sender = StartPeer("sam", [group], home);
+        var other = StartPeer("ola", group);
+        await sender.WaitReadyAsync(group, Long);
+        await other.WaitReadyAsync(group, Long);
+        await sender.WaitForAsync(p => OnlineNames(p, group).Contains("ola"), Long, "ola online");
+        await sender.SendAsync("before the disk filled");
+        await other.WaitForAsync(p => Texts(p, group).Contains("before the disk filled"), Long, "the first message");
+
+        var filler = disk.Fill();
+        await sender.SendAsync("while full");
+        await sender.WaitForAsync(p => Errors(p).Any(e => e.Contains("not sent") && e.Contains("No space left")), Long, "a clear error for the refused message");
+        // What others send still arrives: the copy cannot take it, which is said once.
+        await other.SendManyAsync(Enumerable.Range(0, 20).Select(i => $"to a full disk {i}"));
+        await sender.WaitForAsync(p => Texts(p, group).Count(t => t.StartsWith("to a full disk")) == 20, Long, "live chat goes on");
+        await sender.WaitForAsync(p => Errors(p).Any(e => e.Contains("local history copy") && e.Contains("cannot be written")), Long, "the copy's error");
+        Assert.That(Errors(sender).Count(e => e.Contains("local history copy")), Is.EqualTo(1), "said once, not per message");
+
+        File.Delete(filler);
+        await sender.SendAsync("after the disk was freed");
+        await other.WaitForAsync(p => Texts(p, group).Contains("after the disk was freed"), Long, "sending works again");
+        Assert.That(Texts(other, group), Has.None.EqualTo("while full"), "a message refused by the outbox was never published");
+        Assert.That(Texts(sender, group), Has.None.EqualTo("while full"), "nor shown as sent");
+        Assert.That(await sender.CloseAsync(TimeSpan.FromSeconds(60)), Is.EqualTo(0), "a clean exit at end of input");
+
+        var history = (await HistoryAsync(group, other.Home)).Select(m => m.Str("text")).ToList();
+        Assert.That(history, Does.Contain("after the disk was freed").And.Contain("before the disk filled").And.Not.Contain("while full"));
+
+        // The copy stopped where it was complete: the next start reads what it missed from etcd, once.
+        var back = StartPeer("sam", [group], home);
+        await back.WaitReadyAsync(group, Long);
+        await other.SendAsync("marker");
+        await back.WaitForAsync(p => Texts(p, group).Contains("marker"), Long, "the marker");
+        var texts = Texts(back, group);
+        Assert.That(texts.Count(t => t.StartsWith("to a full disk")), Is.EqualTo(20));
+        Assert.That(texts.Distinct().Count(), Is.EqualTo(texts.Count));
+    }
+
+    [Test]
+    public async Task A_home_turned_read_only_keeps_live_chat_and_exits_cleanly_at_end_of_input()
+    {
+        var group = NewGroup("rohome");
+        var (writer, reader) = await StartPairAsync(group, "wren", "reed");
+        await writer.SendAsync("before");
+        await reader.WaitForAsync(p => Texts(p, group).Contains("before"), Long, "the first message");
+
+        int code;
+        using (Mounts.ReadOnly(reader.Home))
+        {
+            var sent = Enumerable.Range(0, 50).Select(i => $"to a read-only home {i:D2}").ToList();
+            await writer.SendManyAsync(sent);
+            await reader.WaitForAsync(p => Texts(p, group).Count(t => t.StartsWith("to a read-only home")) == 50, Long, "live chat goes on");
+            await reader.WaitForAsync(p => Errors(p).Any(e => e.Contains("local history copy") && e.Contains("cannot be written")), Long, "the copy's error");
+            await reader.SendAsync("from a read-only home");
+            await reader.WaitForAsync(p => Errors(p).Any(e => e.Contains("not sent") && e.Contains("outbox")), Long, "the outbox's error");
+            code = await reader.CloseAsync(TimeSpan.FromSeconds(60));
+        }
+
+        Assert.That(code, Is.EqualTo(0), "end of input still ends the peer cleanly");
+        Assert.That(Texts(writer, group), Has.None.EqualTo("from a read-only home"));
+
+        var back = StartPeer("reed", [group], reader.Home);
+        await back.WaitReadyAsync(group, Long);
+        await writer.SendAsync("marker");
+        await back.WaitForAsync(p => Texts(p, group).Contains("marker"), Long, "the marker");
+        var texts = Texts(back, group);
+        Assert.That(texts.Count(t => t.StartsWith("to a read-only home")), Is.EqualTo(50), "what the copy could not take is read from etcd");
+        Assert.That(texts.Distinct().Count(), Is.EqualTo(texts.Count));
+    }
+}
