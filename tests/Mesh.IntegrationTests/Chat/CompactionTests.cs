@@ -72,4 +72,56 @@ public sealed class CompactionTests : EtcdFixture
         await back.SendAsync("welcome");
         await newcomer.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "welcome"), Long, "a message after the admission");
     }
+
+    [Test]
+    public async Task Cut_off_from_both_etcd_and_the_sender_while_etcd_compacts_a_reader_still_shows_every_message_once()
+    {
+        var group = NewGroup("double");
+        // The writer publishes behind one proxy, the reader reaches etcd through another: the test cuts both.
+        var writerPort = FreePort.Next();
+        using var toWriter = new TcpProxy(writerPort);
+        using var readerEtcd = new TcpProxy(Etcd.ClientPort);
+        var writer = StartPeer("wren", [group], null, "--bind", $"tcp://127.0.0.1:{writerPort}", "--advertise", $"tcp://127.0.0.1:{toWriter.Port}");
+        await writer.WaitReadyAsync(group);
+        var reader = Track(PeerProcess.Start(readerEtcd.Url, "reed", [group], null, "--lease-ttl", "120"));
+        await reader.WaitReadyAsync(group, Long);
+        await reader.WaitForAsync(p => OnlineNames(p, group).Contains("wren"), Long, "wren online");
+        await writer.SendAsync("before");
+        await reader.WaitForAsync(p => p.Messages(group).Count == 1, Long, "the first message live");
+
+        toWriter.Cut();
+        readerEtcd.Cut();
+        await reader.WaitForAsync(p => p.Of("disconnected").Any(e => e.Str("target") == "wren"), Long, "the link to wren lost");
+        var away = Enumerable.Range(0, 12_000).Select(i => $"away {i:D5}").ToList();
+        await writer.SendManyAsync(away);
+        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 12_001, Long, "12,001 in history");
+        var (_, revision) = Etcd.CountKeys("/mesh/");
+        Assert.That(Etcd.Etcdctl("compact", revision.ToString()).ExitCode, Is.EqualTo(0));
+
+        // The link comes back first: a new message arrives 12,000 numbers ahead, waits, and is released past the gap.
+        toWriter.Restore();
+        await reader.WaitForAsync(p => p.Of("reconnected").Any(e => e.Str("target") == "wren"), Long, "the link to wren back");
+        await writer.SendAsync("live after");
+        await reader.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "live after"), Long, "the live message, past the gap");
+        // Then etcd: the history watch meets the compaction and the re-read brings every skipped message, once.
+        readerEtcd.Restore();
+        await writer.SendAsync("marker");
+        await reader.WaitForAsync(p => p.Messages(group).Count(m => m.Str("text")!.StartsWith("away ")) == 12_000
+            && p.Messages(group).Any(m => m.Str("text") == "marker"), Long, "the 12,000 from history and the marker");
+        var expected = new[] { "before" }.Concat(away).Append("live after").Append("marker").ToList();
+        var report = Faults.FaultReport.Of("reader cut off from etcd and from the sender while etcd compacted (12,000 messages)",
+            expected, reader.Messages(group).Select(m => m.Str("text")!).ToList(), TimeSpan.Zero);
+        report.Publish();
+        Assert.That(report.Missing, Is.Zero);
+        Assert.That(report.Duplicated, Is.Zero, "no skipped number taken for a copy");
+
+        // The copy never recorded a revision past what it had not read: a restart shows the same, once, in order.
+        Assert.That(await reader.CloseAsync(), Is.EqualTo(0));
+        var back = Track(PeerProcess.Start(Etcd.Url, "reed", [group], reader.Home));
+        await back.WaitReadyAsync(group, Long);
+        await writer.SendAsync("second marker");
+        await back.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "second marker"), Long, "the second marker");
+        var texts = back.Messages(group).Select(m => m.Str("text")!).ToList();
+        Assert.That(texts, Is.EqualTo(expected.Append("second marker")), "every message once, in the group's order");
+    }
 }
