@@ -120,6 +120,24 @@ public abstract class EtcdFixture
         return stdout.Trim();
     }
 
+    /// <summary>Sends a final marker from <paramref name="sender"/> and waits until every reader shows it. An
+    /// exactly-once test counts only after this: a late copy of anything sent before it has had its chance to show.</summary>
+    protected static async Task<string> MarkAsync(PeerProcess sender, string group, params PeerProcess[] readers)
+    {
+        var marker = $"marker {Guid.NewGuid():N}";
+        await sender.SendAsync(marker);
+        foreach (var reader in readers.Append(sender))
+        {
+            await reader.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == marker), Long, $"{reader.Name}: the final marker");
+        }
+
+        return marker;
+    }
+
+    /// <summary>The messages <paramref name="peer"/> shows in <paramref name="group"/>, without markers.</summary>
+    protected static List<System.Text.Json.JsonElement> Counted(PeerProcess peer, string group) =>
+        peer.Messages(group).Where(m => m.Str("text")?.StartsWith("marker ", StringComparison.Ordinal) != true).ToList();
+
     protected static string NewHome(string name) => Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
 
     /// <summary>etcd's current revision: every write transaction advances it by exactly one.</summary>

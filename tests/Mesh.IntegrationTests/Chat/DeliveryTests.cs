@@ -30,18 +30,20 @@ public sealed class DeliveryTests : EtcdFixture
             await peer.WaitForAsync(p => p.Messages(group).Count >= 1000, Long, "1000 messages");
         }
 
+        await Waiting.UntilAsync(() => HistoryCount(group) == 1000, Long, "1000 in history");
+        await MarkAsync(peers[0], group, [.. peers]);
         foreach (var peer in peers)
         {
-            var messages = peer.Messages(group);
+            var messages = Counted(peer, group);
             Assert.That(messages, Has.Count.EqualTo(1000), $"{peer.Name} message count");
             Assert.That(messages.Select(m => m.Str("id")).Distinct().Count(), Is.EqualTo(1000), $"{peer.Name}: duplicate ids");
             AssertSenderOrder(messages, names, 200, peer.Name);
         }
 
-        var history = await HistoryAsync(group, peers[0].Home);
+        var history = (await HistoryAsync(group, peers[0].Home)).Where(m => !m.Str("text")!.StartsWith("marker ")).ToList();
         Assert.That(history, Has.Count.EqualTo(1000));
         Assert.That(history.Select(m => m.Str("id")).ToHashSet(),
-            Is.EquivalentTo(peers[0].Messages(group).Select(m => m.Str("id"))));
+            Is.EquivalentTo(Counted(peers[0], group).Select(m => m.Str("id"))));
         AssertSenderOrder(history, names, 200, "history");
         foreach (var peer in peers)
         {
@@ -66,10 +68,12 @@ public sealed class DeliveryTests : EtcdFixture
 
         await early.SendManyAsync(Enumerable.Range(500, 100).Select(i => $"early:{i}"));
         await late.WaitForAsync(p => p.Messages(group).Count >= 600, Long, "600 messages");
+        await Waiting.UntilAsync(() => HistoryCount(group) == 600, Long, "600 messages in history");
+        await MarkAsync(early, group, late);
 
-        var texts = late.Messages(group).Select(m => m.Str("text")).ToList();
+        var texts = Counted(late, group).Select(m => m.Str("text")).ToList();
         Assert.That(texts, Is.EqualTo(Enumerable.Range(0, 600).Select(i => $"early:{i}").ToList()));
-        Assert.That(late.Messages(group).Select(m => m.Str("id")).Distinct().Count(), Is.EqualTo(600));
+        Assert.That(Counted(late, group).Select(m => m.Str("id")).Distinct().Count(), Is.EqualTo(600));
     }
 
     [Test]
@@ -130,11 +134,16 @@ public sealed class DeliveryTests : EtcdFixture
         var inA = Enumerable.Range(0, 60).Select(i => $"a:{i}").ToList();
         var inB = Enumerable.Range(0, 50).Select(i => $"b:{i}").ToList();
         await reader.WaitForAsync(p => p.Messages(a).Count >= 60 && p.Messages(b).Count >= 50, Long, "every line at the reader");
-        Assert.That(reader.Messages(a).Select(m => m.Str("text")), Is.EqualTo(inA));
-        Assert.That(reader.Messages(b).Select(m => m.Str("text")), Is.EqualTo(inB));
         Assert.That(writer.Of("message").Select(m => m.Str("text")), Is.EqualTo(typed.Where(t => !t.StartsWith('/'))));
-        Assert.That((await HistoryAsync(a, reader.Home)).Select(m => m.Str("text")), Is.EqualTo(inA));
-        Assert.That((await HistoryAsync(b, reader.Home)).Select(m => m.Str("text")), Is.EqualTo(inB));
+        // The writer is in group a again: a marker there, after one in b.
+        await writer.SendAsync($"/switch {b}");
+        await MarkAsync(writer, b, reader);
+        await writer.SendAsync($"/switch {a}");
+        await MarkAsync(writer, a, reader);
+        Assert.That(Counted(reader, a).Select(m => m.Str("text")), Is.EqualTo(inA));
+        Assert.That(Counted(reader, b).Select(m => m.Str("text")), Is.EqualTo(inB));
+        Assert.That((await HistoryAsync(a, reader.Home)).Select(m => m.Str("text")).Where(t => !t!.StartsWith("marker ")), Is.EqualTo(inA));
+        Assert.That((await HistoryAsync(b, reader.Home)).Select(m => m.Str("text")).Where(t => !t!.StartsWith("marker ")), Is.EqualTo(inB));
     }
 
     [Test]
@@ -158,15 +167,16 @@ public sealed class DeliveryTests : EtcdFixture
         }
 
         await Waiting.UntilAsync(() => HistoryCount(group) >= 5000, Long, "5000 in history");
+        var transactions = Revision() - before;
+        await MarkAsync(sender, group, [.. receivers]);
         foreach (var r in receivers)
         {
-            var texts = r.Messages(group).Select(m => m.Str("text")).ToList();
+            var texts = Counted(r, group).Select(m => m.Str("text")).ToList();
             Assert.That(texts, Is.EqualTo(Enumerable.Range(0, 5000).Select(i => $"m{i}").ToList()), $"{r.Name}: all 5000, in order, once");
         }
 
-        Assert.That(HistoryCount(group), Is.EqualTo(5000));
+        Assert.That(HistoryCount(group), Is.EqualTo(5001), "the 5000 and the marker, none twice");
         // One revision per write transaction: batching means far fewer transactions than messages.
-        var transactions = Revision() - before;
         TestContext.Out.WriteLine($"5000 messages persisted in {transactions} etcd revisions");
         Assert.That(transactions, Is.LessThan(2500), "history writes are batched");
     }

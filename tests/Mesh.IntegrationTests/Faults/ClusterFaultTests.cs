@@ -44,8 +44,12 @@ public sealed class ClusterFaultTests
             await receiver.WaitForAsync(p => p.Messages(group).Count >= 1000, Long, "1000 messages");
             await Waiting.UntilAsync(() => _cluster.CountKeys($"/mesh/history/{group}/") >= 1000, Long, "1000 in history");
             var recovery = clock.Elapsed;
+            // Counted only after a final marker: a late copy of anything before it has had its chance to show.
+            await sender.SendAsync("final marker");
+            await receiver.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "final marker"), Long, "the final marker");
+            await Waiting.UntilAsync(() => _cluster.CountKeys($"/mesh/history/{group}/") >= 1001, Long, "the marker in history");
 
-            var received = receiver.Messages(group).Select(m => m.Str("text")!).ToList();
+            var received = receiver.Messages(group).Select(m => m.Str("text")!).Where(t => t != "final marker").ToList();
             var report = FaultReport.Of(scenario, sent, received, recovery);
             report.Publish();
             Assert.That(report.Missing, Is.Zero);
@@ -56,8 +60,8 @@ public sealed class ClusterFaultTests
             var (code, stdout, stderr) = await MeshCli.RunAsync("history", group, "--json", "--etcd", survivors, "--home", sender.Home);
             Assert.That(code, Is.EqualTo(0), stderr);
             var history = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.That(history, Has.Length.EqualTo(1000), "history: all 1,000, none twice");
-            Assert.That(_cluster.CountKeys($"/mesh/history/{group}/"), Is.EqualTo(1000));
+            Assert.That(history, Has.Length.EqualTo(1001), "history: all 1,000 and the marker, none twice");
+            Assert.That(_cluster.CountKeys($"/mesh/history/{group}/"), Is.EqualTo(1001));
         }
         finally
         {

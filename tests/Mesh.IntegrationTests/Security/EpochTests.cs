@@ -54,7 +54,8 @@ public sealed class EpochTests : EtcdFixture
         await dee.WaitReadyAsync(group, Long);
         var all = new[] { "e1-owner", "e1-cy", "e2-owner", "e2-bo", "e3-owner" };
         await dee.WaitForAsync(p => p.Messages(group).Count >= all.Length, Long, "dee reads the whole history");
-        Assert.That(dee.Messages(group).Select(m => m.Str("text")), Is.EquivalentTo(all));
+        await MarkAsync(owner, group, dee);
+        Assert.That(Counted(dee, group).Select(m => m.Str("text")), Is.EquivalentTo(all));
 
         // Live, the removed and departed saw nothing after; from history, their homes open nothing after either.
         Assert.That(cy.Messages(group).Select(m => m.Str("text")), Is.EquivalentTo(new[] { "e1-owner", "e1-cy" }));
@@ -68,9 +69,10 @@ public sealed class EpochTests : EtcdFixture
         Assert.That(Etcd.CountKeys($"/mesh/keys/{group}/{cy.PeerId}/").Count, Is.EqualTo(1), "cy was granted epoch 1 only");
 
         // Every message written after the removal is sealed under a later epoch: the bytes cy could capture live are these.
+        await Waiting.UntilAsync(() => Etcd.CountKeys(MeshKeys.HistoryPrefix(group)).Count == 6, Long, "the five and the marker in history");
         var (_, values) = Etcd.Etcdctl("get", "--prefix", MeshKeys.HistoryPrefix(group), "--print-value-only");
         var epochs = values.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(v => EnvelopeCodec.TryParse(System.Text.Encoding.UTF8.GetBytes(v))!.KeyEpoch).ToList();
-        Assert.That(epochs.Order(), Is.EqualTo(new long[] { 1, 1, 2, 2, 3 }));
+        Assert.That(epochs.Order(), Is.EqualTo(new long[] { 1, 1, 2, 2, 3, 3 }), "and the final marker, in epoch 3");
     }
 
     [Test]
