@@ -124,4 +124,30 @@ public sealed class HostileInputTests : EtcdFixture
         Assert.That(stdout, Does.Not.Contain("\u202e"));
         Assert.That(stdout, Does.Contain("title\uFFFD]0;pwned\uFFFD clear\uFFFD[2J"), "each control shown as U+FFFD, the rest as sent");
     }
+
+    [Test]
+    public async Task A_member_flooding_its_link_with_junk_costs_a_few_log_lines_and_is_dropped_for_a_while()
+    {
+        var group = NewGroup("flood");
+        var (member, friend) = await StartPairAsync(group, "mia", "fred");
+        // Signed presence in an open group: the members admit it, and subscribe to what it publishes.
+        await using var rogue = await RoguePublisher.StartAsync(Etcd, group, signed: true);
+        await Waiting.UntilAsync(() => rogue.Subscribers >= 2, Long, "both members subscribed to the rogue");
+        var before = File.ReadAllLines(member.StderrPath).Length;
+
+        for (var i = 0; i < 20_000; i++)
+        {
+            rogue.Publish($"junk {i}");
+        }
+
+        await member.WaitForAsync(p => p.Of("error").Any(e => e.Str("message")!.Contains("dropped for 60 s")), Long, "the flooding link dropped");
+        await friend.SendAsync("still here");
+        await member.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "still here"), Long, "chat goes on");
+        await Waiting.UntilAsync(() => File.ReadAllText(member.StderrPath).Contains("frames from " + rogue.PeerId), Long, "the rejections logged as a total");
+        var added = File.ReadAllLines(member.StderrPath).Length - before;
+        TestContext.Out.WriteLine($"log lines for 20,000 junk frames: {added}");
+        Assert.That(added, Is.LessThan(30), "a flood costs a few lines, not one per frame");
+        Assert.That(member.Messages(group).Select(m => m.Str("text")), Has.None.StartsWith("junk"));
+        Assert.That(member.Exited, Is.False);
+    }
 }
