@@ -238,6 +238,26 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         return await ReadSinceAsync(group, firstRevision, onPage, ct);
     }
 
+    public async Task<long?> CountAsync(string group, long revision, CancellationToken ct)
+    {
+        var prefix = MeshKeys.HistoryPrefix(group);
+        try
+        {
+            var response = await etcd.KV.RangeAsync(
+                new RangeRequest { Key = ByteString.CopyFromUtf8(prefix), RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)), CountOnly = true, Revision = revision },
+                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            return response.Count;
+        }
+        catch (RpcException e) when (IsCompacted(e))
+        {
+            return null;
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
     private static bool IsCompacted(RpcException e) =>
         e.StatusCode == StatusCode.OutOfRange || e.Status.Detail.Contains("compacted", StringComparison.Ordinal);
 }

@@ -16,4 +16,8 @@ public interface IHistoryStore
     /// (by key within one revision), page by page, as of one revision; returns that revision. A compaction mid-read
     /// moves the read to a later revision without losing or repeating an entry.</summary>
     Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct);
+
+    /// <summary>How many entries the group's history held at <paramref name="revision"/> (0: now); null when that
+    /// revision is compacted away.</summary>
+    Task<long?> CountAsync(string group, long revision, CancellationToken ct);
 }

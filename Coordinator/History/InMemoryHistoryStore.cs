@@ -81,4 +81,14 @@ public sealed class InMemoryHistoryStore : IHistoryStore
 
         return revision;
     }
+
+    public Task<long?> CountAsync(string group, long revision, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<long?>(_groups.TryGetValue(group, out var history)
+                ? history.Count(kv => revision == 0 || kv.Value.Revision <= revision)
+                : 0);
+        }
+    }
 }

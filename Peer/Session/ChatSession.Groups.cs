@@ -252,6 +252,17 @@ public sealed partial class ChatSession
 
         // One order for every view: whatever was read when, it is shown by key (each message's order stamp).
         var merged = HistoryCatchUp.Merge(copy.Entries, fetched);
+        if (plan.Kind == CatchUpKind.ReadSince && await _history.CountAsync(group, revision, ct) is { } inEtcd && inEtcd != merged.Count)
+        {
+            // The copy and what etcd held at that revision should be the same set: etcd lost entries the copy holds
+            // (a restore that the copy's last noted entry did not reveal), or the copy has a hole. Read it all.
+            Emit(new ErrorEvent($"history of '{group}': etcd holds {inEtcd} messages and this home {merged.Count}; reading it all again and putting back what etcd lost"));
+            plan = new CatchUpPlan(CatchUpKind.Reconcile, "counts differ");
+            fetched.Clear();
+            revision = await _history.ReadAsync(group, Fetch, ct);
+            merged = HistoryCatchUp.Merge(copy.Entries, fetched);
+        }
+
         foreach (var page in merged.Chunk(EtcdHistoryStore.PageSize))
         {
             ShowHistory(state, page);

@@ -85,5 +85,7 @@ public sealed class HistoryWriterTests
 
         public Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) =>
             Task.FromResult(0L);
+
+        public Task<long?> CountAsync(string group, long revision, CancellationToken ct) => Task.FromResult<long?>(0);
     }
 }
