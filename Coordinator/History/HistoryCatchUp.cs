@@ -40,8 +40,19 @@ public static class HistoryCatchUp
     }
 
     /// <summary>Both lists in one, in key order, each name once (the local copy's entry kept).</summary>
-    public static List<HistoryEntry> Merge(IReadOnlyList<HistoryEntry> local, IEnumerable<HistoryEntry> fetched)
+    public static List<HistoryEntry> Merge(IReadOnlyList<HistoryEntry> local, IReadOnlyList<HistoryEntry> fetched)
     {
+        // The common cases cost one pass: a first join (all fetched, in key order) and a restart with nothing new.
+        if (local.Count == 0 && IsStrictlyAscending(fetched))
+        {
+            return [.. fetched];
+        }
+
+        if (fetched.Count == 0 && IsStrictlyAscending(local))
+        {
+            return [.. local];
+        }
+
         var byName = new Dictionary<string, HistoryEntry>(local.Count, StringComparer.Ordinal);
         foreach (var entry in local)
         {
@@ -56,6 +67,19 @@ public static class HistoryCatchUp
         var merged = byName.Values.ToList();
         merged.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
         return merged;
+    }
+
+    private static bool IsStrictlyAscending(IReadOnlyList<HistoryEntry> entries)
+    {
+        for (var i = 1; i < entries.Count; i++)
+        {
+            if (string.CompareOrdinal(entries[i - 1].Name, entries[i].Name) >= 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>What the local copy holds and etcd does not (any more).</summary>

@@ -36,5 +36,7 @@ public sealed class HistoryCatchUpTests
         Assert.That(merged.Select(e => e.Name), Is.EqualTo(new[] { 1, 2, 3, 4, 5 }.Select(i => $"{i:D13}-p")));
         Assert.That(Encoding.UTF8.GetString(merged[2].Value), Is.EqualTo("v3"), "the copy's entry is kept");
         Assert.That(HistoryCatchUp.MissingFromEtcd(local, fetched).Select(e => e.Name), Is.EqualTo(new[] { E(1).Name, E(5).Name }));
+        Assert.That(HistoryCatchUp.Merge([], [E(2), E(1), E(2)]).Select(e => e.Name), Is.EqualTo(new[] { E(1).Name, E(2).Name }),
+            "a read that met a compaction hands some over twice, out of order");
     }
 }
