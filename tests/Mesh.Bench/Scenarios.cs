@@ -106,9 +106,79 @@ public static class Scenarios
         }
     }
 
-    private static async Task<List<double>> PacedLatencyAsync(List<PeerProcess> peers, string group, int rate, TimeSpan duration)
+    /// <summary>The shape of the Zyre comparison: 1 sender, <paramref name="receivers"/> receivers, the sender paced to
+    /// <paramref name="rate"/> messages per second; latency at every receiver, in milliseconds.</summary>
+    public static async Task<List<double>> FanOutAsync(EtcdProcess etcd, int receivers, int rate, TimeSpan duration)
+    {
+        var group = NewGroup("fan");
+        var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, receivers + 1).Select(i => $"f{i}"));
+        try
+        {
+            return await PacedLatencyAsync(peers, group, rate, duration, senders: 1);
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
+    /// <summary>Messages sent in the first second after every member is ready (8 peers, 100 msg/s in all): are the
+    /// first messages as fast as the rest? Latency in milliseconds.</summary>
+    public static async Task<List<double>> FirstSecondAsync(EtcdProcess etcd, int size, int rate)
+    {
+        var group = NewGroup("first");
+        var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, size).Select(i => $"n{i}"));
+        try
+        {
+            return await PacedLatencyAsync(peers, group, rate, TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
+    /// <summary>8 peers chatting at <paramref name="rate"/> msg/s in all while etcd is frozen (SIGSTOP: connections stay
+    /// open, nothing answers) and, meanwhile, one member types <c>/join</c> of another group and <c>/leave</c> of it,
+    /// and a new member starts joining. Latency of the live messages sent while etcd was frozen, in milliseconds.</summary>
+    public static async Task<List<double>> FrozenEtcdAsync(EtcdProcess etcd, int size, int rate, TimeSpan frozen)
+    {
+        var group = NewGroup("frozen");
+        var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, size).Select(i => $"z{i}"));
+        PeerProcess? newcomer = null;
+        try
+        {
+            var chat = PacedLatencyAsync(peers, group, rate, frozen, sendersFrom: 1);
+            etcd.Freeze();
+            try
+            {
+                var other = NewGroup("other");
+                await peers[0].SendAsync($"/join {other}");
+                await peers[0].SendAsync($"/leave {other}");
+                newcomer = PeerProcess.Start(etcd.Url, "late", [group]);
+                return await chat;
+            }
+            finally
+            {
+                etcd.Thaw();
+            }
+        }
+        finally
+        {
+            if (newcomer is not null)
+            {
+                peers.Add(newcomer);
+            }
+
+            await CloseAllAsync(peers);
+        }
+    }
+
+    private static async Task<List<double>> PacedLatencyAsync(List<PeerProcess> peers, string group, int rate, TimeSpan duration,
+        int? senders = null, int sendersFrom = 0)
     {
         var size = peers.Count;
+        var sending = peers.Skip(sendersFrom).Take(senders ?? size).ToList();
         var sentAt = new ConcurrentDictionary<string, long>();
         var samples = new ConcurrentBag<double>();
         foreach (var peer in peers)
@@ -136,14 +206,16 @@ public static class Scenarios
             {
                 var text = $"lat {next:D7} " + new string('x', 88);
                 sentAt[text] = Stopwatch.GetTimestamp();
-                await peers[next % size].SendAsync(text);
+                await sending[next % sending.Count].SendAsync(text);
             }
 
             await Task.Delay(1);
         }
 
-        await Waiting.UntilAsync(() => samples.Count >= total * (size - 1), Long, "every message at every other member",
-            () => $"{samples.Count} of {total * (size - 1)}");
+        // Each message reaches every member of the group but its sender.
+        var expected = total * (size - 1);
+        await Waiting.UntilAsync(() => samples.Count >= expected, Long, "every message at every other member",
+            () => $"{samples.Count} of {expected}");
         return [.. samples];
     }
 

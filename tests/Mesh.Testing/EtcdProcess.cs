@@ -223,6 +223,23 @@ public sealed class EtcdProcess : IDisposable
         await StartAsync();
     }
 
+    /// <summary>Stops the server where it stands (SIGSTOP): connections stay open, nothing answers.</summary>
+    public void Freeze() => Signal(19);
+
+    /// <summary>Lets a frozen server go on (SIGCONT).</summary>
+    public void Thaw() => Signal(18);
+
+    private void Signal(int signal)
+    {
+        if (_process is { HasExited: false })
+        {
+            _ = kill(_process.Id, signal);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
     /// <summary>Kills the server (SIGKILL); <see cref="StartAsync()"/> brings it back with its data.</summary>
     public void Kill() => ServerProcess.Kill(_process);
 
