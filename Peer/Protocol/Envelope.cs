@@ -6,7 +6,7 @@ namespace Mesh.Peer.Protocol;
 /// <param name="Group">The group it was sent to.</param>
 /// <param name="PeerId">The sender's peer id (derived from its public key).</param>
 /// <param name="Epoch">The sender's run; a restart starts a new epoch.</param>
-/// <param name="Seq">Position in the sender's run, from 1 without gaps.</param>
+/// <param name="Seq">Position in the sender's run in this group, from 1 without gaps.</param>
 /// <param name="From">The sender's display name.</param>
 /// <param name="SentAtMs">UTC send time by the sender's clock, Unix milliseconds: what is shown.</param>
 /// <param name="Text">The message text.</param>
@@ -17,7 +17,7 @@ public sealed record Envelope(string Group, string PeerId, long Epoch, long Seq,
     /// <summary>What history keys and every view order by.</summary>
     public long Order => OrderMs > 0 ? OrderMs : SentAtMs;
 
-    /// <summary>Unique across all peers and runs.</summary>
+    /// <summary>Unique within the group across all peers and runs (with the group: unique everywhere).</summary>
     public string Id => $"{PeerId}:{Epoch}:{Seq}";
 
     /// <summary>The key under the group's history prefix: sorts by order stamp, then sender, run and position, so

@@ -126,7 +126,10 @@ public sealed partial class ChatSession
         // that history keys sort a reply after what it replies to, whatever the senders' clocks say.
         var now = NowMs;
         _lastSentAtMs = Math.Max(now, _lastSentAtMs);
-        var envelope = new Envelope(state.Name, PeerId, _epoch, ++_seq, _name, _lastSentAtMs, text, _clock.Next(_lastSentAtMs));
+        // Numbered per group, 1, 2, 3… without gaps: a receiver of one group sees no gap where this peer spoke in
+        // another. The count survives leaving and joining again within a run, so no number is used twice.
+        var seq = _seqs[state.Name] = _seqs.GetValueOrDefault(state.Name) + 1;
+        var envelope = new Envelope(state.Name, PeerId, _epoch, seq, _name, _lastSentAtMs, text, _clock.Next(_lastSentAtMs));
         if (!state.CanSend)
         {
             // A new epoch was committed and its key is on its way: the line leaves under it, not under the old key.

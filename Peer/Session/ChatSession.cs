@@ -77,7 +77,8 @@ public sealed partial class ChatSession : IAsyncDisposable
     private string? _current;
     private string _endpoint = "";
     private long _epoch;
-    private long _seq;
+    /// <summary>The last sequence number this run gave a message, per group.</summary>
+    private readonly Dictionary<string, long> _seqs = new(StringComparer.Ordinal);
     private long _lastSentAtMs;
     private readonly HybridClock _clock = new();
     private readonly EndpointResolver _resolver;

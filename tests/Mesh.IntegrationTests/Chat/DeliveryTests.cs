@@ -181,6 +181,30 @@ public sealed class DeliveryTests : EtcdFixture
         Assert.That(transactions, Is.LessThan(2500), "history writes are batched");
     }
 
+    [Test]
+    public async Task A_member_talking_in_two_groups_numbers_each_without_gaps()
+    {
+        var a = NewGroup("two-a");
+        var b = NewGroup("two-b");
+        var writer = StartPeer("wren", a, b);
+        await writer.WaitReadyAsync(a);
+        await writer.WaitReadyAsync(b);
+        // The reader is cut off from etcd once it is in: what it shows comes over the live link alone.
+        using var readerEtcd = new TcpProxy(Etcd.ClientPort);
+        var reader = Track(PeerProcess.Start(readerEtcd.Url, "reed", [a], null, "--lease-ttl", "120"));
+        await reader.WaitReadyAsync(a, Long);
+        await writer.WaitForAsync(p => OnlineNames(p, a).Contains("reed"), Long, "reed online");
+        readerEtcd.Cut();
+
+        await writer.SendManyAsync(["a one", $"/switch {b}", "b one", "b two", $"/switch {a}", "a two"]);
+        await reader.WaitForAsync(p => p.Messages(a).Any(m => m.Str("text") == "a two"), Long, "the second message of a");
+        var seqs = reader.Messages(a).Select(m => long.Parse(m.Str("id")!.Split(':')[2])).ToList();
+        Assert.That(reader.Messages(a).Select(m => m.Str("text")), Is.EqualTo(new[] { "a one", "a two" }));
+        Assert.That(seqs, Is.EqualTo(new long[] { 1, 2 }), "numbered per group: what was said in b leaves no gap in a to wait on");
+        Assert.That(writer.Messages(b).Select(m => long.Parse(m.Str("id")!.Split(':')[2])), Is.EqualTo(new long[] { 1, 2 }));
+        readerEtcd.Restore();
+    }
+
     private long HistoryCount(string group) => Etcd.CountKeys($"/mesh/history/{group}/").Count;
 
     private static void AssertSenderOrder(IReadOnlyList<JsonElement> messages, string[] senders, int each, string who)
