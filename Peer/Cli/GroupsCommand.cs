@@ -1,6 +1,6 @@
-using Mesh.Coordinator;
 using System.CommandLine;
 using System.Text.Json;
+using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.Groups;
 using Mesh.Peer.Configuration;

@@ -1,11 +1,11 @@
-using Mesh.Coordinator;
 using System.CommandLine;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Groups;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Configuration;
-using Mesh.Coordinator.Groups;
 using Mesh.Peer.Crypto;
 using Mesh.Peer.Groups;
 using Mesh.Peer.Headless;

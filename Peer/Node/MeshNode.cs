@@ -1,5 +1,5 @@
-using Mesh.Peer.Configuration;
 using System.Text;
+using Mesh.Peer.Configuration;
 using Mesh.Peer.Protocol;
 using Microsoft.Extensions.Logging;
 using NetMQ;

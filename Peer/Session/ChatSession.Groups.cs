@@ -270,8 +270,11 @@ public sealed partial class ChatSession
 
         if (plan.Kind == CatchUpKind.Reconcile)
         {
-            _local.Replace(group, merged, revision);
-            PutBack(group, HistoryCatchUp.MissingFromEtcd(copy.Entries, fetched));
+            // Only what a member of the group sealed goes back: the copy also took whatever an etcd writer once put
+            // under the prefix, and that is left where etcd lost it (in the copy too, so the next count agrees).
+            var missing = HistoryCatchUp.MissingFromEtcd(copy.Entries, fetched).Where(e => SealedByMember(state, e)).ToList();
+            _local.Replace(group, HistoryCatchUp.Merge(fetched, missing), revision);
+            PutBack(group, missing);
         }
         else
         {
@@ -303,6 +306,11 @@ public sealed partial class ChatSession
             }
         }
     }
+
+    /// <summary>Whether a stored entry is a message the group's log says its sender could seal, under its own name.</summary>
+    private bool SealedByMember(GroupState state, HistoryEntry entry) =>
+        EnvelopeCodec.TryParse(entry.Value) is { } parsed && parsed.Group == state.Name
+        && OpenChecked(state, parsed, live: false, out _, out _) is { } opened && opened.HistoryName == entry.Name;
 
     /// <summary>Writes back, in the background and until it lands, history that this home holds and etcd lost.</summary>
     private void PutBack(string group, List<HistoryEntry> missing)

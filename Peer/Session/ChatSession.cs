@@ -333,7 +333,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         _ => $"handling {input.GetType().Name}",
     };
 
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 510, Level = Microsoft.Extensions.Logging.LogLevel.Error, Message = "session input {Input} failed")]
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 516, Level = Microsoft.Extensions.Logging.LogLevel.Error, Message = "session input {Input} failed")]
     private partial void LogInputFailed(Exception e, string input);
 
     /// <summary>Inputs that cannot change how typed messages are sealed or where they go: frames from others, history

@@ -1,6 +1,5 @@
-using Mesh.Coordinator;
 using System.Globalization;
-using Mesh.Peer.Configuration;
+using Mesh.Coordinator;
 using Mesh.Peer.Session;
 
 namespace Mesh.Peer.Ui;

@@ -134,6 +134,9 @@ public abstract class EtcdFixture
         return marker;
     }
 
+    /// <summary>The texts <paramref name="peer"/> shows in <paramref name="group"/>, in the order shown.</summary>
+    protected static List<string> Texts(PeerProcess peer, string group) => peer.Messages(group).Select(m => m.Str("text")!).ToList();
+
     /// <summary>The messages <paramref name="peer"/> shows in <paramref name="group"/>, without markers.</summary>
     protected static List<System.Text.Json.JsonElement> Counted(PeerProcess peer, string group) =>
         peer.Messages(group).Where(m => m.Str("text")?.StartsWith("marker ", StringComparison.Ordinal) != true).ToList();

@@ -6,8 +6,6 @@ namespace Mesh.IntegrationTests.Faults;
 /// shown as sent is lost, and the peer still leaves cleanly at end of input.</summary>
 public sealed class DiskTests : EtcdFixture
 {
-    private static List<string> Texts(PeerProcess peer, string group) => peer.Messages(group).Select(m => m.Str("text")!).ToList();
-
     private static IEnumerable<string> Errors(PeerProcess peer) => peer.Of("error").Select(e => e.Str("message")!);
 
     [Test]
@@ -46,8 +44,7 @@ public sealed class DiskTests : EtcdFixture
         // The copy stopped where it was complete: the next start reads what it missed from etcd, once.
         var back = StartPeer("sam", [group], home);
         await back.WaitReadyAsync(group, Long);
-        await other.SendAsync("marker");
-        await back.WaitForAsync(p => Texts(p, group).Contains("marker"), Long, "the marker");
+        await MarkAsync(other, group, back);
         var texts = Texts(back, group);
         Assert.That(texts.Count(t => t.StartsWith("to a full disk")), Is.EqualTo(20));
         Assert.That(texts.Distinct().Count(), Is.EqualTo(texts.Count));
@@ -78,8 +75,7 @@ public sealed class DiskTests : EtcdFixture
 
         var back = StartPeer("reed", [group], reader.Home);
         await back.WaitReadyAsync(group, Long);
-        await writer.SendAsync("marker");
-        await back.WaitForAsync(p => Texts(p, group).Contains("marker"), Long, "the marker");
+        await MarkAsync(writer, group, back);
         var texts = Texts(back, group);
         Assert.That(texts.Count(t => t.StartsWith("to a read-only home")), Is.EqualTo(50), "what the copy could not take is read from etcd");
         Assert.That(texts.Distinct().Count(), Is.EqualTo(texts.Count));

@@ -61,4 +61,33 @@ public sealed class PeerEndpointTests
         resolver.AddressOf(bad, out _);
         Assert.That(lookups, Is.EqualTo(2), "a failed name is not looked up again at every change");
     }
+
+    [Test]
+    public async Task An_address_due_for_a_refresh_is_still_used_while_it_is_looked_up_again()
+    {
+        var answers = new Queue<TaskCompletionSource<IPAddress[]>>();
+        var resolved = new SemaphoreSlim(0);
+        var resolver = new EndpointResolver(() => resolved.Release(), (_, _) =>
+        {
+            var answer = new TaskCompletionSource<IPAddress[]>();
+            lock (answers)
+            {
+                answers.Enqueue(answer);
+            }
+
+            return answer.Task;
+        }, keepFor: TimeSpan.Zero);
+        var endpoint = PeerEndpoint.TryParse("tcp://peer.example:5000", out _)!;
+        resolver.AddressOf(endpoint, out _);
+        lock (answers)
+        {
+            answers.Dequeue().SetResult([IPAddress.Parse("10.0.0.1")]);
+        }
+
+        Assert.That(await resolved.WaitAsync(TimeSpan.FromSeconds(10)), Is.True);
+        // Stale at once (keepFor 0): the next call starts a refresh, and the link keeps its address meanwhile.
+        Assert.That(resolver.AddressOf(endpoint, out var why)?.ToString(), Is.EqualTo("10.0.0.1"));
+        Assert.That(why, Is.Null);
+        Assert.That(resolver.AddressOf(endpoint, out _)?.ToString(), Is.EqualTo("10.0.0.1"), "and while the refresh is under way");
+    }
 }

@@ -1,0 +1,31 @@
+using Mesh.Peer.Session;
+using Mesh.Peer.Ui;
+
+namespace Mesh.UnitTests.Ui;
+
+[Category("Unit")]
+public sealed class ChatModelTests
+{
+    private static MessageEvent Message(string text, string key) =>
+        new("ops", "id-" + text, "amy", text, DateTimeOffset.UnixEpoch, Own: false) { Key = key };
+
+    [Test]
+    public void A_message_that_comes_late_takes_its_place_by_key_and_Mesh_lines_stay_where_they_were_said()
+    {
+        var model = new ChatModel("bo", "abcd");
+        model.Apply(Message("first", "0000000000001-a-1-0000000001"), DateTimeOffset.UnixEpoch);
+        model.Apply(new ErrorEvent("something said"), DateTimeOffset.UnixEpoch);
+        model.Apply(Message("third", "0000000000003-a-1-0000000003"), DateTimeOffset.UnixEpoch);
+        model.Apply(Message("second", "0000000000002-a-1-0000000002"), DateTimeOffset.UnixEpoch);
+        Assert.That(model.Group("ops").Lines.Select(l => l.Text), Is.EqualTo(new[] { "first", "! something said", "second", "third" }));
+    }
+
+    [Test]
+    public void Escapes_in_names_and_texts_never_reach_the_screen()
+    {
+        var model = new ChatModel("bo", "abcd");
+        model.Apply(new MessageEvent("ops", "i", "a\u001b[31m", "x\u001b]0;t\u0007y", DateTimeOffset.UnixEpoch, Own: false), DateTimeOffset.UnixEpoch);
+        var line = model.Group("ops").Lines.Single();
+        Assert.That(line.From + line.Text, Does.Not.Contain("\u001b").And.Not.Contain("\u0007"));
+    }
+}
