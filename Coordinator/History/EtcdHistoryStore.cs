@@ -85,7 +85,45 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         return txn;
     }
 
-    public async Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
+    public Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) =>
+        ReadSinceAsync(group, afterRevision, keysOnly: false, onPage, ct);
+
+    public Task<long> ReadNamesSinceAsync(string group, long afterRevision, Func<IReadOnlyList<string>, ValueTask> onPage, CancellationToken ct) =>
+        ReadSinceAsync(group, afterRevision, keysOnly: true, page => onPage(page.ConvertAll(e => e.Name)), ct);
+
+    public async Task<IReadOnlyList<HistoryEntry>> GetAsync(string group, IReadOnlyList<string> names, CancellationToken ct)
+    {
+        var prefix = MeshKeys.HistoryPrefix(group);
+        var found = new List<HistoryEntry>(names.Count);
+        try
+        {
+            foreach (var batch in names.Chunk(MaxOpsPerTransaction))
+            {
+                var txn = new TxnRequest();
+                foreach (var name in batch)
+                {
+                    txn.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(prefix + name) } });
+                }
+
+                var response = await etcd.KV.TxnAsync(txn, deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    foreach (var kv in response.Responses[i].ResponseRange.Kvs)
+                    {
+                        found.Add(new HistoryEntry(group, batch[i], kv.Value.ToByteArray()) { Revision = kv.ModRevision });
+                    }
+                }
+            }
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+
+        return found;
+    }
+
+    private async Task<long> ReadSinceAsync(string group, long afterRevision, bool keysOnly, Func<List<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
     {
         var prefix = MeshKeys.HistoryPrefix(group);
         var key = ByteString.CopyFromUtf8(prefix);
@@ -112,6 +150,7 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
                             SortOrder = RangeRequest.Types.SortOrder.Ascend,
                             Limit = PageSize,
                             Revision = revision,
+                            KeysOnly = keysOnly,
                         },
                         deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
                 }

@@ -17,6 +17,13 @@ public interface IHistoryStore
     /// moves the read to a later revision without losing or repeating an entry.</summary>
     Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct);
 
+    /// <summary>Like <see cref="ReadSinceAsync"/>, names only: what a reader that holds most of the history needs to
+    /// find the few entries it lacks (fetched with <see cref="GetAsync"/>).</summary>
+    Task<long> ReadNamesSinceAsync(string group, long afterRevision, Func<IReadOnlyList<string>, ValueTask> onPage, CancellationToken ct);
+
+    /// <summary>The entries of these names that exist, in the order given.</summary>
+    Task<IReadOnlyList<HistoryEntry>> GetAsync(string group, IReadOnlyList<string> names, CancellationToken ct);
+
     /// <summary>How many entries the group's history held at <paramref name="revision"/> (0: now); null when that
     /// revision is compacted away.</summary>
     Task<long?> CountAsync(string group, long revision, CancellationToken ct);

@@ -82,6 +82,20 @@ public sealed class InMemoryHistoryStore : IHistoryStore
         return revision;
     }
 
+    public Task<long> ReadNamesSinceAsync(string group, long afterRevision, Func<IReadOnlyList<string>, ValueTask> onPage, CancellationToken ct) =>
+        ReadSinceAsync(group, afterRevision, page => onPage(page.Select(e => e.Name).ToList()), ct);
+
+    public Task<IReadOnlyList<HistoryEntry>> GetAsync(string group, IReadOnlyList<string> names, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<HistoryEntry> found = _groups.TryGetValue(group, out var history)
+                ? names.Where(history.ContainsKey).Select(n => new HistoryEntry(group, n, history[n].Value) { Revision = history[n].Revision }).ToList()
+                : [];
+            return Task.FromResult(found);
+        }
+    }
+
     public Task<long?> CountAsync(string group, long revision, CancellationToken ct)
     {
         lock (_lock)

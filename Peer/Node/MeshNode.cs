@@ -57,6 +57,16 @@ public sealed partial class MeshNode : IDisposable
 
     public long Published => Interlocked.Read(ref _published);
 
+    /// <summary>The node's loop as a scheduler: what runs on it (and its async continuations, through the
+    /// synchronization context the poller sets on its thread) owns the sockets and may publish without a queue hop.</summary>
+    public TaskScheduler Loop => _poller;
+
+    /// <summary>Whether the loop runs (started, not yet disposed).</summary>
+    public bool Running => _started && !_disposed;
+
+    /// <summary>Whether the caller runs on the node's loop.</summary>
+    public bool OnLoop => _started && _poller.CanExecuteTaskInline;
+
     public long Received => Interlocked.Read(ref _received);
 
     /// <summary>Binds the PUB socket and starts the poller; returns the endpoint other peers should connect to.</summary>
@@ -106,7 +116,18 @@ public sealed partial class MeshNode : IDisposable
     }
 
     /// <summary>Queues a message for every member subscribed to <paramref name="group"/>.</summary>
-    public void Publish(string group, byte[] payload) => _outgoing.Enqueue((Topics.ForGroup(group), payload));
+    public void Publish(string group, byte[] payload)
+    {
+        if (OnLoop && _outgoing.IsEmpty)
+        {
+            // From the loop itself: straight to the socket, in order after anything queued from elsewhere.
+            _publisher.SendMoreFrame(Topics.ForGroup(group)).SendFrame(payload);
+            Interlocked.Increment(ref _published);
+            return;
+        }
+
+        _outgoing.Enqueue((Topics.ForGroup(group), payload));
+    }
 
     /// <summary>Makes the node follow exactly these members (connecting, re-subscribing, disconnecting as needed).</summary>
     public void SetLinks(IReadOnlyCollection<LinkSpec> links) => _control.Enqueue(() => ApplyLinks(links));
@@ -224,6 +245,11 @@ public sealed partial class MeshNode : IDisposable
         }
 
         _disposed = true;
+        if (_started && OnLoop)
+        {
+            throw new InvalidOperationException("the node cannot be disposed from its own loop");
+        }
+
         if (_started)
         {
             // Let frames already queued leave before the poller stops (the PUB socket lingers 1 s for the rest).

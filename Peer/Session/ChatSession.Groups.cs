@@ -203,9 +203,11 @@ public sealed partial class ChatSession
         state.MembersWatch = Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes),
             reread: async ct => new SessionInput.MembersListed(group, (await _directory.ListMembersAsync(group, ct)).Members));
 
-        var historyRevision = await LoadHistoryAsync(state, ct);
-        state.HistoryWatch = Watch(MeshKeys.HistoryPrefix(group), historyRevision + 1, changes => new SessionInput.HistoryChanged(group, changes),
-            new SessionInput.HistoryGap(group));
+        await LoadHistoryAsync(state, ct);
+        // No watch on history: members' beats tell of what the live path missed, and a sweep reads it. The first
+        // sweep covers what was written while this peer read and linked.
+        state.Sweep = new HistorySweep(NowMs);
+        state.Sweep.NoteGap();
         state.HistoryLoaded = true;
         state.JoinStartedMs = NowMs;
         TryReady(state, NowMs);
@@ -333,32 +335,6 @@ public sealed partial class ChatSession
         null, _stop.Token);
     }
 
-    /// <summary>The history watch lost revisions: the copy stops advancing, and what was missed is read again (in the
-    /// background, until it succeeds) from the revision the copy is complete up to.</summary>
-    private void OnHistoryGap(SessionInput.HistoryGap gap)
-    {
-        if (!_groups.TryGetValue(gap.Group, out var state) || !state.Connected)
-        {
-            return;
-        }
-
-        state.HistoryGaps++;
-        var from = state.CopyRevision;
-        var group = gap.Group;
-        _ = RetryUntilDone.RunAsync(async ct =>
-        {
-            var revision = await _history.ReadSinceAsync(group, from, page =>
-            {
-                Post(new SessionInput.HistoryFetched(group, page, null));
-                return ValueTask.CompletedTask;
-            }, ct);
-            Post(new SessionInput.HistoryFetched(group, [], revision));
-        },
-        (reason, delay) => Post(new SessionInput.Notice($"history of '{group}': reading what etcd compacted away from the watch failed ({reason}); retrying")),
-        () => Post(new SessionInput.Notice($"history of '{group}': read again after etcd compacted it")),
-        _stop.Token);
-    }
-
     private void OnHistoryFetched(SessionInput.HistoryFetched fetched)
     {
         if (!_groups.TryGetValue(fetched.Group, out var state) || !state.Connected)
@@ -371,6 +347,7 @@ public sealed partial class ChatSession
         {
             if (OpenStored(state, entry.Name, entry.Value) is { } envelope)
             {
+                state.SweepFound++;
                 foreach (var ready in state.Orderer.OfferHistory(envelope))
                 {
                     Deliver(ready, own: false);
@@ -379,16 +356,21 @@ public sealed partial class ChatSession
         }
 
         _instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
-        if (fetched.CompleteAt is { } revision)
+        if (state.Orderer.GapsRepaired > repaired)
         {
-            state.HistoryGaps = Math.Max(0, state.HistoryGaps - 1);
-            if (state.HistoryGaps == 0)
-            {
-                state.CopyRevision = Math.Max(state.CopyRevision, revision);
-            }
+            LogRepaired(state.Orderer.GapsRepaired - repaired, fetched.Group);
         }
 
-        _local.Append(fetched.Group, fetched.Page, state.CopyRevision);
+        if (fetched.Page.Count > 0)
+        {
+            _local.Append(fetched.Group, fetched.Page, state.CopyRevision);
+        }
+
+        if (fetched.CompleteAt is { } revision && state.Sweep is { } sweep)
+        {
+            CompleteSweep(state, sweep, revision, state.SweepFound);
+            state.SweepFound = 0;
+        }
     }
 
     /// <summary>The members watch lost revisions: members as etcd has them now replace what this peer knew.</summary>
@@ -510,6 +492,7 @@ public sealed partial class ChatSession
 
         if (!retrying)
         {
+            NoteLinkGap(peerId);
             _linksUp.Remove(peerId);
             if (!_linksDown.ContainsKey(peerId))
             {
@@ -547,6 +530,7 @@ public sealed partial class ChatSession
         _linksUp.Add(peerId);
         if (_linksDown.Remove(peerId) && NameOf(peerId) is { } name)
         {
+            NoteLinkGap(peerId);
             _instruments.Reconnected("member");
             Emit(new ConnectionEvent(name, ConnectionState.Reconnected, Kind: ConnectionKind.Member));
         }

@@ -188,10 +188,16 @@ public sealed partial class ChatSession
                 Emit(new ErrorEvent($"{entries.Length} message(s) to '{state.Name}' not sent: the outbox ({Path.Combine(_options.Home, "outbox")}) cannot be written: {e.Message}"));
                 continue;
             }
+            // The burst leaves as one frame (or a few, if large): one encryption per subscriber, one wake-up each.
+            foreach (var wire in BurstFrame.Pack(payloads))
+            {
+                _node.Publish(state.Name, wire);
+            }
+
             for (var i = 0; i < entries.Length; i++)
             {
-                _node.Publish(state.Name, payloads[i]);
                 _writer.Enqueue(entries[i]);
+                CopyLive(state.Name, entries[i].Name, payloads[i]);
                 state.Orderer.MarkOwn(envelopes[i]);
                 _instruments.MessageSent(state.Name, payloads[i].Length);
                 Deliver(envelopes[i], own: true);
@@ -209,6 +215,33 @@ public sealed partial class ChatSession
         }
 
         _instruments.BytesReceived(frame.Group, frame.Payload.Length);
+        if (MemberBeat.IsBeat(frame.Payload))
+        {
+            OnBeat(state, frame);
+            return;
+        }
+
+        if (BurstFrame.IsBurst(frame.Payload))
+        {
+            if (BurstFrame.TrySplit(frame.Payload) is not { } parts)
+            {
+                RejectFrame(frame, RejectReason.Malformed);
+                return;
+            }
+
+            foreach (var part in parts)
+            {
+                OnEnvelopeFrame(state, frame with { Payload = part });
+            }
+
+            return;
+        }
+
+        OnEnvelopeFrame(state, frame);
+    }
+
+    private void OnEnvelopeFrame(GroupState state, SessionInput.Frame frame)
+    {
         var parsed = EnvelopeCodec.TryParse(frame.Payload);
         if (parsed is not null && parsed.Group == frame.Group && parsed.PeerId == frame.PeerId
             && state.Orderer.AlreadyDelivered(parsed.PeerId, parsed.Epoch, parsed.Seq))
@@ -229,79 +262,36 @@ public sealed partial class ChatSession
                 return;
             }
 
-            var why = parsed is not null && (parsed.Group != frame.Group || parsed.PeerId != frame.PeerId) ? RejectReason.BadSignature : reason;
-            _instruments.FrameRejected(frame.Group);
-            if (_rejections.NoteFrame(frame.PeerId, frame.Group, why))
-            {
-                // A link that sends junk by the hundred is cut for a while; what its member really sent is in history.
-                _quarantined[frame.PeerId] = NowMs + (long)LinkQuarantine.TotalMilliseconds;
-                Emit(new ErrorEvent($"link to {Naming.Printable(frame.PeerId)} dropped for {LinkQuarantine.TotalSeconds:F0} s: more than {RejectionTally.LinkLimit} rejected frames in {RejectionTally.Interval.TotalSeconds:F0} s ({why})"));
-                ApplyLinks();
-            }
-
+            RejectFrame(frame, parsed is not null && (parsed.Group != frame.Group || parsed.PeerId != frame.PeerId) ? RejectReason.BadSignature : reason);
             return;
         }
 
         var duplicates = state.Orderer.Duplicates;
+        CopyLive(state.Name, envelope.HistoryName, frame.Payload);
         foreach (var ready in state.Orderer.OfferLive(envelope, NowMs))
         {
             Deliver(ready, own: false);
         }
 
+        if (state.Orderer.IsWaiting(envelope.PeerId, envelope.Epoch))
+        {
+            // A message before this one did not come: it is in history (a sender writes before it publishes).
+            state.Sweep?.NoteGap();
+        }
+
         _instruments.DuplicatesDropped(state.Name, state.Orderer.Duplicates - duplicates);
     }
 
-    private void OnHistoryChanged(SessionInput.HistoryChanged changed)
+    private void RejectFrame(SessionInput.Frame frame, RejectReason why)
     {
-        if (!_groups.TryGetValue(changed.Group, out var state) || !state.Connected)
+        _instruments.FrameRejected(frame.Group);
+        if (_rejections.NoteFrame(frame.PeerId, frame.Group, why))
         {
-            return;
+            // A link that sends junk by the hundred is cut for a while; what its member really sent is in history.
+            _quarantined[frame.PeerId] = NowMs + (long)LinkQuarantine.TotalMilliseconds;
+            Emit(new ErrorEvent($"link to {Naming.Printable(frame.PeerId)} dropped for {LinkQuarantine.TotalSeconds:F0} s: more than {RejectionTally.LinkLimit} rejected frames in {RejectionTally.Interval.TotalSeconds:F0} s ({why})"));
+            ApplyLinks();
         }
-
-        var prefix = MeshKeys.HistoryPrefix(changed.Group);
-        var duplicates = state.Orderer.Duplicates;
-        var repaired = state.Orderer.GapsRepaired;
-        var taken = new List<HistoryEntry>(changed.Changes.Count);
-        var fromHistory = 0;
-        foreach (var change in changed.Changes)
-        {
-            if (change.IsDelete || !change.Key.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            taken.Add(new HistoryEntry(changed.Group, change.Key[prefix.Length..], change.Value) { Revision = change.ModRevision });
-
-            if (OpenStored(state, change.Key[prefix.Length..], change.Value) is { } envelope)
-            {
-                fromHistory++;
-                foreach (var ready in state.Orderer.OfferHistory(envelope))
-                {
-                    Deliver(ready, own: false);
-                }
-            }
-        }
-
-        _instruments.DuplicatesDropped(state.Name, state.Orderer.Duplicates - duplicates);
-        if (state.Orderer.GapsRepaired > repaired)
-        {
-            LogRepaired(state.Orderer.GapsRepaired - repaired, changed.Group);
-        }
-
-        if (fromHistory > 0)
-        {
-            // Normal when the history watch outruns a link; many of them mean the live path is dropping frames.
-            LogTookFromHistory(fromHistory, changed.Group);
-        }
-
-        _instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
-        // The local copy now holds everything up to the last change seen, unless a gap before it is still being read.
-        if (state.HistoryGaps == 0)
-        {
-            state.CopyRevision = Math.Max(state.CopyRevision, changed.Changes[^1].ModRevision);
-        }
-
-        _local.Append(changed.Group, taken, state.CopyRevision);
     }
 
     /// <summary>Opens a stored history entry; a corrupt, foreign or forged one is skipped with a warning, never fatal.</summary>
@@ -358,7 +348,7 @@ public sealed partial class ChatSession
     private partial void LogRepaired(long count, string group);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 505, Level = Microsoft.Extensions.Logging.LogLevel.Debug, Message = "took {Count} messages of '{Group}' from history that had not come over a link")]
-    private partial void LogTookFromHistory(int count, string group);
+    private partial void LogTookFromHistory(long count, string group);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 503, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "history of '{Group}': {Local} from the local copy, {Fetched} fetched from etcd")]
     private partial void LogHistoryLoaded(string group, int local, int fetched);

@@ -110,10 +110,12 @@ public sealed partial class ChatSession : IAsyncDisposable
         _logCopy = new GroupLogCopy(options.Home);
         _warnings = new RateLimitedWarnings(_log);
         _history = new EtcdHistoryStore(etcd);
+        // The node calls these on its loop, which owns the session's state too: a frame goes from its socket straight
+        // into the receiver, with no queue between.
         _node = new MeshNode(identity.Certificate, identity.PeerId,
-            (peer, group, payload) => Post(new SessionInput.Frame(peer, group, payload)),
-            peer => Post(new SessionInput.LinkUp(peer)),
-            (peer, retrying) => Post(new SessionInput.LinkTrouble(peer, retrying)),
+            (peer, group, payload) => TakeOnLoop(new SessionInput.Frame(peer, group, payload)),
+            peer => TakeOnLoop(new SessionInput.LinkUp(peer)),
+            (peer, retrying) => TakeOnLoop(new SessionInput.LinkTrouble(peer, retrying)),
             logs.CreateLogger("node"),
             EnvelopeCodec.MaxEncodedBytes + 256,
             options.HighWaterMark);
@@ -152,26 +154,17 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     public const int MaxQueuedLines = 10_000;
 
-    /// <summary>Live frames waiting for the loop may hold this many bytes; beyond it frames are dropped (history
-    /// fills them in) rather than queued without end.</summary>
-    public const long MaxQueuedFrameBytes = 64L * 1024 * 1024;
-
     private readonly SemaphoreSlim _lineRoom = new(MaxQueuedLines);
-    private long _queuedFrameBytes;
-    private long _framesDropped;
+
+    /// <summary>Inputs whose handling waits on etcd (what the user types, changes to members, the group log and keys):
+    /// taken in order, one at a time, by a second lane of the same loop, so that the live path never waits for them.</summary>
+    private readonly Channel<SessionInput> _slow = Channel.CreateUnbounded<SessionInput>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
     /// <summary>Asks the session to leave every group cleanly and end.</summary>
     public void PostEndOfInput() => Post(new SessionInput.EndOfInput());
 
     private void Post(SessionInput input)
     {
-        if (input is SessionInput.Frame frame && Interlocked.Add(ref _queuedFrameBytes, frame.Payload.Length) > MaxQueuedFrameBytes)
-        {
-            Interlocked.Add(ref _queuedFrameBytes, -frame.Payload.Length);
-            Interlocked.Increment(ref _framesDropped);
-            return;
-        }
-
         if (input is SessionInput.UserLine or SessionInput.EndOfInput or SessionInput.LogChanged or SessionInput.KeyGranted
             or SessionInput.Committed or SessionInput.CommitFailed)
         {
@@ -208,6 +201,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 foreach (var entry in recovered.Entries)
                 {
                     _writer.Enqueue(entry);
+                    NoteRecovered(entry);
                 }
             }
 
@@ -220,6 +214,33 @@ public sealed partial class ChatSession : IAsyncDisposable
                 throw new MeshException($"--bind: {e.Message}", 2);
             }
 
+            // From here on everything runs on the node's loop; only the node's disposal, at the end, runs off it.
+            var code = await OnLoopAsync(() => RunOnLoopAsync(groups, request, startRevision, ct));
+            Finish();
+            return code;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return await ShutdownAsync();
+        }
+        catch (EtcdUnavailableException e)
+        {
+            await ShutdownAsync();
+            throw new MeshException(e.Message);
+        }
+        catch
+        {
+            await ShutdownAsync();
+            throw;
+        }
+    }
+
+    private Task<T> OnLoopAsync<T>(Func<Task<T>> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.DenyChildAttach, _node.Loop).Unwrap();
+
+    private async Task<int> RunOnLoopAsync(IReadOnlyList<string> groups, JoinRequest request, long startRevision, CancellationToken ct)
+    {
+        {
             await _registration.StartAsync(MeshKeys.Peer(PeerId), OwnRecord("").ToBytes(), ct);
             _exitWatch = Watch(MeshKeys.LeavingPrefix, startRevision + 1, changes => new SessionInput.Exiting(changes));
             foreach (var group in groups)
@@ -230,16 +251,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             _current = groups.Count > 0 ? groups[0] : null;
             _ = TickAsync(_stop.Token);
             await RunLoopAsync(ct);
-            return await ShutdownAsync();
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            return await ShutdownAsync();
-        }
-        catch (EtcdUnavailableException e)
-        {
-            await ShutdownAsync();
-            throw new MeshException(e.Message);
+            return await CloseOnLoopAsync();
         }
     }
 
@@ -265,6 +277,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// <summary>Takes inputs in order until end of input; what was typed leaves in bursts (see <see cref="FlushSends"/>).</summary>
     private async Task RunLoopAsync(CancellationToken ct)
     {
+        var slowLane = RunSlowLaneAsync(ct);
         var inputs = _inputs.Reader;
         while (await inputs.WaitToReadAsync(ct))
         {
@@ -272,21 +285,73 @@ public sealed partial class ChatSession : IAsyncDisposable
             {
                 while (_urgent.TryDequeue(out var urgent))
                 {
-                    if (!await TakeAsync(urgent, ct))
+                    Route(urgent);
+                }
+
+                if (input is SessionInput.LanesDone)
+                {
+                    await slowLane;
+                    return;
+                }
+
+                if (input is not SessionInput.Wake)
+                {
+                    Route(input);
+                }
+            }
+
+            FlushSends();
+            FlushCopy();
+        }
+
+        void Route(SessionInput input)
+        {
+            if (IsSlow(input))
+            {
+                _slow.Writer.TryWrite(input);
+            }
+            else
+            {
+                // Live inputs are handled without waiting on anything: this completes at once.
+                _ = TakeAsync(input, ct);
+            }
+        }
+    }
+
+    /// <summary>Takes the inputs that wait on etcd in order, each to its end, while the live lane goes on between
+    /// their awaits (both run on the loop, so state is never touched by two threads). At end of input it tells the
+    /// live lane to stop.</summary>
+    private async Task RunSlowLaneAsync(CancellationToken ct)
+    {
+        var inputs = _slow.Reader;
+        try
+        {
+            while (await inputs.WaitToReadAsync(ct))
+            {
+                while (inputs.TryRead(out var input))
+                {
+                    if (!await TakeAsync(input, ct))
                     {
                         return;
                     }
                 }
 
-                if (input is not SessionInput.Wake && !await TakeAsync(input, ct))
-                {
-                    return;
-                }
+                FlushSends();
             }
-
-            FlushSends();
+        }
+        finally
+        {
+            _inputs.Writer.TryWrite(SessionInput.LanesDone.Instance);
         }
     }
+
+    private static bool IsSlow(SessionInput input) => input is SessionInput.UserLine or SessionInput.EndOfInput
+        or SessionInput.MembersChanged or SessionInput.MembersListed or SessionInput.KeyGranted or SessionInput.LogChanged
+        or SessionInput.Committed or SessionInput.CommitFailed or SessionInput.AdmissionRequests;
+
+    /// <summary>An input from the node, already on the loop: handled now. Before the loop runs (or after it), the
+    /// node has no links, so nothing arrives here.</summary>
+    private void TakeOnLoop(SessionInput input) => _ = TakeAsync(input, _stop.Token);
 
     /// <summary>Handles one input; false at end of input.</summary>
     private async Task<bool> TakeAsync(SessionInput input, CancellationToken ct)
@@ -339,7 +404,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// <summary>Inputs that cannot change how typed messages are sealed or where they go: frames from others, history
     /// changes, timer ticks, and lines (a line that is a command flushes itself, see <see cref="HandleLineAsync"/>).</summary>
     private static bool KeepsBurstOpen(SessionInput input) =>
-        input is SessionInput.UserLine or SessionInput.Frame or SessionInput.HistoryChanged or SessionInput.Tick;
+        input is SessionInput.UserLine or SessionInput.Frame or SessionInput.HistoryNames or SessionInput.HistoryFetched or SessionInput.Tick;
 
     /// <summary>This peer's presence record for <paramref name="group"/> ("" for the peer record), signed.</summary>
     private MemberRecord OwnRecord(string group) =>
@@ -370,7 +435,6 @@ public sealed partial class ChatSession : IAsyncDisposable
                 await HandleLineAsync(line.Text, ct);
                 break;
             case SessionInput.Frame frame:
-                Interlocked.Add(ref _queuedFrameBytes, -frame.Payload.Length);
                 OnFrame(frame);
                 break;
             case SessionInput.LinkUp up:
@@ -382,8 +446,8 @@ public sealed partial class ChatSession : IAsyncDisposable
             case SessionInput.MembersChanged changed:
                 await OnMembersChangedAsync(changed, ct);
                 break;
-            case SessionInput.HistoryGap gap:
-                OnHistoryGap(gap);
+            case SessionInput.HistoryNames names:
+                OnHistoryNames(names);
                 break;
             case SessionInput.HistoryFetched fetched:
                 OnHistoryFetched(fetched);
@@ -417,9 +481,6 @@ public sealed partial class ChatSession : IAsyncDisposable
                     _exiting.Add(change.Key[MeshKeys.LeavingPrefix.Length..]);
                 }
 
-                break;
-            case SessionInput.HistoryChanged changed:
-                OnHistoryChanged(changed);
                 break;
             case SessionInput.Registration registration:
                 OnRegistration(registration.State);
@@ -464,14 +525,16 @@ public sealed partial class ChatSession : IAsyncDisposable
     private void OnTick()
     {
         WriteLinksIfChanged();
+        FlushCopy();
+        SweepWhereDue();
+        if (++_ticks % TicksPerBeat == 0)
+        {
+            PublishBeats();
+        }
+
         _local.Checkpoint();
         var now = NowMs;
         _rejections.Flush(now);
-        if (Interlocked.Exchange(ref _framesDropped, 0) is > 0 and var dropped)
-        {
-            _warnings.Warn("frames-dropped", $"{dropped} live frames dropped: this peer fell behind; history fills them in");
-        }
-
         if (_quarantined.Count > 0 && _quarantined.Values.Any(until => until <= now))
         {
             foreach (var peer in _quarantined.Where(q => q.Value <= now).Select(q => q.Key).ToList())
@@ -493,9 +556,26 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
     }
 
+    private int _closing;
+
+    /// <summary>Leaves, from off the loop (an error on the way in, disposal): the leaving runs on the loop while it
+    /// runs, then the node stops.</summary>
     private async Task<int> ShutdownAsync()
     {
-        if (_stop.IsCancellationRequested)
+        var code = 0;
+        if (Volatile.Read(ref _closing) == 0)
+        {
+            code = _node.Running ? await OnLoopAsync(CloseOnLoopAsync) : await CloseOnLoopAsync();
+        }
+
+        Finish();
+        return code;
+    }
+
+    /// <summary>Leaves every group and flushes what was sent; once.</summary>
+    private async Task<int> CloseOnLoopAsync()
+    {
+        if (Interlocked.Exchange(ref _closing, 1) == 1)
         {
             return 0;
         }
@@ -513,15 +593,21 @@ public sealed partial class ChatSession : IAsyncDisposable
         finally
         {
             _rejections.Flush(long.MaxValue);
-            _node.Dispose();
-            _events.Writer.TryComplete();
         }
+    }
+
+    /// <summary>Stops the node (off its loop: it waits for the loop to drain) and ends the events.</summary>
+    private void Finish()
+    {
+        _node.Dispose();
+        _events.Writer.TryComplete();
     }
 
     private async Task<int> CloseAsync()
     {
         // Typed before the end: sealed, kept in the outbox and shown as sent like any other.
         FlushSends();
+        FlushCopy();
         foreach (var state in _groups.Values.Where(s => s.Held.Count > 0))
         {
             Emit(new ErrorEvent($"{state.Held.Count} messages to '{state.Name}' not sent: the key of its new epoch had not arrived"));

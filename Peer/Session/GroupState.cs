@@ -96,18 +96,18 @@ internal sealed class GroupState(string name)
     /// <summary>The etcd revision up to which this peer has every history entry (and its local copy says so).</summary>
     public long CopyRevision { get; set; }
 
-    /// <summary>Re-reads of history after a compaction still running: while any is, <see cref="CopyRevision"/> does not
-    /// move, so that no revision is recorded past entries not yet read.</summary>
-    public int HistoryGaps { get; set; }
-
     public bool Ready { get; set; }
+
+    /// <summary>When history is read for what the live path missed (set once history is loaded).</summary>
+    public HistorySweep? Sweep { get; set; }
+
+    /// <summary>Messages the running sweep brought that this peer lacked.</summary>
+    public long SweepFound { get; set; }
 
     public long JoinStartedMs { get; set; }
 
     public PrefixWatcher? MembersWatch { get; set; }
 
-    public PrefixWatcher? HistoryWatch { get; set; }
-
     public IEnumerable<PrefixWatcher> Watches =>
-        new[] { MembersWatch, HistoryWatch, GrantWatch, LogWatch, GenesisWatch, AdmitWatch }.OfType<PrefixWatcher>();
+        new[] { MembersWatch, GrantWatch, LogWatch, GenesisWatch, AdmitWatch }.OfType<PrefixWatcher>();
 }

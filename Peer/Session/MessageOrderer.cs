@@ -43,23 +43,7 @@ internal sealed class MessageOrderer
     /// <summary>True when this message was delivered already: a copy, which needs no checking to be dropped.</summary>
     public bool AlreadyDelivered(string peerId, long epoch, long seq)
     {
-        if (!_senders.TryGetValue(peerId, out var sender))
-        {
-            return false;
-        }
-
-        if (!sender.Runs.TryGetValue(epoch, out var stream))
-        {
-            if (epoch > sender.ClosedUpTo)
-            {
-                return false;
-            }
-
-            Interlocked.Increment(ref _duplicates);
-            return true;
-        }
-
-        if (seq >= stream.Next || stream.Skipped.Contains(seq))
+        if (!Holds(peerId, epoch, seq))
         {
             return false;
         }
@@ -67,6 +51,44 @@ internal sealed class MessageOrderer
         Interlocked.Increment(ref _duplicates);
         return true;
     }
+
+    /// <summary>Like <see cref="AlreadyDelivered"/>, without counting a duplicate: whether a copy of this message would
+    /// add nothing (it was delivered, or its run is closed).</summary>
+    public bool Holds(string peerId, long epoch, long seq)
+    {
+        if (!_senders.TryGetValue(peerId, out var sender))
+        {
+            return false;
+        }
+
+        if (!sender.Runs.TryGetValue(epoch, out var stream))
+        {
+            return epoch <= sender.ClosedUpTo;
+        }
+
+        return seq < stream.Next && !stream.Skipped.Contains(seq);
+    }
+
+    /// <summary>Whether a message of this sender run numbered <paramref name="lastSeq"/> or lower was not delivered:
+    /// it waits behind a gap, was released past one, or has not come at all (a member's beat names its last number).</summary>
+    public bool Misses(string peerId, long epoch, long lastSeq)
+    {
+        if (!_senders.TryGetValue(peerId, out var sender))
+        {
+            return true;
+        }
+
+        if (!sender.Runs.TryGetValue(epoch, out var stream))
+        {
+            return epoch > sender.ClosedUpTo;
+        }
+
+        return stream.Next <= lastSeq || stream.Skipped.Count > 0;
+    }
+
+    /// <summary>Whether messages of this sender run wait for an earlier one.</summary>
+    public bool IsWaiting(string peerId, long epoch) =>
+        _senders.TryGetValue(peerId, out var sender) && sender.Runs.TryGetValue(epoch, out var stream) && stream.Pending.Count > 0;
 
     /// <summary>Records a message this peer sent itself (already shown), so its echoes are dropped.</summary>
     public void MarkOwn(Envelope e)

@@ -18,13 +18,12 @@ internal abstract record SessionInput
 
     public sealed record MembersChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 
-    public sealed record HistoryChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
+    /// <summary>The names written to a group's history since the revision its copy is complete up to, as of
+    /// <paramref name="Revision"/> (a sweep, see <see cref="HistorySweep"/>).</summary>
+    public sealed record HistoryNames(string Group, IReadOnlyList<string> Names, long Revision) : SessionInput;
 
-    /// <summary>The history watch lost revisions to compaction: the local copy stops advancing until they are read again.</summary>
-    public sealed record HistoryGap(string Group) : SessionInput;
-
-    /// <summary>A page of history read again after a gap; <paramref name="CompleteAt"/> is set on the last page, once
-    /// everything up to that revision was read.</summary>
+    /// <summary>History entries a sweep fetched because this peer lacked them; <paramref name="CompleteAt"/> is set on the
+    /// last page, once everything up to that revision was read.</summary>
     public sealed record HistoryFetched(string Group, IReadOnlyList<Coordinator.History.HistoryEntry> Page, long? CompleteAt) : SessionInput;
 
     /// <summary>The group's presence records as etcd has them now (re-read after the members watch lost revisions).</summary>
@@ -57,6 +56,12 @@ internal abstract record SessionInput
 
     /// <summary>A name in a peer's endpoint resolved (or failed to): the links are applied again.</summary>
     public sealed record EndpointsResolved : SessionInput;
+
+    /// <summary>The slow lane took the end of input: the live lane ends too.</summary>
+    public sealed record LanesDone : SessionInput
+    {
+        public static readonly LanesDone Instance = new();
+    }
 
     /// <summary>Tells the loop that urgent inputs wait (they are queued apart).</summary>
     public sealed record Wake : SessionInput

@@ -89,6 +89,35 @@ public abstract class HistoryStoreContract
     }
 
     [Test]
+    public async Task Names_since_a_revision_and_a_get_by_name_find_exactly_what_a_reader_lacks()
+    {
+        var group = $"n-{Guid.NewGuid():N}";
+        await Store.AppendAsync([Entry(group, 1)], CancellationToken.None);
+        var revision = await Store.ReadAsync(group, _ => ValueTask.CompletedTask, CancellationToken.None);
+        var total = EtcdHistoryStore.PageSize + 300;
+        foreach (var batch in Enumerable.Range(2, total).Select(i => Entry(group, i)).Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
+        {
+            await Store.AppendAsync(batch, CancellationToken.None);
+        }
+
+        var names = new List<string>();
+        var now = await Store.ReadNamesSinceAsync(group, revision, page =>
+        {
+            names.AddRange(page);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+        Assert.That(names, Is.EqualTo(Enumerable.Range(2, total).Select(i => Entry(group, i).Name)), "every name written since, once, in write order");
+        Assert.That(now, Is.GreaterThan(revision));
+
+        var wanted = new[] { Entry(group, 1).Name, "no-such-entry", Entry(group, total + 1).Name };
+        var found = await Store.GetAsync(group, [.. wanted, .. Enumerable.Range(2, 200).Select(i => Entry(group, i).Name)], CancellationToken.None);
+        Assert.That(found, Has.Count.EqualTo(202), "entries that exist, across more than one transaction");
+        Assert.That(System.Text.Encoding.UTF8.GetString(found[0].Value), Is.EqualTo("value 1"));
+        Assert.That(found[1].Name, Is.EqualTo(Entry(group, total + 1).Name));
+        Assert.That(found.All(e => e.Revision > 0), "each with the revision it was written at");
+    }
+
+    [Test]
     public async Task ReadSince_pages_through_transactions_without_losing_or_repeating_an_entry()
     {
         var group = $"q-{Guid.NewGuid():N}";

@@ -86,6 +86,12 @@ public sealed class HistoryWriterTests
         public Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) =>
             Task.FromResult(0L);
 
+        public Task<long> ReadNamesSinceAsync(string group, long afterRevision, Func<IReadOnlyList<string>, ValueTask> onPage, CancellationToken ct) =>
+            Task.FromResult(0L);
+
+        public Task<IReadOnlyList<HistoryEntry>> GetAsync(string group, IReadOnlyList<string> names, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<HistoryEntry>>([]);
+
         public Task<long?> CountAsync(string group, long revision, CancellationToken ct) => Task.FromResult<long?>(0);
     }
 }

@@ -192,4 +192,32 @@ public sealed class MessageOrdererTests
         Assert.That(Seqs(o.OfferHistory(M(5, epoch: 1000))), Is.EqualTo(new long[] { 5 }), "a followed run still does");
         Assert.That(o.Stale, Is.EqualTo(1));
     }
+
+    [Test]
+    public void A_beat_number_not_delivered_is_a_miss_and_one_delivered_is_not()
+    {
+        var o = new MessageOrderer();
+        Assert.That(o.Misses("aaaaaaaaaaaaaaaa", 1, 1), Is.True, "nothing of the sender yet");
+        o.OfferLive(M(1), 0);
+        o.OfferLive(M(2), 0);
+        Assert.That(o.Misses("aaaaaaaaaaaaaaaa", 1, 2), Is.False);
+        Assert.That(o.Misses("aaaaaaaaaaaaaaaa", 1, 3), Is.True, "the tail did not come");
+        o.OfferLive(M(4), 0);
+        Assert.That(o.IsWaiting("aaaaaaaaaaaaaaaa", 1), Is.True);
+        Assert.That(o.Misses("aaaaaaaaaaaaaaaa", 1, 4), Is.True, "3 is missing");
+        o.Expire(20_000, 10_000);
+        Assert.That(o.Misses("aaaaaaaaaaaaaaaa", 1, 4), Is.True, "3 was released past, not delivered");
+        o.OfferHistory(M(3));
+        Assert.That(o.Misses("aaaaaaaaaaaaaaaa", 1, 4), Is.False);
+    }
+
+    [Test]
+    public void Holds_answers_like_AlreadyDelivered_without_counting_a_duplicate()
+    {
+        var o = new MessageOrderer();
+        o.OfferLive(M(1), 0);
+        Assert.That(o.Holds("aaaaaaaaaaaaaaaa", 1, 1), Is.True);
+        Assert.That(o.Holds("aaaaaaaaaaaaaaaa", 1, 2), Is.False);
+        Assert.That(o.Duplicates, Is.Zero);
+    }
 }
