@@ -11,30 +11,24 @@ public sealed partial class ChatSession
 {
     private async Task HandleLineAsync(string line, CancellationToken ct)
     {
-        if (string.IsNullOrWhiteSpace(line))
+        var command = LineCommand.Parse(line);
+        if (command.Kind == LineCommand.Kinds.Empty)
         {
             return;
         }
 
-        if (line.StartsWith("//", StringComparison.Ordinal))
+        if (command.Kind == LineCommand.Kinds.Message)
         {
-            Send(line[1..]);
-            return;
-        }
-
-        if (!line.StartsWith('/'))
-        {
-            Send(line);
+            Send(command.Text);
             return;
         }
 
         // A command can leave or switch groups: what was typed before it leaves first, as it was typed.
         FlushSends();
-        var parts = line.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var argument = parts.Length > 1 ? parts[1] : null;
-        switch (parts[0])
+        var argument = command.Argument;
+        switch (command.Kind)
         {
-            case "/join":
+            case LineCommand.Kinds.Join:
                 if (RequireGroupArgument("/join", argument) is { } joining)
                 {
                     await JoinAsync(joining, JoinRequest.Default, ct);
@@ -42,14 +36,14 @@ public sealed partial class ChatSession
                 }
 
                 break;
-            case "/leave":
+            case LineCommand.Kinds.Leave:
                 if (RequireGroupArgument("/leave", argument ?? _current) is { } leaving)
                 {
                     await LeaveAsync(leaving, ct);
                 }
 
                 break;
-            case "/switch":
+            case LineCommand.Kinds.Switch:
                 if (RequireGroupArgument("/switch", argument) is { } target)
                 {
                     if (_groups.ContainsKey(target))
@@ -63,17 +57,24 @@ public sealed partial class ChatSession
                 }
 
                 break;
-            case "/remove":
+            case LineCommand.Kinds.Remove:
                 await RemoveAsync(argument, ct);
                 break;
-            case "/admin":
+            case LineCommand.Kinds.Admin:
                 await GrantAdminAsync(argument, ct);
                 break;
-            case "/members":
+            case LineCommand.Kinds.Members:
                 ListMembers();
                 break;
+            case LineCommand.Kinds.Quit:
+                // Like end of input: whatever was typed before leaves first.
+                PostEndOfInput();
+                break;
+            case LineCommand.Kinds.Help:
+                Emit(new ErrorEvent($"commands: {LineCommand.Commands}"));
+                break;
             default:
-                Emit(new ErrorEvent($"unknown command '{Naming.Printable(parts[0])}': commands are /join G, /leave [G], /switch G, /members, /remove NAME, /admin NAME; start a message with // to send a leading /"));
+                Emit(new ErrorEvent(command.UnknownError));
                 break;
         }
     }

@@ -1,4 +1,5 @@
 using System.Collections.ObjectModel;
+using Mesh.Peer.Session;
 using Terminal.Gui.App;
 using Terminal.Gui.Input;
 using Terminal.Gui.ViewBase;
@@ -12,7 +13,7 @@ public sealed class ChatWindow : Window
 {
     public const string Help =
         "Keys: Enter sends | Alt+1…9 or Ctrl+N / Ctrl+P switch group | PageUp / PageDown scroll | Ctrl+C or /quit leaves. " +
-        "Commands: /join G, /leave [G], /members, /remove NAME, /admin NAME, /help, /quit; start a message with // to send a leading /.";
+        "Commands: " + LineCommand.Commands + ".";
 
     private const int SideWidth = 20;
     private static readonly Key[] Digits = [Key.D1, Key.D2, Key.D3, Key.D4, Key.D5, Key.D6, Key.D7, Key.D8, Key.D9];
@@ -141,21 +142,18 @@ public sealed class ChatWindow : Window
 
     private void OnLine(string line)
     {
-        if (string.IsNullOrWhiteSpace(line))
+        var command = LineCommand.Parse(line);
+        switch (command.Kind)
         {
-            return;
-        }
-
-        var command = line.Split(' ', 2)[0];
-        switch (command)
-        {
-            case "/quit":
+            case LineCommand.Kinds.Empty:
+                return;
+            case LineCommand.Kinds.Quit:
                 _quit();
                 break;
-            case "/help":
+            case LineCommand.Kinds.Help:
                 _model.Say(Help, _now());
                 break;
-            case "/members":
+            case LineCommand.Kinds.Members:
                 if (_model.Current is { } group)
                 {
                     var online = group.Members.Where(m => m.Value).Select(m => m.Key).ToList();
@@ -163,8 +161,8 @@ public sealed class ChatWindow : Window
                 }
 
                 break;
-            case "/switch":
-                var target = line.Split(' ', 2).ElementAtOrDefault(1)?.Trim() ?? "";
+            case LineCommand.Kinds.Switch:
+                var target = command.Argument ?? "";
                 if (_model.SwitchTo(target))
                 {
                     Switched(true);
