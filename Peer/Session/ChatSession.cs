@@ -185,7 +185,20 @@ public sealed partial class ChatSession : IAsyncDisposable
         try
         {
             _instruments.RecordBaseline();
+            _ = Task.Run(WarmUp);
             var startRevision = await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
+            // The first history write goes through a gRPC call not made before: one harmless read-only transaction
+            // now, in the background, compiles it before the first message waits on it.
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await _history.GetAsync(HotPathWarmup.Group, [HotPathWarmup.Group], _stop.Token);
+                }
+                catch (Exception e) when (e is EtcdUnavailableException or OperationCanceledException)
+                {
+                }
+            });
             _epoch = EpochClock.Next(_options.Home);
             _local.Cluster = _etcd.ClusterId;
             var recovered = _outbox.Recover();
@@ -234,6 +247,22 @@ public sealed partial class ChatSession : IAsyncDisposable
             throw;
         }
     }
+
+    private void WarmUp()
+    {
+        try
+        {
+            HotPathWarmup.Run();
+        }
+        catch (Exception e)
+        {
+            // Only a head start: the paths are compiled on first use anyway.
+            LogWarmUpFailed(e);
+        }
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 518, Level = Microsoft.Extensions.Logging.LogLevel.Debug, Message = "warming up the message paths failed")]
+    private partial void LogWarmUpFailed(Exception e);
 
     private Task<T> OnLoopAsync<T>(Func<Task<T>> work) =>
         Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.DenyChildAttach, _node.Loop).Unwrap();

@@ -36,6 +36,19 @@ public sealed class HistoryWriterTests
     }
 
     [Test]
+    public async Task Messages_that_trickle_in_within_the_linger_share_one_transaction()
+    {
+        var store = new InMemoryHistoryStore();
+        await using var writer = new HistoryWriter(store, NullLogger.Instance, TimeSpan.FromSeconds(2));
+        writer.Enqueue(Entry(1));
+        await Task.Yield();
+        writer.Enqueue(Entry(2));
+        writer.Enqueue(Entry(3));
+        await Waiting.UntilAsync(() => writer.Written == 3, TimeSpan.FromSeconds(30), "all three written");
+        Assert.That(store.AppendCalls, Is.EqualTo(1), "a lone first message waited for the two after it");
+    }
+
+    [Test]
     public async Task A_failed_append_is_retried_until_it_lands_without_duplicates()
     {
         var store = new InMemoryHistoryStore { FailNextAppend = new IOException("etcd down") };
