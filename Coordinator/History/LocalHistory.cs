@@ -324,7 +324,17 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
         var line = Cluster.Length == 0 && log.Witness.Length == 0
             ? log.Revision.ToString(CultureInfo.InvariantCulture)
             : string.Create(CultureInfo.InvariantCulture, $"{log.Revision} {(Cluster.Length > 0 ? Cluster : "-")} {log.Witness}").TrimEnd();
-        File.WriteAllText(temp, line);
+        // Private like the copy itself: it names the last entry taken and the cluster followed.
+        using (var file = new FileStream(temp, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        {
+            file.Write(System.Text.Encoding.UTF8.GetBytes(line));
+        }
+
         File.Move(temp, RevisionPath(group), overwrite: true);
         log.Written = log.Revision;
         log.Since.Restart();

@@ -26,6 +26,20 @@ public sealed class LocalHistoryTests
     private string Revision() => File.ReadAllText(Path.Combine(_dir, "ops.rev"));
 
     [Test]
+    public void The_copy_and_its_revision_are_readable_by_their_owner_alone()
+    {
+        using (var local = new LocalHistory(_dir))
+        {
+            local.Cluster = "c1";
+            local.Append("ops", Entries(0, 2), 10);
+        }
+
+        var owner = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        Assert.That(File.GetUnixFileMode(Path.Combine(_dir, "ops.log")), Is.EqualTo(owner));
+        Assert.That(File.GetUnixFileMode(Path.Combine(_dir, "ops.rev")), Is.EqualTo(owner));
+    }
+
+    [Test]
     public void The_first_append_is_written_down_at_once_later_ones_at_a_checkpoint()
     {
         // An interval no test run reaches: only the explicit checkpoint may write the second revision.
