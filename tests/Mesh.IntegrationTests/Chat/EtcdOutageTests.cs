@@ -24,4 +24,35 @@ public sealed class EtcdOutageTests : EtcdFixture
         await Etcd.StartAsync();
         await a.WaitForAsync(p => p.Of("reconnected").Any(e => e.Str("target") == "etcd"), TimeSpan.FromSeconds(60), "reconnected to etcd");
     }
+
+    [Test]
+    public async Task With_etcd_frozen_a_join_waiting_on_it_stalls_no_live_message()
+    {
+        var group = NewGroup("frozen");
+        var other = NewGroup("other");
+        var (a, b) = await StartPairAsync(group, "ada", "ben");
+
+        // Frozen (SIGSTOP): connections stay open and nothing answers, so each etcd call of the join waits its 5 s.
+        Etcd.Freeze();
+        try
+        {
+            await a.SendAsync($"/join {other}");
+            var during = Enumerable.Range(0, 5).Select(i => $"during {i}").ToList();
+            await b.SendManyAsync(during);
+            await a.WaitForAsync(p => Texts(p, group).Count(t => t.StartsWith("during ")) == during.Count, TimeSpan.FromSeconds(4),
+                "ben's messages shown while ada's join waits on etcd");
+            Assert.That(a.Of("ready").Any(e => e.Str("group") == other), Is.False, "the join had not finished");
+            Assert.That(a.Of("error").Any(e => e.Str("message")!.Contains(other)), Is.False, "nor given up");
+        }
+        finally
+        {
+            Etcd.Thaw();
+        }
+
+        // Once etcd answers the join ends, one way or the other, and ada's next line still reaches ben.
+        await a.WaitForAsync(p => p.Of("ready").Any(e => e.Str("group") == other) || p.Of("error").Any(e => e.Str("message")!.Contains(other)),
+            Long, "the join ends");
+        await a.SendAsync("after the freeze");
+        await b.WaitForAsync(p => Texts(p, group).Contains("after the freeze"), Long, "ada's line after the join");
+    }
 }
