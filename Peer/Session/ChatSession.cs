@@ -41,11 +41,6 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly ILogger _log;
     private readonly Channel<SessionInput> _inputs = Channel.CreateUnbounded<SessionInput>(new UnboundedChannelOptions { SingleReader = true });
 
-    /// <summary>Inputs that go ahead of frames and history changes waiting in <see cref="_inputs"/>: what the user types,
-    /// and changes to the group logs and keys. Under a backlog of traffic a removal still takes effect at once, and
-    /// members stop sealing under a key the removed member knows. A <see cref="SessionInput.Wake"/> in the channel makes
-    /// sure the loop looks.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentQueue<SessionInput> _urgent = new();
     private readonly Channel<MeshEvent> _events = Channel.CreateUnbounded<MeshEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
     private readonly HashSet<string> _linksUp = new(StringComparer.Ordinal);
@@ -158,21 +153,23 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     /// <summary>Inputs whose handling waits on etcd (what the user types, changes to members, the group log and keys):
     /// taken in order, one at a time, by a second lane of the same loop, so that the live path never waits for them.</summary>
-    private readonly Channel<SessionInput> _slow = Channel.CreateUnbounded<SessionInput>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<SessionInput> _slow = Channel.CreateUnbounded<SessionInput>(new UnboundedChannelOptions { SingleReader = true });
 
     /// <summary>Asks the session to leave every group cleanly and end.</summary>
     public void PostEndOfInput() => Post(new SessionInput.EndOfInput());
 
+    /// <summary>Hands an input to its lane: straight to the slow lane if it waits on etcd (one hand-off for a typed
+    /// line), else to the live lane. Frames never come here: the node hands them over on the loop itself.</summary>
     private void Post(SessionInput input)
     {
-        if (input is SessionInput.UserLine or SessionInput.EndOfInput or SessionInput.LogChanged or SessionInput.KeyGranted
-            or SessionInput.Committed or SessionInput.CommitFailed)
+        if (IsSlow(input))
         {
-            _urgent.Enqueue(input);
-            input = SessionInput.Wake.Instance;
+            _slow.Writer.TryWrite(input);
         }
-
-        _inputs.Writer.TryWrite(input);
+        else
+        {
+            _inputs.Writer.TryWrite(input);
+        }
     }
 
     private void Emit(MeshEvent e) => _events.Writer.TryWrite(e);
@@ -185,20 +182,8 @@ public sealed partial class ChatSession : IAsyncDisposable
         try
         {
             _instruments.RecordBaseline();
-            _ = Task.Run(WarmUp);
+            _ = Task.Run(WarmUpAsync);
             var startRevision = await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
-            // The first history write goes through a gRPC call not made before: one harmless read-only transaction
-            // now, in the background, compiles it before the first message waits on it.
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await _history.GetAsync(HotPathWarmup.Group, [HotPathWarmup.Group], _stop.Token);
-                }
-                catch (Exception e) when (e is EtcdUnavailableException or OperationCanceledException)
-                {
-                }
-            });
             _epoch = EpochClock.Next(_options.Home);
             _local.Cluster = _etcd.ClusterId;
             var recovered = _outbox.Recover();
@@ -248,11 +233,14 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
     }
 
-    private void WarmUp()
+    /// <summary>In the background at start: the message paths, then the first history write's gRPC call (one
+    /// read-only transaction), compiled before the first message waits on them.</summary>
+    private async Task WarmUpAsync()
     {
         try
         {
             HotPathWarmup.Run();
+            await _history.GetAsync(HotPathWarmup.Group, [HotPathWarmup.Group], _stop.Token);
         }
         catch (Exception e)
         {
@@ -269,19 +257,17 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     private async Task<int> RunOnLoopAsync(IReadOnlyList<string> groups, JoinRequest request, long startRevision, CancellationToken ct)
     {
+        await _registration.StartAsync(MeshKeys.Peer(PeerId), OwnRecord("").ToBytes(), ct);
+        _exitWatch = Watch(MeshKeys.LeavingPrefix, startRevision + 1, changes => new SessionInput.Exiting(changes));
+        foreach (var group in groups)
         {
-            await _registration.StartAsync(MeshKeys.Peer(PeerId), OwnRecord("").ToBytes(), ct);
-            _exitWatch = Watch(MeshKeys.LeavingPrefix, startRevision + 1, changes => new SessionInput.Exiting(changes));
-            foreach (var group in groups)
-            {
-                await JoinWithRetriesAsync(group, request, ct);
-            }
-
-            _current = groups.Count > 0 ? groups[0] : null;
-            _ = TickAsync(_stop.Token);
-            await RunLoopAsync(ct);
-            return await CloseOnLoopAsync();
+            await JoinWithRetriesAsync(group, request, ct);
         }
+
+        _current = groups.Count > 0 ? groups[0] : null;
+        _ = TickAsync(_stop.Token);
+        await RunLoopAsync(ct);
+        return await CloseOnLoopAsync();
     }
 
     /// <summary>Joins a group named at start. etcd answered a moment ago: a call that times out now (a loaded etcd, a
@@ -312,38 +298,18 @@ public sealed partial class ChatSession : IAsyncDisposable
         {
             while (inputs.TryRead(out var input))
             {
-                while (_urgent.TryDequeue(out var urgent))
-                {
-                    Route(urgent);
-                }
-
                 if (input is SessionInput.LanesDone)
                 {
                     await slowLane;
                     return;
                 }
 
-                if (input is not SessionInput.Wake)
-                {
-                    Route(input);
-                }
+                // Live inputs are handled without waiting on anything: this completes at once.
+                _ = TakeAsync(input, ct);
             }
 
             FlushSends();
             FlushCopy();
-        }
-
-        void Route(SessionInput input)
-        {
-            if (IsSlow(input))
-            {
-                _slow.Writer.TryWrite(input);
-            }
-            else
-            {
-                // Live inputs are handled without waiting on anything: this completes at once.
-                _ = TakeAsync(input, ct);
-            }
         }
     }
 

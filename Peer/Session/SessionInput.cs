@@ -62,10 +62,4 @@ internal abstract record SessionInput
     {
         public static readonly LanesDone Instance = new();
     }
-
-    /// <summary>Tells the loop that urgent inputs wait (they are queued apart).</summary>
-    public sealed record Wake : SessionInput
-    {
-        public static readonly Wake Instance = new();
-    }
 }
