@@ -193,13 +193,11 @@ public sealed partial class ChatSession
                 continue;
             }
 
-            if (!_linksUp.Contains(member.PeerId))
-            {
-                state.AwaitingLinks.Add(member.PeerId);
-            }
+            state.AwaitingLinks.Add(member.PeerId);
         }
 
         ApplyLinks();
+        state.AwaitingLinks.RemoveWhere(_links.IsUp);
         state.MembersWatch = Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes),
             reread: async ct => new SessionInput.MembersListed(group, (await _directory.ListMembersAsync(group, ct)).Members));
 
@@ -485,26 +483,20 @@ public sealed partial class ChatSession
     /// <summary>A link to a member dropped (heartbeat timeout, closed connection) or is being re-established.</summary>
     private void OnLinkTrouble(string peerId, bool retrying)
     {
-        if (NameOf(peerId) is not { } name)
+        var news = _links.OnTrouble(peerId, retrying);
+        if (news == LinkNews.None || NameOf(peerId) is not { } name)
         {
             return;
         }
 
-        if (!retrying)
+        if (news == LinkNews.Lost)
         {
             NoteLinkGap(peerId);
-            _linksUp.Remove(peerId);
-            if (!_linksDown.ContainsKey(peerId))
-            {
-                _linksDown[peerId] = false;
-                Emit(new ConnectionEvent(name, ConnectionState.Disconnected, Kind: ConnectionKind.Member));
-                ReportLinks();
-            }
+            Emit(new ConnectionEvent(name, ConnectionState.Disconnected, Kind: ConnectionKind.Member));
+            ReportLinks();
         }
-        else if (_linksDown.TryGetValue(peerId, out var reported) && !reported)
+        else
         {
-            // Once per outage: NetMQ retries on its own schedule (100 ms growing to 5 s).
-            _linksDown[peerId] = true;
             Emit(new ConnectionEvent(name, ConnectionState.Reconnecting, Kind: ConnectionKind.Member));
         }
     }
@@ -515,20 +507,24 @@ public sealed partial class ChatSession
     /// <summary>Tells the user how many of the members followed have a working link, when that changes.</summary>
     private void ReportLinks()
     {
-        var known = _groups.Values.SelectMany(g => g.Members.Keys).Distinct().Count();
-        var links = (_linksUp.Count, known);
-        if (links != _links)
+        var links = (_links.UpCount, _links.Known);
+        if (links != _linksReported)
         {
-            _links = links;
-            _instruments.Links(links.Count, known);
-            Emit(new LinksEvent(links.Count, known));
+            _linksReported = links;
+            _instruments.Links(links.UpCount, links.Known);
+            Emit(new LinksEvent(links.UpCount, links.Known));
         }
     }
 
     private void OnLinkUp(string peerId)
     {
-        _linksUp.Add(peerId);
-        if (_linksDown.Remove(peerId) && NameOf(peerId) is { } name)
+        var news = _links.OnUp(peerId);
+        if (news == LinkNews.None)
+        {
+            return;
+        }
+
+        if (news == LinkNews.Back && NameOf(peerId) is { } name)
         {
             NoteLinkGap(peerId);
             _instruments.Reconnected("member");
@@ -570,8 +566,7 @@ public sealed partial class ChatSession
 
                 if (known && (before!.Endpoint != record.Endpoint || before.PublicKeyZ85 != record.PublicKeyZ85))
                 {
-                    // It came back from elsewhere: its old link is useless until a new hello arrives.
-                    _linksUp.Remove(change.PeerId);
+                    _links.OnMoved(change.PeerId);
                 }
 
                 if (!known && state.Members.ContainsKey(change.PeerId) && state.Ready)
@@ -647,20 +642,11 @@ public sealed partial class ChatSession
             }
         }
 
-        foreach (var peerId in _linksUp.Where(p => !wanted.ContainsKey(p)).ToList())
-        {
-            _linksUp.Remove(peerId);
-        }
-
-        foreach (var peerId in _linksDown.Keys.Where(p => !wanted.ContainsKey(p)).ToList())
-        {
-            _linksDown.Remove(peerId);
-        }
-
+        _links.Follow(wanted.Keys);
         var links = new List<LinkSpec>(wanted.Count);
         foreach (var (peerId, (record, groups)) in wanted)
         {
-            if (_quarantined.ContainsKey(peerId))
+            if (!_links.Linkable(peerId))
             {
                 continue;
             }
@@ -715,8 +701,7 @@ public sealed partial class ChatSession
             _linksWritten = null;
         }
 
-        var known = _groups.Values.SelectMany(g => g.Members.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        var record = new LinkStates(known.Where(_linksUp.Contains).ToList(), known.Where(p => !_linksUp.Contains(p)).ToList());
+        var record = _links.Snapshot();
         if (_linksWritten is { } written && written.Up.SequenceEqual(record.Up) && written.Down.SequenceEqual(record.Down))
         {
             return;

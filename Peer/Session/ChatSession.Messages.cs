@@ -289,8 +289,8 @@ public sealed partial class ChatSession
         if (_rejections.NoteFrame(frame.PeerId, frame.Group, why))
         {
             // A link that sends junk by the hundred is cut for a while; what its member really sent is in history.
-            _quarantined[frame.PeerId] = NowMs + (long)LinkQuarantine.TotalMilliseconds;
-            Emit(new ErrorEvent($"link to {Naming.Printable(frame.PeerId)} dropped for {LinkQuarantine.TotalSeconds:F0} s: more than {RejectionTally.LinkLimit} rejected frames in {RejectionTally.Interval.TotalSeconds:F0} s ({why})"));
+            _links.Quarantine(frame.PeerId, NowMs);
+            Emit(new ErrorEvent($"link to {Naming.Printable(frame.PeerId)} dropped for {LinkTable.QuarantineTime.TotalSeconds:F0} s: more than {RejectionTally.LinkLimit} rejected frames in {RejectionTally.Interval.TotalSeconds:F0} s ({why})"));
             ApplyLinks();
         }
     }

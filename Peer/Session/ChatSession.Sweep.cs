@@ -106,7 +106,7 @@ public sealed partial class ChatSession
                 continue;
             }
 
-            sweep.LinksDown = state.Members.Keys.Any(p => !_linksUp.Contains(p));
+            sweep.LinksDown = state.Members.Keys.Any(p => !_links.IsUp(p));
             if (sweep.Due(now))
             {
                 StartSweep(state, sweep, now);

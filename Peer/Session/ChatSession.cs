@@ -43,10 +43,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     private readonly Channel<MeshEvent> _events = Channel.CreateUnbounded<MeshEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _linksUp = new(StringComparer.Ordinal);
-
-    /// <summary>Members whose link dropped, and whether a reconnection attempt was reported yet.</summary>
-    private readonly Dictionary<string, bool> _linksDown = new(StringComparer.Ordinal);
+    private readonly LinkTable _links = new();
     private readonly GroupDirectory _directory;
     private readonly EtcdHistoryStore _history;
     private readonly MeshNode _node;
@@ -79,12 +76,8 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly EndpointResolver _resolver;
     private readonly RejectionTally _rejections;
 
-    /// <summary>Links dropped for sending junk, until when (Unix ms).</summary>
-    private readonly Dictionary<string, long> _quarantined = new(StringComparer.Ordinal);
-
-    public static readonly TimeSpan LinkQuarantine = TimeSpan.FromSeconds(60);
     private bool _etcdDown;
-    private (int Connected, int Known) _links;
+    private (int Connected, int Known) _linksReported;
     private LinkStates? _linksWritten;
     private Task? _linksWrite;
     private volatile bool _linksWriteFailed;
@@ -530,13 +523,8 @@ public sealed partial class ChatSession : IAsyncDisposable
         _local.Checkpoint();
         var now = NowMs;
         _rejections.Flush(now);
-        if (_quarantined.Count > 0 && _quarantined.Values.Any(until => until <= now))
+        if (_links.ReleaseDue(now))
         {
-            foreach (var peer in _quarantined.Where(q => q.Value <= now).Select(q => q.Key).ToList())
-            {
-                _quarantined.Remove(peer);
-            }
-
             ApplyLinks();
         }
 
