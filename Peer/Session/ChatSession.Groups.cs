@@ -446,6 +446,7 @@ public sealed partial class ChatSession
     private async Task DropGroupAsync(GroupState state, CancellationToken ct)
     {
         _groups.Remove(state.Name);
+        state.Left = true;
         await StopWatchesAsync(state);
         ApplyLinks();
         await _registration.DeleteAsync(MeshKeys.Member(state.Name, PeerId), ct);

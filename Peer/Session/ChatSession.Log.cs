@@ -163,13 +163,8 @@ public sealed partial class ChatSession
         }
 
         state.CanSend = state.Log.Members.ContainsKey(PeerId) && _keyring.TryGet(state.Name, state.Log.CurrentEpoch.Number) is not null;
-        if (state.CanSend && state.Held.Count > 0)
-        {
-            // Numbered when typed, sealed now under the new key, in the order typed.
-            _unsent.AddRange(state.Held.Select(e => (state, e)));
-            state.Held.Clear();
-            FlushSends();
-        }
+        // Numbered when typed, sealed now under the new key, in the order typed.
+        _sender?.ReleaseHeld(state);
 
         Unpark(state);
     }

@@ -24,7 +24,7 @@ public sealed partial class ChatSession
         }
 
         // A command can leave or switch groups: what was typed before it leaves first, as it was typed.
-        FlushSends();
+        _sender?.Flush();
         var argument = command.Argument;
         switch (command.Kind)
         {
@@ -104,108 +104,18 @@ public sealed partial class ChatSession
             return;
         }
 
-        if (!state.Connected)
-        {
-            Emit(new ErrorEvent($"message not sent: not admitted to '{state.Name}' yet (waiting for a member to add you)"));
-            return;
-        }
-
-        var size = Encoding.UTF8.GetByteCount(text);
-        if (size > Naming.MaxTextBytes)
-        {
-            Emit(new ErrorEvent($"message not sent: {size} bytes of text, the limit is {Naming.MaxTextBytes} bytes (UTF-8)"));
-            return;
-        }
-
-        if (!state.CanSend && state.Held.Count >= GroupState.MaxHeld)
-        {
-            Emit(new ErrorEvent($"message not sent: {state.Held.Count} lines already wait for the new key of '{state.Name}'"));
-            return;
-        }
-
-        // Send times never go backwards for one sender; the order stamp follows everything this peer has seen, so
-        // that history keys sort a reply after what it replies to, whatever the senders' clocks say.
-        var now = NowMs;
-        _lastSentAtMs = Math.Max(now, _lastSentAtMs);
-        // Numbered per group, 1, 2, 3… without gaps: a receiver of one group sees no gap where this peer spoke in
-        // another. The count survives leaving and joining again within a run, so no number is used twice.
-        var seq = _seqs[state.Name] = _seqs.GetValueOrDefault(state.Name) + 1;
-        var envelope = new Envelope(state.Name, PeerId, _epoch, seq, _name, _lastSentAtMs, text, _clock.Next(_lastSentAtMs));
-        if (!state.CanSend)
-        {
-            // A new epoch was committed and its key is on its way: the line leaves under it, not under the old key.
-            state.Held.Add(envelope);
-            return;
-        }
-
-        _unsent.Add((state, envelope));
-        if (_unsent.Count >= MaxBurst)
-        {
-            FlushSends();
-        }
+        (_sender ?? throw new InvalidOperationException("a line was taken before the session started")).Type(state, text, NowMs);
     }
 
-    /// <summary>Seals, records and publishes the messages typed since the last flush: one signature per group's burst.</summary>
-    /// <remarks>
-    /// The loop calls this whenever it has no more input waiting (so a lone message leaves at once), after
-    /// <see cref="MaxBurst"/> messages, and before any input that could change what sending means (commands, keys,
-    /// members). A message is shown as sent only here, once it is in the outbox.
-    /// </remarks>
-    private void FlushSends()
+    /// <summary>What the sender reports gone: into history (through the writer), the local copy and the view.</summary>
+    private void OnSent(SentMessage message)
     {
-        if (_unsent.Count == 0)
-        {
-            return;
-        }
-
-        foreach (var burst in _unsent.GroupBy(u => u.State))
-        {
-            var state = burst.Key;
-            var envelopes = burst.Select(u => u.Envelope).ToList();
-            var epoch = state.Log.CurrentEpoch.Number;
-            if (!_groups.ContainsKey(state.Name) || _keyring.TryGet(state.Name, epoch) is not { } key)
-            {
-                // The group was left, or its epoch changed since these were typed: they wait for the new key (or are lost with the group).
-                state.Held.AddRange(envelopes);
-                state.CanSend = false;
-                continue;
-            }
-
-            var payloads = EnvelopeCodec.SealBurst(envelopes, key, _identity, epoch, state.Log.Head);
-            var entries = new HistoryEntry[envelopes.Count];
-            for (var i = 0; i < entries.Length; i++)
-            {
-                entries[i] = new HistoryEntry(state.Name, envelopes[i].HistoryName, payloads[i]);
-            }
-
-            // On disk first: once shown as sent, a message reaches history even if etcd or this process goes away.
-            try
-            {
-                _outbox.Append(entries);
-            }
-            catch (IOException e)
-            {
-                // Nothing of the burst is kept, so nothing of it is shown as sent or published.
-                Emit(new ErrorEvent($"{entries.Length} message(s) to '{state.Name}' not sent: the outbox ({Path.Combine(_options.Home, "outbox")}) cannot be written: {e.Message}"));
-                continue;
-            }
-            // The burst leaves as one frame (or a few, if large): one encryption per subscriber, one wake-up each.
-            foreach (var wire in BurstFrame.Pack(payloads))
-            {
-                _node.Publish(state.Name, wire);
-            }
-
-            for (var i = 0; i < entries.Length; i++)
-            {
-                _writer.Enqueue(entries[i]);
-                CopyLive(state.Name, entries[i].Name, payloads[i]);
-                state.Orderer.MarkOwn(envelopes[i]);
-                _instruments.MessageSent(state.Name, payloads[i].Length);
-                Deliver(envelopes[i], own: true);
-            }
-        }
-
-        _unsent.Clear();
+        var (state, envelope, entry) = message;
+        _writer.Enqueue(entry);
+        CopyLive(state.Name, entry.Name, entry.Value);
+        state.Orderer.MarkOwn(envelope);
+        _instruments.MessageSent(state.Name, entry.Value.Length);
+        Deliver(envelope, own: true);
     }
 
     private void OnFrame(SessionInput.Frame frame)

@@ -49,7 +49,7 @@ public sealed partial class ChatSession
             }
 
             var tails = new List<MemberBeat.Tail>(1);
-            if (_seqs.GetValueOrDefault(state.Name) is > 0 and var last)
+            if (_sender?.LastSeq(state.Name) is > 0 and var last)
             {
                 tails.Add(new MemberBeat.Tail(_epoch, last));
             }

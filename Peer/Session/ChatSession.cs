@@ -31,7 +31,6 @@ public sealed partial class ChatSession : IAsyncDisposable
     public static readonly TimeSpan GapTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>The most messages sealed under one signature; more waiting input starts another burst.</summary>
-    public const int MaxBurst = 64;
 
     private readonly MeshOptions _options;
     private readonly PeerIdentity _identity;
@@ -64,14 +63,11 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly LocalHistory _local;
     private readonly VerifiedBursts _verified = new();
 
-    /// <summary>Messages typed but not yet sealed: they leave together when the loop runs out of input.</summary>
-    private readonly List<(GroupState State, Envelope Envelope)> _unsent = [];
+    /// <summary>Typed lines to sealed, published messages; made once this run's epoch is known.</summary>
+    private MessageSender? _sender;
     private string? _current;
     private string _endpoint = "";
     private long _epoch;
-    /// <summary>The last sequence number this run gave a message, per group.</summary>
-    private readonly Dictionary<string, long> _seqs = new(StringComparer.Ordinal);
-    private long _lastSentAtMs;
     private readonly HybridClock _clock = new();
     private readonly EndpointResolver _resolver;
     private readonly RejectionTally _rejections;
@@ -178,6 +174,10 @@ public sealed partial class ChatSession : IAsyncDisposable
             _ = Task.Run(WarmUpAsync);
             var startRevision = await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             _epoch = EpochClock.Next(_options.Home);
+            _sender = new MessageSender(PeerId, _name, _epoch, _identity, _keyring, _outbox, _node, _clock, OnSent, error => Emit(new ErrorEvent(error)))
+            {
+                OutboxPath = Path.Combine(_options.Home, "outbox"),
+            };
             _local.Cluster = _etcd.ClusterId;
             var recovered = _outbox.Recover();
             if (recovered.Damaged > 0)
@@ -282,7 +282,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Takes inputs in order until end of input; what was typed leaves in bursts (see <see cref="FlushSends"/>).</summary>
+    /// <summary>Takes inputs in order until end of input; what was typed leaves in bursts (see <see cref="MessageSender.Flush"/>).</summary>
     private async Task RunLoopAsync(CancellationToken ct)
     {
         var slowLane = RunSlowLaneAsync(ct);
@@ -301,7 +301,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 _ = TakeAsync(input, ct);
             }
 
-            FlushSends();
+            _sender?.Flush();
             FlushCopy();
         }
     }
@@ -324,7 +324,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                     }
                 }
 
-                FlushSends();
+                _sender?.Flush();
             }
         }
         finally
@@ -346,13 +346,13 @@ public sealed partial class ChatSession : IAsyncDisposable
     {
         if (input is SessionInput.EndOfInput)
         {
-            FlushSends();
+            _sender?.Flush();
             return false;
         }
 
         if (!KeepsBurstOpen(input))
         {
-            FlushSends();
+            _sender?.Flush();
         }
 
         try
@@ -589,7 +589,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     private async Task<int> CloseAsync()
     {
         // Typed before the end: sealed, kept in the outbox and shown as sent like any other.
-        FlushSends();
+        _sender?.Flush();
         FlushCopy();
         foreach (var state in _groups.Values.Where(s => s.Held.Count > 0))
         {

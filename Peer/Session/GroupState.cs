@@ -98,6 +98,9 @@ internal sealed class GroupState(string name)
 
     public bool Ready { get; set; }
 
+    /// <summary>This peer left the group (or gave up joining it): nothing more is sent to it.</summary>
+    public bool Left { get; set; }
+
     /// <summary>When history is read for what the live path missed (set once history is loaded).</summary>
     public HistorySweep? Sweep { get; set; }
 

@@ -1,0 +1,174 @@
+using System.Text;
+using Mesh.Coordinator.History;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Crypto;
+using Mesh.Peer.Identity;
+using Mesh.Peer.Protocol;
+
+namespace Mesh.Peer.Session;
+
+/// <summary>Where frames leave: the node's PUB socket, or an in-memory twin in tests.</summary>
+internal interface IFramePublisher
+{
+    /// <summary>Sends <paramref name="frame"/> to every member subscribed to <paramref name="group"/>.</summary>
+    void Publish(string group, byte[] frame);
+}
+
+/// <summary>A message that left: in the outbox, published, to be shown as sent.</summary>
+internal sealed record SentMessage(GroupState State, Envelope Envelope, HistoryEntry Entry);
+
+/// <summary>Typed lines become messages: numbered, held while the key of a new epoch is on its way, sealed in bursts
+/// (one signature each), written to the outbox, then published. Session loop only.</summary>
+/// <remarks>
+/// A message is numbered when typed (1, 2, 3… per group for this run, without gaps) and stamped with a send time that
+/// never goes backwards and an order stamp after everything this peer has seen. It is shown as sent only once it is in
+/// the outbox: a full disk or a read-only home refuses the whole burst, which is then neither published nor shown.
+/// </remarks>
+internal sealed class MessageSender(
+    string peerId,
+    string name,
+    long runEpoch,
+    PeerIdentity identity,
+    EpochKeyring keyring,
+    Outbox outbox,
+    IFramePublisher publisher,
+    HybridClock clock,
+    Action<SentMessage> sent,
+    Action<string> error)
+{
+    /// <summary>The most messages sealed under one signature.</summary>
+    public const int MaxBurst = 64;
+
+    private readonly List<(GroupState State, Envelope Envelope)> _unsent = [];
+    private readonly Dictionary<string, long> _seqs = new(StringComparer.Ordinal);
+    private long _lastSentAtMs;
+
+    /// <summary>Where the outbox is, for messages that name it.</summary>
+    public string OutboxPath { get; init; } = "outbox";
+
+    /// <summary>Messages typed and not sealed yet.</summary>
+    public int Unsent => _unsent.Count;
+
+    /// <summary>The last number this run gave a message of <paramref name="group"/> (0 when none).</summary>
+    public long LastSeq(string group) => _seqs.GetValueOrDefault(group);
+
+    /// <summary>Takes one typed message for <paramref name="state"/>; says why when it cannot leave. It leaves at the
+    /// next <see cref="Flush"/> (or at once when a burst is full).</summary>
+    public void Type(GroupState state, string text, long nowMs)
+    {
+        if (!state.Connected)
+        {
+            error($"message not sent: not admitted to '{state.Name}' yet (waiting for a member to add you)");
+            return;
+        }
+
+        var size = Encoding.UTF8.GetByteCount(text);
+        if (size > Naming.MaxTextBytes)
+        {
+            error($"message not sent: {size} bytes of text, the limit is {Naming.MaxTextBytes} bytes (UTF-8)");
+            return;
+        }
+
+        if (!state.CanSend && state.Held.Count >= GroupState.MaxHeld)
+        {
+            error($"message not sent: {state.Held.Count} lines already wait for the new key of '{state.Name}'");
+            return;
+        }
+
+        // Send times never go backwards for one sender; the order stamp follows everything this peer has seen, so
+        // that history keys sort a reply after what it replies to, whatever the senders' clocks say.
+        _lastSentAtMs = Math.Max(nowMs, _lastSentAtMs);
+        // Numbered per group: a receiver of one group sees no gap where this peer spoke in another. The count
+        // survives leaving and joining again within a run, so no number is used twice.
+        var seq = _seqs[state.Name] = _seqs.GetValueOrDefault(state.Name) + 1;
+        var envelope = new Envelope(state.Name, peerId, runEpoch, seq, name, _lastSentAtMs, text, clock.Next(_lastSentAtMs));
+        if (!state.CanSend)
+        {
+            // A new epoch was committed and its key is on its way: the line leaves under it, not under the old key.
+            state.Held.Add(envelope);
+            return;
+        }
+
+        _unsent.Add((state, envelope));
+        if (_unsent.Count >= MaxBurst)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>The key of the current epoch is here: what was held leaves, in the order typed.</summary>
+    public void ReleaseHeld(GroupState state)
+    {
+        if (state.CanSend && state.Held.Count > 0)
+        {
+            _unsent.AddRange(state.Held.Select(e => (state, e)));
+            state.Held.Clear();
+            Flush();
+        }
+    }
+
+    /// <summary>Seals, records and publishes the messages typed since the last flush: one signature per group's burst.</summary>
+    /// <remarks>
+    /// The session calls this whenever it has no more input waiting (so a lone message leaves at once), and before any
+    /// input that could change what sending means (commands, keys, members).
+    /// </remarks>
+    public void Flush()
+    {
+        if (_unsent.Count == 0)
+        {
+            return;
+        }
+
+        var unsent = _unsent.ToList();
+        _unsent.Clear();
+        foreach (var burst in unsent.GroupBy(u => u.State))
+        {
+            var state = burst.Key;
+            var envelopes = burst.Select(u => u.Envelope).ToList();
+            var epoch = state.Log.CurrentEpoch.Number;
+            if (state.Left || keyring.TryGet(state.Name, epoch) is not { } key)
+            {
+                // The group was left, or its epoch changed since these were typed: they wait for the new key (or are lost with the group).
+                state.Held.AddRange(envelopes);
+                state.CanSend = false;
+                continue;
+            }
+
+            var payloads = EnvelopeCodec.SealBurst(envelopes, key, identity, epoch, state.Log.Head);
+            var entries = new HistoryEntry[envelopes.Count];
+            for (var i = 0; i < entries.Length; i++)
+            {
+                entries[i] = new HistoryEntry(state.Name, envelopes[i].HistoryName, payloads[i]);
+            }
+
+            // On disk first: once shown as sent, a message reaches history even if etcd or this process goes away.
+            try
+            {
+                outbox.Append(entries);
+            }
+            catch (IOException e)
+            {
+                // Nothing of the burst is kept, so nothing of it is shown as sent or published, and its numbers are
+                // given back when nothing came after them: receivers then see no gap that history can never fill.
+                if (_seqs.GetValueOrDefault(state.Name) == envelopes[^1].Seq)
+                {
+                    _seqs[state.Name] = envelopes[0].Seq - 1;
+                }
+
+                error($"{entries.Length} message(s) to '{state.Name}' not sent: the outbox ({OutboxPath}) cannot be written: {e.Message}");
+                continue;
+            }
+
+            // The burst leaves as one frame (or a few, if large): one encryption per subscriber, one wake-up each.
+            foreach (var wire in BurstFrame.Pack(payloads))
+            {
+                publisher.Publish(state.Name, wire);
+            }
+
+            for (var i = 0; i < entries.Length; i++)
+            {
+                sent(new SentMessage(state, envelopes[i], entries[i]));
+            }
+        }
+    }
+}
