@@ -15,10 +15,6 @@ public sealed partial class ChatSession
     /// <summary>How many times a commit is tried again after another member took the index it wanted.</summary>
     private const int CommitAttempts = 5;
 
-    /// <summary>How long a live frame under an epoch whose successor was committed is still taken: it was sealed before its
-    /// sender heard of the rotation (the sender's log head says so) and was on its way.</summary>
-    private static readonly TimeSpan InFlightGrace = TimeSpan.FromSeconds(5);
-
     private string Label(GroupState state, string peerId, string name) => DisplayNames.Label(state.Log, peerId, name);
 
     /// <summary>Puts back log entries etcd lost or holds altered, from the log this peer trusts, in the background. At
@@ -690,23 +686,15 @@ public sealed partial class ChatSession
     /// <summary>Keeps a frame or history entry that names an epoch key or a log state this peer does not have yet.</summary>
     private void Park(GroupState state, string? historyName, string peerId, byte[] payload)
     {
-        // Bounded in count and bytes: what a hostile sender parks cannot grow without end.
-        while (state.Parked.Count > 0 && (state.Parked.Count >= GroupState.MaxParked || state.ParkedBytes + payload.Length > GroupState.MaxParkedBytes))
+        for (var dropped = state.Parked.Add(historyName, peerId, payload); dropped > 0; dropped--)
         {
-            state.ParkedBytes -= state.Parked.Dequeue().Payload.Length;
             _instruments.FrameRejected(state.Name);
         }
-
-        state.Parked.Enqueue((historyName, peerId, payload));
-        state.ParkedBytes += payload.Length;
     }
 
     private void Unpark(GroupState state)
     {
-        var parked = state.Parked.ToList();
-        state.Parked.Clear();
-        state.ParkedBytes = 0;
-        foreach (var (historyName, peerId, payload) in parked)
+        foreach (var (historyName, peerId, payload) in state.Parked.TakeAll())
         {
             if (historyName is null)
             {
@@ -722,44 +710,8 @@ public sealed partial class ChatSession
         }
     }
 
-    /// <summary>Opens an envelope for <paramref name="state"/>'s group: the key of the epoch it names, and the log's
-    /// word that its sender may have sealed it then. <paramref name="park"/> is set when it may open later (the epoch or
-    /// the sender's admission is not known here yet).</summary>
-    private Envelope? OpenChecked(GroupState state, SealedEnvelope parsed, bool live, out RejectReason reason, out bool park)
-    {
-        park = false;
-        var log = state.Log;
-        if (parsed.Version < EnvelopeCodec.KeyEpochVersion)
-        {
-            reason = RejectReason.Malformed;
-            return null;
-        }
-
-        var key = parsed.Group == state.Name ? _keyring.TryGet(state.Name, parsed.KeyEpoch) : null;
-        if (key is null || parsed.LogHead > log.Head)
-        {
-            // Sealed under an epoch, or by a peer, that this peer's log has not caught up with: it may open later.
-            park = parsed.KeyEpoch > log.CurrentEpoch.Number || parsed.LogHead > log.Head || (key is null && parsed.KeyEpoch <= log.Epochs.Count && log.Members.ContainsKey(PeerId));
-            reason = RejectReason.NotSealedForGroup;
-            return null;
-        }
-
-        if (!log.MaySeal(parsed.PeerId, parsed.SigningKey, parsed.KeyEpoch, parsed.LogHead, parsed.SentAtMs))
-        {
-            reason = RejectReason.NotAMember;
-            return null;
-        }
-
-        // Live, an epoch that ended long ago is not what a member who heard of its successor would use.
-        var epoch = log.Epochs[(int)parsed.KeyEpoch - 1];
-        if (live && epoch.EndIndex != long.MaxValue && NowMs - state.EpochEndSeenMs.GetValueOrDefault(epoch.Number) > InFlightGrace.TotalMilliseconds)
-        {
-            reason = RejectReason.StaleEpoch;
-            return null;
-        }
-
-        return EnvelopeCodec.TryOpen(parsed, key, out _, out reason, _verified);
-    }
+    private Envelope? OpenChecked(GroupState state, SealedEnvelope parsed, bool live, out RejectReason reason, out bool park) =>
+        _gate.Open(state, parsed, live, NowMs, out reason, out park);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 511, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "applied entry {Index} ({Op}) of the group log of '{Group}'; epoch {Epoch}")]
     private partial void LogApplied(long index, LogOp op, string group, long epoch);

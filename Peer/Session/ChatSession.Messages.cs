@@ -220,10 +220,7 @@ public sealed partial class ChatSession
         var envelope = parsed is null ? null : OpenChecked(state, parsed, live: false, out reason, out park);
         if (envelope is null && park)
         {
-            lock (state.Parked)
-            {
-                Park(state, name, parsed!.PeerId, value);
-            }
+            Park(state, name, parsed!.PeerId, value);
 
             return null;
         }

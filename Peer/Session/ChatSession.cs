@@ -62,6 +62,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly Outbox _outbox;
     private readonly LocalHistory _local;
     private readonly VerifiedBursts _verified = new();
+    private readonly EnvelopeGate _gate;
 
     /// <summary>Typed lines to sealed, published messages; made once this run's epoch is known.</summary>
     private MessageSender? _sender;
@@ -90,6 +91,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         _log = logs.CreateLogger("session");
         _directory = new GroupDirectory(etcd);
         _keyring = new EpochKeyring(options.Home);
+        _gate = new EnvelopeGate(identity.PeerId, _keyring, _verified);
         _logStore = new GroupLogStore(etcd);
         _logCopy = new GroupLogCopy(options.Home);
         _warnings = new RateLimitedWarnings(_log);

@@ -7,12 +7,6 @@ namespace Mesh.Peer.Session;
 /// <summary>What the session knows about one joined group. Session loop only.</summary>
 internal sealed class GroupState(string name)
 {
-    /// <summary>The most frames and history entries kept while they wait for the log or a key to catch up.</summary>
-    public const int MaxParked = 10_000;
-
-    /// <summary>The most bytes of frames and entries kept parked.</summary>
-    public const long MaxParkedBytes = 32L * 1024 * 1024;
-
     /// <summary>How far beyond the log's head entries are kept while the gap before them closes.</summary>
     public const int MaxFutureEntries = 256;
 
@@ -69,10 +63,7 @@ internal sealed class GroupState(string name)
     public List<byte[]> FutureGrants { get; } = [];
 
     /// <summary>Frames and history entries that name an epoch or a member the log or keyring does not have yet.</summary>
-    public Queue<(string? HistoryName, string PeerId, byte[] Payload)> Parked { get; } = new();
-
-    /// <summary>The bytes held in <see cref="Parked"/>.</summary>
-    public long ParkedBytes { get; set; }
+    public ParkedFrames Parked { get; } = new();
 
     /// <summary>Messages typed while the key of the current epoch was not here yet; sealed and sent when it comes.</summary>
     public List<Protocol.Envelope> Held { get; } = [];
