@@ -128,13 +128,17 @@ public static class EnvelopeCodec
     /// <param name="signingKey">The sender's signing public key, when accepted.</param>
     /// <param name="reason">Why it was rejected.</param>
     /// <param name="verified">Burst roots already checked: a message of such a burst needs no signature check.</param>
-    public static Envelope? TryOpen(SealedEnvelope outer, GroupKey? key, out byte[]? signingKey, out RejectReason reason, VerifiedBursts? verified = null)
+    /// <param name="linkAuthenticated">It arrived on the Curve link of the member it names, whose handshake proved the
+    /// member's pinned key: the signature is not checked here (it is wherever the bytes are read again: history, the
+    /// local copy), only that the signing key is the peer id's.</param>
+    public static Envelope? TryOpen(SealedEnvelope outer, GroupKey? key, out byte[]? signingKey, out RejectReason reason, VerifiedBursts? verified = null,
+        bool linkAuthenticated = false)
     {
         signingKey = null;
 
         var header = Header(outer.Version, outer.Group, outer.PeerId, outer.Epoch, outer.Seq, outer.SentAtMs, outer.KeyEpoch, outer.LogHead, outer.OrderMs);
         if (!(verified?.IsKeyOf(outer.PeerId, outer.SigningKey) ?? PeerIdentity.DerivePeerId(outer.SigningKey) == outer.PeerId)
-            || !Authentic(outer, header, verified))
+            || (!linkAuthenticated && !Authentic(outer, header, verified)))
         {
             reason = RejectReason.BadSignature;
             return null;

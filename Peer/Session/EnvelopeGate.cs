@@ -50,6 +50,6 @@ internal sealed class EnvelopeGate(string selfPeerId, EpochKeyring keyring, Veri
             return null;
         }
 
-        return EnvelopeCodec.TryOpen(parsed, key, out _, out reason, verified);
+        return EnvelopeCodec.TryOpen(parsed, key, out _, out reason, verified, linkAuthenticated: live);
     }
 }

@@ -67,6 +67,26 @@ public sealed class EnvelopeGateTests
     }
 
     [Test]
+    public void Live_the_members_curve_link_vouches_for_it_so_a_bad_signature_opens_there_and_nowhere_else()
+    {
+        var good = Sealed(_bo, _keys[1], 1, _state.Log.Head);
+        var signature = good.Signature.ToArray();
+        signature[0] ^= 1;
+        var unsigned = good with { Signature = signature };
+        Assert.That(Open(unsigned, live: true, 6_000, out _, out _)?.Text, Is.EqualTo("hi"), "no signature check on the member's own link");
+        Assert.That(Open(unsigned, live: false, 6_000, out var reason, out _), Is.Null, "read again from history or a local copy, it is checked");
+        Assert.That(reason, Is.EqualTo(RejectReason.BadSignature));
+    }
+
+    [Test]
+    public void Live_a_signing_key_that_is_not_the_peer_ids_is_still_refused()
+    {
+        var claimed = Sealed(_bo, _keys[1], 1, _state.Log.Head) with { SigningKey = _outsider.SigningPublicKey };
+        Assert.That(Open(claimed, live: true, 6_000, out var reason, out _), Is.Null);
+        Assert.That(reason, Is.EqualTo(RejectReason.BadSignature).Or.EqualTo(RejectReason.NotAMember));
+    }
+
+    [Test]
     public void A_message_from_someone_the_log_does_not_hold_is_refused_even_under_the_right_key()
     {
         var opened = Open(Sealed(_outsider, _keys[1], 1, _state.Log.Head), live: true, 6_000, out var reason, out var park);
