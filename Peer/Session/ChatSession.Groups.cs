@@ -188,7 +188,7 @@ public sealed partial class ChatSession
         var (members, revision) = await _directory.ListMembersAsync(group, ct);
         foreach (var member in members.Where(m => m.PeerId != PeerId))
         {
-            if (!Sort(state, member))
+            if (!IsMember(Sort(state, member)))
             {
                 continue;
             }
@@ -559,26 +559,19 @@ public sealed partial class ChatSession
 
             if (change.Record is { } record)
             {
-                var known = state.Members.TryGetValue(change.PeerId, out var before);
-                if (!Sort(state, record))
-                {
-                    continue;
-                }
-
-                if (known && (before!.Endpoint != record.Endpoint || before.PublicKeyZ85 != record.PublicKeyZ85))
+                var sorted = Sort(state, record);
+                if (sorted == MemberSort.Moved)
                 {
                     _links.OnMoved(change.PeerId);
                 }
-
-                if (!known && state.Members.ContainsKey(change.PeerId) && state.Ready)
+                else if (sorted == MemberSort.NewMember && state.Ready)
                 {
                     Emit(new MemberEvent(state.Name, Label(state, record.PeerId, record.Name), record.PeerId, Joined: true));
                 }
             }
             else
             {
-                state.Candidates.Remove(change.PeerId);
-                if (state.Members.Remove(change.PeerId, out var gone))
+                if (state.Table.Gone(change.PeerId) is { } gone)
                 {
                     state.AwaitingLinks.Remove(change.PeerId);
                     if (state.Ready)
@@ -595,36 +588,28 @@ public sealed partial class ChatSession
         return Task.CompletedTask;
     }
 
-    /// <summary>Files a member record: a member's (signed, with the keys the log pinned) is followed; a non-member's
-    /// (signed) is a candidate an open group may admit; anything else is ignored with a rate-limited warning. True when
-    /// it is a member's.</summary>
-    private bool Sort(GroupState state, MemberRecord record)
+    /// <summary>Files a member record (see <see cref="MemberTable"/>): a candidate is scheduled for admission, a record
+    /// that is not signed or not the log's is ignored with a rate-limited warning.</summary>
+    private MemberSort Sort(GroupState state, MemberRecord record)
     {
-        if (!MemberSignature.IsValid(record, state.Name))
+        var sorted = state.Table.Sort(record, state.Log);
+        switch (sorted)
         {
-            _warnings.Warn($"record:{record.PeerId}", $"group '{state.Name}': ignored a member record for {Naming.Printable(record.PeerId)} that is not signed by its peer");
-            return false;
+            case MemberSort.NotSigned:
+                _warnings.Warn($"record:{record.PeerId}", $"group '{state.Name}': ignored a member record for {Naming.Printable(record.PeerId)} that is not signed by its peer");
+                break;
+            case MemberSort.KeysNotTheLogs:
+                _warnings.Warn($"keys:{record.PeerId}", $"group '{state.Name}': ignored a record of {Label(state, record.PeerId, record.Name)} with keys other than the group log's");
+                break;
+            case MemberSort.Candidate:
+                Schedule(state, record.PeerId);
+                break;
         }
 
-        if (MemberSignature.IsMember(record, state.Log))
-        {
-            state.Candidates.Remove(record.PeerId);
-            state.Members[record.PeerId] = record;
-            return true;
-        }
-
-        if (!state.Log.Members.ContainsKey(record.PeerId) && !state.Log.WasRemoved(record.PeerId))
-        {
-            state.Candidates[record.PeerId] = record;
-            Schedule(state, record.PeerId);
-        }
-        else if (state.Log.Members.ContainsKey(record.PeerId))
-        {
-            _warnings.Warn($"keys:{record.PeerId}", $"group '{state.Name}': ignored a record of {Label(state, record.PeerId, record.Name)} with keys other than the group log's");
-        }
-
-        return false;
+        return sorted;
     }
+
+    private static bool IsMember(MemberSort sorted) => sorted is MemberSort.Member or MemberSort.NewMember or MemberSort.Moved;
 
     /// <summary>Tells the node the members it should follow now: every member of every joined group.</summary>
     private void ApplyLinks()

@@ -272,10 +272,10 @@ public sealed partial class ChatSession
         switch (entry.Op)
         {
             case LogOp.Add:
-                state.Candidates.Remove(entry.Peer!, out var candidate);
+                var candidate = state.Table.Admitted(entry.Peer!);
                 state.Requests.Remove(entry.Peer!);
                 state.ActAtMs.Remove(entry.Peer!);
-                if (candidate is not null && Sort(state, candidate) && state.Ready)
+                if (candidate is not null && IsMember(Sort(state, candidate)) && state.Ready)
                 {
                     Emit(new MemberEvent(state.Name, Label(state, candidate.PeerId, candidate.Name), candidate.PeerId, Joined: true));
                 }
@@ -293,7 +293,7 @@ public sealed partial class ChatSession
 
                 break;
             case LogOp.Remove or LogOp.Leave:
-                state.Members.Remove(entry.Peer!, out var record);
+                var record = state.Table.Removed(entry.Peer!);
                 state.AwaitingLinks.Remove(entry.Peer!);
                 ApplyLinks();
                 if (state.Ready)

@@ -15,11 +15,14 @@ internal sealed class GroupState(string name)
 
     public string Name { get; } = name;
 
+    /// <summary>Who is online: members followed, and peers an open group may admit.</summary>
+    public MemberTable Table { get; } = new(name);
+
     /// <summary>Online members other than this peer, by peer id: records signed by them, of members the log holds.</summary>
-    public Dictionary<string, MemberRecord> Members { get; } = new(StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, MemberRecord> Members => Table.Members;
 
     /// <summary>Signed records of online peers that are not members (yet): who an open group may admit.</summary>
-    public Dictionary<string, MemberRecord> Candidates { get; } = new(StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, MemberRecord> Candidates => Table.Candidates;
 
     /// <summary>Valid admission requests (invites redeemed), by peer id.</summary>
     public Dictionary<string, AdmissionRequest> Requests { get; } = new(StringComparer.Ordinal);
