@@ -121,10 +121,10 @@ if (Runs("rotation"))
 {
     var size = quick ? 8 : 32;
     var (seconds, committed, spread, missing, duplicated) = await Scenarios.RotationAsync(etcd, size);
-    Print($"rotation, {size} peers, each sending a message every {Scenarios.RotationChatInterval} ms: /remove typed → committed {committed:F2} s; "
-        + $"committed → every other member holding the new key {spread:F2} s; every member answering /members in the new epoch {seconds:F2} s after /remove; "
+    Print($"rotation, {size} peers, each sending a message every {Scenarios.RotationChatInterval} ms: /remove typed → removal sent to etcd {committed:F2} s; "
+        + $"sent → every other member holding the new key {spread:F2} s; every member answering /members in the new epoch {seconds:F2} s after /remove; "
         + $"{missing} missing, {duplicated} duplicated at the creator");
-    figures.Add(new Figure($"{size} peers: removal committed → every member holding the new key", spread, "s", "< 1 s", 1, false));
+    figures.Add(new Figure($"{size} peers: removal sent to etcd → every member holding the new key", spread, "s", "< 1 s", 1, false));
     figures.Add(new Figure($"{size} peers: /remove typed → every member answering in the new epoch", seconds, "s", "< 1 s", 1, false));
     figures.Add(new Figure($"{size} peers: messages lost or doubled through a rotation", missing + duplicated, "", "0", 0.5, false));
 }

@@ -377,7 +377,9 @@ public static class Scenarios
                 + string.Join(", ", onNew.Values.Order().Select(v => v - removedAt)));
 
             // From the peers' own logs: when the creator committed the removal, and when each other member took the new key.
-            var committedAt = LoggedAt(creator, $"(Remove) of the group log of '{group}'");
+            // The removal's transaction left the creator when its "committed" line was logged less the write's time:
+            // members watching the log can hold the new key before the creator hears back from etcd.
+            var committedAt = CommitStartedAt(creator, group, DateTimeOffset.FromUnixTimeMilliseconds(removedAt));
             var keyed = senders.Where(p => p != creator).Select(p => LoggedAt(p, $"grants of '{group}', up to epoch 2")).ToList();
             var spread = keyed.All(k => k is not null) && committedAt is { } c ? (keyed.Max()!.Value - c).TotalSeconds : double.NaN;
             var committed = committedAt is { } at ? (at - DateTimeOffset.FromUnixTimeMilliseconds(removedAt)).TotalSeconds : double.NaN;
@@ -387,6 +389,27 @@ public static class Scenarios
         {
             await CloseAllAsync(peers);
         }
+    }
+
+    /// <summary>When the first commit to <paramref name="group"/>'s log logged after <paramref name="after"/> was sent to
+    /// etcd: its "committed entry" line's time less the write time it reports.</summary>
+    private static DateTimeOffset? CommitStartedAt(PeerProcess peer, string group, DateTimeOffset after)
+    {
+        var pattern = new System.Text.RegularExpressions.Regex(
+            $@"committed entry \d+ of the group log of '{System.Text.RegularExpressions.Regex.Escape(group)}': built in [0-9.]+ ms, written in (?<ms>[0-9.]+) ms");
+        foreach (var line in File.ReadLines(peer.StderrPath))
+        {
+            if (pattern.Match(line) is { Success: true } match && TimeSpan.TryParseExact(line[..12], @"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture, out var time))
+            {
+                var at = new DateTimeOffset(DateTime.UtcNow.Date + time, TimeSpan.Zero);
+                if (at >= after.AddMilliseconds(-1))
+                {
+                    return at - TimeSpan.FromMilliseconds(double.Parse(match.Groups["ms"].Value, CultureInfo.InvariantCulture));
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The time of the first line of a peer's log that contains <paramref name="text"/> (lines start HH:mm:ss.fff, UTC, today).</summary>
