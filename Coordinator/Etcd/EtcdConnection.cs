@@ -229,6 +229,13 @@ public sealed class EtcdConnection : IDisposable
     /// <summary>Turns a gRPC failure into an error that names the endpoints, without a stack trace's worth of detail.</summary>
     public EtcdUnavailableException Unavailable(RpcException e)
     {
+        if (IsNoSpace(e))
+        {
+            return new EtcdUnavailableException(
+                $"etcd at {Describe} is full (NOSPACE alarm: its database reached its quota): it takes no writes until it is compacted, defragmented and disarmed (docs/monitoring.md)",
+                e, noSpace: true);
+        }
+
         var why = e.StatusCode switch
         {
             StatusCode.DeadlineExceeded => "no answer in time",
@@ -240,6 +247,10 @@ public sealed class EtcdConnection : IDisposable
         };
         return new EtcdUnavailableException($"etcd unreachable at {Describe} ({why})", e);
     }
+
+    /// <summary>etcd's answer to a write once its NOSPACE alarm is raised ("mvcc: database space exceeded").</summary>
+    public static bool IsNoSpace(RpcException e) =>
+        e.StatusCode == StatusCode.ResourceExhausted && e.Status.Detail.Contains("space exceeded", StringComparison.Ordinal);
 
     private static bool IsTlsFailure(Exception? e)
     {

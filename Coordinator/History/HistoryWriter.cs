@@ -56,6 +56,9 @@ public sealed partial class HistoryWriter : IAsyncDisposable
     /// <summary>Raised (from the writer's loop) when the store starts failing and when it recovers.</summary>
     public event Action<bool, string>? HealthChanged;
 
+    /// <summary>What a writer says when etcd refuses history for lack of space: the start of its health message.</summary>
+    public const string FullMessage = "etcd is full (NOSPACE alarm): history paused, live chat goes on";
+
     public void Enqueue(HistoryEntry entry)
     {
         Interlocked.Increment(ref _pending);
@@ -71,6 +74,7 @@ public sealed partial class HistoryWriter : IAsyncDisposable
         var batch = new List<HistoryEntry>(EtcdHistoryStore.MaxOpsPerTransaction);
         var backoff = new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
         var failing = false;
+        var full = false;
         HistoryEntry? carried = null;
         var reader = _queue.Reader;
         while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -131,10 +135,15 @@ public sealed partial class HistoryWriter : IAsyncDisposable
                 {
                     var delay = backoff.Next();
                     LogAppendFailed(batch.Count, e.Message, delay.TotalMilliseconds);
-                    if (!failing)
+                    var noSpace = e is EtcdUnavailableException { NoSpace: true };
+                    if (!failing || noSpace != full)
                     {
+                        // Said once per outage, and again if its cause turns into (or out of) a full etcd.
                         failing = true;
-                        Raise(HealthChanged, (false, $"history writes failing: {e.Message}; retrying"));
+                        full = noSpace;
+                        Raise(HealthChanged, (false, noSpace
+                            ? $"{FullMessage}; {Pending} sent messages wait in the outbox and are written once etcd has room again ({e.Message})"
+                            : $"history writes failing: {e.Message}; retrying"));
                     }
 
                     try
@@ -162,6 +171,7 @@ public sealed partial class HistoryWriter : IAsyncDisposable
             if (failing)
             {
                 failing = false;
+                full = false;
                 LogRecovered(batch.Count);
                 Raise(HealthChanged, (true, "history writes resumed"));
             }

@@ -18,7 +18,10 @@ public sealed class Outbox : IDisposable
 
     private readonly string _directory;
     private readonly Lock _lock = new();
-    private readonly Queue<(string Path, long Records)> _closed = new();
+    private readonly Queue<(string Path, long Records, long Bytes)> _closed = new();
+
+    /// <summary>The bytes of the closed segments not yet deleted.</summary>
+    private long _closedBytes;
     private readonly Timer _sync;
     private FileStream? _current;
     private string? _currentPath;
@@ -27,8 +30,13 @@ public sealed class Outbox : IDisposable
     private long _pending;
     private bool _dirty;
 
-    public Outbox(string directory)
+    /// <summary>The most bytes the outbox holds (its segments not yet deleted): beyond it, appends are refused with
+    /// <see cref="OutboxFullException"/>, so an etcd that takes nothing for days cannot fill the disk.</summary>
+    public const long DefaultMaxBytes = 256L * 1024 * 1024;
+
+    public Outbox(string directory, long maxBytes = DefaultMaxBytes)
     {
+        MaxBytes = maxBytes;
         _directory = directory;
         if (!System.IO.Directory.Exists(directory))
         {
@@ -36,6 +44,21 @@ public sealed class Outbox : IDisposable
         }
 
         _sync = new Timer(_ => Sync(), null, SyncInterval, SyncInterval);
+    }
+
+    public long MaxBytes { get; }
+
+    /// <summary>The bytes of the segments not yet deleted (what an acknowledged record frees only once its whole
+    /// segment is acknowledged: at most one segment more than what is pending).</summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _closedBytes + (_current?.Length ?? 0);
+            }
+        }
     }
 
     /// <summary>Records appended or recovered and not yet acknowledged.</summary>
@@ -73,7 +96,9 @@ public sealed class Outbox : IDisposable
                     continue;
                 }
 
-                _closed.Enqueue((path, scan.Records));
+                var bytes = new FileInfo(path).Length;
+                _closed.Enqueue((path, scan.Records, bytes));
+                _closedBytes += bytes;
                 _pending += scan.Records;
             }
 
@@ -99,6 +124,12 @@ public sealed class Outbox : IDisposable
         var records = entries.Select(HistoryRecordCodec.Encode).ToList();
         lock (_lock)
         {
+            var adding = records.Sum(r => (long)r.Length);
+            if (_closedBytes + (_current?.Length ?? 0) + adding > MaxBytes)
+            {
+                throw new OutboxFullException(MaxBytes);
+            }
+
             try
             {
                 if (_current is null || _current.Length >= SegmentBytes)
@@ -161,7 +192,8 @@ public sealed class Outbox : IDisposable
 
         if (_currentRecords > 0)
         {
-            _closed.Enqueue((path, _currentRecords));
+            _closed.Enqueue((path, _currentRecords, length));
+            _closedBytes += length;
         }
         else
         {
@@ -182,6 +214,7 @@ public sealed class Outbox : IDisposable
             {
                 _acknowledgedInHead -= head.Records;
                 _closed.Dequeue();
+                _closedBytes -= head.Bytes;
                 TryDelete(head.Path);
             }
 
@@ -215,9 +248,11 @@ public sealed class Outbox : IDisposable
         if (_current is not null)
         {
             _current.Flush(flushToDisk: true);
+            var length = _current.Length;
             _current.Dispose();
             _current = null;
-            _closed.Enqueue((_currentPath!, _currentRecords));
+            _closed.Enqueue((_currentPath!, _currentRecords, length));
+            _closedBytes += length;
             _currentRecords = 0;
         }
 
@@ -274,3 +309,7 @@ public sealed class Outbox : IDisposable
         }
     }
 }
+
+/// <summary>The outbox holds <see cref="Outbox.MaxBytes"/> of sent messages that etcd has not taken yet.</summary>
+public sealed class OutboxFullException(long maxBytes)
+    : IOException($"{maxBytes / (1024 * 1024)} MiB of sent messages that etcd has not taken yet");

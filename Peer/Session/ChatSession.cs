@@ -114,7 +114,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         _outbox = new Outbox(Path.Combine(options.Home, "outbox"));
         _local = new LocalHistory(Path.Combine(options.Home, "history"));
         _writer.BatchWritten += count => _outbox.Acknowledge(count);
-        _writer.HealthChanged += (ok, message) => Post(new SessionInput.Notice(message));
+        _writer.HealthChanged += (ok, message) => Post(new SessionInput.Notice(message) { HistoryPaused = !ok });
         _outbox.SyncFailed += reason => Post(new SessionInput.Notice($"the outbox ({Path.Combine(options.Home, "outbox")}) cannot be synced to disk: {reason}"));
         _local.WriteFailed += (group, reason) => Post(new SessionInput.Notice(
             $"the local history copy of '{group}' cannot be written ({reason}): chat goes on; the next start reads what it missed from etcd"));
@@ -479,7 +479,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 Emit(new ConnectionEvent("etcd", ConnectionState.Reconnecting, retrying.Delay));
                 break;
             case SessionInput.Notice notice:
-                Emit(new ErrorEvent(notice.Message));
+                Emit(new ErrorEvent(notice.Message) { HistoryPaused = notice.HistoryPaused });
                 break;
             case SessionInput.EndpointsResolved:
                 ApplyLinks();

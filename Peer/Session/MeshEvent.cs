@@ -54,7 +54,11 @@ public sealed record MemberEvent(string Group, string Name, string PeerId, bool 
 }
 
 /// <summary>Something went wrong that the user must know about.</summary>
-public sealed record ErrorEvent(string Message) : MeshEvent;
+public sealed record ErrorEvent(string Message) : MeshEvent
+{
+    /// <summary>Set when the line is about history writes: true when they stopped, false when they resumed.</summary>
+    public bool? HistoryPaused { get; init; }
+}
 
 /// <summary>Joining <paramref name="Group"/> waits on something (a member to hand over the group key).</summary>
 public sealed record WaitingEvent(string Group, string Message) : MeshEvent;

@@ -155,7 +155,9 @@ internal sealed class MessageSender(
                     _seqs[state.Name] = envelopes[0].Seq - 1;
                 }
 
-                error($"{entries.Length} message(s) to '{state.Name}' not sent: the outbox ({OutboxPath}) cannot be written: {e.Message}");
+                error(e is OutboxFullException
+                    ? $"{entries.Length} message(s) to '{state.Name}' not sent: the outbox ({OutboxPath}) is full with {e.Message}; is etcd full or unreachable?"
+                    : $"{entries.Length} message(s) to '{state.Name}' not sent: the outbox ({OutboxPath}) cannot be written: {e.Message}");
                 continue;
             }
 

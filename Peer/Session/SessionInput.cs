@@ -48,7 +48,11 @@ internal abstract record SessionInput
 
     public sealed record Registration(RegistrationState State) : SessionInput;
 
-    public sealed record Notice(string Message) : SessionInput;
+    public sealed record Notice(string Message) : SessionInput
+    {
+        /// <summary>See <see cref="ErrorEvent.HistoryPaused"/>.</summary>
+        public bool? HistoryPaused { get; init; }
+    }
 
     public sealed record EtcdRetrying(TimeSpan Delay) : SessionInput;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Mesh.Coordinator;
+using Mesh.Coordinator.History;
 using Mesh.Peer.Session;
 
 namespace Mesh.Peer.Ui;
@@ -175,6 +176,15 @@ public sealed class ChatModel(string name, string fingerprint)
 
             case ErrorEvent error:
                 Say("! " + TerminalText.OneLine(error.Message), now);
+                if (error.HistoryPaused == true && error.Message.StartsWith(HistoryWriter.FullMessage, StringComparison.Ordinal))
+                {
+                    EtcdState = HistoryWriter.FullMessage;
+                }
+                else if (error.HistoryPaused == false && EtcdState == HistoryWriter.FullMessage)
+                {
+                    EtcdState = "etcd connected";
+                }
+
                 break;
         }
 

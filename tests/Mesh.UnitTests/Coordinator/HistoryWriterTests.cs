@@ -58,8 +58,13 @@ public sealed class HistoryWriterTests
         writer.Enqueue(Entry(1));
         writer.Enqueue(Entry(2));
         await Waiting.UntilAsync(() => writer.Written == 2, TimeSpan.FromSeconds(30), "both written");
+        // The recovery is said just after the count moves: wait for it, not for the count alone.
+        await Waiting.UntilAsync(() => { lock (health) { return health.Count >= 2; } }, TimeSpan.FromSeconds(30), "the recovery said");
         Assert.That(await CountAsync(store), Is.EqualTo(2));
-        Assert.That(health, Is.EqualTo(new[] { false, true }), "failure reported, then recovery");
+        lock (health)
+        {
+            Assert.That(health, Is.EqualTo(new[] { false, true }), "failure reported, then recovery");
+        }
     }
 
     [Test]

@@ -25,6 +25,53 @@ public sealed class OutboxTests
     private static string[] Names(IEnumerable<HistoryEntry> entries) => entries.Select(e => e.Name).ToArray();
 
     [Test]
+    public void A_full_outbox_refuses_the_burst_whole_keeps_what_it_had_and_takes_more_once_etcd_took_some()
+    {
+        using var outbox = new Outbox(_dir, maxBytes: 4_000);
+        outbox.Recover();
+        var i = 0;
+        while (true)
+        {
+            try
+            {
+                outbox.Append([Entry(i), Entry(i + 1)]);
+                i += 2;
+            }
+            catch (OutboxFullException e)
+            {
+                Assert.That(e.Message, Does.Contain("MiB of sent messages that etcd has not taken yet"));
+                break;
+            }
+
+            Assert.That(i, Is.LessThan(10_000), "the bound holds");
+        }
+
+        Assert.That(outbox.Bytes, Is.LessThanOrEqualTo(4_000));
+        Assert.That(outbox.Pending, Is.EqualTo(i), "the refused burst left nothing behind");
+        outbox.Acknowledge(i);
+        outbox.Append(Entry(i));
+        Assert.That(outbox.Pending, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void The_bound_counts_what_a_previous_run_left()
+    {
+        using (var outbox = new Outbox(_dir))
+        {
+            outbox.Recover();
+            for (var i = 0; i < 50; i++)
+            {
+                outbox.Append(Entry(i));
+            }
+        }
+
+        using var again = new Outbox(_dir, maxBytes: 100);
+        Assert.That(again.Recover().Entries, Has.Count.EqualTo(50));
+        Assert.That(again.Bytes, Is.GreaterThan(100));
+        Assert.Throws<OutboxFullException>(() => again.Append(Entry(50)));
+    }
+
+    [Test]
     public void What_was_not_acknowledged_comes_back_in_order_after_a_restart()
     {
         using (var outbox = new Outbox(_dir))
