@@ -232,7 +232,7 @@ public sealed class EtcdConnection : IDisposable
         if (IsNoSpace(e))
         {
             return new EtcdUnavailableException(
-                $"etcd at {Describe} is full (NOSPACE alarm: its database reached its quota): it takes no writes until it is compacted, defragmented and disarmed (docs/monitoring.md)",
+                $"etcd at {Describe} is full (NOSPACE alarm): its database reached its quota and it takes no writes until it is compacted, defragmented and disarmed, see docs/monitoring.md",
                 e, noSpace: true);
         }
 

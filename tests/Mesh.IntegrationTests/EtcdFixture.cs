@@ -13,7 +13,10 @@ public abstract class EtcdFixture
     protected static TimeSpan Long => TimeSpan.FromSeconds(90);
 
     [OneTimeSetUp]
-    public async Task StartEtcd() => Etcd = await EtcdProcess.StartAsync();
+    public async Task StartEtcd() => Etcd = await StartEtcdAsync();
+
+    /// <summary>The fixture's etcd: a plain single node unless a fixture needs another.</summary>
+    protected virtual Task<EtcdProcess> StartEtcdAsync() => EtcdProcess.StartAsync();
 
     [OneTimeTearDown]
     public void StopEtcd() => Etcd?.Dispose();

@@ -42,6 +42,9 @@ public sealed class EtcdProcess : IDisposable
 
     public string PeerUrl => $"http://127.0.0.1:{_peerPort}";
 
+    /// <summary>The backend quota (<c>--quota-backend-bytes</c>), when not etcd's default of 2 GiB.</summary>
+    public long? QuotaBytes { get; private init; }
+
     /// <summary>Members of a cluster, not started yet: start them together (each needs a quorum to serve).</summary>
     public static IReadOnlyList<EtcdProcess> Cluster(int size)
     {
@@ -55,9 +58,9 @@ public sealed class EtcdProcess : IDisposable
         return members;
     }
 
-    public static async Task<EtcdProcess> StartAsync(string name = "e0")
+    public static async Task<EtcdProcess> StartAsync(string name = "e0", long? quotaBytes = null)
     {
-        var etcd = new EtcdProcess(name);
+        var etcd = new EtcdProcess(name) { QuotaBytes = quotaBytes };
         await etcd.StartAsync();
         return etcd;
     }
@@ -129,6 +132,12 @@ public sealed class EtcdProcess : IDisposable
         })
         {
             info.ArgumentList.Add(arg);
+        }
+
+        if (QuotaBytes is { } quota)
+        {
+            info.ArgumentList.Add("--quota-backend-bytes");
+            info.ArgumentList.Add(quota.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         if (Secure)
