@@ -21,6 +21,38 @@ ensure_packages() {
   fi
 }
 
+# How every etcd these scripts start keeps its database bounded (docs/monitoring.md): old revisions compacted
+# every hour, and a stated quota (etcd's default, 2 GiB) past which it raises its NOSPACE alarm.
+MESH_ETCD_QUOTA_BYTES=${MESH_ETCD_QUOTA_BYTES:-2147483648}
+etcd_hygiene=(--auto-compaction-mode periodic --auto-compaction-retention 1h --quota-backend-bytes "$MESH_ETCD_QUOTA_BYTES")
+
+# Who listens on a loopback TCP port: "NAME (pid N)", or nothing (and status 1) when the port is free.
+port_holder() {
+  local line
+  line=$(ss -ltnpH "sport = :$1" 2>/dev/null | head -1) || true
+  [ -n "$line" ] || return 1
+  if [[ $line =~ users:\(\(\"([^\"]+)\",pid=([0-9]+) ]]; then
+    echo "${BASH_REMATCH[1]} (pid ${BASH_REMATCH[2]})"
+  else
+    echo "another process"
+  fi
+}
+
+# The pid listening on a port, if any.
+port_pid() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
+
+# Refuses, in one line naming the port and who holds it, when any of the ports is taken.
+require_free_ports() {
+  local what=$1 port holder
+  shift
+  for port in "$@"; do
+    if holder=$(port_holder "$port"); then
+      echo "mesh: cannot start $what: port $port is taken by $holder" >&2
+      return 1
+    fi
+  done
+}
+
 ensure_etcd() {
   command -v etcd >/dev/null && command -v etcdctl >/dev/null && return 0
   ensure_packages etcd-server etcd-client

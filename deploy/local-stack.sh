@@ -19,7 +19,26 @@ initial="s1=http://127.0.0.1:2380,s2=http://127.0.0.1:22380,s3=http://127.0.0.1:
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 cluster_healthy() { ETCDCTL_API=3 etcdctl --endpoints "$endpoints" --dial-timeout=1s endpoint health >/dev/null 2>&1; }
 
+# Every endpoint answers for the same cluster (a member that died on a busy port and was replaced by another
+# process's etcd would not).
+one_cluster() {
+  local ids
+  ids=$(ETCDCTL_API=3 etcdctl --endpoints "$endpoints" --dial-timeout=1s endpoint status -w json 2>/dev/null \
+    | grep -o '"cluster_id":[0-9]*' | sort -u)
+  if [ "$(printf '%s\n' "$ids" | grep -c cluster_id)" -ne 1 ]; then
+    echo "mesh: the endpoints $endpoints do not answer as one etcd cluster (cluster ids: $(printf '%s' "$ids" | tr '\n' ' '))" >&2
+    return 1
+  fi
+}
+
 start() {
+  # Every port checked before anything starts or installs: a half-started stack on someone else's ports is worse
+  # than none.
+  local busy=()
+  for i in 0 1 2; do running "$stack/etcd-${members[$i]}.pid" || busy+=("${clients[$i]}" "${peers[$i]}"); done
+  running "$stack/monitor.pid" || busy+=(8090)
+  running "$home/influxdb.pid" || busy+=(8086 8088)
+  require_free_ports "the local stack" "${busy[@]}" || exit 1
   ensure_dotnet
   ensure_etcd
   ensure_npm
@@ -30,12 +49,13 @@ start() {
     setsid nohup etcd --name "$name" --data-dir "$stack/etcd-$name" \
       --listen-client-urls "http://127.0.0.1:${clients[$i]}" --advertise-client-urls "http://127.0.0.1:${clients[$i]}" \
       --listen-peer-urls "http://127.0.0.1:${peers[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${peers[$i]}" \
-      --initial-cluster "$initial" --initial-cluster-token mesh-local-stack \
+      --initial-cluster "$initial" --initial-cluster-token mesh-local-stack "${etcd_hygiene[@]}" \
       >>"$stack/etcd-$name.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
   done
   for _ in $(seq 1 150); do cluster_healthy && break; sleep 0.2; done
   cluster_healthy || { echo "mesh: the etcd cluster did not start; see $stack/etcd-*.log" >&2; exit 1; }
+  one_cluster || exit 1
   MESH_HOME=$home "$root/deploy/local-influxdb.sh" start
   build_release
   if ! running "$stack/monitor.pid"; then
@@ -61,7 +81,17 @@ case "${1:-}" in
   endpoints) echo "$endpoints" ;;
   status)
     ok=0
-    for name in "${members[@]}"; do running "$stack/etcd-$name.pid" && echo "etcd $name: running" || { echo "etcd $name: not running"; ok=1; }; done
+    for i in 0 1 2; do
+      name=${members[$i]}
+      if running "$stack/etcd-$name.pid"; then
+        echo "etcd $name: running on ${clients[$i]} (pid $(cat "$stack/etcd-$name.pid"))"
+      elif holder=$(port_holder "${clients[$i]}"); then
+        echo "etcd $name: not running; port ${clients[$i]} is held by $holder"; ok=1
+      else
+        echo "etcd $name: not running"; ok=1
+      fi
+    done
+    cluster_healthy && { one_cluster && echo "etcd: one healthy cluster at $endpoints" || ok=1; } || { echo "etcd: the cluster does not answer"; ok=1; }
     running "$stack/monitor.pid" && echo "mesh monitor: running (http://127.0.0.1:8090/)" || { echo "mesh monitor: not running"; ok=1; }
     MESH_HOME=$home "$root/deploy/local-influxdb.sh" status | sed 's/^/influxdb: /' || ok=1
     exit $ok

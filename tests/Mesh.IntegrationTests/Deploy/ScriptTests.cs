@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Mesh.Testing;
+
+namespace Mesh.IntegrationTests.Deploy;
+
+/// <summary>The deploy scripts refuse to half-start: a busy port is named with who holds it, before anything runs.</summary>
+[Category("Integration")]
+public sealed class ScriptTests
+{
+    private static string Root()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Mesh.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new AssertionException("Mesh.sln not found above the test's directory");
+    }
+
+    private static async Task<(int Code, string Stderr)> RunAsync(string script, string home, params string[] args)
+    {
+        var info = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(Root(), "deploy", script));
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["MESH_HOME"] = home;
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(deadline.Token);
+        return (process.ExitCode, await stderr + await stdout);
+    }
+
+    /// <summary>Holds a loopback port the way another program would; inconclusive if something already does.</summary>
+    private static TcpListener Hold(int port)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, port);
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException e)
+        {
+            Assert.Inconclusive($"port {port} is already in use on this machine ({e.SocketErrorCode}): the test needs it free to hold it");
+        }
+
+        return listener;
+    }
+
+    [Test]
+    public async Task The_local_stack_refuses_a_busy_port_in_one_line_naming_it_and_starts_nothing()
+    {
+        var home = Path.Combine(Path.GetTempPath(), $"mesh-stack-{Guid.NewGuid():N}");
+        using var held = new DisposableListener(Hold(32380));
+        var (code, output) = await RunAsync("local-stack.sh", home, "start");
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(output.Trim(), Is.EqualTo($"mesh: cannot start the local stack: port 32380 is taken by {Process.GetCurrentProcess().ProcessName} (pid {Environment.ProcessId})"));
+        Assert.That(Directory.Exists(Path.Combine(home, "stack")), Is.False, "nothing started, nothing created");
+    }
+
+    [Test]
+    public async Task The_local_etcd_refuses_a_busy_port_naming_who_holds_it()
+    {
+        var home = Path.Combine(Path.GetTempPath(), $"mesh-etcd-home-{Guid.NewGuid():N}");
+        using var held = new DisposableListener(Hold(2380));
+        var (code, output) = await RunAsync("local-etcd.sh", home, "start");
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(output, Does.Contain($"port 2380 is taken by {Process.GetCurrentProcess().ProcessName} (pid {Environment.ProcessId})"));
+        Assert.That(Directory.Exists(Path.Combine(home, "etcd")), Is.False);
+    }
+
+    [Test]
+    public async Task The_local_etcd_status_says_what_holds_its_port_when_it_does_not_run()
+    {
+        var home = Path.Combine(Path.GetTempPath(), $"mesh-etcd-home-{Guid.NewGuid():N}");
+        using var held = new DisposableListener(Hold(2379));
+        var (code, output) = await RunAsync("local-etcd.sh", home, "status");
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(output.Trim(), Is.EqualTo($"not running from {home}; port 2379 is held by {Process.GetCurrentProcess().ProcessName} (pid {Environment.ProcessId}): it does not answer as etcd"));
+    }
+
+    private sealed class DisposableListener(TcpListener listener) : IDisposable
+    {
+        public void Dispose() => listener.Stop();
+    }
+}
