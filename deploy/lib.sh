@@ -79,6 +79,40 @@ ensure_dotnet() {
 # The peer as it is run: published ReadyToRun (precompiled), so that a peer does not spend its first seconds, and
 # its memory, compiling itself (docs/performance.md). Prints the path of mesh.dll; falls back to the plain build,
 # with a warning, if the precompiled publish cannot be made (the compiler package comes from NuGet).
+# The published peer, if it is newer than every source it is built from (status 1 otherwise): a second
+# deploy/mesh.sh run starts it without building.
+fresh_peer() {
+  local root out
+  root=$(mesh_root)
+  out="$root/Peer/bin/Release/ready"
+  [ -f "$out/mesh.dll" ] && [ -f "$out/.published" ] || return 1
+  if find "$root/Peer" "$root/Coordinator" "$root/Monitoring" "$root/Directory.Build.props" \
+      \( -name bin -o -name obj -o -name node_modules \) -prune -o -type f -newer "$out/.published" -print -quit | grep -q .; then
+    return 1
+  fi
+  echo "$out/mesh.dll"
+}
+
+# Whether an etcd answers at an endpoint.
+etcd_answers() {
+  command -v etcdctl >/dev/null && ETCDCTL_API=3 etcdctl --endpoints "$1" --dial-timeout=1s endpoint health >/dev/null 2>&1
+}
+
+# Makes `mesh` a command on the PATH (a link to deploy/mesh.sh), once; says so when it does.
+link_command() {
+  local root target dir
+  root=$(mesh_root)
+  target="$root/deploy/mesh.sh"
+  if [ -w /usr/local/bin ]; then dir=/usr/local/bin; else dir="$HOME/.local/bin"; mkdir -p "$dir"; fi
+  [ "$(readlink "$dir/mesh" 2>/dev/null)" = "$target" ] && return 0
+  [ -e "$dir/mesh" ] && [ ! -L "$dir/mesh" ] && return 0
+  ln -sfn "$target" "$dir/mesh" 2>/dev/null || return 0
+  case ":$PATH:" in
+    *":$dir:"*) echo "mesh: \`mesh\` is now a command ($dir/mesh -> $target)" >&2 ;;
+    *) echo "mesh: linked $dir/mesh -> $target; add $dir to PATH to run \`mesh\` from anywhere" >&2 ;;
+  esac
+}
+
 publish_peer() {
   local root rid log out
   root=$(mesh_root)
@@ -88,6 +122,7 @@ publish_peer() {
   if [ -n "$rid" ] && dotnet publish "$root/Peer/Mesh.Peer.csproj" -c Release -r "$rid" --self-contained false \
       -p:PublishReadyToRun=true -o "$out" -nologo -v q >"$log" 2>&1; then
     rm -f "$log"
+    touch "$out/.published"
     echo "$out/mesh.dll"
     return 0
   fi

@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Runs Mesh, installing what it needs: `deploy/mesh.sh join ops --name amy`.
+# Runs Mesh, installing what it needs: `deploy/mesh.sh join ops --name amy` (after the first run, `mesh join ops`).
+# The peer is built and published only when its sources changed since the last run.
 # When no etcd is configured (no --etcd, no MESH_ETCD) and none answers on 127.0.0.1:2379, a local single-node etcd
 # is started under MESH_HOME and left running for other local peers (deploy/local-etcd.sh stop ends it).
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+script=$(readlink -f "${BASH_SOURCE[0]}")
+source "$(dirname "$script")/lib.sh"
 root=$(mesh_root)
 
-prepare
-dll=$(publish_peer)
+ensure_dotnet
+if ! dll=$(fresh_peer); then
+  ensure_etcd
+  ensure_npm
+  dll=$(publish_peer)
+fi
+link_command
 
 configured=${MESH_ETCD:-}
 for arg in "$@"; do
   case "$arg" in --etcd|--etcd=*) configured=yes ;; esac
 done
-if [ -z "$configured" ]; then
+if [ -z "$configured" ] && ! etcd_answers http://127.0.0.1:2379; then
   "$root/deploy/local-etcd.sh" start
 fi
 

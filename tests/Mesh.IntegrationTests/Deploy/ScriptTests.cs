@@ -22,7 +22,10 @@ public sealed class ScriptTests
         throw new AssertionException("Mesh.sln not found above the test's directory");
     }
 
-    private static async Task<(int Code, string Stderr)> RunAsync(string script, string home, params string[] args)
+    private static Task<(int Code, string Stderr)> RunAsync(string script, string home, params string[] args) =>
+        RunAsync(script, home, new Dictionary<string, string>(), args);
+
+    private static async Task<(int Code, string Stderr)> RunAsync(string script, string home, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(Root(), "deploy", script));
@@ -32,10 +35,15 @@ public sealed class ScriptTests
         }
 
         info.Environment["MESH_HOME"] = home;
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         await process.WaitForExitAsync(deadline.Token);
         return (process.ExitCode, await stderr + await stdout);
     }
@@ -86,6 +94,29 @@ public sealed class ScriptTests
         var (code, output) = await RunAsync("local-etcd.sh", home, "status");
         Assert.That(code, Is.Not.Zero);
         Assert.That(output.Trim(), Is.EqualTo($"not running from {home}; port 2379 is held by {Process.GetCurrentProcess().ProcessName} (pid {Environment.ProcessId}): it does not answer as etcd"));
+    }
+
+    [Test]
+    public async Task A_second_mesh_sh_run_does_not_build_again_and_a_changed_source_does()
+    {
+        var home = Path.Combine(Path.GetTempPath(), $"mesh-run-home-{Guid.NewGuid():N}");
+        var stamp = Path.Combine(Root(), "Peer", "bin", "Release", "ready", ".published");
+        // An etcd is "configured", so that no local one is started for --help.
+        var etcd = new Dictionary<string, string> { ["MESH_ETCD"] = "http://127.0.0.1:1" };
+        var (first, firstOut) = await RunAsync("mesh.sh", home, etcd, "--help");
+        Assert.That(first, Is.Zero, firstOut);
+        var built = File.GetLastWriteTimeUtc(stamp);
+
+        var (second, secondOut) = await RunAsync("mesh.sh", home, etcd, "--help");
+        Assert.That(second, Is.Zero, secondOut);
+        Assert.That(File.GetLastWriteTimeUtc(stamp), Is.EqualTo(built), "not published again");
+        Assert.That(secondOut, Does.Contain("join"));
+
+        // As if a source had changed since: the next run publishes again.
+        File.SetLastWriteTimeUtc(stamp, new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        var (third, thirdOut) = await RunAsync("mesh.sh", home, etcd, "--help");
+        Assert.That(third, Is.Zero, thirdOut);
+        Assert.That(File.GetLastWriteTimeUtc(stamp), Is.GreaterThan(new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc)), "published again");
     }
 
     private sealed class DisposableListener(TcpListener listener) : IDisposable
