@@ -28,4 +28,25 @@ public sealed class ChatModelTests
         var line = model.Group("ops").Lines.Single();
         Assert.That(line.From + line.Text, Does.Not.Contain("\u001b").And.Not.Contain("\u0007"));
     }
+
+    [Test]
+    public void A_full_etcd_stays_in_the_status_bar_until_history_writes_resume()
+    {
+        var model = new ChatModel("bo", "abcd");
+        var full = Mesh.Coordinator.History.HistoryWriter.FullMessage;
+        model.Apply(new ErrorEvent($"{full}; 3 sent messages wait in the outbox") { HistoryPaused = true }, DateTimeOffset.UnixEpoch);
+        Assert.That(model.StatusLine(), Does.Contain(full));
+        model.Apply(new ErrorEvent("something else went wrong"), DateTimeOffset.UnixEpoch);
+        Assert.That(model.StatusLine(), Does.Contain(full), "other lines do not clear it");
+        model.Apply(new ErrorEvent("history writes resumed") { HistoryPaused = false }, DateTimeOffset.UnixEpoch);
+        Assert.That(model.StatusLine(), Does.Not.Contain("full").And.Contain("etcd connected"));
+    }
+
+    [Test]
+    public void History_writes_failing_for_another_reason_do_not_say_etcd_is_full()
+    {
+        var model = new ChatModel("bo", "abcd");
+        model.Apply(new ErrorEvent("history writes failing: etcd unreachable; retrying") { HistoryPaused = true }, DateTimeOffset.UnixEpoch);
+        Assert.That(model.StatusLine(), Does.Not.Contain("full"));
+    }
 }
