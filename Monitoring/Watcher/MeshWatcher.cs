@@ -173,7 +173,7 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             var status = await connection.Maintenance.StatusAsync(new StatusRequest(), deadline: EtcdConnection.Deadline(HealthInterval), cancellationToken: ct);
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             _memberLatency.Record(elapsed, Endpoint(endpoint));
-            var error = status.Errors.Count > 0 ? string.Join("; ", status.Errors) : null;
+            var error = DescribeErrors(status.Errors, status.DbSize);
             _view.SetEndpoint(new EndpointHealth(endpoint, error is null, status.Leader == status.Header.MemberId, status.DbSize, elapsed,
                 status.Version, error, status.Header.MemberId.ToString("x16", System.Globalization.CultureInfo.InvariantCulture)));
         }
@@ -185,6 +185,17 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>A member's status errors in plain words (null when it has none): etcd names its alarms as
+    /// "memberID:ID alarm:NOSPACE"; a full database is said as such, with its size.</summary>
+    public static string? DescribeErrors(IEnumerable<string> errors, long dbSizeBytes)
+    {
+        var said = errors.Select(e => e.Trim()).Where(e => e.Length > 0).Select(e => e.Contains("alarm:NOSPACE", StringComparison.Ordinal)
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"NOSPACE alarm: its database is full ({dbSizeBytes / (1024.0 * 1024.0):F1} MiB); it refuses writes until it is compacted, defragmented and disarmed")
+            : e.Contains("alarm:CORRUPT", StringComparison.Ordinal) ? "CORRUPT alarm: its data failed a consistency check" : e).Distinct().ToList();
+        return said.Count > 0 ? string.Join("; ", said) : null;
     }
 
     public async ValueTask DisposeAsync()

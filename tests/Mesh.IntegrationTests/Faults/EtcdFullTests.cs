@@ -58,6 +58,14 @@ public sealed class EtcdFullTests : EtcdFixture
         await Waiting.UntilAsync(() => cy.Exited, Long, "the joiner to give up");
         Assert.That(cy.Tail(), Does.Contain("is full (NOSPACE alarm)").And.Not.Contain("unreachable").And.Not.Contain("   at "));
 
+        // mesh monitor says so in plain words (etcd's own words are "memberID:… alarm:NOSPACE").
+        using (var monitor = MonitorProcess.Start(Etcd.Url))
+        {
+            await monitor.WaitForStateAsync(st => st.GetProperty("etcd").EnumerateArray().Any(e =>
+                e.TryGetProperty("error", out var error) && error.GetString()?.StartsWith("NOSPACE alarm: its database is full", StringComparison.Ordinal) == true),
+                Long, "the monitor naming the alarm");
+        }
+
         // What an operator does (docs/monitoring.md): make room, compact, defragment, disarm.
         Assert.That(Etcd.Etcdctl("del", "--prefix", "/filler/").ExitCode, Is.EqualTo(0));
         Assert.That(Etcd.Etcdctl("compaction", Revision().ToString(System.Globalization.CultureInfo.InvariantCulture)).ExitCode, Is.EqualTo(0));
