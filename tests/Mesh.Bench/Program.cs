@@ -7,7 +7,7 @@ using Mesh.Testing;
 // The benchmark suite: the ceilings of the stack, then Mesh's scenarios, each figure beside its ceiling.
 //   deploy/bench.sh               (everything, about 5 minutes; the peer precompiled as deploy/mesh.sh runs it)
 //   deploy/bench.sh --quick       (smaller sizes, about 1 minute)
-//   --only ceilings|throughput|latency|fanout|frozen|join|scale|rotation   --no-docs (write neither docs/performance.md nor its JSON)
+//   --only ceilings|throughput|latency|fanout|frozen|join|storage|scale|rotation   --no-docs (write neither docs/performance.md nor its JSON)
 // The peer measured is MESH_DLL (set by deploy/bench.sh), or the mesh.dll built next to this program.
 var quick = args.Contains("--quick");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
@@ -105,6 +105,15 @@ if (Runs("join"))
     figures.Add(new Figure($"join with {history:N0} messages of history (64 per signature), start → ready", bursts, "s", "≤ 1.5 s", quick ? null : 1.5, false, ceiling, rangeRead));
     figures.Add(new Figure($"join with {history:N0} messages of history (one signature each), start → ready", singles, "s", "≤ 3 s", quick ? null : 3, false, ceiling, rangeRead));
     figures.Add(new Figure("join an empty group, start → ready", empty, "s", "< 1 s", 1, false, "mesh --help start → exit", processStart));
+}
+
+if (Runs("storage"))
+{
+    var (burstKey, burstValue, singleKey, singleValue) = await Scenarios.StorageAsync(etcd, quick ? 500 : 5_000);
+    Print($"history in etcd per 100-byte message: in bursts {burstKey + burstValue:F0} B ({burstKey:F0} of key, {burstValue:F0} of value); "
+        + $"sent one at a time {singleKey + singleValue:F0} B ({singleKey:F0} of key, {singleValue:F0} of value)");
+    figures.Add(new Figure("history in etcd per 100-byte message, in bursts", burstKey + burstValue, "B", "(issue 15: fewer)", null, false));
+    figures.Add(new Figure("history in etcd per 100-byte message, sent one at a time", singleKey + singleValue, "B", "(issue 15: fewer)", null, false));
 }
 
 if (Runs("scale"))

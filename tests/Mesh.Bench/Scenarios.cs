@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Crypto;
@@ -87,6 +88,51 @@ public static class Scenarios
         {
             await CloseAllAsync(peers);
         }
+    }
+
+    /// <summary>What history costs in etcd: bytes of key and of value per 100-byte message, for a stream sent in bursts
+    /// (64 per signature) and for messages sent one at a time (each waits for the one before to be shown).</summary>
+    public static async Task<(double BurstKey, double BurstValue, double SingleKey, double SingleValue)> StorageAsync(EtcdProcess etcd, int messages)
+    {
+        var group = NewGroup("bytes");
+        var peers = await StartGroupAsync(etcd, group, ["writer"]);
+        try
+        {
+            var writer = peers[0];
+            await writer.SendManyAsync(Enumerable.Range(0, messages).Select(Text));
+            await Waiting.UntilAsync(() => etcd.CountKeys(MeshKeys.HistoryPrefix(group)).Count >= messages, Long, "history");
+            var (burstKey, burstValue) = await HistoryBytesAsync(etcd, group);
+
+            var single = NewGroup("bytes1");
+            var alone = await StartGroupAsync(etcd, single, ["writer1"]);
+            peers.AddRange(alone);
+            var few = Math.Max(50, messages / 10);
+            for (var i = 0; i < few; i++)
+            {
+                await alone[0].SendAsync(Text(i));
+                await alone[0].WaitForAsync(p => p.CountOf("message", single) > i, Long, "each message shown before the next");
+            }
+
+            await Waiting.UntilAsync(() => etcd.CountKeys(MeshKeys.HistoryPrefix(single)).Count >= few, Long, "history");
+            var (singleKey, singleValue) = await HistoryBytesAsync(etcd, single);
+            return (burstKey / messages, burstValue / messages, singleKey / few, singleValue / few);
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
+    private static async Task<(long Keys, long Values)> HistoryBytesAsync(EtcdProcess etcd, string group)
+    {
+        using var connection = new EtcdConnection([etcd.Url]);
+        var prefix = MeshKeys.HistoryPrefix(group);
+        var response = await connection.KV.RangeAsync(new Etcdserverpb.RangeRequest
+        {
+            Key = Google.Protobuf.ByteString.CopyFromUtf8(prefix),
+            RangeEnd = Google.Protobuf.ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
+        });
+        return (response.Kvs.Sum(kv => (long)kv.Key.Length), response.Kvs.Sum(kv => (long)kv.Value.Length));
     }
 
     /// <summary>Send → receive latency in a group of <paramref name="size"/> where every member sends, paced to
