@@ -142,7 +142,7 @@ public sealed partial class HistoryWriter : IAsyncDisposable
                         failing = true;
                         full = noSpace;
                         Raise(HealthChanged, (false, noSpace
-                            ? $"{FullMessage}; {Pending} sent messages wait in the outbox and are written once etcd has room again ({e.Message})"
+                            ? $"{FullMessage}; {Pending} sent messages wait in the outbox and are written once etcd has room again (docs/monitoring.md says how to make room)"
                             : $"history writes failing: {e.Message}; retrying"));
                     }
 
