@@ -36,6 +36,10 @@ public static class MeshKeys
 
     public static string HistoryPrefix(string group) => $"{HistoryRoot}{group}/";
 
+    /// <summary>Who last trimmed a group's history to its retention, and when: a hint that keeps members from all
+    /// trimming at once, never an authority (what is deleted follows from the signed policy alone).</summary>
+    public static string TrimClaim(string group) => $"/mesh/trim/{group}";
+
     /// <summary>The group log's entries after the genesis (which is the directory entry, <see cref="Group"/>).</summary>
     public static string LogPrefix(string group) => $"/mesh/log/{group}/";
 

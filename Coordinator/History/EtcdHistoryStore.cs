@@ -277,19 +277,76 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         return await ReadSinceAsync(group, firstRevision, onPage, ct);
     }
 
-    public async Task<long?> CountAsync(string group, long revision, CancellationToken ct)
+    public async Task<long?> CountAsync(string group, long revision, CancellationToken ct, string? from = null)
     {
         var prefix = MeshKeys.HistoryPrefix(group);
         try
         {
             var response = await etcd.KV.RangeAsync(
-                new RangeRequest { Key = ByteString.CopyFromUtf8(prefix), RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)), CountOnly = true, Revision = revision },
+                new RangeRequest { Key = ByteString.CopyFromUtf8(prefix + from), RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)), CountOnly = true, Revision = revision },
                 deadline: EtcdConnection.Deadline(), cancellationToken: ct);
             return response.Count;
         }
         catch (RpcException e) when (IsCompacted(e))
         {
             return null;
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    /// <summary>Keys deleted per request: each batch is one short write, so chat and presence go on meanwhile.</summary>
+    public const int DeleteBatch = 10_000;
+
+    public async Task<long> CountBeforeAsync(string group, string bound, CancellationToken ct)
+    {
+        var prefix = MeshKeys.HistoryPrefix(group);
+        try
+        {
+            var response = await etcd.KV.RangeAsync(
+                new RangeRequest { Key = ByteString.CopyFromUtf8(prefix), RangeEnd = ByteString.CopyFromUtf8(prefix + bound), CountOnly = true },
+                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            return response.Count;
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
+    }
+
+    public async Task<long> DeleteBeforeAsync(string group, string bound, CancellationToken ct)
+    {
+        var prefix = MeshKeys.HistoryPrefix(group);
+        var from = ByteString.CopyFromUtf8(prefix);
+        var end = ByteString.CopyFromUtf8(prefix + bound);
+        long deleted = 0;
+        try
+        {
+            while (true)
+            {
+                // Find where the next batch ends (keys only), then delete up to there in one request.
+                var batch = await etcd.KV.RangeAsync(
+                    new RangeRequest { Key = from, RangeEnd = end, Limit = DeleteBatch, KeysOnly = true },
+                    deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                if (batch.Kvs.Count == 0)
+                {
+                    return deleted;
+                }
+
+                var upTo = batch.More ? ByteString.CopyFrom([.. batch.Kvs[^1].Key.ToByteArray(), 0]) : end;
+                var response = await etcd.KV.DeleteRangeAsync(
+                    new DeleteRangeRequest { Key = from, RangeEnd = upTo },
+                    deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                deleted += response.Deleted;
+                if (!batch.More)
+                {
+                    return deleted;
+                }
+
+                from = upTo;
+            }
         }
         catch (RpcException e)
         {

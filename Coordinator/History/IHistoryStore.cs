@@ -24,7 +24,14 @@ public interface IHistoryStore
     /// <summary>The entries of these names that exist, in the order given.</summary>
     Task<IReadOnlyList<HistoryEntry>> GetAsync(string group, IReadOnlyList<string> names, CancellationToken ct);
 
-    /// <summary>How many entries the group's history held at <paramref name="revision"/> (0: now); null when that
-    /// revision is compacted away.</summary>
-    Task<long?> CountAsync(string group, long revision, CancellationToken ct);
+    /// <summary>How many entries the group's history held at <paramref name="revision"/> (0: now), of those named
+    /// <paramref name="from"/> or later when given; null when that revision is compacted away.</summary>
+    Task<long?> CountAsync(string group, long revision, CancellationToken ct, string? from = null);
+
+    /// <summary>Deletes every entry whose name sorts before <paramref name="bound"/>, a bounded batch per request
+    /// (a million keys never stall etcd in one); returns how many were deleted.</summary>
+    Task<long> DeleteBeforeAsync(string group, string bound, CancellationToken ct);
+
+    /// <summary>How many entries' names sort before <paramref name="bound"/> now.</summary>
+    Task<long> CountBeforeAsync(string group, string bound, CancellationToken ct);
 }

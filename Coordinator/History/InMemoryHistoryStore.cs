@@ -96,13 +96,41 @@ public sealed class InMemoryHistoryStore : IHistoryStore
         }
     }
 
-    public Task<long?> CountAsync(string group, long revision, CancellationToken ct)
+    public Task<long?> CountAsync(string group, long revision, CancellationToken ct, string? from = null)
     {
         lock (_lock)
         {
             return Task.FromResult<long?>(_groups.TryGetValue(group, out var history)
-                ? history.Count(kv => revision == 0 || kv.Value.Revision <= revision)
+                ? history.Count(kv => (revision == 0 || kv.Value.Revision <= revision) && (from is null || string.CompareOrdinal(kv.Key, from) >= 0))
                 : 0);
+        }
+    }
+
+    public Task<long> CountBeforeAsync(string group, string bound, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_groups.TryGetValue(group, out var history) ? (long)history.Keys.Count(name => string.CompareOrdinal(name, bound) < 0) : 0L);
+        }
+    }
+
+    public Task<long> DeleteBeforeAsync(string group, string bound, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            if (!_groups.TryGetValue(group, out var history))
+            {
+                return Task.FromResult(0L);
+            }
+
+            var beyond = history.Keys.TakeWhile(name => string.CompareOrdinal(name, bound) < 0).ToList();
+            foreach (var name in beyond)
+            {
+                history.Remove(name);
+            }
+
+            _revision += beyond.Count > 0 ? 1 : 0;
+            return Task.FromResult((long)beyond.Count);
         }
     }
 }

@@ -176,6 +176,56 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
         }
     }
 
+    /// <summary>Drops from the copy of <paramref name="group"/> every entry whose name sorts before
+    /// <paramref name="bound"/> (beyond the group's retention); returns how many. The copy stays complete up to its
+    /// revision (when the entry that witnesses it goes too, the revision is kept without a witness).</summary>
+    public long TrimBefore(string group, string bound)
+    {
+        lock (_lock)
+        {
+            if (_stopped.Contains(group) || !File.Exists(LogPath(group)))
+            {
+                return 0;
+            }
+
+            Close(group);
+            var entries = new List<HistoryEntry>();
+            var bytes = File.ReadAllBytes(LogPath(group));
+            HistoryRecordCodec.Read(bytes, entries);
+            var kept = entries.Where(e => e.Group == group && string.CompareOrdinal(e.Name, bound) >= 0).ToList();
+            var dropped = entries.Count - kept.Count;
+            if (dropped == 0)
+            {
+                return 0;
+            }
+
+            try
+            {
+                Rewrite(group, kept);
+                if (File.Exists(RevisionPath(group)) && TryParseRevision(File.ReadAllText(RevisionPath(group)), out var revision, out _, out var witness))
+                {
+                    // Appends go on from the same revision and witness; when the witness went with what retention
+                    // dropped (etcd deletes it too), the copy is still complete up to its revision, without one, and
+                    // the next entry taken from etcd names a new witness.
+                    if (witness.Split('@')[0] is { Length: > 0 } name && string.CompareOrdinal(name, bound) < 0)
+                    {
+                        var log = Open(group);
+                        log.Witness = "";
+                        log.Written = -1;
+                        WriteRevision(group, log);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Stop(group, e);
+                return 0;
+            }
+
+            return dropped;
+        }
+    }
+
     /// <summary>Adds entries taken from etcd; the copy is then complete up to <paramref name="revision"/>.</summary>
     public void Append(string group, IReadOnlyList<HistoryEntry> entries, long revision)
     {
@@ -239,6 +289,13 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             BufferSize = 64 * 1024,
         }));
+        if (File.Exists(RevisionPath(group)) && TryParseRevision(File.ReadAllText(RevisionPath(group)), out var revision, out _, out var witness))
+        {
+            // Reopened (after a load or a trim): the witness written down stays until a newer entry from etcd replaces it.
+            log.Revision = log.Written = revision;
+            log.Witness = witness;
+        }
+
         _open[group] = log;
         return log;
     }

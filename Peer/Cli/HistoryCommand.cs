@@ -10,10 +10,11 @@ using Mesh.Peer.Crypto;
 using Mesh.Peer.Groups;
 using Mesh.Peer.Headless;
 using Mesh.Peer.Protocol;
+using Mesh.Peer.Session;
 
 namespace Mesh.Peer.Cli;
 
-/// <summary><c>mesh history G</c>: a group's whole history, oldest first.</summary>
+/// <summary><c>mesh history G</c>: a group's history, oldest first: all that its retention keeps.</summary>
 internal static class HistoryCommand
 {
     public static Command Create()
@@ -48,6 +49,10 @@ internal static class HistoryCommand
             var verified = new VerifiedBursts();
             // A read that met a compaction hands some entries over twice: each is printed once.
             var printed = new HashSet<string>(StringComparer.Ordinal);
+            // Under a retention, etcd may still hold what lies beyond it (members delete it now and then): the
+            // messages are gathered first, and only what the policy keeps is printed.
+            var keepsAll = log.Retention.KeepsAll;
+            var opened = new List<Envelope>();
             await store.ReadAsync(name, page =>
             {
                 foreach (var entry in page)
@@ -69,11 +74,37 @@ internal static class HistoryCommand
                         continue;
                     }
 
-                    Print(stdout, e, json);
+                    if (keepsAll)
+                    {
+                        Print(stdout, e, json);
+                    }
+                    else
+                    {
+                        opened.Add(e);
+                    }
                 }
 
                 return ValueTask.CompletedTask;
             }, ct);
+
+            if (!keepsAll)
+            {
+                // What the group's retention keeps, as every member shows it: counted over the messages that open.
+                opened.Sort((a, b) => string.CompareOrdinal(a.HistoryName, b.HistoryName));
+                var window = new RetentionWindow(log.Retention);
+                var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                foreach (var e in opened)
+                {
+                    window.Offer(e, fromOther: true, now);
+                }
+
+                var bound = window.ViewBound(now);
+                foreach (var e in opened.Where(e => bound is null || string.CompareOrdinal(e.HistoryName, bound) >= 0))
+                {
+                    Print(stdout, e, json);
+                }
+            }
+
             stdout.Flush();
             if (skipped > 0)
             {

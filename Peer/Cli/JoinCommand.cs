@@ -30,7 +30,11 @@ internal static class JoinCommand
         {
             Description = "create a group afresh that etcd no longer has although this home was in it (its old keys and copies are moved to HOME/replaced/, not deleted)",
         };
-        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl, isPrivate, inviteFile, invite, recreate };
+        var keep = new Option<string?>("--keep")
+        {
+            Description = $"how much history a group created now keeps: {Groups.Retention.Rule} (default {Groups.Retention.Default}: {Groups.Retention.Default.Describe()})",
+        };
+        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl, isPrivate, keep, inviteFile, invite, recreate };
         InfluxOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
@@ -44,6 +48,12 @@ internal static class JoinCommand
             var peerName = options.Name ?? throw new MeshException("--name is required (or set MESH_NAME)", 2);
             var influx = InfluxOptions.Resolve(result);
             var tui = !result.GetValue(headless);
+            Groups.Retention? retention = null;
+            if (result.GetValue(keep) is { } keepText)
+            {
+                retention = Groups.Retention.TryParse(keepText, out var keepError) ?? throw new MeshException($"--keep: {keepError}", 2);
+            }
+
             if (tui && (Console.IsOutputRedirected || Console.IsInputRedirected))
             {
                 throw new MeshException("no terminal for the chat screen: run it in a terminal, or add --headless for JSON lines", 2);
@@ -65,7 +75,7 @@ internal static class JoinCommand
                 [new("peer", identity.PeerId), new("name", peerName)], logs.CreateLogger("metrics"));
             var session = new ChatSession(options, identity, peerName, etcd, logs, instruments);
 
-            var request = new JoinRequest(result.GetValue(isPrivate), code, result.GetValue(recreate));
+            var request = new JoinRequest(result.GetValue(isPrivate), code, result.GetValue(recreate), retention);
             return tui
                 ? await TuiRunner.RunAsync(session, groupNames, request, peerName, identity.Fingerprint, ct)
                 : await HeadlessRunner.RunAsync(session, groupNames, request, ct);

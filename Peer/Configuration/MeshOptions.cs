@@ -28,6 +28,11 @@ public sealed record MeshOptions
 
     public const int DefaultHighWaterMark = 200_000;
 
+    /// <summary>How often, at most, a group's history is trimmed to its retention (env MESH_TRIM_INTERVAL).</summary>
+    public TimeSpan RetentionInterval { get; init; } = DefaultRetentionInterval;
+
+    public static readonly TimeSpan DefaultRetentionInterval = TimeSpan.FromMinutes(10);
+
     public static string DefaultHome() =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".mesh");
 
@@ -67,9 +72,14 @@ public sealed record MeshOptions
             throw new MeshException($"MESH_HWM '{Naming.Printable(hwmText)}': must be a whole number from 10 to 10000000", 2);
         }
 
+        var trim = Environment.GetEnvironmentVariable("MESH_TRIM_INTERVAL") is { Length: > 0 } trimText
+            ? Durations.Parse("MESH_TRIM_INTERVAL", trimText, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1))
+            : DefaultRetentionInterval;
+
         return new MeshOptions
         {
             HighWaterMark = hwm,
+            RetentionInterval = trim,
             EtcdEndpoints = endpoints,
             Etcd = new Coordinator.Etcd.EtcdSettings(endpoints),
             Home = Path.GetFullPath(string.IsNullOrWhiteSpace(home) ? DefaultHome() : home),

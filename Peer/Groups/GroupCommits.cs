@@ -20,7 +20,7 @@ public static class GroupCommits
         public IEnumerable<(long Index, byte[] Record)> Entries => Following.Prepend((Index, Record));
     }
 
-    public static Commit Genesis(string group, string policy, PeerIdentity creator, string name, long nowMs)
+    public static Commit Genesis(string group, string policy, PeerIdentity creator, string name, long nowMs, Retention? keep = null)
     {
         var key = GroupKey.Create();
         var entry = new LogEntry
@@ -38,6 +38,7 @@ public static class GroupCommits
             PeerName = name,
             Epoch = 1,
             KeyCheck = key.Check(group, 1),
+            Keep = (keep ?? Retention.Default).ToString(),
         };
         return new Commit(0, entry.Sign(creator), [], key);
     }

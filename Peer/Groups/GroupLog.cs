@@ -27,6 +27,7 @@ public sealed class GroupLog
         Group = genesis.Group;
         Genesis = genesis;
         Policy = genesis.Policy!;
+        Retention = genesis.Keep is null ? Retention.All : Retention.TryParse(genesis.Keep, out _)!.Value;
         Creator = genesis.By;
         var creator = new LogMember(genesis.By, genesis.SigningKey, genesis.PeerCurveKey!, genesis.PeerName!, Admin: true);
         _members[creator.PeerId] = creator;
@@ -46,6 +47,10 @@ public sealed class GroupLog
     public string Policy { get; private set; }
 
     public bool IsPrivate => Policy == LogEntry.Private;
+
+    /// <summary>How much history the group keeps, as its creator signed it (everything for groups created before
+    /// retention).</summary>
+    public Retention Retention { get; }
 
     public string Creator { get; }
 

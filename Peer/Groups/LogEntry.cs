@@ -59,6 +59,10 @@ public sealed record LogEntry
     /// <summary>The new epoch key's check (see <see cref="Crypto.GroupKey.Check"/>).</summary>
     public string? KeyCheck { get; init; }
 
+    /// <summary>Genesis: how much history the group keeps (<see cref="Groups.Retention"/>'s text); none in groups
+    /// created before retention, which keep everything.</summary>
+    public string? Keep { get; init; }
+
     /// <summary>The signed bytes, as stored.</summary>
     public byte[] Body { get; private init; } = [];
 
@@ -145,6 +149,7 @@ public sealed record LogEntry
             }
 
             Optional(w, "check", e.KeyCheck);
+            Optional(w, "keep", e.Keep);
             w.WriteEndObject();
         }
 
@@ -197,10 +202,12 @@ public sealed record LogEntry
             Invite = Text(r, "invite"),
             Epoch = Number(r, "epoch") ?? 0,
             KeyCheck = Text(r, "check"),
+            Keep = Text(r, "keep"),
         };
         return entry.Policy is null or Open or Private && (entry.PeerName is null || Naming.IsValidName(entry.PeerName))
             && (entry.PeerCurveKey is null || entry.PeerCurveKey.Length == 40) && (entry.PeerSigningKey is null || entry.PeerSigningKey.Length == 32)
             && (entry.Peer is null || entry.Peer.Length == PeerIdentity.PeerIdLength) && entry.Epoch >= 0
+            && (entry.Keep is null || entry.Op == LogOp.Genesis && Groups.Retention.TryParse(entry.Keep, out _) is not null)
             ? entry
             : null;
     }

@@ -65,7 +65,7 @@ public sealed partial class ChatSession
                         + $"restore etcd, or run 'mesh join {group} --recreate' to create it afresh (the old keys are kept aside)");
                 }
 
-                var commit = GroupCommits.Genesis(group, request.Private ? LogEntry.Private : LogEntry.Open, _identity, _name, NowMs);
+                var commit = GroupCommits.Genesis(group, request.Private ? LogEntry.Private : LogEntry.Open, _identity, _name, NowMs, request.Keep);
                 if (await _logStore.TryAppendAsync(group, 0, commit.Record, [], ct))
                 {
                     _keyring.Save(group, [(1, commit.NewKey!)]);
@@ -98,6 +98,11 @@ public sealed partial class ChatSession
                 throw new MeshException(state.Log.IsPrivate
                     ? $"--private: group '{group}' already exists and was not created by this home"
                     : $"--private: group '{group}' already exists and is open (anyone may join it); choose another name");
+            }
+
+            if (request.Keep is { } keep && !created && keep != state.Log.Retention)
+            {
+                Emit(new ErrorEvent($"--keep {keep}: group '{group}' exists already and keeps {state.Log.Retention.Describe()} (chosen when it was created); its retention is unchanged"));
             }
 
             var member = state.Log.Members.ContainsKey(PeerId);
@@ -227,10 +232,25 @@ public sealed partial class ChatSession
             Emit(new ErrorEvent($"the local history copy of '{group}' had {copy.Damaged} damaged record(s) ({Path.Combine(_options.Home, "history", group + ".log")}); reading them again from etcd"));
         }
 
+        // What lies beyond the group's retention by age is not shown, nor taken for missing from etcd (members
+        // delete it there); by count, it is known once the messages are opened.
+        var policy = state.Log.Retention;
+        var ageBound = new RetentionWindow(policy).ViewBound(NowMs);
+        var copyHeld = copy.Entries.Count;
+        if (ageBound is not null)
+        {
+            copy = copy with
+            {
+                Entries = copy.Entries.Where(e => string.CompareOrdinal(e.Name, ageBound) >= 0).ToList(),
+                Witness = copy.WitnessEntry is { } w && string.CompareOrdinal(w.Name, ageBound) < 0 ? "" : copy.Witness,
+            };
+        }
+
         var current = await _etcd.CurrentRevisionAsync(ct);
         // The last entry the copy took must still be in etcd, written at the same revision: otherwise etcd's data went
-        // back (a restore) even if its revision has since moved on past the copy's.
-        var witnessHeld = copy.Revision == 0 || copy.WitnessEntry is not { } witness
+        // back (a restore) even if its revision has since moved on past the copy's. Under a count, members may have
+        // deleted it as beyond the policy: the count of what is kept, below, tells a restore from that.
+        var witnessHeld = copy.Revision == 0 || copy.WitnessEntry is not { } witness || policy.MaxCount is not null
             || await _logStore.GetAsync(MeshKeys.HistoryPrefix(group) + witness.Name, ct) is { } held && held.ModRevision == witness.Revision;
         var plan = HistoryCatchUp.Plan(copy, _etcd.ClusterId, current, witnessHeld);
         if (plan.Reason is not null)
@@ -252,28 +272,32 @@ public sealed partial class ChatSession
 
         // One order for every view: whatever was read when, it is shown by key (each message's order stamp).
         var merged = HistoryCatchUp.Merge(copy.Entries, fetched);
-        if (plan.Kind == CatchUpKind.ReadSince && await _history.CountAsync(group, revision, ct) is { } inEtcd && inEtcd != merged.Count)
+        // Compared over what the policy keeps (members delete the rest, each at its own time): from the age bound, or
+        // from the oldest of the newest entries a count keeps, whichever is later.
+        var countFrom = Later(ageBound, policy.MaxCount is { } keep && merged.Count >= keep ? merged[^(int)keep].Name : null);
+        var heldHere = countFrom is null ? merged.Count : merged.Count(e => string.CompareOrdinal(e.Name, countFrom) >= 0);
+        if (plan.Kind == CatchUpKind.ReadSince && await _history.CountAsync(group, revision, ct, countFrom) is { } inEtcd && inEtcd != heldHere)
         {
             // The copy and what etcd held at that revision should be the same set: etcd lost entries the copy holds
             // (a restore that the copy's last noted entry did not reveal), or the copy has a hole. Read it all.
-            Emit(new ErrorEvent($"history of '{group}': etcd holds {inEtcd} messages and this home {merged.Count}; reading it all again and putting back what etcd lost"));
+            Emit(new ErrorEvent($"history of '{group}': etcd holds {inEtcd} messages and this home {heldHere}; reading it all again and putting back what etcd lost"));
             plan = new CatchUpPlan(CatchUpKind.Reconcile, "counts differ");
             fetched.Clear();
             revision = await _history.ReadAsync(group, Fetch, ct);
             merged = HistoryCatchUp.Merge(copy.Entries, fetched);
         }
 
-        foreach (var page in merged.Chunk(EtcdHistoryStore.PageSize))
-        {
-            ShowHistory(state, page);
-        }
+        var bound = ShowHistory(state, merged);
 
         if (plan.Kind == CatchUpKind.Reconcile)
         {
-            // Only what a member of the group sealed goes back: the copy also took whatever an etcd writer once put
-            // under the prefix, and that is left where etcd lost it (in the copy too, so the next count agrees).
-            var missing = HistoryCatchUp.MissingFromEtcd(copy.Entries, fetched).Where(e => SealedByMember(state, e)).ToList();
-            _local.Replace(group, HistoryCatchUp.Merge(fetched, missing), revision);
+            // Only what a member of the group sealed, and the policy keeps, goes back: the copy also took whatever an
+            // etcd writer once put under the prefix, and that is left where etcd lost it (in the copy too, so the next
+            // count agrees).
+            var missing = HistoryCatchUp.MissingFromEtcd(copy.Entries, fetched)
+                .Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0)
+                .Where(e => SealedByMember(state, e)).ToList();
+            _local.Replace(group, HistoryCatchUp.Merge(fetched, missing).Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0).ToList(), revision);
             PutBack(group, missing);
         }
         else
@@ -283,21 +307,43 @@ public sealed partial class ChatSession
         }
 
         state.CopyRevision = revision;
+        if (bound is not null && (copyHeld > copy.Entries.Count || copy.Entries.Count > 0 && string.CompareOrdinal(copy.Entries[0].Name, bound) < 0))
+        {
+            // The copy holds what the policy no longer keeps: dropped from it in the background.
+            _retention.TrimLocal(group, bound);
+        }
+
         LogHistoryLoaded(group, copy.Entries.Count, fetched.Count);
         return revision;
     }
 
-    /// <summary>Opens a page of stored entries and shows what it holds, in the order given.</summary>
-    private void ShowHistory(GroupState state, IReadOnlyList<HistoryEntry> page)
+    private static string? Later(string? a, string? b) =>
+        a is null ? b : b is null ? a : string.CompareOrdinal(a, b) >= 0 ? a : b;
+
+    /// <summary>Opens stored entries (in key order) and shows, in that order, what the group's retention keeps of
+    /// them; returns where the kept history begins (null: all of it).</summary>
+    private string? ShowHistory(GroupState state, IReadOnlyList<HistoryEntry> entries)
     {
         // Signature checks are most of the cost of a long history: they run on every core, and the opened messages
         // are then ordered here, one by one. (Opening only reads the orderer's state.)
-        var opened = new Envelope?[page.Count];
+        var opened = new Envelope?[entries.Count];
         _keyring.Of(state.Name);
-        Parallel.For(0, page.Count, i => opened[i] = OpenStored(state, page[i].Name, page[i].Value));
+        Parallel.For(0, entries.Count, i => opened[i] = OpenStored(state, entries[i].Name, entries[i].Value));
+        // What a count keeps is counted over the messages that open, never over etcd's keys.
+        var scratch = new RetentionWindow(state.Log.Retention);
+        var now = NowMs;
         foreach (var envelope in opened)
         {
             if (envelope is not null)
+            {
+                scratch.Offer(envelope, fromOther: envelope.PeerId != PeerId, now);
+            }
+        }
+
+        var bound = scratch.ViewBound(now);
+        foreach (var envelope in opened)
+        {
+            if (envelope is not null && (bound is null || string.CompareOrdinal(envelope.HistoryName, bound) >= 0))
             {
                 foreach (var ready in state.Orderer.OfferHistory(envelope))
                 {
@@ -305,6 +351,8 @@ public sealed partial class ChatSession
                 }
             }
         }
+
+        return bound;
     }
 
     /// <summary>Whether a stored entry is a message the group's log says its sender could seal, under its own name.</summary>
@@ -447,6 +495,7 @@ public sealed partial class ChatSession
     {
         _groups.Remove(state.Name);
         state.Left = true;
+        _retention.Forget(state.Name);
         await StopWatchesAsync(state);
         ApplyLinks();
         await _registration.DeleteAsync(MeshKeys.Member(state.Name, PeerId), ct);

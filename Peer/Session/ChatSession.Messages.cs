@@ -249,6 +249,7 @@ public sealed partial class ChatSession
 
         _clock.Observe(e.Order, NowMs);
         var from = _groups.TryGetValue(e.Group, out var group) ? Label(group, e.PeerId, e.From) : e.From;
+        group?.Window.Offer(e, fromOther: e.PeerId != PeerId, NowMs);
         Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own) { Order = e.Order, Key = e.HistoryName });
     }
 

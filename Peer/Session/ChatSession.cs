@@ -61,6 +61,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     private PrefixWatcher? _exitWatch;
     private readonly Outbox _outbox;
     private readonly LocalHistory _local;
+    private readonly RetentionKeeper _retention;
     private readonly VerifiedBursts _verified = new();
     private readonly EnvelopeGate _gate;
 
@@ -113,6 +114,8 @@ public sealed partial class ChatSession : IAsyncDisposable
         _writer = new HistoryWriter(_history, logs.CreateLogger("history"));
         _outbox = new Outbox(Path.Combine(options.Home, "outbox"));
         _local = new LocalHistory(Path.Combine(options.Home, "history"));
+        _retention = new RetentionKeeper(_history, new TrimClaims(etcd), _local, identity.PeerId, options.RetentionInterval,
+            logs.CreateLogger("retention"), _stop.Token);
         _writer.BatchWritten += count => _outbox.Acknowledge(count);
         _writer.HealthChanged += (ok, message) => Post(new SessionInput.Notice(message) { HistoryPaused = !ok });
         _outbox.SyncFailed += reason => Post(new SessionInput.Notice($"the outbox ({Path.Combine(options.Home, "outbox")}) cannot be synced to disk: {reason}"));
@@ -538,6 +541,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             }
 
             TryReady(state, now);
+            _retention.Tick(state, now);
         }
     }
 

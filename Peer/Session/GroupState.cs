@@ -38,6 +38,25 @@ internal sealed class GroupState(string name)
     /// <summary>The group's validated log: policy, members, key epochs.</summary>
     public GroupLog Log { get; set; } = null!;
 
+    private RetentionWindow? _window;
+    private string _windowGenesis = "";
+
+    /// <summary>Where the history the group's retention keeps begins, counted over the messages shown (a new one when
+    /// the group was created afresh).</summary>
+    public RetentionWindow Window
+    {
+        get
+        {
+            if (_window is null || _windowGenesis != Log.GenesisHash)
+            {
+                _window = new RetentionWindow(Log.Retention);
+                _windowGenesis = Log.GenesisHash;
+            }
+
+            return _window;
+        }
+    }
+
     /// <summary>Log entries seen beyond the next index (with their etcd revisions), waiting for the gap before them to close.</summary>
     public SortedDictionary<long, (byte[] Value, long ModRevision)> FutureEntries { get; } = [];
 

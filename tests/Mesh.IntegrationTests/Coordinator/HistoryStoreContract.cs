@@ -37,6 +37,32 @@ public abstract class HistoryStoreContract
     }
 
     [Test]
+    public async Task Delete_before_removes_exactly_the_names_sorting_before_the_bound_across_batches_and_leaves_other_groups()
+    {
+        var group = $"d-{Guid.NewGuid():N}";
+        var other = $"d-{Guid.NewGuid():N}";
+        var total = EtcdHistoryStore.DeleteBatch + 2_345;
+        foreach (var batch in Enumerable.Range(0, total).Select(i => Entry(group, i)).Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
+        {
+            await Store.AppendAsync(batch, CancellationToken.None);
+        }
+
+        await Store.AppendAsync([Entry(other, 1)], CancellationToken.None);
+        var bound = $"{EtcdHistoryStore.DeleteBatch + 1_000:D13}";
+
+        Assert.That(await Store.CountBeforeAsync(group, bound, CancellationToken.None), Is.EqualTo(EtcdHistoryStore.DeleteBatch + 1_000));
+        var deleted = await Store.DeleteBeforeAsync(group, bound, CancellationToken.None);
+
+        var left = await ReadAll(group);
+        Assert.That(deleted, Is.EqualTo(EtcdHistoryStore.DeleteBatch + 1_000));
+        Assert.That(left.Select(e => e.Name).First(), Is.EqualTo(Entry(group, EtcdHistoryStore.DeleteBatch + 1_000).Name), "the bound itself is kept");
+        Assert.That(left, Has.Count.EqualTo(1_345));
+        Assert.That(await ReadAll(other), Has.Count.EqualTo(1), "another group's history is untouched");
+        Assert.That(await Store.CountAsync(group, 0, CancellationToken.None, from: Entry(group, total - 5).Name), Is.EqualTo(5), "counted from a name on");
+        Assert.That(await Store.DeleteBeforeAsync(group, bound, CancellationToken.None), Is.Zero, "deleting again deletes nothing");
+    }
+
+    [Test]
     public async Task Read_returns_everything_in_key_order_across_pages()
     {
         var group = $"p-{Guid.NewGuid():N}";

@@ -110,6 +110,10 @@ public sealed class HistoryWriterTests
         public Task<IReadOnlyList<HistoryEntry>> GetAsync(string group, IReadOnlyList<string> names, CancellationToken ct) =>
             Task.FromResult<IReadOnlyList<HistoryEntry>>([]);
 
-        public Task<long?> CountAsync(string group, long revision, CancellationToken ct) => Task.FromResult<long?>(0);
+        public Task<long?> CountAsync(string group, long revision, CancellationToken ct, string? from = null) => Task.FromResult<long?>(0);
+
+        public Task<long> CountBeforeAsync(string group, string bound, CancellationToken ct) => Task.FromResult(0L);
+
+        public Task<long> DeleteBeforeAsync(string group, string bound, CancellationToken ct) => Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => 0L, ct);
     }
 }

@@ -144,4 +144,31 @@ public sealed class LocalHistoryTests
         Assert.That(Revision(), Is.EqualTo("10"));
         Assert.That(failure, Does.StartWith("ops: "));
     }
+
+    [Test]
+    public void Trimming_drops_exactly_the_entries_before_the_bound_and_keeps_the_copy_continuable()
+    {
+        using (var local = new LocalHistory(_dir))
+        {
+            local.Cluster = "c1";
+            local.Append("ops", Entries(0, 10).Select(e => e with { Revision = 7 }).ToList(), 10);
+            Assert.That(local.TrimBefore("ops", $"{4:D13}"), Is.EqualTo(4));
+            Assert.That(local.TrimBefore("ops", $"{4:D13}"), Is.Zero, "trimming again drops nothing");
+            local.Append("ops", Entries(10, 2), 20);
+            var copy = local.Load("ops");
+            Assert.That(copy.Entries.Select(e => e.Name), Is.EqualTo(Entries(4, 8).Select(e => e.Name)));
+            Assert.That(copy.Revision, Is.EqualTo(20));
+            Assert.That(copy.Witness, Is.EqualTo($"{9:D13}-peer@7"), "the witness was kept");
+
+            // When the witness goes too, the revision stays, without a witness (etcd deleted it as well).
+            local.TrimBefore("ops", $"{11:D13}");
+        }
+
+        Assert.That(Revision(), Is.EqualTo("20 c1"));
+        using var reopened = new LocalHistory(_dir);
+        var after = reopened.Load("ops");
+        Assert.That(after.Entries.Select(e => e.Name), Is.EqualTo(new[] { $"{11:D13}-peer" }));
+        Assert.That(after.Revision, Is.EqualTo(20));
+        Assert.That(File.GetUnixFileMode(Path.Combine(_dir, "ops.log")), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+    }
 }
