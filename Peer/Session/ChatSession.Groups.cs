@@ -329,25 +329,27 @@ public sealed partial class ChatSession
         var opened = new Envelope?[entries.Count];
         _keyring.Of(state.Name);
         Parallel.For(0, entries.Count, i => opened[i] = OpenStored(state, entries[i].Name, entries[i].Value));
-        // What a count keeps is counted over the messages that open, never over etcd's keys.
-        var scratch = new RetentionWindow(state.Log.Retention);
+        // What a count keeps is counted over the messages that open, never over etcd's keys; every one of them
+        // (shown or not) tells the window how far the group's own messages have come.
         var now = NowMs;
+        var opening = new HashSet<Envelope>(ReferenceEqualityComparer.Instance);
         foreach (var envelope in opened)
         {
             if (envelope is not null)
             {
-                scratch.Offer(envelope, fromOther: envelope.PeerId != PeerId, now);
+                state.Window.Offer(envelope, fromOther: envelope.PeerId != PeerId, now);
+                opening.Add(envelope);
             }
         }
 
-        var bound = scratch.ViewBound(now);
+        var bound = state.Window.ViewBound(now);
         foreach (var envelope in opened)
         {
             if (envelope is not null && (bound is null || string.CompareOrdinal(envelope.HistoryName, bound) >= 0))
             {
                 foreach (var ready in state.Orderer.OfferHistory(envelope))
                 {
-                    Deliver(ready, own: ready.PeerId == PeerId && ready.Epoch == _epoch);
+                    Deliver(ready, own: ready.PeerId == PeerId && ready.Epoch == _epoch, counted: opening.Contains(ready));
                 }
             }
         }

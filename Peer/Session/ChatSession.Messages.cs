@@ -235,7 +235,8 @@ public sealed partial class ChatSession
         return envelope;
     }
 
-    private void Deliver(Envelope e, bool own)
+    /// <param name="counted">Already offered to the group's retention window (history opened at join).</param>
+    private void Deliver(Envelope e, bool own, bool counted = false)
     {
         if (!own)
         {
@@ -249,7 +250,10 @@ public sealed partial class ChatSession
 
         _clock.Observe(e.Order, NowMs);
         var from = _groups.TryGetValue(e.Group, out var group) ? Label(group, e.PeerId, e.From) : e.From;
-        group?.Window.Offer(e, fromOther: e.PeerId != PeerId, NowMs);
+        if (!counted)
+        {
+            group?.Window.Offer(e, fromOther: e.PeerId != PeerId, NowMs);
+        }
         Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own) { Order = e.Order, Key = e.HistoryName });
     }
 
