@@ -50,6 +50,9 @@ public static class MetricNames
     public const string EtcdMemberHealthy = "mesh.etcd.member.healthy";
     public const string EtcdMemberLeader = "mesh.etcd.member.leader";
     public const string EtcdMemberDbSize = "mesh.etcd.member.db_size";
+    public const string EtcdMemberDbQuota = "mesh.etcd.member.db_quota";
+    public const string EtcdMemberDbQuotaUsed = "mesh.etcd.member.db_quota_used";
+    public const string EtcdMemberAlarms = "mesh.etcd.member.alarms";
     public const string EtcdMemberLatency = "mesh.etcd.member.latency";
 
     /// <summary>The InfluxDB measurement an instrument is written to.</summary>

@@ -61,7 +61,7 @@ start() {
   if ! running "$stack/monitor.pid"; then
     dll=$(publish_peer)
     setsid nohup dotnet "$dll" monitor --etcd "$endpoints" \
-      --http 127.0.0.1:8090 --influx http://127.0.0.1:8086 >>"$stack/monitor.log" 2>&1 </dev/null &
+      --http 127.0.0.1:8090 --influx http://127.0.0.1:8086 --etcd-quota "$MESH_ETCD_QUOTA_BYTES" >>"$stack/monitor.log" 2>&1 </dev/null &
     echo $! >"$stack/monitor.pid"
   fi
   echo "mesh: etcd cluster at $endpoints, InfluxDB at http://127.0.0.1:8086, status page at http://127.0.0.1:8090/" >&2

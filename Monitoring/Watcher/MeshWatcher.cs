@@ -30,8 +30,15 @@ public sealed partial class MeshWatcher : IAsyncDisposable
     private Task? _loop;
     private Task? _health;
 
-    public MeshWatcher(EtcdSettings settings, MeshView view, Meter meter, ILogger log)
+    /// <summary>etcd's default backend quota (its <c>--quota-backend-bytes</c> when not given).</summary>
+    public const long DefaultQuotaBytes = 2L * 1024 * 1024 * 1024;
+
+    private readonly long _quotaBytes;
+    private readonly Dictionary<string, string> _fill = new(StringComparer.Ordinal);
+
+    public MeshWatcher(EtcdSettings settings, MeshView view, Meter meter, ILogger log, long quotaBytes = DefaultQuotaBytes)
     {
+        _quotaBytes = quotaBytes;
         _etcd = new EtcdConnection(settings);
         _endpoints = settings.Endpoints.Select(e => (e, new EtcdConnection(settings with { Endpoints = [e] }))).ToList();
         _view = view;
@@ -49,6 +56,9 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         meter.CreateObservableGauge(MetricNames.EtcdMemberHealthy, () => _view.Endpoints().Select(e => new Measurement<int>(e.Healthy ? 1 : 0, Endpoint(e.Endpoint))), "1", "1 when the endpoint answered its last status request");
         meter.CreateObservableGauge(MetricNames.EtcdMemberLeader, () => _view.Endpoints().Where(e => e.Healthy).Select(e => new Measurement<int>(e.Leader ? 1 : 0, Endpoint(e.Endpoint))), "1", "1 for the member that leads");
         meter.CreateObservableGauge(MetricNames.EtcdMemberDbSize, () => _view.Endpoints().Where(e => e.Healthy).Select(e => new Measurement<long>(e.DbSizeBytes, Endpoint(e.Endpoint))), "By", "size of the member's database");
+        meter.CreateObservableGauge(MetricNames.EtcdMemberDbQuota, () => _view.Endpoints().Where(e => e.QuotaBytes > 0).Select(e => new Measurement<long>(e.QuotaBytes, Endpoint(e.Endpoint))), "By", "the backend quota the member runs with (as configured for the monitor)");
+        meter.CreateObservableGauge(MetricNames.EtcdMemberDbQuotaUsed, () => _view.Endpoints().Where(e => e.QuotaPercent is not null).Select(e => new Measurement<double>(e.QuotaPercent!.Value, Endpoint(e.Endpoint))), "%", "the member's database size as a percentage of its quota");
+        meter.CreateObservableGauge(MetricNames.EtcdMemberAlarms, () => _view.Endpoints().Where(e => e.MemberId is not null).Select(e => new Measurement<int>(e.Alarms.Count, Endpoint(e.Endpoint))), "{alarm}", "alarms etcd raised on the member (NOSPACE: full)");
         _memberLatency = meter.CreateHistogram<double>(MetricNames.EtcdMemberLatency, "ms", "duration of status requests to each endpoint");
         _view.MessageStored += (group, latency) => _historyLatency.Record(latency, new KeyValuePair<string, object?>("group", group));
     }
@@ -174,8 +184,14 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             _memberLatency.Record(elapsed, Endpoint(endpoint));
             var error = DescribeErrors(status.Errors, status.DbSize);
-            _view.SetEndpoint(new EndpointHealth(endpoint, error is null, status.Leader == status.Header.MemberId, status.DbSize, elapsed,
-                status.Version, error, status.Header.MemberId.ToString("x16", System.Globalization.CultureInfo.InvariantCulture)));
+            var health = new EndpointHealth(endpoint, error is null, status.Leader == status.Header.MemberId, status.DbSize, elapsed,
+                status.Version, error, status.Header.MemberId.ToString("x16", System.Globalization.CultureInfo.InvariantCulture))
+            {
+                QuotaBytes = _quotaBytes,
+                Alarms = Alarms(status.Errors),
+            };
+            NoteFill(health);
+            _view.SetEndpoint(health);
         }
         catch (RpcException e) when (!ct.IsCancellationRequested)
         {
@@ -185,6 +201,37 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>The alarm names in a member's status errors ("memberID:ID alarm:NOSPACE" gives NOSPACE).</summary>
+    public static IReadOnlyList<string> Alarms(IEnumerable<string> errors) =>
+        errors.SelectMany(e => e.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(part => part.StartsWith("alarm:", StringComparison.Ordinal) && part.Length > "alarm:".Length)
+            .Select(part => part["alarm:".Length..]).Distinct().ToList();
+
+    /// <summary>An event when a member's database passes 80 % of its quota, when it is full, and when it is back under.</summary>
+    private void NoteFill(EndpointHealth health)
+    {
+        var level = health.Alarms.Contains("NOSPACE") ? "full" : health.Warning is not null ? "filling" : "fine";
+        string? before;
+        lock (_fill)
+        {
+            before = _fill.GetValueOrDefault(health.Endpoint, "fine");
+            _fill[health.Endpoint] = level;
+        }
+
+        if (before == level)
+        {
+            return;
+        }
+
+        _view.AddEvent(level switch
+        {
+            "filling" => $"etcd {health.Endpoint}: {health.Warning}",
+            "full" => $"etcd {health.Endpoint}: {health.Error}",
+            _ => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"etcd {health.Endpoint}: database back under 80 % of its quota ({health.QuotaPercent ?? 0:F0} %)"),
+        });
     }
 
     /// <summary>A member's status errors in plain words (null when it has none): etcd names its alarms as

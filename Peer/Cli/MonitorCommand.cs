@@ -20,19 +20,26 @@ internal static class MonitorCommand
     public static Command Create()
     {
         var http = new Option<string?>("--http") { Description = $"where the status page listens, host:port (env MESH_MONITOR_HTTP; default {DefaultHttp}, loopback only)" };
-        var command = new Command("monitor", "watch the whole mesh: peers, groups, links, etcd health; serve a status page") { http };
+        var quota = new Option<string?>("--etcd-quota")
+        {
+            Description = "the backend quota etcd runs with (its --quota-backend-bytes; etcd does not tell it), like 2GiB or 8GiB (env MESH_ETCD_QUOTA_BYTES; default 2GiB, etcd's own default): the database is reported against it, with a warning at 80 %",
+        };
+        var command = new Command("monitor", "watch the whole mesh: peers, groups, links, etcd health; serve a status page") { http, quota };
         InfluxOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
             var options = CommonOptions.Resolve(result);
             var endpoint = ParseHttp(result.GetValue(http) ?? Environment.GetEnvironmentVariable("MESH_MONITOR_HTTP") ?? DefaultHttp);
             var influx = InfluxOptions.Resolve(result);
+            var quotaBytes = (result.GetValue(quota) ?? Environment.GetEnvironmentVariable("MESH_ETCD_QUOTA_BYTES")) is { Length: > 0 } quotaText
+                ? ByteSizes.Parse("--etcd-quota", quotaText, 1L << 20, 64L << 30)
+                : MeshWatcher.DefaultQuotaBytes;
             using var logs = LineLoggerFactory.FromEnvironment();
             using var meter = new System.Diagnostics.Metrics.Meter(MetricNames.MeterName);
             ProcessInstruments.Register(meter);
             var view = new MeshView();
             await using var reporting = MetricsReporting.Start(influx, [meter], [new("name", "monitor")], logs.CreateLogger("metrics"));
-            await using var watcher = new MeshWatcher(options.Etcd, view, meter, logs.CreateLogger("watcher"));
+            await using var watcher = new MeshWatcher(options.Etcd, view, meter, logs.CreateLogger("watcher"), quotaBytes);
             StatusServer server;
             try
             {

@@ -10,7 +10,7 @@
     return e;
   };
   const time = ms => new Date(ms).toLocaleTimeString();
-  const bytes = n => n >= 1048576 ? (n / 1048576).toFixed(1) + " MiB" : (n / 1024).toFixed(0) + " KiB";
+  const bytes = n => n >= 1073741824 ? (n / 1073741824).toFixed(1) + " GiB" : n >= 1048576 ? (n / 1048576).toFixed(1) + " MiB" : (n / 1024).toFixed(0) + " KiB";
 
   function fillTable(id, rows) {
     const body = document.querySelector("#" + id + " tbody");
@@ -41,6 +41,16 @@
   const rateChart = chart("rate-chart", [{}, { label: "messages/s", stroke: "#2f6fde", fill: "rgba(47,111,222,0.12)" }]);
   const latencyChart = chart("latency-chart", [{}, { label: "p50 ms", stroke: "#17a05d" }, { label: "p99 ms", stroke: "#d9822b" }]);
 
+  // A member's database against its quota: the size, the share, and the warning past 80 % (or the alarm).
+  function database(e) {
+    if (!e.dbSizeBytes) return "";
+    const text = bytes(e.dbSizeBytes) + (e.quotaPercent != null ? " of " + bytes(e.quotaBytes) + " (" + Math.round(e.quotaPercent) + " %)" : "");
+    const cls = e.alarms && e.alarms.length > 0 ? "bad" : e.warning ? "warn" : "";
+    const span = el("span", text, cls);
+    if (e.warning) span.title = e.warning;
+    return span;
+  }
+
   function render(state) {
     document.getElementById("updated").textContent = "updated " + time(state.time);
     document.getElementById("peer-count").textContent = state.peers.length;
@@ -51,14 +61,15 @@
     document.getElementById("expiries").textContent = state.leaseExpiries;
     const healthy = state.etcd.filter(e => e.healthy).length;
     const summary = document.getElementById("etcd-summary");
-    summary.textContent = healthy + "/" + state.etcd.length + " healthy";
-    summary.className = "value" + (healthy < state.etcd.length ? " bad" : "");
+    const filling = state.etcd.filter(e => e.warning);
+    summary.textContent = healthy + "/" + state.etcd.length + " healthy" + (filling.length > 0 ? ", database " + Math.round(Math.max(...filling.map(e => e.quotaPercent))) + " % full" : "");
+    summary.className = "value" + (healthy < state.etcd.length ? " bad" : filling.length > 0 ? " warn" : "");
 
     fillTable("peers", state.peers.map(p => [p.name, el("code", p.id.slice(0, 12)), p.endpoint, p.groups.join(", "), links(p), time(p.since)]));
     fillTable("groups", state.groups.map(g => [g.name, g.policy, g.members.join(", "), g.messagesSeen]));
     fillTable("etcd", state.etcd.map(e => [e.endpoint,
       el("span", e.healthy ? "healthy" : "unhealthy: " + (e.error || ""), e.healthy ? "good" : "bad"),
-      e.healthy ? (e.leader ? "leader" : "follower") : "", e.healthy ? bytes(e.dbSizeBytes) : "",
+      e.healthy ? (e.leader ? "leader" : "follower") : "", database(e),
       e.latencyMs.toFixed(1) + " ms", e.version || ""]));
     document.getElementById("events").replaceChildren(...state.events.map(e => el("li", time(e.time) + "  " + e.text)));
 

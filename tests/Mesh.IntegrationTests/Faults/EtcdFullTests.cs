@@ -59,11 +59,18 @@ public sealed class EtcdFullTests : EtcdFixture
         Assert.That(cy.Tail(), Does.Contain("is full (NOSPACE alarm)").And.Not.Contain("unreachable").And.Not.Contain("   at "));
 
         // mesh monitor says so in plain words (etcd's own words are "memberID:… alarm:NOSPACE").
-        using (var monitor = MonitorProcess.Start(Etcd.Url))
+        // Given the quota etcd runs with (etcd does not tell it), it reports the database against it.
+        using (var monitor = MonitorProcess.Start(Etcd.Url, "--etcd-quota", Quota.ToString(System.Globalization.CultureInfo.InvariantCulture)))
         {
-            await monitor.WaitForStateAsync(st => st.GetProperty("etcd").EnumerateArray().Any(e =>
+            var state = await monitor.WaitForStateAsync(st => st.GetProperty("etcd").EnumerateArray().Any(e =>
                 e.TryGetProperty("error", out var error) && error.GetString()?.StartsWith("NOSPACE alarm: its database is full", StringComparison.Ordinal) == true),
                 Long, "the monitor naming the alarm");
+            var member = state.GetProperty("etcd")[0];
+            Assert.That(member.GetProperty("alarms").EnumerateArray().Select(a => a.GetString()), Is.EqualTo(new[] { "NOSPACE" }));
+            Assert.That(member.GetProperty("quotaBytes").GetInt64(), Is.EqualTo(Quota));
+            Assert.That(member.GetProperty("quotaPercent").GetDouble(), Is.GreaterThanOrEqualTo(80), "a full database is near or past its quota");
+            Assert.That(state.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("text").GetString()),
+                Has.Some.Contains("NOSPACE alarm: its database is full"), "an event says it");
         }
 
         // What an operator does (docs/monitoring.md): make room, compact, defragment, disarm.

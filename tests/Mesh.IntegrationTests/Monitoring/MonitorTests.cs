@@ -84,7 +84,13 @@ public sealed class MonitorTests : EtcdFixture
     {
         using var monitor = MonitorProcess.Start(Etcd.Url);
         var group = NewGroup("linkdown");
-        var (amy, bob) = await StartPairAsync(group, "amy", "bob");
+        var amy = StartPeer("amy", group);
+        await amy.WaitReadyAsync(group, Long);
+        // Bob's lease outlives the check: a loaded machine must not see his lease expire (and his links go with
+        // him) before amy's report of the link down reaches the monitor.
+        var bob = StartPeer("bob", [group], null, "--lease-ttl", "60");
+        await bob.WaitReadyAsync(group, Long);
+        await amy.WaitForAsync(p => OnlineNames(p, group).Contains("bob"), Long, "bob online");
         await monitor.WaitForStateAsync(s => s.GetProperty("linksDown").GetInt32() == 0 && PeerNames(s).Count() == 2, Long, "both peers, links up");
 
         // A stopped process keeps its lease for the TTL, but its heartbeats stop: amy reports the link down.

@@ -20,4 +20,20 @@ public sealed class EtcdStatusErrorsTests
         Assert.That(MeshWatcher.DescribeErrors([" "], 1), Is.Null);
         Assert.That(MeshWatcher.DescribeErrors(["raft: stopped", "raft: stopped"], 1), Is.EqualTo("raft: stopped"));
     }
+
+    [Test]
+    public void Alarms_are_named_and_a_database_past_80_percent_of_its_quota_is_a_warning_until_an_alarm_says_more()
+    {
+        Assert.That(MeshWatcher.Alarms(["memberID:1 alarm:NOSPACE ", "memberID:2 alarm:NOSPACE", "raft: stopped"]), Is.EqualTo(new[] { "NOSPACE" }));
+        Assert.That(MeshWatcher.Alarms([]), Is.Empty);
+
+        var quota = 16L << 20;
+        var fine = new EndpointHealth("e", true, true, 12L << 20, 1, "3.4", null, "m") { QuotaBytes = quota };
+        Assert.That(fine.QuotaPercent, Is.EqualTo(75));
+        Assert.That(fine.Warning, Is.Null);
+        var filling = fine with { DbSizeBytes = 13L << 20 };
+        Assert.That(filling.Warning, Does.StartWith("database at 81 % of its 16 MiB quota (13.0 MiB)"));
+        Assert.That((filling with { Alarms = ["NOSPACE"] }).Warning, Is.Null, "the alarm is the error then");
+        Assert.That((fine with { QuotaBytes = 0 }).QuotaPercent, Is.Null, "no quota known, no share");
+    }
 }
