@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Text.Json;
 using Mesh.Bench;
 using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.History;
 using Mesh.Testing;
 
 // The benchmark suite: the ceilings of the stack, then Mesh's scenarios, each figure beside its ceiling.
 //   deploy/bench.sh               (everything, about 5 minutes; the peer precompiled as deploy/mesh.sh runs it)
 //   deploy/bench.sh --quick       (smaller sizes, about 1 minute)
-//   --only ceilings|throughput|latency|fanout|frozen|join|storage|scale|rotation   --no-docs (write neither docs/performance.md nor its JSON)
+//   --only ceilings|throughput|latency|fanout|frozen|join|storage|retention|scale|rotation   --no-docs (write neither docs/performance.md nor its JSON)
 // The peer measured is MESH_DLL (set by deploy/bench.sh), or the mesh.dll built next to this program.
 var quick = args.Contains("--quick");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
@@ -114,6 +115,19 @@ if (Runs("storage"))
         + $"sent one at a time {singleKey + singleValue:F0} B ({singleKey:F0} of key, {singleValue:F0} of value)");
     figures.Add(new Figure("history in etcd per 100-byte message, in bursts", burstKey + burstValue, "B", "(issue 15: fewer)", null, false));
     figures.Add(new Figure("history in etcd per 100-byte message, sent one at a time", singleKey + singleValue, "B", "(issue 15: fewer)", null, false));
+}
+
+if (Runs("retention"))
+{
+    var messages = quick ? 10_000 : 100_000;
+    var (keepAll, kept, left) = await Scenarios.GrowthAsync(etcd, messages, messages / 10);
+    Print($"etcd database in use after a {messages:N0}-message chat (compacted): {keepAll:F1} MiB keeping everything, {kept:F1} MiB keeping the newest {messages / 10:N0} ({left:N0} keys left)");
+    figures.Add(new Figure($"etcd database growth over {messages:N0} messages, no retention", keepAll, "MiB", "(issue 15: measured)", null, false));
+    figures.Add(new Figure($"etcd database growth over {messages:N0} messages, keeping the newest {messages / 10:N0}", kept, "MiB", "(issue 15: measured)", null, false));
+    var range = quick ? 100_000 : 1_000_000;
+    var (write, delete, deleted) = await Scenarios.DeleteRangeAsync(etcd, range);
+    Print($"delete a range of {range:N0} history keys: {delete:F2} s ({deleted:N0} deleted, {EtcdHistoryStore.DeleteBatch:N0} per request; writing them took {write:F1} s)");
+    figures.Add(new Figure($"delete a range of {range:N0} history keys", delete, "s", "(issue 15: measured)", null, false));
 }
 
 if (Runs("scale"))

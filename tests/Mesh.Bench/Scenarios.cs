@@ -123,6 +123,66 @@ public static class Scenarios
         }
     }
 
+    /// <summary>etcd's database growth over a chat of <paramref name="messages"/> 100-byte messages from one writer,
+    /// in a group that keeps everything and in one that keeps the newest <paramref name="keep"/> (members trimming
+    /// every 2 s): bytes of the database in use after compacting to the current revision (what etcd's quota counts
+    /// once it is defragmented), grown from before the chat, in MiB.</summary>
+    public static async Task<(double KeepAll, double Kept, long KeysLeft)> GrowthAsync(EtcdProcess etcd, int messages, int keep)
+    {
+        var all = await ChatGrowthAsync(etcd, NewGroup("grow"), messages, null);
+        var kept = await ChatGrowthAsync(etcd, NewGroup("keep"), messages, keep);
+        return (all.MiB, kept.MiB, kept.Keys);
+    }
+
+    private static async Task<(double MiB, long Keys)> ChatGrowthAsync(EtcdProcess etcd, string group, int messages, int? keep)
+    {
+        using var connection = new EtcdConnection([etcd.Url]);
+        var before = await InUseAfterCompactionAsync(connection);
+        var environment = new Dictionary<string, string> { ["MESH_TRIM_INTERVAL"] = "2s" };
+        var writer = PeerProcess.Start(etcd.Url, "grower", [group], null, environment, keep is { } k ? ["--keep", k.ToString(System.Globalization.CultureInfo.InvariantCulture)] : ["--keep", "all"]);
+        var peers = new List<PeerProcess> { writer };
+        try
+        {
+            await writer.WaitReadyAsync(group, Long);
+            await writer.SendManyAsync(Enumerable.Range(0, messages).Select(Text));
+            await writer.WaitForAsync(p => p.CountOf("message", group) >= messages, Long, "every message shown");
+            var prefix = MeshKeys.HistoryPrefix(group);
+            // All written (keep everything), or trimmed to what is kept once the last ones are in.
+            await Waiting.UntilAsync(() => etcd.CountKeys(prefix).Count == (keep ?? messages), TimeSpan.FromMinutes(5), "history written and trimmed");
+            return ((await InUseAfterCompactionAsync(connection) - before) / (1024.0 * 1024.0), etcd.CountKeys(prefix).Count);
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
+    private static async Task<long> InUseAfterCompactionAsync(EtcdConnection connection)
+    {
+        var status = await connection.Maintenance.StatusAsync(new Etcdserverpb.StatusRequest());
+        await connection.KV.CompactAsync(new Etcdserverpb.CompactionRequest { Revision = status.Header.Revision, Physical = true });
+        return (await connection.Maintenance.StatusAsync(new Etcdserverpb.StatusRequest())).DbSizeInUse;
+    }
+
+    /// <summary>Seconds to delete the oldest <paramref name="count"/> history keys of a group (written directly, 100
+    /// bytes each, in create-only transactions of 128) with the store's batched range delete, as a trim does.</summary>
+    public static async Task<(double WriteSeconds, double DeleteSeconds, long Deleted)> DeleteRangeAsync(EtcdProcess etcd, int count)
+    {
+        using var connection = new EtcdConnection([etcd.Url]);
+        var store = new EtcdHistoryStore(connection);
+        var group = NewGroup("del");
+        var value = new byte[100];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var batches = Enumerable.Range(0, count).Chunk(EtcdHistoryStore.MaxOpsPerTransaction)
+            .Select(b => b.Select(i => new HistoryEntry(group, $"{1_700_000_000_000L + i:D13}-bench", value)).ToList()).ToList();
+        // Four writers at once: the write is set-up, not what is measured.
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (batch, ct) => await store.AppendAsync(batch, ct));
+        var written = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var deleted = await store.DeleteBeforeAsync(group, $"{1_700_000_000_000L + count:D13}", CancellationToken.None);
+        return (written, clock.Elapsed.TotalSeconds, deleted);
+    }
+
     private static async Task<(long Keys, long Values)> HistoryBytesAsync(EtcdProcess etcd, string group)
     {
         using var connection = new EtcdConnection([etcd.Url]);
