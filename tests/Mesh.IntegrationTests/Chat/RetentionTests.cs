@@ -62,7 +62,7 @@ public sealed class RetentionTests : EtcdFixture
         Assert.That(inEtcd.Where(junk.Contains).ToList(), Has.Count.EqualTo(20), "junk after the bound is not a member's to judge: left, and not counted");
 
         var keptTexts = kept.Select(m => m.Str("text")!).ToList();
-        Assert.That(keptTexts[^1], Is.EqualTo(marker));
+        Assert.That(keptTexts, Does.Contain(marker), "bo's marker is among the newest (where exactly, its order stamp says)");
         Assert.That((await HistoryAsync(group, bo.Home)).Select(m => m.Str("text")), Is.EqualTo(keptTexts), "mesh history");
         var cy = StartPeer("cy", group);
         await cy.WaitReadyAsync(group, Long);
