@@ -54,7 +54,7 @@ public sealed class BurstSignatureTests
     public void A_burst_is_signed_once_and_each_message_opens_alone()
     {
         var burst = Burst(64);
-        var frames = EnvelopeCodec.SealBurst(burst, Key, Sender);
+        var frames = EnvelopeCodec.SealBurstJson(burst, Key, Sender);
         var signatures = frames.Select(f => JsonNode.Parse(f)!["sig"]!.GetValue<string>()).Distinct().ToList();
         Assert.That(signatures, Has.Count.EqualTo(1));
         for (var i = 0; i < frames.Length; i++)
@@ -66,7 +66,7 @@ public sealed class BurstSignatureTests
     [Test]
     public void A_message_cannot_be_moved_altered_or_re_placed_within_its_burst()
     {
-        var frames = EnvelopeCodec.SealBurst(Burst(5), Key, Sender);
+        var frames = EnvelopeCodec.SealBurstJson(Burst(5), Key, Sender);
         var second = JsonNode.Parse(frames[1])!.AsObject();
         var forged = new[]
         {
@@ -97,8 +97,8 @@ public sealed class BurstSignatureTests
     [Test]
     public void Another_bursts_signature_does_not_cover_a_message()
     {
-        var first = EnvelopeCodec.SealBurst(Burst(3), Key, Sender);
-        var second = EnvelopeCodec.SealBurst(Burst(3, firstSeq: 10), Key, Sender);
+        var first = EnvelopeCodec.SealBurstJson(Burst(3), Key, Sender);
+        var second = EnvelopeCodec.SealBurstJson(Burst(3, firstSeq: 10), Key, Sender);
         var swapped = Edit(first[0], j => j["sig"] = JsonNode.Parse(second[0])!["sig"]!.GetValue<string>());
         Assert.That(Open(swapped, out var reason), Is.Null);
         Assert.That(reason, Is.EqualTo(RejectReason.BadSignature));
@@ -107,7 +107,7 @@ public sealed class BurstSignatureTests
     [Test]
     public void A_checked_root_spares_the_signature_check_of_the_rest_of_its_burst()
     {
-        var frames = EnvelopeCodec.SealBurst(Burst(8), Key, Sender);
+        var frames = EnvelopeCodec.SealBurstJson(Burst(8), Key, Sender);
         var verified = new VerifiedBursts();
         Assert.That(Open(frames[0], out _, verified), Is.Not.Null);
         Assert.That(verified.Count, Is.EqualTo(1));
@@ -119,7 +119,7 @@ public sealed class BurstSignatureTests
 
         // A root is only remembered for the peer that signed it.
         var other = Identities.New();
-        var foreign = EnvelopeCodec.SealBurst([new Envelope("ops", other.PeerId, 1, 1, "bob", 1, "hi")], Key, other);
+        var foreign = EnvelopeCodec.SealBurstJson([new Envelope("ops", other.PeerId, 1, 1, "bob", 1, "hi")], Key, other);
         Assert.That(Open(foreign[0], out _, verified), Is.Not.Null);
         Assert.That(verified.Count, Is.EqualTo(2));
     }
@@ -128,9 +128,9 @@ public sealed class BurstSignatureTests
     public void A_remembered_key_does_not_let_another_key_speak_for_its_peer()
     {
         var verified = new VerifiedBursts();
-        Assert.That(Open(EnvelopeCodec.Seal(Burst(1)[0], Key, Sender), out _, verified), Is.Not.Null);
+        Assert.That(Open(EnvelopeCodec.SealJson(Burst(1)[0], Key, Sender), out _, verified), Is.Not.Null);
         var other = Identities.New();
-        var forged = EnvelopeCodec.Seal(Burst(1, firstSeq: 2)[0], Key, other);
+        var forged = EnvelopeCodec.SealJson(Burst(1, firstSeq: 2)[0], Key, other);
         Assert.That(Open(forged, out var reason, verified), Is.Null);
         Assert.That(reason, Is.EqualTo(RejectReason.BadSignature));
     }
@@ -138,7 +138,7 @@ public sealed class BurstSignatureTests
     [Test]
     public void A_bad_signature_is_not_remembered()
     {
-        var frames = EnvelopeCodec.SealBurst(Burst(2), Key, Sender);
+        var frames = EnvelopeCodec.SealBurstJson(Burst(2), Key, Sender);
         var verified = new VerifiedBursts();
         var garbled = Edit(frames[0], j => j["sig"] = Convert.ToBase64String(new byte[64]));
         Assert.That(Open(garbled, out var reason, verified), Is.Null);
@@ -190,7 +190,7 @@ public sealed class BurstSignatureTests
         // A version 2 envelope cannot borrow the burst fields, nor a version 3 one drop them.
         Assert.That(Open(Edit(frame, j => { j["i"] = 0; j["w"] = 1; j["m"] = ""; }), out reason), Is.Null);
         Assert.That(reason, Is.EqualTo(RejectReason.Malformed));
-        var v3 = EnvelopeCodec.Seal(e, Key, Sender);
+        var v3 = EnvelopeCodec.SealJson(e, Key, Sender);
         Assert.That(Open(Edit(v3, j => j.Remove("w")), out reason), Is.Null);
         Assert.That(reason, Is.EqualTo(RejectReason.Malformed));
     }

@@ -43,7 +43,7 @@ public sealed class EnvelopeCodecTests
     [Test]
     public void A_changed_header_fails_the_signature()
     {
-        var frame = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample, Key, Sender)).Replace("\"s\":42", "\"s\":43");
+        var frame = Encoding.UTF8.GetString(EnvelopeCodec.SealJson(Sample, Key, Sender)).Replace("\"s\":42", "\"s\":43");
         Assert.That(Open(Encoding.UTF8.GetBytes(frame), out var reason), Is.Null);
         Assert.That(reason, Is.EqualTo(RejectReason.BadSignature));
     }
@@ -100,7 +100,7 @@ public sealed class EnvelopeCodecTests
     [Test]
     public void The_order_stamp_is_authenticated_and_never_below_the_send_time()
     {
-        var frame = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample, Key, Sender));
+        var frame = Encoding.UTF8.GetString(EnvelopeCodec.SealJson(Sample, Key, Sender));
         Assert.That(frame, Does.Contain("\"o\":1795534684950"));
         Assert.That(Open(Encoding.UTF8.GetBytes(frame.Replace("\"o\":1795534684950", "\"o\":1795534684999")), out var reason), Is.Null,
             "a moved stamp would move the message in every view");
@@ -112,7 +112,7 @@ public sealed class EnvelopeCodecTests
     [Test]
     public void Unknown_fields_are_skipped()
     {
-        var json = Encoding.UTF8.GetString(EnvelopeCodec.Seal(Sample, Key, Sender)).Replace("{\"v\":5,", "{\"future\":[1,2],\"v\":5,");
+        var json = Encoding.UTF8.GetString(EnvelopeCodec.SealJson(Sample, Key, Sender)).Replace("{\"v\":5,", "{\"future\":[1,2],\"v\":5,");
         Assert.That(json, Does.StartWith("{\"future\""));
         Assert.That(Open(Encoding.UTF8.GetBytes(json), out _), Is.EqualTo(Sample));
     }
@@ -121,6 +121,7 @@ public sealed class EnvelopeCodecTests
     public void One_hundred_thousand_random_and_mutated_frames_never_throw_and_every_rejection_is_counted()
     {
         var valid = EnvelopeCodec.Seal(Sample with { Text = "short" }, Key, Sender);
+        var validJson = EnvelopeCodec.SealJson(Sample with { Text = "short" }, Key, Sender);
         var random = new Random(7);
         var rejected = new Dictionary<RejectReason, int>();
         var accepted = 0;
@@ -143,7 +144,7 @@ public sealed class EnvelopeCodecTests
                     break;
                 default:
                     // Valid JSON shape with random values in each field.
-                    frame = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(valid).Replace("\"e\":1795534684827", $"\"e\":{random.NextInt64(-5, long.MaxValue)}"));
+                    frame = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(validJson).Replace("\"e\":1795534684827", $"\"e\":{random.NextInt64(-5, long.MaxValue)}"));
                     break;
             }
 
@@ -160,7 +161,51 @@ public sealed class EnvelopeCodecTests
         TestContext.Out.WriteLine($"{Frames} frames: {accepted} accepted, rejected {string.Join(", ", rejected.Select(r => $"{r.Key} {r.Value}"))}");
         Assert.That(accepted + rejected.Values.Sum(), Is.EqualTo(Frames));
         Assert.That(rejected.Keys, Does.Contain(RejectReason.Malformed).And.Contain(RejectReason.BadSignature));
-        // A mutation that still verifies can only be a no-op one (a byte replaced by itself, or JSON whitespace).
+        // A mutation that still verifies can only be a no-op one (a byte replaced by itself).
         Assert.That(accepted, Is.LessThan(Frames / 100));
+    }
+
+    [Test]
+    public void Version_5_json_written_before_the_binary_form_still_opens()
+    {
+        var json = EnvelopeCodec.SealJson(Sample, Key, Sender);
+        Assert.That(json[0], Is.EqualTo((byte)'{'));
+        Assert.That(EnvelopeCodec.TryParse(json)!.Version, Is.EqualTo(EnvelopeCodec.OrderVersion));
+        Assert.That(Open(json, out var reason), Is.EqualTo(Sample), reason.ToString());
+    }
+
+    [Test]
+    public void The_binary_form_is_about_half_the_bytes_of_json_and_carries_non_ascii_text_unescaped()
+    {
+        var text = new Envelope("ops", Sender.PeerId, 1795534684827, 42, "amy", 1795534684900, new string('x', 100), 1795534684950);
+        var binary = EnvelopeCodec.Seal(text, Key, Sender);
+        var json = EnvelopeCodec.SealJson(text, Key, Sender);
+        TestContext.Out.WriteLine($"100-byte text: binary {binary.Length} B, JSON {json.Length} B");
+        Assert.That(binary[0], Is.EqualTo(EnvelopeCodec.BinaryMarker));
+        Assert.That(binary.Length, Is.LessThan(json.Length * 0.6));
+        var emoji = text with { Text = string.Concat(Enumerable.Repeat("🌍", 25)) };
+        Assert.That(EnvelopeCodec.Seal(emoji, Key, Sender).Length, Is.LessThan(binary.Length + 16), "100 bytes of emoji cost what 100 bytes of ASCII do");
+        Assert.That(Open(EnvelopeCodec.Seal(emoji, Key, Sender), out _), Is.EqualTo(emoji));
+    }
+
+    [Test]
+    public void Every_byte_of_a_binary_envelope_changed_and_every_cut_or_extension_is_refused()
+    {
+        var valid = EnvelopeCodec.SealBurst([Sample, Sample with { Seq = 43 }, Sample with { Seq = 44 }], Key, Sender)[1];
+        for (var at = 0; at < valid.Length; at++)
+        {
+            foreach (var flip in new byte[] { 0x01, 0x80, 0xff })
+            {
+                var frame = (byte[])valid.Clone();
+                frame[at] ^= flip;
+                Assert.That(Open(frame, out _), Is.Null, $"byte {at} xor {flip:x2}");
+            }
+
+            Assert.That(EnvelopeCodec.TryParse(valid[..at]), Is.Null, $"cut at {at}");
+        }
+
+        Assert.That(EnvelopeCodec.TryParse([.. valid, 0]), Is.Null, "a byte after the signature");
+        Assert.That(Open(valid, out _), Is.EqualTo(Sample with { Seq = 43 }));
+        Assert.That(EnvelopeCodec.TryParse(valid)!.PeerId, Is.EqualTo(Sender.PeerId), "the peer id is the signing key's hash");
     }
 }
