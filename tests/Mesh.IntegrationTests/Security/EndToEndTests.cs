@@ -182,13 +182,20 @@ public sealed class EndToEndTests : EtcdFixture
         await a.SendManyAsync(["one", "two"]);
         await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 2, Long, "2 in history");
 
-        var (_, keys) = Etcd.Etcdctl("get", "--prefix", $"/mesh/history/{group}/", "--keys-only");
-        var first = keys.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0];
-        var (_, value) = Etcd.Etcdctl("get", first, "--print-value-only");
-        value = value.TrimEnd('\n');
-        // The same record again under its own key, and a captured copy under a new key.
-        Assert.That(Etcd.Etcdctl("put", first, value).ExitCode, Is.EqualTo(0));
-        Assert.That(Etcd.Etcdctl("put", $"/mesh/history/{group}/9999999999999-replayed", value).ExitCode, Is.EqualTo(0));
+        // Envelopes are binary: read and written as bytes, not through etcdctl's text.
+        using (var connection = new Mesh.Coordinator.Etcd.EtcdConnection([Etcd.Url]))
+        {
+            var prefix = Mesh.Coordinator.MeshKeys.HistoryPrefix(group);
+            var stored = await connection.KV.RangeAsync(new Etcdserverpb.RangeRequest
+            {
+                Key = Google.Protobuf.ByteString.CopyFromUtf8(prefix),
+                RangeEnd = Google.Protobuf.ByteString.CopyFrom(Mesh.Coordinator.MeshKeys.RangeEnd(prefix)),
+            });
+            var first = stored.Kvs[0];
+            // The same record again under its own key, and a captured copy under a new key.
+            await connection.KV.PutAsync(new Etcdserverpb.PutRequest { Key = first.Key, Value = first.Value });
+            await connection.KV.PutAsync(new Etcdserverpb.PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8(prefix + "9999999999999-replayed"), Value = first.Value });
+        }
 
         var late = StartPeer("late", group);
         await late.WaitReadyAsync(group, Long);

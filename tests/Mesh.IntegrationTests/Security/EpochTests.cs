@@ -71,8 +71,15 @@ public sealed class EpochTests : EtcdFixture
 
         // Every message written after the removal is sealed under a later epoch: the bytes cy could capture live are these.
         await Waiting.UntilAsync(() => Etcd.CountKeys(MeshKeys.HistoryPrefix(group)).Count == 6, Long, "the five and the marker in history");
-        var (_, values) = Etcd.Etcdctl("get", "--prefix", MeshKeys.HistoryPrefix(group), "--print-value-only");
-        var epochs = values.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(v => EnvelopeCodec.TryParse(System.Text.Encoding.UTF8.GetBytes(v))!.KeyEpoch).ToList();
+        // Envelopes are binary: read as bytes, not through etcdctl's text.
+        using var connection = new Mesh.Coordinator.Etcd.EtcdConnection([Etcd.Url]);
+        var prefix = MeshKeys.HistoryPrefix(group);
+        var stored = await connection.KV.RangeAsync(new Etcdserverpb.RangeRequest
+        {
+            Key = Google.Protobuf.ByteString.CopyFromUtf8(prefix),
+            RangeEnd = Google.Protobuf.ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
+        });
+        var epochs = stored.Kvs.Select(kv => EnvelopeCodec.TryParse(kv.Value.Span)!.KeyEpoch).ToList();
         Assert.That(epochs.Order(), Is.EqualTo(new long[] { 1, 1, 2, 2, 3, 3 }), "and the final marker, in epoch 3");
     }
 
