@@ -48,6 +48,9 @@ internal static class JoinCommand
             var peerName = options.Name ?? throw new MeshException("--name is required (or set MESH_NAME)", 2);
             var influx = InfluxOptions.Resolve(result);
             var tui = !result.GetValue(headless);
+            var admitWait = Environment.GetEnvironmentVariable("MESH_ADMIT_WAIT") is { Length: > 0 } waitText
+                ? Durations.Parse("MESH_ADMIT_WAIT", waitText, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1))
+                : HeadlessRunner.DefaultAdmitWait;
             Groups.Retention? retention = null;
             if (result.GetValue(keep) is { } keepText)
             {
@@ -78,7 +81,7 @@ internal static class JoinCommand
             var request = new JoinRequest(result.GetValue(isPrivate), code, result.GetValue(recreate), retention);
             return tui
                 ? await TuiRunner.RunAsync(session, groupNames, request, peerName, identity.Fingerprint, ct)
-                : await HeadlessRunner.RunAsync(session, groupNames, request, ct);
+                : await HeadlessRunner.RunAsync(session, groupNames, request, ct, admitWait);
         }));
         return command;
     }

@@ -108,6 +108,15 @@ public static class EventJson
                 w.WriteString("type", "error");
                 w.WriteString("message", error.Message);
                 break;
+            case InfoEvent info:
+                w.WriteString("type", "info");
+                if (info.Group is { } group)
+                {
+                    w.WriteString("group", group);
+                }
+
+                w.WriteString("message", info.Message);
+                break;
         }
 
         w.WriteEndObject();

@@ -8,14 +8,23 @@ namespace Mesh.Peer.Headless;
 /// <summary>Runs a session for scripts and bots: lines from stdin in, one JSON event per line on stdout.</summary>
 public static class HeadlessRunner
 {
-    public static async Task<int> RunAsync(ChatSession session, IReadOnlyList<string> groups, JoinRequest request, CancellationToken ct)
+    /// <summary>How long input waits for the first group's <c>ready</c> (admission, history) unless MESH_ADMIT_WAIT
+    /// says otherwise.</summary>
+    public static readonly TimeSpan DefaultAdmitWait = TimeSpan.FromMinutes(2);
+
+    public static async Task<int> RunAsync(ChatSession session, IReadOnlyList<string> groups, JoinRequest request, CancellationToken ct,
+        TimeSpan? admitWait = null)
     {
         // Ctrl+C and SIGTERM leave cleanly, exactly like end of input.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; session.PostEndOfInput(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; session.PostEndOfInput(); });
 
-        var writer = Task.Run(() => WriteEventsAsync(session, Console.OpenStandardOutput()));
-        var reader = new Thread(() => ReadLines(session)) { IsBackground = true, Name = "stdin" };
+        // Lines go to the first group: stdin is not read until it is ready (admitted, history shown), so that a script
+        // piping a file into a peer that still waits for a member to admit it loses nothing. The pipe holds the rest.
+        var ready = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gaveUp = false;
+        var writer = Task.Run(() => WriteEventsAsync(session, Console.OpenStandardOutput(), groups[0], ready));
+        var reader = new Thread(() => gaveUp = !ReadLines(session, groups[0], ready.Task, admitWait ?? DefaultAdmitWait)) { IsBackground = true, Name = "stdin" };
         reader.Start();
         int code;
         try
@@ -28,11 +37,27 @@ public static class HeadlessRunner
             await writer;
         }
 
-        return code;
+        return gaveUp && code == 0 ? 1 : code;
     }
 
-    private static void ReadLines(ChatSession session)
+    /// <summary>Reads stdin into the session once <paramref name="group"/> is ready; false when it was not ready in
+    /// time (input left unread, one error said, the session told to end).</summary>
+    private static bool ReadLines(ChatSession session, string group, Task<bool> ready, TimeSpan wait)
     {
+        if (!ready.Wait(wait))
+        {
+            session.PostError($"not ready in '{group}' after {wait.TotalSeconds:F0} s (waiting for a member to admit this peer): input was not read; "
+                + "run it again when a member is online (MESH_ADMIT_WAIT sets how long to wait)");
+            session.PostEndOfInput();
+            return false;
+        }
+
+        if (!ready.Result)
+        {
+            session.PostEndOfInput();
+            return true;
+        }
+
         using var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false), false, 64 * 1024);
         while (stdin.ReadLine() is { } line)
         {
@@ -40,9 +65,29 @@ public static class HeadlessRunner
         }
 
         session.PostEndOfInput();
+        return true;
     }
 
-    private static async Task WriteEventsAsync(ChatSession session, Stream stdout)
+    private static async Task WriteEventsAsync(ChatSession session, Stream stdout, string firstGroup, TaskCompletionSource<bool> ready)
+    {
+        try
+        {
+            await WriteEventsAsync(session, stdout, e =>
+            {
+                if (e is ReadyEvent r && r.Group == firstGroup)
+                {
+                    ready.TrySetResult(true);
+                }
+            });
+        }
+        finally
+        {
+            // The session ended (it could not join, or it left): nothing waits for input any more.
+            ready.TrySetResult(false);
+        }
+    }
+
+    private static async Task WriteEventsAsync(ChatSession session, Stream stdout, Action<MeshEvent> seen)
     {
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         var events = session.Events;
@@ -51,6 +96,7 @@ public static class HeadlessRunner
             // Write everything that is ready, then flush once: one syscall for a burst, not one per message.
             while (events.TryRead(out var e))
             {
+                seen(e);
                 if (!EventJson.IsWritten(e))
                 {
                     continue;

@@ -70,6 +70,9 @@ public sealed partial class ChatSession
                 {
                     _keyring.Save(group, [(1, commit.NewKey!)]);
                     created = true;
+                    Emit(new InfoEvent($"created group '{group}': "
+                        + (request.Private ? "private (members join with an invite from 'mesh invite " + group + "')" : "open (anyone using this etcd may join)")
+                        + $"; it keeps {(request.Keep ?? Retention.Default).Describe()}", group));
                 }
 
                 (genesis, entries, revision) = await _logStore.ReadAsync(group, ct);

@@ -1,5 +1,6 @@
 using System.Text;
 using Mesh.Coordinator;
+using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Groups;
@@ -29,7 +30,7 @@ public sealed partial class ChatSession
         switch (command.Kind)
         {
             case LineCommand.Kinds.Join:
-                if (RequireGroupArgument("/join", argument) is { } joining)
+                if (RequireGroupArgument("/join", argument) is { } joining && await ConfirmedAsync(joining, ct))
                 {
                     await JoinAsync(joining, JoinRequest.Default, ct);
                     _current ??= joining;
@@ -206,6 +207,39 @@ public sealed partial class ChatSession
     }
 
     /// <summary>Opens a stored history entry; a corrupt, foreign or forged one is skipped with a warning, never fatal.</summary>
+    /// <summary>A <c>/join</c> of a name etcd has no group of asks first: a typo would create a group that stays.</summary>
+    private (string Group, long AtMs)? _toCreate;
+
+    private static readonly TimeSpan CreateConfirmWindow = TimeSpan.FromMinutes(1);
+
+    /// <summary>Whether <c>/join <paramref name="group"/></c> goes ahead: the group exists (or this home knows it), or
+    /// the same <c>/join</c> came again within a minute to confirm creating it.</summary>
+    private async Task<bool> ConfirmedAsync(string group, CancellationToken ct)
+    {
+        if (_groups.ContainsKey(group) || _toCreate is { } asked && asked.Group == group && NowMs - asked.AtMs <= CreateConfirmWindow.TotalMilliseconds)
+        {
+            _toCreate = null;
+            return true;
+        }
+
+        try
+        {
+            if (await _logStore.GetAsync(MeshKeys.Group(group), ct) is not null || _keyring.Of(group).Count > 0 || _logCopy.Load(group) is not null)
+            {
+                return true;
+            }
+        }
+        catch (EtcdUnavailableException)
+        {
+            // Not known now: the join itself says what etcd does.
+            return true;
+        }
+
+        _toCreate = (group, NowMs);
+        Emit(new InfoEvent($"there is no group '{group}' yet: type /join {group} again within a minute to create it (open: anyone using this etcd may join)", group));
+        return false;
+    }
+
     private Envelope? OpenStored(GroupState state, string name, byte[] value)
     {
         if (Envelope.TryParseHistoryName(name, out var peerId, out var epoch, out var seq) && state.Orderer.AlreadyDelivered(peerId, epoch, seq))

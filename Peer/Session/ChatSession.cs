@@ -152,6 +152,9 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// <summary>Asks the session to leave every group cleanly and end.</summary>
     public void PostEndOfInput() => Post(new SessionInput.EndOfInput());
 
+    /// <summary>Says <paramref name="message"/> to the user as an error event, in order with everything else.</summary>
+    public void PostError(string message) => Post(new SessionInput.Notice(message));
+
     /// <summary>Hands an input to its lane: straight to the slow lane if it waits on etcd (one hand-off for a typed
     /// line), else to the live lane. Frames never come here: the node hands them over on the loop itself.</summary>
     private void Post(SessionInput input)

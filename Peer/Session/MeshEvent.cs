@@ -60,6 +60,9 @@ public sealed record ErrorEvent(string Message) : MeshEvent
     public bool? HistoryPaused { get; init; }
 }
 
+/// <summary>Something the user should know that is not a failure: a group created, a question to confirm.</summary>
+public sealed record InfoEvent(string Message, string? Group = null) : MeshEvent;
+
 /// <summary>Joining <paramref name="Group"/> waits on something (a member to hand over the group key).</summary>
 public sealed record WaitingEvent(string Group, string Message) : MeshEvent;
 

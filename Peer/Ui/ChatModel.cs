@@ -174,6 +174,10 @@ public sealed class ChatModel(string name, string fingerprint)
 
                 break;
 
+            case InfoEvent info:
+                Say(TerminalText.OneLine(info.Message), now);
+                break;
+
             case ErrorEvent error:
                 Say("! " + TerminalText.OneLine(error.Message), now);
                 if (error.HistoryPaused == true && error.Message.StartsWith(HistoryWriter.FullMessage, StringComparison.Ordinal))

@@ -259,6 +259,8 @@ public static class Scenarios
             try
             {
                 var other = NewGroup("other");
+                // A new name: the second /join confirms creating it.
+                await peers[0].SendAsync($"/join {other}");
                 await peers[0].SendAsync($"/join {other}");
                 await peers[0].SendAsync($"/leave {other}");
                 newcomer = PeerProcess.Start(etcd.Url, "late", [group]);

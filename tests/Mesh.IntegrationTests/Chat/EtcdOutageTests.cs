@@ -36,6 +36,8 @@ public sealed class EtcdOutageTests : EtcdFixture
         Etcd.Freeze();
         try
         {
+            // A new name: the second /join confirms creating it.
+            await a.SendAsync($"/join {other}");
             await a.SendAsync($"/join {other}");
             var during = Enumerable.Range(0, 5).Select(i => $"during {i}").ToList();
             await b.SendManyAsync(during);

@@ -33,5 +33,7 @@ public sealed class EventJsonTests
         Assert.That(EventJson.ToLine(new MemberEvent("ops", "bo", "p2", false, MemberEvent.Removed)),
             Is.EqualTo("{\"type\":\"left\",\"group\":\"ops\",\"name\":\"bo\",\"peer\":\"p2\",\"reason\":\"removed\"}"));
         Assert.That(EventJson.ToLine(new ErrorEvent("bad \n thing")), Is.EqualTo("{\"type\":\"error\",\"message\":\"bad \\n thing\"}"));
+        Assert.That(EventJson.ToLine(new InfoEvent("created group 'ops'", "ops")), Is.EqualTo("{\"type\":\"info\",\"group\":\"ops\",\"message\":\"created group 'ops'\"}"));
+        Assert.That(EventJson.ToLine(new InfoEvent("hello")), Is.EqualTo("{\"type\":\"info\",\"message\":\"hello\"}"));
     }
 }
