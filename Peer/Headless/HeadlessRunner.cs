@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using Mesh.Peer.Session;
@@ -44,7 +45,15 @@ public static class HeadlessRunner
     /// time (input left unread, one error said, the session told to end).</summary>
     private static bool ReadLines(ChatSession session, string group, Task<bool> ready, TimeSpan wait)
     {
-        if (!ready.Wait(wait))
+        // Timed on the monotonic clock alone: a timed Task.Wait ends at once when the wall clock is off (libfaketime
+        // ahead by an hour returned from it immediately), and a peer must not give up because its clock is wrong.
+        var waited = Stopwatch.StartNew();
+        while (!ready.IsCompleted && waited.Elapsed < wait)
+        {
+            Thread.Sleep(100);
+        }
+
+        if (!ready.IsCompleted)
         {
             session.PostError($"not ready in '{group}' after {wait.TotalSeconds:F0} s (waiting for a member to admit this peer): input was not read; "
                 + "run it again when a member is online (MESH_ADMIT_WAIT sets how long to wait)");

@@ -485,7 +485,10 @@ public sealed partial class ChatSession : IAsyncDisposable
                 Emit(new ConnectionEvent("etcd", ConnectionState.Reconnecting, retrying.Delay));
                 break;
             case SessionInput.Notice notice:
-                Emit(new ErrorEvent(notice.Message) { HistoryPaused = notice.HistoryPaused });
+                // Good news is not an error: history writes that work again are said as information.
+                Emit(notice.HistoryPaused == false
+                    ? new InfoEvent(notice.Message) { HistoryResumed = true }
+                    : new ErrorEvent(notice.Message) { HistoryPaused = notice.HistoryPaused });
                 break;
             case SessionInput.EndpointsResolved:
                 ApplyLinks();

@@ -61,7 +61,11 @@ public sealed record ErrorEvent(string Message) : MeshEvent
 }
 
 /// <summary>Something the user should know that is not a failure: a group created, a question to confirm.</summary>
-public sealed record InfoEvent(string Message, string? Group = null) : MeshEvent;
+public sealed record InfoEvent(string Message, string? Group = null) : MeshEvent
+{
+    /// <summary>Set when it says that history writes work again (after an <see cref="ErrorEvent"/> that paused them).</summary>
+    public bool HistoryResumed { get; init; }
+}
 
 /// <summary>Joining <paramref name="Group"/> waits on something (a member to hand over the group key).</summary>
 public sealed record WaitingEvent(string Group, string Message) : MeshEvent;

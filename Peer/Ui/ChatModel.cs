@@ -122,7 +122,7 @@ public sealed class ChatModel(string name, string fingerprint)
                 {
                     var group = Group(member.Group);
                     group.Members[member.Name] = member.Joined;
-                    group.Lines.Add(new ChatLine(now, null, TerminalText.OneLine(member.Joined ? $"{member.Name} joined" : $"{member.Name} left"), ChatLineKind.System));
+                    group.Lines.Add(new ChatLine(now, null, TerminalText.OneLine(Said(member)), ChatLineKind.System));
                     break;
                 }
 
@@ -176,6 +176,11 @@ public sealed class ChatModel(string name, string fingerprint)
 
             case InfoEvent info:
                 Say(TerminalText.OneLine(info.Message), now);
+                if (info.HistoryResumed && EtcdState == HistoryWriter.FullMessage)
+                {
+                    EtcdState = "etcd connected";
+                }
+
                 break;
 
             case ErrorEvent error:
@@ -218,6 +223,18 @@ public sealed class ChatModel(string name, string fingerprint)
         return at;
     }
 
+    /// <summary>A member coming or going, in words that tell a signed leave, a removal, a clean exit and a crash apart.</summary>
+    public static string Said(MemberEvent member) =>
+        member.Joined ? $"{member.Name} joined"
+        : member.Reason switch
+        {
+            MemberEvent.Left => $"{member.Name} left the group",
+            MemberEvent.Removed => $"{member.Name} was removed from the group",
+            MemberEvent.Exited => $"{member.Name} went offline",
+            MemberEvent.Expired => $"{member.Name} lost (lease expired: crashed or cut off)",
+            _ => $"{member.Name} left",
+        };
+
     /// <summary>The status bar: who I am, where I am, and how the connections are.</summary>
     public string StatusLine()
     {
@@ -228,6 +245,7 @@ public sealed class ChatModel(string name, string fingerprint)
             : !group.Ready ? $"{group.Name} (joining…)"
             : group.Name;
         var leaving = Leaving ? " | leaving…" : "";
-        return $" {Name} [{Fingerprint}] | {place} | {EtcdState} | {LinksConnected}/{LinksKnown} peers connected{leaving}";
+        var links = LinksKnown == 0 ? "no other member online" : $"{LinksConnected}/{LinksKnown} peers connected";
+        return $" {Name} [{Fingerprint}] | {place} | {EtcdState} | {links}{leaving}";
     }
 }

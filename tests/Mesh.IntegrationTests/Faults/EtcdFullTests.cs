@@ -79,7 +79,7 @@ public sealed class EtcdFullTests : EtcdFixture
         Assert.That(Etcd.Etcdctl("defrag").ExitCode, Is.EqualTo(0));
         Assert.That(Etcd.Etcdctl("alarm", "disarm").ExitCode, Is.EqualTo(0));
 
-        await amy.WaitForAsync(p => p.Of("error").Any(e => e.Str("message") == "history writes resumed"), Long, "history writes resumed");
+        await amy.WaitForAsync(p => p.Of("info").Any(e => e.Str("message") == "history writes resumed"), Long, "history writes resumed (good news: info)");
         await MarkAsync(amy, group, bo);
         var history = (await HistoryAsync(group, bo.Home)).Select(m => m.Str("text")!).ToList();
         Assert.That(sent.Select(t => history.Count(h => h == t)), Is.All.EqualTo(1), "every message sent while full is in history once");

@@ -38,7 +38,7 @@ public sealed class ChatModelTests
         Assert.That(model.StatusLine(), Does.Contain(full));
         model.Apply(new ErrorEvent("something else went wrong"), DateTimeOffset.UnixEpoch);
         Assert.That(model.StatusLine(), Does.Contain(full), "other lines do not clear it");
-        model.Apply(new ErrorEvent("history writes resumed") { HistoryPaused = false }, DateTimeOffset.UnixEpoch);
+        model.Apply(new InfoEvent("history writes resumed") { HistoryResumed = true }, DateTimeOffset.UnixEpoch);
         Assert.That(model.StatusLine(), Does.Not.Contain("full").And.Contain("etcd connected"));
     }
 
@@ -48,5 +48,17 @@ public sealed class ChatModelTests
         var model = new ChatModel("bo", "abcd");
         model.Apply(new ErrorEvent("history writes failing: etcd unreachable; retrying") { HistoryPaused = true }, DateTimeOffset.UnixEpoch);
         Assert.That(model.StatusLine(), Does.Not.Contain("full"));
+    }
+
+    [Test]
+    public void A_leave_a_removal_a_clean_exit_and_a_crash_read_differently_and_alone_is_not_0_of_0()
+    {
+        var model = new ChatModel("amy", "abcd");
+        var said = new[] { MemberEvent.Left, MemberEvent.Removed, MemberEvent.Exited, MemberEvent.Expired }
+            .Select(reason => ChatModel.Said(new MemberEvent("ops", "bo", "p", false, reason))).ToList();
+        Assert.That(said, Is.EqualTo(new[] { "bo left the group", "bo was removed from the group", "bo went offline", "bo lost (lease expired: crashed or cut off)" }));
+        Assert.That(model.StatusLine(), Does.Contain("no other member online").And.Not.Contain("0/0"));
+        model.Apply(new LinksEvent(1, 2), DateTimeOffset.UnixEpoch);
+        Assert.That(model.StatusLine(), Does.Contain("1/2 peers connected"));
     }
 }
