@@ -84,15 +84,17 @@ public readonly record struct Retention(TimeSpan? MaxAge, long? MaxCount)
             return null;
         }
 
-        return char.ToLowerInvariant(part[^1]) switch
+        double? minutes = char.ToLowerInvariant(part[^1]) switch
         {
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            'w' => TimeSpan.FromDays(7 * n),
-            'y' => TimeSpan.FromDays(365 * n),
+            'm' => n,
+            'h' => n * 60.0,
+            'd' => n * 1440.0,
+            'w' => n * 7 * 1440.0,
+            'y' => n * 365 * 1440.0,
             _ => null,
         };
+        // Past the limit it is refused as such (never a TimeSpan overflow: a hostile genesis may say 99999999y).
+        return minutes is { } m ? TimeSpan.FromMinutes(Math.Min(m, MaxAgeLimit.TotalMinutes + 1)) : null;
     }
 
     /// <summary>The same text <see cref="TryParse"/> reads: what the genesis stores and what is shown.</summary>

@@ -26,6 +26,9 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
         Unknown,
     }
 
+    /// <summary>The command words, for completion (the same table <see cref="Parse"/> reads).</summary>
+    public static readonly IReadOnlyList<string> Names = ["/join", "/leave", "/switch", "/members", "/remove", "/admin", "/help", "/quit"];
+
     /// <summary>Every command, as <c>/help</c> and the unknown-command error list them.</summary>
     public const string Commands = "/join G, /leave [G], /switch G, /members, /remove NAME, /admin NAME, /help, /quit; start a message with // to send a leading /";
 

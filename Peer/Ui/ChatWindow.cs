@@ -12,7 +12,9 @@ namespace Mesh.Peer.Ui;
 public sealed class ChatWindow : Window
 {
     public const string Help =
-        "Keys: Enter sends | Alt+1…9 or Ctrl+N / Ctrl+P switch group | PageUp / PageDown scroll | Ctrl+C or /quit leaves. " +
+        "Keys: Enter sends | Up / Down earlier lines | Tab completes a name or command | Ctrl+A / Ctrl+E start / end, " +
+        "Ctrl+U / Ctrl+W / Ctrl+K cut before / the word / after | Alt+1…9 or Ctrl+N / Ctrl+P switch group | " +
+        "PageUp / PageDown scroll | Ctrl+C clears the line, on an empty one leaves (or /quit). " +
         "Commands: " + LineCommand.Commands + ".";
 
     private const int SideWidth = 20;
@@ -30,6 +32,7 @@ public sealed class ChatWindow : Window
     private readonly Label _status;
     private readonly ObservableCollection<string> _groupItems = [];
     private readonly ObservableCollection<string> _memberItems = [];
+    private readonly InputLine _line = new();
 
     /// <param name="model">What to show.</param>
     /// <param name="send">Where lines for the session go: messages and the commands the session understands.</param>
@@ -58,6 +61,7 @@ public sealed class ChatWindow : Window
             e.Handled = true;
             var line = _input.Text ?? "";
             _input.Text = "";
+            _line.Sent(line);
             OnLine(line);
         };
         Add(_groupFrame, _messageFrame, _memberFrame, _input, _status);
@@ -82,9 +86,21 @@ public sealed class ChatWindow : Window
     /// <summary>Handles the keys that work everywhere; true when the key was Mesh's.</summary>
     public bool HandleKey(Key key)
     {
+        if (key == Key.C.WithCtrl && !string.IsNullOrEmpty(_input.Text))
+        {
+            // A half-typed line is not thrown away with the program: the first Ctrl+C clears it.
+            _input.Text = "";
+            return true;
+        }
+
         if (key == Key.C.WithCtrl || key == Key.Q.WithCtrl)
         {
             _quit();
+            return true;
+        }
+
+        if (EditKey(key))
+        {
             return true;
         }
 
@@ -125,6 +141,66 @@ public sealed class ChatWindow : Window
         }
 
         return false;
+    }
+
+    /// <summary>Readline keys, line history and completion on the input line (see <see cref="InputLine"/>).</summary>
+    private bool EditKey(Key key)
+    {
+        var text = _input.Text ?? "";
+        var cursor = _input.InsertionPoint;
+        (string Text, int Cursor)? edited = null;
+        if (key == Key.A.WithCtrl)
+        {
+            edited = (text, 0);
+        }
+        else if (key == Key.E.WithCtrl)
+        {
+            edited = (text, InputLine.Elements(text).Count);
+        }
+        else if (key == Key.U.WithCtrl)
+        {
+            edited = InputLine.KillToStart(text, cursor);
+        }
+        else if (key == Key.W.WithCtrl)
+        {
+            edited = InputLine.KillWord(text, cursor);
+        }
+        else if (key == Key.K.WithCtrl)
+        {
+            edited = InputLine.KillToEnd(text, cursor);
+        }
+        else if (key == Key.CursorUp)
+        {
+            edited = _line.Older(text) is { } older ? (older, InputLine.Elements(older).Count) : (text, cursor);
+        }
+        else if (key == Key.CursorDown)
+        {
+            edited = _line.Newer() is { } newer ? (newer, InputLine.Elements(newer).Count) : (text, cursor);
+        }
+        else if (key == Key.Tab)
+        {
+            var (completed, at, candidates) = InputLine.Complete(text, cursor, _model.Current?.Members.Keys ?? Enumerable.Empty<string>());
+            if (candidates.Count > 1)
+            {
+                _model.Say(string.Join("  ", candidates), _now());
+                Refresh();
+            }
+
+            edited = (completed, at);
+        }
+
+        if (edited is not { } result)
+        {
+            return false;
+        }
+
+        if (result.Text != text)
+        {
+            _input.Text = result.Text;
+        }
+
+        _input.InsertionPoint = result.Cursor;
+        return true;
     }
 
     private bool Switched(bool switched)

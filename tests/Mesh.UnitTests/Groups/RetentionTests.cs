@@ -35,6 +35,8 @@ public sealed class RetentionTests
     [TestCase("5,6", "once")]
     [TestCase("1d,2,3", "not a retention")]
     [TestCase("99999999999999999999", "not an age or a count")]
+    [TestCase("100000000y", "between 1 minute and 100 years")]
+    [TestCase("99999999w", "between 1 minute and 100 years")]
     public void Anything_else_is_refused_naming_what_is_wrong(string text, string says)
     {
         Assert.That(Retention.TryParse(text, out var error), Is.Null);

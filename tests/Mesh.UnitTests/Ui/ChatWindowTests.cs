@@ -167,6 +167,67 @@ public sealed class ChatWindowTests
         Assert.That(_quits, Is.EqualTo(2));
     }
 
+    private void Keys(string text)
+    {
+        foreach (var c in text)
+        {
+            _app.InjectKey(new Key(c));
+        }
+    }
+
+    [Test]
+    public void Up_brings_back_earlier_lines_and_readline_keys_edit_the_input()
+    {
+        Type("first line");
+        Type("second line");
+        Keys("draft");
+        _app.InjectKey(Key.CursorUp);
+        Assert.That(_window.Input.Text, Is.EqualTo("second line"));
+        _app.InjectKey(Key.CursorUp);
+        Assert.That(_window.Input.Text, Is.EqualTo("first line"));
+        _app.InjectKey(Key.CursorDown);
+        _app.InjectKey(Key.CursorDown);
+        Assert.That(_window.Input.Text, Is.EqualTo("draft"), "the draft comes back");
+
+        _window.Input.Text = "hello big world";
+        _app.InjectKey(Key.A.WithCtrl);
+        Keys("> ");
+        Assert.That(_window.Input.Text, Is.EqualTo("> hello big world"), "Ctrl+A goes to the start, it does not select all");
+        _app.InjectKey(Key.E.WithCtrl);
+        _app.InjectKey(Key.W.WithCtrl);
+        Assert.That(_window.Input.Text, Is.EqualTo("> hello big "));
+        _app.InjectKey(Key.U.WithCtrl);
+        Assert.That(_window.Input.Text, Is.Empty);
+    }
+
+    [Test]
+    public void Tab_completes_member_names_and_commands()
+    {
+        Apply(new ReadyEvent("ops", ["amy", "bo", "bea", "cyrus"]));
+        Keys("cy");
+        _app.InjectKey(Key.Tab);
+        Assert.That(_window.Input.Text, Is.EqualTo("cyrus: "));
+        _window.Input.Text = "";
+        Keys("/mem");
+        _app.InjectKey(Key.Tab);
+        Assert.That(_window.Input.Text, Is.EqualTo("/members "));
+        _window.Input.Text = "";
+        Keys("hi b");
+        _app.InjectKey(Key.Tab);
+        Assert.That(Screen(), Does.Contain("bea  bo"), "several candidates are named");
+    }
+
+    [Test]
+    public void Ctrl_C_with_a_half_typed_line_clears_it_and_only_then_quits()
+    {
+        Keys("half a thought");
+        _app.InjectKey(Key.C.WithCtrl);
+        Assert.That(_window.Input.Text, Is.Empty);
+        Assert.That(_quits, Is.Zero);
+        _app.InjectKey(Key.C.WithCtrl);
+        Assert.That(_quits, Is.EqualTo(1));
+    }
+
     [Test]
     public void Long_lines_wrap_and_wide_and_combining_characters_render()
     {
