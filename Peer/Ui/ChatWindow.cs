@@ -14,7 +14,7 @@ public sealed class ChatWindow : Window
     public const string Help =
         "Keys: Enter sends | Up / Down earlier lines | Tab completes a name or command | Ctrl+A / Ctrl+E start / end, " +
         "Ctrl+U / Ctrl+W / Ctrl+K cut before / the word / after | Alt+1…9 or Ctrl+N / Ctrl+P switch group | " +
-        "PageUp / PageDown scroll | Ctrl+C clears the line, on an empty one leaves (or /quit). " +
+        "PageUp / PageDown scroll (the view holds still while scrolled back), End the newest | Ctrl+C clears the line, on an empty one leaves (or /quit). " +
         "Commands: " + LineCommand.Commands + ".";
 
     private const int SideWidth = 20;
@@ -120,6 +120,14 @@ public sealed class ChatWindow : Window
         if (key == Key.PageDown)
         {
             Messages.PageDown();
+            return true;
+        }
+
+        if (key == Key.End)
+        {
+            // The newest messages, and the end of the input line (where End puts the cursor anyway).
+            Messages.ToNewest();
+            _input.InsertionPoint = InputLine.Elements(_input.Text ?? "").Count;
             return true;
         }
 

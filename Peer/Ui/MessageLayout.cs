@@ -29,18 +29,7 @@ public static class MessageLayout
         var total = 0;
         for (var i = lines.Count - 1; i >= 0 && total < count; i--)
         {
-            var block = new List<Row>();
-            var local = TimeZoneInfo.ConvertTime(lines[i].At, zone);
-            var date = DateOnly.FromDateTime(local.DateTime);
-            var previous = i > 0 ? DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(lines[i - 1].At, zone).DateTime) : (DateOnly?)null;
-            if (previous != date)
-            {
-                var label = $" {local.ToString("ddd d MMM yyyy", CultureInfo.InvariantCulture)} ";
-                var side = Math.Max(0, (width - label.Length) / 2);
-                block.Add(new Row(new string('─', side) + label + new string('─', Math.Max(0, width - side - label.Length)), ChatLineKind.System));
-            }
-
-            Line(lines[i], local, width, block);
+            var block = Block(lines, i, width, zone);
             blocks.Add(block);
             total += block.Count;
         }
@@ -51,6 +40,41 @@ public static class MessageLayout
         }
 
         return rows.Count > count ? rows[^count..] : rows;
+    }
+
+    /// <summary>How many rows the lines from <paramref name="from"/> on take (their date rows included).</summary>
+    public static int RowsFrom(IReadOnlyList<ChatLine> lines, int from, int width, TimeZoneInfo zone)
+    {
+        if (width < 8)
+        {
+            return 0;
+        }
+
+        var rows = 0;
+        for (var i = Math.Max(0, from); i < lines.Count; i++)
+        {
+            rows += Block(lines, i, width, zone).Count;
+        }
+
+        return rows;
+    }
+
+    /// <summary>The rows of line <paramref name="i"/>: a date row first where the day changes, then its wrapped text.</summary>
+    private static List<Row> Block(IReadOnlyList<ChatLine> lines, int i, int width, TimeZoneInfo zone)
+    {
+        var block = new List<Row>();
+        var local = TimeZoneInfo.ConvertTime(lines[i].At, zone);
+        var date = DateOnly.FromDateTime(local.DateTime);
+        var previous = i > 0 ? DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(lines[i - 1].At, zone).DateTime) : (DateOnly?)null;
+        if (previous != date)
+        {
+            var label = $" {local.ToString("ddd d MMM yyyy", CultureInfo.InvariantCulture)} ";
+            var side = Math.Max(0, (width - label.Length) / 2);
+            block.Add(new Row(new string('─', side) + label + new string('─', Math.Max(0, width - side - label.Length)), ChatLineKind.System));
+        }
+
+        Line(lines[i], local, width, block);
+        return block;
     }
 
     private static void Line(ChatLine line, DateTimeOffset local, int width, List<Row> rows)

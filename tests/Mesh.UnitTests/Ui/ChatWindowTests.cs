@@ -144,6 +144,23 @@ public sealed class ChatWindowTests
     }
 
     [Test]
+    public void Scrolled_back_the_view_holds_still_as_messages_come_says_how_many_and_End_shows_them()
+    {
+        Apply([new ReadyEvent("ops", ["amy"]), .. Enumerable.Range(0, 100).Select(i => Message("ops", "bo", $"line {i:D3}"))]);
+        _app.InjectKey(Key.PageUp);
+        _app.InjectKey(Key.PageUp);
+        var before = Screen();
+        var top = before.Split('\n').First(l => l.Contains("line "));
+        Apply([.. Enumerable.Range(0, 5).Select(i => Message("ops", "cy", $"new {i}"))]);
+        var after = Screen();
+        Assert.That(after.Split('\n').First(l => l.Contains("line ")), Is.EqualTo(top), "the rows read stay where they were");
+        Assert.That(after, Does.Contain("5 new below: End shows them"));
+        _app.InjectKey(Key.End);
+        var newest = Screen();
+        Assert.That(newest, Does.Contain("cy: new 4").And.Not.Contain("new below"));
+    }
+
+    [Test]
     public void Help_and_members_commands_answer_on_screen_without_reaching_the_session()
     {
         Apply(new ReadyEvent("ops", ["amy", "bo"]));
