@@ -14,6 +14,9 @@ public sealed class ChatModel(string name, string fingerprint)
 
     public string Fingerprint { get; } = fingerprint;
 
+    /// <summary>This peer's id: who "I" am in member events (a name can be another home's too).</summary>
+    public string? PeerId { get; init; }
+
     public IReadOnlyList<GroupView> Groups => _groups;
 
     public int CurrentIndex { get; private set; }
@@ -96,15 +99,25 @@ public sealed class ChatModel(string name, string fingerprint)
                     var group = Group(ready.Group);
                     group.Ready = true;
                     group.Waiting = null;
-                    foreach (var member in ready.Members)
+                    if (ready.Peers is { } peers)
                     {
-                        group.Members[member] = true;
+                        foreach (var peer in peers)
+                        {
+                            group.SetMember(peer.PeerId, peer.Name, true);
+                        }
+                    }
+                    else
+                    {
+                        foreach (var member in ready.Members)
+                        {
+                            group.SetMember(null, member, true);
+                        }
                     }
 
                     break;
                 }
 
-            case MemberEvent member when member.Name == Name && !member.Joined:
+            case MemberEvent member when !member.Joined && (PeerId is { } me ? member.PeerId == me : member.Name == Name):
                 {
                     // This peer left the group (/leave): it goes from the list.
                     var index = _groups.FindIndex(g => g.Name == member.Group);
@@ -121,7 +134,7 @@ public sealed class ChatModel(string name, string fingerprint)
             case MemberEvent member:
                 {
                     var group = Group(member.Group);
-                    group.Members[member.Name] = member.Joined;
+                    group.SetMember(member.PeerId, member.Name, member.Joined);
                     group.Lines.Add(new ChatLine(now, null, TerminalText.OneLine(Said(member)), ChatLineKind.System));
                     break;
                 }

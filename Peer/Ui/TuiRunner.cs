@@ -12,7 +12,7 @@ public static class TuiRunner
     {
         using IApplication app = Application.Create();
         app.Init();
-        var model = new ChatModel(name, fingerprint);
+        var model = new ChatModel(name, fingerprint) { PeerId = session.PeerId };
         foreach (var group in groups)
         {
             model.Group(group);

@@ -61,4 +61,19 @@ public sealed class ChatModelTests
         model.Apply(new LinksEvent(1, 2), DateTimeOffset.UnixEpoch);
         Assert.That(model.StatusLine(), Does.Contain("1/2 peers connected"));
     }
+
+    [Test]
+    public void Another_home_with_my_name_leaving_is_not_me_leaving_and_does_not_take_me_offline()
+    {
+        var model = new ChatModel("amy", "abcd") { PeerId = "p-me" };
+        model.Apply(new ReadyEvent("ops", ["amy", "bo"], [new MemberId("amy", "p-me"), new MemberId("bo", "p-bo")]), DateTimeOffset.UnixEpoch);
+        model.Apply(new MemberEvent("ops", "amy", "p-other", true), DateTimeOffset.UnixEpoch);
+        model.Apply(new MemberEvent("ops", "amy", "p-other", false, MemberEvent.Exited), DateTimeOffset.UnixEpoch);
+        Assert.That(model.Groups.Select(g => g.Name), Is.EqualTo(new[] { "ops" }), "ops stays in my list");
+        Assert.That(model.Group("ops").Members["amy"], Is.True, "I am still online");
+        Assert.That(model.Group("ops").Members["bo"], Is.True);
+
+        model.Apply(new MemberEvent("ops", "amy", "p-me", false, MemberEvent.Left), DateTimeOffset.UnixEpoch);
+        Assert.That(model.Groups, Is.Empty, "my own leave takes the group from the list");
+    }
 }
