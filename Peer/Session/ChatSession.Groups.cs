@@ -277,7 +277,7 @@ public sealed partial class ChatSession
         var merged = HistoryCatchUp.Merge(copy.Entries, fetched);
         // Compared over what the policy keeps (members delete the rest, each at its own time): from the age bound, or
         // from the oldest of the newest entries a count keeps, whichever is later.
-        var countFrom = Later(ageBound, policy.MaxCount is { } keep && merged.Count >= keep ? merged[^(int)keep].Name : null);
+        var countFrom = RetentionWindow.Later(ageBound, policy.MaxCount is { } keep && merged.Count >= keep ? merged[^(int)keep].Name : null);
         var heldHere = countFrom is null ? merged.Count : merged.Count(e => string.CompareOrdinal(e.Name, countFrom) >= 0);
         if (plan.Kind == CatchUpKind.ReadSince && await _history.CountAsync(group, revision, ct, countFrom) is { } inEtcd && inEtcd != heldHere)
         {
@@ -320,8 +320,6 @@ public sealed partial class ChatSession
         return revision;
     }
 
-    private static string? Later(string? a, string? b) =>
-        a is null ? b : b is null ? a : string.CompareOrdinal(a, b) >= 0 ? a : b;
 
     /// <summary>Opens stored entries (in key order) and shows, in that order, what the group's retention keeps of
     /// them; returns where the kept history begins (null: all of it).</summary>

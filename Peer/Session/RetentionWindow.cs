@@ -80,7 +80,8 @@ internal sealed class RetentionWindow(Retention policy)
             ? new Envelope("", oldest.PeerId, oldest.Epoch, oldest.Seq, "", oldest.Order, "", oldest.Order).HistoryName
             : null;
 
-    private static string? Later(string? a, string? b) =>
+    /// <summary>The later of two bounds (null: none), the one that keeps less.</summary>
+    public static string? Later(string? a, string? b) =>
         a is null ? b : b is null ? a : string.CompareOrdinal(a, b) >= 0 ? a : b;
 
     /// <summary>A message's place in history order: the fields of its history key, compared as the key compares.</summary>

@@ -11,9 +11,7 @@ public sealed class RetentionTests : EtcdFixture
 
     private static Dictionary<string, string> Skewed(string offset, bool trimming = false)
     {
-        var found = Directory.EnumerateFiles("/usr/lib", "libfaketime.so.1", SearchOption.AllDirectories).FirstOrDefault();
-        Assert.That(found, Is.Not.Null, "libfaketime is not installed (deploy/test.sh installs Debian's faketime)");
-        var environment = new Dictionary<string, string> { ["LD_PRELOAD"] = found!, ["FAKETIME"] = offset, ["FAKETIME_DONT_FAKE_MONOTONIC"] = "1" };
+        var environment = SkewedClock.Environment(offset);
         if (trimming)
         {
             environment["MESH_TRIM_INTERVAL"] = "2s";

@@ -6,20 +6,7 @@ namespace Mesh.IntegrationTests.Faults;
 /// answers, and all views show the same order.</summary>
 public sealed class ClockSkewTests : EtcdFixture
 {
-    private static Dictionary<string, string> Skewed(string offset) => new()
-    {
-        ["LD_PRELOAD"] = FakeTimeLibrary(),
-        ["FAKETIME"] = offset,
-        // Timers and timeouts keep real time; only the wall clock (what a message says it was sent at) is off.
-        ["FAKETIME_DONT_FAKE_MONOTONIC"] = "1",
-    };
-
-    private static string FakeTimeLibrary()
-    {
-        var found = Directory.EnumerateFiles("/usr/lib", "libfaketime.so.1", SearchOption.AllDirectories).FirstOrDefault();
-        Assert.That(found, Is.Not.Null, "libfaketime is not installed (deploy/test.sh installs Debian's faketime)");
-        return found!;
-    }
+    private static Dictionary<string, string> Skewed(string offset) => SkewedClock.Environment(offset);
 
     private static int Inverted(List<string> order, IReadOnlyList<(string Before, string After)> pairs) =>
         pairs.Count(p => order.IndexOf(p.Before) < 0 || order.IndexOf(p.After) < 0 || order.IndexOf(p.Before) > order.IndexOf(p.After));
