@@ -1,4 +1,7 @@
 using System.Collections.ObjectModel;
+using System.Globalization;
+using System.Text;
+using Mesh.Peer.Configuration;
 using Mesh.Peer.Session;
 using Terminal.Gui.App;
 using Terminal.Gui.Input;
@@ -12,7 +15,7 @@ namespace Mesh.Peer.Ui;
 public sealed class ChatWindow : Window
 {
     public const string Help =
-        "Keys: Enter sends | Up / Down earlier lines | Tab completes a name or command | Ctrl+A / Ctrl+E start / end, " +
+        "Keys: Enter sends | a paste is one message, its line breaks shown as ↵ | Up / Down earlier lines | Tab completes a name or command | Ctrl+A / Ctrl+E start / end, " +
         "Ctrl+U / Ctrl+W / Ctrl+K cut before / the word / after | Alt+1…9 or Ctrl+N / Ctrl+P switch group | " +
         "PageUp / PageDown scroll (the view holds still while scrolled back), End the newest | Ctrl+C clears the line, on an empty one leaves (or /quit). " +
         "Commands: " + LineCommand.Commands + ".";
@@ -33,13 +36,20 @@ public sealed class ChatWindow : Window
     private readonly ObservableCollection<string> _groupItems = [];
     private readonly ObservableCollection<string> _memberItems = [];
     private readonly InputLine _line = new();
+    private readonly PasteBurst _burst = new(Naming.MaxTextBytes + 1);
+    private readonly Func<TimeSpan> _keyClock;
+    private bool _flushScheduled;
 
     /// <param name="model">What to show.</param>
     /// <param name="send">Where lines for the session go: messages and the commands the session understands.</param>
     /// <param name="quit">Leaves every group and ends the program.</param>
     /// <param name="now">The clock for lines Mesh adds itself.</param>
-    public ChatWindow(ChatModel model, Action<string> send, Action quit, Func<DateTimeOffset> now)
+    /// <param name="keyClock">A monotonic clock read as each key comes, to tell a paste from typing (a stopwatch
+    /// unless given).</param>
+    public ChatWindow(ChatModel model, Action<string> send, Action quit, Func<DateTimeOffset> now, Func<TimeSpan>? keyClock = null)
     {
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        _keyClock = keyClock ?? (() => stopwatch.Elapsed);
         _model = model;
         _send = send;
         _quit = quit;
@@ -62,8 +72,9 @@ public sealed class ChatWindow : Window
             var line = _input.Text ?? "";
             _input.Text = "";
             _line.Sent(line);
-            OnLine(line);
+            OnLine(InputLine.ToLine(line));
         };
+        _input.TextChanged += (_, _) => _status.Text = StatusText();
         Add(_groupFrame, _messageFrame, _memberFrame, _input, _status);
         _input.SetFocus();
         Refresh();
@@ -74,14 +85,91 @@ public sealed class ChatWindow : Window
     public TextField Input => _input;
 
     /// <summary>Routes the application's keys through <see cref="HandleKey"/> before any view sees them.</summary>
-    public void Attach(IApplication app) =>
+    public void Attach(IApplication app)
+    {
         app.Keyboard.KeyDown += (_, key) =>
         {
-            if (HandleKey(key))
+            if (PastedKey(app, key) || HandleKey(key))
             {
                 key.Handled = true;
             }
         };
+        app.Paste += (_, e) =>
+        {
+            // A bracketed paste is one unit: the text field alone would keep its first line.
+            e.Handled = true;
+            Paste(e.Text);
+        };
+    }
+
+    /// <summary>Holds the characters of a paste the terminal did not bracket (see <see cref="PasteBurst"/>); true
+    /// when the key was held.</summary>
+    private bool PastedKey(IApplication app, Key key)
+    {
+        var text = key.IsCtrl || key.IsAlt ? null
+            : key == Key.Enter ? "\n"
+            : key == Key.Tab ? "\t"
+            : key.AsGrapheme is { Length: > 0 } grapheme && !char.IsControl(grapheme[0]) ? grapheme
+            : null;
+        if (text is null)
+        {
+            _burst.Interrupt();
+            FlushPaste();
+            return false;
+        }
+
+        if (!_burst.Offer(text, _keyClock()))
+        {
+            FlushPaste();
+            return false;
+        }
+
+        if (!_flushScheduled)
+        {
+            // The main loop runs timeouts after it has handled the keys it read: the paste goes in at once.
+            _flushScheduled = true;
+            app.AddTimeout(TimeSpan.Zero, () =>
+            {
+                FlushPaste();
+                return false;
+            });
+        }
+
+        return true;
+    }
+
+    /// <summary>Inserts what <see cref="PasteBurst"/> holds as one paste.</summary>
+    public void FlushPaste()
+    {
+        _flushScheduled = false;
+        if (!_burst.Holding)
+        {
+            return;
+        }
+
+        var (text, dropped) = _burst.Take();
+        Paste(text, dropped);
+    }
+
+    /// <summary>Inserts a paste at the cursor, its line breaks kept (Enter sends it as one message).</summary>
+    public void Paste(string text) => Paste(text, 0);
+
+    private void Paste(string text, long dropped)
+    {
+        var field = _input.Text ?? "";
+        if (dropped == 0 && InputLine.Paste(field, _input.InsertionPoint, text, Naming.MaxTextBytes) is { } pasted)
+        {
+            _input.Text = pasted.Text;
+            _input.InsertionPoint = pasted.Cursor;
+        }
+        else
+        {
+            var bytes = InputLine.MessageBytes(field) + Encoding.UTF8.GetByteCount(text) + dropped;
+            _model.Say(string.Create(CultureInfo.InvariantCulture,
+                $"! paste not inserted: with what is typed it makes {(dropped > 0 ? "over " : "")}{bytes:N0} bytes, and a message holds at most {Naming.MaxTextBytes:N0} (UTF-8)"), _now());
+            Refresh();
+        }
+    }
 
     /// <summary>Handles the keys that work everywhere; true when the key was Mesh's.</summary>
     public bool HandleKey(Key key)
@@ -266,6 +354,28 @@ public sealed class ChatWindow : Window
         Refresh();
     }
 
+    /// <summary>The status bar, with what the input holds when it is several lines or near the size limit.</summary>
+    private string StatusText()
+    {
+        var field = _input.Text ?? "";
+        var status = _model.StatusLine();
+        if (field.Length == 0)
+        {
+            return status;
+        }
+
+        var lines = InputLine.Lines(field);
+        var bytes = InputLine.MessageBytes(field);
+        if (lines == 1 && bytes < Naming.MaxTextBytes * 3 / 4)
+        {
+            return status;
+        }
+
+        // First, where it is seen: the bar is cut at the right on a narrow screen.
+        var size = bytes > Naming.MaxTextBytes ? "too long to send" : lines > 1 ? "Enter sends one message" : "near the limit";
+        return string.Create(CultureInfo.InvariantCulture, $" input: {lines:N0} lines, {bytes:N0} of {Naming.MaxTextBytes:N0} B, {size} |{status}");
+    }
+
     /// <summary>Brings every view up to date with the model (UI thread).</summary>
     public void Refresh()
     {
@@ -289,7 +399,7 @@ public sealed class ChatWindow : Window
         }
 
         _messageFrame.Title = _model.Current?.Name ?? "no group: /join G";
-        _status.Text = _model.StatusLine();
+        _status.Text = StatusText();
         Messages.SetNeedsDraw();
         SetNeedsDraw();
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace Mesh.Peer.Ui;
 
@@ -63,6 +64,90 @@ public sealed class InputLine
         }
 
         return _history[_browsing];
+    }
+
+    /// <summary>How a line break stands in the input line (which is one row): a paste of several lines keeps its
+    /// breaks as this sign, and the message sent has them back as line breaks.</summary>
+    public const char LineBreak = '\u21B5';
+
+    /// <summary>A paste, inserted at the cursor as one unit: CR LF and CR become line breaks (shown as
+    /// <see cref="LineBreak"/>), tabs four spaces, other control characters are dropped. Null when the line would
+    /// hold more than <paramref name="maxBytes"/> bytes of UTF-8 (nothing is inserted then).</summary>
+    public static (string Text, int Cursor)? Paste(string text, int cursor, string pasted, int maxBytes)
+    {
+        var clean = new StringBuilder(pasted.Length);
+        for (var i = 0; i < pasted.Length; i++)
+        {
+            var c = pasted[i];
+            if (c == '\r' && i + 1 < pasted.Length && pasted[i + 1] == '\n')
+            {
+                continue;
+            }
+
+            if (c is '\r' or '\n')
+            {
+                clean.Append(LineBreak);
+            }
+            else if (c == '\t')
+            {
+                clean.Append("    ");
+            }
+            else if (!char.IsControl(c))
+            {
+                clean.Append(c);
+            }
+        }
+
+        // A paste ending in a line break (a copied line usually does) does not end the message with an empty line.
+        while (clean.Length > 0 && clean[^1] == LineBreak)
+        {
+            clean.Length--;
+        }
+
+        var e = Elements(text);
+        cursor = Math.Clamp(cursor, 0, e.Count);
+        var before = string.Concat(e.Take(cursor));
+        var inserted = clean.ToString();
+        var result = before + inserted + string.Concat(e.Skip(cursor));
+        if (MessageBytes(result) > maxBytes)
+        {
+            return null;
+        }
+
+        return (result, cursor + Elements(inserted).Count);
+    }
+
+    /// <summary>What the input line sends: its <see cref="LineBreak"/> signs as line breaks. A text of several lines is
+    /// a message, even when it starts with '/' (it is sent with the leading '/' kept).</summary>
+    public static string ToLine(string field)
+    {
+        if (field.IndexOf(LineBreak) < 0)
+        {
+            return field;
+        }
+
+        var text = field.Replace(LineBreak, '\n');
+        return text.StartsWith('/') ? "/" + text : text;
+    }
+
+    /// <summary>The bytes of UTF-8 the input line's text takes as a message.</summary>
+    public static int MessageBytes(string field) => Encoding.UTF8.GetByteCount(field) - (Encoding.UTF8.GetByteCount(LineBreak.ToString()) - 1) * Count(field, LineBreak);
+
+    /// <summary>The lines of the input line's text.</summary>
+    public static int Lines(string field) => Count(field, LineBreak) + 1;
+
+    private static int Count(string text, char c)
+    {
+        var n = 0;
+        foreach (var x in text)
+        {
+            if (x == c)
+            {
+                n++;
+            }
+        }
+
+        return n;
     }
 
     /// <summary>Ctrl+U: everything before the cursor goes.</summary>

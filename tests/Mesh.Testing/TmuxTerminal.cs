@@ -29,6 +29,23 @@ public sealed class TmuxTerminal : IDisposable
     /// <summary>Presses a key by tmux's name for it: Enter, C-c, M-2, PageUp…</summary>
     public void Press(string key) => Tmux("send-keys", "-t", "main", key);
 
+    /// <summary>Pastes text as a terminal does: bracketed (when the program asked for it) or as plain typed keys,
+    /// line feeds turned into carriage returns either way, as tmux does by default.</summary>
+    public void Paste(string text, bool bracketed)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, text);
+            Tmux("load-buffer", "-b", "paste", file);
+            Tmux(bracketed ? ["paste-buffer", "-b", "paste", "-p", "-t", "main"] : ["paste-buffer", "-b", "paste", "-t", "main"]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     public string Screen() => Tmux("capture-pane", "-t", "main", "-p");
 
     public async Task<string> WaitForScreenAsync(Func<string, bool> condition, TimeSpan timeout, string what)

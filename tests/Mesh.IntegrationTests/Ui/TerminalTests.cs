@@ -83,4 +83,40 @@ public sealed partial class TerminalTests : EtcdFixture
         tina.Press("C-c");
         await hal.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "tina"), Long, "tina left cleanly");
     }
+
+    [Test]
+    public async Task A_paste_bracketed_or_not_is_one_message_with_its_line_breaks_and_16_KiB_goes_in_whole()
+    {
+        var group = NewGroup("paste");
+        var hal = StartPeer("hal", group);
+        await hal.WaitReadyAsync(group);
+        var tina = StartTui("tina", group);
+        await tina.WaitForScreenAsync(s => s.Contains($"| {group} |") && s.Contains("● hal"), Long, "ready with hal online");
+
+        tina.Paste("first line\nsecond line\n/third is not a command\n", bracketed: true);
+        await tina.WaitForScreenAsync(s => s.Contains("input: 3 lines"), Long, "the bracketed paste in the input, three lines");
+        Save(tina, "bracketed");
+        tina.Press("Enter");
+        await hal.WaitForAsync(p => p.Messages(group).Count == 1, Long, "the bracketed paste as one message");
+        Assert.That(hal.Messages(group)[0].Str("text"), Is.EqualTo("first line\nsecond line\n/third is not a command"));
+
+        tina.Paste("plain one\nplain two\n", bracketed: false);
+        await tina.WaitForScreenAsync(s => s.Contains("input: 2 lines"), Long, "the unbracketed paste held as one, two lines");
+        tina.Press("Enter");
+        await hal.WaitForAsync(p => p.Messages(group).Count == 2, Long, "the unbracketed paste as one message");
+        Assert.That(hal.Messages(group)[1].Str("text"), Is.EqualTo("plain one\nplain two"));
+
+        var big = string.Join("\n", Enumerable.Range(0, 16 * 1024 / 64).Select(i => $"{i:D4} " + new string((char)('a' + i % 26), 58)));
+        var took = System.Diagnostics.Stopwatch.StartNew();
+        tina.Paste(big, bracketed: true);
+        await tina.WaitForScreenAsync(s => s.Contains("input: 256 lines, 16,383 of 16,384 B"), Long, "the 16 KiB paste in the input");
+        TestContext.Out.WriteLine($"16 KiB bracketed paste on screen {took.ElapsedMilliseconds} ms after tmux pasted it (capture-pane polling included)");
+        Save(tina, "16KiB");
+        tina.Press("Enter");
+        await hal.WaitForAsync(p => p.Messages(group).Count == 3, Long, "the 16 KiB paste as one message");
+        Assert.That(hal.Messages(group)[2].Str("text"), Is.EqualTo(big), "all of it, exactly");
+        await hal.SendAsync("marker");
+        await tina.WaitForScreenAsync(s => s.Contains("hal: marker"), Long, "the marker after the pastes");
+        Assert.That(hal.Messages(group).Count(m => m.Str("from") == "tina"), Is.EqualTo(3), "three pastes, three messages");
+    }
 }

@@ -19,6 +19,8 @@ public sealed class ChatWindowTests
     private SessionToken? _token;
     private readonly List<string> _sent = [];
     private int _quits;
+    private TimeSpan _keyTime;
+    private TimeSpan _keyStep;
 
     [SetUp]
     public void Open()
@@ -31,7 +33,9 @@ public sealed class ChatWindowTests
         _model = new ChatModel("amy", "1111:2222:3333:4444:5555");
         _model.Group("ops");
         _model.Group("dev");
-        _window = new ChatWindow(_model, _sent.Add, () => _quits++, () => Noon);
+        _keyTime = TimeSpan.Zero;
+        _keyStep = TimeSpan.FromMilliseconds(120);
+        _window = new ChatWindow(_model, _sent.Add, () => _quits++, () => Noon, () => _keyTime += _keyStep);
         _window.Messages.Zone = TimeZoneInfo.Utc;
         _window.Attach(_app);
         _token = _app.Begin(_window);
@@ -306,5 +310,76 @@ public sealed class ChatWindowTests
         Assert.That(_window.Input.Text, Is.Empty);
         Assert.That(_quits, Is.Zero);
         Assert.That(_app.TopRunnableView, Is.SameAs(_window), "still running");
+    }
+
+    [Test]
+    public void A_bracketed_paste_of_several_lines_is_one_message_with_its_line_breaks()
+    {
+        foreach (var c in "see: ")
+        {
+            _app.InjectKey(new Key(c));
+        }
+
+        _app.RaisePasteEvent("one\r\ntwo\nthree\n");
+        Assert.That(_window.Input.Text, Is.EqualTo("see: one\u21B5two\u21B5three"), "inserted whole at the cursor, breaks shown");
+        Assert.That(Screen(), Does.Contain("input: 3 lines, 18 of 16,384 B, Enter sends one message | amy"));
+        Assert.That(_sent, Is.Empty, "a paste is not sent by itself");
+        _app.InjectKey(Key.Enter);
+        Assert.That(_sent, Is.EqualTo(new[] { "see: one\ntwo\nthree" }));
+        Assert.That(Screen(), Does.Not.Contain("input:"));
+    }
+
+    [Test]
+    public void A_pasted_text_that_starts_with_a_slash_is_a_message_not_a_command()
+    {
+        _app.RaisePasteEvent("/leave ops\nis what I typed");
+        _app.InjectKey(Key.Enter);
+        Assert.That(_sent, Is.EqualTo(new[] { "//leave ops\nis what I typed" }), "a leading '/' escaped: the session sends it as text");
+        Assert.That(LineCommand.Parse(_sent[0]).Kind, Is.EqualTo(LineCommand.Kinds.Message));
+    }
+
+    [Test]
+    public void A_paste_up_to_the_size_limit_goes_in_whole_and_one_past_it_is_refused_in_one_line()
+    {
+        var big = string.Join("\n", Enumerable.Range(0, 16 * 1024 / 64).Select(i => new string((char)('a' + i % 26), 63)));
+        Assert.That(System.Text.Encoding.UTF8.GetByteCount(big), Is.EqualTo(16 * 1024 - 1));
+        Screen();
+        var took = System.Diagnostics.Stopwatch.StartNew();
+        _app.RaisePasteEvent(big);
+        var pasted = took.ElapsedMilliseconds;
+        var screen = Screen();
+        took.Stop();
+        Assert.That(_window.Input.Text!.Replace('\u21B5', '\n'), Is.EqualTo(big));
+        Assert.That(screen, Does.Contain("input: 256 lines, 16,383 of 16,384 B"));
+        TestContext.Out.WriteLine($"16 KiB paste inserted and drawn in {took.ElapsedMilliseconds} ms");
+        _app.RaisePasteEvent("xy");
+        Assert.That(_window.Input.Text!.Replace('\u21B5', '\n'), Is.EqualTo(big), "nothing of a paste that does not fit goes in");
+        Assert.That(Screen(), Does.Contain("! paste not inserted: with what is typed it"));
+        Assert.That(_model.Current!.Lines[^1].Text, Does.Contain("makes 16,385 bytes, and a message holds at most 16,384"));
+        _app.InjectKey(Key.C.WithCtrl);
+        Assert.That(_window.Input.Text, Is.Empty, "Ctrl+C clears a pasted text first");
+        Assert.That(_quits, Is.Zero);
+    }
+
+    [Test]
+    public void Keys_that_come_faster_than_typing_are_one_paste_and_its_returns_do_not_send()
+    {
+        foreach (var c in "hi ")
+        {
+            _app.InjectKey(new Key(c));
+        }
+
+        _keyStep = TimeSpan.FromMilliseconds(1);
+        foreach (var key in "one\rtwo\rthree\r".Select(c => c == '\r' ? Key.Enter : new Key(c)))
+        {
+            _app.InjectKey(key);
+        }
+
+        Assert.That(_sent, Is.Empty, "no line of the paste sent by itself");
+        _window.FlushPaste();
+        Assert.That(_window.Input.Text, Is.EqualTo("hi one\u21B5two\u21B5three"));
+        _keyStep = TimeSpan.FromMilliseconds(150);
+        _app.InjectKey(Key.Enter);
+        Assert.That(_sent, Is.EqualTo(new[] { "hi one\ntwo\nthree" }), "a person's Enter sends the whole paste");
     }
 }

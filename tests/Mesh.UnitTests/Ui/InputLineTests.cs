@@ -68,4 +68,17 @@ public sealed class InputLineTests
         Assert.That(InputLine.Complete("", 0, names).Candidates, Is.Empty, "nothing typed, nothing offered");
         Assert.That(InputLine.Complete("/re", 3, names).Text, Is.EqualTo("/remove "));
     }
+
+    [Test]
+    public void A_paste_keeps_its_line_breaks_drops_controls_and_counts_bytes_as_sent()
+    {
+        var (text, cursor) = InputLine.Paste("ab", 1, "x\ry\u0007\tz\r\n\n", 100)!.Value;
+        Assert.That(text, Is.EqualTo("ax\u21B5y    zb"), "CR a break, the bell dropped, a tab four spaces, trailing breaks gone");
+        Assert.That(cursor, Is.EqualTo(1 + 8));
+        Assert.That(InputLine.ToLine(text), Is.EqualTo("ax\ny    zb"));
+        Assert.That(InputLine.MessageBytes(text), Is.EqualTo(InputLine.ToLine(text).Length), "a break counts as the one byte it is sent as");
+        Assert.That(InputLine.Lines(text), Is.EqualTo(2));
+        Assert.That(InputLine.Paste("ab", 2, "cd", 3), Is.Null, "over the limit nothing goes in");
+        Assert.That(InputLine.ToLine("/join x"), Is.EqualTo("/join x"), "one line stays a command");
+    }
 }
