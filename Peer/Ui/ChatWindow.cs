@@ -69,10 +69,7 @@ public sealed class ChatWindow : Window
         _input.Accepting += (_, e) =>
         {
             e.Handled = true;
-            var line = _input.Text ?? "";
-            _input.Text = "";
-            _line.Sent(line);
-            OnLine(InputLine.ToLine(line));
+            SendInput();
         };
         _input.TextChanged += (_, _) => _status.Text = StatusText();
         Add(_groupFrame, _messageFrame, _memberFrame, _input, _status);
@@ -138,7 +135,8 @@ public sealed class ChatWindow : Window
         return true;
     }
 
-    /// <summary>Inserts what <see cref="PasteBurst"/> holds as one paste.</summary>
+    /// <summary>Inserts what <see cref="PasteBurst"/> holds as one paste. An Enter that was its last key is a real
+    /// one (keys typed while the screen was busy, or a script typing a line): the input is sent.</summary>
     public void FlushPaste()
     {
         _flushScheduled = false;
@@ -148,19 +146,31 @@ public sealed class ChatWindow : Window
         }
 
         var (text, dropped) = _burst.Take();
-        Paste(text, dropped);
+        if (Paste(text, dropped) && text.EndsWith('\n'))
+        {
+            SendInput();
+        }
+    }
+
+    private void SendInput()
+    {
+        var line = _input.Text ?? "";
+        _input.Text = "";
+        _line.Sent(line);
+        OnLine(InputLine.ToLine(line));
     }
 
     /// <summary>Inserts a paste at the cursor, its line breaks kept (Enter sends it as one message).</summary>
-    public void Paste(string text) => Paste(text, 0);
+    public void Paste(string text) => _ = Paste(text, 0);
 
-    private void Paste(string text, long dropped)
+    private bool Paste(string text, long dropped)
     {
         var field = _input.Text ?? "";
         if (dropped == 0 && InputLine.Paste(field, _input.InsertionPoint, text, Naming.MaxTextBytes) is { } pasted)
         {
             _input.Text = pasted.Text;
             _input.InsertionPoint = pasted.Cursor;
+            return true;
         }
         else
         {
@@ -168,6 +178,7 @@ public sealed class ChatWindow : Window
             _model.Say(string.Create(CultureInfo.InvariantCulture,
                 $"! paste not inserted: with what is typed it makes {(dropped > 0 ? "over " : "")}{bytes:N0} bytes, and a message holds at most {Naming.MaxTextBytes:N0} (UTF-8)"), _now());
             Refresh();
+            return false;
         }
     }
 

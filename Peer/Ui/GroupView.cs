@@ -9,25 +9,44 @@ public sealed class GroupView(string name)
 
     private readonly Dictionary<string, (string Name, bool Online)> _people = new(StringComparer.Ordinal);
 
-    /// <summary>Members by the name shown: true while online, false once they left. Kept by peer id underneath, so that
-    /// two homes using one name are two people: one leaving does not take the other offline.</summary>
+    /// <summary>Members by the label shown: true while online, false once they left. Kept by peer id underneath, so
+    /// that two homes using one name are two people: one leaving does not take the other offline, and both are shown
+    /// with the short fingerprint their peer id starts with (<c>amy#70d9</c>), the one who came first too.</summary>
     public SortedDictionary<string, bool> Members
     {
         get
         {
+            var shared = _people.Values.GroupBy(p => p.Name, StringComparer.Ordinal).Where(g => g.Count() > 1)
+                .Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
             var members = new SortedDictionary<string, bool>(StringComparer.Ordinal);
-            foreach (var (name, online) in _people.Values)
+            foreach (var (key, (name, online)) in _people)
             {
-                members[name] = online || members.GetValueOrDefault(name);
+                var label = shared.Contains(name) && !key.StartsWith(ByName, StringComparison.Ordinal) ? $"{name}#{key[..ShortFingerprint]}" : name;
+                members[label] = online || members.GetValueOrDefault(label);
             }
 
             return members;
         }
     }
 
-    /// <summary>A member came or went: <paramref name="peerId"/> says who (null when only the name is known).</summary>
-    public void SetMember(string? peerId, string name, bool online) =>
-        _people[string.IsNullOrEmpty(peerId) ? "name:" + name : peerId] = (name, online);
+    private const string ByName = "name:";
+
+    /// <summary>The short fingerprint is the start of the peer id (both are the SHA-256 of the signing key).</summary>
+    private const int ShortFingerprint = 4;
+
+    /// <summary>A member came or went: <paramref name="peerId"/> says who (null when only the name is known);
+    /// <paramref name="name"/> may be the session's label, <c>name#fprt</c>.</summary>
+    public void SetMember(string? peerId, string name, bool online)
+    {
+        if (string.IsNullOrEmpty(peerId) || peerId.Length < ShortFingerprint)
+        {
+            _people[ByName + name] = (name, online);
+            return;
+        }
+
+        var suffix = "#" + peerId[..ShortFingerprint];
+        _people[peerId] = (name.EndsWith(suffix, StringComparison.Ordinal) ? name[..^suffix.Length] : name, online);
+    }
 
     /// <summary>Messages that arrived while another group was shown.</summary>
     public int Unread { get; set; }

@@ -100,9 +100,8 @@ public sealed partial class TerminalTests : EtcdFixture
         await hal.WaitForAsync(p => p.Messages(group).Count == 1, Long, "the bracketed paste as one message");
         Assert.That(hal.Messages(group)[0].Str("text"), Is.EqualTo("first line\nsecond line\n/third is not a command"));
 
+        // Unbracketed, the keys come faster than typing: one paste; its last Enter sends it, as a terminal would.
         tina.Paste("plain one\nplain two\n", bracketed: false);
-        await tina.WaitForScreenAsync(s => s.Contains("input: 2 lines"), Long, "the unbracketed paste held as one, two lines");
-        tina.Press("Enter");
         await hal.WaitForAsync(p => p.Messages(group).Count == 2, Long, "the unbracketed paste as one message");
         Assert.That(hal.Messages(group)[1].Str("text"), Is.EqualTo("plain one\nplain two"));
 
@@ -118,5 +117,36 @@ public sealed partial class TerminalTests : EtcdFixture
         await hal.SendAsync("marker");
         await tina.WaitForScreenAsync(s => s.Contains("hal: marker"), Long, "the marker after the pastes");
         Assert.That(hal.Messages(group).Count(m => m.Str("from") == "tina"), Is.EqualTo(3), "three pastes, three messages");
+    }
+
+    [GeneratedRegex(@"amy#[0-9a-f]{4}")]
+    private static partial Regex AmyLabel();
+
+    [Test]
+    public async Task Two_homes_named_amy_are_two_people_one_leaving_leaves_the_other_in_the_group_and_online()
+    {
+        var group = NewGroup("twins");
+        var hal = StartPeer("hal", group);
+        await hal.WaitReadyAsync(group);
+        var amy = StartTui("amy", group);
+        await amy.WaitForScreenAsync(s => s.Contains($"| {group} |") && s.Contains("● hal"), Long, "ready with hal online");
+        var other = StartPeer("amy", group);
+        await other.WaitReadyAsync(group);
+
+        var both = await amy.WaitForScreenAsync(s => AmyLabel().Matches(s).Select(m => m.Value).Distinct().Count() == 2, Long,
+            "two amys told apart by their fingerprints");
+        Save(amy, "two-amys");
+        var labels = AmyLabel().Matches(both).Select(m => m.Value).Distinct().ToList();
+        Assert.That(labels, Has.Count.EqualTo(2), "amy#xxxx twice in the member pane");
+
+        Assert.That(await other.CloseAsync(), Is.Zero, "the other amy leaves cleanly");
+        await hal.WaitForAsync(p => p.Of("left", group).Any(e => (e.Str("name") ?? "").StartsWith("amy", StringComparison.Ordinal)), Long, "hal sees one amy go");
+        amy.Type("/members");
+        amy.Press("Enter");
+        var after = await amy.WaitForScreenAsync(s => s.Contains($"2 online in {group}"), Long, "amy herself and hal still online");
+        Save(amy, "after-leave");
+        Assert.That(after, Does.Contain($"| {group} |"), "the group is still amy's and shown");
+        Assert.That(after, Does.Not.Contain($"left {group}"), "amy's screen does not say she left");
+        Assert.That(OnlineNames(hal, group).Count(n => n.StartsWith("amy", StringComparison.Ordinal)), Is.EqualTo(1), "hal still sees one amy online");
     }
 }

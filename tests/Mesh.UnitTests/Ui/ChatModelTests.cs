@@ -65,15 +65,20 @@ public sealed class ChatModelTests
     [Test]
     public void Another_home_with_my_name_leaving_is_not_me_leaving_and_does_not_take_me_offline()
     {
-        var model = new ChatModel("amy", "abcd") { PeerId = "p-me" };
-        model.Apply(new ReadyEvent("ops", ["amy", "bo"], [new MemberId("amy", "p-me"), new MemberId("bo", "p-bo")]), DateTimeOffset.UnixEpoch);
-        model.Apply(new MemberEvent("ops", "amy", "p-other", true), DateTimeOffset.UnixEpoch);
-        model.Apply(new MemberEvent("ops", "amy", "p-other", false, MemberEvent.Exited), DateTimeOffset.UnixEpoch);
+        const string me = "894e7285aaaa", other = "70d9bbbb";
+        var model = new ChatModel("amy", "894e:7285") { PeerId = me };
+        model.Apply(new ReadyEvent("ops", ["amy", "bo"], [new MemberId("amy", me), new MemberId("bo", "5555bo")]), DateTimeOffset.UnixEpoch);
+        Assert.That(model.Group("ops").Members.Keys, Is.EqualTo(new[] { "amy", "bo" }), "one amy: her plain name");
+        model.Apply(new MemberEvent("ops", "amy#70d9", other, true), DateTimeOffset.UnixEpoch);
+        Assert.That(model.Group("ops").Members.Keys, Is.EqualTo(new[] { "amy#70d9", "amy#894e", "bo" }),
+            "two amys: both with the fingerprint their peer id starts with, the one who was there first too");
+        model.Apply(new MemberEvent("ops", "amy#70d9", other, false, MemberEvent.Exited), DateTimeOffset.UnixEpoch);
         Assert.That(model.Groups.Select(g => g.Name), Is.EqualTo(new[] { "ops" }), "ops stays in my list");
-        Assert.That(model.Group("ops").Members["amy"], Is.True, "I am still online");
+        Assert.That(model.Group("ops").Members["amy#894e"], Is.True, "I am still online");
+        Assert.That(model.Group("ops").Members["amy#70d9"], Is.False, "the other amy is not");
         Assert.That(model.Group("ops").Members["bo"], Is.True);
 
-        model.Apply(new MemberEvent("ops", "amy", "p-me", false, MemberEvent.Left), DateTimeOffset.UnixEpoch);
+        model.Apply(new MemberEvent("ops", "amy", me, false, MemberEvent.Left), DateTimeOffset.UnixEpoch);
         Assert.That(model.Groups, Is.Empty, "my own leave takes the group from the list");
     }
 }

@@ -362,7 +362,7 @@ public sealed class ChatWindowTests
     }
 
     [Test]
-    public void Keys_that_come_faster_than_typing_are_one_paste_and_its_returns_do_not_send()
+    public void Keys_that_come_faster_than_typing_are_one_paste_and_only_its_last_return_sends()
     {
         foreach (var c in "hi ")
         {
@@ -370,7 +370,7 @@ public sealed class ChatWindowTests
         }
 
         _keyStep = TimeSpan.FromMilliseconds(1);
-        foreach (var key in "one\rtwo\rthree\r".Select(c => c == '\r' ? Key.Enter : new Key(c)))
+        foreach (var key in "one\rtwo\rthree".Select(c => c == '\r' ? Key.Enter : new Key(c)))
         {
             _app.InjectKey(key);
         }
@@ -381,5 +381,17 @@ public sealed class ChatWindowTests
         _keyStep = TimeSpan.FromMilliseconds(150);
         _app.InjectKey(Key.Enter);
         Assert.That(_sent, Is.EqualTo(new[] { "hi one\ntwo\nthree" }), "a person's Enter sends the whole paste");
+
+        _keyStep = TimeSpan.FromMilliseconds(150);
+        _app.InjectKey(new Key('x'));
+        _keyStep = TimeSpan.FromMilliseconds(1);
+        foreach (var key in "y\rz\r".Select(c => c == '\r' ? Key.Enter : new Key(c)))
+        {
+            _app.InjectKey(key);
+        }
+
+        _window.FlushPaste();
+        Assert.That(_sent, Is.EqualTo(new[] { "hi one\ntwo\nthree", "xy\nz" }), "a burst that ends with Enter (a script, or keys queued while busy) is sent, as one message");
+        Assert.That(_window.Input.Text, Is.Empty);
     }
 }
