@@ -72,7 +72,10 @@ public sealed partial class ChatSession
                 PostEndOfInput();
                 break;
             case LineCommand.Kinds.Help:
-                Emit(new ErrorEvent($"commands: {LineCommand.Commands}"));
+                Emit(new InfoEvent($"commands: {LineCommand.Commands}"));
+                break;
+            case LineCommand.Kinds.Search:
+                Emit(new ErrorEvent("/search is the chat screen's: headless, read the history with 'mesh history G' and search that"));
                 break;
             default:
                 Emit(new ErrorEvent(command.UnknownError));
@@ -288,7 +291,8 @@ public sealed partial class ChatSession
         {
             group?.Window.Offer(e, fromOther: e.PeerId != PeerId, NowMs);
         }
-        Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own) { Order = e.Order, Key = e.HistoryName });
+        // Shown as mine whenever my key signed it: an earlier run's messages too (the metrics above count this run's).
+        Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own || e.PeerId == PeerId) { Order = e.Order, Key = e.HistoryName });
     }
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 504, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "repaired {Count} messages of '{Group}' from history")]

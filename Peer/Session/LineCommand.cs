@@ -22,15 +22,38 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
         Help,
         Quit,
 
+        /// <summary>Find a text in the group's history (the chat screen's; headless peers read history with
+        /// <c>mesh history</c>).</summary>
+        Search,
+
         /// <summary>A line that starts with <c>/</c> and names no command.</summary>
         Unknown,
     }
 
-    /// <summary>The command words, for completion (the same table <see cref="Parse"/> reads).</summary>
-    public static readonly IReadOnlyList<string> Names = ["/join", "/leave", "/switch", "/members", "/remove", "/admin", "/help", "/quit"];
+    /// <summary>A command: its word, what it is, how it is written and what it does.</summary>
+    public sealed record Entry(string Word, Kinds Kind, string Usage, string Does);
+
+    /// <summary>The one table of commands: the parser reads it, completion offers its words, and <c>/help</c> and the
+    /// unknown-command error list it, so that they cannot disagree.</summary>
+    public static readonly IReadOnlyList<Entry> Table =
+    [
+        new("/join", Kinds.Join, "/join G", "join a group (a new name asks to confirm before it creates one)"),
+        new("/leave", Kinds.Leave, "/leave [G]", "leave a group, the one shown by default"),
+        new("/switch", Kinds.Switch, "/switch G", "show a group you are in"),
+        new("/members", Kinds.Members, "/members", "who is in the group and online"),
+        new("/me", Kinds.Message, "/me TEXT", "say what you do: * amy TEXT"),
+        new("/search", Kinds.Search, "/search TEXT", "find TEXT in the group's whole history"),
+        new("/remove", Kinds.Remove, "/remove NAME", "remove a member (creator and admins)"),
+        new("/admin", Kinds.Admin, "/admin NAME", "let a member remove others (creator)"),
+        new("/help", Kinds.Help, "/help", "list keys and commands"),
+        new("/quit", Kinds.Quit, "/quit", "leave every group cleanly and exit"),
+    ];
+
+    /// <summary>The command words, for completion.</summary>
+    public static readonly IReadOnlyList<string> Names = Table.Select(e => e.Word).ToList();
 
     /// <summary>Every command, as <c>/help</c> and the unknown-command error list them.</summary>
-    public const string Commands = "/join G, /leave [G], /switch G, /members, /remove NAME, /admin NAME, /help, /quit; start a message with // to send a leading /";
+    public static readonly string Commands = string.Join(", ", Table.Select(e => e.Usage)) + "; start a message with // to send a leading /";
 
     public static LineCommand Parse(string line)
     {
@@ -51,18 +74,13 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
 
         var parts = line.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var argument = parts.Length > 1 ? parts[1] : null;
-        var kind = parts[0] switch
+        var kind = Table.FirstOrDefault(e => e.Word == parts[0])?.Kind ?? Kinds.Unknown;
+        if (parts[0] == "/me")
         {
-            "/join" => Kinds.Join,
-            "/leave" => Kinds.Leave,
-            "/switch" => Kinds.Switch,
-            "/members" => Kinds.Members,
-            "/remove" => Kinds.Remove,
-            "/admin" => Kinds.Admin,
-            "/help" => Kinds.Help,
-            "/quit" => Kinds.Quit,
-            _ => Kinds.Unknown,
-        };
+            // An action is a message whose text says so: every member's screen shows it as one.
+            return argument is null ? new LineCommand(Kinds.Unknown, null, "/me") : new LineCommand(Kinds.Message, null, "/me " + argument);
+        }
+
         return new LineCommand(kind, argument, parts[0]);
     }
 

@@ -5,6 +5,12 @@ public sealed record ChatLine(DateTimeOffset At, string? From, string Text, Chat
 {
     /// <summary>A message's history key (empty for Mesh's own lines): messages are listed by it.</summary>
     public string Key { get; init; } = "";
+
+    /// <summary>Where <see cref="Text"/> names me (see <see cref="Ui.Mentions"/>): drawn highlighted.</summary>
+    public IReadOnlyList<(int Start, int Length)> Mentions { get; init; } = [];
+
+    /// <summary>A message that starts so is an action (<c>/me waves</c> shows as <c>* amy waves</c>).</summary>
+    public const string ActionPrefix = "/me ";
 }
 
 public enum ChatLineKind

@@ -32,12 +32,15 @@ public sealed class ChatModel(string name, string fingerprint)
 
     public bool Leaving { get; set; }
 
+    /// <summary>Set when a message named me: the screen rings the terminal's bell once and clears it.</summary>
+    public bool Bell { get; set; }
+
     public GroupView Group(string group)
     {
         var view = _groups.FirstOrDefault(g => g.Name == group);
         if (view is null)
         {
-            view = new GroupView(group);
+            view = new GroupView(group) { Away = _groups.Count > 0 };
             _groups.Add(view);
         }
 
@@ -52,8 +55,17 @@ public sealed class ChatModel(string name, string fingerprint)
             return false;
         }
 
+        if (index != CurrentIndex && Current is { } leaving)
+        {
+            // Where I leave off: the marker moves to the first line that comes after this.
+            leaving.MarkerIndex = -1;
+            leaving.Away = true;
+        }
+
         CurrentIndex = index;
         _groups[index].Unread = 0;
+        _groups[index].UnreadMentions = 0;
+        _groups[index].Away = false;
         return true;
     }
 
@@ -83,14 +95,35 @@ public sealed class ChatModel(string name, string fingerprint)
             case MessageEvent message:
                 {
                     var group = Group(message.Group);
-                    var line = new ChatLine(message.SentAt, TerminalText.OneLine(message.From), TerminalText.Safe(message.Text, "  "),
-                        message.Own ? ChatLineKind.Own : ChatLineKind.Message) { Key = message.Key };
-                    group.Lines.Insert(PlaceOf(group.Lines, line.Key), line);
-                    if (group != Current && !message.Own)
+                    var text = TerminalText.Safe(message.Text, "  ");
+                    var mentions = message.Own ? [] : Mentions.Find(text, Name);
+                    var line = new ChatLine(message.SentAt, TerminalText.OneLine(message.From), text,
+                        message.Own ? ChatLineKind.Own : ChatLineKind.Message) { Key = message.Key, Mentions = mentions };
+                    var at = PlaceOf(group.Lines, line.Key);
+                    group.Lines.Insert(at, line);
+                    if (group.MarkerIndex >= at)
                     {
-                        group.Unread++;
+                        group.MarkerIndex++;
                     }
 
+                    // Live messages from others: history loaded at join is not news.
+                    if (message.Own || !group.Ready)
+                    {
+                        break;
+                    }
+
+                    if (group.Away && group.MarkerIndex < 0)
+                    {
+                        group.MarkerIndex = at;
+                    }
+
+                    if (group != Current)
+                    {
+                        group.Unread++;
+                        group.UnreadMentions += mentions.Count > 0 ? 1 : 0;
+                    }
+
+                    Bell |= mentions.Count > 0;
                     break;
                 }
 

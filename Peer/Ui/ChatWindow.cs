@@ -14,10 +14,11 @@ namespace Mesh.Peer.Ui;
 /// the status bar at the bottom.</summary>
 public sealed class ChatWindow : Window
 {
-    public const string Help =
+    public static readonly string Help =
         "Keys: Enter sends | a paste is one message, its line breaks shown as ↵ | Up / Down earlier lines | Tab completes a name or command | Ctrl+A / Ctrl+E start / end, " +
         "Ctrl+U / Ctrl+W / Ctrl+K cut before / the word / after | Alt+1…9 or Ctrl+N / Ctrl+P switch group | " +
-        "PageUp / PageDown scroll (the view holds still while scrolled back), End the newest | Ctrl+C clears the line, on an empty one leaves (or /quit). " +
+        "PageUp / PageDown or the mouse wheel scroll (the view holds still while scrolled back), End the newest | " +
+        "Ctrl+R searches the group's history (again: older; Enter stays there, Esc goes back) | Ctrl+C clears the line, on an empty one leaves (or /quit). " +
         "Commands: " + LineCommand.Commands + ".";
 
     private const int SideWidth = 20;
@@ -39,6 +40,9 @@ public sealed class ChatWindow : Window
     private readonly PasteBurst _burst = new(Naming.MaxTextBytes + 1);
     private readonly Func<TimeSpan> _keyClock;
     private bool _flushScheduled;
+
+    /// <summary>While Ctrl+R searches: what was typed before (given back after), and the line matched.</summary>
+    private (string Draft, int At)? _search;
 
     /// <param name="model">What to show.</param>
     /// <param name="send">Where lines for the session go: messages and the commands the session understands.</param>
@@ -69,15 +73,43 @@ public sealed class ChatWindow : Window
         _input.Accepting += (_, e) =>
         {
             e.Handled = true;
+            if (_search is not null)
+            {
+                EndSearch(stay: true);
+                return;
+            }
+
             SendInput();
         };
-        _input.TextChanged += (_, _) => _status.Text = StatusText();
+        _input.TextChanged += (_, _) =>
+        {
+            if (_search is { } search)
+            {
+                // Each letter typed searches again from the newest.
+                SearchOlder(Lines().Count, search.Draft);
+            }
+
+            _status.Text = StatusText();
+        };
+        _groups.MouseEvent += (_, mouse) =>
+        {
+            // A click on a group shows it; the input keeps the focus.
+            if (mouse.IsSingleClicked && mouse.Position is { } at)
+            {
+                mouse.Handled = true;
+                Switched(_model.SwitchTo(at.Y + _groups.Viewport.Y));
+                _input.SetFocus();
+            }
+        };
         Add(_groupFrame, _messageFrame, _memberFrame, _input, _status);
         _input.SetFocus();
         Refresh();
     }
 
     public MessageView Messages { get; }
+
+    /// <summary>How many times the bell was rung (a message named me).</summary>
+    public int Rang { get; private set; }
 
     public TextField Input => _input;
 
@@ -198,6 +230,28 @@ public sealed class ChatWindow : Window
             return true;
         }
 
+        if (key == Key.R.WithCtrl)
+        {
+            if (_search is { } search)
+            {
+                SearchOlder(search.At, search.Draft);
+            }
+            else
+            {
+                _search = (_input.Text ?? "", Lines().Count);
+                _input.Text = "";
+                _status.Text = StatusText();
+            }
+
+            return true;
+        }
+
+        if (key == Key.Esc && _search is not null)
+        {
+            EndSearch(stay: false);
+            return true;
+        }
+
         if (EditKey(key))
         {
             return true;
@@ -310,6 +364,72 @@ public sealed class ChatWindow : Window
         return true;
     }
 
+    private IReadOnlyList<ChatLine> Lines() => _model.Current?.Lines ?? (IReadOnlyList<ChatLine>)[];
+
+    /// <summary>Shows the newest match of the query (the input) older than line <paramref name="before"/>.</summary>
+    private void SearchOlder(int before, string draft)
+    {
+        var query = _input.Text ?? "";
+        var found = HistorySearch.Older(Lines(), query, before);
+        if (found < 0 && before < Lines().Count && query.Length > 0)
+        {
+            // Past the oldest: start again from the newest, as readline does not but a chat's history wants.
+            found = HistorySearch.Older(Lines(), query, Lines().Count);
+        }
+
+        _search = (draft, found < 0 ? Lines().Count : found);
+        Messages.Highlighted = found;
+        if (found >= 0)
+        {
+            Messages.Reveal(found);
+        }
+
+        _status.Text = StatusText();
+    }
+
+    /// <summary>Ends a search: the view stays on the match (Enter) or goes back to the newest (Esc); what was typed
+    /// before comes back.</summary>
+    private void EndSearch(bool stay)
+    {
+        var draft = _search?.Draft ?? "";
+        _search = null;
+        Messages.Highlighted = -1;
+        _input.Text = draft;
+        _input.InsertionPoint = InputLine.Elements(draft).Count;
+        if (!stay)
+        {
+            Messages.ToNewest();
+        }
+
+        Refresh();
+    }
+
+    /// <summary><c>/search TEXT</c>: how many messages of the group match, the newest shown and highlighted; Ctrl+R
+    /// steps to older ones.</summary>
+    private void SearchCommand(string query)
+    {
+        if (_model.Current is not { } group)
+        {
+            _model.Say("! /search: no group shown", _now());
+            return;
+        }
+
+        var found = HistorySearch.Older(group.Lines, query, group.Lines.Count);
+        var (count, _) = HistorySearch.Count(group.Lines, query, found);
+        var loading = group.Ready ? "" : " (history still loading: what has come so far)";
+        var messages = group.Lines.Count(l => l.Kind != ChatLineKind.System);
+        _model.Say(string.Create(CultureInfo.InvariantCulture,
+            $"{count:N0} of {messages:N0} messages in {group.Name} match '{query}'{loading}{(count > 0 ? ": the newest is highlighted, Ctrl+R then steps to older ones" : "")}"), _now());
+        if (found >= 0)
+        {
+            _search = ("", found);
+            _input.Text = query;
+            _input.InsertionPoint = InputLine.Elements(query).Count;
+            Messages.Highlighted = found;
+            Messages.Reveal(found);
+        }
+    }
+
     private bool Switched(bool switched)
     {
         if (switched && _model.Current is { } group)
@@ -335,6 +455,12 @@ public sealed class ChatWindow : Window
                 break;
             case LineCommand.Kinds.Help:
                 _model.Say(Help, _now());
+                break;
+            case LineCommand.Kinds.Search when !string.IsNullOrWhiteSpace(command.Argument):
+                SearchCommand(command.Argument);
+                break;
+            case LineCommand.Kinds.Search:
+                _model.Say("! /search: say what to find, /search TEXT", _now());
                 break;
             case LineCommand.Kinds.Members:
                 if (_model.Current is { } group)
@@ -370,6 +496,15 @@ public sealed class ChatWindow : Window
     {
         var field = _input.Text ?? "";
         var status = _model.StatusLine();
+        if (_search is { } search)
+        {
+            var (count, ordinal) = HistorySearch.Count(Lines(), field, search.At);
+            var where = field.Length == 0 ? "type what to find"
+                : count == 0 ? "no match"
+                : string.Create(CultureInfo.InvariantCulture, $"match {ordinal:N0} of {count:N0}");
+            return $" search: {where}; Ctrl+R older, Enter stays here, Esc back |{status}";
+        }
+
         if (field.Length == 0)
         {
             return status;
@@ -394,7 +529,8 @@ public sealed class ChatWindow : Window
         for (var i = 0; i < _model.Groups.Count; i++)
         {
             var g = _model.Groups[i];
-            var unread = g.Unread > 0 ? $" ({g.Unread})" : "";
+            // Mentions first, apart: "ops @2 (5)" is five new, two of them for me.
+            var unread = (g.UnreadMentions > 0 ? $" @{g.UnreadMentions}" : "") + (g.Unread > 0 ? $" ({g.Unread})" : "");
             var marker = i == _model.CurrentIndex ? ">" : " ";
             _groupItems.Add($"{marker}{i + 1} {g.Name}{unread}");
         }
@@ -410,6 +546,13 @@ public sealed class ChatWindow : Window
         }
 
         _messageFrame.Title = _model.Current?.Name ?? "no group: /join G";
+        if (_model.Bell)
+        {
+            _model.Bell = false;
+            App?.Driver?.WriteRaw("\a");
+            Rang++;
+        }
+
         _status.Text = StatusText();
         Messages.SetNeedsDraw();
         SetNeedsDraw();

@@ -51,6 +51,15 @@ public sealed class GroupView(string name)
     /// <summary>Messages that arrived while another group was shown.</summary>
     public int Unread { get; set; }
 
+    /// <summary>Of those, the ones that name me (counted apart: they are for me).</summary>
+    public int UnreadMentions { get; set; }
+
+    /// <summary>The line the read marker goes above: the first that came while the group was not shown (-1: none).</summary>
+    public int MarkerIndex { get; set; } = -1;
+
+    /// <summary>True while another group is shown.</summary>
+    public bool Away { get; set; }
+
     public bool Ready { get; set; }
 
     /// <summary>History messages loaded so far while joining.</summary>

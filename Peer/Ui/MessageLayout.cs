@@ -5,19 +5,73 @@ using Terminal.Gui.Text;
 namespace Mesh.Peer.Ui;
 
 /// <summary>Turns a group's lines into rows of a given width: a date row where the day changes, then each message
-/// as <c>HH:mm name: text</c>, wrapped with continuation rows indented under the text.</summary>
+/// as <c>HH:mm name: text</c>, wrapped with continuation rows indented under the text. Each row is made of styled
+/// spans (time, nick in its colour, a mention of me, Mesh's information or errors) that the view colours.</summary>
 /// <remarks>Widths are display columns (CJK and most emoji take two), counted per text element so that combining
-/// marks stay with their base character.</remarks>
+/// marks, ZWJ sequences and flags stay whole.</remarks>
 public static class MessageLayout
 {
-    public sealed record Row(string Text, ChatLineKind Kind);
+    public enum Style
+    {
+        Plain,
+        Time,
 
-    public static List<Row> Rows(IReadOnlyList<ChatLine> lines, int width, TimeZoneInfo zone) =>
-        Tail(lines, width, zone, int.MaxValue);
+        /// <summary>The <c>»</c> of my own messages.</summary>
+        Mark,
+
+        /// <summary>A sender's name, in the colour <see cref="Span.Colour"/> picks.</summary>
+        Nick,
+        OwnNick,
+
+        /// <summary>My name in someone's message.</summary>
+        Mention,
+
+        /// <summary>What Mesh says that is not a failure.</summary>
+        Info,
+        Error,
+
+        /// <summary>A date row, the read marker.</summary>
+        Rule,
+    }
+
+    public sealed record Span(string Text, Style Style, int Colour = 0);
+
+    public sealed record Row(string Text, ChatLineKind Kind, IReadOnlyList<Span> Spans)
+    {
+        /// <summary>The index of the line this row shows (-1 for a date row or the read marker).</summary>
+        public int Line { get; init; } = -1;
+
+        public bool Equals(Row? other) =>
+            other is not null && Text == other.Text && Kind == other.Kind && Line == other.Line && Spans.SequenceEqual(other.Spans);
+
+        public override int GetHashCode() => HashCode.Combine(Text, Kind, Spans.Count);
+    }
+
+    /// <summary>The text of the read marker row, shown above the first line that came while the group was not looked at.</summary>
+    public const string MarkerLabel = " new since you last looked ";
+
+    /// <summary>Colours a name can get (<see cref="NickColour"/>).</summary>
+    public const int NickColours = 8;
+
+    /// <summary>A colour for a name that is the same on every screen and every run (FNV-1a of its UTF-8).</summary>
+    public static int NickColour(string name)
+    {
+        var hash = 2166136261u;
+        foreach (var b in Encoding.UTF8.GetBytes(name))
+        {
+            hash = (hash ^ b) * 16777619u;
+        }
+
+        return (int)(hash % NickColours);
+    }
+
+    public static List<Row> Rows(IReadOnlyList<ChatLine> lines, int width, TimeZoneInfo zone, int marker = -1) =>
+        Tail(lines, width, zone, int.MaxValue, marker);
 
     /// <summary>The last <paramref name="count"/> rows (or all, if fewer), laid out from the newest line backwards:
-    /// a view of a long history costs what it shows, not the whole history.</summary>
-    public static List<Row> Tail(IReadOnlyList<ChatLine> lines, int width, TimeZoneInfo zone, int count)
+    /// a view of a long history costs what it shows, not the whole history. <paramref name="marker"/> is the index of
+    /// the line the read marker goes above (-1 for none).</summary>
+    public static List<Row> Tail(IReadOnlyList<ChatLine> lines, int width, TimeZoneInfo zone, int count, int marker = -1)
     {
         var rows = new List<Row>();
         if (width < 8)
@@ -29,7 +83,7 @@ public static class MessageLayout
         var total = 0;
         for (var i = lines.Count - 1; i >= 0 && total < count; i--)
         {
-            var block = Block(lines, i, width, zone);
+            var block = Block(lines, i, width, zone, marker);
             blocks.Add(block);
             total += block.Count;
         }
@@ -43,7 +97,7 @@ public static class MessageLayout
     }
 
     /// <summary>How many rows the lines from <paramref name="from"/> on take (their date rows included).</summary>
-    public static int RowsFrom(IReadOnlyList<ChatLine> lines, int from, int width, TimeZoneInfo zone)
+    public static int RowsFrom(IReadOnlyList<ChatLine> lines, int from, int width, TimeZoneInfo zone, int marker = -1)
     {
         if (width < 8)
         {
@@ -53,14 +107,15 @@ public static class MessageLayout
         var rows = 0;
         for (var i = Math.Max(0, from); i < lines.Count; i++)
         {
-            rows += Block(lines, i, width, zone).Count;
+            rows += Block(lines, i, width, zone, marker).Count;
         }
 
         return rows;
     }
 
-    /// <summary>The rows of line <paramref name="i"/>: a date row first where the day changes, then its wrapped text.</summary>
-    private static List<Row> Block(IReadOnlyList<ChatLine> lines, int i, int width, TimeZoneInfo zone)
+    /// <summary>The rows of line <paramref name="i"/>: a date row first where the day changes, the read marker where
+    /// it is, then its wrapped text.</summary>
+    private static List<Row> Block(IReadOnlyList<ChatLine> lines, int i, int width, TimeZoneInfo zone, int marker)
     {
         var block = new List<Row>();
         var local = TimeZoneInfo.ConvertTime(lines[i].At, zone);
@@ -68,71 +123,161 @@ public static class MessageLayout
         var previous = i > 0 ? DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(lines[i - 1].At, zone).DateTime) : (DateOnly?)null;
         if (previous != date)
         {
-            var label = $" {local.ToString("ddd d MMM yyyy", CultureInfo.InvariantCulture)} ";
-            var side = Math.Max(0, (width - label.Length) / 2);
-            block.Add(new Row(new string('─', side) + label + new string('─', Math.Max(0, width - side - label.Length)), ChatLineKind.System));
+            block.Add(RuleRow($" {local.ToString("ddd d MMM yyyy", CultureInfo.InvariantCulture)} ", width));
         }
 
+        if (i == marker)
+        {
+            block.Add(RuleRow(MarkerLabel, width));
+        }
+
+        var rules = block.Count;
         Line(lines[i], local, width, block);
+        for (var r = rules; r < block.Count; r++)
+        {
+            block[r] = block[r] with { Line = i };
+        }
+
         return block;
+    }
+
+    /// <summary>A label centred in a rule across the width.</summary>
+    public static Row RuleRow(string label, int width)
+    {
+        var side = Math.Max(0, (width - label.Length) / 2);
+        var text = new string('─', side) + label + new string('─', Math.Max(0, width - side - label.Length));
+        text = text[..Math.Min(text.Length, Math.Max(0, width))];
+        return new Row(text, ChatLineKind.System, [new Span(text, Style.Rule)]);
     }
 
     private static void Line(ChatLine line, DateTimeOffset local, int width, List<Row> rows)
     {
+        var time = local.ToString("HH:mm", CultureInfo.InvariantCulture);
+        var from = line.From ?? "";
+        var nick = line.Kind == ChatLineKind.Own ? Style.OwnNick : Style.Nick;
+        var colour = NickColour(from);
+        var text = line.Text;
+        var offset = 0;
+        List<Span> head;
+        if (line.Kind != ChatLineKind.System && text.StartsWith(ChatLine.ActionPrefix, StringComparison.Ordinal))
         {
-            var time = local.ToString("HH:mm", CultureInfo.InvariantCulture);
-            var head = line.Kind switch
-            {
-                ChatLineKind.Own => $"{time} » {line.From}: ",
-                ChatLineKind.Message => $"{time} {line.From}: ",
-                _ => $"{time} -- ",
-            };
-            Wrap(head, line.Text, width, line.Kind, rows);
+            // /me waves: "* amy waves", the name in its colour.
+            head = [new(time, Style.Time), new(line.Kind == ChatLineKind.Own ? " » * " : " * ", line.Kind == ChatLineKind.Own ? Style.Mark : Style.Plain),
+                new(from, nick, colour), new(" ", Style.Plain)];
+            offset = ChatLine.ActionPrefix.Length;
         }
+        else
+        {
+            head = line.Kind switch
+            {
+                ChatLineKind.Own => [new(time, Style.Time), new(" » ", Style.Mark), new(from, nick, colour), new(": ", Style.Plain)],
+                ChatLineKind.Message => [new(time, Style.Time), new(" ", Style.Plain), new(from, nick, colour), new(": ", Style.Plain)],
+                _ => [new(time, Style.Time), new(" -- ", Style.Plain)],
+            };
+        }
+
+        var body = line.Kind != ChatLineKind.System ? Style.Plain : text.StartsWith("! ", StringComparison.Ordinal) ? Style.Error : Style.Info;
+        Wrap(head, text, offset, line.Mentions, body, width, line.Kind, rows);
     }
 
-    private static void Wrap(string head, string text, int width, ChatLineKind kind, List<Row> rows)
+    private readonly record struct Cell(string Element, Style Style, int Colour, int Columns);
+
+    private static void Wrap(List<Span> head, string text, int offset, IReadOnlyList<(int Start, int Length)> mentions, Style body,
+        int width, ChatLineKind kind, List<Row> rows)
     {
         const int Indent = 6;
-        var first = true;
-        foreach (var paragraph in text.Replace("\r", "").Split('\n'))
+        var indent = new Cell(new string(' ', Indent), Style.Plain, 0, Indent);
+        var row = new List<Cell>();
+        foreach (var span in head)
         {
-            var row = new StringBuilder(first ? head : new string(' ', Indent));
-            var used = row.ToString().GetColumns();
+            row.Add(new Cell(span.Text, span.Style, span.Colour, span.Text.GetColumns()));
+        }
+
+        var used = row.Sum(c => c.Columns);
+        var at = offset;
+        var first = true;
+        while (first || at <= text.Length)
+        {
+            var end = text.IndexOf('\n', at);
+            var paragraph = text[at..(end < 0 ? text.Length : end)];
+            if (!first)
+            {
+                rows.Add(Flush(row, kind));
+                row.Add(indent);
+                used = Indent;
+            }
+
             var lastSpace = -1;
             var elements = StringInfo.GetTextElementEnumerator(paragraph);
             while (elements.MoveNext())
             {
-                var element = Printable(elements.GetTextElement());
-                var columns = Math.Max(element.GetColumns(), 0);
-                if (used + columns > width)
+                var raw = elements.GetTextElement();
+                if (raw == "\r")
                 {
-                    // Break at the last space of this row when there is one, else right here.
-                    string carry = "";
-                    if (lastSpace > Indent)
+                    continue;
+                }
+
+                var element = Printable(raw);
+                var position = at + elements.ElementIndex;
+                var style = body == Style.Plain && mentions.Any(m => position >= m.Start && position < m.Start + m.Length) ? Style.Mention : body;
+                var columns = Math.Max(element.GetColumns(), 0);
+                if (used + columns > width && used > 0)
+                {
+                    // Break at the last space of this row when there is one past the indent, else right here.
+                    var carry = new List<Cell>();
+                    if (lastSpace > 0)
                     {
-                        carry = row.ToString(lastSpace + 1, row.Length - lastSpace - 1);
-                        row.Length = lastSpace;
+                        carry = row.GetRange(lastSpace + 1, row.Count - lastSpace - 1);
+                        row.RemoveRange(lastSpace, row.Count - lastSpace);
                     }
 
-                    rows.Add(new Row(row.ToString(), kind));
-                    row.Clear().Append(' ', Indent).Append(carry);
-                    used = row.ToString().GetColumns();
+                    rows.Add(Flush(row, kind));
+                    row.Add(indent);
+                    row.AddRange(carry);
+                    used = row.Sum(c => c.Columns);
                     lastSpace = -1;
                 }
 
-                if (element == " ")
+                if (element == " " && used >= Indent)
                 {
-                    lastSpace = row.Length;
+                    lastSpace = row.Count;
                 }
 
-                row.Append(element);
+                row.Add(new Cell(element, style, 0, columns));
                 used += columns;
             }
 
-            rows.Add(new Row(row.ToString(), kind));
             first = false;
+            if (end < 0)
+            {
+                break;
+            }
+
+            at = end + 1;
         }
+
+        rows.Add(Flush(row, kind));
+    }
+
+    /// <summary>The row made of <paramref name="cells"/> (consecutive cells of one style merged), which are cleared.</summary>
+    private static Row Flush(List<Cell> cells, ChatLineKind kind)
+    {
+        var spans = new List<Span>();
+        var text = new StringBuilder();
+        var run = new StringBuilder();
+        for (var i = 0; i < cells.Count; i++)
+        {
+            run.Append(cells[i].Element);
+            text.Append(cells[i].Element);
+            if (i + 1 == cells.Count || cells[i + 1].Style != cells[i].Style || cells[i + 1].Colour != cells[i].Colour)
+            {
+                spans.Add(new Span(run.ToString(), cells[i].Style, cells[i].Colour));
+                run.Clear();
+            }
+        }
+
+        cells.Clear();
+        return new Row(text.ToString(), kind, spans);
     }
 
     /// <summary>Control characters would move the terminal's cursor: show them as a visible placeholder.</summary>

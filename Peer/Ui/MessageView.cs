@@ -1,5 +1,7 @@
 using Terminal.Gui.Drawing;
+using Terminal.Gui.Input;
 using Terminal.Gui.ViewBase;
+using Attribute = Terminal.Gui.Drawing.Attribute;
 
 namespace Mesh.Peer.Ui;
 
@@ -38,6 +40,41 @@ public sealed class MessageView : View
         SetNeedsDraw();
     }
 
+    /// <summary>The line drawn highlighted (a search's match), or -1.</summary>
+    public int Highlighted { get; set; } = -1;
+
+    /// <summary>Scrolls so that line <paramref name="index"/> of the group shown is the last one on screen.</summary>
+    public void Reveal(int index)
+    {
+        HoldStill();
+        if (_model.Current is not { } group || index < 0 || index >= group.Lines.Count)
+        {
+            return;
+        }
+
+        _scrollBack = MessageLayout.RowsFrom(group.Lines, index + 1, Viewport.Width, Zone, Marker);
+        NewBelow = 0;
+        SetNeedsDraw();
+    }
+
+    /// <summary>The mouse wheel scrolls three rows at a time.</summary>
+    protected override bool OnMouseEvent(Mouse mouse)
+    {
+        if (mouse.Flags.HasFlag(MouseFlags.WheeledUp))
+        {
+            Scroll(3);
+            return true;
+        }
+
+        if (mouse.Flags.HasFlag(MouseFlags.WheeledDown))
+        {
+            Scroll(-3);
+            return true;
+        }
+
+        return base.OnMouseEvent(mouse);
+    }
+
     /// <summary>While scrolled back, what came since the last look is added to the scroll, so the rows read stay put.</summary>
     private void HoldStill()
     {
@@ -53,7 +90,7 @@ public sealed class MessageView : View
         var count = group?.Lines.Count ?? 0;
         if (_scrollBack > 0 && count > _seenLines)
         {
-            _scrollBack += MessageLayout.RowsFrom(group!.Lines, _seenLines, Viewport.Width, Zone);
+            _scrollBack += MessageLayout.RowsFrom(group!.Lines, _seenLines, Viewport.Width, Zone, Marker);
             NewBelow += count - _seenLines;
         }
         else if (_scrollBack == 0)
@@ -80,7 +117,28 @@ public sealed class MessageView : View
     }
 
     private List<MessageLayout.Row> TailRows(int count) =>
-        _model.Current is { } group ? MessageLayout.Tail(group.Lines, Viewport.Width, Zone, count) : [];
+        _model.Current is { } group ? MessageLayout.Tail(group.Lines, Viewport.Width, Zone, count, Marker) : [];
+
+    /// <summary>Name colours of middle lightness, readable on a dark and on a light background alike.</summary>
+    private static readonly Color[] Palette =
+    [
+        new(0xD7, 0x5F, 0x00), new(0x00, 0x87, 0x00), new(0x00, 0x87, 0xAF), new(0xAF, 0x00, 0xAF),
+        new(0x87, 0x5F, 0xD7), new(0x87, 0x87, 0x00), new(0xD7, 0x00, 0x5F), new(0x00, 0x5F, 0xD7),
+    ];
+
+    private Attribute AttributeOf(MessageLayout.Style style, int colour, Attribute normal) => style switch
+    {
+        MessageLayout.Style.Nick => new Attribute(Palette[colour % Palette.Length], normal.Background, TextStyle.Bold),
+        MessageLayout.Style.OwnNick or MessageLayout.Style.Mark => new Attribute(normal.Foreground, normal.Background, TextStyle.Bold),
+        MessageLayout.Style.Mention => new Attribute(normal.Foreground, normal.Background, TextStyle.Bold | TextStyle.Reverse),
+        MessageLayout.Style.Info => new Attribute(Palette[2], normal.Background),
+        MessageLayout.Style.Error => new Attribute(new Color(0xD7, 0x00, 0x00), normal.Background, TextStyle.Bold),
+        MessageLayout.Style.Rule => new Attribute(normal.Foreground, normal.Background, TextStyle.Bold),
+        _ => normal,
+    };
+
+    /// <summary>The line the read marker goes above in the group shown (-1 for none).</summary>
+    private int Marker => _model.Current is { } group ? group.MarkerIndex : -1;
 
     protected override bool OnDrawingContent(DrawContext? context)
     {
@@ -89,8 +147,6 @@ public sealed class MessageView : View
         var rows = TailRows(height + _scrollBack);
         var start = Math.Max(0, rows.Count - height - _scrollBack);
         var normal = GetAttributeForRole(VisualRole.Normal);
-        var own = GetAttributeForRole(VisualRole.Highlight);
-        var system = GetAttributeForRole(VisualRole.Disabled);
         for (var y = 0; y < height; y++)
         {
             Move(0, y);
@@ -102,25 +158,18 @@ public sealed class MessageView : View
                 continue;
             }
 
-            if (y == height - 1 && NewBelow > 0 && _scrollBack > 0)
-            {
+            var row = y == height - 1 && NewBelow > 0 && _scrollBack > 0
                 // The last row says what came meanwhile, in place of the row it covers.
-                var label = $" {NewBelow} new below: End shows them ";
-                var side = Math.Max(0, (Viewport.Width - label.Length) / 2);
-                SetAttribute(GetAttributeForRole(VisualRole.Highlight));
-                AddStr((new string('─', side) + label + new string('─', Math.Max(0, Viewport.Width - side - label.Length)))[..Math.Max(0, Viewport.Width)]);
-                SetAttribute(normal);
-                continue;
+                ? MessageLayout.RuleRow($" {NewBelow} new below: End shows them ", Viewport.Width)
+                : rows[index];
+            var lit = row.Line >= 0 && row.Line == Highlighted;
+            foreach (var span in row.Spans)
+            {
+                var attribute = AttributeOf(span.Style, span.Colour, normal);
+                SetAttribute(lit ? attribute with { Style = attribute.Style | TextStyle.Reverse } : attribute);
+                AddStr(span.Text);
             }
 
-            var row = rows[index];
-            SetAttribute(row.Kind switch
-            {
-                ChatLineKind.Own => own,
-                ChatLineKind.System => system,
-                _ => normal,
-            });
-            AddStr(row.Text);
             SetAttribute(normal);
             var pad = Viewport.Width - Terminal.Gui.Text.StringExtensions.GetColumns(row.Text);
             if (pad > 0)

@@ -394,4 +394,134 @@ public sealed class ChatWindowTests
         Assert.That(_sent, Is.EqualTo(new[] { "hi one\ntwo\nthree", "xy\nz" }), "a burst that ends with Enter (a script, or keys queued while busy) is sent, as one message");
         Assert.That(_window.Input.Text, Is.Empty);
     }
+
+    /// <summary>The attribute drawn where <paramref name="text"/> first shows on screen.</summary>
+    private Terminal.Gui.Drawing.Attribute AttributeAt(string text)
+    {
+        var rows = Screen().Split('\n');
+        for (var y = 0; y < rows.Length; y++)
+        {
+            var x = rows[y].IndexOf(text, StringComparison.Ordinal);
+            if (x >= 0)
+            {
+                return _app.Driver!.Contents![y, x].Attribute!.Value;
+            }
+        }
+
+        throw new AssertionException($"'{text}' is not on screen");
+    }
+
+    [Test]
+    public void Own_messages_are_in_the_normal_colour_names_have_colours_and_a_mention_of_me_stands_out_with_a_bell()
+    {
+        Apply(new ReadyEvent("ops", ["amy", "bo"]), Message("ops", "amy", "mine here", 1, own: true), Message("ops", "bo", "plain words", 2));
+        var normal = AttributeAt("plain words");
+        var own = AttributeAt("mine here");
+        Assert.That(own.Foreground, Is.EqualTo(normal.Foreground), "my text reads like anyone's: no dim grey");
+        Assert.That(own.Style.HasFlag(Terminal.Gui.Drawing.TextStyle.Italic) || own.Style.HasFlag(Terminal.Gui.Drawing.TextStyle.Faint), Is.False);
+        Assert.That(AttributeAt("» amy").Style.HasFlag(Terminal.Gui.Drawing.TextStyle.Bold), Is.True, "mine marked », bold");
+        Assert.That(AttributeAt("bo:").Foreground, Is.Not.EqualTo(normal.Foreground), "bo's name in its colour");
+        Assert.That(MessageLayout.NickColour("bo"), Is.EqualTo(MessageLayout.NickColour("bo")).And.Not.EqualTo(MessageLayout.NickColour("cy")), "stable, and two names apart");
+        Assert.That(_window.Rang, Is.Zero);
+
+        Apply(Message("ops", "bo", "hey @amy, look", 3));
+        Assert.That(AttributeAt("@amy").Style.HasFlag(Terminal.Gui.Drawing.TextStyle.Reverse), Is.True, "the mention highlighted");
+        Assert.That(AttributeAt(", look").Style.HasFlag(Terminal.Gui.Drawing.TextStyle.Reverse), Is.False, "only the name");
+        Assert.That(_window.Rang, Is.EqualTo(1), "the bell rang once");
+
+        Apply(new ReadyEvent("dev", ["amy", "cy"]), Message("dev", "cy", "amy: can you?", 4), Message("dev", "cy", "or anyone", 5));
+        Assert.That(Screen(), Does.Contain(" 2 dev @1 (2)"), "two new in dev, one of them for me, counted apart");
+        Assert.That(_window.Rang, Is.EqualTo(2));
+        Apply(Message("dev", "cy", "amyra is not amy.", 6));
+        Assert.That(_window.Rang, Is.EqualTo(3), "'amy.' names me");
+        Apply(Message("dev", "cy", "amyra and tamy", 7));
+        Assert.That(_window.Rang, Is.EqualTo(3), "amyra and tamy do not");
+    }
+
+    [Test]
+    public void A_read_marker_shows_where_I_left_a_group_and_me_is_an_action()
+    {
+        Apply(new ReadyEvent("ops", ["amy", "bo"]), Message("ops", "bo", "seen before", 1));
+        _app.InjectKey(Key.D2.WithAlt);
+        Apply(Message("ops", "bo", "while away", 2), Message("ops", "bo", "/me waves", 3));
+        _app.InjectKey(Key.D1.WithAlt);
+        var rows = Screen().Split('\n').Select(r => r.Trim('│', ' ')).ToList();
+        var marker = rows.FindIndex(r => r.Contains(MessageLayout.MarkerLabel.Trim()));
+        Assert.That(marker, Is.GreaterThan(0), "the read marker");
+        Assert.That(rows[marker - 1], Does.Contain("seen before"));
+        Assert.That(rows[marker + 1], Does.Contain("bo: while away"));
+        Assert.That(rows[marker + 2], Does.Contain("12:03 * bo waves"), "an action");
+
+        Type("/me nods");
+        Assert.That(_sent[^1], Is.EqualTo("/me nods"), "sent as a message the others show as an action");
+        Apply(Message("ops", "amy", "/me nods", 4, own: true));
+        Assert.That(Screen(), Does.Contain("12:04 » * amy nods"));
+        _app.InjectKey(Key.D2.WithAlt);
+        _app.InjectKey(Key.D1.WithAlt);
+        Assert.That(Screen(), Does.Not.Contain(MessageLayout.MarkerLabel.Trim()), "nothing new since: no marker");
+    }
+
+    [Test]
+    public void Search_finds_a_message_far_back_in_a_long_history_and_Ctrl_R_steps_to_older_ones()
+    {
+        var lines = Enumerable.Range(0, 3000).Select(i => Message("ops", "bo", i is 10 or 1500 or 2990 ? $"the needle {i}" : $"hay {i}")).ToList();
+        Apply([new ReadyEvent("ops", ["amy", "bo"]), .. lines]);
+        Type("/search NEEDLE");
+        var screen = Screen();
+        Assert.That(_model.Current!.Lines[^1].Text, Does.StartWith("3 of 3,000 messages in ops match 'NEEDLE'"), "said below, where End goes");
+        Assert.That(screen, Does.Contain("match 3 of 3"));
+        Assert.That(AttributeAt("the needle 2990").Style.HasFlag(Terminal.Gui.Drawing.TextStyle.Reverse), Is.True, "the newest match shown lit");
+
+        _app.InjectKey(Key.R.WithCtrl);
+        screen = Screen();
+        Assert.That(screen, Does.Contain("the needle 1500").And.Contain("match 2 of 3"));
+        Assert.That(screen, Does.Not.Contain("hay 2999"), "scrolled back to it");
+        _app.InjectKey(Key.R.WithCtrl);
+        Assert.That(Screen(), Does.Contain("the needle 10").And.Contain("match 1 of 3"));
+        _app.InjectKey(Key.Enter);
+        screen = Screen();
+        Assert.That(screen, Does.Contain("the needle 10"), "Enter stays where the search went");
+        Assert.That(_window.Input.Text, Is.Empty);
+        Assert.That(_sent.Where(l => l.Contains("needle", StringComparison.OrdinalIgnoreCase)), Is.Empty, "a search is not sent");
+
+        foreach (var c in "draft")
+        {
+            _app.InjectKey(new Key(c));
+        }
+
+        _app.InjectKey(Key.R.WithCtrl);
+        foreach (var c in "hay 2")
+        {
+            _app.InjectKey(new Key(c));
+        }
+
+        Assert.That(Screen(), Does.Contain("match"));
+        _app.InjectKey(Key.Esc);
+        screen = Screen();
+        Assert.That(screen, Does.Contain("hay 2999"), "Esc goes back to the newest");
+        Assert.That(_window.Input.Text, Is.EqualTo("draft"), "what was typed before comes back");
+    }
+
+    [Test]
+    public void The_mouse_wheel_scrolls_and_a_click_on_a_group_shows_it_keeping_the_input_focused()
+    {
+        Apply([new ReadyEvent("ops", ["amy"]), .. Enumerable.Range(0, 100).Select(i => Message("ops", "bo", $"line {i:D3}"))]);
+        Screen();
+        _app.InjectMouse(new Mouse { ScreenPosition = new System.Drawing.Point(50, 10), Flags = MouseFlags.WheeledUp });
+        Assert.That(_window.Messages.ScrollBack, Is.EqualTo(3));
+        _app.InjectMouse(new Mouse { ScreenPosition = new System.Drawing.Point(50, 10), Flags = MouseFlags.WheeledDown });
+        Assert.That(_window.Messages.ScrollBack, Is.Zero);
+
+        var rows = Screen().Split('\n');
+        var y = Array.FindIndex(rows, r => r.Contains(" 2 dev"));
+        var x = rows[y].IndexOf(" 2 dev", StringComparison.Ordinal) + 2;
+        foreach (var e in InputInjectionExtensions.LeftButtonClick(new System.Drawing.Point(x, y)))
+        {
+            _app.InjectSequence(e);
+        }
+
+        Assert.That(_model.Current!.Name, Is.EqualTo("dev"));
+        Assert.That(_window.Input.HasFocus, Is.True);
+        Assert.That(_sent, Is.EqualTo(new[] { "/switch dev" }));
+    }
 }
