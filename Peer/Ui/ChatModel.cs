@@ -282,7 +282,8 @@ public sealed class ChatModel(string name, string fingerprint)
         };
 
     /// <summary>The status bar: who I am, where I am, and how the connections are.</summary>
-    public string StatusLine()
+    /// <param name="shortFingerprint">A narrow screen shows the fingerprint's first group only.</param>
+    public string StatusLine(bool shortFingerprint = false)
     {
         var group = Current;
         var place = group is null ? "no group"
@@ -292,6 +293,7 @@ public sealed class ChatModel(string name, string fingerprint)
             : group.Name;
         var leaving = Leaving ? " | leaving…" : "";
         var links = LinksKnown == 0 ? "no other member online" : $"{LinksConnected}/{LinksKnown} peers connected";
-        return $" {Name} [{Fingerprint}] | {place} | {EtcdState} | {links}{leaving}";
+        var fingerprint = shortFingerprint ? Fingerprint.Split(':')[0] : Fingerprint;
+        return $" {Name} [{fingerprint}] | {place} | {EtcdState} | {links}{leaving}";
     }
 }

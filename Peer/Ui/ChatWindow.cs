@@ -18,10 +18,17 @@ public sealed class ChatWindow : Window
         "Keys: Enter sends | a paste is one message, its line breaks shown as ↵ | Up / Down earlier lines | Tab completes a name or command | Ctrl+A / Ctrl+E start / end, " +
         "Ctrl+U / Ctrl+W / Ctrl+K cut before / the word / after | Alt+1…9 or Ctrl+N / Ctrl+P switch group | " +
         "PageUp / PageDown or the mouse wheel scroll (the view holds still while scrolled back), End the newest | " +
+        "F2 shows or folds the group and member panels (folded below 100 columns) | " +
         "Ctrl+R searches the group's history (again: older; Enter stays there, Esc goes back) | Ctrl+C clears the line, on an empty one leaves (or /quit). " +
         "Commands: " + LineCommand.Commands + ".";
 
     private const int SideWidth = 20;
+
+    /// <summary>Below this width the side panels fold away (F2 shows them): the messages need the room more.</summary>
+    public const int NarrowWidth = 100;
+
+    private bool _panelsShown;
+    private bool? _panelsLaidOut;
     private static readonly Key[] Digits = [Key.D1, Key.D2, Key.D3, Key.D4, Key.D5, Key.D6, Key.D7, Key.D8, Key.D9];
     private readonly ChatModel _model;
     private readonly Action<string> _send;
@@ -227,6 +234,14 @@ public sealed class ChatWindow : Window
         if (key == Key.C.WithCtrl || key == Key.Q.WithCtrl)
         {
             _quit();
+            return true;
+        }
+
+        if (key == Key.F2)
+        {
+            _panelsShown = !_panelsShown;
+            SetNeedsLayout();
+            Refresh();
             return true;
         }
 
@@ -495,7 +510,7 @@ public sealed class ChatWindow : Window
     private string StatusText()
     {
         var field = _input.Text ?? "";
-        var status = _model.StatusLine();
+        var status = _model.StatusLine(shortFingerprint: Narrow);
         if (_search is { } search)
         {
             var (count, ordinal) = HistorySearch.Count(Lines(), field, search.At);
@@ -522,6 +537,44 @@ public sealed class ChatWindow : Window
         return string.Create(CultureInfo.InvariantCulture, $" input: {lines:N0} lines, {bytes:N0} of {Naming.MaxTextBytes:N0} B, {size} |{status}");
     }
 
+    /// <summary>True when the screen is narrower than <see cref="NarrowWidth"/>.</summary>
+    public bool Narrow => Frame.Width > 0 && Frame.Width < NarrowWidth;
+
+    /// <summary>True while the group and member panels are on screen.</summary>
+    public bool PanelsVisible => !Narrow || _panelsShown;
+
+    protected override void OnSubViewLayout(LayoutEventArgs args)
+    {
+        var show = PanelsVisible;
+        if (_panelsLaidOut != show)
+        {
+            _panelsLaidOut = show;
+            _groupFrame.Visible = show;
+            _memberFrame.Visible = show;
+            _messageFrame.X = show ? SideWidth : 0;
+            _messageFrame.Width = show ? Dim.Fill(SideWidth) : Dim.Fill();
+            _messageFrame.Title = MessageTitle();
+            _status.Text = StatusText();
+        }
+
+        base.OnSubViewLayout(args);
+    }
+
+    /// <summary>The message pane's title: the group, and with the panels folded, the other groups' news and the key.</summary>
+    private string MessageTitle()
+    {
+        var name = _model.Current?.Name ?? "no group: /join G";
+        if (PanelsVisible)
+        {
+            return name;
+        }
+
+        var news = _model.Groups.Where(g => g != _model.Current && g.Unread > 0)
+            .Select(g => $"{g.Name}{(g.UnreadMentions > 0 ? $" @{g.UnreadMentions}" : "")} ({g.Unread})");
+        var others = string.Join(", ", news);
+        return others.Length > 0 ? $"{name} | {others} | F2 panels" : $"{name} | F2 panels";
+    }
+
     /// <summary>Brings every view up to date with the model (UI thread).</summary>
     public void Refresh()
     {
@@ -545,7 +598,7 @@ public sealed class ChatWindow : Window
             }
         }
 
-        _messageFrame.Title = _model.Current?.Name ?? "no group: /join G";
+        _messageFrame.Title = MessageTitle();
         if (_model.Bell)
         {
             _model.Bell = false;

@@ -217,7 +217,12 @@ public static class MessageLayout
                     continue;
                 }
 
-                var element = Printable(raw);
+                var element = TerminalGlyphs.Displayable(raw);
+                if (element.Length == 0)
+                {
+                    continue;
+                }
+
                 var position = at + elements.ElementIndex;
                 var style = body == Style.Plain && mentions.Any(m => position >= m.Start && position < m.Start + m.Length) ? Style.Mention : body;
                 var columns = Math.Max(element.GetColumns(), 0);
@@ -279,8 +284,4 @@ public static class MessageLayout
         cells.Clear();
         return new Row(text.ToString(), kind, spans);
     }
-
-    /// <summary>Control characters would move the terminal's cursor: show them as a visible placeholder.</summary>
-    private static string Printable(string element) =>
-        element.Length == 1 && char.IsControl(element[0]) ? (element[0] == '\t' ? "    " : "\uFFFD") : element;
 }

@@ -29,12 +29,23 @@ public sealed partial class TerminalTests : EtcdFixture
         _terminals.Clear();
     }
 
-    private TmuxTerminal StartTui(string name, string group)
+    private TmuxTerminal StartTui(string name, string group, int width = 110, string? home = null)
     {
-        var home = Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
-        var terminal = TmuxTerminal.Start(name, ["dotnet", MeshCli.Dll, "join", group, "--name", name, "--etcd", Etcd.Url, "--home", home]);
+        home ??= Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
+        var terminal = TmuxTerminal.Start(name, ["dotnet", MeshCli.Dll, "join", group, "--name", name, "--etcd", Etcd.Url, "--home", home], width);
         _terminals.Add(terminal);
         return terminal;
+    }
+
+    /// <summary>A new group with a headless peer, hal, and a chat screen that is ready and shows hal online.</summary>
+    private async Task<(string Group, PeerProcess Hal, TmuxTerminal Screen)> HalAndScreenAsync(string prefix, string name)
+    {
+        var group = NewGroup(prefix);
+        var hal = StartPeer("hal", group);
+        await hal.WaitReadyAsync(group);
+        var screen = StartTui(name, group);
+        await screen.WaitForScreenAsync(s => s.Contains($"| {group} |") && s.Contains("● hal"), Long, "ready with hal online");
+        return (group, hal, screen);
     }
 
     private void Save(TmuxTerminal terminal, string moment)
@@ -87,11 +98,7 @@ public sealed partial class TerminalTests : EtcdFixture
     [Test]
     public async Task A_paste_bracketed_or_not_is_one_message_with_its_line_breaks_and_16_KiB_goes_in_whole()
     {
-        var group = NewGroup("paste");
-        var hal = StartPeer("hal", group);
-        await hal.WaitReadyAsync(group);
-        var tina = StartTui("tina", group);
-        await tina.WaitForScreenAsync(s => s.Contains($"| {group} |") && s.Contains("● hal"), Long, "ready with hal online");
+        var (group, hal, tina) = await HalAndScreenAsync("paste", "tina");
 
         tina.Paste("first line\nsecond line\n/third is not a command\n", bracketed: true);
         await tina.WaitForScreenAsync(s => s.Contains("input: 3 lines"), Long, "the bracketed paste in the input, three lines");
@@ -125,11 +132,7 @@ public sealed partial class TerminalTests : EtcdFixture
     [Test]
     public async Task Two_homes_named_amy_are_two_people_one_leaving_leaves_the_other_in_the_group_and_online()
     {
-        var group = NewGroup("twins");
-        var hal = StartPeer("hal", group);
-        await hal.WaitReadyAsync(group);
-        var amy = StartTui("amy", group);
-        await amy.WaitForScreenAsync(s => s.Contains($"| {group} |") && s.Contains("● hal"), Long, "ready with hal online");
+        var (group, hal, amy) = await HalAndScreenAsync("twins", "amy");
         var other = StartPeer("amy", group);
         await other.WaitReadyAsync(group);
 
@@ -148,5 +151,65 @@ public sealed partial class TerminalTests : EtcdFixture
         Assert.That(after, Does.Contain($"| {group} |"), "the group is still amy's and shown");
         Assert.That(after, Does.Not.Contain($"left {group}"), "amy's screen does not say she left");
         Assert.That(OnlineNames(hal, group).Count(n => n.StartsWith("amy", StringComparison.Ordinal)), Is.EqualTo(1), "hal still sees one amy online");
+    }
+
+    [Test]
+    public async Task Emoji_sequences_and_flags_leave_every_border_where_it_belongs()
+    {
+        var (group, hal, tina) = await HalAndScreenAsync("emoji", "tina");
+        await hal.SendAsync("family \U0001F468\u200D\U0001F469\u200D\U0001F467 flag \U0001F1E9\U0001F1EA wave \U0001F44B\U0001F3FD end");
+        var screen = await tina.WaitForScreenAsync(s => s.Contains("end"), Long, "the emoji message");
+        Save(tina, "emoji");
+        var rows = screen.Split('\n').Where(r => r.Length > 0).ToList();
+        var family = rows.First(r => r.Contains("family"));
+        Assert.That(family, Does.Contain("\U0001F468\U0001F469\U0001F467").And.Contain("\U0001F1E9\U0001F1EA").And.Contain("\U0001F44B"),
+            "the people side by side, the flag, the hand");
+        Assert.That(family.TrimEnd().EndsWith('│'), Is.True, "the right border on the emoji row: " + family);
+        Assert.That(family.Count(c => c == '│'), Is.EqualTo(8), "every border on the emoji row: the window's and the three panes'");
+        Assert.That(Terminal.Gui.Text.StringExtensions.GetColumns(family), Is.EqualTo(Terminal.Gui.Text.StringExtensions.GetColumns(rows[0])),
+            "as wide as the screen");
+    }
+
+    [Test]
+    public async Task At_80_and_50_columns_the_messages_get_the_width_and_my_messages_keep_their_mark_after_a_restart()
+    {
+        var group = NewGroup("narrow");
+        var hal = StartPeer("hal", group);
+        await hal.WaitReadyAsync(group);
+        var home = Path.Combine(Path.GetTempPath(), $"mesh-home-tina-{Guid.NewGuid():N}");
+        var tina = StartTui("tina", group, width: 80, home: home);
+        var tom = StartTui("tom", group, width: 50);
+        await tina.WaitForScreenAsync(s => s.Contains("| F2") && !s.Contains("Members") && s.Contains("tina ["), Long, "folded panels at 80 columns");
+        await tom.WaitForScreenAsync(s => s.Contains("| F2") && !s.Contains("Members") && s.Contains("tom ["), Long, "folded panels at 50 columns");
+        await hal.WaitForAsync(p => OnlineNames(p, group).IsSupersetOf(["tina", "tom"]), Long, "both screens admitted and online");
+
+        var words = "a message from hal that is long enough to wrap on a narrow screen but not by much";
+        await hal.SendAsync(words);
+        var wide = await tina.WaitForScreenAsync(s => s.Contains("hal: a message"), Long, "hal's message at 80");
+        var narrow = await tom.WaitForScreenAsync(s => s.Contains("hal: a message"), Long, "hal's message at 50");
+        Save(tina, "80");
+        Save(tom, "50");
+        foreach (var (screen, width) in new[] { (wide, 80), (narrow, 50) })
+        {
+            var rows = screen.Split('\n');
+            var first = Array.FindIndex(rows, r => r.Contains("hal: a message"));
+            Assert.That(rows[first].IndexOf(':') - 2, Is.EqualTo(2), $"at {width} the message starts at the pane's left edge");
+            var shown = string.Join(" ", rows.Skip(first).Take(3).Select(r => r.Trim('│', ' ')));
+            Assert.That(shown, Does.Contain("not by much"), $"at {width} the whole message in at most 3 rows");
+            Assert.That(rows.Where(r => r.Length > 0).All(r => Terminal.Gui.Text.StringExtensions.GetColumns(r) == width), Is.True, $"every row {width} wide");
+        }
+
+        tom.Press("F2");
+        await tom.WaitForScreenAsync(s => s.Contains("Groups") && s.Contains("Members"), Long, "F2 shows the panels");
+
+        tina.Type("mine before the restart");
+        tina.Press("Enter");
+        await hal.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "mine before the restart"), Long, "tina's message");
+        tina.Press("C-c");
+        await hal.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "tina"), Long, "tina left");
+        var again = StartTui("tina", group, width: 80, home: home);
+        var after = await again.WaitForScreenAsync(s => s.Contains("mine before the restart"), Long, "tina's history after the restart");
+        Save(again, "restarted");
+        Assert.That(after, Does.Contain("» tina: mine before the restart"), "my own message still marked mine");
     }
 }

@@ -269,7 +269,7 @@ public sealed class ChatWindowTests
         var screen = Screen();
         var rows = screen.Split('\n');
         Assert.That(rows.Count(r => r.Length > 0), Is.LessThanOrEqualTo(12));
-        Assert.That(screen, Does.Contain("amy [1111:2222:3333:4444:5555] | ops"));
+        Assert.That(screen, Does.Contain("amy [1111] | ops"), "narrow: the short fingerprint");
         Assert.That(screen, Does.Contain("still visible"));
     }
 
@@ -523,5 +523,29 @@ public sealed class ChatWindowTests
         Assert.That(_model.Current!.Name, Is.EqualTo("dev"));
         Assert.That(_window.Input.HasFocus, Is.True);
         Assert.That(_sent, Is.EqualTo(new[] { "/switch dev" }));
+    }
+
+    [TestCase(80)]
+    [TestCase(50)]
+    public void Below_100_columns_the_side_panels_fold_away_and_F2_shows_them(int width)
+    {
+        _app.Driver!.SetScreenSize(width, 24);
+        Apply(new ReadyEvent("ops", ["amy", "bo"]), new ReadyEvent("dev", ["amy", "cy"]), Message("dev", "cy", "amy: there?", 1),
+            Message("ops", "bo", "a message long enough to show how wide the message pane is on this screen", 2));
+        var screen = Screen();
+        var rows = screen.Split('\n');
+        Assert.That(screen, Does.Not.Contain("Groups").And.Not.Contain("Members"), "folded");
+        Assert.That(screen, Does.Contain("ops | dev @1 (1) | F2 panels"), "the other groups' news in the title");
+        var text = rows.First(r => r.Contains("12:02 bo:"));
+        Assert.That(text.IndexOf("12:02", StringComparison.Ordinal), Is.EqualTo(2), "the messages start at the left");
+        Assert.That(rows.Count(r => r.Contains("12:02 bo:") || (r.StartsWith("││      ", StringComparison.Ordinal) && r.Trim('│', ' ').Length > 0)), Is.LessThanOrEqualTo(width >= 80 ? 2 : 3),
+            $"the message takes few rows: the pane is {width - 4} columns");
+        Assert.That(screen, Does.Contain("amy [1111] | ops"), "the short fingerprint on a narrow status bar");
+
+        _app.InjectKey(Key.F2);
+        screen = Screen();
+        Assert.That(screen, Does.Contain("Groups").And.Contain("Members"), "F2 shows them");
+        _app.InjectKey(Key.F2);
+        Assert.That(Screen(), Does.Not.Contain("Groups"));
     }
 }
