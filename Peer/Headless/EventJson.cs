@@ -20,7 +20,7 @@ public static class EventJson
         t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>Whether an event is part of the headless contract (progress and link counts are for the TUI).</summary>
-    public static bool IsWritten(MeshEvent e) => e is not (HistoryProgressEvent or LinksEvent);
+    public static bool IsWritten(MeshEvent e) => e is not (HistoryProgressEvent or LinksEvent or LinkHealthEvent);
 
     public static void Write(IBufferWriter<byte> output, MeshEvent e)
     {
@@ -65,6 +65,12 @@ public static class EventJson
                     w.WriteString("peer", m.PeerId);
                     w.WriteBoolean("online", m.Online);
                     w.WriteString("role", m.Role);
+                    w.WriteString("link", m.Link);
+                    if (m.Rtt is { } rtt)
+                    {
+                        w.WriteNumber("rtt_ms", Math.Round(rtt.TotalMilliseconds, 2));
+                    }
+
                     w.WriteEndObject();
                 }
 

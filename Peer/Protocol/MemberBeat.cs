@@ -6,20 +6,39 @@ namespace Mesh.Peer.Protocol;
 /// <summary>What a member has sent to a group so far: the last sequence number of each of its runs that it announces.
 /// Published once a second on the group's topic, after the messages themselves (a link delivers in order), so a
 /// receiver that has not seen a number announced knows it missed a message, without watching history.</summary>
+/// <para>A beat also measures round trips: it carries its send time on the sender's monotonic clock and echoes the
+/// last beat heard from each member with how long it was held; a member that finds its own beat echoed subtracts
+/// (see <c>LinkRtt</c>). Each end reads only its own clock.</para>
 /// <remarks>
-/// Wire form: <c>0x01 'b'</c> then, for each run, <c>' ' epoch ':' seq</c> in ASCII decimal. The byte 0x01 cannot
-/// start an envelope (a JSON object). No signature: a beat arrives on the link to one member, whose Curve key
-/// authenticates it; a member that lies in its beats only makes receivers read history in vain, at a bounded pace.
+/// Wire form: <c>0x01 'b'</c> then, for each run, <c>' ' epoch ':' seq</c> in ASCII decimal; then <c>' @' sentUs</c>;
+/// then for each echo <c>' ^' peer '/' sentUs '/' heldUs</c> (peer: the first 16 hex digits of the member's id). The
+/// byte 0x01 cannot start an envelope (a JSON object). No signature: a beat arrives on the link to one member, whose
+/// Curve key authenticates it; a member that lies in its beats only makes receivers read history in vain, at a
+/// bounded pace, or shows a wrong round trip to itself.
 /// </remarks>
 public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
 {
+    /// <summary>The beat heard last from one member, given back: its send time and how long it was held here.</summary>
+    public readonly record struct Echo(string Peer, long SentUs, long HeldUs);
+
+    /// <summary>When the beat left, in microseconds of the sender's monotonic clock (null from a beat without it).</summary>
+    public long? SentUs { get; init; }
+
+    public IReadOnlyList<Echo> Echoes { get; init; } = [];
+
+    /// <summary>Echoes in one beat at most: a beat stays a few kilobytes in the largest group.</summary>
+    public const int MaxEchoes = 64;
+
+    /// <summary>Hex digits of a member's id that name it in an echo.</summary>
+    public const int PeerPrefix = 16;
+
     /// <summary>The last number sent in one run (epoch) of a member.</summary>
     public readonly record struct Tail(long Epoch, long LastSeq);
 
     /// <summary>Runs named in one beat at most: this run and a few earlier ones whose outbox this run wrote.</summary>
     public const int MaxTails = 8;
 
-    public const int MaxBytes = 2 + MaxTails * 42;
+    public const int MaxBytes = 2 + MaxTails * 42 + 22 + MaxEchoes * (2 + PeerPrefix + 2 + 2 * 19);
 
     public static bool IsBeat(ReadOnlySpan<byte> payload) => payload.Length >= 2 && payload[0] == 0x01 && payload[1] == (byte)'b';
 
@@ -29,6 +48,16 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
         foreach (var tail in Tails.Take(MaxTails))
         {
             text.Append(CultureInfo.InvariantCulture, $" {tail.Epoch}:{tail.LastSeq}");
+        }
+
+        if (SentUs is { } sent)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" @{sent}");
+        }
+
+        foreach (var echo in Echoes.Take(MaxEchoes))
+        {
+            text.Append(CultureInfo.InvariantCulture, $" ^{echo.Peer}/{echo.SentUs}/{echo.HeldUs}");
         }
 
         return Encoding.ASCII.GetBytes(text.ToString());
@@ -43,10 +72,12 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
         }
 
         var tails = new List<Tail>();
+        var echoes = new List<Echo>();
+        long? sent = null;
         var rest = payload[2..];
         while (!rest.IsEmpty)
         {
-            if (rest[0] != (byte)' ' || tails.Count == MaxTails)
+            if (rest[0] != (byte)' ' || rest.Length < 2)
             {
                 return null;
             }
@@ -55,16 +86,70 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
             var end = rest.IndexOf((byte)' ');
             var item = end < 0 ? rest : rest[..end];
             rest = end < 0 ? [] : rest[end..];
-            var colon = item.IndexOf((byte)':');
-            if (colon <= 0 || !TryNumber(item[..colon], out var epoch) || !TryNumber(item[(colon + 1)..], out var seq) || seq == 0)
+            if (item.IsEmpty)
             {
                 return null;
             }
 
-            tails.Add(new Tail(epoch, seq));
+            switch (item[0])
+            {
+                case (byte)'@':
+                    // One send time, after the tails.
+                    if (sent is not null || echoes.Count > 0 || !TryNumber(item[1..], out var at))
+                    {
+                        return null;
+                    }
+
+                    sent = at;
+                    break;
+                case (byte)'^':
+                    if (echoes.Count == MaxEchoes || TryEcho(item[1..]) is not { } echo)
+                    {
+                        return null;
+                    }
+
+                    echoes.Add(echo);
+                    break;
+                default:
+                    var colon = item.IndexOf((byte)':');
+                    if (sent is not null || echoes.Count > 0 || tails.Count == MaxTails || colon <= 0
+                        || !TryNumber(item[..colon], out var epoch) || !TryNumber(item[(colon + 1)..], out var seq) || seq == 0)
+                    {
+                        return null;
+                    }
+
+                    tails.Add(new Tail(epoch, seq));
+                    break;
+            }
         }
 
-        return new MemberBeat(tails);
+        return new MemberBeat(tails) { SentUs = sent, Echoes = echoes };
+    }
+
+    /// <summary><c>peer '/' sentUs '/' heldUs</c>, the peer 16 lower-case hex digits.</summary>
+    private static Echo? TryEcho(ReadOnlySpan<byte> item)
+    {
+        if (item.Length < PeerPrefix + 4 || item[PeerPrefix] != (byte)'/')
+        {
+            return null;
+        }
+
+        foreach (var c in item[..PeerPrefix])
+        {
+            if (c is not ((>= (byte)'0' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f')))
+            {
+                return null;
+            }
+        }
+
+        var times = item[(PeerPrefix + 1)..];
+        var slash = times.IndexOf((byte)'/');
+        if (slash <= 0 || !TryNumber(times[..slash], out var sentUs) || !TryNumber(times[(slash + 1)..], out var heldUs))
+        {
+            return null;
+        }
+
+        return new Echo(System.Text.Encoding.ASCII.GetString(item[..PeerPrefix]), sentUs, heldUs);
     }
 
     private static bool TryNumber(ReadOnlySpan<byte> digits, out long value)

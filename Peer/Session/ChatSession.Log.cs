@@ -676,7 +676,11 @@ public sealed partial class ChatSession
 
         var list = state.Log.Members.Values
             .Select(m => new MembersEvent.Entry(Label(state, m.PeerId, m.Name), m.PeerId, m.PeerId == PeerId || state.Members.ContainsKey(m.PeerId),
-                m.PeerId == state.Log.Creator ? "creator" : m.Admin ? "admin" : "member"))
+                m.PeerId == state.Log.Creator ? "creator" : m.Admin ? "admin" : "member")
+            {
+                Link = m.PeerId == PeerId ? "self" : state.Members.ContainsKey(m.PeerId) ? LinkWord(m.PeerId) : "offline",
+                Rtt = Rtt.Of(m.PeerId, LinkRtt.NowUs),
+            })
             .OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
         // The epoch this peer seals under now: the log's, once its key is here.
         var sending = state.CanSend ? state.Log.CurrentEpoch.Number : _keyring.Of(state.Name).Keys.DefaultIfEmpty(0).Max();

@@ -59,11 +59,10 @@ public sealed partial class ChatSession
                 tails.AddRange(recovered.Select(r => new MemberBeat.Tail(r.Key, r.Value)));
             }
 
-            if (tails.Count > 0)
-            {
-                // On the group's topic, after the messages it counts: a subscriber gets them first, or lost them.
-                _node.Publish(state.Name, new MemberBeat(tails).Encode());
-            }
+            // On the group's topic, after the messages it counts: a subscriber gets them first, or lost them. Sent with
+            // nothing to count too: it measures the round trip to every member.
+            var (sent, echoes) = Rtt.NextBeat(state.Members.Keys, LinkRtt.NowUs);
+            _node.Publish(state.Name, new MemberBeat(tails) { SentUs = sent, Echoes = echoes }.Encode());
         }
     }
 
@@ -81,11 +80,50 @@ public sealed partial class ChatSession
             return;
         }
 
+        Rtt.OnBeat(frame.PeerId, beat, LinkRtt.NowUs);
         if (beat.Tails.Any(t => state.Orderer.Misses(frame.PeerId, t.Epoch, t.LastSeq)))
         {
             state.Sweep.NoteGap();
         }
     }
+
+    /// <summary>Each member's link and round trip, for the chat screen's member pane (not written headless: /members
+    /// gives the same on request). Said when a state changes or a round trip moves by a tenth.</summary>
+    private void ReportHealth()
+    {
+        var now = LinkRtt.NowUs;
+        var members = _groups.Values.SelectMany(g => g.Members.Keys).ToHashSet(StringComparer.Ordinal);
+        Rtt.Keep(members);
+        var health = members.Select(p => new LinkHealthEvent.Entry(p, LinkWord(p), Rtt.Of(p, now))).OrderBy(e => e.PeerId, StringComparer.Ordinal).ToList();
+        if (_healthReported is { } last && last.Count == health.Count && last.Zip(health).All(pair => Same(pair.First, pair.Second)))
+        {
+            return;
+        }
+
+        _healthReported = health;
+        Emit(new LinkHealthEvent(health));
+
+        static bool Same(LinkHealthEvent.Entry a, LinkHealthEvent.Entry b) =>
+            a.PeerId == b.PeerId && a.Link == b.Link && (a.Rtt, b.Rtt) switch
+            {
+                (null, null) => true,
+                ({ } x, { } y) => Math.Abs(x.TotalMilliseconds - y.TotalMilliseconds) <= Math.Max(0.05, 0.1 * x.TotalMilliseconds),
+                _ => false,
+            };
+    }
+
+    private List<LinkHealthEvent.Entry>? _healthReported;
+
+    /// <summary>A link's state in the words the screen and /members use.</summary>
+    private string LinkWord(string peerId) => _links.StateOf(peerId) switch
+    {
+        LinkState.Up => "up",
+        LinkState.Connecting => "connecting",
+        LinkState.Down => "down",
+        LinkState.Reconnecting => "reconnecting",
+        LinkState.Quarantined => "cut (sent junk)",
+        _ => "not linked",
+    };
 
     /// <summary>Links went down or came back: what was sent meanwhile is in history only.</summary>
     private void NoteLinkGap(string peerId)

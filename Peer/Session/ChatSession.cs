@@ -43,6 +43,10 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly Channel<MeshEvent> _events = Channel.CreateUnbounded<MeshEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
     private readonly LinkTable _links = new();
+    private LinkRtt? _rttTable;
+
+    /// <summary>Round trips to members, from the beats.</summary>
+    private LinkRtt Rtt => _rttTable ??= new LinkRtt(PeerId);
     private readonly GroupDirectory _directory;
     private readonly EtcdHistoryStore _history;
     private readonly MeshNode _node;
@@ -529,6 +533,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         if (++_ticks % TicksPerBeat == 0)
         {
             PublishBeats();
+            ReportHealth();
         }
 
         _local.Checkpoint();

@@ -19,7 +19,14 @@ public sealed record MembersEvent(string Group, long Epoch, IReadOnlyList<Member
     /// <param name="PeerId">Its peer id.</param>
     /// <param name="Online">Whether it is online (its signed presence record is in etcd).</param>
     /// <param name="Role"><c>creator</c>, <c>admin</c> or <c>member</c>.</param>
-    public sealed record Entry(string Name, string PeerId, bool Online, string Role);
+    public sealed record Entry(string Name, string PeerId, bool Online, string Role)
+    {
+        /// <summary>The link to it ("up", "down", …; "self" for this peer).</summary>
+        public string Link { get; init; } = "";
+
+        /// <summary>The round trip to it measured on the beats, when there is one.</summary>
+        public TimeSpan? Rtt { get; init; }
+    }
 }
 
 /// <summary>A message of a group, shown once: history first, then live ones.</summary>
@@ -89,6 +96,12 @@ public enum ConnectionKind
 
 /// <summary>How many members this peer has a working link to, of how many it follows.</summary>
 public sealed record LinksEvent(int Connected, int Known) : MeshEvent;
+
+/// <summary>Each followed member's link ("up", "down", …) and the round trip measured on the beats.</summary>
+public sealed record LinkHealthEvent(IReadOnlyList<LinkHealthEvent.Entry> Members) : MeshEvent
+{
+    public sealed record Entry(string PeerId, string Link, TimeSpan? Rtt);
+}
 
 public enum ConnectionState
 {

@@ -28,9 +28,57 @@ public sealed class ChatModel(string name, string fingerprint)
 
     public int LinksConnected { get; private set; }
 
+    /// <summary>Each member's link and round trip, by peer id (from the session's health reports).</summary>
+    public Dictionary<string, (string Link, TimeSpan? Rtt)> Health { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>How a member's link reads: "up 0.3 ms", "down", "you"; empty when offline or unknown.</summary>
+    public string LinkText(string? peerId, bool online)
+    {
+        if (peerId is not null && peerId == PeerId)
+        {
+            return "you";
+        }
+
+        if (!online || peerId is null || !Health.TryGetValue(peerId, out var health))
+        {
+            return "";
+        }
+
+        return health.Link == "up" && health.Rtt is { } rtt ? Rtt(rtt) : health.Link;
+    }
+
+    /// <summary>A round trip in a few characters: "0.3 ms", "42 ms", "1.2 s".</summary>
+    public static string Rtt(TimeSpan rtt) => rtt.TotalMilliseconds switch
+    {
+        < 10 => rtt.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture) + " ms",
+        < 1000 => rtt.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms",
+        _ => rtt.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s",
+    };
+
     public int LinksKnown { get; private set; }
 
     public bool Leaving { get; set; }
+
+    private DateTimeOffset? _reconnectedAt;
+
+    /// <summary>How long news stays on the status bar before it reads as the plain state again.</summary>
+    public static readonly TimeSpan NewsShown = TimeSpan.FromSeconds(10);
+
+    /// <summary>Lets news on the status bar expire ("etcd reconnected" becomes "etcd connected"); true when it did.</summary>
+    public bool Expire(DateTimeOffset now)
+    {
+        if (_reconnectedAt is { } at && now - at >= NewsShown)
+        {
+            _reconnectedAt = null;
+            if (EtcdState == "etcd reconnected")
+            {
+                EtcdState = "etcd connected";
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Set when a message named me: the screen rings the terminal's bell once and clears it.</summary>
     public bool Bell { get; set; }
@@ -131,7 +179,14 @@ public sealed class ChatModel(string name, string fingerprint)
                 {
                     var group = Group(ready.Group);
                     group.Ready = true;
+                    if (group.WasWaiting)
+                    {
+                        // The waiting said is answered: the group is open to this peer now.
+                        group.Lines.Add(new ChatLine(now, null, $"admitted to {group.Name}: history loaded, you can write", ChatLineKind.System));
+                    }
+
                     group.Waiting = null;
+                    group.WasWaiting = false;
                     if (ready.Peers is { } peers)
                     {
                         foreach (var peer in peers)
@@ -176,6 +231,7 @@ public sealed class ChatModel(string name, string fingerprint)
                 {
                     var group = Group(waiting.Group);
                     group.Waiting = waiting.Message;
+                    group.WasWaiting = true;
                     group.Lines.Add(new ChatLine(now, null, waiting.Message, ChatLineKind.System));
                     break;
                 }
@@ -197,6 +253,7 @@ public sealed class ChatModel(string name, string fingerprint)
                 if (connection.State == ConnectionState.Reconnected)
                 {
                     Say("etcd reconnected", now);
+                    _reconnectedAt = now;
                 }
 
                 break;
@@ -208,6 +265,15 @@ public sealed class ChatModel(string name, string fingerprint)
                     ConnectionState.Reconnecting => $"reconnecting to {link.Target}…",
                     _ => $"link to {link.Target} back",
                 }, now);
+                break;
+
+            case LinkHealthEvent health:
+                Health.Clear();
+                foreach (var entry in health.Members)
+                {
+                    Health[entry.PeerId] = (entry.Link, entry.Rtt);
+                }
+
                 break;
 
             case LinksEvent links:

@@ -480,7 +480,8 @@ public sealed class ChatWindow : Window
             case LineCommand.Kinds.Members:
                 if (_model.Current is { } group)
                 {
-                    var online = group.Members.Where(m => m.Value).Select(m => m.Key).ToList();
+                    var online = group.People.Where(m => m.Online)
+                        .Select(m => _model.LinkText(m.PeerId, true) is { Length: > 0 } link ? $"{m.Label} ({link})" : m.Label).ToList();
                     _model.Say($"{online.Count} online in {group.Name}: {string.Join(", ", online)}", _now());
                 }
 
@@ -575,6 +576,15 @@ public sealed class ChatWindow : Window
         return others.Length > 0 ? $"{name} | {others} | F2 panels" : $"{name} | F2 panels";
     }
 
+    /// <summary>A member pane row: presence, name, and at the right the link (its round trip when up).</summary>
+    private static string MemberRow(string label, bool online, string link)
+    {
+        var dot = !online ? "○" : link is "" or "you" || link.EndsWith(" ms", StringComparison.Ordinal) || link.EndsWith(" s", StringComparison.Ordinal) ? "●" : "◐";
+        var left = $"{dot} {label}";
+        var room = SideWidth - 2 - left.Length - 1;
+        return link.Length == 0 || link == "you" || room < link.Length ? left : left + new string(' ', room - link.Length + 1) + link;
+    }
+
     /// <summary>Brings every view up to date with the model (UI thread).</summary>
     public void Refresh()
     {
@@ -592,9 +602,9 @@ public sealed class ChatWindow : Window
         _memberItems.Clear();
         if (_model.Current is { } current)
         {
-            foreach (var (name, online) in current.Members.OrderByDescending(m => m.Value).ThenBy(m => m.Key, StringComparer.Ordinal))
+            foreach (var (label, peerId, online) in current.People)
             {
-                _memberItems.Add($"{(online ? "●" : "○")} {name}");
+                _memberItems.Add(MemberRow(label, online, _model.LinkText(peerId, online)));
             }
         }
 

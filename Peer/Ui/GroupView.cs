@@ -29,6 +29,22 @@ public sealed class GroupView(string name)
         }
     }
 
+    /// <summary>Each member as the member pane lists it: label, peer id (null when only the name is known), online.</summary>
+    public List<(string Label, string? PeerId, bool Online)> People
+    {
+        get
+        {
+            var members = Members;
+            return _people.Select(p =>
+                {
+                    var peerId = p.Key.StartsWith(ByName, StringComparison.Ordinal) ? null : p.Key;
+                    var label = peerId is not null && !members.ContainsKey(p.Value.Name) ? $"{p.Value.Name}#{peerId[..ShortFingerprint]}" : p.Value.Name;
+                    return (label, peerId, p.Value.Online);
+                })
+                .OrderByDescending(p => p.Online).ThenBy(p => p.label, StringComparer.Ordinal).ToList();
+        }
+    }
+
     private const string ByName = "name:";
 
     /// <summary>The short fingerprint is the start of the peer id (both are the SHA-256 of the signing key).</summary>
@@ -64,6 +80,9 @@ public sealed class GroupView(string name)
 
     /// <summary>History messages loaded so far while joining.</summary>
     public long Loaded { get; set; }
+
+    /// <summary>Set once the group waited (for admission or a key), until it is ready.</summary>
+    public bool WasWaiting { get; set; }
 
     /// <summary>Set while the group waits for a member to hand over its key.</summary>
     public string? Waiting { get; set; }

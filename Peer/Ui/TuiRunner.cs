@@ -32,6 +32,16 @@ public static class TuiRunner
 
         window = new ChatWindow(model, session.PostLine, Quit, () => DateTimeOffset.Now);
         window.Attach(app);
+        app.AddTimeout(TimeSpan.FromSeconds(1), () =>
+        {
+            // News on the status bar expires.
+            if (model.Expire(DateTimeOffset.Now))
+            {
+                window.Refresh();
+            }
+
+            return true;
+        });
 
         var run = Task.Run(() => session.RunAsync(groups, request, ct), ct);
         var pump = Task.Run(async () =>

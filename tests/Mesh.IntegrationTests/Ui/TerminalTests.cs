@@ -55,6 +55,9 @@ public sealed partial class TerminalTests : EtcdFixture
         TestContext.AddTestAttachment(path);
     }
 
+    [GeneratedRegex(@"● hal +\d+(\.\d)? m?s")]
+    private static partial Regex HalsRoundTrip();
+
     [GeneratedRegex(@"\d\d:\d\d tina: hello from tina")]
     private static partial Regex TinasLineWithTime();
 
@@ -72,6 +75,7 @@ public sealed partial class TerminalTests : EtcdFixture
         await tina.WaitForScreenAsync(s => s.Contains("said before the screens opened") && s.Contains($"| {group} |"), Long, "history and ready");
         await tom.WaitForScreenAsync(s => s.Contains("said before the screens opened") && s.Contains($"| {group} |"), Long, "history and ready");
         await tina.WaitForScreenAsync(s => s.Contains("● tom") && s.Contains("● hal"), Long, "members online");
+        await tina.WaitForScreenAsync(s => HalsRoundTrip().IsMatch(s), Long, "hal's round trip in the member pane");
         Save(tina, "joined");
 
         tina.Type("hello from tina");

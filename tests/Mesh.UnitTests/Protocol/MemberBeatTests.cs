@@ -33,6 +33,15 @@ public sealed class MemberBeatTests
     [TestCase("\u0001b 1:99999999999999999999")]
     [TestCase("\u0001bx 1:5")]
     [TestCase("\u0001b 1:5 2:6 3:7 4:8 5:9 6:10 7:11 8:12 9:13")]
+    [TestCase("\u0001b @12 @13")]
+    [TestCase("\u0001b @12 1:5")]
+    [TestCase("\u0001b ^0123456789abcdef/1/2 1:5")]
+    [TestCase("\u0001b ^0123456789ABCDEF/1/2")]
+    [TestCase("\u0001b ^0123456789abcde/1/2")]
+    [TestCase("\u0001b ^0123456789abcdef/1")]
+    [TestCase("\u0001b ^0123456789abcdef//2")]
+    [TestCase("\u0001b ^0123456789abcdef/1/-2")]
+    [TestCase("\u0001b @")]
     public void Anything_but_a_well_formed_bounded_beat_is_refused(string text) =>
         Assert.That(MemberBeat.TryParse(Encoding.ASCII.GetBytes(text)), Is.Null);
 
@@ -52,5 +61,31 @@ public sealed class MemberBeatTests
             bytes[1] = (byte)'b';
             Assert.DoesNotThrow(() => MemberBeat.TryParse(bytes));
         }
+    }
+
+    [Test]
+    public void A_beat_carries_its_send_time_and_the_echoes_of_the_beats_heard()
+    {
+        var beat = new MemberBeat([new MemberBeat.Tail(7, 3)])
+        {
+            SentUs = 123456789,
+            Echoes = [new MemberBeat.Echo("0123456789abcdef", 1000, 250), new MemberBeat.Echo("fedcba9876543210", 2000, 0)],
+        };
+        var parsed = MemberBeat.TryParse(beat.Encode())!;
+        Assert.That(parsed.SentUs, Is.EqualTo(123456789));
+        Assert.That(parsed.Echoes, Is.EqualTo(beat.Echoes));
+        Assert.That(parsed.Tails, Is.EqualTo(beat.Tails));
+    }
+
+    [Test]
+    public void The_largest_beat_fits_its_bound_and_one_echo_more_is_refused()
+    {
+        var echoes = Enumerable.Range(0, MemberBeat.MaxEchoes).Select(i => new MemberBeat.Echo($"{i:x16}", long.MaxValue / 10, long.MaxValue / 10)).ToList();
+        var tails = Enumerable.Range(0, MemberBeat.MaxTails).Select(i => new MemberBeat.Tail(long.MaxValue / 10, long.MaxValue / 10)).ToList();
+        var largest = new MemberBeat(tails) { SentUs = long.MaxValue / 10, Echoes = echoes }.Encode();
+        Assert.That(largest.Length, Is.LessThanOrEqualTo(MemberBeat.MaxBytes));
+        Assert.That(MemberBeat.TryParse(largest)!.Echoes, Has.Count.EqualTo(MemberBeat.MaxEchoes));
+        var more = Encoding.ASCII.GetBytes("\u0001b" + string.Concat(Enumerable.Range(0, MemberBeat.MaxEchoes + 1).Select(i => $" ^{i:x16}/1/1")));
+        Assert.That(MemberBeat.TryParse(more), Is.Null);
     }
 }

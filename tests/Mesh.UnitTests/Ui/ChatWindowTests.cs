@@ -548,4 +548,38 @@ public sealed class ChatWindowTests
         _app.InjectKey(Key.F2);
         Assert.That(Screen(), Does.Not.Contain("Groups"));
     }
+
+    [Test]
+    public void The_member_pane_and_members_show_each_link_and_its_round_trip()
+    {
+        _model = new ChatModel("amy", "1111:2222:3333:4444:5555") { PeerId = "p-amy" };
+        Close();
+        _app = Application.Create(new VirtualTimeProvider());
+        _app.Init(DriverRegistry.Names.ANSI);
+        _app.Driver!.SetScreenSize(100, 24);
+        _window = new ChatWindow(_model, _sent.Add, () => _quits++, () => Noon, () => _keyTime += _keyStep);
+        _window.Attach(_app);
+        _token = _app.Begin(_window);
+        Apply(new ReadyEvent("ops", ["amy", "bo", "cy"], [new MemberId("amy", "p-amy"), new MemberId("bo", "p-bo"), new MemberId("cy", "p-cy"), new MemberId("di", "p-di")]),
+            new MemberEvent("ops", "di", "p-di", false, MemberEvent.Exited),
+            new LinkHealthEvent([new("p-bo", "up", TimeSpan.FromMicroseconds(310)), new("p-cy", "reconnecting", null), new("p-di", "not linked", null)]));
+        var screen = Screen();
+        Assert.That(screen, Does.Contain("● bo        0.3 ms"), "bo's link up, its round trip");
+        Assert.That(screen, Does.Contain("◐ cy  reconnecting"), "cy online, its link not up");
+        Assert.That(screen, Does.Contain("○ di").And.Not.Contain("not linked"), "di offline: no link to speak of");
+        Type("/members");
+        Assert.That(_model.Current!.Lines[^1].Text, Is.EqualTo("3 online in ops: amy (you), bo (0.3 ms), cy (reconnecting)"));
+    }
+
+    [Test]
+    public void Admission_after_waiting_is_said_and_etcd_reconnected_gives_way_after_a_while()
+    {
+        Apply(new WaitingEvent("ops", "waiting for a member of 'ops' to admit you"), new ReadyEvent("ops", ["amy", "bo"]));
+        Assert.That(Screen(), Does.Contain("admitted to ops: history loaded, you can write"));
+        _model.Apply(new ConnectionEvent("etcd", ConnectionState.Reconnected), Noon);
+        Assert.That(_model.StatusLine(), Does.Contain("etcd reconnected"));
+        Assert.That(_model.Expire(Noon.AddSeconds(9)), Is.False);
+        Assert.That(_model.Expire(Noon.AddSeconds(10)), Is.True);
+        Assert.That(_model.StatusLine(), Does.Contain("| etcd connected |"));
+    }
 }
