@@ -47,6 +47,9 @@ public sealed class ChatModel(string name, string fingerprint)
         return health.Link == "up" && health.Rtt is { } rtt ? Rtt(rtt) : health.Link;
     }
 
+    /// <summary>False when the session reported the link to an online member as not up (down, reconnecting, …).</summary>
+    public bool LinkUp(string? peerId) => peerId is null || !Health.TryGetValue(peerId, out var health) || health.Link == "up";
+
     /// <summary>A round trip in a few characters: "0.3 ms", "42 ms", "1.2 s".</summary>
     public static string Rtt(TimeSpan rtt) => rtt.TotalMilliseconds switch
     {

@@ -577,9 +577,9 @@ public sealed class ChatWindow : Window
     }
 
     /// <summary>A member pane row: presence, name, and at the right the link (its round trip when up).</summary>
-    private static string MemberRow(string label, bool online, string link)
+    private static string MemberRow(string label, bool online, bool linkUp, string link)
     {
-        var dot = !online ? "○" : link is "" or "you" || link.EndsWith(" ms", StringComparison.Ordinal) || link.EndsWith(" s", StringComparison.Ordinal) ? "●" : "◐";
+        var dot = !online ? "○" : linkUp ? "●" : "◐";
         var left = $"{dot} {label}";
         var room = SideWidth - 2 - left.Length - 1;
         return link.Length == 0 || link == "you" || room < link.Length ? left : left + new string(' ', room - link.Length + 1) + link;
@@ -604,7 +604,7 @@ public sealed class ChatWindow : Window
         {
             foreach (var (label, peerId, online) in current.People)
             {
-                _memberItems.Add(MemberRow(label, online, _model.LinkText(peerId, online)));
+                _memberItems.Add(MemberRow(label, online, _model.LinkUp(peerId), _model.LinkText(peerId, online)));
             }
         }
 

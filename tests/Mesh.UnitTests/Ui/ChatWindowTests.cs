@@ -569,6 +569,8 @@ public sealed class ChatWindowTests
         Assert.That(screen, Does.Contain("○ di").And.Not.Contain("not linked"), "di offline: no link to speak of");
         Type("/members");
         Assert.That(_model.Current!.Lines[^1].Text, Is.EqualTo("3 online in ops: amy (you), bo (0.3 ms), cy (reconnecting)"));
+        Apply(new LinkHealthEvent([new("p-bo", "up", null), new("p-cy", "reconnecting", null)]));
+        Assert.That(Screen(), Does.Contain("● bo            up"), "up before its first round trip: still a full dot");
     }
 
     [Test]
