@@ -12,21 +12,39 @@ public sealed class EtcdProcess : IDisposable
 
     private string? _initialCluster;
 
-    private EtcdProcess(string name, bool secure = false)
+    /// <summary>The host of a <see cref="TestNetwork"/> it runs in, or null for loopback here.</summary>
+    private readonly NetHost? _host;
+
+    private EtcdProcess(string name, bool secure = false, NetHost? host = null)
     {
         Secure = secure;
         Name = name;
-        ClientPort = FreePort.Next();
-        _peerPort = FreePort.Next();
+        _host = host;
+        ClientPort = host is null ? FreePort.Next() : HostClientPort;
+        _peerPort = host is null ? FreePort.Next() : HostPeerPort;
         _dataDir = Path.Combine(Path.GetTempPath(), $"mesh-etcd-{Guid.NewGuid():N}");
         LogPath = _dataDir + ".log";
     }
+
+    /// <summary>The ports a member listens on inside its own host.</summary>
+    public const int HostClientPort = 2379;
+
+    public const int HostPeerPort = 2380;
 
     public string Name { get; }
 
     public int ClientPort { get; }
 
-    public string Url => $"{(Secure ? "https" : "http")}://127.0.0.1:{ClientPort}";
+    private string Address => _host?.Address.ToString() ?? "127.0.0.1";
+
+    /// <summary>Where it listens for clients (what etcdctl in the tests uses).</summary>
+    public string ListenUrl => $"{(Secure ? "https" : "http")}://{Address}:{ClientPort}";
+
+    /// <summary>Where clients reach it: its listener, or the relay in front of it when one is configured.</summary>
+    public string Url => _clientAdvertise ?? ListenUrl;
+
+    private string? _clientAdvertise;
+    private string? _peerAdvertise;
 
     /// <summary>Serves TLS with a certificate from a CA made for this server (see <see cref="CaPath"/>).</summary>
     public bool Secure { get; }
@@ -40,7 +58,10 @@ public sealed class EtcdProcess : IDisposable
 
     public bool Running => _process is { HasExited: false };
 
-    public string PeerUrl => $"http://127.0.0.1:{_peerPort}";
+    /// <summary>Where the other members reach it: its peer listener, or the relay in front of it.</summary>
+    public string PeerUrl => _peerAdvertise ?? PeerListenUrl;
+
+    private string PeerListenUrl => $"http://{Address}:{_peerPort}";
 
     /// <summary>The backend quota (<c>--quota-backend-bytes</c>), when not etcd's default of 2 GiB.</summary>
     public long? QuotaBytes { get; private init; }
@@ -49,6 +70,26 @@ public sealed class EtcdProcess : IDisposable
     public static IReadOnlyList<EtcdProcess> Cluster(int size)
     {
         var members = Enumerable.Range(0, size).Select(i => new EtcdProcess($"n{i}")).ToList();
+        var initial = string.Join(",", members.Select(m => $"{m.Name}={m.PeerUrl}"));
+        foreach (var member in members)
+        {
+            member._initialCluster = initial;
+        }
+
+        return members;
+    }
+
+    /// <summary>Members of a cluster, one on each host, not started yet. Each listens on its host's address
+    /// (<see cref="HostClientPort"/>, <see cref="HostPeerPort"/>) and is reached, by clients and by the other members,
+    /// at the ports <paramref name="clientPort"/> and <paramref name="peerPort"/> of its host: where the test puts
+    /// relays (or the same ports, for none).</summary>
+    public static IReadOnlyList<EtcdProcess> ClusterOn(IReadOnlyList<NetHost> hosts, int clientPort, int peerPort)
+    {
+        var members = hosts.Select(h => new EtcdProcess(h.Name, host: h)
+        {
+            _clientAdvertise = $"http://{h.Address}:{clientPort}",
+            _peerAdvertise = $"http://{h.Address}:{peerPort}",
+        }).ToList();
         var initial = string.Join(",", members.Select(m => $"{m.Name}={m.PeerUrl}"));
         foreach (var member in members)
         {
@@ -115,7 +156,6 @@ public sealed class EtcdProcess : IDisposable
     /// <summary>Starts (or restarts, with the same data) the server and waits until it serves requests.</summary>
     public async Task StartAsync()
     {
-        var peerUrl = $"http://127.0.0.1:{_peerPort}";
         var info = new ProcessStartInfo("etcd")
         {
             RedirectStandardOutput = true,
@@ -125,9 +165,9 @@ public sealed class EtcdProcess : IDisposable
         foreach (var arg in new[]
         {
             "--name", Name, "--data-dir", _dataDir,
-            "--listen-client-urls", Url, "--advertise-client-urls", Url,
-            "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
-            "--initial-cluster", _initialCluster ?? $"{Name}={peerUrl}",
+            "--listen-client-urls", ListenUrl, "--advertise-client-urls", Url,
+            "--listen-peer-urls", PeerListenUrl, "--initial-advertise-peer-urls", PeerUrl,
+            "--initial-cluster", _initialCluster ?? $"{Name}={PeerUrl}",
             "--initial-cluster-token", _initialCluster is null ? "single" : "mesh-test-cluster",
         })
         {
@@ -149,7 +189,7 @@ public sealed class EtcdProcess : IDisposable
             info.ArgumentList.Add(Path.Combine(dir, "server-key.pem"));
         }
 
-        _process = ServerProcess.Start(info, LogPath);
+        _process = ServerProcess.Start(_host?.Inside(info) ?? info, LogPath);
         await Waiting.UntilAsync(() => Serving(), TimeSpan.FromSeconds(30), $"etcd on {Url}",
             () => _process.HasExited ? $"etcd exited {_process.ExitCode}; see {LogPath}" : "not serving");
     }
@@ -168,7 +208,7 @@ public sealed class EtcdProcess : IDisposable
     /// <summary>Runs etcdctl against this server; returns its exit code and output.</summary>
     public (int ExitCode, string Output) Etcdctl(params string[] args)
     {
-        var options = new List<string> { "--endpoints", Url, "--dial-timeout=2s" };
+        var options = new List<string> { "--endpoints", ListenUrl, "--dial-timeout=2s" };
         if (Secure)
         {
             options.AddRange(["--cacert", CaPath]);
@@ -179,7 +219,8 @@ public sealed class EtcdProcess : IDisposable
             options.AddRange(["--user", RootUser]);
         }
 
-        return Tool.Run("etcdctl", [.. options, .. args], new Dictionary<string, string> { ["ETCDCTL_API"] = "3" });
+        var environment = new Dictionary<string, string> { ["ETCDCTL_API"] = "3" };
+        return _host is null ? Tool.Run("etcdctl", [.. options, .. args], environment) : _host.Try("etcdctl", [.. options, .. args], environment);
     }
 
     /// <summary>How many keys start with <paramref name="prefix"/> (-1 when etcdctl fails), and the current revision.</summary>

@@ -52,6 +52,12 @@ public sealed class PeerProcess : IAsyncDisposable
 
     /// <summary>As above, with environment variables for the process (MESH_LOG, say).</summary>
     public static PeerProcess Start(string etcd, string name, IReadOnlyList<string> groups, string? home,
+        IReadOnlyDictionary<string, string> environment, params string[] extra) =>
+        Start(null, etcd, name, groups, home, environment, extra);
+
+    /// <summary>As above, run inside <paramref name="host"/> of a <see cref="TestNetwork"/> (in the tests' own
+    /// network when null).</summary>
+    public static PeerProcess Start(NetHost? host, string etcd, string name, IReadOnlyList<string> groups, string? home,
         IReadOnlyDictionary<string, string> environment, params string[] extra)
     {
         home ??= Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
@@ -65,7 +71,7 @@ public sealed class PeerProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
 
-        var process = Process.Start(info)!;
+        var process = Process.Start(host?.Inside(info) ?? info)!;
         return new PeerProcess(name, home, process, Path.Combine(Path.GetTempPath(), $"mesh-peer-{name}-{process.Id}.err"));
     }
 
