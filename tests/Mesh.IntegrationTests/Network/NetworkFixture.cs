@@ -96,7 +96,10 @@ public abstract class NetworkFixture
         {
             if (failed)
             {
-                TestContext.Out.WriteLine($"{peer.Name} stderr: {peer.Tail()}");
+                // Everything the peer said, kept with the test results for whoever reads the failure.
+                var events = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"network-{TestContext.CurrentContext.Test.Name}-{peer.Name}.jsonl");
+                File.WriteAllLines(events, peer.Events.Select(e => e.GetRawText()));
+                TestContext.Out.WriteLine($"{peer.Name} stderr: {peer.Tail()}; events in {events}, stderr in {peer.StderrPath}");
             }
 
             await peer.DisposeAsync();
@@ -156,11 +159,13 @@ public abstract class NetworkFixture
     /// <paramref name="others"/>.</summary>
     protected static async Task WaitLinksUpAsync(PeerProcess peer, string group, IReadOnlyCollection<string> others)
     {
+        var earlier = peer.Of("members", group).Count;
         var asked = 0;
         var lastAsk = Stopwatch.StartNew();
         await Waiting.UntilAsync(async () =>
         {
-            var answers = peer.Of("members", group);
+            // Only answers to the questions asked here count: an earlier one may describe links since lost.
+            var answers = peer.Of("members", group).Skip(earlier).ToList();
             if (answers.Count > 0)
             {
                 var up = answers[^1].GetProperty("members").EnumerateArray().Where(m => m.Str("link") == "up").Select(m => m.Str("name")).ToHashSet();
@@ -336,6 +341,7 @@ public abstract class NetworkFixture
         IReadOnlyDictionary<string, List<string>> sentBy, DeliveryClock? clock, double? noticeSeconds, double? recoverySeconds)
     {
         int sent = 0, shown = 0, missing = 0, duplicated = 0, outOfOrder = 0;
+        var detail = new List<string>();
         foreach (var reader in peers)
         {
             var texts = reader.Messages(group).Select(m => (From: m.Str("from")!, Text: m.Str("text")!))
@@ -345,11 +351,22 @@ public abstract class NetworkFixture
                 var got = texts.Where(m => m.From == from).Select(m => m.Text).ToList();
                 sent += expected.Count;
                 shown += got.Count;
-                missing += expected.Except(got).Count();
+                var lacking = expected.Except(got).ToList();
+                missing += lacking.Count;
+                if (lacking.Count > 0)
+                {
+                    detail.Add($"{reader.Name} lacks {lacking.Count} of {from}'s: {string.Join(", ", lacking.Take(4))}");
+                }
+
                 duplicated += got.Count - got.Distinct().Count();
                 var positions = got.Distinct().Select(t => expected.IndexOf(t)).Where(i => i >= 0).ToList();
                 outOfOrder += positions.Zip(positions.Skip(1)).Count(pair => pair.Second < pair.First);
             }
+        }
+
+        foreach (var line in detail)
+        {
+            TestContext.Out.WriteLine(line);
         }
 
         return new NetworkReport(scenario, OneWayDelay.TotalMilliseconds, sent, shown, missing, duplicated, outOfOrder,
