@@ -20,6 +20,19 @@ public sealed class EtcdConnection : IDisposable
 
     private static readonly TimeSpan TokenRefresh = TimeSpan.FromMinutes(1);
 
+    /// <summary>How long a connection attempt to one member may take: a few round trips of a slow network, not the
+    /// kernel's two minutes of SYN retries.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>A connection silent this long while calls are open is pinged; one that does not answer the ping in
+    /// <see cref="KeepAlivePingTimeout"/> is dropped, and its calls go to another member.</summary>
+    public static readonly TimeSpan KeepAlivePingDelay = TimeSpan.FromSeconds(10);
+
+    public static readonly TimeSpan KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The back-off between attempts to reach a member that did not answer.</summary>
+    public static readonly (TimeSpan Initial, TimeSpan Max) ReconnectBackoff = (TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
+
     private readonly EtcdClient _client;
     private readonly EtcdSettings _settings;
     private readonly AuthTokenInterceptor _auth = new();
@@ -56,25 +69,35 @@ public sealed class EtcdConnection : IDisposable
         {
             // History pages and member lists are paged well below this, but a page of large messages may not be.
             o.MaxReceiveMessageSize = 64 * 1024 * 1024;
+            // A member that vanished (host down, a partition) is given up on quickly and dialled again soon after it is
+            // back: without these a connection attempt waits out the kernel's SYN retries (minutes), a silent
+            // connection is never dropped, and the dialler's back-off grows to two minutes.
+            o.InitialReconnectBackoff = ReconnectBackoff.Initial;
+            o.MaxReconnectBackoff = ReconnectBackoff.Max;
+            var handler = new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                ConnectTimeout = ConnectTimeout,
+                // etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time); a peer always has a
+                // watch or a keep-alive open, so pings go only while calls are.
+                KeepAlivePingDelay = KeepAlivePingDelay,
+                KeepAlivePingTimeout = KeepAlivePingTimeout,
+                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            };
             if (settings.Endpoints.Any(e => e.StartsWith("https://", StringComparison.OrdinalIgnoreCase)))
             {
                 // The client reaches endpoints through a static resolver, which drops the scheme: say TLS explicitly.
                 o.Credentials = ChannelCredentials.SecureSsl;
-                o.HttpHandler = new SocketsHttpHandler
+                handler.SslOptions = new SslClientAuthenticationOptions
                 {
-                    EnableMultipleHttp2Connections = true,
-                    KeepAlivePingDelay = TimeSpan.FromSeconds(30),
-                    KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
-                    KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                    SslOptions = new SslClientAuthenticationOptions
-                    {
-                        RemoteCertificateValidationCallback = ValidateServer,
-                        ApplicationProtocols = [SslApplicationProtocol.Http2],
-                        ClientCertificates = _clientCertificate is null ? null : [_clientCertificate],
-                    },
+                    RemoteCertificateValidationCallback = ValidateServer,
+                    ApplicationProtocols = [SslApplicationProtocol.Http2],
+                    ClientCertificates = _clientCertificate is null ? null : [_clientCertificate],
                 };
             }
-        }, interceptors: [_timing, _auth]);
+
+            o.HttpHandler = handler;
+        }, interceptors: [_timing, _auth, new RequireLeaderInterceptor()]);
         var connection = _client.GetConnection();
         KV = connection.KVClient;
         Watch = connection.WatchClient;
@@ -240,6 +263,7 @@ public sealed class EtcdConnection : IDisposable
         {
             StatusCode.DeadlineExceeded => "no answer in time",
             StatusCode.Unavailable when IsTlsFailure(e.Status.DebugException) => "TLS handshake failed: its certificate is not trusted (see --etcd-cacert) or does not name the host",
+            StatusCode.Unavailable when IsNoLeader(e) => "a member cut off from its cluster's leader",
             StatusCode.Unavailable => "connection refused or lost",
             StatusCode.Unauthenticated => "authentication failed",
             StatusCode.PermissionDenied => "permission denied",
@@ -247,6 +271,10 @@ public sealed class EtcdConnection : IDisposable
         };
         return new EtcdUnavailableException($"etcd unreachable at {Describe} ({why})", e);
     }
+
+    /// <summary>A member's answer when it has no leader (to calls that require one: see <see cref="RequireLeaderInterceptor"/>).</summary>
+    public static bool IsNoLeader(RpcException e) =>
+        e.StatusCode == StatusCode.Unavailable && e.Status.Detail.Contains("no leader", StringComparison.Ordinal);
 
     /// <summary>etcd's answer to a write once its NOSPACE alarm is raised ("mvcc: database space exceeded").</summary>
     public static bool IsNoSpace(RpcException e) =>

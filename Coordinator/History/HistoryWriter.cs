@@ -32,11 +32,18 @@ public sealed partial class HistoryWriter : IAsyncDisposable
 
     private readonly TimeSpan _linger;
 
-    public HistoryWriter(IHistoryStore store, ILogger log, TimeSpan? linger = null)
+    /// <summary>How long writes must keep failing before the user is told: a failed attempt that the next one, on
+    /// another etcd member, puts right is not news (a member that lost its leader refuses a third of the calls).</summary>
+    public static readonly TimeSpan DefaultQuietFor = TimeSpan.FromSeconds(2);
+
+    private readonly TimeSpan _quietFor;
+
+    public HistoryWriter(IHistoryStore store, ILogger log, TimeSpan? linger = null, TimeSpan? quietFor = null)
     {
         _store = store;
         _log = log;
         _linger = linger ?? DefaultLinger;
+        _quietFor = quietFor ?? DefaultQuietFor;
         _loop = Task.Run(RunAsync);
     }
 
@@ -75,6 +82,7 @@ public sealed partial class HistoryWriter : IAsyncDisposable
         var backoff = new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
         var failing = false;
         var full = false;
+        long? failingSince = null;
         HistoryEntry? carried = null;
         var reader = _queue.Reader;
         while (carried is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -136,7 +144,9 @@ public sealed partial class HistoryWriter : IAsyncDisposable
                     var delay = backoff.Next();
                     LogAppendFailed(batch.Count, e.Message, delay.TotalMilliseconds);
                     var noSpace = e is EtcdUnavailableException { NoSpace: true };
-                    if (!failing || noSpace != full)
+                    failingSince ??= System.Diagnostics.Stopwatch.GetTimestamp();
+                    var persistent = noSpace || System.Diagnostics.Stopwatch.GetElapsedTime(failingSince.Value) >= _quietFor;
+                    if (persistent && (!failing || noSpace != full))
                     {
                         // Said once per outage, and again if its cause turns into (or out of) a full etcd.
                         failing = true;
@@ -167,6 +177,7 @@ public sealed partial class HistoryWriter : IAsyncDisposable
             Interlocked.Add(ref _written, batch.Count);
             Interlocked.Increment(ref _transactions);
             backoff.Reset();
+            failingSince = null;
             Raise(BatchWritten, batch.Count);
             if (failing)
             {

@@ -137,6 +137,7 @@ public sealed partial class PeerRegistration : IAsyncDisposable
         var backoff = new Backoff(TimeSpan.FromMilliseconds(250), interval);
         var lastRenewed = DateTime.UtcNow;
         var state = RegistrationState.Registered;
+        var leaderlessAnswers = 0;
 
         void Set(RegistrationState next)
         {
@@ -176,6 +177,7 @@ public sealed partial class PeerRegistration : IAsyncDisposable
                     lastRenewed = DateTime.UtcNow;
                     Renewed?.Invoke();
                     backoff.Reset();
+                    leaderlessAnswers = 0;
                     if (state is not RegistrationState.Registered and not RegistrationState.Restored)
                     {
                         Set(RegistrationState.Registered);
@@ -187,6 +189,13 @@ public sealed partial class PeerRegistration : IAsyncDisposable
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 return;
+            }
+            catch (RpcException e) when (EtcdConnection.IsNoLeader(e) && leaderlessAnswers++ == 0)
+            {
+                // The stream was on a member cut off from its leader, which said so at once: the next one opens on
+                // another member. Only if that fails too is etcd unreachable.
+                LogKeepAliveFailed(e.Message);
+                continue;
             }
             catch (Exception e) when (e is RpcException or EtcdUnavailableException or OperationCanceledException or IOException)
             {

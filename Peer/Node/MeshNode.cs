@@ -27,6 +27,7 @@ public sealed partial class MeshNode : IDisposable, Session.IFramePublisher
     private readonly NetMQQueue<(byte[] Topic, byte[] Payload)> _outgoing = new();
     private readonly NetMQQueue<Action> _control = new();
     private readonly Dictionary<string, SubscriberLink> _links = new(StringComparer.Ordinal);
+    private readonly NetMQTimer _redialTimer = new(TimeSpan.FromSeconds(1));
     private readonly int _maxFrameBytes;
     private readonly int _highWaterMark;
     private long _published;
@@ -107,9 +108,11 @@ public sealed partial class MeshNode : IDisposable, Session.IFramePublisher
                 action();
             }
         };
+        _redialTimer.Elapsed += (_, _) => RedialStuckLinks();
         _poller.Add(_publisher);
         _poller.Add(_outgoing);
         _poller.Add(_control);
+        _poller.Add(_redialTimer);
         _poller.RunAsync("mesh-node");
         _started = true;
         return advertise ?? bound;
@@ -163,8 +166,16 @@ public sealed partial class MeshNode : IDisposable, Session.IFramePublisher
             }
 
             created.Socket.ReceiveReady += (_, e) => OnMemberFrames(created, e.Socket);
-            created.Monitor.Disconnected += (_, _) => _onLinkTrouble(created.Spec.PeerId, false);
-            created.Monitor.ConnectRetried += (_, _) => _onLinkTrouble(created.Spec.PeerId, true);
+            created.Monitor.Disconnected += (_, _) =>
+            {
+                created.Dialer.OnDropped(Environment.TickCount64);
+                _onLinkTrouble(created.Spec.PeerId, false);
+            };
+            created.Monitor.ConnectRetried += (_, _) =>
+            {
+                created.Dialer.OnRetried(Environment.TickCount64);
+                _onLinkTrouble(created.Spec.PeerId, true);
+            };
             // On the poller, not StartAsync: a monitor task would hold a thread-pool thread for its whole life.
             created.Monitor.AttachToPoller(_poller);
             _poller.Add(created.Socket);
@@ -175,6 +186,27 @@ public sealed partial class MeshNode : IDisposable, Session.IFramePublisher
         foreach (var gone in _links.Values.Where(l => !keep.Contains(l.Spec.PeerId)).ToList())
         {
             Drop(gone);
+        }
+    }
+
+    /// <summary>Starts afresh every link whose connection attempt has gone on too long (see <see cref="LinkDialer"/>).</summary>
+    private void RedialStuckLinks()
+    {
+        var now = Environment.TickCount64;
+        foreach (var link in _links.Values)
+        {
+            if (link.Dialer.RedialDue(now))
+            {
+                try
+                {
+                    link.Redial(now);
+                    LogRedialed(link.Spec.PeerId, Naming.Printable(link.Spec.Endpoint));
+                }
+                catch (Exception e) when (e is NetMQException or ArgumentException)
+                {
+                    LogLinkRefused(link.Spec.PeerId, Naming.Printable(link.Spec.Endpoint), e.Message.ReplaceLineEndings(" "));
+                }
+            }
         }
     }
 
@@ -225,6 +257,7 @@ public sealed partial class MeshNode : IDisposable, Session.IFramePublisher
             var topic = frames[0];
             if (topic.AsSpan().SequenceEqual(Topics.Hello))
             {
+                link.Dialer.OnUp();
                 _onLinkUp(link.Spec.PeerId);
                 continue;
             }
@@ -281,6 +314,9 @@ public sealed partial class MeshNode : IDisposable, Session.IFramePublisher
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Debug, Message = "link to {PeerId} at {Endpoint} opened")]
     private partial void LogLinkOpened(string peerId, string endpoint);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Debug, Message = "link to {PeerId} at {Endpoint} dialled again: the attempt under way did not come up")]
+    private partial void LogRedialed(string peerId, string endpoint);
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Debug, Message = "link to {PeerId} closed")]
     private partial void LogLinkClosed(string peerId);

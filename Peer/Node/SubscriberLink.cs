@@ -25,7 +25,9 @@ internal sealed class SubscriberLink : IDisposable
         // NetMQ doubles the reconnect interval up to the cap, without jitter: a random base per link keeps links
         // that dropped together (a member restarting, a network blip) from retrying in lockstep.
         Socket.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100 + Random.Shared.Next(100));
-        Socket.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(5);
+        // Refused attempts (the member's host is up, its peer is not) back off to this; attempts that hang are
+        // restarted by the dialer.
+        Socket.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(2);
         // ZMTP heartbeats: a member that dies or freezes without closing its connection is noticed within seconds.
         Socket.Options.HeartbeatInterval = TimeSpan.FromSeconds(1);
         Socket.Options.HeartbeatTimeout = HeartbeatTimeout;
@@ -48,6 +50,24 @@ internal sealed class SubscriberLink : IDisposable
     }
 
     public LinkSpec Spec { get; private set; }
+
+    public LinkDialer Dialer { get; } = new(Environment.TickCount64);
+
+    /// <summary>Abandons the connection attempt under way and starts a fresh one (subscriptions are sent again).</summary>
+    public void Redial(long nowMs)
+    {
+        try
+        {
+            Socket.Disconnect(Spec.Endpoint);
+        }
+        catch (Exception e) when (e is NetMQException or ArgumentException)
+        {
+            // Not connected to it at this moment: connecting is all there is to do.
+        }
+
+        Socket.Connect(Spec.Endpoint);
+        Dialer.OnRedialed(nowMs);
+    }
 
     public SubscriberSocket Socket { get; }
 

@@ -18,6 +18,11 @@ public sealed class NetworkFaultTests : NetworkFixture
             victim => HostOf(victim).Unplug(), victim => HostOf(victim).Plug());
 
     [Test]
+    public Task A_host_unplugged_for_20_s_comes_back_without_loss() =>
+        RunAsync("a peer's host unplugged for 20 s (longer than its lease)", TimeSpan.FromSeconds(20), Notice.LinkDown,
+            victim => HostOf(victim).Unplug(), victim => HostOf(victim).Plug());
+
+    [Test]
     public Task A_host_whose_link_goes_down_and_up_loses_and_duplicates_nothing() =>
         RunAsync("a peer's link down for 5 s, then up", Stall, Notice.LinkDown,
             victim => HostOf(victim).LinkDown(), victim => HostOf(victim).LinkUp());
@@ -83,6 +88,7 @@ public sealed class NetworkFaultTests : NetworkFixture
         var marks = peers.ToDictionary(p => p.Name, p => p.Events.Count);
         var fault = Stopwatch.StartNew();
         inject(victim);
+        Note($"fault on {victim.Name}: {scenario}");
         using var watching = new CancellationTokenSource();
         var noticed = WatchForNoticeAsync(notice, victim, others, marks, fault, watching.Token);
         var round = 0;
@@ -94,6 +100,7 @@ public sealed class NetworkFaultTests : NetworkFixture
         }
 
         heal(victim);
+        Note("healed");
         var healed = Stopwatch.StartNew();
         foreach (var peer in peers)
         {

@@ -25,6 +25,11 @@ public abstract class NetworkFixture
     private const int EtcdPeerRelayPort = 12380;
 
     private readonly List<PeerProcess> _peers = [];
+    private readonly ConcurrentQueue<string> _timeline = new();
+    private long _started = Stopwatch.GetTimestamp();
+
+    /// <summary>Notes a step of the test in its timeline (written with the test output when it fails).</summary>
+    protected void Note(string what) => _timeline.Enqueue($"{Stopwatch.GetElapsedTime(_started).TotalSeconds,7:F2} s test: {what}");
     private readonly List<LinkRelay> _relays = [];
     private readonly Dictionary<string, LinkRelay> _pubRelays = [];
     private readonly Dictionary<string, LinkRelay> _etcdClientRelays = [];
@@ -88,10 +93,19 @@ public abstract class NetworkFixture
         Net?.Dispose();
     }
 
+    [SetUp]
+    public void StartClock() => _started = Stopwatch.GetTimestamp();
+
     [TearDown]
     public async Task StopPeers()
     {
         var failed = TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed;
+        if (failed || Environment.GetEnvironmentVariable("MESH_TEST_TIMELINE") == "1")
+        {
+            TestContext.Out.WriteLine(string.Join("\n", _timeline));
+        }
+
+        _timeline.Clear();
         foreach (var peer in _peers)
         {
             if (failed)
@@ -134,6 +148,13 @@ public abstract class NetworkFixture
             var peer = PeerProcess.Start(host, EtcdEndpoints, host.Name, [group], null, new Dictionary<string, string>(),
                 ["--bind", bind, "--advertise", $"tcp://{host.Address}:{PubRelayPort}", .. extra]);
             _peers.Add(peer);
+            peer.EventReceived += (e, at) =>
+            {
+                if (e.Str("type") is "disconnected" or "reconnected" or "joined" or "left" or "error")
+                {
+                    _timeline.Enqueue($"{Stopwatch.GetElapsedTime(_started, at).TotalSeconds,7:F2} s {peer.Name}: {e.GetRawText()}");
+                }
+            };
             return peer;
         }).ToArray();
         foreach (var peer in peers)

@@ -52,7 +52,7 @@ public sealed class HistoryWriterTests
     public async Task A_failed_append_is_retried_until_it_lands_without_duplicates()
     {
         var store = new InMemoryHistoryStore { FailNextAppend = new IOException("etcd down") };
-        await using var writer = new HistoryWriter(store, NullLogger.Instance);
+        await using var writer = new HistoryWriter(store, NullLogger.Instance, quietFor: TimeSpan.Zero);
         var health = new List<bool>();
         writer.HealthChanged += (ok, _) => { lock (health) { health.Add(ok); } };
         writer.Enqueue(Entry(1));
@@ -64,6 +64,22 @@ public sealed class HistoryWriterTests
         lock (health)
         {
             Assert.That(health, Is.EqualTo(new[] { false, true }), "failure reported, then recovery");
+        }
+    }
+
+    [Test]
+    public async Task A_failure_that_the_next_attempt_puts_right_is_not_reported()
+    {
+        var store = new InMemoryHistoryStore { FailNextAppend = new IOException("a member without a leader") };
+        await using var writer = new HistoryWriter(store, NullLogger.Instance, quietFor: TimeSpan.FromSeconds(30));
+        var health = new List<bool>();
+        writer.HealthChanged += (ok, _) => { lock (health) { health.Add(ok); } };
+        writer.Enqueue(Entry(1));
+        Assert.That(await writer.FlushAndCloseAsync(TimeSpan.FromSeconds(30)), Is.Zero);
+        Assert.That(store.AppendCalls, Is.EqualTo(2), "failed once, then written");
+        lock (health)
+        {
+            Assert.That(health, Is.Empty, "neither a failure nor a recovery to tell");
         }
     }
 
