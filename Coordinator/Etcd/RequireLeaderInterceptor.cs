@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 
 namespace Mesh.Coordinator.Etcd;
 
@@ -9,37 +8,11 @@ namespace Mesh.Coordinator.Etcd;
 /// stream reopened, on another member.</summary>
 /// <remarks>Without it, a peer whose keep-alive stream happened to be on a member split from the others keeps
 /// "renewing" a lease the cluster lets expire, and its watches go silent.</remarks>
-internal sealed class RequireLeaderInterceptor : Interceptor
+internal sealed class RequireLeaderInterceptor : HeaderInterceptor
 {
     public const string Key = "hasleader";
 
-    private static ClientInterceptorContext<TRequest, TResponse> Require<TRequest, TResponse>(ClientInterceptorContext<TRequest, TResponse> context)
-        where TRequest : class
-        where TResponse : class
-    {
-        if (context.Method.ServiceName is not ("etcdserverpb.KV" or "etcdserverpb.Watch" or "etcdserverpb.Lease"))
-        {
-            // Status and member calls are asked of one member about itself: a leaderless one must still answer.
-            return context;
-        }
-
-        var headers = context.Options.Headers ?? new Metadata();
-        headers.Add(Key, "true");
-        return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(headers));
-    }
-
-    public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation) =>
-        continuation(request, Require(context));
-
-    public override TResponse BlockingUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context, BlockingUnaryCallContinuation<TRequest, TResponse> continuation) =>
-        continuation(request, Require(context));
-
-    public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(ClientInterceptorContext<TRequest, TResponse> context, AsyncDuplexStreamingCallContinuation<TRequest, TResponse> continuation) =>
-        continuation(Require(context));
-
-    public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation) =>
-        continuation(request, Require(context));
-
-    public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(ClientInterceptorContext<TRequest, TResponse> context, AsyncClientStreamingCallContinuation<TRequest, TResponse> continuation) =>
-        continuation(Require(context));
+    // Status and member calls are asked of one member about itself: a leaderless one must still answer them.
+    protected override IEnumerable<(string Key, string Value)> HeadersFor(IMethod method) =>
+        method.ServiceName is "etcdserverpb.KV" or "etcdserverpb.Watch" or "etcdserverpb.Lease" ? [(Key, "true")] : [];
 }

@@ -47,7 +47,7 @@ public sealed class NetworkFaultTests : NetworkFixture
                 split = EtcdLeader();
                 SplitEtcd(split);
             },
-            _ => HealEtcd(split!));
+            _ => HealEtcd(split!), presenceKept: true);
     }
 
     private enum Notice
@@ -62,7 +62,9 @@ public sealed class NetworkFaultTests : NetworkFixture
         None,
     }
 
-    private async Task RunAsync(string scenario, TimeSpan hold, Notice notice, Action<PeerProcess> inject, Action<PeerProcess> heal)
+    /// <param name="presenceKept">Whether every peer must stay online throughout (etcd's majority kept serving).</param>
+    private async Task RunAsync(string scenario, TimeSpan hold, Notice notice, Action<PeerProcess> inject, Action<PeerProcess> heal,
+        bool presenceKept = false)
     {
         var group = $"fault-{Guid.NewGuid():N}"[..20];
         var peers = await StartPeersAsync(group, Peers);
@@ -130,6 +132,12 @@ public sealed class NetworkFaultTests : NetworkFixture
         Assert.That(report.Duplicated, Is.Zero, "duplicated");
         Assert.That(report.OutOfOrder, Is.Zero, "out of a sender's order");
         Assert.That(report.Shown, Is.EqualTo(report.Sent));
+        if (presenceKept)
+        {
+            var left = peers.SelectMany(p => p.Events.Skip(marks[p.Name]).Where(e => e.Str("type") == "left").Select(e => $"{p.Name} saw {e.Str("name")} leave")).ToList();
+            Assert.That(left, Is.Empty, "a lease expired while a majority of etcd served");
+        }
+
         if (notice != Notice.None)
         {
             Assert.That(noticeSeconds, Is.Not.Null, $"the fault was noticed ({notice})");
