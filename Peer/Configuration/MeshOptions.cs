@@ -48,16 +48,8 @@ public sealed record MeshOptions
             Naming.RequireName(name);
         }
 
-        bind = string.IsNullOrWhiteSpace(bind) ? DefaultBind : bind.Trim();
-        RequireTcpEndpoint("--bind", bind, allowWildcardPort: true);
-        if (advertise is not null)
-        {
-            RequireTcpEndpoint("--advertise", advertise, allowWildcardPort: false);
-        }
-        else if (IsWildcardHost(bind))
-        {
-            throw new MeshException($"--bind {bind} listens on every interface: give --advertise with the address other peers should use", 2);
-        }
+        bind = ListenEndpoints.Check(string.IsNullOrWhiteSpace(bind) ? DefaultBind : bind.Trim(), advertise?.Trim());
+        advertise = advertise?.Trim();
 
         var ttl = leaseTtlSeconds ?? 5;
         if (ttl is < 2 or > 300)
@@ -109,25 +101,4 @@ public sealed record MeshOptions
 
         return endpoints;
     }
-
-    private static void RequireTcpEndpoint(string flag, string value, bool allowWildcardPort)
-    {
-        var ok = value.StartsWith("tcp://", StringComparison.Ordinal);
-        var hostPort = ok ? value["tcp://".Length..] : "";
-        var colon = hostPort.LastIndexOf(':');
-        ok = ok && colon > 0;
-        if (ok)
-        {
-            var port = hostPort[(colon + 1)..];
-            ok = (allowWildcardPort && port == "*") || (int.TryParse(port, out var p) && p is > 0 and < 65536);
-        }
-
-        if (!ok)
-        {
-            throw new MeshException($"{flag}: '{Naming.Printable(value)}' is not an endpoint like tcp://127.0.0.1:5555", 2);
-        }
-    }
-
-    private static bool IsWildcardHost(string endpoint) =>
-        endpoint.StartsWith("tcp://*:", StringComparison.Ordinal) || endpoint.StartsWith("tcp://0.0.0.0:", StringComparison.Ordinal);
 }

@@ -19,8 +19,8 @@ public abstract class NetworkFixture
     protected static TimeSpan Long => TimeSpan.FromSeconds(120);
 
     /// <summary>Where a peer binds inside its host, and where its relay listens (what it advertises).</summary>
-    private const int PubPort = 7000;
-    private const int PubRelayPort = 7001;
+    protected const int PubPort = 7000;
+    protected const int PubRelayPort = 7001;
     private const int EtcdClientRelayPort = 12379;
     private const int EtcdPeerRelayPort = 12380;
 

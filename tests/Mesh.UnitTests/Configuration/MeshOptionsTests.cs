@@ -35,8 +35,8 @@ public sealed class MeshOptionsTests
     public void Binding_every_interface_requires_an_advertised_endpoint()
     {
         Assert.Throws<MeshException>(() => MeshOptions.From(null, "/tmp/x", "amy", "tcp://0.0.0.0:7000", null, null));
-        var options = MeshOptions.From(null, "/tmp/x", "amy", "tcp://0.0.0.0:7000", "tcp://127.0.0.1:7000", null);
-        Assert.That(options.Advertise, Is.EqualTo("tcp://127.0.0.1:7000"));
+        var options = MeshOptions.From(null, "/tmp/x", "amy", "tcp://0.0.0.0:7000", "tcp://192.0.2.10:7000", null);
+        Assert.That(options.Advertise, Is.EqualTo("tcp://192.0.2.10:7000"));
     }
 
     [TestCase(1)]
