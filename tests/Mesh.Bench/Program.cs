@@ -8,7 +8,7 @@ using Mesh.Testing;
 // The benchmark suite: the ceilings of the stack, then Mesh's scenarios, each figure beside its ceiling.
 //   deploy/bench.sh               (everything, about 5 minutes; the peer precompiled as deploy/mesh.sh runs it)
 //   deploy/bench.sh --quick       (smaller sizes, about 1 minute)
-//   --only ceilings|throughput|latency|fanout|frozen|join|storage|retention|scale|rotation   --no-docs (write neither docs/performance.md nor its JSON)
+//   --only ceilings|throughput|latency|fanout|frozen|join|storage|retention|scale|members|rotation   --no-docs (write neither docs/performance.md nor its JSON)
 // The peer measured is MESH_DLL (set by deploy/bench.sh), or the mesh.dll built next to this program.
 var quick = args.Contains("--quick");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
@@ -138,6 +138,23 @@ if (Runs("scale"))
     Print($"scale, {size} peers: {latencies.Count:N0} deliveries, p50 {Stats.Percentile(latencies, 0.5):F2} ms, p99 {p99:F2} ms; idle resident memory median {Stats.Median(rss):F1} MB, max {rss.Max():F1} MB");
     figures.Add(new Figure($"{size} peers: message to all {size - 1} others, p99", p99, "ms", "≤ 100 ms", quick ? null : 100, false, "NetMQ one-way p99", rawP99));
     figures.Add(new Figure($"{size} peers: idle resident memory, median", Stats.Median(rss), "MB", "≤ 60 MB", 60, false));
+}
+
+if (Runs("members"))
+{
+    // What one member costs every other, at each size: the figures docs/architecture.md projects from.
+    var points = new List<Scenarios.MemberCost>();
+    foreach (var size in quick ? new[] { 4, 8 } : new[] { 4, 8, 16, 32 })
+    {
+        var point = await Scenarios.MemberCostAsync(etcd, size, quick ? 100 : 300);
+        points.Add(point);
+        Print(string.Create(CultureInfo.InvariantCulture,
+            $"members, {size}: resident {point.RssMb:F1} MB, {point.Sockets:F0} sockets, {point.Threads:F0} threads; idle {point.IdleCpuMsPerSec:F1} ms CPU/s, "
+            + $"{point.IdleBytesPerLinkPerSec:F0} B/s per link; per message of {point.TextBytes} characters: {point.ReceiverCpuMsPerMessage:F2} ms CPU at each receiver, "
+            + $"{point.SenderCpuMsPerMessage:F2} ms at the sender, {point.BytesPerLinkPerMessage:F0} B on each link"));
+    }
+
+    extra["members"] = points;
 }
 
 if (Runs("rotation"))

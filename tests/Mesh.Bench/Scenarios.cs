@@ -22,14 +22,14 @@ public static class Scenarios
     private static string Text(int i) => $"message {i:D6} " + new string('x', 85);
 
     private static async Task<List<PeerProcess>> StartGroupAsync(EtcdProcess etcd, string group, IEnumerable<string> names,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, Func<string, string[]>? extra = null)
     {
         // In waves of 8: 32 processes starting at once on 2 cores can starve etcd past a peer's 5 s start-up check,
         // and what is measured here is the group once it runs, not the start.
         var peers = new List<PeerProcess>();
         foreach (var wave in names.Chunk(8))
         {
-            var started = wave.Select(n => PeerProcess.Start(etcd.Url, n, [group], null, environment ?? new Dictionary<string, string>())).ToList();
+            var started = wave.Select(n => PeerProcess.Start(etcd.Url, n, [group], null, environment ?? new Dictionary<string, string>(), extra?.Invoke(n) ?? [])).ToList();
             foreach (var peer in started)
             {
                 await peer.WaitReadyAsync(group, Long);
@@ -532,6 +532,108 @@ public static class Scenarios
         }
 
         return null;
+    }
+
+    /// <summary>What one member of a group of <paramref name="size"/> costs, measured on the running processes: its
+    /// resident memory, its sockets and threads, its CPU and its link bytes while idle (beats), and, for
+    /// <paramref name="messages"/> messages from one member, the CPU each receiver spends and the bytes the sender puts
+    /// on each link, per message.</summary>
+    public static async Task<MemberCost> MemberCostAsync(EtcdProcess etcd, int size, int messages)
+    {
+        var group = NewGroup("members");
+        var ports = new Dictionary<string, int>();
+        var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, size).Select(i => $"g{i}"), extra: name =>
+        {
+            var port = FreePort.Next();
+            ports[name] = port;
+            return ["--bind", $"tcp://127.0.0.1:{port}"];
+        });
+        try
+        {
+            // Links settle (each member's hello answered) before anything is counted.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            var sender = peers[0];
+            var receivers = peers.Skip(1).ToList();
+            var idle = TimeSpan.FromSeconds(5);
+            var cpu0 = peers.ToDictionary(p => p.Name, p => CpuMs(p.Pid));
+            var bytes0 = SentBytes(ports[sender.Name]);
+            await Task.Delay(idle);
+            var idleCpu = peers.Select(p => (CpuMs(p.Pid) - cpu0[p.Name]) / idle.TotalSeconds).ToList();
+            var idleBytes = (SentBytes(ports[sender.Name]) - bytes0) / idle.TotalSeconds / Math.Max(1, receivers.Count);
+
+            var before = receivers.ToDictionary(p => p.Name, p => CpuMs(p.Pid));
+            var senderBefore = CpuMs(sender.Pid);
+            var linkBefore = SentBytes(ports[sender.Name]);
+            var texts = Enumerable.Range(0, messages).Select(Text).ToList();
+            foreach (var text in texts)
+            {
+                await sender.SendAsync(text);
+                await Task.Delay(5); // paced: the cost of each message, not of a queue
+            }
+
+            foreach (var peer in receivers)
+            {
+                await peer.WaitForAsync(p => p.CountOf("message", group) >= messages, Long, $"{messages} messages");
+            }
+
+            var elapsed = messages * 0.005;
+            // What the idle beats cost over the same time is taken off, so that the figure is the messages' own.
+            var perMessageCpu = receivers.Select(p => (CpuMs(p.Pid) - before[p.Name] - Stats.Median(idleCpu) * elapsed) / messages).ToList();
+            var senderCpu = (CpuMs(sender.Pid) - senderBefore) / messages;
+            var perLinkBytes = (SentBytes(ports[sender.Name]) - linkBefore) / (double)messages / receivers.Count;
+            return new MemberCost(size, Stats.Median(peers.Select(p => ResidentMb(p.Pid)).ToList()), Stats.Median(peers.Select(p => (double)Sockets(p.Pid)).ToList()),
+                Stats.Median(peers.Select(p => (double)Threads(p.Pid)).ToList()), Stats.Median(idleCpu), idleBytes,
+                Stats.Median(perMessageCpu), senderCpu, perLinkBytes, texts[0].Length);
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
+    public sealed record MemberCost(int Members, double RssMb, double Sockets, double Threads, double IdleCpuMsPerSec, double IdleBytesPerLinkPerSec,
+        double ReceiverCpuMsPerMessage, double SenderCpuMsPerMessage, double BytesPerLinkPerMessage, int TextBytes);
+
+    /// <summary>User plus system CPU time of a process so far, in ms.</summary>
+    private static double CpuMs(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return ticks * 10.0; // USER_HZ is 100 on Linux
+    }
+
+    private static int Sockets(int pid) =>
+        Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count(fd =>
+        {
+            try
+            {
+                return new FileInfo(fd).LinkTarget?.StartsWith("socket:", StringComparison.Ordinal) == true;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+
+    private static int Threads(int pid) => Directory.EnumerateDirectories($"/proc/{pid}/task").Count();
+
+    /// <summary>Bytes sent so far on every connection from a local port (the kernel's count, <c>ss -ti</c>).</summary>
+    private static long SentBytes(int port)
+    {
+        var (code, output) = Tool.Run("ss", ["-tinH", "state", "established", $"( sport = :{port} )"]);
+        if (code != 0)
+        {
+            return 0;
+        }
+
+        var total = 0L;
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(output, @"bytes_sent:(\d+)"))
+        {
+            total += long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+
+        return total;
     }
 
     private static double ResidentMb(int pid)
