@@ -20,10 +20,6 @@ public sealed class EtcdConnection : IDisposable
 
     private static readonly TimeSpan TokenRefresh = TimeSpan.FromMinutes(1);
 
-    /// <summary>How long a connection attempt to one member may take: a few round trips of a slow network, not the
-    /// kernel's two minutes of SYN retries.</summary>
-    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
-
     /// <summary>A connection silent this long while calls are open is pinged; one that does not answer the ping in
     /// <see cref="KeepAlivePingTimeout"/> is dropped, and its calls go to another member.</summary>
     public static readonly TimeSpan KeepAlivePingDelay = TimeSpan.FromSeconds(10);
@@ -70,14 +66,14 @@ public sealed class EtcdConnection : IDisposable
             // History pages and member lists are paged well below this, but a page of large messages may not be.
             o.MaxReceiveMessageSize = 64 * 1024 * 1024;
             // A member that vanished (host down, a partition) is given up on quickly and dialled again soon after it is
-            // back: without these a connection attempt waits out the kernel's SYN retries (minutes), a silent
-            // connection is never dropped, and the dialler's back-off grows to two minutes.
+            // back: without these a silent connection is never dropped and the dialler's back-off grows to two
+            // minutes. (No ConnectTimeout: when it fires during a failed attempt, the client's subchannel can stay
+            // stuck, every call waiting out its deadline, as a restart of etcd under load showed.)
             o.InitialReconnectBackoff = ReconnectBackoff.Initial;
             o.MaxReconnectBackoff = ReconnectBackoff.Max;
             var handler = new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
-                ConnectTimeout = ConnectTimeout,
                 // etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time); a peer always has a
                 // watch or a keep-alive open, so pings go only while calls are.
                 KeepAlivePingDelay = KeepAlivePingDelay,

@@ -94,7 +94,7 @@ public sealed class HostileInputTests : EtcdFixture
         var group = NewGroup("junkend");
         var a = StartPeer("anna", group);
         await a.WaitReadyAsync(group);
-        var junk = StartPeer("junk", [group], null, "--advertise", "tcp://nonexistent.invalid:5555");
+        var junk = StartPeer("junk", [group], null, "--bind", $"tcp://127.0.0.1:{FreePort.Next()}", "--advertise", "tcp://nonexistent.invalid:5555");
         await a.WaitForAsync(p => p.Of("joined", group).Any(e => e.Str("name") == "junk"), Long, "the junk member admitted and seen");
         var c = StartPeer("cleo", group);
         await c.WaitReadyAsync(group, Long);
