@@ -44,6 +44,7 @@ public static class MetricNames
     public const string MonitorGroups = "mesh.monitor.groups";
     public const string MonitorMembers = "mesh.monitor.members";
     public const string MonitorLinksDown = "mesh.monitor.links.down";
+    public const string MonitorPeersSuspect = "mesh.monitor.peers.suspect";
     public const string MonitorLeaseExpiries = "mesh.monitor.lease.expiries";
     public const string MonitorMessages = "mesh.monitor.messages";
     public const string MonitorHistoryLatency = "mesh.monitor.history.latency";

@@ -29,9 +29,23 @@ public sealed class MeshView
     private readonly LinkedList<MeshEventView> _events = new();
     private readonly SortedDictionary<long, Second> _seconds = new();
     private readonly Dictionary<string, long> _messagesByGroup = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FailedPeer> _failed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _suspectSince = new(StringComparer.Ordinal);
     private long _leaseExpiries;
 
-    public MeshView(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
+    /// <summary>How long a failed peer stays listed when the monitor is not told otherwise.</summary>
+    public static readonly TimeSpan DefaultKeepFailed = TimeSpan.FromMinutes(10);
+
+    private readonly TimeSpan _keepFailed;
+
+    public MeshView(TimeProvider? time = null, TimeSpan? keepFailed = null)
+    {
+        _time = time ?? TimeProvider.System;
+        _keepFailed = keepFailed ?? DefaultKeepFailed;
+    }
+
+    /// <summary>A peer whose lease expired, as it was last seen, with when and why it failed.</summary>
+    private sealed record FailedPeer(MemberRecord Record, IReadOnlyList<string> Groups, string Cause, long AtMs);
 
     /// <summary>Raised (outside the lock) with each message seen stored in history: its group and its latency in ms.</summary>
     public event Action<string, double>? MessageStored;
@@ -162,16 +176,20 @@ public sealed class MeshView
                 }
 
                 _peers[peer] = record;
+                _failed.Remove(peer);
             }
 
             return;
         }
 
         var name = _peers.TryGetValue(peer, out var known) ? TerminalText.OneLine(known.Name) : Short(peer);
+        var groups = _members.Where(m => m.Value.Contains(peer)).Select(m => TerminalText.OneLine(m.Key)).Order(StringComparer.Ordinal).ToList();
         _peers.Remove(peer);
         _links.Remove(peer);
+        _suspectSince.Remove(peer);
         if (_leaving.Remove(peer))
         {
+            _failed.Remove(peer);
             AddEvent(now, $"{name} ({Short(peer)}) left");
         }
         else
@@ -179,6 +197,10 @@ public sealed class MeshView
             // No leaving mark before the delete: the lease ran out, so the peer died or lost etcd for a whole TTL.
             _leaseExpiries++;
             AddEvent(now, $"{name} ({Short(peer)}) failed: its lease expired");
+            if (known is not null)
+            {
+                _failed[peer] = new FailedPeer(known, groups, "its lease expired: the peer died, froze, or lost etcd for a whole lease", now);
+            }
         }
     }
 
@@ -285,13 +307,15 @@ public sealed class MeshView
     }
 
     /// <summary>What the monitor reports as gauges, without building a whole snapshot.</summary>
-    public (int Peers, int Groups, int Members, int LinksDown) Counts()
+    public (int Peers, int Groups, int Members, int LinksDown, int Suspect) Counts()
     {
         lock (_lock)
         {
             var groups = GroupNamesLocked();
+            var reports = OnlineReportsLocked();
             return (_peers.Count, groups.Count, groups.Sum(g => _members.GetValueOrDefault(g)?.Count ?? 0),
-                _peers.Keys.Sum(id => _links.GetValueOrDefault(id)?.Down.Count ?? 0));
+                _peers.Keys.Sum(id => _links.GetValueOrDefault(id)?.Down.Count ?? 0),
+                _peers.Keys.Count(id => PeerVerdict.Judge(id, reports, x => x).State == PeerVerdict.Suspect));
         }
     }
 
@@ -306,15 +330,32 @@ public sealed class MeshView
         {
             var now = NowMs;
             string NameOf(string id) => _peers.TryGetValue(id, out var r) ? TerminalText.OneLine(r.Name) : Short(id);
-            var peers = _peers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.PeerId, StringComparer.Ordinal).Select(p =>
+            var reports = OnlineReportsLocked();
+            var online = _peers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.PeerId, StringComparer.Ordinal).Select(p =>
             {
                 var links = _links.GetValueOrDefault(p.PeerId);
                 var groups = _members.Where(m => m.Value.Contains(p.PeerId)).Select(m => TerminalText.OneLine(m.Key)).Order(StringComparer.Ordinal).ToList();
                 var linkViews = links is null
                     ? []
                     : links.Up.Select(id => new LinkView(id, NameOf(id), "up")).Concat(links.Down.Select(id => new LinkView(id, NameOf(id), "down"))).ToList();
-                return new PeerView(p.PeerId, TerminalText.OneLine(p.Name), TerminalText.OneLine(p.Endpoint), p.SinceUnixMs, groups, linkViews);
-            }).ToList();
+                var verdict = PeerVerdict.Judge(p.PeerId, reports, NameOf);
+                long? since = null;
+                if (verdict.State == PeerVerdict.Suspect)
+                {
+                    since = _suspectSince.TryGetValue(p.PeerId, out var at) ? at : _suspectSince[p.PeerId] = now;
+                }
+                else
+                {
+                    _suspectSince.Remove(p.PeerId);
+                }
+
+                return new PeerView(p.PeerId, TerminalText.OneLine(p.Name), TerminalText.OneLine(p.Endpoint), p.SinceUnixMs, groups, linkViews,
+                    verdict.State, verdict.Cause, since, verdict.SeenDownBy);
+            });
+            PruneFailedLocked(now);
+            var failed = _failed.Values.OrderByDescending(f => f.AtMs).Select(f => new PeerView(f.Record.PeerId, TerminalText.OneLine(f.Record.Name),
+                TerminalText.OneLine(f.Record.Endpoint), f.Record.SinceUnixMs, f.Groups, [], PeerVerdict.Failed, f.Cause, f.AtMs, []));
+            var peers = online.Concat(failed).ToList();
             var groups = GroupNamesLocked()
                 .Select(g => new GroupView(TerminalText.OneLine(g), _groups.GetValueOrDefault(g)?.Policy ?? "?",
                     (_members.GetValueOrDefault(g) ?? []).Select(NameOf).Order(StringComparer.Ordinal).ToList(),
@@ -347,6 +388,18 @@ public sealed class MeshView
             return new MeshSnapshot(now, peers, groups, [.. _endpoints.Values.OrderBy(e => e.Endpoint, StringComparer.Ordinal)],
                 _leaseExpiries, [.. _events], new SeriesView(times, rate, p50, p99),
                 peers.Sum(p => p.Links.Count(l => l.State == "down")));
+        }
+    }
+
+    /// <summary>The link reports of the peers online now (a report outlives its peer only until its key goes).</summary>
+    private Dictionary<string, LinkStates> OnlineReportsLocked() =>
+        _links.Where(l => _peers.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
+
+    private void PruneFailedLocked(long now)
+    {
+        foreach (var gone in _failed.Where(f => now - f.Value.AtMs > _keepFailed.TotalMilliseconds).Select(f => f.Key).ToList())
+        {
+            _failed.Remove(gone);
         }
     }
 

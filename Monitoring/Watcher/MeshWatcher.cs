@@ -48,6 +48,7 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         meter.CreateObservableGauge(MetricNames.MonitorGroups, () => _view.Counts().Groups, "{group}", "groups in the directory");
         meter.CreateObservableGauge(MetricNames.MonitorMembers, () => _view.Counts().Members, "{member}", "memberships online");
         meter.CreateObservableGauge(MetricNames.MonitorLinksDown, () => _view.Counts().LinksDown, "{link}", "links peers report down");
+        meter.CreateObservableGauge(MetricNames.MonitorPeersSuspect, () => _view.Counts().Suspect, "{peer}", "peers online that other peers see down");
         meter.CreateObservableCounter(MetricNames.MonitorLeaseExpiries, () => _view.LeaseExpiries, "{expiry}", "peers gone without leaving: their lease expired");
         meter.CreateObservableCounter(MetricNames.MonitorMessages,
             () => _view.MessagesByGroup().Select(g => new Measurement<long>(g.Value, new KeyValuePair<string, object?>("group", g.Key))),

@@ -24,7 +24,11 @@ internal static class MonitorCommand
         {
             Description = "the backend quota etcd runs with (its --quota-backend-bytes; etcd does not tell it), like 2GiB or 8GiB (env MESH_ETCD_QUOTA_BYTES; default 2GiB, etcd's own default): the database is reported against it, with a warning at 80 %",
         };
-        var command = new Command("monitor", "watch the whole mesh: peers, groups, links, etcd health; serve a status page") { http, quota };
+        var keepFailed = new Option<string?>("--keep-failed")
+        {
+            Description = "how long a peer whose lease expired stays listed, greyed, with its cause, like 10m or 1h (env MESH_MONITOR_KEEP_FAILED; default 10m; 1s-7d)",
+        };
+        var command = new Command("monitor", "watch the whole mesh: peers, groups, links, etcd health; serve a status page") { http, quota, keepFailed };
         InfluxOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
@@ -37,7 +41,10 @@ internal static class MonitorCommand
             using var logs = LineLoggerFactory.FromEnvironment();
             using var meter = new System.Diagnostics.Metrics.Meter(MetricNames.MeterName);
             ProcessInstruments.Register(meter);
-            var view = new MeshView();
+            var keep = (result.GetValue(keepFailed) ?? Environment.GetEnvironmentVariable("MESH_MONITOR_KEEP_FAILED")) is { Length: > 0 } keepText
+                ? Durations.Parse("--keep-failed", keepText, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7))
+                : MeshView.DefaultKeepFailed;
+            var view = new MeshView(keepFailed: keep);
             await using var reporting = MetricsReporting.Start(influx, [meter], [new("name", "monitor")], logs.CreateLogger("metrics"));
             await using var watcher = new MeshWatcher(options.Etcd, view, meter, logs.CreateLogger("watcher"), quotaBytes);
             StatusServer server;

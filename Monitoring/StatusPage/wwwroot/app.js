@@ -12,10 +12,10 @@
   const time = ms => new Date(ms).toLocaleTimeString();
   const bytes = n => n >= 1073741824 ? (n / 1073741824).toFixed(1) + " GiB" : n >= 1048576 ? (n / 1048576).toFixed(1) + " MiB" : (n / 1024).toFixed(0) + " KiB";
 
-  function fillTable(id, rows) {
+  function fillTable(id, rows, rowClasses) {
     const body = document.querySelector("#" + id + " tbody");
-    body.replaceChildren(...rows.map(cells => {
-      const tr = el("tr");
+    body.replaceChildren(...rows.map((cells, i) => {
+      const tr = el("tr", undefined, rowClasses ? rowClasses[i] : undefined);
       for (const cell of cells) {
         const td = el("td");
         if (cell instanceof Node) td.appendChild(cell); else td.textContent = cell === null || cell === undefined ? "" : String(cell);
@@ -29,6 +29,23 @@
     const span = el("span");
     if (peer.links.length === 0) span.appendChild(el("span", "none reported", "muted"));
     for (const link of peer.links) span.appendChild(el("span", link.name + " " + link.state, "chip " + link.state));
+    return span;
+  }
+
+  // One truth per peer: healthy, suspect (others see it down, whatever it says), or failed (greyed, with the cause).
+  function verdict(peer) {
+    if (peer.state === "suspect") {
+      const span = el("span", "\u26a0 suspect since " + time(peer.stateSince) + ": " + peer.cause, "bad");
+      span.dataset.verdict = "suspect";
+      return span;
+    }
+    if (peer.state === "failed") {
+      const span = el("span", "failed at " + time(peer.stateSince) + ": " + peer.cause, "failed-cause");
+      span.dataset.verdict = "failed";
+      return span;
+    }
+    const span = el("span", "healthy", "good");
+    span.dataset.verdict = "healthy";
     return span;
   }
 
@@ -53,19 +70,29 @@
 
   function render(state) {
     document.getElementById("updated").textContent = "updated " + time(state.time);
-    document.getElementById("peer-count").textContent = state.peers.length;
+    const online = state.peers.filter(p => p.state !== "failed");
+    const suspect = state.peers.filter(p => p.state === "suspect");
+    const failed = state.peers.filter(p => p.state === "failed");
+    document.getElementById("peer-count").textContent = online.length;
+    const suspects = document.getElementById("suspect-count");
+    suspects.textContent = suspect.length;
+    suspects.className = "value" + (suspect.length > 0 ? " bad" : "");
     document.getElementById("group-count").textContent = state.groups.length;
     const down = document.getElementById("links-down");
     down.textContent = state.linksDown;
     down.className = "value" + (state.linksDown > 0 ? " bad" : "");
-    document.getElementById("expiries").textContent = state.leaseExpiries;
+    const expiries = document.getElementById("expiries");
+    expiries.textContent = state.leaseExpiries;
+    expiries.className = "value" + (failed.length > 0 ? " bad" : state.leaseExpiries > 0 ? " warn" : "");
     const healthy = state.etcd.filter(e => e.healthy).length;
     const summary = document.getElementById("etcd-summary");
     const filling = state.etcd.filter(e => e.warning);
     summary.textContent = healthy + "/" + state.etcd.length + " healthy" + (filling.length > 0 ? ", database " + Math.round(Math.max(...filling.map(e => e.quotaPercent))) + " % full" : "");
     summary.className = "value" + (healthy < state.etcd.length ? " bad" : filling.length > 0 ? " warn" : "");
 
-    fillTable("peers", state.peers.map(p => [p.name, el("code", p.id.slice(0, 12)), p.endpoint, p.groups.join(", "), links(p), time(p.since)]));
+    fillTable("peers", state.peers.map(p => [p.name, el("code", p.id.slice(0, 12)), verdict(p), p.endpoint, p.groups.join(", "),
+      p.state === "failed" ? el("span", "(last seen before it failed)", "muted") : links(p), time(p.since)]),
+      state.peers.map(p => p.state === "failed" ? "failed" : p.state === "suspect" ? "suspect" : ""));
     fillTable("groups", state.groups.map(g => [g.name, g.policy, g.members.join(", "), g.messagesSeen]));
     fillTable("etcd", state.etcd.map(e => [e.endpoint,
       el("span", e.healthy ? "healthy" : "unhealthy: " + (e.error || ""), e.healthy ? "good" : "bad"),
@@ -78,7 +105,9 @@
     latencyChart.setData([s.time, s.latencyP50, s.latencyP99]);
     // For tests and scripts: what was drawn.
     document.body.dataset.state = "live";
-    document.body.dataset.peers = state.peers.map(p => p.name).join(",");
+    document.body.dataset.peers = online.map(p => p.name).join(",");
+    document.body.dataset.suspect = suspect.map(p => p.name).join(",");
+    document.body.dataset.failed = failed.map(p => p.name).join(",");
     document.body.dataset.ratePoints = String(s.rate.filter(v => v > 0).length);
   }
 

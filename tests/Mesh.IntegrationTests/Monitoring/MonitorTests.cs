@@ -7,8 +7,15 @@ namespace Mesh.IntegrationTests.Monitoring;
 [Category("Integration")]
 public sealed class MonitorTests : EtcdFixture
 {
+    /// <summary>The peers listed as online (failed ones stay listed for a while: peers of earlier tests, say).</summary>
     private static IEnumerable<string> PeerNames(JsonElement state) =>
-        state.GetProperty("peers").EnumerateArray().Select(p => p.GetProperty("name").GetString()!);
+        state.GetProperty("peers").EnumerateArray().Where(p => p.GetProperty("state").GetString() != "failed").Select(p => p.GetProperty("name").GetString()!);
+
+    /// <summary>The verdict on a peer by name (healthy, suspect, failed), or null when it is not listed.</summary>
+    /// <remarks>Online first: a peer of an earlier test by the same name may be listed as failed too.</remarks>
+    private static string? State(JsonElement state, string name) =>
+        state.GetProperty("peers").EnumerateArray().Where(p => p.GetProperty("name").GetString() == name)
+            .Select(p => p.GetProperty("state").GetString()).OrderBy(s => s == "failed").FirstOrDefault();
 
     private static IEnumerable<string> Events(JsonElement state) =>
         state.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("text").GetString()!);
@@ -25,7 +32,8 @@ public sealed class MonitorTests : EtcdFixture
         var state = await monitor.WaitForStateAsync(s =>
             PeerNames(s).Order().SequenceEqual(["amy", "bob"])
             && s.GetProperty("series").GetProperty("rate").EnumerateArray().Sum(v => v.GetDouble()) == 25
-            && s.GetProperty("peers").EnumerateArray().All(p => p.GetProperty("links").EnumerateArray().Count(l => l.GetProperty("state").GetString() == "up") == 1),
+            && s.GetProperty("peers").EnumerateArray().Where(p => p.GetProperty("state").GetString() != "failed")
+                .All(p => p.GetProperty("links").EnumerateArray().Count(l => l.GetProperty("state").GetString() == "up") == 1),
             Long, "amy and bob, each with its link to the other up, and 25 messages stored");
         var groupView = state.GetProperty("groups").EnumerateArray().Single(g => g.GetProperty("name").GetString() == group);
         Assert.That(groupView.GetProperty("members").EnumerateArray().Select(m => m.GetString()), Is.EquivalentTo(new[] { "amy", "bob" }));
@@ -62,7 +70,8 @@ public sealed class MonitorTests : EtcdFixture
 
         Assert.That(await leaver.CloseAsync(Long), Is.Zero);
         crasher.Kill();
-        var state = await monitor.WaitForStateAsync(s => !PeerNames(s).Any(), Long, "both gone");
+        var state = await monitor.WaitForStateAsync(s => !PeerNames(s).Contains("leaver") && State(s, "crasher") == "failed", Long,
+            "the leaver gone, the crasher listed as failed");
         Assert.That(Events(state), Has.One.Match("^leaver .* left$"));
         Assert.That(Events(state), Has.One.Match("^crasher .* failed: its lease expired$"));
         Assert.That(Events(state).Where(e => e.StartsWith("leaver", StringComparison.Ordinal)), Has.None.Contains("failed"));
@@ -98,12 +107,64 @@ public sealed class MonitorTests : EtcdFixture
         try
         {
             var state = await monitor.WaitForStateAsync(s => s.GetProperty("linksDown").GetInt32() >= 1, Long, "amy's link to bob down");
-            var amyView = state.GetProperty("peers").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "amy");
+            var amyView = state.GetProperty("peers").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "amy" && p.GetProperty("state").GetString() != "failed");
             Assert.That(amyView.GetProperty("links").EnumerateArray().Single().GetProperty("state").GetString(), Is.EqualTo("down"));
         }
         finally
         {
             bob.Signal(PeerProcess.SIGCONT);
         }
+    }
+
+    [Test]
+    public async Task A_frozen_peer_is_flagged_suspect_and_a_killed_one_stays_listed_greyed_with_its_cause()
+    {
+        using var monitor = MonitorProcess.Start(Etcd.Url);
+        var group = NewGroup("verdict");
+        var peers = await StartOnlineAsync(group, "amy", "bob");
+        // Cleo's lease outlives the freeze: what makes her suspect is the others' reports, not her lease.
+        var cleo = StartPeer("cleo", [group], null, "--lease-ttl", "60");
+        await cleo.WaitReadyAsync(group, Long);
+        await monitor.WaitForStateAsync(s => PeerNames(s).Count() == 3 && s.GetProperty("linksDown").GetInt32() == 0
+            && s.GetProperty("peers").EnumerateArray().Where(p => p.GetProperty("state").GetString() != "failed").All(p => p.GetProperty("links").GetArrayLength() == 2),
+            Long, "three peers, all links up");
+
+        cleo.Signal(PeerProcess.SIGSTOP);
+        try
+        {
+            var state = await monitor.WaitForStateAsync(s => State(s, "cleo") == "suspect", Long, "cleo suspect");
+            var view = state.GetProperty("peers").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "cleo" && p.GetProperty("state").GetString() != "failed");
+            Assert.That(view.GetProperty("links").EnumerateArray().Select(l => l.GetProperty("state").GetString()), Is.All.EqualTo("up"),
+                "her own last report still says all is well");
+            Assert.That(view.GetProperty("cause").GetString(), Does.Contain("see its link down"));
+            Assert.That(State(state, "amy"), Is.EqualTo("healthy"));
+            await Waiting.UntilAsync(() => Chromium.DumpDom(monitor.Url).Contains("data-suspect=\"cleo\""), Long, "the page flags cleo");
+            var dom = Chromium.DumpDom(monitor.Url);
+            Assert.That(dom, Does.Contain("suspect since").And.Contain("<tr class=\"suspect\">"), "the row and its verdict");
+            Assert.That(dom, Does.Contain("id=\"suspect-count\">1<"));
+            Screenshot(monitor, "status-page-suspect.png", "a frozen peer flagged suspect");
+        }
+        finally
+        {
+            cleo.Signal(PeerProcess.SIGCONT);
+        }
+
+        // Killed: once her lease runs out she is failed, still listed, greyed, with the cause and the time.
+        var bob = peers[1];
+        bob.Kill();
+        await monitor.WaitForStateAsync(s => State(s, "bob") == "failed", TimeSpan.FromSeconds(60), "bob failed");
+        await Waiting.UntilAsync(() => Chromium.DumpDom(monitor.Url).Contains("data-failed=\"bob\""), Long, "the page shows bob failed");
+        var page = Chromium.DumpDom(monitor.Url);
+        Assert.That(page, Does.Contain("<tr class=\"failed\">").And.Contain("failed at ").And.Contain("its lease expired"));
+        Assert.That(page, Does.Contain("data-peers=\"amy,cleo\""), "online: the others");
+        Screenshot(monitor, "status-page-failed.png", "a killed peer greyed with its cause");
+    }
+
+    private static void Screenshot(MonitorProcess monitor, string name, string what)
+    {
+        var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, name);
+        Chromium.Screenshot(monitor.Url, path);
+        Assert.That(new FileInfo(path).Length, Is.GreaterThan(20_000), "a page with content");
+        TestContext.AddTestAttachment(path, what);
     }
 }

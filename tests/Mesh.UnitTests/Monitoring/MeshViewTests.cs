@@ -28,9 +28,55 @@ public sealed class MeshViewTests
         view.Apply([Delete(MeshKeys.Peer("p2"))]);
 
         var snapshot = view.Snapshot();
-        Assert.That(snapshot.Peers, Is.Empty);
+        Assert.That(snapshot.Peers.Select(p => (p.Name, p.State)), Is.EqualTo(new[] { ("bob", PeerVerdict.Failed) }), "the failed one stays listed, the one that left does not");
+        Assert.That(snapshot.Peers[0].Cause, Does.StartWith("its lease expired"));
         Assert.That(snapshot.LeaseExpiries, Is.EqualTo(1));
         Assert.That(snapshot.Events.Select(e => e.Text), Is.EqualTo(new[] { "bob (p2) failed: its lease expired", "amy (p1) left" }));
+    }
+
+    [Test]
+    public void A_peer_the_others_see_down_is_suspect_though_its_own_report_is_all_up()
+    {
+        var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
+        var view = new MeshView(time);
+        view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Peer("p3", "cy"),
+            Put(MeshKeys.Links("p1"), new LinkStates(["p2", "p3"], []).ToBytes()),
+            Put(MeshKeys.Links("p2"), new LinkStates(["p3"], ["p1"]).ToBytes()),
+            Put(MeshKeys.Links("p3"), new LinkStates(["p2"], ["p1"]).ToBytes())]);
+        var first = view.Snapshot();
+        var amy = first.Peers.Single(p => p.Name == "amy");
+        Assert.That(amy.State, Is.EqualTo(PeerVerdict.Suspect));
+        Assert.That(amy.SeenDownBy, Is.EqualTo(new[] { "bob", "cy" }));
+        Assert.That(amy.StateSince, Is.EqualTo(time.GetUtcNow().ToUnixTimeMilliseconds()));
+        Assert.That(first.Peers.Where(p => p.Name != "amy").Select(p => p.State), Is.All.EqualTo(PeerVerdict.Healthy));
+        Assert.That(view.Counts().Suspect, Is.EqualTo(1));
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.That(view.Snapshot().Peers.Single(p => p.Name == "amy").StateSince, Is.EqualTo(amy.StateSince), "suspect since the first time seen");
+        view.Apply([Put(MeshKeys.Links("p2"), new LinkStates(["p1", "p3"], []).ToBytes()), Put(MeshKeys.Links("p3"), new LinkStates(["p1", "p2"], []).ToBytes())]);
+        Assert.That(view.Snapshot().Peers.Single(p => p.Name == "amy").State, Is.EqualTo(PeerVerdict.Healthy));
+    }
+
+    [Test]
+    public void A_failed_peer_stays_listed_for_the_configured_while_and_goes_when_it_comes_back()
+    {
+        var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
+        var view = new MeshView(time, keepFailed: TimeSpan.FromMinutes(2));
+        view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Put(MeshKeys.Member("ops", "p2"), [])]);
+        view.Apply([Delete(MeshKeys.Peer("p2"))]);
+        var bob = view.Snapshot().Peers.Single(p => p.Name == "bob");
+        Assert.That(bob.State, Is.EqualTo(PeerVerdict.Failed));
+        Assert.That(bob.StateSince, Is.EqualTo(time.GetUtcNow().ToUnixTimeMilliseconds()));
+        Assert.That(bob.Groups, Is.EqualTo(new[] { "ops" }), "as it was last seen");
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.That(view.Snapshot().Peers.Select(p => p.Name), Does.Contain("bob"));
+        view.Apply([Peer("p2", "bob")]);
+        Assert.That(view.Snapshot().Peers.Single(p => p.Name == "bob").State, Is.EqualTo(PeerVerdict.Healthy), "back online: not failed any more");
+
+        view.Apply([Delete(MeshKeys.Peer("p2"))]);
+        time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
+        Assert.That(view.Snapshot().Peers.Select(p => p.Name), Is.EqualTo(new[] { "amy" }), "dropped after the while");
     }
 
     [Test]
@@ -54,7 +100,7 @@ public sealed class MeshViewTests
         Assert.That(amy.Groups, Is.EqualTo(new[] { "ops" }));
         Assert.That(amy.Links, Is.EqualTo(new[] { new LinkView("p2", "bob", "up"), new LinkView("p9", "p9", "down") }));
         Assert.That(snapshot.LinksDown, Is.EqualTo(1));
-        Assert.That(view.Counts(), Is.EqualTo((Peers: 2, Groups: 1, Members: 2, LinksDown: 1)), "the gauges agree with the page");
+        Assert.That(view.Counts(), Is.EqualTo((Peers: 2, Groups: 1, Members: 2, LinksDown: 1, Suspect: 0)), "the gauges agree with the page");
         Assert.That(snapshot.Groups.Single().Members, Is.EqualTo(new[] { "amy", "bob" }));
         Assert.That(snapshot.Groups.Single().MessagesSeen, Is.EqualTo(2));
         Assert.That(snapshot.Series.Rate[^1], Is.EqualTo(2));
