@@ -15,7 +15,9 @@ public sealed class TmuxTerminal : IDisposable
     {
         var terminal = new TmuxTerminal(name);
         var command = string.Join(' ', args.Select(Quote));
-        terminal.Tmux("new-session", "-d", "-s", "main", "-x", width.ToString(), "-y", height.ToString(), command);
+        // The pane stays after the program exits, so a screen read after an early exit shows its last words.
+        terminal.Tmux("new-session", "-d", "-s", "main", "-x", width.ToString(), "-y", height.ToString(), command,
+            ";", "set-option", "-t", "main", "remain-on-exit", "on");
         return terminal;
     }
 
@@ -54,6 +56,14 @@ public sealed class TmuxTerminal : IDisposable
         await Waiting.UntilAsync(() => condition(last = Screen()), timeout, $"{Name}'s screen to show {what}", () => "\n" + last);
         return last;
     }
+
+    /// <summary>Whether the program in the terminal has exited.</summary>
+    public bool Exited =>
+        Tool.Run("tmux", ["-L", _socket, "display-message", "-p", "-t", "main", "#{pane_dead}"]) is var (code, output)
+        && (code != 0 || output.Trim() == "1");
+
+    public Task WaitForExitAsync(TimeSpan timeout) =>
+        Waiting.UntilAsync(() => Exited, timeout, $"{Name}'s program to exit", () => "\n" + Screen());
 
     public void Dispose() => Tmux("kill-server");
 }

@@ -44,6 +44,9 @@ public sealed class RestartTests : EtcdFixture
         await first.WaitReadyAsync(group);
         var (code, stdout, stderr) = await MeshCli.RunAsync("join", group, "--headless", "--name", "lou2", "--etcd", Etcd.Url, "--home", home);
         Assert.That(code, Is.Not.EqualTo(0));
-        Assert.That(stderr.Trim(), Does.Contain("already running").And.Not.Contain("\n"));
+        var lines = stderr.Trim().Split('\n');
+        Assert.That(lines, Has.Length.EqualTo(2), "one line while it waits for the first to exit, one for the refusal: " + stderr);
+        Assert.That(lines[0], Does.Contain("waiting for the mesh peer running with home"));
+        Assert.That(lines[1], Does.Contain("already running"));
     }
 }

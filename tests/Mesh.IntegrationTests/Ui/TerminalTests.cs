@@ -211,6 +211,7 @@ public sealed partial class TerminalTests : EtcdFixture
         await hal.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "mine before the restart"), Long, "tina's message");
         tina.Press("C-c");
         await hal.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "tina"), Long, "tina left");
+        await tina.WaitForExitAsync(Long);
         var again = StartTui("tina", group, width: 80, home: home);
         var after = await again.WaitForScreenAsync(s => s.Contains("mine before the restart"), Long, "tina's history after the restart");
         Save(again, "restarted");
