@@ -255,16 +255,7 @@ public sealed class EtcdConnection : IDisposable
                 e, noSpace: true);
         }
 
-        var why = e.StatusCode switch
-        {
-            StatusCode.DeadlineExceeded => "no answer in time",
-            StatusCode.Unavailable when IsTlsFailure(e.Status.DebugException) => "TLS handshake failed: its certificate is not trusted (see --etcd-cacert) or does not name the host",
-            StatusCode.Unavailable when IsNoLeader(e) => "a member cut off from its cluster's leader",
-            StatusCode.Unavailable => "connection refused or lost",
-            StatusCode.Unauthenticated => "authentication failed",
-            StatusCode.PermissionDenied => "permission denied",
-            _ => e.Status.Detail.Length > 0 ? e.Status.Detail : e.StatusCode.ToString(),
-        };
+        var why = EtcdFailure.Words(e);
         return new EtcdUnavailableException($"etcd unreachable at {Describe} ({why})", e);
     }
 
@@ -275,19 +266,6 @@ public sealed class EtcdConnection : IDisposable
     /// <summary>etcd's answer to a write once its NOSPACE alarm is raised ("mvcc: database space exceeded").</summary>
     public static bool IsNoSpace(RpcException e) =>
         e.StatusCode == StatusCode.ResourceExhausted && e.Status.Detail.Contains("space exceeded", StringComparison.Ordinal);
-
-    private static bool IsTlsFailure(Exception? e)
-    {
-        for (; e is not null; e = e.InnerException)
-        {
-            if (e is System.Security.Authentication.AuthenticationException)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 
     public void Dispose()
     {

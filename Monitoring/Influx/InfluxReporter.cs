@@ -52,6 +52,9 @@ public sealed partial class InfluxReporter : IAsyncDisposable
         meter.CreateObservableGauge(MetricNames.InfluxBuffered, () => Buffered, "{point}", "points waiting for InfluxDB");
     }
 
+    /// <summary>Raised after each write: null when InfluxDB took it, or why it did not (plain words).</summary>
+    public event Action<string?>? Outcome;
+
     /// <summary>Points waiting to be sent.</summary>
     public int Buffered
     {
@@ -134,7 +137,7 @@ public sealed partial class InfluxReporter : IAsyncDisposable
             }
 
             var outcome = await WriteAsync(batch, ct);
-            if (outcome == Outcome.Retry)
+            if (outcome == WriteOutcome.Retry)
             {
                 return;
             }
@@ -148,21 +151,21 @@ public sealed partial class InfluxReporter : IAsyncDisposable
                 }
             }
 
-            if (outcome == Outcome.Sent)
+            if (outcome == WriteOutcome.Sent)
             {
                 Interlocked.Add(ref _sent, batch.Count);
             }
         }
     }
 
-    private enum Outcome
+    private enum WriteOutcome
     {
         Sent,
         Refused,
         Retry,
     }
 
-    private async Task<Outcome> WriteAsync(List<string> lines, CancellationToken ct)
+    private async Task<WriteOutcome> WriteAsync(List<string> lines, CancellationToken ct)
     {
         var body = string.Join('\n', lines);
         try
@@ -179,7 +182,7 @@ public sealed partial class InfluxReporter : IAsyncDisposable
             if (response.IsSuccessStatusCode)
             {
                 Reachable(true, null);
-                return Outcome.Sent;
+                return WriteOutcome.Sent;
             }
 
             var detail = OneLine(await response.Content.ReadAsStringAsync(ct));
@@ -188,16 +191,18 @@ public sealed partial class InfluxReporter : IAsyncDisposable
                 // Malformed points stay malformed: sending them again would block everything behind them.
                 Reachable(true, null);
                 LogRefused(lines.Count, (int)response.StatusCode, detail);
-                return Outcome.Refused;
+                return WriteOutcome.Refused;
             }
 
-            Reachable(false, $"HTTP {(int)response.StatusCode}: {detail}");
-            return Outcome.Retry;
+            Reachable(false, response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+                ? $"HTTP {(int)response.StatusCode}: InfluxDB refused the credentials ({detail})"
+                : $"HTTP {(int)response.StatusCode}: {detail}");
+            return WriteOutcome.Retry;
         }
         catch (Exception e) when ((e is HttpRequestException or TaskCanceledException) && !ct.IsCancellationRequested)
         {
-            Reachable(false, e is TaskCanceledException ? $"no answer within {RequestTimeout.TotalSeconds:0} s" : OneLine(e.Message));
-            return Outcome.Retry;
+            Reachable(false, e is HttpRequestException http ? Coordinator.NetworkWords.Words(http) : $"no answer within {RequestTimeout.TotalSeconds:0} s");
+            return WriteOutcome.Retry;
         }
     }
 
@@ -217,6 +222,7 @@ public sealed partial class InfluxReporter : IAsyncDisposable
 
     private void Reachable(bool reachable, string? reason)
     {
+        Outcome?.Invoke(reachable ? null : reason ?? "no answer");
         if (reachable == _reachable)
         {
             return;

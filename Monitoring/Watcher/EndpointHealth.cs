@@ -9,6 +9,9 @@ public sealed record EndpointHealth(string Endpoint, bool Healthy, bool Leader, 
     /// <summary>The backend quota the member runs with (etcd does not tell it: <c>--etcd-quota</c>); 0 when not known.</summary>
     public long QuotaBytes { get; init; }
 
+    /// <summary>When this was checked (Unix ms).</summary>
+    public long? CheckedAt { get; init; }
+
     /// <summary>The alarms etcd raised on the member (<c>NOSPACE</c>, <c>CORRUPT</c>).</summary>
     public IReadOnlyList<string> Alarms { get; init; } = [];
 

@@ -38,11 +38,27 @@ public sealed class MeshView
 
     private readonly TimeSpan _keepFailed;
 
-    public MeshView(TimeProvider? time = null, TimeSpan? keepFailed = null)
+    /// <summary>How long etcd may fail to answer before the page says that what it shows from etcd is stale.</summary>
+    public static readonly TimeSpan EtcdStaleAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long InfluxDB may fail before the page says so.</summary>
+    public static readonly TimeSpan InfluxStaleAfter = TimeSpan.FromSeconds(5);
+
+    public MeshView(TimeProvider? time = null, TimeSpan? keepFailed = null, bool influxConfigured = false)
     {
         _time = time ?? TimeProvider.System;
         _keepFailed = keepFailed ?? DefaultKeepFailed;
+        Etcd = new SourceFreshness("etcd", EtcdStaleAfter, _time);
+        Influx = new SourceFreshness("InfluxDB", InfluxStaleAfter, _time, influxConfigured);
+        Etcd.Changed += AddEvent;
+        Influx.Changed += AddEvent;
     }
+
+    /// <summary>How current what came from etcd is (peers, groups, links, members' health).</summary>
+    public SourceFreshness Etcd { get; }
+
+    /// <summary>How current what came from InfluxDB is (peers' own figures), and whether the monitor's reports reach it.</summary>
+    public SourceFreshness Influx { get; }
 
     /// <summary>A peer whose lease expired, as it was last seen, with when and why it failed.</summary>
     private sealed record FailedPeer(MemberRecord Record, IReadOnlyList<string> Groups, string Cause, long AtMs);
@@ -245,6 +261,7 @@ public sealed class MeshView
     /// <summary>What the last health check of one etcd endpoint found.</summary>
     public void SetEndpoint(EndpointHealth health)
     {
+        health = health with { CheckedAt = health.CheckedAt ?? NowMs };
         lock (_lock)
         {
             var before = _endpoints.GetValueOrDefault(health.Endpoint);
@@ -328,6 +345,8 @@ public sealed class MeshView
     {
         lock (_lock)
         {
+            // First: reading a source may note its loss as an event, which this snapshot then shows.
+            SourceView[] sources = [Etcd.View(), Influx.View()];
             var now = NowMs;
             string NameOf(string id) => _peers.TryGetValue(id, out var r) ? TerminalText.OneLine(r.Name) : Short(id);
             var reports = OnlineReportsLocked();
@@ -387,7 +406,7 @@ public sealed class MeshView
 
             return new MeshSnapshot(now, peers, groups, [.. _endpoints.Values.OrderBy(e => e.Endpoint, StringComparer.Ordinal)],
                 _leaseExpiries, [.. _events], new SeriesView(times, rate, p50, p99),
-                peers.Sum(p => p.Links.Count(l => l.State == "down")));
+                peers.Sum(p => p.Links.Count(l => l.State == "down")), sources);
         }
     }
 

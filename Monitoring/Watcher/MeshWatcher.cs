@@ -84,10 +84,6 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             try
             {
                 var revision = await LoadAsync(ct);
-                if (unreachable)
-                {
-                    _view.AddEvent($"etcd reachable again at {Describe}");
-                }
 
                 _watcher = new PrefixWatcher(_etcd, MeshKeys.Root, revision + 1, changes =>
                 {
@@ -107,10 +103,10 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             }
             catch (EtcdUnavailableException e)
             {
+                // The page tells it (etcd's freshness, from the health checks); the log says it once.
                 if (!unreachable)
                 {
                     unreachable = true;
-                    _view.AddEvent(e.Message);
                     LogUnreachable(e.Message);
                 }
             }
@@ -159,7 +155,21 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         using var timer = new PeriodicTimer(HealthInterval);
         do
         {
-            await Task.WhenAll(_endpoints.Select(e => CheckAsync(e.Endpoint, e.Connection, ct)));
+            var causes = await Task.WhenAll(_endpoints.Select(e => CheckAsync(e.Endpoint, e.Connection, ct)));
+            if (ct.IsCancellationRequested)
+            {
+                break;
+            }
+
+            // etcd is there when any member answers; when none does, the cause is the first member's, in plain words.
+            if (causes.Any(c => c is null))
+            {
+                _view.Etcd.Answered();
+            }
+            else
+            {
+                _view.Etcd.Failed(_endpoints.Count == 1 ? causes[0]! : $"no member answers ({_endpoints[0].Endpoint}: {causes[0]})");
+            }
         }
         while (await WaitAsync(timer, ct));
     }
@@ -176,7 +186,8 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         }
     }
 
-    private async Task CheckAsync(string endpoint, EtcdConnection connection, CancellationToken ct)
+    /// <summary>Checks one member; returns null when it answered, or why it did not.</summary>
+    private async Task<string?> CheckAsync(string endpoint, EtcdConnection connection, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         try
@@ -193,14 +204,17 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             };
             NoteFill(health);
             _view.SetEndpoint(health);
+            return null;
         }
         catch (RpcException e) when (!ct.IsCancellationRequested)
         {
-            var reason = e.StatusCode == StatusCode.DeadlineExceeded ? $"no answer within {HealthInterval.TotalSeconds:0} s" : e.Status.Detail.ReplaceLineEndings(" ");
+            var reason = e.StatusCode == StatusCode.DeadlineExceeded ? $"no answer within {HealthInterval.TotalSeconds:0} s" : EtcdFailure.Words(e);
             _view.SetEndpoint(new EndpointHealth(endpoint, false, false, 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, null, reason, null));
+            return reason;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            return null;
         }
     }
 

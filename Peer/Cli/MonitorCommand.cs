@@ -44,8 +44,23 @@ internal static class MonitorCommand
             var keep = (result.GetValue(keepFailed) ?? Environment.GetEnvironmentVariable("MESH_MONITOR_KEEP_FAILED")) is { Length: > 0 } keepText
                 ? Durations.Parse("--keep-failed", keepText, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7))
                 : MeshView.DefaultKeepFailed;
-            var view = new MeshView(keepFailed: keep);
+            var view = new MeshView(keepFailed: keep, influxConfigured: influx is not null);
             await using var reporting = MetricsReporting.Start(influx, [meter], [new("name", "monitor")], logs.CreateLogger("metrics"));
+            if (reporting is not null)
+            {
+                reporting.Reporter.Outcome += failure =>
+                {
+                    if (failure is null)
+                    {
+                        view.Influx.Answered();
+                    }
+                    else
+                    {
+                        view.Influx.Failed(failure);
+                    }
+                };
+            }
+
             await using var watcher = new MeshWatcher(options.Etcd, view, meter, logs.CreateLogger("watcher"), quotaBytes);
             StatusServer server;
             try

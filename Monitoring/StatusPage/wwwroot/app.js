@@ -10,6 +10,8 @@
     return e;
   };
   const time = ms => new Date(ms).toLocaleTimeString();
+  const ago = ms => ms === null || ms === undefined ? "never" : ms < 1500 ? "just now" : ms < 90000 ? Math.round(ms / 1000) + " s ago"
+    : ms < 5400000 ? Math.round(ms / 60000) + " min ago" : Math.round(ms / 3600000) + " h ago";
   const bytes = n => n >= 1073741824 ? (n / 1073741824).toFixed(1) + " GiB" : n >= 1048576 ? (n / 1048576).toFixed(1) + " MiB" : (n / 1024).toFixed(0) + " KiB";
 
   function fillTable(id, rows, rowClasses) {
@@ -68,8 +70,36 @@
     return span;
   }
 
+  // What each source's figures are worth now: their age on every figure, and a banner at the top naming what is
+  // lost, since when and why, with what it greys.
+  const covers = { etcd: "peers, groups, links and etcd members below are as etcd last told them", InfluxDB: "the peers' own figures below (delivery latency, outbox) are as last read, and the monitor's metrics wait in its buffer" };
+  function sourceAge(source) {
+    if (source.state === "off") return "not configured";
+    if (source.state === "connecting") return "waiting for " + source.name;
+    return (source.state === "lost" ? "stale, as of " : "as of ") + ago(source.ageMs);
+  }
+  function freshness(state) {
+    const lost = state.sources.filter(s => s.state === "lost");
+    for (const source of state.sources) {
+      const key = source.name === "etcd" ? "etcd" : "influx";
+      document.body.classList.toggle(key + "-stale", source.state === "lost");
+      for (const e of document.querySelectorAll('.age[data-source="' + key + '"]')) {
+        e.textContent = sourceAge(source);
+        e.className = "age" + (source.state === "lost" ? " stale" : "");
+      }
+    }
+    const banner = document.getElementById("stale-banner");
+    banner.replaceChildren(...lost.map(s => el("div", "⚠ " + s.name + " unreachable since " + time(s.failingSince) + ": " + s.cause + ". "
+      + covers[s.name][0].toUpperCase() + covers[s.name].slice(1) + (s.answeredAt ? " at " + time(s.answeredAt) + " (" + ago(s.ageMs) + ")." : " (never reached)."))));
+    banner.hidden = lost.length === 0;
+    document.body.dataset.stale = lost.map(s => s.name).join(",");
+    document.getElementById("updated").textContent = "updated " + time(state.time) + " · "
+      + state.sources.map(s => s.name + " " + (s.state === "live" ? "live" : s.state === "off" ? "not configured" : s.state)).join(" · ");
+  }
+
   function render(state) {
-    document.getElementById("updated").textContent = "updated " + time(state.time);
+    document.body.classList.remove("monitor-stale");
+    freshness(state);
     const online = state.peers.filter(p => p.state !== "failed");
     const suspect = state.peers.filter(p => p.state === "suspect");
     const failed = state.peers.filter(p => p.state === "failed");
@@ -97,7 +127,7 @@
     fillTable("etcd", state.etcd.map(e => [e.endpoint,
       el("span", e.healthy ? "healthy" : "unhealthy: " + (e.error || ""), e.healthy ? "good" : "bad"),
       e.healthy ? (e.leader ? "leader" : "follower") : "", database(e),
-      e.latencyMs.toFixed(1) + " ms", e.version || ""]));
+      e.latencyMs.toFixed(1) + " ms", e.version || "", e.checkedAt ? ago(state.time - e.checkedAt) : ""]));
     document.getElementById("events").replaceChildren(...state.events.map(e => el("li", time(e.time) + "  " + e.text)));
 
     const s = state.series;
@@ -111,14 +141,22 @@
     document.body.dataset.ratePoints = String(s.rate.filter(v => v > 0).length);
   }
 
+  let lastAnswer = null;
   async function poll() {
     try {
       const response = await fetch("/api/state", { cache: "no-store" });
       if (!response.ok) throw new Error("HTTP " + response.status);
       render(await response.json());
+      lastAnswer = Date.now();
     } catch (e) {
+      // Everything on the page is as of the last answer: say so at the top, and grey it all.
       document.body.dataset.state = "error";
-      document.getElementById("updated").textContent = "monitor unreachable (" + e.message + "), retrying";
+      document.body.classList.add("monitor-stale");
+      const banner = document.getElementById("stale-banner");
+      banner.replaceChildren(el("div", "⚠ the monitor does not answer (" + e.message + "): everything below is as of "
+        + (lastAnswer ? time(lastAnswer) : "never") + "; retrying every second."));
+      banner.hidden = false;
+      document.getElementById("updated").textContent = "monitor unreachable, retrying";
     }
     setTimeout(poll, 1000);
   }
