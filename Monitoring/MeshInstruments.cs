@@ -25,6 +25,7 @@ public sealed class MeshInstruments : IDisposable
     private volatile int _linksConnected;
     private volatile int _linksKnown;
     private Func<long> _outboxBacklog = () => 0;
+    private volatile IReadOnlyList<(string Member, string Name, double Ms)> _rtts = [];
 
     public MeshInstruments(IMeterFactory? factory = null)
     {
@@ -46,6 +47,9 @@ public sealed class MeshInstruments : IDisposable
         _leaseLosses = Meter.CreateCounter<long>(MetricNames.LeaseLosses, "{loss}", "presence leases etcd no longer knew");
         Meter.CreateObservableGauge(MetricNames.LinksConnected, () => _linksConnected, "{link}", "members with a working link");
         Meter.CreateObservableGauge(MetricNames.LinksKnown, () => _linksKnown, "{link}", "members followed");
+        Meter.CreateObservableGauge(MetricNames.LinkRtt,
+            () => _rtts.Select(r => new Measurement<double>(r.Ms, new KeyValuePair<string, object?>("member", r.Member), new KeyValuePair<string, object?>("member_name", r.Name))),
+            "ms", "round trip to each member with a working link, measured on the heartbeats");
         Meter.CreateObservableGauge(MetricNames.OutboxBacklog, () => _outboxBacklog(), "{message}", "sent messages not yet acknowledged by etcd");
         ProcessInstruments.Register(Meter);
     }
@@ -118,6 +122,9 @@ public sealed class MeshInstruments : IDisposable
         _linksConnected = connected;
         _linksKnown = known;
     }
+
+    /// <summary>The round trips measured now, one per member with a reading (replaces the last set).</summary>
+    public void LinkRtts(IReadOnlyList<(string Member, string Name, double Ms)> rtts) => _rtts = rtts;
 
     /// <summary>A link came back after a loss: <paramref name="kind"/> is <c>member</c> or <c>etcd</c>.</summary>
     public void Reconnected(string kind) => _reconnects.Add(1, Kind(kind));

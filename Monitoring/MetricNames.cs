@@ -21,6 +21,7 @@ public static class MetricNames
     public const string LinksConnected = "mesh.links.connected";
     public const string LinksKnown = "mesh.links.known";
     public const string Reconnects = "mesh.reconnects";
+    public const string LinkRtt = "mesh.link.rtt";
 
     // etcd, history and presence.
     public const string HistoryWritten = "mesh.history.written";

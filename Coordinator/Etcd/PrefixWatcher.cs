@@ -98,7 +98,8 @@ public sealed partial class PrefixWatcher : IAsyncDisposable
                             e.Type == Mvccpb.Event.Types.EventType.Delete,
                             e.Kv.Value.ToByteArray(),
                             e.Kv.ModRevision,
-                            e.Kv.Lease));
+                            e.Kv.Lease,
+                            e.Kv.Version));
                     }
 
                     await _onChanges(changes);

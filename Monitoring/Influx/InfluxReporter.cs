@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.Logging;
 
@@ -40,13 +39,7 @@ public sealed partial class InfluxReporter : IAsyncDisposable
         _collector = collector;
         _tags = tags;
         _log = log;
-        _http = handler is null ? new HttpClient() : new HttpClient(handler);
-        _http.Timeout = RequestTimeout;
-        if (settings.User is { } user)
-        {
-            var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{settings.Password}"));
-            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", basic);
-        }
+        _http = settings.NewClient(RequestTimeout, handler);
 
         meter.CreateObservableCounter(MetricNames.InfluxDropped, () => Interlocked.Read(ref _dropped), "{point}", "points dropped because InfluxDB did not take them in time");
         meter.CreateObservableGauge(MetricNames.InfluxBuffered, () => Buffered, "{point}", "points waiting for InfluxDB");
@@ -104,7 +97,8 @@ public sealed partial class InfluxReporter : IAsyncDisposable
         }
     }
 
-    private void Enqueue(IReadOnlyList<LinePoint> points)
+    /// <summary>Points to go out with the next report (events, say), buffered and retried like the rest.</summary>
+    public void Enqueue(IReadOnlyList<LinePoint> points)
     {
         lock (_lock)
         {

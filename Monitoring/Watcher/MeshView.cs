@@ -50,8 +50,8 @@ public sealed class MeshView
         _keepFailed = keepFailed ?? DefaultKeepFailed;
         Etcd = new SourceFreshness("etcd", EtcdStaleAfter, _time);
         Influx = new SourceFreshness("InfluxDB", InfluxStaleAfter, _time, influxConfigured);
-        Etcd.Changed += AddEvent;
-        Influx.Changed += AddEvent;
+        Etcd.Changed += text => AddEvent(text, MeshEventKinds.Source);
+        Influx.Changed += text => AddEvent(text, MeshEventKinds.Source);
     }
 
     /// <summary>How current what came from etcd is (peers, groups, links, members' health).</summary>
@@ -111,6 +111,7 @@ public sealed class MeshView
         var key = change.Key;
         if (key.StartsWith(MeshKeys.HistoryRoot, StringComparison.Ordinal))
         {
+            FollowHistoryCount(key[MeshKeys.HistoryRoot.Length..], change);
             return change.IsDelete ? null : CountMessage(key[MeshKeys.HistoryRoot.Length..], now);
         }
 
@@ -130,6 +131,11 @@ public sealed class MeshView
             var peer = key[MeshKeys.LinksPrefix.Length..];
             if (!change.IsDelete && LinkStates.TryParse(change.Value) is { } states)
             {
+                if (!loading && _links.GetValueOrDefault(peer) is { } before)
+                {
+                    NoteLinkChanges(peer, before, states, now);
+                }
+
                 _links[peer] = states;
             }
             else
@@ -148,7 +154,8 @@ public sealed class MeshView
             {
                 if (!loading && !_groups.ContainsKey(group))
                 {
-                    AddEvent(now, $"group '{group}' created");
+                    AddEvent(now, MeshEventKinds.Group, $"group '{group}' created");
+                    _inHistory.TryAdd(group, 0);
                 }
 
                 _groups[group] = GroupRecord.TryParse(change.Value);
@@ -180,6 +187,52 @@ public sealed class MeshView
         return null;
     }
 
+    /// <summary>Events for links that went down or came back in a peer's new report (a link first reported, or to a
+    /// peer that is leaving or gone, is no event: joins and departures are told as such). At most
+    /// <see cref="MaxLinkEventsPerReport"/> per report: a report is as hostile as any etcd record.</summary>
+    private void NoteLinkChanges(string peer, LinkStates before, LinkStates after, long now)
+    {
+        var wasUp = before.Up.ToHashSet(StringComparer.Ordinal);
+        var wasDown = before.Down.ToHashSet(StringComparer.Ordinal);
+        var from = _peers.TryGetValue(peer, out var r) ? TerminalText.OneLine(r.Name) : Short(peer);
+        var told = 0;
+        foreach (var (target, up) in after.Down.Where(wasUp.Contains).Select(t => (t, false)).Concat(after.Up.Where(wasDown.Contains).Select(t => (t, true))))
+        {
+            if (!_peers.TryGetValue(target, out var to) || _leaving.Contains(target))
+            {
+                continue;
+            }
+
+            // Up again only after a down was told: a member's link coming up as it joins is its join.
+            if (up && !_linksToldDown.Contains((peer, target)))
+            {
+                continue;
+            }
+
+            if (told++ == MaxLinkEventsPerReport)
+            {
+                break;
+            }
+
+            if (up)
+            {
+                _linksToldDown.Remove((peer, target));
+            }
+            else
+            {
+                _linksToldDown.Add((peer, target));
+            }
+
+            AddEvent(now, up ? MeshEventKinds.LinkUp : MeshEventKinds.LinkDown,
+                $"link {from} → {TerminalText.OneLine(to.Name)} {(up ? "up again" : "down")}");
+        }
+    }
+
+    private const int MaxLinkEventsPerReport = 32;
+
+    /// <summary>Links whose going down was told and whose coming back was not yet (observer, target).</summary>
+    private readonly HashSet<(string From, string To)> _linksToldDown = [];
+
     private void ApplyPeer(string peer, KeyChange change, long now, bool loading)
     {
         if (!change.IsDelete)
@@ -188,7 +241,7 @@ public sealed class MeshView
             {
                 if (!loading && !_peers.ContainsKey(peer))
                 {
-                    AddEvent(now, TerminalText.OneLine($"{record.Name} ({Short(peer)}) came online at {record.Endpoint}"));
+                    AddEvent(now, MeshEventKinds.PeerOnline, TerminalText.OneLine($"{record.Name} ({Short(peer)}) came online at {record.Endpoint}"));
                 }
 
                 _peers[peer] = record;
@@ -203,20 +256,66 @@ public sealed class MeshView
         _peers.Remove(peer);
         _links.Remove(peer);
         _suspectSince.Remove(peer);
+        _linksToldDown.RemoveWhere(l => l.From == peer || l.To == peer);
         if (_leaving.Remove(peer))
         {
             _failed.Remove(peer);
-            AddEvent(now, $"{name} ({Short(peer)}) left");
+            AddEvent(now, MeshEventKinds.PeerLeft, $"{name} ({Short(peer)}) left");
         }
         else
         {
             // No leaving mark before the delete: the lease ran out, so the peer died or lost etcd for a whole TTL.
             _leaseExpiries++;
-            AddEvent(now, $"{name} ({Short(peer)}) failed: its lease expired");
+            AddEvent(now, MeshEventKinds.LeaseExpired, $"{name} ({Short(peer)}) failed: its lease expired");
             if (known is not null)
             {
                 _failed[peer] = new FailedPeer(known, groups, "its lease expired: the peer died, froze, or lost etcd for a whole lease", now);
             }
+        }
+    }
+
+    private Dictionary<string, PeerFigures> _figures = new(StringComparer.Ordinal);
+
+    /// <summary>Each peer's own figures, as last read from InfluxDB (replaces the last read).</summary>
+    public void SetPeerFigures(Dictionary<string, PeerFigures> figures)
+    {
+        lock (_lock)
+        {
+            _figures = figures;
+        }
+    }
+
+    /// <summary>What each group's history holds in etcd, by group, as counted at load (<see cref="SetHistoryCounts"/>).</summary>
+    private readonly Dictionary<string, long> _inHistory = new(StringComparer.Ordinal);
+
+    /// <summary>The messages each group's history holds now (counted in etcd when the monitor loads): followed from
+    /// then on by the creations and deletions the watch sees.</summary>
+    public void SetHistoryCounts(IReadOnlyDictionary<string, long> counts)
+    {
+        lock (_lock)
+        {
+            foreach (var (group, count) in counts)
+            {
+                _inHistory[group] = count;
+            }
+        }
+    }
+
+    private void FollowHistoryCount(string name, KeyChange change)
+    {
+        var slash = name.LastIndexOf('/');
+        if (slash <= 0 || !_inHistory.TryGetValue(name[..slash], out var count))
+        {
+            return;
+        }
+
+        if (change.IsDelete)
+        {
+            _inHistory[name[..slash]] = Math.Max(0, count - 1);
+        }
+        else if (change.Version == 1)
+        {
+            _inHistory[name[..slash]] = count + 1;
         }
     }
 
@@ -267,31 +366,72 @@ public sealed class MeshView
             var before = _endpoints.GetValueOrDefault(health.Endpoint);
             if (before is not null && before.Healthy != health.Healthy)
             {
-                AddEvent(NowMs, health.Healthy ? $"etcd {health.Endpoint} healthy again" : $"etcd {health.Endpoint} unhealthy: {health.Error}");
+                AddEvent(NowMs, MeshEventKinds.EtcdHealth, health.Healthy ? $"etcd {health.Endpoint} healthy again" : $"etcd {health.Endpoint} unhealthy: {health.Error}");
             }
             else if (before is not null && health.Healthy && before.Leader != health.Leader && health.Leader)
             {
-                AddEvent(NowMs, $"etcd {health.Endpoint} is the leader now");
+                AddEvent(NowMs, MeshEventKinds.EtcdLeader, $"etcd {health.Endpoint} is the leader now");
             }
 
             _endpoints[health.Endpoint] = health;
         }
     }
 
-    public void AddEvent(string text)
+    public void AddEvent(string text, string kind = MeshEventKinds.Monitor)
     {
         lock (_lock)
         {
-            AddEvent(NowMs, text);
+            AddEvent(NowMs, kind, text);
         }
     }
 
-    private void AddEvent(long now, string text)
+    /// <summary>Raised, under the view's lock, with each new event (so that it is kept across restarts): the handler
+    /// must not call back into the view.</summary>
+    public event Action<MeshEventView>? EventAdded;
+
+    private long _lastEventMs;
+
+    private void AddEvent(long now, string kind, string text)
     {
-        _events.AddFirst(new MeshEventView(now, text));
+        // Each event at its own millisecond: InfluxDB keeps one point per series and time.
+        var at = Math.Max(now, _lastEventMs + 1);
+        _lastEventMs = at;
+        var added = new MeshEventView(at, Bounded(text), kind);
+        _events.AddFirst(added);
         while (_events.Count > MaxEvents)
         {
             _events.RemoveLast();
+        }
+
+        EventAdded?.Invoke(added);
+    }
+
+    /// <summary>An event's text, one line and at most <see cref="MaxEventText"/> characters.</summary>
+    private static string Bounded(string text)
+    {
+        var line = TerminalText.OneLine(text);
+        return line.Length > MaxEventText ? line[..MaxEventText] + "…" : line;
+    }
+
+    public const int MaxEventText = 400;
+
+    /// <summary>Events kept from before the monitor started (read back from InfluxDB): merged in time order with those
+    /// since, without doubles, bounded like the rest.</summary>
+    public void Restore(IEnumerable<MeshEventView> earlier)
+    {
+        lock (_lock)
+        {
+            var seen = _events.Select(e => (e.Time, e.Text)).ToHashSet();
+            var merged = _events.Concat(earlier.Take(MaxEvents)
+                    .Where(e => MeshEventKinds.All.Contains(e.Kind))
+                    .Select(e => e with { Text = Bounded(e.Text) })
+                    .Where(e => seen.Add((e.Time, e.Text))))
+                .OrderByDescending(e => e.Time).Take(MaxEvents).ToList();
+            _events.Clear();
+            foreach (var e in merged)
+            {
+                _events.AddLast(e);
+            }
         }
     }
 
@@ -356,7 +496,7 @@ public sealed class MeshView
                 var groups = _members.Where(m => m.Value.Contains(p.PeerId)).Select(m => TerminalText.OneLine(m.Key)).Order(StringComparer.Ordinal).ToList();
                 var linkViews = links is null
                     ? []
-                    : links.Up.Select(id => new LinkView(id, NameOf(id), "up")).Concat(links.Down.Select(id => new LinkView(id, NameOf(id), "down"))).ToList();
+                    : links.Up.Select(id => new LinkView(id, NameOf(id), "up", links.RttOf(id))).Concat(links.Down.Select(id => new LinkView(id, NameOf(id), "down"))).ToList();
                 var verdict = PeerVerdict.Judge(p.PeerId, reports, NameOf);
                 long? since = null;
                 if (verdict.State == PeerVerdict.Suspect)
@@ -369,7 +509,7 @@ public sealed class MeshView
                 }
 
                 return new PeerView(p.PeerId, TerminalText.OneLine(p.Name), TerminalText.OneLine(p.Endpoint), p.SinceUnixMs, groups, linkViews,
-                    verdict.State, verdict.Cause, since, verdict.SeenDownBy);
+                    verdict.State, verdict.Cause, since, verdict.SeenDownBy) { Figures = _figures.GetValueOrDefault(p.PeerId) };
             });
             PruneFailedLocked(now);
             var failed = _failed.Values.OrderByDescending(f => f.AtMs).Select(f => new PeerView(f.Record.PeerId, TerminalText.OneLine(f.Record.Name),
@@ -378,7 +518,7 @@ public sealed class MeshView
             var groups = GroupNamesLocked()
                 .Select(g => new GroupView(TerminalText.OneLine(g), _groups.GetValueOrDefault(g)?.Policy ?? "?",
                     (_members.GetValueOrDefault(g) ?? []).Select(NameOf).Order(StringComparer.Ordinal).ToList(),
-                    _messagesByGroup.GetValueOrDefault(g)))
+                    _messagesByGroup.GetValueOrDefault(g), _inHistory.TryGetValue(g, out var held) ? held : null))
                 .ToList();
 
             var from = now / 1000 - WindowSeconds + 1;

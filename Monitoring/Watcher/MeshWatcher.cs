@@ -142,12 +142,46 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             }
 
             _view.Load(all);
+            _view.SetHistoryCounts(await CountHistoryAsync(all.Where(c => c.Key.StartsWith(MeshKeys.GroupsPrefix, StringComparison.Ordinal))
+                .Select(c => c.Key[MeshKeys.GroupsPrefix.Length..]).Take(MaxGroupsCounted).ToList(), revision, ct));
             return revision;
         }
         catch (RpcException e)
         {
             throw _etcd.Unavailable(e);
         }
+    }
+
+    /// <summary>Groups whose history is counted at load: a directory with more (an etcd writer's doing, say) costs
+    /// no more than this many count requests.</summary>
+    private const int MaxGroupsCounted = 1_000;
+
+    /// <summary>How many messages each group's history holds at <paramref name="revision"/> (etcd counts; nothing is
+    /// transferred), sixteen requests at a time.</summary>
+    private async Task<Dictionary<string, long>> CountHistoryAsync(IReadOnlyList<string> groups, long revision, CancellationToken ct)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var batch in groups.Chunk(16))
+        {
+            var answers = await Task.WhenAll(batch.Select(async group =>
+            {
+                var prefix = MeshKeys.HistoryPrefix(group);
+                var response = await _etcd.KV.RangeAsync(new RangeRequest
+                {
+                    Key = ByteString.CopyFromUtf8(prefix),
+                    RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
+                    Revision = revision,
+                    CountOnly = true,
+                }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+                return (group, response.Count);
+            }));
+            foreach (var (group, count) in answers)
+            {
+                counts[group] = count;
+            }
+        }
+
+        return counts;
     }
 
     private async Task CheckHealthAsync(CancellationToken ct)
@@ -171,19 +205,7 @@ public sealed partial class MeshWatcher : IAsyncDisposable
                 _view.Etcd.Failed(_endpoints.Count == 1 ? causes[0]! : $"no member answers ({_endpoints[0].Endpoint}: {causes[0]})");
             }
         }
-        while (await WaitAsync(timer, ct));
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(ct);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
+        while (await Ticks.NextAsync(timer, ct));
     }
 
     /// <summary>Checks one member; returns null when it answered, or why it did not.</summary>
@@ -240,7 +262,7 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             return;
         }
 
-        _view.AddEvent(level switch
+        _view.AddEvent(kind: MeshEventKinds.EtcdSpace, text: level switch
         {
             "filling" => $"etcd {health.Endpoint}: {health.Warning}",
             "full" => $"etcd {health.Endpoint}: {health.Error}",

@@ -4,4 +4,8 @@ namespace Mesh.Monitoring.Watcher;
 /// <c>suspect</c> (others see its link down, whatever it says) or <c>failed</c> (its lease expired; kept listed for a
 /// while, greyed, with <paramref name="Cause"/> and <paramref name="StateSince"/>).</summary>
 public sealed record PeerView(string Id, string Name, string Endpoint, long Since, IReadOnlyList<string> Groups, IReadOnlyList<LinkView> Links,
-    string State = PeerVerdict.Healthy, string? Cause = null, long? StateSince = null, IReadOnlyList<string>? SeenDownBy = null);
+    string State = PeerVerdict.Healthy, string? Cause = null, long? StateSince = null, IReadOnlyList<string>? SeenDownBy = null)
+{
+    /// <summary>Its own figures from InfluxDB (null when none were read: no InfluxDB, or it reported none lately).</summary>
+    public PeerFigures? Figures { get; init; }
+}

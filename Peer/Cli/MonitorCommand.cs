@@ -61,6 +61,11 @@ internal static class MonitorCommand
                 };
             }
 
+            // Events are kept in InfluxDB and the peers' own figures read from it, when there is one.
+            await using var journal = reporting is null ? null : new EventJournal(influx!, reporting.Reporter, view, logs.CreateLogger("events"));
+            await using var figures = influx is null ? null : new PeerFiguresReader(influx, view, logs.CreateLogger("figures"));
+            journal?.Start();
+            figures?.Start();
             await using var watcher = new MeshWatcher(options.Etcd, view, meter, logs.CreateLogger("watcher"), quotaBytes);
             StatusServer server;
             try

@@ -736,16 +736,20 @@ public sealed partial class ChatSession
         if (_linksWriteFailed)
         {
             _linksWriteFailed = false;
-            _linksWritten = null;
+            _linkReport.Forget();
         }
 
-        var record = _links.Snapshot();
-        if (_linksWritten is { } written && written.Up.SequenceEqual(record.Up) && written.Down.SequenceEqual(record.Down))
+        var nowUs = LinkRtt.NowUs;
+        var states = _links.Snapshot();
+        var rtt = states.Up.Select(p => (Peer: p, Rtt: Rtt.Of(p, nowUs))).Where(r => r.Rtt is not null)
+            .ToDictionary(r => r.Peer, r => Math.Round(r.Rtt!.Value.TotalMilliseconds, 2), StringComparer.Ordinal);
+        var record = states with { Rtt = rtt };
+        if (!_linkReport.Due(record, NowMs))
         {
             return;
         }
 
-        _linksWritten = record;
+        _linkReport.Written(record, NowMs);
         _linksWrite = WriteLinksAsync(record.ToBytes());
     }
 

@@ -95,6 +95,8 @@ public sealed partial class ChatSession
         var members = _groups.Values.SelectMany(g => g.Members.Keys).ToHashSet(StringComparer.Ordinal);
         Rtt.Keep(members);
         var health = members.Select(p => new LinkHealthEvent.Entry(p, LinkWord(p), Rtt.Of(p, now))).OrderBy(e => e.PeerId, StringComparer.Ordinal).ToList();
+        _instruments.LinkRtts(health.Where(e => e.Rtt is not null && e.Link == "up")
+            .Select(e => (e.PeerId, MemberName(e.PeerId), Math.Round(e.Rtt!.Value.TotalMilliseconds, 3))).ToList());
         if (_healthReported is { } last && last.Count == health.Count && last.Zip(health).All(pair => Same(pair.First, pair.Second)))
         {
             return;
@@ -113,6 +115,10 @@ public sealed partial class ChatSession
     }
 
     private List<LinkHealthEvent.Entry>? _healthReported;
+
+    /// <summary>A member's name as its record gives it (its id when no group knows it).</summary>
+    private string MemberName(string peerId) =>
+        _groups.Values.Select(g => g.Members.GetValueOrDefault(peerId)).FirstOrDefault(m => m is not null)?.Name ?? peerId;
 
     /// <summary>A link's state in the words the screen and /members use.</summary>
     private string LinkWord(string peerId) => _links.StateOf(peerId) switch

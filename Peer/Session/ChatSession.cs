@@ -80,7 +80,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     private bool _etcdDown;
     private (int Connected, int Known) _linksReported;
-    private LinkStates? _linksWritten;
+    private readonly LinkReport _linkReport = new();
     private Task? _linksWrite;
     private volatile bool _linksWriteFailed;
 

@@ -12,6 +12,7 @@
   const time = ms => new Date(ms).toLocaleTimeString();
   const ago = ms => ms === null || ms === undefined ? "never" : ms < 1500 ? "just now" : ms < 90000 ? Math.round(ms / 1000) + " s ago"
     : ms < 5400000 ? Math.round(ms / 60000) + " min ago" : Math.round(ms / 3600000) + " h ago";
+  const ms = v => v >= 100 ? Math.round(v) + " ms" : v >= 10 ? v.toFixed(1) + " ms" : v.toFixed(2) + " ms";
   const bytes = n => n >= 1073741824 ? (n / 1073741824).toFixed(1) + " GiB" : n >= 1048576 ? (n / 1048576).toFixed(1) + " MiB" : (n / 1024).toFixed(0) + " KiB";
 
   function fillTable(id, rows, rowClasses) {
@@ -30,7 +31,11 @@
   function links(peer) {
     const span = el("span");
     if (peer.links.length === 0) span.appendChild(el("span", "none reported", "muted"));
-    for (const link of peer.links) span.appendChild(el("span", link.name + " " + link.state, "chip " + link.state));
+    for (const link of peer.links) {
+      const chip = el("span", link.name + " " + link.state + (link.rttMs !== null && link.rttMs !== undefined ? " " + ms(link.rttMs) : ""), "chip " + link.state);
+      chip.title = link.state === "up" ? (link.rttMs != null ? "round trip on the heartbeats" : "up, no round trip measured yet") : "no heartbeat within 3 s";
+      span.appendChild(chip);
+    }
     return span;
   }
 
@@ -49,6 +54,19 @@
     const span = el("span", "healthy", "good");
     span.dataset.verdict = "healthy";
     return span;
+  }
+
+  // A peer's own figures from InfluxDB, with their age: delivery latency p50/p99 and the outbox backlog.
+  function figures(peer, now, influx) {
+    const f = peer.figures;
+    if (influx.state === "off") return [el("span", "needs InfluxDB", "muted"), el("span", "needs InfluxDB", "muted")];
+    if (!f) return [el("span", "none reported", "muted"), el("span", "none reported", "muted")];
+    const age = " (" + ago(now - f.atMs) + ")";
+    const latency = el("span", f.deliveryP50Ms != null ? ms(f.deliveryP50Ms) + " / " + ms(f.deliveryP99Ms) : "no messages lately", "from-influx");
+    latency.title = "delivery latency p50 / p99 in its last report" + age;
+    const backlog = el("span", f.outboxBacklog != null ? String(f.outboxBacklog) : "", "from-influx" + (f.outboxBacklog > 0 ? " warn" : ""));
+    backlog.title = "sent, not yet stored in etcd" + age;
+    return [latency, backlog];
   }
 
   function chart(id, series, title) {
@@ -120,10 +138,12 @@
     summary.textContent = healthy + "/" + state.etcd.length + " healthy" + (filling.length > 0 ? ", database " + Math.round(Math.max(...filling.map(e => e.quotaPercent))) + " % full" : "");
     summary.className = "value" + (healthy < state.etcd.length ? " bad" : filling.length > 0 ? " warn" : "");
 
+    const influx = state.sources[1];
     fillTable("peers", state.peers.map(p => [p.name, el("code", p.id.slice(0, 12)), verdict(p), p.endpoint, p.groups.join(", "),
-      p.state === "failed" ? el("span", "(last seen before it failed)", "muted") : links(p), time(p.since)]),
+      p.state === "failed" ? el("span", "(last seen before it failed)", "muted") : links(p),
+      ...(p.state === "failed" ? ["", ""] : figures(p, state.time, influx)), time(p.since)]),
       state.peers.map(p => p.state === "failed" ? "failed" : p.state === "suspect" ? "suspect" : ""));
-    fillTable("groups", state.groups.map(g => [g.name, g.policy, g.members.join(", "), g.messagesSeen]));
+    fillTable("groups", state.groups.map(g => [g.name, g.policy, g.members.join(", "), g.inHistory === null || g.inHistory === undefined ? "" : g.inHistory, g.messagesSeen]));
     fillTable("etcd", state.etcd.map(e => [e.endpoint,
       el("span", e.healthy ? "healthy" : "unhealthy: " + (e.error || ""), e.healthy ? "good" : "bad"),
       e.healthy ? (e.leader ? "leader" : "follower") : "", database(e),

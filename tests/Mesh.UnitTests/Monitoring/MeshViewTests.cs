@@ -124,6 +124,79 @@ public sealed class MeshViewTests
         Assert.That(view.Snapshot().Events.Select(e => e.Text), Is.EqualTo(new[] { "etcd http://e1 healthy again", "etcd http://e1 unhealthy: no answer within 2 s" }));
     }
 
+    [Test]
+    public void Links_that_go_down_and_come_back_are_events_and_joins_and_departures_are_not_link_events()
+    {
+        var view = new MeshView();
+        view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Peer("p3", "cy"), Put(MeshKeys.Links("p1"), new LinkStates(["p2"], []).ToBytes())]);
+        view.Apply([Put(MeshKeys.Links("p1"), new LinkStates(["p2"], ["p3"]).ToBytes())]);
+        view.Apply([Put(MeshKeys.Links("p1"), new LinkStates(["p2", "p3"], []).ToBytes())]);
+        Assert.That(view.Snapshot().Events, Is.Empty, "a member's link connecting as it joins is no event");
+        view.Apply([Put(MeshKeys.Links("p1"), new LinkStates(["p2"], ["p3"]).ToBytes())]);
+        view.Apply([Put(MeshKeys.Links("p1"), new LinkStates(["p3"], ["p2"]).ToBytes())]);
+        var events = view.Snapshot().Events;
+        Assert.That(events.Select(e => (e.Kind, e.Text)), Is.EquivalentTo(new[]
+        {
+            (MeshEventKinds.LinkDown, "link amy → cy down"), (MeshEventKinds.LinkDown, "link amy → bob down"), (MeshEventKinds.LinkUp, "link amy → cy up again"),
+        }));
+        Assert.That(events.Select(e => e.Time).Distinct().Count(), Is.EqualTo(3), "each event at its own millisecond");
+
+        view.Apply([Put(MeshKeys.Leaving("p3"), []), Put(MeshKeys.Links("p1"), new LinkStates(["p2"], ["p3"]).ToBytes())]);
+        Assert.That(view.Snapshot().Events.Count(e => e.Text == "link amy → cy down"), Is.EqualTo(1), "cy is leaving: her departure says it");
+    }
+
+    [Test]
+    public void A_report_naming_many_links_makes_a_bounded_number_of_events()
+    {
+        var many = Enumerable.Range(0, 500).Select(i => $"x{i}").ToList();
+        var view = new MeshView();
+        view.Load([Peer("p1", "amy"), .. many.Select(id => Peer(id, id)), Put(MeshKeys.Links("p1"), new LinkStates(many, []).ToBytes())]);
+        view.Apply([Put(MeshKeys.Links("p1"), new LinkStates([], many).ToBytes())]);
+        Assert.That(view.Snapshot().Events, Has.Count.EqualTo(32));
+    }
+
+    [Test]
+    public void Round_trips_from_the_reports_and_figures_from_InfluxDB_are_on_each_peer()
+    {
+        var view = new MeshView();
+        view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Put(MeshKeys.Links("p1"), (new LinkStates(["p2"], []) { Rtt = new Dictionary<string, double> { ["p2"] = 0.42 } }).ToBytes())]);
+        view.SetPeerFigures(new Dictionary<string, PeerFigures> { ["p1"] = new(1.5, 9.0, 3, 1000) });
+        var amy = view.Snapshot().Peers.Single(p => p.Name == "amy");
+        Assert.That(amy.Links.Single().RttMs, Is.EqualTo(0.42));
+        Assert.That(amy.Figures, Is.EqualTo(new PeerFigures(1.5, 9.0, 3, 1000)));
+        Assert.That(view.Snapshot().Peers.Single(p => p.Name == "bob").Figures, Is.Null);
+    }
+
+    [Test]
+    public void Messages_in_history_are_counted_at_load_and_followed_by_creations_and_deletions()
+    {
+        var view = new MeshView();
+        view.Load([Put(MeshKeys.Group("g"), new Mesh.Coordinator.Groups.GroupRecord(1, "amy", "open", "c").ToBytes())]);
+        view.SetHistoryCounts(new Dictionary<string, long> { ["g"] = 40 });
+        var key = MeshKeys.HistoryPrefix("g") + "1800000000000-p1-1-1";
+        view.Apply([new KeyChange(key, false, [], 3, 0, Version: 1), new KeyChange(key, false, [], 4, 0, Version: 2)]);
+        Assert.That(view.Snapshot().Groups.Single().InHistory, Is.EqualTo(41), "a rewrite of the same key is not another message");
+        view.Apply([Delete(key), Delete(MeshKeys.HistoryPrefix("g") + "1800000000001-p1-1-2")]);
+        Assert.That(view.Snapshot().Groups.Single().InHistory, Is.EqualTo(39));
+    }
+
+    [Test]
+    public void Events_read_back_are_merged_in_time_order_without_doubles_and_bounded()
+    {
+        var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(2_000_000));
+        var view = new MeshView(time);
+        view.AddEvent("monitor started");
+        view.Restore([new MeshEventView(1_000_000, "bob (p2) failed: its lease expired", MeshEventKinds.LeaseExpired),
+            new MeshEventView(1_000_000, "bob (p2) failed: its lease expired", MeshEventKinds.LeaseExpired),
+            new MeshEventView(999_000, new string('x', 5000), MeshEventKinds.Monitor),
+            new MeshEventView(998_000, "a kind nobody writes", "forged")]);
+        var events = view.Snapshot().Events;
+        Assert.That(events.Select(e => e.Text.Length > 50 ? "long" : e.Text), Is.EqualTo(new[] { "monitor started", "bob (p2) failed: its lease expired", "long" }));
+        Assert.That(events[2].Text, Has.Length.LessThanOrEqualTo(MeshView.MaxEventText + 1));
+        view.Restore(Enumerable.Range(0, 1000).Select(i => new MeshEventView(i, $"e{i}", MeshEventKinds.Monitor)));
+        Assert.That(view.Snapshot().Events, Has.Count.EqualTo(200));
+    }
+
     private sealed class ManualTime(DateTimeOffset now) : TimeProvider
     {
         private DateTimeOffset _now = now;
