@@ -49,6 +49,9 @@ public static class MetricNames
     public const string MonitorLeaseExpiries = "mesh.monitor.lease.expiries";
     public const string MonitorMessages = "mesh.monitor.messages";
     public const string MonitorHistoryLatency = "mesh.monitor.history.latency";
+    public const string MonitorEtcdHealthy = "mesh.monitor.etcd.healthy";
+    public const string MonitorEtcdUnhealthy = "mesh.monitor.etcd.unhealthy";
+    public const string MonitorEtcdLeaders = "mesh.monitor.etcd.leaders";
     public const string EtcdMemberHealthy = "mesh.etcd.member.healthy";
     public const string EtcdMemberLeader = "mesh.etcd.member.leader";
     public const string EtcdMemberDbSize = "mesh.etcd.member.db_size";

@@ -357,6 +357,8 @@ public sealed class MeshView
         return second;
     }
 
+    private string? _leader;
+
     /// <summary>What the last health check of one etcd endpoint found.</summary>
     public void SetEndpoint(EndpointHealth health)
     {
@@ -368,12 +370,18 @@ public sealed class MeshView
             {
                 AddEvent(NowMs, MeshEventKinds.EtcdHealth, health.Healthy ? $"etcd {health.Endpoint} healthy again" : $"etcd {health.Endpoint} unhealthy: {health.Error}");
             }
-            else if (before is not null && health.Healthy && before.Leader != health.Leader && health.Leader)
+            _endpoints[health.Endpoint] = health;
+
+            // The leader as first seen and at every change (an annotation in Grafana); none while no member leads.
+            if (health.Healthy && health.Leader && _leader != health.Endpoint)
             {
+                _leader = health.Endpoint;
                 AddEvent(NowMs, MeshEventKinds.EtcdLeader, $"etcd {health.Endpoint} is the leader now");
             }
-
-            _endpoints[health.Endpoint] = health;
+            else if (_leader == health.Endpoint && !(health.Healthy && health.Leader))
+            {
+                _leader = null;
+            }
         }
     }
 

@@ -54,6 +54,10 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             () => _view.MessagesByGroup().Select(g => new Measurement<long>(g.Value, new KeyValuePair<string, object?>("group", g.Key))),
             "{message}", "messages seen stored in history");
         _historyLatency = meter.CreateHistogram<double>(MetricNames.MonitorHistoryLatency, "ms", "from a message's send time to the monitor seeing it in history");
+        meter.CreateObservableGauge(MetricNames.MonitorEtcdHealthy, () => _view.Endpoints().Count(e => e.Healthy), "{member}", "etcd members that answered their last status request");
+        meter.CreateObservableGauge(MetricNames.MonitorEtcdUnhealthy, () => _view.Endpoints().Count(e => !e.Healthy), "{member}", "etcd members that did not");
+        meter.CreateObservableGauge(MetricNames.MonitorEtcdLeaders, () => _view.Endpoints().Count(e => e.Healthy && e.Leader), "{member}",
+            "healthy etcd members that lead (0: etcd has no leader, or none answers)");
         meter.CreateObservableGauge(MetricNames.EtcdMemberHealthy, () => _view.Endpoints().Select(e => new Measurement<int>(e.Healthy ? 1 : 0, Endpoint(e.Endpoint))), "1", "1 when the endpoint answered its last status request");
         meter.CreateObservableGauge(MetricNames.EtcdMemberLeader, () => _view.Endpoints().Where(e => e.Healthy).Select(e => new Measurement<int>(e.Leader ? 1 : 0, Endpoint(e.Endpoint))), "1", "1 for the member that leads");
         meter.CreateObservableGauge(MetricNames.EtcdMemberDbSize, () => _view.Endpoints().Where(e => e.Healthy).Select(e => new Measurement<long>(e.DbSizeBytes, Endpoint(e.Endpoint))), "By", "size of the member's database");

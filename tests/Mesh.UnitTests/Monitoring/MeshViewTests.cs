@@ -121,7 +121,13 @@ public sealed class MeshViewTests
         view.SetEndpoint(new EndpointHealth("http://e1", false, false, 0, 2000, null, "no answer within 2 s", null));
         view.SetEndpoint(new EndpointHealth("http://e1", true, false, 1, 1, "3.4", null, "1"));
 
-        Assert.That(view.Snapshot().Events.Select(e => e.Text), Is.EqualTo(new[] { "etcd http://e1 healthy again", "etcd http://e1 unhealthy: no answer within 2 s" }));
+        Assert.That(view.Snapshot().Events.Select(e => e.Text), Is.EqualTo(new[]
+        {
+            "etcd http://e1 healthy again", "etcd http://e1 unhealthy: no answer within 2 s", "etcd http://e1 is the leader now",
+        }), "the leader as first seen; a follower after the outage is no leader event");
+        view.SetEndpoint(new EndpointHealth("http://e2", true, true, 1, 1, "3.4", null, "2"));
+        Assert.That(view.Snapshot().Events[0].Text, Is.EqualTo("etcd http://e2 is the leader now"));
+        Assert.That(view.Snapshot().Events[0].Kind, Is.EqualTo(MeshEventKinds.EtcdLeader));
     }
 
     [Test]
