@@ -50,7 +50,7 @@ public sealed class StatusServer : IAsyncDisposable
             app.MapGet(path, (HttpContext context) =>
             {
                 context.Response.Headers.CacheControl = "no-cache";
-                return Results.Bytes(bytes, contentType);
+                return Results.Bytes(path == "/" ? WithState(bytes, view.Snapshot()) : bytes, contentType);
             });
         }
 
@@ -66,6 +66,19 @@ public sealed class StatusServer : IAsyncDisposable
         var bound = app.Urls.Select(u => new Uri(u)).First();
         logs.CreateLogger("status").LogInformation("status page at {Url}", bound);
         return new StatusServer(app, bound);
+    }
+
+    private const string StateMark = "<script src=\"/uplot.js\"></script>";
+
+    /// <summary>The page with the state of this moment in it, as data the page renders before its first fetch: its
+    /// first paint shows the mesh, not dashes. The serializer escapes &lt; &gt; and &amp;, so no name from etcd can
+    /// close the element.</summary>
+    public static byte[] WithState(byte[] page, MeshSnapshot state)
+    {
+        var html = System.Text.Encoding.UTF8.GetString(page);
+        var data = "<script id=\"initial-state\" type=\"application/json\">" + JsonSerializer.Serialize(state, Json) + "</script>\n  ";
+        var at = html.IndexOf(StateMark, StringComparison.Ordinal);
+        return System.Text.Encoding.UTF8.GetBytes(at < 0 ? html : html.Insert(at, data));
     }
 
     private static byte[] ReadResource(Assembly assembly, string name)

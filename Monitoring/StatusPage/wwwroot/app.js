@@ -69,14 +69,43 @@
     return [latency, backlog];
   }
 
-  function chart(id, series, title) {
+  // Charts: one-line time ticks spaced so they cannot overlap, and legends that show the latest values unless the
+  // cursor points elsewhere (uPlot's own legend reads "--" when nothing is hovered).
+  const pad = n => String(n).padStart(2, "0");
+  const tick = secs => { const d = new Date(secs * 1000); return pad(d.getHours()) + ":" + pad(d.getMinutes()) + (d.getSeconds() ? ":" + pad(d.getSeconds()) : ""); };
+  const drawnTicks = {};
+  function lastIndex(values) {
+    for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null && values[i] !== undefined) return i;
+    return null;
+  }
+  function showLatest(u) {
+    if (u.cursor.idx !== null && u.cursor.idx !== undefined && u.cursor.left >= 0) return;
+    const idxs = u.data.map((values, i) => i === 0 ? values.length - 1 : lastIndex(values));
+    u.setLegend({ idxs: idxs }, false);
+  }
+  function chart(id, series, unit) {
     const target = document.getElementById(id);
     const width = Math.max(300, target.clientWidth || 560);
-    return new uPlot({ width: width, height: 220, title: title, series: series, axes: [{}, {}], scales: { x: { time: true } } }, [[], [], []].slice(0, series.length), target);
+    const format = v => v === null || v === undefined ? "none" : (Math.abs(v) >= 100 ? Math.round(v) : +v.toFixed(2)) + unit;
+    const opts = {
+      width: width, height: 220,
+      series: [{ label: "at", value: (u, v) => v === null || v === undefined ? "" : new Date(v * 1000).toLocaleTimeString() },
+        ...series.map(s => Object.assign({ value: (u, v) => format(v) }, s))],
+      scales: { x: { time: true } },
+      axes: [
+        { space: 80, incrs: [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600],
+          values: (u, splits) => (drawnTicks[id] = splits.map(tick)) },
+        { size: 56, values: (u, splits) => splits.map(v => Math.abs(v) >= 1000 ? (v / 1000) + "k" : String(+v.toFixed(2))) },
+      ],
+      hooks: { setCursor: [showLatest] },
+    };
+    return new uPlot(opts, [[], ...series.map(() => [])], target);
   }
 
-  const rateChart = chart("rate-chart", [{}, { label: "messages/s", stroke: "#2f6fde", fill: "rgba(47,111,222,0.12)" }]);
-  const latencyChart = chart("latency-chart", [{}, { label: "p50 ms", stroke: "#17a05d" }, { label: "p99 ms", stroke: "#d9822b" }]);
+  const rateChart = chart("rate-chart", [{ label: "messages/s", stroke: "#2f6fde", fill: "rgba(47,111,222,0.12)" }], "");
+  // Latency has values only in seconds with messages: points show where there is no line to draw.
+  const latencyChart = chart("latency-chart", [{ label: "p50", stroke: "#17a05d", points: { show: true, size: 5 } },
+    { label: "p99", stroke: "#d9822b", points: { show: true, size: 5 } }], " ms");
 
   // A member's database against its quota: the size, the share, and the warning past 80 % (or the alarm).
   function database(e) {
@@ -153,12 +182,21 @@
     const s = state.series;
     rateChart.setData([s.time, s.rate]);
     latencyChart.setData([s.time, s.latencyP50, s.latencyP99]);
+    showLatest(rateChart);
+    showLatest(latencyChart);
     // For tests and scripts: what was drawn.
     document.body.dataset.state = "live";
     document.body.dataset.peers = online.map(p => p.name).join(",");
     document.body.dataset.suspect = suspect.map(p => p.name).join(",");
     document.body.dataset.failed = failed.map(p => p.name).join(",");
     document.body.dataset.ratePoints = String(s.rate.filter(v => v > 0).length);
+    document.body.dataset.rateTicks = (drawnTicks["rate-chart"] || []).join(" ");
+  }
+
+  // First paint: the state the server put in the page, before the first fetch.
+  const initial = document.getElementById("initial-state");
+  if (initial) {
+    try { render(JSON.parse(initial.textContent)); document.body.dataset.firstPaint = "state"; } catch (e) { document.body.dataset.firstPaint = "none"; }
   }
 
   let lastAnswer = null;

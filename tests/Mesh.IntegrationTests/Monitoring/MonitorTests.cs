@@ -39,8 +39,22 @@ public sealed class MonitorTests : EtcdFixture
         Assert.That(groupView.GetProperty("members").EnumerateArray().Select(m => m.GetString()), Is.EquivalentTo(new[] { "amy", "bob" }));
         Assert.That(groupView.GetProperty("messagesSeen").GetInt64(), Is.EqualTo(25));
 
+        // First paint: the page as served carries the state, so it shows the mesh before its first fetch.
+        using (var http = new HttpClient())
+        {
+            var served = await http.GetStringAsync(monitor.Url);
+            var initial = System.Text.RegularExpressions.Regex.Match(served, "<script id=\"initial-state\" type=\"application/json\">(.*?)</script>").Groups[1].Value;
+            Assert.That(PeerNames(JsonDocument.Parse(initial).RootElement).Order(), Is.EqualTo(new[] { "amy", "bob" }), "the state in the page itself");
+        }
+
         var dom = Chromium.DumpDom(monitor.Url);
+        Assert.That(dom, Does.Contain("data-first-paint=\"state\""), "rendered from the state in the page");
         Assert.That(dom, Does.Contain("data-state=\"live\""), "the page fetched the state and rendered it");
+        Assert.That(dom, Does.Not.Contain(">--<"), "legends show the latest values, not dashes");
+        Assert.That(dom, Does.Match("messages/s</div></th><td class=\"u-value\">\\d+</td>"), "the current rate in the legend");
+        var ticks = System.Text.RegularExpressions.Regex.Match(dom, "data-rate-ticks=\"([^\"]*)\"").Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(ticks, Has.Length.InRange(3, 8), "time ticks spaced for the width: " + string.Join(" ", ticks));
+        Assert.That(ticks, Has.All.Match("^\\d\\d:\\d\\d(:\\d\\d)?$"), "one short label each, no date run into a time");
         Assert.That(dom, Does.Contain("data-peers=\"amy,bob\""));
         Assert.That(dom, Does.Match("data-rate-points=\"[1-9]"), "the rate graph has points above zero");
         Assert.That(dom, Does.Contain("<td>amy</td>").And.Contain("<td>bob</td>"), "the peers table");
