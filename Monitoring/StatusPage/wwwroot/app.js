@@ -66,6 +66,11 @@
     latency.title = "delivery latency p50 / p99 in its last report" + age;
     const backlog = el("span", f.outboxBacklog != null ? String(f.outboxBacklog) : "", "from-influx" + (f.outboxBacklog > 0 ? " warn" : ""));
     backlog.title = "sent, not yet stored in etcd" + age;
+    // Figures older than a few reports say so where they stand (a peer that stopped reporting).
+    if (now - f.atMs > 30000) {
+      latency.appendChild(el("span", " " + ago(now - f.atMs), "age stale"));
+      backlog.appendChild(el("span", " " + ago(now - f.atMs), "age stale"));
+    }
     return [latency, backlog];
   }
 

@@ -68,6 +68,13 @@ public sealed class ScriptTests
     public async Task The_local_stack_refuses_a_busy_port_in_one_line_naming_it_and_starts_nothing()
     {
         var home = Path.Combine(Path.GetTempPath(), $"mesh-stack-{Guid.NewGuid():N}");
+        // The stack's other ports must be free for the one held here to be the one named (a local etcd a peer
+        // started on 2379, say, would be named first).
+        foreach (var other in new[] { 2379, 22379, 32379, 2380, 22380, 8086, 8090 })
+        {
+            Hold(other).Stop();
+        }
+
         using var held = new DisposableListener(Hold(32380));
         var (code, output) = await RunAsync("local-stack.sh", home, "start");
         Assert.That(code, Is.Not.Zero);
