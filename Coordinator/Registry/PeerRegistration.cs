@@ -138,6 +138,12 @@ public sealed partial class PeerRegistration : IAsyncDisposable
         var lastRenewed = DateTime.UtcNow;
         var state = RegistrationState.Registered;
         var leaderlessAnswers = 0;
+        var unanswered = 0;
+
+        // A keep-alive unanswered for a third of the TTL is sent again at once on a new stream, which the channel
+        // opens on the next member: the member that holds this one may be cut off from its cluster and not know it
+        // yet (it then answers nothing, and "no leader" only after its election timeout). Two thirds are left.
+        var answerWithin = _ttl / 3 < EtcdConnection.CallTimeout ? _ttl / 3 : EtcdConnection.CallTimeout;
 
         void Set(RegistrationState next)
         {
@@ -160,8 +166,18 @@ public sealed partial class PeerRegistration : IAsyncDisposable
                 {
                     await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = LeaseId }, ct);
                     using var answer = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    answer.CancelAfter(EtcdConnection.CallTimeout);
-                    if (!await call.ResponseStream.MoveNext(answer.Token))
+                    answer.CancelAfter(answerWithin);
+                    bool moved;
+                    try
+                    {
+                        moved = await call.ResponseStream.MoveNext(answer.Token);
+                    }
+                    catch (Exception e) when (e is RpcException or OperationCanceledException && answer.IsCancellationRequested && !ct.IsCancellationRequested)
+                    {
+                        throw new TimeoutException($"keep-alive not answered within {answerWithin.TotalSeconds:0.#} s");
+                    }
+
+                    if (!moved)
                     {
                         throw new RpcException(new Status(StatusCode.Unavailable, "keep-alive stream closed"));
                     }
@@ -178,6 +194,7 @@ public sealed partial class PeerRegistration : IAsyncDisposable
                     Renewed?.Invoke();
                     backoff.Reset();
                     leaderlessAnswers = 0;
+                    unanswered = 0;
                     if (state is not RegistrationState.Registered and not RegistrationState.Restored)
                     {
                         Set(RegistrationState.Registered);
@@ -197,7 +214,12 @@ public sealed partial class PeerRegistration : IAsyncDisposable
                 LogKeepAliveFailed(e.Message);
                 continue;
             }
-            catch (Exception e) when (e is RpcException or EtcdUnavailableException or OperationCanceledException or IOException)
+            catch (TimeoutException e) when (unanswered++ == 0)
+            {
+                LogKeepAliveFailed(e.Message + "; sending it again on another stream");
+                continue;
+            }
+            catch (Exception e) when (e is RpcException or EtcdUnavailableException or OperationCanceledException or IOException or TimeoutException)
             {
                 LogKeepAliveFailed(e.Message);
                 // Tell at once: the lease may live on for a while, but the user should know etcd does not answer.

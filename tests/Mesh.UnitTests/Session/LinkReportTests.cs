@@ -22,18 +22,20 @@ public sealed class LinkReportTests
     }
 
     [Test]
-    public void A_round_trip_that_moves_by_a_quarter_is_due_only_after_ten_seconds()
+    public void A_round_trip_that_moves_by_half_and_5_ms_is_due_only_after_thirty_seconds()
     {
         var report = new LinkReport();
         report.Written(Report(["a"], [], new() { ["a"] = 20.0 }), 0);
-        var slower = Report(["a"], [], new() { ["a"] = 26.0 });
-        Assert.That(report.Due(slower, 5_000), Is.False, "not twice within 10 s for a round trip");
-        Assert.That(report.Due(slower, 10_000), Is.True);
-        Assert.That(report.Due(Report(["a"], [], new() { ["a"] = 24.0 }), 10_000), Is.False, "within a quarter: jitter");
-        Assert.That(report.Due(Report(["a"], [], new() { ["a"] = 0.3 }), 10_000), Is.True, "a large fall");
-        report.Written(Report(["a"], [], new() { ["a"] = 0.3 }), 10_000);
-        Assert.That(report.Due(Report(["a"], [], new() { ["a"] = 0.9 }), 30_000), Is.False, "under a millisecond of move is jitter at any ratio");
-        Assert.That(report.Due(Report(["a"], []), 30_000), Is.True, "a reading that went");
+        var slower = Report(["a"], [], new() { ["a"] = 31.0 });
+        Assert.That(report.Due(slower, 10_000), Is.False, "not twice within 30 s for a round trip");
+        Assert.That(report.Due(slower, 30_000), Is.True);
+        Assert.That(report.Due(Report(["a"], [], new() { ["a"] = 29.0 }), 30_000), Is.False, "within half: jitter");
+        Assert.That(report.Due(Report(["a"], [], new() { ["a"] = 0.3 }), 30_000), Is.True, "a large fall");
+        report.Written(Report(["a"], [], new() { ["a"] = 0.3 }), 30_000);
+        Assert.That(report.Due(Report(["a"], [], new() { ["a"] = 4.2 }), 90_000), Is.False, "under 5 ms of move is jitter at any ratio");
+        Assert.That(report.Due(Report(["a"], []), 90_000), Is.True, "a reading that went");
+        report.Written(Report(["a"], []), 90_000);
+        Assert.That(report.Due(Report(["a"], [], new() { ["a"] = 1.0 }), 90_001), Is.True, "a first reading at once");
     }
 
     [Test]
