@@ -44,7 +44,8 @@ public static class NetworkWords
         return null;
     }
 
-    private static string OneLine(string text)
+    /// <summary>A server's own message as one line of at most 200 characters, without its closing period.</summary>
+    public static string OneLine(string text)
     {
         var line = text.ReplaceLineEndings(" ").Trim().TrimEnd('.');
         return line.Length > 200 ? line[..200] + "…" : line;

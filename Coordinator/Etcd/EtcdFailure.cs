@@ -41,13 +41,7 @@ public static class EtcdFailure
             StatusCode.Unauthenticated => "authentication failed: wrong user or password",
             StatusCode.PermissionDenied => "permission denied to the configured user",
             StatusCode.Cancelled => "the call was cancelled",
-            _ => e.Status.Detail.Length > 0 ? OneLine(e.Status.Detail) : e.StatusCode.ToString(),
+            _ => e.Status.Detail.Length > 0 ? NetworkWords.OneLine(e.Status.Detail) : e.StatusCode.ToString(),
         };
-    }
-
-    private static string OneLine(string text)
-    {
-        var line = text.ReplaceLineEndings(" ").Trim().TrimEnd('.');
-        return line.Length > 200 ? line[..200] + "…" : line;
     }
 }

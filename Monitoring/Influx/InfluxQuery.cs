@@ -4,7 +4,26 @@ using System.Text.Json;
 namespace Mesh.Monitoring.Influx;
 
 /// <summary>One series of an InfluxQL answer: its tags and its rows (time in Unix ms first, then the columns asked for).</summary>
-public sealed record InfluxSeries(string Name, IReadOnlyDictionary<string, string> Tags, IReadOnlyList<string> Columns, IReadOnlyList<JsonElement[]> Rows);
+public sealed record InfluxSeries(string Name, IReadOnlyDictionary<string, string> Tags, IReadOnlyList<string> Columns, IReadOnlyList<JsonElement[]> Rows)
+{
+    /// <summary>Where column <paramref name="name"/> is in each row, or -1.</summary>
+    public int IndexOf(string name)
+    {
+        for (var i = 0; i < Columns.Count; i++)
+        {
+            if (Columns[i] == name)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The number in column <paramref name="name"/> of <paramref name="row"/> (null when absent or not a number).</summary>
+    public double? Number(JsonElement[] row, string name) =>
+        IndexOf(name) is var i and >= 0 && i < row.Length && row[i].ValueKind == JsonValueKind.Number ? row[i].GetDouble() : null;
+}
 
 /// <summary>InfluxDB did not answer a query, or refused it: the message says why in plain words.</summary>
 public sealed class InfluxUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
@@ -59,7 +78,7 @@ public sealed class InfluxQuery : IDisposable
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
         {
-            throw new InfluxUnavailableException($"HTTP {(int)status}: an answer that is not InfluxDB's ({OneLine(body)})", e);
+            throw new InfluxUnavailableException($"HTTP {(int)status}: an answer that is not InfluxDB's ({Coordinator.NetworkWords.OneLine(body)})", e);
         }
     }
 
@@ -70,7 +89,7 @@ public sealed class InfluxQuery : IDisposable
         var root = document.RootElement;
         if (root.TryGetProperty("error", out var topError))
         {
-            throw new InfluxUnavailableException("InfluxDB refused the query: " + OneLine(topError.GetString() ?? ""));
+            throw new InfluxUnavailableException("InfluxDB refused the query: " + Coordinator.NetworkWords.OneLine(topError.GetString() ?? ""));
         }
 
         var all = new List<InfluxSeries>();
@@ -84,7 +103,7 @@ public sealed class InfluxQuery : IDisposable
                     continue;
                 }
 
-                throw new InfluxUnavailableException("InfluxDB refused the query: " + OneLine(text));
+                throw new InfluxUnavailableException("InfluxDB refused the query: " + Coordinator.NetworkWords.OneLine(text));
             }
 
             if (!result.TryGetProperty("series", out var series))
@@ -112,19 +131,6 @@ public sealed class InfluxQuery : IDisposable
         }
 
         return all;
-    }
-
-    /// <summary>A number of a row (null when absent or not a number).</summary>
-    public static double? Number(JsonElement value) => value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
-
-    /// <summary>A string literal for InfluxQL: single-quoted, with quotes and backslashes escaped.</summary>
-    public static string Quote(string value) =>
-        "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
-
-    private static string OneLine(string text)
-    {
-        var line = text.ReplaceLineEndings(" ").Trim();
-        return line.Length > 200 ? line[..200] + "…" : line;
     }
 
     public void Dispose() => _http.Dispose();

@@ -179,7 +179,7 @@ public sealed partial class InfluxReporter : IAsyncDisposable
                 return WriteOutcome.Sent;
             }
 
-            var detail = OneLine(await response.Content.ReadAsStringAsync(ct));
+            var detail = Coordinator.NetworkWords.OneLine(await response.Content.ReadAsStringAsync(ct));
             if ((int)response.StatusCode is >= 400 and < 500 && response.StatusCode is not HttpStatusCode.Unauthorized and not HttpStatusCode.Forbidden and not HttpStatusCode.NotFound)
             {
                 // Malformed points stay malformed: sending them again would block everything behind them.
@@ -231,12 +231,6 @@ public sealed partial class InfluxReporter : IAsyncDisposable
         {
             LogUnreachable(_settings.Describe, reason ?? "", _settings.BufferCapacity);
         }
-    }
-
-    private static string OneLine(string text)
-    {
-        var line = text.ReplaceLineEndings(" ").Trim();
-        return line.Length > 200 ? line[..200] + "…" : line;
     }
 
     /// <summary>Sends a last snapshot, waiting at most <paramref name="timeout"/>.</summary>

@@ -44,9 +44,9 @@ public sealed partial class EventJournal : IAsyncDisposable
     {
         foreach (var series in answer)
         {
-            var time = IndexOf(series.Columns, "time");
-            var text = IndexOf(series.Columns, "text");
-            var kind = IndexOf(series.Columns, "kind");
+            var time = series.IndexOf("time");
+            var text = series.IndexOf("text");
+            var kind = series.IndexOf("kind");
             foreach (var row in series.Rows.Take(Kept))
             {
                 if (time < 0 || text < 0 || kind < 0 || row.Length <= Math.Max(time, Math.Max(text, kind))
@@ -58,19 +58,6 @@ public sealed partial class EventJournal : IAsyncDisposable
                 yield return new MeshEventView(row[time].GetInt64(), row[text].GetString()!, row[kind].GetString()!);
             }
         }
-    }
-
-    private static int IndexOf(IReadOnlyList<string> columns, string name)
-    {
-        for (var i = 0; i < columns.Count; i++)
-        {
-            if (columns[i] == name)
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 
     /// <summary>From now on every event is written; the earlier ones are read back in the background.</summary>

@@ -48,8 +48,9 @@ public sealed class MeshView
     {
         _time = time ?? TimeProvider.System;
         _keepFailed = keepFailed ?? DefaultKeepFailed;
-        Etcd = new SourceFreshness("etcd", EtcdStaleAfter, _time);
-        Influx = new SourceFreshness("InfluxDB", InfluxStaleAfter, _time, influxConfigured);
+        // etcd is checked every 2 s (each check bounded to 3 s), InfluxDB read every 5 s.
+        Etcd = new SourceFreshness("etcd", EtcdStaleAfter, TimeSpan.FromSeconds(10), _time);
+        Influx = new SourceFreshness("InfluxDB", InfluxStaleAfter, TimeSpan.FromSeconds(20), _time, influxConfigured);
         Etcd.Changed += text => AddEvent(text, MeshEventKinds.Source);
         Influx.Changed += text => AddEvent(text, MeshEventKinds.Source);
     }

@@ -218,7 +218,10 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var status = await connection.Maintenance.StatusAsync(new StatusRequest(), deadline: EtcdConnection.Deadline(HealthInterval), cancellationToken: ct);
+            // The deadline ends the call; the wait is bounded as well, so that a call that outlives its deadline (a
+            // stuck connection) cannot stop the checks, and etcd's freshness with them.
+            var status = await connection.Maintenance.StatusAsync(new StatusRequest(), deadline: EtcdConnection.Deadline(HealthInterval), cancellationToken: ct)
+                .ResponseAsync.WaitAsync(HealthInterval + TimeSpan.FromSeconds(1), ct);
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             _memberLatency.Record(elapsed, Endpoint(endpoint));
             var error = DescribeErrors(status.Errors, status.DbSize);
@@ -232,15 +235,26 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             _view.SetEndpoint(health);
             return null;
         }
-        catch (RpcException e) when (!ct.IsCancellationRequested)
-        {
-            var reason = e.StatusCode == StatusCode.DeadlineExceeded ? $"no answer within {HealthInterval.TotalSeconds:0} s" : EtcdFailure.Words(e);
-            _view.SetEndpoint(new EndpointHealth(endpoint, false, false, 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, null, reason, null));
-            return reason;
-        }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             return null;
+        }
+        catch (Exception e)
+        {
+            // Whatever the failure, it is this member's answer for this round: the checks go on.
+            var reason = e switch
+            {
+                RpcException { StatusCode: StatusCode.DeadlineExceeded } or TimeoutException => $"no answer within {HealthInterval.TotalSeconds:0} s",
+                RpcException rpc => EtcdFailure.Words(rpc),
+                _ => $"{e.GetType().Name}: {Coordinator.NetworkWords.OneLine(e.Message)}",
+            };
+            if (e is not RpcException and not TimeoutException)
+            {
+                LogCheckFailed(endpoint, reason);
+            }
+
+            _view.SetEndpoint(new EndpointHealth(endpoint, false, false, 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, null, reason, null));
+            return reason;
         }
     }
 
@@ -310,6 +324,9 @@ public sealed partial class MeshWatcher : IAsyncDisposable
 
         _stop.Dispose();
     }
+
+    [LoggerMessage(EventId = 802, Level = LogLevel.Warning, Message = "status check of etcd {Endpoint} failed unexpectedly: {Reason}")]
+    private partial void LogCheckFailed(string endpoint, string reason);
 
     [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "{Reason}; retrying")]
     private partial void LogUnreachable(string reason);

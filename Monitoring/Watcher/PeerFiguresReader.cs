@@ -71,23 +71,21 @@ public sealed partial class PeerFiguresReader : IAsyncDisposable
         var figures = new Dictionary<string, PeerFigures>(StringComparer.Ordinal);
         foreach (var byPeer in latency.Where(s => s.Rows.Count > 0 && s.Tags.ContainsKey("peer")).GroupBy(s => s.Tags["peer"], StringComparer.Ordinal).Take(MaxPeers))
         {
-            var rows = byPeer.Select(s => (Row: s.Rows[0], Columns: s.Columns)).ToList();
             double weighted = 0, counted = 0;
             double? worst = null;
             long at = 0;
-            foreach (var (row, columns) in rows)
+            foreach (var series in byPeer)
             {
-                var p50 = Column(row, columns, "p50");
-                var p99 = Column(row, columns, "p99");
-                var count = Column(row, columns, "count") ?? 0;
-                at = Math.Max(at, (long)(Column(row, columns, "time") ?? 0));
-                if (p50 is { } median && count > 0)
+                var row = series.Rows[0];
+                var count = series.Number(row, "count") ?? 0;
+                at = Math.Max(at, (long)(series.Number(row, "time") ?? 0));
+                if (series.Number(row, "p50") is { } median && count > 0)
                 {
                     weighted += median * count;
                     counted += count;
                 }
 
-                if (p99 is { } tail)
+                if (series.Number(row, "p99") is { } tail)
                 {
                     worst = Math.Max(worst ?? tail, tail);
                 }
@@ -99,8 +97,8 @@ public sealed partial class PeerFiguresReader : IAsyncDisposable
         foreach (var series in backlog.Where(s => s.Rows.Count > 0 && s.Tags.ContainsKey("peer")).Take(MaxPeers))
         {
             var row = series.Rows[0];
-            var value = Column(row, series.Columns, "value");
-            var at = (long)(Column(row, series.Columns, "time") ?? 0);
+            var value = series.Number(row, "value");
+            var at = (long)(series.Number(row, "time") ?? 0);
             var peer = series.Tags["peer"];
             figures[peer] = figures.TryGetValue(peer, out var known)
                 ? known with { OutboxBacklog = value is { } v ? (long)v : null, AtMs = Math.Max(known.AtMs, at) }
@@ -108,12 +106,6 @@ public sealed partial class PeerFiguresReader : IAsyncDisposable
         }
 
         return figures;
-    }
-
-    private static double? Column(System.Text.Json.JsonElement[] row, IReadOnlyList<string> columns, string name)
-    {
-        var i = columns is List<string> list ? list.IndexOf(name) : columns.ToList().IndexOf(name);
-        return i >= 0 && i < row.Length ? InfluxQuery.Number(row[i]) : null;
     }
 
     public async ValueTask DisposeAsync()

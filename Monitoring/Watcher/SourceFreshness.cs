@@ -3,7 +3,9 @@ namespace Mesh.Monitoring.Watcher;
 /// <summary>How current what the monitor shows from one source (etcd, InfluxDB) is: when it last answered, since
 /// when it has not, and why, in plain words. Thread-safe: the tasks that talk to the source tell it, the page reads it.</summary>
 /// <remarks>A source is <c>lost</c> once it has failed for <see cref="StaleAfter"/> with no answer in between (or
-/// failed before ever answering): one failed request among good ones does not raise the banner.</remarks>
+/// failed before ever answering): one failed request among good ones does not raise the banner. It is lost as well
+/// when nothing has answered for <see cref="MaxSilence"/>, failure or not: a task that stopped telling (stuck on a
+/// call) cannot leave old figures looking live.</remarks>
 public sealed class SourceFreshness
 {
     public const string Connecting = "connecting";
@@ -16,11 +18,13 @@ public sealed class SourceFreshness
     private long? _answeredMs;
     private long? _failingSinceMs;
     private string? _cause;
+    private bool _lossTold;
 
-    public SourceFreshness(string name, TimeSpan staleAfter, TimeProvider? time = null, bool configured = true)
+    public SourceFreshness(string name, TimeSpan staleAfter, TimeSpan maxSilence, TimeProvider? time = null, bool configured = true)
     {
         Name = name;
         StaleAfter = staleAfter;
+        MaxSilence = maxSilence;
         Configured = configured;
         _time = time ?? TimeProvider.System;
     }
@@ -29,6 +33,9 @@ public sealed class SourceFreshness
     public string Name { get; }
 
     public TimeSpan StaleAfter { get; }
+
+    /// <summary>How long the source may go without an answer before it is lost, whatever was told.</summary>
+    public TimeSpan MaxSilence { get; }
 
     /// <summary>False when the monitor was not given the source (no InfluxDB configured).</summary>
     public bool Configured { get; }
@@ -48,6 +55,7 @@ public sealed class SourceFreshness
             _answeredMs = NowMs;
             _failingSinceMs = null;
             _cause = null;
+            _lossTold = false;
             if (wasLost)
             {
                 told = $"{Name} answers again";
@@ -81,11 +89,7 @@ public sealed class SourceFreshness
             if (StateLocked(NowMs) == Lost && !_lossTold)
             {
                 _lossTold = true;
-                told = $"{Name} lost: {_cause}";
-            }
-            else if (_failingSinceMs is null)
-            {
-                _lossTold = false;
+                told = $"{Name} lost: {CauseLocked(NowMs)}";
             }
         }
 
@@ -95,18 +99,21 @@ public sealed class SourceFreshness
         }
     }
 
-    private bool _lossTold;
-
     public SourceView View()
     {
         NoteLoss();
         lock (_lock)
         {
             var now = NowMs;
-            return new SourceView(Name, StateLocked(now), _answeredMs, _failingSinceMs, _cause,
+            return new SourceView(Name, StateLocked(now), _answeredMs, _failingSinceMs ?? (Silent(now) ? _answeredMs : null), CauseLocked(now),
                 _answeredMs is { } at ? now - at : null);
         }
     }
+
+    private bool Silent(long now) => _answeredMs is { } at && now - at >= MaxSilence.TotalMilliseconds;
+
+    private string? CauseLocked(long now) =>
+        _cause ?? (Silent(now) ? $"no answer for {MaxSilence.TotalSeconds:0} s" : null);
 
     private string StateLocked(long now)
     {
@@ -115,7 +122,7 @@ public sealed class SourceFreshness
             return Off;
         }
 
-        if (_failingSinceMs is { } since && now - since >= StaleAfter.TotalMilliseconds)
+        if ((_failingSinceMs is { } since && now - since >= StaleAfter.TotalMilliseconds) || Silent(now))
         {
             return Lost;
         }

@@ -57,6 +57,11 @@ public sealed class HomeLock : IDisposable
         {
             return null;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not held by another peer: the lock file cannot be made at all (a read-only or foreign home).
+            throw new MeshException($"cannot open or create the lock file {path}: {e.Message.ReplaceLineEndings(" ")}");
+        }
     }
 
     public void Dispose() => _lock.Dispose();

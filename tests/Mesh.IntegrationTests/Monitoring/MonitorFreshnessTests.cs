@@ -33,7 +33,7 @@ public sealed class MonitorFreshnessTests
         Assert.That(dom, Does.Contain("id=\"stale-banner\" role=\"alert\" hidden"), "no banner while all is well");
         Assert.That(dom, Does.Contain("etcd live").And.Contain("InfluxDB live"));
         Assert.That(dom, Does.Match("class=\"age\"[^>]*>as of (just now|\\d+ s ago)<"), "every tile carries its age");
-        Screenshot(monitor, "status-page-healthy.png", "all sources live");
+        StatusPageShots.Save(monitor, "status-page-healthy.png", "all sources live");
 
         influx.Kill();
         var state = await monitor.WaitForStateAsync(s => SourceState(s, "InfluxDB") == "lost", Long, "InfluxDB lost");
@@ -43,7 +43,7 @@ public sealed class MonitorFreshnessTests
         dom = Chromium.DumpDom(monitor.Url);
         Assert.That(dom, Does.Contain("InfluxDB unreachable since").And.Contain("connection refused"), "the banner names it and why");
         Assert.That(dom, Does.Contain("influx-stale"));
-        Screenshot(monitor, "status-page-influx-down.png", "InfluxDB down: the banner");
+        StatusPageShots.Save(monitor, "status-page-influx-down.png", "InfluxDB down: the banner");
         await influx.StartAsync();
         await monitor.WaitForStateAsync(s => SourceState(s, "InfluxDB") == "live", Long, "InfluxDB live again");
 
@@ -59,18 +59,10 @@ public sealed class MonitorFreshnessTests
         Assert.That(dom, Does.Match("class=\"age stale\"[^>]*>stale, as of \\d+ s ago<"), "the tiles say how old they are");
         Assert.That(dom, Does.Contain("<td>amy</td>"), "the last-known peers are still shown");
         Assert.That(state.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("text").GetString()), Has.Some.StartWith("etcd lost: "));
-        Screenshot(monitor, "status-page-etcd-down.png", "etcd down: the banner and greyed figures");
+        StatusPageShots.Save(monitor, "status-page-etcd-down.png", "etcd down: the banner and greyed figures");
 
         await etcd.StartAsync();
         await monitor.WaitForStateAsync(s => SourceState(s, "etcd") == "live", Long, "etcd live again");
         await Waiting.UntilAsync(() => Chromium.DumpDom(monitor.Url).Contains("data-stale=\"\""), Long, "the banner gone");
-    }
-
-    private static void Screenshot(MonitorProcess monitor, string name, string what)
-    {
-        var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, name);
-        Chromium.Screenshot(monitor.Url, path);
-        Assert.That(new FileInfo(path).Length, Is.GreaterThan(20_000), "a page with content");
-        TestContext.AddTestAttachment(path, what);
     }
 }

@@ -78,9 +78,7 @@ public sealed class MonitorLinkHealthTests : EtcdFixture
             }
 
             state = await monitor.WaitForStateAsync(s => Events(s).Contains((Mesh.Monitoring.Watcher.MeshEventKinds.LinkUp, "link amy → cleo up again")), Long, "and back up");
-            var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, "status-page-links.png");
-            Chromium.Screenshot(monitor.Url, path);
-            TestContext.AddTestAttachment(path, "round trips, latency and outbox per peer; link events");
+            StatusPageShots.Save(monitor, "status-page-links.png", "round trips, latency and outbox per peer; link events");
 
             // The monitor's events reach InfluxDB with its next report: then a new monitor reads them back.
             await Waiting.UntilAsync(async () => (await _influx.SeriesAsync(database, "SELECT \"text\" FROM \"mesh_events\" WHERE \"kind\" = 'link_up'")).Count > 0,

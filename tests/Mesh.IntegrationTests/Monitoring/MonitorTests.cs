@@ -156,7 +156,7 @@ public sealed class MonitorTests : EtcdFixture
             var dom = Chromium.DumpDom(monitor.Url);
             Assert.That(dom, Does.Contain("suspect since").And.Contain("<tr class=\"suspect\">"), "the row and its verdict");
             Assert.That(dom, Does.Contain("id=\"suspect-count\">1<"));
-            Screenshot(monitor, "status-page-suspect.png", "a frozen peer flagged suspect");
+            StatusPageShots.Save(monitor, "status-page-suspect.png", "a frozen peer flagged suspect");
         }
         finally
         {
@@ -171,14 +171,6 @@ public sealed class MonitorTests : EtcdFixture
         var page = Chromium.DumpDom(monitor.Url);
         Assert.That(page, Does.Contain("<tr class=\"failed\">").And.Contain("failed at ").And.Contain("its lease expired"));
         Assert.That(page, Does.Contain("data-peers=\"amy,cleo\""), "online: the others");
-        Screenshot(monitor, "status-page-failed.png", "a killed peer greyed with its cause");
-    }
-
-    private static void Screenshot(MonitorProcess monitor, string name, string what)
-    {
-        var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, name);
-        Chromium.Screenshot(monitor.Url, path);
-        Assert.That(new FileInfo(path).Length, Is.GreaterThan(20_000), "a page with content");
-        TestContext.AddTestAttachment(path, what);
+        StatusPageShots.Save(monitor, "status-page-failed.png", "a killed peer greyed with its cause");
     }
 }

@@ -50,4 +50,15 @@ public sealed class HomeLockTests
         Assert.That(told, Has.Count.EqualTo(1), "waiting said once, not once a poll");
         await Task.CompletedTask;
     }
+
+    [Test]
+    public void A_home_where_no_lock_file_can_be_made_is_one_line_naming_the_file_not_a_wait()
+    {
+        var notADirectory = Path.Combine(_home, "a-file");
+        File.WriteAllText(notADirectory, "");
+        var told = new List<string>();
+        var refusal = Assert.ThrowsAsync<MeshException>(() => HomeLock.AcquireAsync(notADirectory, TimeSpan.FromSeconds(30), told.Add));
+        Assert.That(refusal!.Message, Does.StartWith("cannot open or create the lock file " + Path.Combine(notADirectory, "peer.lock")).And.Not.Contain("\n"));
+        Assert.That(told, Is.Empty, "nothing to wait for");
+    }
 }

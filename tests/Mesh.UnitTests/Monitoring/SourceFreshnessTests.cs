@@ -8,7 +8,7 @@ public sealed class SourceFreshnessTests
 {
     private readonly ManualTime _time = new();
 
-    private SourceFreshness New() => new("etcd", TimeSpan.FromSeconds(5), _time);
+    private SourceFreshness New() => new("etcd", TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), _time);
 
     [Test]
     public void Before_any_answer_it_is_connecting_and_after_one_live_with_its_age()
@@ -63,7 +63,26 @@ public sealed class SourceFreshnessTests
     [Test]
     public void A_source_not_configured_is_off()
     {
-        var source = new SourceFreshness("InfluxDB", TimeSpan.FromSeconds(5), _time, configured: false);
+        var source = new SourceFreshness("InfluxDB", TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), _time, configured: false);
         Assert.That(source.View().State, Is.EqualTo(SourceFreshness.Off));
+    }
+
+    [Test]
+    public void A_source_that_stops_answering_without_a_failure_being_told_is_lost_after_its_silence()
+    {
+        var source = New();
+        var told = new List<string>();
+        source.Changed += told.Add;
+        source.Answered();
+        _time.Now += TimeSpan.FromSeconds(9);
+        Assert.That(source.View().State, Is.EqualTo(SourceFreshness.Live));
+        _time.Now += TimeSpan.FromSeconds(1);
+        var view = source.View();
+        Assert.That(view.State, Is.EqualTo(SourceFreshness.Lost), "nothing told, but nothing answered for 10 s");
+        Assert.That(view.Cause, Is.EqualTo("no answer for 10 s"));
+        Assert.That(view.FailingSince, Is.EqualTo(view.AnsweredAt), "silent since its last answer");
+        Assert.That(told, Is.EqualTo(new[] { "etcd lost: no answer for 10 s" }));
+        source.Answered();
+        Assert.That(source.View().State, Is.EqualTo(SourceFreshness.Live));
     }
 }
