@@ -8,7 +8,7 @@ namespace Mesh.Coordinator.Groups;
 /// <summary>The group logs in etcd, as stored bytes: read whole, appended create-only (one entry wins each index, and
 /// whatever an entry needs written with it, such as key grants, is written in the same transaction), repaired.</summary>
 /// <remarks>Checking what the bytes mean is not etcd's job: every reader validates the chain itself.</remarks>
-public sealed class GroupLogStore(EtcdConnection etcd)
+public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogAppender
 {
     /// <summary>The most entries read of one log.</summary>
     public const int MaxEntries = 100_000;
@@ -68,44 +68,56 @@ public sealed class GroupLogStore(EtcdConnection etcd)
         }
     }
 
-    /// <summary>Writes entry <paramref name="index"/> unless the index is taken, with <paramref name="alongside"/> in
-    /// the same transaction; true when this call wrote it.</summary>
-    /// <param name="group">The group.</param>
-    /// <param name="index">The entry's index.</param>
-    /// <param name="record">The signed entry.</param>
-    /// <param name="alongside">Keys written in the same transaction (at most <see cref="MaxAlongside"/>).</param>
-    /// <param name="replacing">The modification revision of an invalid record that sits at the index (an etcd writer's
-    /// junk, which would otherwise block the log forever); it is replaced only if it is still that one. 0: create-only.</param>
-    /// <param name="ct">Cancels the call.</param>
-    /// <param name="following">Entries chained after it, each written create-only in the same transaction.</param>
-    public async Task<bool> TryAppendAsync(string group, long index, byte[] record, IReadOnlyList<(string Key, byte[] Value)> alongside, CancellationToken ct,
-        long replacing = 0, IReadOnlyList<(long Index, byte[] Record)>? following = null)
+    /// <summary>Writes entry <paramref name="index"/> create-only, with <paramref name="alongside"/> in the same
+    /// transaction; true when this call wrote it (the genesis, and tests).</summary>
+    public async Task<bool> TryAppendAsync(string group, long index, byte[] record, IReadOnlyList<(string Key, byte[] Value)> alongside, CancellationToken ct) =>
+        (await TryAppendAsync(new LogAppend(group, index, record, alongside, [], 0), ct)).Written;
+
+    /// <inheritdoc/>
+    /// <remarks>One round trip: the transaction compares the index's modification revision with the one expected (0:
+    /// absent) and, when that fails, reads what is there instead, so that the next try compares against the present
+    /// occupant. Junk written and deleted, or rewritten in a loop, costs a try, never the log's progress.</remarks>
+    public async Task<AppendResult> TryAppendAsync(LogAppend append, CancellationToken ct)
     {
-        following ??= [];
-        if (alongside.Count + following.Count > MaxAlongside)
+        if (append.Alongside.Count + append.Following.Count > MaxAlongside)
         {
-            throw new ArgumentException($"at most {MaxAlongside} keys go with an entry", nameof(alongside));
+            throw new ArgumentException($"at most {MaxAlongside} keys go with an entry", nameof(append));
         }
 
-        var key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, index));
+        var key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(append.Group, append.Index));
         var txn = new TxnRequest();
-        txn.Compare.Add(replacing == 0
-            ? new Compare { Key = key, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 }
-            : new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = replacing });
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(record) } });
-        foreach (var (i, r) in following)
+        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = append.Occupant });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(append.Record) } });
+        foreach (var (i, r) in append.Following)
         {
-            var next = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, i));
+            var next = ByteString.CopyFromUtf8(MeshKeys.LogEntry(append.Group, i));
             txn.Compare.Add(new Compare { Key = next, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
             txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = next, Value = ByteString.CopyFrom(r) } });
         }
 
-        foreach (var (k, v) in alongside)
+        foreach (var (k, v) in append.Alongside)
         {
             txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(k), Value = ByteString.CopyFrom(v) } });
         }
 
-        return await TxnAsync(txn, ct);
+        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+        try
+        {
+            var response = await etcd.KV.TxnAsync(txn, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            if (response.Succeeded)
+            {
+                return AppendResult.Done;
+            }
+
+            var kvs = response.Responses.Count > 0 ? response.Responses[0].ResponseRange?.Kvs : null;
+            return kvs is { Count: > 0 }
+                ? new AppendResult(false, kvs[0].Value.ToByteArray(), kvs[0].ModRevision)
+                : new AppendResult(false, null, 0);
+        }
+        catch (RpcException e)
+        {
+            throw etcd.Unavailable(e);
+        }
     }
 
     /// <summary>Puts back an entry that etcd lost or holds altered (from a member's own copy of the log).</summary>

@@ -83,13 +83,13 @@ public sealed partial class ChatSession
                 throw new MeshException($"group '{group}' was made by an older Mesh, without a signed group log: it cannot be joined safely; create a new group");
             }
 
-            var merged = GroupLogSync.Merge(group, copy, genesis, entries);
+            var merged = GroupLogSync.Merge(group, copy, genesis, entries, NowMs);
             foreach (var error in merged.Errors)
             {
                 Emit(new ErrorEvent(error));
             }
 
-            state.Log = merged.Log ?? throw new MeshException($"group '{group}': no valid group log in etcd; not joining it");
+            state.Follower = new LogFollower(merged.Log ?? throw new MeshException($"group '{group}': no valid group log in etcd; not joining it"));
             Repair(state, merged.Repairs, ct);
             if (invite is not null && copy is null && state.Log.GenesisHash != invite.GenesisHash)
             {
@@ -474,7 +474,7 @@ public sealed partial class ChatSession
 
     /// <summary><c>/leave G</c>: a signed leave entry ends this peer's membership (a member who stays starts the next
     /// key epoch), then the group is dropped here.</summary>
-    private async Task LeaveAsync(string group, CancellationToken ct)
+    private void Leave(string group)
     {
         if (!_groups.TryGetValue(group, out var state))
         {
@@ -482,15 +482,47 @@ public sealed partial class ChatSession
             return;
         }
 
-        if (state.Log.Members.ContainsKey(PeerId)
-            && !await CommitAsync(state, log => log.Members.ContainsKey(PeerId) ? GroupCommits.Leave(log, _identity, NowMs) : null, ct))
+        if (state.Leaving)
         {
-            Emit(new ErrorEvent($"/leave: could not record leaving '{group}' in its log (etcd unreachable?); still a member"));
+            Emit(new InfoEvent($"leaving '{group}' already: its log is being written", group));
+            return;
+        }
+
+        // Nothing more is sent from here on: what this peer sent so far is all its leave lets stand.
+        state.Leaving = true;
+        if (!state.Log.Members.ContainsKey(PeerId))
+        {
+            Post(new SessionInput.Continue(() => LeftAsync(state, _stop.Token)));
+            return;
+        }
+
+        Commit(state, LeavingOf(state));
+    }
+
+    private CommitIntent LeavingOf(GroupState state) =>
+        new($"leaving '{state.Name}'", log => log.Members.ContainsKey(PeerId) ? GroupCommits.Leave(log, _identity, NowMs) : null, [])
+        {
+            Then = end =>
+            {
+                if (end != CommitEnd.GaveUp)
+                {
+                    return LeftAsync(state, _stop.Token);
+                }
+
+                Commit(state, LeavingOf(state));
+                return Task.CompletedTask;
+            },
+        };
+
+    private async Task LeftAsync(GroupState state, CancellationToken ct)
+    {
+        if (!_groups.ContainsKey(state.Name))
+        {
             return;
         }
 
         await DropGroupAsync(state, ct);
-        Emit(new MemberEvent(group, _name, PeerId, Joined: false, MemberEvent.Left));
+        Emit(new MemberEvent(state.Name, _name, PeerId, Joined: false, MemberEvent.Left));
     }
 
     /// <summary>Stops following a group and withdraws this peer's presence in it.</summary>
@@ -498,6 +530,7 @@ public sealed partial class ChatSession
     {
         _groups.Remove(state.Name);
         state.Left = true;
+        state.Committer.Clear();
         _retention.Forget(state.Name);
         await StopWatchesAsync(state);
         ApplyLinks();

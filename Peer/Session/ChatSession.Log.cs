@@ -172,74 +172,24 @@ public sealed partial class ChatSession
             return;
         }
 
-        var prefix = MeshKeys.LogPrefix(changed.Group);
-        var repairs = new List<long>();
-        var applied = new List<LogEntry>();
-        foreach (var change in changed.Changes)
+        await OnLogStepAsync(state, state.Follower.Observe(changed.Changes, defend: state.Log.Members.ContainsKey(PeerId), NowMs), ct);
+    }
+
+    /// <summary>Acts on what following the log came to: errors told, entries put back, applied entries' meaning.</summary>
+    private async Task OnLogStepAsync(GroupState state, LogStep step, CancellationToken ct)
+    {
+        foreach (var error in step.Errors)
         {
-            long index;
-            if (change.Key == MeshKeys.Group(changed.Group))
-            {
-                index = 0;
-            }
-            else if (!change.Key.StartsWith(prefix, StringComparison.Ordinal)
-                || !long.TryParse(change.Key[prefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index) || index < 1)
-            {
-                continue;
-            }
-
-            if (index <= state.Log.Head)
-            {
-                // Only a member defends the log it applied: a peer still waiting to be admitted trusted its first read
-                // only so far, and must not fight members over it.
-                if (state.Log.Members.ContainsKey(PeerId) && (change.IsDelete || !change.Value.AsSpan().SequenceEqual(state.Log.RecordAt(index))))
-                {
-                    // An etcd writer deleted or rewrote an entry this peer applied: the chain it holds stands.
-                    if (state.ReportedEntries.Add(index))
-                    {
-                        Emit(new ErrorEvent($"group '{state.Name}': entry {index} of the group log was {(change.IsDelete ? "deleted" : "rewritten")} in etcd; keeping the one this peer checked and putting it back"));
-                    }
-
-                    repairs.Add(index);
-                }
-
-                continue;
-            }
-
-            // Entries far ahead cannot be applied before those in between: an etcd writer's junk there costs nothing.
-            if (!change.IsDelete && index <= state.Log.Head + GroupState.MaxFutureEntries)
-            {
-                state.FutureEntries[index] = (change.Value, change.ModRevision);
-            }
+            Emit(new ErrorEvent(error));
         }
 
-        while (state.FutureEntries.Remove(state.Log.Head + 1, out var future))
+        var applied = step.Applied;
+        foreach (var entry in applied)
         {
-            var index = state.Log.Head + 1;
-            var next = future.Value;
-            if (!state.Log.TryApply(next, out var why))
-            {
-                if (future.ModRevision > 0)
-                {
-                    state.JunkRevisions[index] = future.ModRevision;
-                }
-
-                if (state.ReportedEntries.Add(index))
-                {
-                    Emit(new ErrorEvent($"group '{state.Name}': entry {index} of the group log rejected ({why}); ignoring it"));
-                }
-
-                break;
-            }
-
-            state.ReportedEntries.Remove(index);
-            state.JunkRevisions.Remove(index);
-            var entry = LogEntry.TryParse(next, out _)!;
-            LogApplied(index, entry.Op, state.Name, entry.Epoch);
-            applied.Add(entry);
+            LogApplied(entry.Index, entry.Op, state.Name, entry.Epoch);
         }
 
-        Repair(state, repairs, ct);
+        Repair(state, step.Repairs, ct);
         if (applied.Count == 0)
         {
             return;
@@ -375,6 +325,12 @@ public sealed partial class ChatSession
             RepairDue(state, _stop.Token);
         }
 
+        foreach (var state in _groups.Values.Where(s => s.Committer.Pending > 0).ToList())
+        {
+            // A try that etcd did not answer goes again once its pause is over.
+            PumpCommits(state);
+        }
+
         foreach (var state in _groups.Values.Where(s => s.Connected).ToList())
         {
             var due = state.ActAtMs.Where(a => a.Value <= now).Select(a => a.Key).ToList();
@@ -383,7 +339,7 @@ public sealed partial class ChatSession
                 continue;
             }
 
-            if (state.Committing)
+            if (state.Committer.Pending > 0)
             {
                 continue;
             }
@@ -391,7 +347,8 @@ public sealed partial class ChatSession
             if (due.Remove(""))
             {
                 state.ActAtMs.Remove("");
-                StartCommit(state, log => log.RotationNeeded ? GroupCommits.Rotate(log, _identity, null, NowMs) : null, []);
+                Commit(state, new CommitIntent("a new key epoch after a leave",
+                    log => log.RotationNeeded ? GroupCommits.Rotate(log, _identity, null, NowMs) : null, []));
                 continue;
             }
 
@@ -430,95 +387,136 @@ public sealed partial class ChatSession
         if (newcomers.Count > 0)
         {
             LogAdmitting(newcomers.Count, state.Name);
-            StartCommit(state, log => GroupCommits.AddAll(log, _identity, newcomers, _keyring.Of(state.Name), NowMs, GroupLogStore.MaxAlongside), served);
+            Commit(state, new CommitIntent($"admitting {newcomers.Count}",
+                log => GroupCommits.AddAll(log, _identity, newcomers.Where(n => !log.Members.ContainsKey(n.Newcomer.PeerId)).ToList(), _keyring.Of(state.Name), NowMs, GroupLogStore.MaxAlongside),
+                served));
         }
     }
 
-    /// <summary>Writes the change <paramref name="build"/> makes of the current log, in the background; its outcome
-    /// comes back as <see cref="SessionInput.Committed"/> or <see cref="SessionInput.CommitFailed"/> (then the entry that
-    /// won the index is read and applied, and what is still needed is planned again).</summary>
-    /// <param name="state">The group.</param>
-    /// <param name="build">The change, or null when it is no longer needed.</param>
-    /// <param name="thenDelete">Keys to delete once the commit landed (served admission requests).</param>
-    private void StartCommit(GroupState state, Func<GroupLog, GroupCommits.Commit?> build, IReadOnlyList<string> thenDelete)
+    /// <summary>Queues a change to the group's log; tries go out one at a time (<see cref="LogCommitter"/>).</summary>
+    private void Commit(GroupState state, CommitIntent intent)
     {
-        if (state.Committing || build(state.Log) is not { } commit)
+        state.Committer.Enqueue(intent);
+        PumpCommits(state);
+    }
+
+    /// <summary>Sends the next try of the group's commits, if none is in flight: in the background (a slow or frozen
+    /// etcd never stalls the chat); its answer comes back as <see cref="SessionInput.Appended"/>.</summary>
+    private void PumpCommits(GroupState state)
+    {
+        var ended = new List<(CommitIntent, CommitEnd)>();
+        var next = state.Committer.NextTry(state.Log, state.Follower.NextSlotRevision, NowMs, ended);
+        foreach (var (intent, end) in ended)
+        {
+            Finish(intent, end);
+        }
+
+        if (next is not { } attempt)
         {
             return;
         }
 
-        state.Committing = true;
+        var (append, commit) = attempt;
         var group = state.Name;
-        var head = state.Log.Head;
-        var epoch = state.Log.CurrentEpoch.Number + 1;
-        var replacing = state.JunkRevisions.GetValueOrDefault(commit.Index);
         var ct = _stop.Token;
+        var rest = commit.Grants.Skip(append.Alongside.Count).ToList();
+        var thenDelete = state.Committer.CurrentThenDelete;
         _ = Task.Run(async () =>
         {
             try
             {
-                var inTransaction = GroupLogStore.MaxAlongside - commit.Following.Count;
-                if (await _logStore.TryAppendAsync(group, commit.Index, commit.Record, commit.Grants.Take(inTransaction).ToList(), ct, replacing, commit.Following))
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var result = await _logStore.TryAppendAsync(append, ct);
+                if (result.Written)
                 {
-                    foreach (var (key, value) in commit.Grants.Skip(inTransaction))
+                    LogCommitted(append.Index, group, clock.Elapsed.TotalMilliseconds);
+                    // Grants beyond one transaction's room, then the requests it served; the entry stands already.
+                    foreach (var (key, value) in rest)
                     {
-                        await _logStore.PutAsync(key, value, ct);
+                        await RetryUntilDone.RunAsync(c => _logStore.PutAsync(key, value, c),
+                            (reason, _) => Post(new SessionInput.Notice($"group '{group}': writing a key grant failed ({reason}); retrying")), null, ct);
                     }
 
                     foreach (var key in thenDelete)
                     {
                         await _logStore.DeleteAsync(key, ct);
                     }
-
-                    Post(new SessionInput.Committed(group, commit.Entries.ToList(), commit.NewKey, epoch));
-                    return;
                 }
 
-                Post(new SessionInput.LogChanged(group, await _logStore.ReadAfterAsync(group, head, ct)));
-                Post(new SessionInput.CommitFailed(group, null));
+                Post(new SessionInput.Appended(group, commit, result, null));
             }
             catch (Exception e)
             {
-                // Whatever failed, the loop hears of it: the group is never left believing a commit is on its way.
-                Post(new SessionInput.CommitFailed(group, $"{e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}"));
+                // Whatever failed, the loop hears of it: the group is never left believing a try is on its way.
+                Post(new SessionInput.Appended(group, commit, null, e is EtcdUnavailableException ? e.Message : $"{e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}"));
             }
         }, CancellationToken.None);
     }
 
-    private async Task OnCommittedAsync(SessionInput.Committed committed, CancellationToken ct)
+    private async Task OnAppendedAsync(SessionInput.Appended appended, CancellationToken ct)
     {
-        if (!_groups.TryGetValue(committed.Group, out var state))
+        if (!_groups.TryGetValue(appended.Group, out var state))
         {
             return;
         }
 
-        state.Committing = false;
-        if (committed.NewKey is not null)
+        var commit = appended.Commit;
+        if (appended.Result is not { } result)
         {
-            _keyring.Save(state.Name, [(committed.Epoch, committed.NewKey)]);
+            state.Committer.Failed(NowMs);
+            _warnings.Warn($"commit:{state.Name}", $"group '{state.Name}': a change to its log did not reach etcd ({appended.Error}); trying again");
+            return;
         }
 
-        await OnLogChangedAsync(new SessionInput.LogChanged(state.Name,
-            committed.Entries.Select(e => new KeyChange(MeshKeys.LogEntry(state.Name, e.Index), false, e.Record, 0, 0)).ToList()), ct);
+        if (result.Written)
+        {
+            if (commit.NewKey is not null)
+            {
+                // A fresh epoch key is kept as soon as it is committed.
+                _keyring.Save(state.Name, [(LogEntry.TryParse(commit.Record, out _)!.Epoch, commit.NewKey)]);
+            }
+
+            var ended = state.Committer.Completed(written: true, lostToJunk: false);
+            await OnLogStepAsync(state, state.Follower.Observe(
+                commit.Entries.Select(e => new KeyChange(MeshKeys.LogEntry(state.Name, e.Index), false, e.Record, 0, 0)).ToList(), defend: true, NowMs), ct);
+            if (ended is { } done)
+            {
+                Finish(done.Intent, done.End);
+            }
+        }
+        else
+        {
+            // What holds the index now: a valid entry is applied (and the intent built again on top of it), junk is
+            // remembered with its revision (the next try replaces it if it is still that), nothing frees the index.
+            var head = state.Log.Head;
+            var at = MeshKeys.LogEntry(state.Name, commit.Index);
+            await OnLogStepAsync(state, state.Follower.Observe(
+                [result.Occupant is null ? new KeyChange(at, true, [], 0, 0) : new KeyChange(at, false, result.Occupant, result.OccupantRevision, 0)],
+                defend: state.Log.Members.ContainsKey(PeerId), NowMs), ct);
+            if (state.Committer.Completed(written: false, lostToJunk: state.Log.Head == head) is { } ended)
+            {
+                Finish(ended.Intent, ended.End);
+            }
+        }
+
         Replan(state);
+        PumpCommits(state);
         // Whoever waits next need not wait for the tick.
         ActOnSchedule();
     }
 
-    private void OnCommitFailed(SessionInput.CommitFailed failed)
+    /// <summary>Tells an intent how it ended, on the loop; a failure there costs that intent only.</summary>
+    private void Finish(CommitIntent intent, CommitEnd end)
     {
-        if (!_groups.TryGetValue(failed.Group, out var state))
+        if (end == CommitEnd.GaveUp)
         {
-            return;
+            _warnings.Warn($"gaveup:{intent.What}", $"{intent.What}: the next index of the group log was taken by records the log refuses, rewritten {LogCommitter.MaxJunkTries} times in a row; trying again");
         }
 
-        state.Committing = false;
-        if (failed.Error is not null)
+        if (intent.Then is { } then)
         {
-            _warnings.Warn($"commit:{state.Name}", $"group '{state.Name}': a change to its log did not reach etcd ({failed.Error}); trying again");
+            Post(new SessionInput.Continue(() => then(end)));
         }
-
-        Replan(state);
     }
 
     /// <summary>Plans again whatever is still to do in a group: admissions of those waiting, a rotation after a leave.</summary>
@@ -531,62 +529,8 @@ public sealed partial class ChatSession
         }
     }
 
-    /// <summary>Commits the change <paramref name="build"/> makes of the current log (null: no longer needed), at the
-    /// next index, create-only. When another member took that index first, its entry is read and applied and the change
-    /// is built again. True when this peer's entry was written.</summary>
-    private async Task<bool> CommitAsync(GroupState state, Func<GroupLog, GroupCommits.Commit?> build, CancellationToken ct)
-    {
-        for (var attempt = 0; attempt < CommitAttempts; attempt++)
-        {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            if (!_groups.ContainsKey(state.Name) || build(state.Log) is not { } commit)
-            {
-                return false;
-            }
-
-            var built = clock.Elapsed.TotalMilliseconds;
-            try
-            {
-                // A fresh epoch key is kept here as soon as it is committed (a grant to this peer is written too).
-                var epoch = state.Log.CurrentEpoch.Number + 1;
-                // Junk an etcd writer put at the next index would block the log forever: it is replaced, if it is still that.
-                var replacing = state.JunkRevisions.GetValueOrDefault(commit.Index);
-
-                if (await _logStore.TryAppendAsync(state.Name, commit.Index, commit.Record, commit.Grants.Take(GroupLogStore.MaxAlongside).ToList(), ct, replacing))
-                {
-                    LogCommitted(commit.Index, state.Name, built, clock.Elapsed.TotalMilliseconds - built);
-                    if (commit.NewKey is not null)
-                    {
-                        _keyring.Save(state.Name, [(epoch, commit.NewKey)]);
-                    }
-
-                    foreach (var chunk in commit.Grants.Skip(GroupLogStore.MaxAlongside).Chunk(GroupLogStore.MaxAlongside))
-                    {
-                        foreach (var (key, value) in chunk)
-                        {
-                            await _logStore.PutAsync(key, value, ct);
-                        }
-                    }
-
-                    state.FutureEntries.Remove(commit.Index);
-                    await OnLogChangedAsync(new SessionInput.LogChanged(state.Name, [new KeyChange(MeshKeys.LogEntry(state.Name, commit.Index), false, commit.Record, 0, 0)]), ct);
-                    return true;
-                }
-
-                await OnLogChangedAsync(new SessionInput.LogChanged(state.Name, await _logStore.ReadAfterAsync(state.Name, state.Log.Head, ct)), ct);
-            }
-            catch (EtcdUnavailableException e)
-            {
-                Emit(new ErrorEvent($"group '{state.Name}': could not write to its log: {e.Message}"));
-                return false;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary><c>/remove NAME</c>: removes a member and starts a new epoch whose key it never receives.</summary>
-    private async Task RemoveAsync(string? label, CancellationToken ct)
+    private void Remove(string? label)
     {
         if (_current is null || !_groups.TryGetValue(_current, out var state) || !state.Connected)
         {
@@ -620,14 +564,30 @@ public sealed partial class ChatSession
         }
 
         LogRemoving(target.Name, target.PeerId, state.Name);
-        if (!await CommitAsync(state, log => log.Members.ContainsKey(target.PeerId) ? GroupCommits.Rotate(log, _identity, target.PeerId, NowMs) : null, ct))
-        {
-            Emit(new ErrorEvent($"/remove: {target.Name} was not removed (already gone, or etcd did not take it)"));
-        }
+        Commit(state, RemovalOf(state, target));
     }
 
+    /// <summary>Removing a member, tried until it lands or is no longer needed (the member went meanwhile).</summary>
+    private CommitIntent RemovalOf(GroupState state, LogMember target) =>
+        new($"/remove {Naming.Printable(target.Name)}", log => log.Members.ContainsKey(target.PeerId) ? GroupCommits.Rotate(log, _identity, target.PeerId, NowMs) : null, [])
+        {
+            Then = end =>
+            {
+                if (end == CommitEnd.NotNeeded && _groups.ContainsKey(state.Name))
+                {
+                    Emit(new InfoEvent($"/remove: {Naming.Printable(target.Name)} is no longer a member of '{state.Name}'", state.Name));
+                }
+                else if (end == CommitEnd.GaveUp && _groups.ContainsKey(state.Name))
+                {
+                    Commit(state, RemovalOf(state, target));
+                }
+
+                return Task.CompletedTask;
+            },
+        };
+
     /// <summary><c>/admin NAME</c> (the creator only): lets a member remove others.</summary>
-    private async Task GrantAdminAsync(string? label, CancellationToken ct)
+    private void GrantAdmin(string? label)
     {
         if (_current is null || !_groups.TryGetValue(_current, out var state) || !state.Connected)
         {
@@ -659,11 +619,26 @@ public sealed partial class ChatSession
             return;
         }
 
-        if (!await CommitAsync(state, log => log.Members.TryGetValue(target.PeerId, out var m) && !m.Admin ? GroupCommits.Admin(log, _identity, target.PeerId, NowMs) : null, ct))
-        {
-            Emit(new ErrorEvent($"/admin: {target.Name} was not made an admin (gone, or etcd did not take it)"));
-        }
+        Commit(state, AdminOf(state, target));
     }
+
+    private CommitIntent AdminOf(GroupState state, LogMember target) =>
+        new($"/admin {Naming.Printable(target.Name)}", log => log.Members.TryGetValue(target.PeerId, out var m) && !m.Admin ? GroupCommits.Admin(log, _identity, target.PeerId, NowMs) : null, [])
+        {
+            Then = end =>
+            {
+                if (end == CommitEnd.NotNeeded && _groups.ContainsKey(state.Name))
+                {
+                    Emit(new InfoEvent($"/admin: {Naming.Printable(target.Name)} is an admin already, or no longer a member", state.Name));
+                }
+                else if (end == CommitEnd.GaveUp && _groups.ContainsKey(state.Name))
+                {
+                    Commit(state, AdminOf(state, target));
+                }
+
+                return Task.CompletedTask;
+            },
+        };
 
     /// <summary><c>/members</c>: the group's members as its log holds them, and who is online.</summary>
     private void ListMembers()
@@ -726,8 +701,8 @@ public sealed partial class ChatSession
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 513, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "removing {Name} ({PeerId}) from '{Group}': committing a new epoch")]
     private partial void LogRemoving(string name, string peerId, string group);
 
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 514, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "committed entry {Index} of the group log of '{Group}': built in {BuiltMs:F1} ms, written in {WrittenMs:F1} ms")]
-    private partial void LogCommitted(long index, string group, double builtMs, double writtenMs);
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 514, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "committed entry {Index} of the group log of '{Group}': written in {WrittenMs:F1} ms")]
+    private partial void LogCommitted(long index, string group, double writtenMs);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 515, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "admitting {Count} newcomers to '{Group}'")]
     private partial void LogAdmitting(int count, string group);

@@ -40,7 +40,7 @@ public sealed partial class ChatSession
             case LineCommand.Kinds.Leave:
                 if (RequireGroupArgument("/leave", argument ?? _current) is { } leaving)
                 {
-                    await LeaveAsync(leaving, ct);
+                    Leave(leaving);
                 }
 
                 break;
@@ -59,10 +59,10 @@ public sealed partial class ChatSession
 
                 break;
             case LineCommand.Kinds.Remove:
-                await RemoveAsync(argument, ct);
+                Remove(argument);
                 break;
             case LineCommand.Kinds.Admin:
-                await GrantAdminAsync(argument, ct);
+                GrantAdmin(argument);
                 break;
             case LineCommand.Kinds.Members:
                 ListMembers();

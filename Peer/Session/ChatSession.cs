@@ -347,7 +347,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     private static bool IsSlow(SessionInput input) => input is SessionInput.UserLine or SessionInput.EndOfInput
         or SessionInput.MembersChanged or SessionInput.MembersListed or SessionInput.KeyGranted or SessionInput.LogChanged
-        or SessionInput.Committed or SessionInput.CommitFailed or SessionInput.AdmissionRequests;
+        or SessionInput.Appended or SessionInput.AdmissionRequests or SessionInput.Continue;
 
     /// <summary>An input from the node, already on the loop: handled now. Before the loop runs (or after it), the
     /// node has no links, so nothing arrives here.</summary>
@@ -461,11 +461,11 @@ public sealed partial class ChatSession : IAsyncDisposable
             case SessionInput.LogChanged changed:
                 await OnLogChangedAsync(changed, ct);
                 break;
-            case SessionInput.Committed committed:
-                await OnCommittedAsync(committed, ct);
+            case SessionInput.Continue next:
+                await next.Action();
                 break;
-            case SessionInput.CommitFailed failed:
-                OnCommitFailed(failed);
+            case SessionInput.Appended appended:
+                await OnAppendedAsync(appended, ct);
                 break;
             case SessionInput.AdmissionRequests requests when _groups.TryGetValue(requests.Group, out var requested) && requested.Connected:
                 OnAdmissionRequests(requested, requests.Changes);

@@ -7,9 +7,6 @@ namespace Mesh.Peer.Session;
 /// <summary>What the session knows about one joined group. Session loop only.</summary>
 internal sealed class GroupState(string name)
 {
-    /// <summary>How far beyond the log's head entries are kept while the gap before them closes.</summary>
-    public const int MaxFutureEntries = 256;
-
     /// <summary>The most lines held while this peer waits for the key of a new epoch.</summary>
     public const int MaxHeld = 1_000;
 
@@ -35,8 +32,14 @@ internal sealed class GroupState(string name)
 
     public MessageOrderer Orderer { get; } = new();
 
+    /// <summary>Follows the group's log in etcd (set once it was read and checked).</summary>
+    public LogFollower Follower { get; set; } = null!;
+
     /// <summary>The group's validated log: policy, members, key epochs.</summary>
-    public GroupLog Log { get; set; } = null!;
+    public GroupLog Log => Follower.Log;
+
+    /// <summary>This peer's changes to the group's log, one try in flight at a time.</summary>
+    public LogCommitter Committer { get; } = new();
 
     private RetentionWindow? _window;
     private string _windowGenesis = "";
@@ -57,23 +60,11 @@ internal sealed class GroupState(string name)
         }
     }
 
-    /// <summary>Log entries seen beyond the next index (with their etcd revisions), waiting for the gap before them to close.</summary>
-    public SortedDictionary<long, (byte[] Value, long ModRevision)> FutureEntries { get; } = [];
-
-    /// <summary>The etcd revision of an invalid record at a log index: the next commit there replaces it (if it is still that).</summary>
-    public Dictionary<long, long> JunkRevisions { get; } = [];
-
-    /// <summary>A commit of this peer's is on its way to etcd (one at a time per group).</summary>
-    public bool Committing { get; set; }
-
     /// <summary>Log entries to put back in etcd once their once-a-second limit allows.</summary>
     public HashSet<long> PendingRepairs { get; } = [];
 
     /// <summary>When this peer last put back each log entry in etcd.</summary>
     public Dictionary<long, long> RepairedAtMs { get; } = [];
-
-    /// <summary>Indexes whose rejection or repair was already reported (one error each).</summary>
-    public HashSet<long> ReportedEntries { get; } = [];
 
     /// <summary>When this peer learned that an epoch had ended (by epoch number).</summary>
     public Dictionary<long, long> EpochEndSeenMs { get; } = [];
@@ -110,6 +101,9 @@ internal sealed class GroupState(string name)
     public long CopyRevision { get; set; }
 
     public bool Ready { get; set; }
+
+    /// <summary>This peer asked to leave the group: nothing more is sent to it while its leave is written.</summary>
+    public bool Leaving { get; set; }
 
     /// <summary>This peer left the group (or gave up joining it): nothing more is sent to it.</summary>
     public bool Left { get; set; }

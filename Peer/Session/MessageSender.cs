@@ -62,6 +62,12 @@ internal sealed class MessageSender(
             return;
         }
 
+        if (state.Leaving)
+        {
+            error($"message not sent: leaving '{state.Name}'");
+            return;
+        }
+
         var size = Encoding.UTF8.GetByteCount(text);
         if (size > Naming.MaxTextBytes)
         {

@@ -32,11 +32,12 @@ internal abstract record SessionInput
     /// <summary>Entries of a group's log (or its genesis) changed in etcd.</summary>
     public sealed record LogChanged(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 
-    /// <summary>A commit this peer started in the background was written (the key is that of the epoch it starts, if any).</summary>
-    public sealed record Committed(string Group, IReadOnlyList<(long Index, byte[] Record)> Entries, Crypto.GroupKey? NewKey, long Epoch) : SessionInput;
+    /// <summary>A try at a commit came back: <paramref name="Result"/> says whether it was written or what holds the
+    /// index now; <paramref name="Error"/> is set when etcd did not answer.</summary>
+    public sealed record Appended(string Group, Groups.GroupCommits.Commit Commit, Coordinator.Groups.AppendResult? Result, string? Error) : SessionInput;
 
-    /// <summary>A background commit did not land: another member took the index (<paramref name="Error"/> null), or etcd failed.</summary>
-    public sealed record CommitFailed(string Group, string? Error) : SessionInput;
+    /// <summary>Work that follows another on the slow lane (what to do once a commit ended).</summary>
+    public sealed record Continue(Func<Task> Action) : SessionInput;
 
     /// <summary>Invitees asked to be admitted to a group.</summary>
     public sealed record AdmissionRequests(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;

@@ -109,7 +109,7 @@ public sealed class EpochTests : EtcdFixture
         await gone.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("reason") == "removed"), Long, "gone told it was removed");
     }
 
-    private static async Task WaitEpochAsync(PeerProcess peer, string group, long epoch)
+    internal static async Task WaitEpochAsync(PeerProcess peer, string group, long epoch)
     {
         await Waiting.UntilAsync(async () =>
         {

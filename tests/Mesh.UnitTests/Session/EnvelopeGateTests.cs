@@ -35,7 +35,7 @@ public sealed class EnvelopeGateTests
         _keys = new Dictionary<long, GroupKey> { [1] = genesis.NewKey! };
         Apply(log, GroupCommits.Add(log, _me, new LogMember(_bo.PeerId, _bo.SigningPublicKey, _bo.PublicKeyZ85, "bo", false), null, _keys, 2000));
         _keyring.Save("g", [(1, _keys[1])]);
-        _state = new GroupState("g") { Log = log, Connected = true, CanSend = true };
+        _state = new GroupState("g") { Follower = new LogFollower(log), Connected = true, CanSend = true };
     }
 
     [TearDown]

@@ -61,7 +61,7 @@ public sealed class MessageSenderTests
         _keyring.Save(group, [(1, _key)]);
         return new GroupState(group)
         {
-            Log = GroupLog.TryStart(group, genesis.Record, out var error) ?? throw new AssertionException(error),
+            Follower = new LogFollower(GroupLog.TryStart(group, genesis.Record, out var error) ?? throw new AssertionException(error)),
             Connected = true,
             CanSend = true,
         };

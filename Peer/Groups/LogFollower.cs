@@ -1,0 +1,118 @@
+using System.Globalization;
+using Mesh.Coordinator;
+using Mesh.Coordinator.Etcd;
+
+namespace Mesh.Peer.Groups;
+
+/// <summary>Follows one group's log as etcd's copy changes: applies the next entries as they become applicable, keeps
+/// those seen ahead of a gap, defends what this peer applied, and knows what occupies the next index. Pure: it decides,
+/// the session does the I/O.</summary>
+/// <remarks>
+/// What sits at the next index is remembered with its modification revision only while it is there: junk that is
+/// deleted or rewritten is forgotten or replaced by what the watch says next, so a commit never compares against a
+/// revision an etcd writer has since moved on from.
+/// </remarks>
+public sealed class LogFollower(GroupLog log)
+{
+    /// <summary>How far beyond the log's head entries are kept while the gap before them closes.</summary>
+    public const int MaxFutureEntries = 256;
+
+    private readonly SortedDictionary<long, (byte[] Value, long ModRevision)> _future = [];
+    private readonly HashSet<long> _reported = [];
+
+    public GroupLog Log { get; } = log;
+
+    public string Group => Log.Group;
+
+    /// <summary>The modification revision of the record the log refused at the next index, while it is there; 0 when
+    /// the index is free or holds nothing known.</summary>
+    public long NextSlotRevision { get; private set; }
+
+    /// <summary>The log index a key of this group's log names: 0 for the genesis (the directory entry), null for any
+    /// other key.</summary>
+    public static long? IndexOf(string group, string key)
+    {
+        if (key == MeshKeys.Group(group))
+        {
+            return 0;
+        }
+
+        var prefix = MeshKeys.LogPrefix(group);
+        return key.StartsWith(prefix, StringComparison.Ordinal)
+            && long.TryParse(key.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index >= 1
+            ? index
+            : null;
+    }
+
+    /// <summary>Takes changes of the log's keys (a watch batch, a read, or what a failed commit found at its index).</summary>
+    /// <param name="changes">The changes, in revision order.</param>
+    /// <param name="defend">Whether this peer puts back entries it applied that etcd lost or holds altered (members do;
+    /// a peer still waiting for admission trusted its first read only so far, and must not fight members over it).</param>
+    /// <param name="nowMs">This peer's clock, for the entries' time check.</param>
+    public LogStep Observe(IReadOnlyList<KeyChange> changes, bool defend, long nowMs)
+    {
+        var repairs = new List<long>();
+        var errors = new List<string>();
+        foreach (var change in changes)
+        {
+            if (IndexOf(Group, change.Key) is not { } index)
+            {
+                continue;
+            }
+
+            if (index <= Log.Head)
+            {
+                if (defend && (change.IsDelete || !change.Value.AsSpan().SequenceEqual(Log.RecordAt(index))))
+                {
+                    // An etcd writer deleted or rewrote an entry this peer applied: the chain it holds stands.
+                    if (_reported.Add(index))
+                    {
+                        errors.Add($"group '{Group}': entry {index} of the group log was {(change.IsDelete ? "deleted" : "rewritten")} in etcd; keeping the one this peer checked and putting it back");
+                    }
+
+                    repairs.Add(index);
+                }
+
+                continue;
+            }
+
+            if (index == Log.Head + 1)
+            {
+                // What occupies the next index now: nothing after a delete, else this (judged below).
+                NextSlotRevision = 0;
+            }
+
+            if (change.IsDelete)
+            {
+                _future.Remove(index);
+            }
+            else if (index <= Log.Head + MaxFutureEntries)
+            {
+                // Entries far ahead cannot be applied before those in between: an etcd writer's junk there costs nothing.
+                _future[index] = (change.Value, change.ModRevision);
+            }
+        }
+
+        var applied = new List<LogEntry>();
+        while (_future.Remove(Log.Head + 1, out var next))
+        {
+            var index = Log.Head + 1;
+            if (!Log.TryApply(next.Value, out var why, nowMs))
+            {
+                NextSlotRevision = next.ModRevision;
+                if (_reported.Add(index))
+                {
+                    errors.Add($"group '{Group}': entry {index} of the group log rejected ({why}); ignoring it");
+                }
+
+                break;
+            }
+
+            _reported.Remove(index);
+            NextSlotRevision = 0;
+            applied.Add(LogEntry.TryParse(next.Value, out _)!);
+        }
+
+        return applied.Count == 0 && repairs.Count == 0 && errors.Count == 0 ? LogStep.Nothing : new LogStep(applied, repairs, errors);
+    }
+}

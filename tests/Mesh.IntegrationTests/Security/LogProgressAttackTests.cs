@@ -1,0 +1,110 @@
+using System.Text;
+using Etcdserverpb;
+using Google.Protobuf;
+using Mesh.Coordinator;
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Groups;
+using Mesh.Peer.Groups;
+using Mesh.Peer.Identity;
+using Mesh.Testing;
+
+namespace Mesh.IntegrationTests.Security;
+
+/// <summary>An etcd user trying to hold up a group's log (junk at the next index, written and deleted, in a loop; a leave
+/// bundled with junk) against real etcd and unmodified peers: removals, leaves' rotations and admissions still land.</summary>
+[Category("Integration")]
+public sealed class LogProgressAttackTests : EtcdFixture
+{
+    [Test]
+    public async Task Junk_written_and_deleted_at_the_next_index_in_a_loop_holds_up_no_removal_rotation_or_admission()
+    {
+        var group = NewGroup("freeze");
+        var owner = StartPeer("owner", group);
+        await owner.WaitReadyAsync(group);
+        var peers = await StartOnlineAsync(group, "bo", "mallory");
+        var (bo, mallory) = (peers[0], peers[1]);
+        await owner.WaitForAsync(p => new[] { "bo", "mallory" }.All(OnlineNames(p, group).Contains), Long, "owner sees everyone");
+
+        using var connection = new EtcdConnection([Etcd.Url]);
+        using var stop = new CancellationTokenSource();
+        var writes = 0;
+        var attack = Task.Run(async () =>
+        {
+            var store = new GroupLogStore(connection);
+            while (!stop.IsCancellationRequested)
+            {
+                var (_, entries, _) = await store.ReadAsync(group, CancellationToken.None);
+                var next = MeshKeys.LogEntry(group, entries.Count == 0 ? 1 : entries.Max(e => e.Index) + 1);
+                await store.PutAsync(next, Encoding.UTF8.GetBytes($"junk {++writes}"), CancellationToken.None);
+                // The attack's pace, not a wait for anything: members see the junk, then it is gone.
+                await Task.Delay(40, CancellationToken.None);
+                await store.DeleteAsync(next, CancellationToken.None);
+                await Task.Delay(40, CancellationToken.None);
+            }
+        });
+
+        await owner.SendAsync("/remove mallory");
+        await mallory.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "mallory" && e.Str("reason") == "removed"), Long, "mallory told she was removed");
+        await bo.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "mallory" && e.Str("reason") == "removed"), Long, "bo sees mallory removed");
+        await EpochTests.WaitEpochAsync(bo, group, 2);
+        await owner.SendAsync("after the removal");
+        await bo.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "after the removal"), Long, "bo reads on");
+
+        await bo.SendAsync("/leave");
+        await owner.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "bo" && e.Str("reason") == "left"), Long, "owner sees bo leave");
+        await EpochTests.WaitEpochAsync(owner, group, 3);
+
+        var cy = StartPeer("cy", group);
+        await cy.WaitReadyAsync(group, Long);
+        await owner.SendAsync("after the leave");
+        var marker = await MarkAsync(owner, group, cy);
+        stop.Cancel();
+        await attack;
+
+        Assert.That(writes, Is.GreaterThan(5), "the attack ran throughout");
+        Assert.That(Texts(cy, group), Does.Contain("after the removal").And.Contain("after the leave").And.Contain(marker));
+        Assert.That(Texts(mallory, group), Does.Not.Contain("after the removal"));
+        Assert.That(Texts(bo, group), Does.Not.Contain("after the leave"));
+        var malloryHistory = await MeshCli.RunAsync("history", group, "--json", "--etcd", Etcd.Url, "--home", mallory.Home);
+        Assert.That(malloryHistory.Stdout, Does.Not.Contain("\"text\":\"after the"));
+        var boHistory = await MeshCli.RunAsync("history", group, "--json", "--etcd", Etcd.Url, "--home", bo.Home);
+        Assert.That(boHistory.Stdout, Does.Contain("\"text\":\"after the removal\"").And.Not.Contain("\"text\":\"after the leave\""));
+    }
+
+    [Test]
+    public async Task A_leave_bundled_with_junk_at_the_next_index_then_deleted_is_still_followed_by_a_rotation()
+    {
+        var group = NewGroup("bundle");
+        var owner = StartPeer("owner", group);
+        await owner.WaitReadyAsync(group);
+        var peers = await StartOnlineAsync(group, "bo", "mallory");
+        var (bo, mallory) = (peers[0], peers[1]);
+        var malloryHome = mallory.Home;
+        Assert.That(await mallory.CloseAsync(), Is.EqualTo(0));
+
+        // Mallory's home in the attacker's hands: her signed leave and junk at the next index in one transaction.
+        using var connection = new EtcdConnection([Etcd.Url]);
+        var store = new GroupLogStore(connection);
+        var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
+        var log = GroupLogSync.Merge(group, null, genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Log!;
+        using (var identity = IdentityStore.LoadOrCreate(malloryHome))
+        {
+            var leave = GroupCommits.Leave(log, identity, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var txn = new TxnRequest();
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, leave.Index)), Value = ByteString.CopyFrom(leave.Record) } });
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, leave.Index + 1)), Value = ByteString.CopyFromUtf8("junk") } });
+            Assert.That((await connection.KV.TxnAsync(txn)).Succeeded, Is.True);
+            await owner.WaitForAsync(p => p.Of("error").Any(e => e.Str("message")!.Contains($"entry {leave.Index + 1} of the group log rejected")), Long, "the owner saw the junk");
+            await store.DeleteAsync(MeshKeys.LogEntry(group, leave.Index + 1), CancellationToken.None);
+        }
+
+        await EpochTests.WaitEpochAsync(owner, group, 2);
+        await EpochTests.WaitEpochAsync(bo, group, 2);
+        await owner.SendAsync("after her leave");
+        await MarkAsync(owner, group, bo);
+        Assert.That(Texts(bo, group), Does.Contain("after her leave"));
+        var malloryHistory = await MeshCli.RunAsync("history", group, "--json", "--etcd", Etcd.Url, "--home", malloryHome);
+        Assert.That(malloryHistory.Stdout, Does.Not.Contain("\"text\":\"after her leave\""));
+        Assert.That(File.ReadAllText(Path.Combine(malloryHome, "keys", group + ".epochs")), Does.Not.Contain("\"2\""));
+    }
+}
