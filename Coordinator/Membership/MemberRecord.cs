@@ -21,6 +21,11 @@ public sealed record MemberRecord(
     [JsonPropertyName("sig")]
     public string? Signature { get; init; }
 
+    /// <summary>The peer's consent to be added to the group (its own signature over the group's genesis, its peer id,
+    /// keys and name, base64): a member who adds it copies this into the log. Signed on its own.</summary>
+    [JsonPropertyName("join")]
+    public string? Consent { get; init; }
+
     /// <summary>What the signature covers: every field, in a fixed order.</summary>
     public byte[] SignedBytes() => System.Text.Encoding.UTF8.GetBytes(string.Join('\n',
         "mesh-member/1", Group, PeerId, Name, PublicKeyZ85, SigningKey, Endpoint,

@@ -13,6 +13,9 @@ namespace Mesh.Peer.Groups;
 /// valid commits the invitee's addition to the group log.</summary>
 public sealed record AdmissionRequest(InviteRecord Invite, string PeerId, byte[] PeerSigningKey, string CurveKey, string Name, long AtMs)
 {
+    /// <summary>The invitee's <see cref="JoinConsent"/> to the group the invite's code pinned (null from older peers).</summary>
+    public byte[]? Consent { get; init; }
+
     public const int MaxBytes = 6 * 1024;
 
     private static ReadOnlySpan<byte> Domain => "mesh-admit/2\0"u8;
@@ -37,7 +40,8 @@ public sealed record AdmissionRequest(InviteRecord Invite, string PeerId, byte[]
         var body = buffer.WrittenSpan.ToArray();
         byte[] signed = [.. Domain, .. body];
         return SignedRecord.Write(body, invite.Sign(signed),
-            ("ps", Convert.ToBase64String(peer.Sign(signed))), ("inv", Encoding.UTF8.GetString(inviteRecord)));
+            ("ps", Convert.ToBase64String(peer.Sign(signed))), ("inv", Encoding.UTF8.GetString(inviteRecord)),
+            ("join", Convert.ToBase64String(JoinConsent.Sign(peer, group, invite.GenesisHash, name))));
     }
 
     /// <summary>Parses a request and checks everything it can alone: the invite record's signature, the invite key's
@@ -71,6 +75,9 @@ public sealed record AdmissionRequest(InviteRecord Invite, string PeerId, byte[]
             return PeerIdentity.DerivePeerId(sk) == peer && PeerIdentity.Verify(invite.InvitePublicKey, signed, signature)
                 && PeerIdentity.Verify(sk, signed, Convert.FromBase64String(ps))
                 ? new AdmissionRequest(invite, peer, sk, curve, name, at)
+                {
+                    Consent = extra.TryGetValue("join", out var join) ? Convert.FromBase64String(join) : null,
+                }
                 : null;
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)

@@ -43,15 +43,17 @@ public static class GroupCommits
         return new Commit(0, entry.Sign(creator), [], key);
     }
 
-    public static Commit Add(GroupLog log, PeerIdentity author, LogMember newcomer, string? invite, IReadOnlyDictionary<long, GroupKey> keys, long nowMs)
+    public static Commit Add(GroupLog log, PeerIdentity author, Newcomer joiner, IReadOnlyDictionary<long, GroupKey> keys, long nowMs)
     {
+        var newcomer = joiner.Member;
         var entry = log.Next(author, LogOp.Add, nowMs) with
         {
             Peer = newcomer.PeerId,
             PeerSigningKey = newcomer.SigningKey,
             PeerCurveKey = newcomer.CurveKey,
             PeerName = newcomer.Name,
-            Invite = invite,
+            Invite = joiner.Invite,
+            Consent = joiner.Consent,
         };
         var curve = CurveKey(newcomer.CurveKey);
         var grants = keys.Where(k => k.Key <= log.CurrentEpoch.Number)
@@ -62,18 +64,24 @@ public static class GroupCommits
 
     /// <summary>Adds several newcomers in one commit: one entry each, chained, with every epoch's key granted to each;
     /// as many as fit in one etcd transaction (<paramref name="budget"/> operations), at least one.</summary>
-    public static Commit AddAll(GroupLog log, PeerIdentity author, IReadOnlyList<(LogMember Newcomer, string? Invite)> newcomers,
+    public static Commit? AddAll(GroupLog log, PeerIdentity author, IReadOnlyList<Newcomer> newcomers,
         IReadOnlyDictionary<long, GroupKey> keys, long nowMs, int budget)
     {
-        var first = Add(log, author, newcomers[0].Newcomer, newcomers[0].Invite, keys, nowMs);
+        if (newcomers.Count == 0)
+        {
+            return null;
+        }
+
+        var first = Add(log, author, newcomers[0], keys, nowMs);
         var grants = first.Grants.ToList();
         var following = new List<(long, byte[])>();
         var template = log.Next(author, LogOp.Add, nowMs);
         var (index, previous) = (first.Index, LogEntry.TryParse(first.Record, out _)!.Hash);
-        foreach (var (newcomer, invite) in newcomers.Skip(1))
+        foreach (var joiner in newcomers.Skip(1))
         {
-            var more = Add(log, author, newcomer, invite, keys, nowMs).Grants;
-            if (1 + following.Count + 1 + grants.Count + more.Count > budget || newcomers.Take(following.Count + 1).Any(n => n.Newcomer.PeerId == newcomer.PeerId))
+            var newcomer = joiner.Member;
+            var more = Add(log, author, joiner, keys, nowMs).Grants;
+            if (1 + following.Count + 1 + grants.Count + more.Count > budget || newcomers.Take(following.Count + 1).Any(n => n.Member.PeerId == newcomer.PeerId))
             {
                 break;
             }
@@ -86,7 +94,8 @@ public static class GroupCommits
                 PeerSigningKey = newcomer.SigningKey,
                 PeerCurveKey = newcomer.CurveKey,
                 PeerName = newcomer.Name,
-                Invite = invite,
+                Invite = joiner.Invite,
+                Consent = joiner.Consent,
             }).Sign(author);
             (index, previous) = (index + 1, LogEntry.TryParse(record, out _)!.Hash);
             following.Add((index, record));

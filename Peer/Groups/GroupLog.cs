@@ -77,6 +77,15 @@ public sealed class GroupLog
 
     public bool WasRemoved(string peerId) => _removed.Contains(peerId);
 
+    /// <summary>Whether the log holds additions to version 2's rule: each carries the newcomer's own consent. Groups
+    /// created before it keep the rule they were made with (their genesis is signed, so no one can lower it).</summary>
+    public bool RequiresConsent => Genesis.Version >= 2;
+
+    /// <summary>Whether an addition of <paramref name="newcomer"/> would carry the consent this log asks for.</summary>
+    public bool AcceptsConsentOf(Newcomer newcomer) =>
+        !RequiresConsent || newcomer.Consent is { } consent && JoinConsent.IsValid(consent, Group, GenesisHash, newcomer.Member.PeerId,
+            newcomer.Member.SigningKey, newcomer.Member.CurveKey, newcomer.Member.Name);
+
     public bool InviteUsed(string inviteId) => _invites.Contains(inviteId);
 
     /// <summary>Starts a log from its genesis record; null, with the reason, when it is not a valid genesis of
@@ -231,6 +240,12 @@ public sealed class GroupLog
                 if (target is not null)
                 {
                     return "adds a peer that is already a member";
+                }
+
+                if (RequiresConsent && (e.Consent is null
+                    || !JoinConsent.IsValid(e.Consent, Group, GenesisHash, e.Peer, e.PeerSigningKey, e.PeerCurveKey, e.PeerName)))
+                {
+                    return "an addition without the newcomer's own consent (its signature over the group, its keys and name)";
                 }
 
                 if (IsPrivate && (e.Invite is null || _invites.Contains(e.Invite)))

@@ -21,6 +21,10 @@ public sealed record LogEntry
 
     private static ReadOnlySpan<byte> Domain => "mesh-log/1\0"u8;
 
+    /// <summary>The format: 2 (additions carry the joiner's consent) or 1. A genesis of version 2 holds its whole log
+    /// to version 2's rules.</summary>
+    public int Version { get; init; } = 2;
+
     public required string Group { get; init; }
 
     public required long Index { get; init; }
@@ -58,6 +62,9 @@ public sealed record LogEntry
 
     /// <summary>The new epoch key's check (see <see cref="Crypto.GroupKey.Check"/>).</summary>
     public string? KeyCheck { get; init; }
+
+    /// <summary>An addition: the newcomer's <see cref="JoinConsent"/>.</summary>
+    public byte[]? Consent { get; init; }
 
     /// <summary>Genesis: how much history the group keeps (<see cref="Groups.Retention"/>'s text); none in groups
     /// created before retention, which keep everything.</summary>
@@ -125,7 +132,7 @@ public sealed record LogEntry
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteNumber("v", 1);
+            w.WriteNumber("v", e.Version);
             w.WriteString("g", e.Group);
             w.WriteNumber("i", e.Index);
             w.WriteString("prev", e.Previous);
@@ -150,6 +157,11 @@ public sealed record LogEntry
 
             Optional(w, "check", e.KeyCheck);
             Optional(w, "keep", e.Keep);
+            if (e.Consent is not null)
+            {
+                w.WriteBase64String("consent", e.Consent);
+            }
+
             w.WriteEndObject();
         }
 
@@ -168,7 +180,7 @@ public sealed record LogEntry
     {
         using var doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 1 });
         var r = doc.RootElement;
-        if (r.ValueKind != JsonValueKind.Object || Number(r, "v") != 1)
+        if (r.ValueKind != JsonValueKind.Object || Number(r, "v") is not (1 or 2) || Number(r, "v") is not { } version)
         {
             return null;
         }
@@ -187,6 +199,7 @@ public sealed record LogEntry
 
         var entry = new LogEntry
         {
+            Version = (int)version,
             Group = group!,
             Index = index,
             Previous = previous,
@@ -203,6 +216,7 @@ public sealed record LogEntry
             Epoch = Number(r, "epoch") ?? 0,
             KeyCheck = Text(r, "check"),
             Keep = Text(r, "keep"),
+            Consent = Bytes(r, "consent"),
         };
         return entry.Policy is null or Open or Private && (entry.PeerName is null || Naming.IsValidName(entry.PeerName))
             && (entry.PeerCurveKey is null || entry.PeerCurveKey.Length == 40) && (entry.PeerSigningKey is null || entry.PeerSigningKey.Length == 32)

@@ -686,6 +686,10 @@ public sealed partial class ChatSession
             case MemberSort.KeysNotTheLogs:
                 _warnings.Warn($"keys:{record.PeerId}", $"group '{state.Name}': ignored a record of {Label(state, record.PeerId, record.Name)} with keys other than the group log's");
                 break;
+            case MemberSort.Unfit:
+                _ = Newcomer.TryFrom(record, state.Log, out var why);
+                _warnings.Warn($"unfit:{record.PeerId}", $"group '{state.Name}': the presence record of {Naming.Printable(record.PeerId)} cannot be admitted ({why}); ignoring it");
+                break;
             case MemberSort.Candidate:
                 Schedule(state, record.PeerId);
                 break;

@@ -286,10 +286,19 @@ public sealed partial class ChatSession
                 continue;
             }
 
+            if (!state.Log.AcceptsConsentOf(NewcomerOf(request)))
+            {
+                _warnings.Warn($"consent:{state.Name}:{request.PeerId}", $"group '{state.Name}': ignored an admission request of {request.PeerId} without its own consent to this group (from an older Mesh, or forged)");
+                continue;
+            }
+
             state.Requests[request.PeerId] = request;
             Schedule(state, request.PeerId);
         }
     }
+
+    private static Newcomer NewcomerOf(AdmissionRequest request) =>
+        new(new LogMember(request.PeerId, request.PeerSigningKey, request.CurveKey, request.Name, Admin: false), request.Invite.Id, request.Consent);
 
     /// <summary>Plans this peer's turn to admit <paramref name="peerId"/>, by its rank among the online members.</summary>
     private void Schedule(GroupState state, string peerId)
@@ -360,7 +369,7 @@ public sealed partial class ChatSession
     /// those with a valid invite request, and in an open group those whose signed record is online.</summary>
     private void Admit(GroupState state, IReadOnlyList<string> due)
     {
-        var newcomers = new List<(LogMember Newcomer, string? Invite)>();
+        var newcomers = new List<Newcomer>();
         var served = new List<string>();
         foreach (var peerId in due)
         {
@@ -374,13 +383,17 @@ public sealed partial class ChatSession
             {
                 if (!state.Log.InviteUsed(request.Invite.Id) && newcomers.All(n => n.Invite != request.Invite.Id))
                 {
-                    newcomers.Add((new LogMember(peerId, request.PeerSigningKey, request.CurveKey, request.Name, Admin: false), request.Invite.Id));
+                    newcomers.Add(NewcomerOf(request));
                     served.Add(MeshKeys.Admit(state.Name, peerId));
                 }
             }
             else if (!state.Log.IsPrivate && !state.Log.WasRemoved(peerId) && state.Candidates.TryGetValue(peerId, out var record))
             {
-                newcomers.Add((new LogMember(peerId, Convert.FromBase64String(record.SigningKey), record.PublicKeyZ85, record.Name, Admin: false), null));
+                // Filed as a candidate only if the log would take its addition (see MemberTable), so this holds.
+                if (Newcomer.TryFrom(record, state.Log, out _) is { } joiner)
+                {
+                    newcomers.Add(joiner);
+                }
             }
         }
 
@@ -388,7 +401,7 @@ public sealed partial class ChatSession
         {
             LogAdmitting(newcomers.Count, state.Name);
             Commit(state, new CommitIntent($"admitting {newcomers.Count}",
-                log => GroupCommits.AddAll(log, _identity, newcomers.Where(n => !log.Members.ContainsKey(n.Newcomer.PeerId)).ToList(), _keyring.Of(state.Name), NowMs, GroupLogStore.MaxAlongside),
+                log => GroupCommits.AddAll(log, _identity, newcomers.Where(n => !log.Members.ContainsKey(n.Member.PeerId)).ToList(), _keyring.Of(state.Name), NowMs, GroupLogStore.MaxAlongside),
                 served));
         }
     }
@@ -627,7 +640,11 @@ public sealed partial class ChatSession
         {
             Then = end =>
             {
-                if (end == CommitEnd.NotNeeded && _groups.ContainsKey(state.Name))
+                if (end == CommitEnd.Landed && _groups.ContainsKey(state.Name))
+                {
+                    Emit(new InfoEvent($"/admin: {Naming.Printable(target.Name)} may now remove members of '{state.Name}'", state.Name));
+                }
+                else if (end == CommitEnd.NotNeeded && _groups.ContainsKey(state.Name))
                 {
                     Emit(new InfoEvent($"/admin: {Naming.Printable(target.Name)} is an admin already, or no longer a member", state.Name));
                 }

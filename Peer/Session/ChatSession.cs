@@ -407,9 +407,17 @@ public sealed partial class ChatSession : IAsyncDisposable
         input is SessionInput.UserLine or SessionInput.Frame or SessionInput.HistoryNames or SessionInput.HistoryFetched or SessionInput.Tick;
 
     /// <summary>This peer's presence record for <paramref name="group"/> ("" for the peer record), signed.</summary>
+    /// <remarks>A group's record carries this peer's consent to be added to the group whose genesis it read (what a member
+    /// who admits it copies into the log).</remarks>
     private MemberRecord OwnRecord(string group) =>
         MemberSignature.Sign(new MemberRecord(PeerId, _name, _identity.PublicKeyZ85, Convert.ToBase64String(_identity.SigningPublicKey), _endpoint,
-            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) { Group = group }, _identity);
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
+        {
+            Group = group,
+            Consent = group.Length > 0 && _groups.TryGetValue(group, out var state)
+                ? Convert.ToBase64String(JoinConsent.Sign(_identity, group, state.Log.GenesisHash, _name))
+                : null,
+        }, _identity);
 
     private async Task TickAsync(CancellationToken ct)
     {

@@ -27,6 +27,10 @@ internal enum MemberSort
 
     /// <summary>A peer the log removed (or that left): ignored.</summary>
     Departed,
+
+    /// <summary>A signed record of a peer the log could not add (a name or keys it cannot hold, no consent of its own to
+    /// this group): ignored, so that it never reaches an admission.</summary>
+    Unfit,
 }
 
 /// <summary>The online members of one group and the peers that could be admitted, from their presence records in
@@ -73,6 +77,12 @@ internal sealed class MemberTable(string group)
         if (log.WasRemoved(peerId))
         {
             return MemberSort.Departed;
+        }
+
+        if (Newcomer.TryFrom(record, log, out _) is null)
+        {
+            _candidates.Remove(peerId);
+            return MemberSort.Unfit;
         }
 
         _candidates[peerId] = record;

@@ -32,6 +32,7 @@ public sealed class EpochTests : EtcdFixture
         await bo.SendAsync("/admin cy");
         await bo.WaitForAsync(p => p.Of("error").Any(e => e.Str("message")!.Contains("only the creator of")), Long, "bo may not make admins");
         await owner.SendAsync("/admin bo");
+        await owner.WaitForAsync(p => p.Of("info").Any(e => e.Str("message")!.Contains("bo may now remove members")), Long, "bo made an admin");
         await owner.SendAsync("/members");
         await owner.WaitForAsync(p => p.Of("members", group).Any(m => m.GetProperty("members").EnumerateArray().Any(x => x.Str("name") == "bo" && x.Str("role") == "admin")), Long, "bo is an admin");
         await owner.SendAsync("/remove cy");

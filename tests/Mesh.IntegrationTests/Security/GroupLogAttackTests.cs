@@ -182,6 +182,41 @@ public sealed class GroupLogAttackTests : EtcdFixture
         Assert.That(owner.Of("members", group)[0].GetProperty("members").GetArrayLength(), Is.EqualTo(2));
     }
 
+    [Test]
+    public async Task A_member_cannot_add_a_peer_without_its_consent_and_the_real_peer_is_admitted()
+    {
+        var group = NewGroup("forced");
+        var owner = StartPeer("owner", group);
+        await owner.WaitReadyAsync(group);
+        var mallory = StartPeer("mallory", group);
+        await mallory.WaitReadyAsync(group, Long);
+        var malloryHome = mallory.Home;
+        Assert.That(await mallory.CloseAsync(), Is.EqualTo(0));
+
+        // With mallory's home, an addition of "victim" with keys the attacker holds, and no consent of the victim's.
+        using var connection = new Mesh.Coordinator.Etcd.EtcdConnection([Etcd.Url]);
+        var store = new Mesh.Coordinator.Groups.GroupLogStore(connection);
+        var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
+        var log = GroupLogSync.Merge(group, null, genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Log!;
+        using (var identity = IdentityStore.LoadOrCreate(malloryHome))
+        using (var puppet = NewIdentity())
+        {
+            var forced = new Newcomer(new LogMember(puppet.PeerId, puppet.SigningPublicKey, puppet.PublicKeyZ85, "victim", false), null, null);
+            var add = GroupCommits.Add(log, identity, forced, new Dictionary<long, GroupKey>(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            Assert.That(await store.TryAppendAsync(group, add.Index, add.Record, [], CancellationToken.None), Is.True);
+            await owner.WaitForAsync(p => p.Of("error").Any(e => e.Str("message")!.Contains("consent")), Long, "the owner refuses the forced addition");
+        }
+
+        var victim = StartPeer("victim", group);
+        await victim.WaitReadyAsync(group, Long);
+        await owner.SendAsync("welcome");
+        await victim.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "welcome"), Long, "the real victim reads the group");
+        await owner.SendAsync("/members");
+        await owner.WaitForAsync(p => p.Of("members", group).Count > 0, Long, "/members");
+        var members = owner.Of("members", group)[^1].GetProperty("members").EnumerateArray().Select(m => m.Str("peer")).ToList();
+        Assert.That(members, Does.Contain(victim.PeerId).And.Count.EqualTo(3), "owner, mallory and the real victim; not the puppet");
+    }
+
     private static PeerIdentity NewIdentity() =>
         new(new NetMQCertificate(), Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }));
 

@@ -17,8 +17,8 @@ public sealed class DisplayNamesTests
         var log = GroupLog.TryStart("g", genesis.Record, out _)!;
         var keys = new Dictionary<long, GroupKey> { [1] = genesis.NewKey! };
         Assert.That(DisplayNames.Label(log, a.PeerId, "amy"), Is.EqualTo("amy"));
-        log.TryApply(GroupCommits.Add(log, a, new LogMember(b.PeerId, b.SigningPublicKey, b.PublicKeyZ85, "amy", false), null, keys, 2).Record, out _);
-        log.TryApply(GroupCommits.Add(log, a, new LogMember(c.PeerId, c.SigningPublicKey, c.PublicKeyZ85, "cy", false), null, keys, 3).Record, out _);
+        log.TryApply(GroupCommits.Add(log, a, Joiners.Of(b, "amy", log), keys, 2).Record, out _);
+        log.TryApply(GroupCommits.Add(log, a, Joiners.Of(c, "cy", log), keys, 3).Record, out _);
 
         var first = DisplayNames.Label(log, a.PeerId, "amy");
         var second = DisplayNames.Label(log, b.PeerId, "amy");

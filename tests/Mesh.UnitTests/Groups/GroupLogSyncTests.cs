@@ -20,7 +20,7 @@ public sealed class GroupLogSyncTests
         for (var i = 0; i < adds; i++)
         {
             using var newcomer = Identities.New();
-            var add = GroupCommits.Add(log, creator, new LogMember(newcomer.PeerId, newcomer.SigningPublicKey, newcomer.PublicKeyZ85, $"m{i}", false), null, keys, 10 + i);
+            var add = GroupCommits.Add(log, creator, Joiners.Of(newcomer, $"m{i}", log), keys, 10 + i);
             Assert.That(log.TryApply(add.Record, out _), Is.True);
             entries.Add((add.Index, add.Record));
         }

@@ -31,7 +31,6 @@ public sealed class GroupLogTests
         }
     }
 
-    private static LogMember MemberOf(PeerIdentity p, string name) => new(p.PeerId, p.SigningPublicKey, p.PublicKeyZ85, name, false);
 
     private (GroupLog Log, Dictionary<long, GroupKey> Keys) Started(string policy = LogEntry.Open)
     {
@@ -59,11 +58,11 @@ public sealed class GroupLogTests
     public void A_member_adds_and_the_newcomer_gets_a_grant_of_every_epoch()
     {
         var (log, keys) = Started();
-        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000));
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000));
         var rotation = GroupCommits.Rotate(log, _creator, null, 3000);
         Apply(log, rotation);
         keys[2] = rotation.NewKey!;
-        var add = GroupCommits.Add(log, _bo, MemberOf(_cy, "cy"), null, keys, 4000);
+        var add = GroupCommits.Add(log, _bo, Joiners.Of(_cy, "cy", log), keys, 4000);
         Apply(log, add);
         Assert.That(add.Grants, Has.Count.EqualTo(2));
         foreach (var (_, value) in add.Grants)
@@ -78,15 +77,15 @@ public sealed class GroupLogTests
     public void An_outsider_cannot_sign_an_entry_and_no_entry_is_taken_twice_or_out_of_place()
     {
         var (log, keys) = Started();
-        var forged = GroupCommits.Add(log, _outsider, MemberOf(_outsider, "eve"), null, keys, 2000);
+        var forged = GroupCommits.Add(log, _outsider, Joiners.Of(_outsider, "eve", log), keys, 2000);
         Assert.That(log.TryApply(forged.Record, out var why), Is.False);
         Assert.That(why, Does.Contain("not a member"));
 
-        var add = GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000);
+        var add = GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000);
         Apply(log, add);
         Assert.That(log.TryApply(add.Record, out why), Is.False, "replayed");
         Assert.That(why, Does.Contain("index"));
-        var skipped = GroupCommits.Add(log, _creator, MemberOf(_cy, "cy"), null, keys, 3000).Record;
+        var skipped = GroupCommits.Add(log, _creator, Joiners.Of(_cy, "cy", log), keys, 3000).Record;
         Apply(log, GroupCommits.Leave(log, _bo, 2500));
         Assert.That(log.TryApply(skipped, out why), Is.False, "built on an older head");
     }
@@ -104,9 +103,9 @@ public sealed class GroupLogTests
     public void A_private_group_admits_only_with_an_unused_invite()
     {
         var (log, keys) = Started(LogEntry.Private);
-        Assert.That(log.TryApply(GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000).Record, out _), Is.False);
-        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), "invite-1", keys, 2000));
-        Assert.That(log.TryApply(GroupCommits.Add(log, _creator, MemberOf(_cy, "cy"), "invite-1", keys, 3000).Record, out var why), Is.False);
+        Assert.That(log.TryApply(GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000).Record, out _), Is.False);
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log, "invite-1"), keys, 2000));
+        Assert.That(log.TryApply(GroupCommits.Add(log, _creator, Joiners.Of(_cy, "cy", log, "invite-1"), keys, 3000).Record, out var why), Is.False);
         Assert.That(why, Does.Contain("unused invite"));
     }
 
@@ -114,8 +113,8 @@ public sealed class GroupLogTests
     public void Only_the_creator_or_an_admin_removes_and_a_removal_starts_an_epoch_without_the_removed()
     {
         var (log, keys) = Started();
-        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000));
-        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_cy, "cy"), null, keys, 3000));
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000));
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_cy, "cy", log), keys, 3000));
         Assert.That(log.TryApply(GroupCommits.Rotate(log, _bo, _cy.PeerId, 4000).Record, out var why), Is.False);
         Assert.That(why, Does.Contain("creator or an admin"));
 
@@ -133,7 +132,7 @@ public sealed class GroupLogTests
     public void A_leave_asks_for_a_rotation_and_the_departed_may_not_seal_afterwards()
     {
         var (log, keys) = Started();
-        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000));
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000));
         Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 2100), Is.True);
         Apply(log, GroupCommits.Leave(log, _bo, 3000));
         Assert.That(log.RotationNeeded, Is.True);
@@ -152,7 +151,7 @@ public sealed class GroupLogTests
     public void A_grant_signed_by_an_outsider_or_holding_another_key_is_refused()
     {
         var (log, keys) = Started();
-        Apply(log, GroupCommits.Add(log, _creator, MemberOf(_bo, "bo"), null, keys, 2000));
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000));
         using var attackerKey = GroupKey.Create();
         var byOutsider = KeyGrant.TryParse(KeyGrant.Create(keys[1], "g", 1, _bo.PeerId, _bo.Certificate.PublicKey, _outsider))!;
         Assert.That(GroupCommits.Accept(log, byOutsider, _bo, out var why), Is.Null);
@@ -167,7 +166,7 @@ public sealed class GroupLogTests
     {
         var (log, keys) = Started();
         var newcomers = Enumerable.Range(0, 80).Select(_ => Identities.New()).ToList();
-        var commit = GroupCommits.AddAll(log, _creator, newcomers.Select(n => (MemberOf(n, "n"), (string?)null)).ToList(), keys, 2000, 120);
+        var commit = GroupCommits.AddAll(log, _creator, newcomers.Select(n => Joiners.Of(n, "n", log)).ToList(), keys, 2000, 120)!;
         var entries = commit.Entries.ToList();
         Assert.That(entries.Count + commit.Grants.Count, Is.LessThanOrEqualTo(120));
         Assert.That(entries.Count, Is.EqualTo(60), "one entry and one grant each");
@@ -190,5 +189,37 @@ public sealed class GroupLogTests
         Assert.That(Mesh.Coordinator.Groups.GroupRecord.IsUnsignedFormat(log.RecordAt(0)), Is.False);
         var old = new Mesh.Coordinator.Groups.GroupRecord(1, "amy", "open", "check").ToBytes();
         Assert.That(Mesh.Coordinator.Groups.GroupRecord.IsUnsignedFormat(old), Is.True);
+    }
+
+    [Test]
+    public void An_addition_needs_the_newcomers_own_consent_to_this_group_its_keys_and_name()
+    {
+        var (log, keys) = Started();
+        var forced = Joiners.Of(_bo, "bo", log) with { Consent = null };
+        Assert.That(log.TryApply(GroupCommits.Add(log, _creator, forced, keys, 2000).Record, out var why), Is.False);
+        Assert.That(why, Does.Contain("consent"));
+
+        // Consent given as another name, or to another group of the same name, or by someone else, does not do.
+        var renamed = Joiners.Of(_bo, "bo", log) with { Member = Joiners.Of(_bo, "bo", log).Member with { Name = "boss" } };
+        Assert.That(log.TryApply(GroupCommits.Add(log, _creator, renamed, keys, 2000).Record, out _), Is.False);
+        var elsewhere = Joiners.Of(_bo, "bo", log) with { Consent = JoinConsent.Sign(_bo, "g", new string('0', 64), "bo") };
+        Assert.That(log.TryApply(GroupCommits.Add(log, _creator, elsewhere, keys, 2000).Record, out _), Is.False);
+        var byOther = Joiners.Of(_bo, "bo", log) with { Consent = JoinConsent.Sign(_cy, "g", log.GenesisHash, "bo") };
+        Assert.That(log.TryApply(GroupCommits.Add(log, _creator, byOther, keys, 2000).Record, out _), Is.False);
+
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000));
+        Assert.That(log.Members.ContainsKey(_bo.PeerId), Is.True);
+    }
+
+    [Test]
+    public void A_group_created_before_consent_keeps_its_rule_and_its_genesis_cannot_be_lowered()
+    {
+        var genesis = LogEntry.TryParse(GroupCommits.Genesis("g", LogEntry.Open, _creator, "amy", 1000).Record, out _)! with { Version = 1 };
+        var log = GroupLog.TryStart("g", genesis.Sign(_creator), out var error) ?? throw new AssertionException(error);
+        Assert.That(log.RequiresConsent, Is.False);
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log) with { Consent = null }, new Dictionary<long, GroupKey>(), 2000));
+
+        var (strict, _) = Started();
+        Assert.That(strict.RequiresConsent, Is.True);
     }
 }

@@ -28,7 +28,7 @@ public sealed class LogCommitterTests
         var genesis = GroupCommits.Genesis("g", LogEntry.Open, _creator, "amy", Now);
         var log = GroupLog.TryStart("g", genesis.Record, out _)!;
         var keys = new Dictionary<long, GroupKey> { [1] = genesis.NewKey! };
-        var add = GroupCommits.Add(log, _creator, new LogMember(_other.PeerId, _other.SigningPublicKey, _other.PublicKeyZ85, "bo", false), null, keys, Now);
+        var add = GroupCommits.Add(log, _creator, Joiners.Of(_other, "bo", log), keys, Now);
         Assert.That(log.TryApply(add.Record, out _), Is.True);
         _follower = new LogFollower(log);
         _etcd = new InMemoryGroupLogAppender();

@@ -30,7 +30,7 @@ public sealed class LogFollowerTests
     private byte[] AddRecord(GroupLog log, string name, long atMs = Now)
     {
         using var newcomer = Identities.New();
-        return GroupCommits.Add(log, _creator, new LogMember(newcomer.PeerId, newcomer.SigningPublicKey, newcomer.PublicKeyZ85, name, false), null, _keys, atMs).Record;
+        return GroupCommits.Add(log, _creator, Joiners.Of(newcomer, name, log), _keys, atMs).Record;
     }
 
     private static KeyChange At(long index, byte[] value, long revision = 7) => new(MeshKeys.LogEntry("g", index), false, value, revision, 0);

@@ -5,6 +5,8 @@ using Mesh.Peer.Protocol;
 using Mesh.Peer.Session;
 using Mesh.UnitTests.Protocol;
 
+using Mesh.UnitTests.Groups;
+
 namespace Mesh.UnitTests.Session;
 
 /// <summary>What opens for a group, checked against a real group log and keyring (no etcd, no sockets).</summary>
@@ -33,7 +35,7 @@ public sealed class EnvelopeGateTests
         var genesis = GroupCommits.Genesis("g", LogEntry.Open, _me, "amy", 1000);
         var log = GroupLog.TryStart("g", genesis.Record, out var error) ?? throw new AssertionException(error);
         _keys = new Dictionary<long, GroupKey> { [1] = genesis.NewKey! };
-        Apply(log, GroupCommits.Add(log, _me, new LogMember(_bo.PeerId, _bo.SigningPublicKey, _bo.PublicKeyZ85, "bo", false), null, _keys, 2000));
+        Apply(log, GroupCommits.Add(log, _me, Joiners.Of(_bo, "bo", log), _keys, 2000));
         _keyring.Save("g", [(1, _keys[1])]);
         _state = new GroupState("g") { Follower = new LogFollower(log), Connected = true, CanSend = true };
     }

@@ -4,6 +4,8 @@ using Mesh.Peer.Identity;
 using Mesh.Peer.Session;
 using Mesh.UnitTests.Protocol;
 
+using Mesh.UnitTests.Groups;
+
 namespace Mesh.UnitTests.Session;
 
 /// <summary>Presence records are written by anyone: the table follows only what their peers signed and the log pinned.</summary>
@@ -25,7 +27,7 @@ public sealed class MemberTableTests
         var genesis = GroupCommits.Genesis("g", LogEntry.Open, _amy, "amy", 1000);
         _log = GroupLog.TryStart("g", genesis.Record, out var error) ?? throw new AssertionException(error);
         var keys = new Dictionary<long, Mesh.Peer.Crypto.GroupKey> { [1] = genesis.NewKey! };
-        var add = GroupCommits.Add(_log, _amy, new LogMember(_bo.PeerId, _bo.SigningPublicKey, _bo.PublicKeyZ85, "bo", false), null, keys, 2000);
+        var add = GroupCommits.Add(_log, _amy, Joiners.Of(_bo, "bo", _log), keys, 2000);
         Assert.That(_log.TryApply(add.Record, out error), Is.True, error);
         _table = new MemberTable("g");
     }
@@ -39,8 +41,24 @@ public sealed class MemberTableTests
         }
     }
 
-    private static MemberRecord RecordOf(PeerIdentity peer, string endpoint = "tcp://127.0.0.1:5000", string group = "g") =>
-        MemberSignature.Sign(new MemberRecord(peer.PeerId, "x", peer.PublicKeyZ85, Convert.ToBase64String(peer.SigningPublicKey), endpoint, 1) { Group = group }, peer);
+    private MemberRecord RecordOf(PeerIdentity peer, string endpoint = "tcp://127.0.0.1:5000", string group = "g", string name = "x") =>
+        MemberSignature.Sign(new MemberRecord(peer.PeerId, name, peer.PublicKeyZ85, Convert.ToBase64String(peer.SigningPublicKey), endpoint, 1)
+        {
+            Group = group,
+            Consent = Convert.ToBase64String(JoinConsent.Sign(peer, group, _log.GenesisHash, name)),
+        }, peer);
+
+    [Test]
+    public void A_signed_record_the_log_could_not_add_is_unfit_and_never_a_candidate()
+    {
+        Assert.That(_table.Sort(RecordOf(_cy, name: "bad name\u001b[2J"), _log), Is.EqualTo(MemberSort.Unfit), "a name the log refuses");
+        Assert.That(_table.Sort(RecordOf(_cy) with { Consent = null } is var bare ? MemberSignature.Sign(bare, _cy) : null!, _log), Is.EqualTo(MemberSort.Unfit), "no consent");
+        var other = RecordOf(_cy);
+        var forOther = MemberSignature.Sign(other with { Consent = Convert.ToBase64String(JoinConsent.Sign(_cy, "g", "another genesis", "x")) }, _cy);
+        Assert.That(_table.Sort(forOther, _log), Is.EqualTo(MemberSort.Unfit), "a consent to another group of that name");
+        Assert.That(_table.Candidates, Is.Empty);
+        Assert.That(_table.Sort(RecordOf(_cy), _log), Is.EqualTo(MemberSort.Candidate));
+    }
 
     [Test]
     public void A_members_signed_record_is_followed_once_and_a_new_endpoint_says_it_moved()
