@@ -65,7 +65,7 @@ internal static class HistoryCommand
                     var parsed = EnvelopeCodec.TryParse(entry.Value);
                     var e = parsed is null || parsed.Version < EnvelopeCodec.KeyEpochVersion || parsed.Group != name
                         || keyring.TryGet(name, parsed.KeyEpoch) is not { } key
-                        || !log.MaySeal(parsed.PeerId, parsed.SigningKey, parsed.KeyEpoch, parsed.LogHead, parsed.SentAtMs)
+                        || !log.MaySeal(parsed.PeerId, parsed.SigningKey, parsed.KeyEpoch, parsed.LogHead, parsed.SentAtMs, parsed.Epoch, parsed.Seq)
                         ? null
                         : EnvelopeCodec.TryOpen(parsed, key, out _, out _, verified);
                     if (e is null || e.HistoryName != entry.Name)

@@ -105,14 +105,16 @@ public static class GroupCommits
         return first with { Grants = grants, Following = following };
     }
 
-    /// <summary>A new epoch, for every current member but <paramref name="removed"/> (a removal when it is given).</summary>
-    public static Commit Rotate(GroupLog log, PeerIdentity author, string? removed, long nowMs)
+    /// <summary>A new epoch, for every current member but <paramref name="removed"/> (a removal when it is given, cutting
+    /// the removed member's stream at <paramref name="cut"/>).</summary>
+    public static Commit Rotate(GroupLog log, PeerIdentity author, string? removed, long nowMs, IReadOnlyList<(long Run, long Seq)>? cut = null)
     {
         var key = GroupKey.Create();
         var epoch = log.CurrentEpoch.Number + 1;
         var entry = log.Next(author, removed is null ? LogOp.Epoch : LogOp.Remove, nowMs) with
         {
             Peer = removed,
+            Cut = removed is null ? null : cut ?? [],
             Epoch = epoch,
             KeyCheck = key.Check(log.Group, epoch),
         };
@@ -122,9 +124,10 @@ public static class GroupCommits
         return new Commit(entry.Index, entry.Sign(author), grants, key);
     }
 
-    public static Commit Leave(GroupLog log, PeerIdentity author, long nowMs)
+    /// <summary>Leaving, with where this member's messages end (<paramref name="cut"/>: each of its runs' last number).</summary>
+    public static Commit Leave(GroupLog log, PeerIdentity author, long nowMs, IReadOnlyList<(long Run, long Seq)>? cut = null)
     {
-        var entry = log.Next(author, LogOp.Leave, nowMs) with { Peer = author.PeerId };
+        var entry = log.Next(author, LogOp.Leave, nowMs) with { Peer = author.PeerId, Cut = cut ?? [] };
         return new Commit(entry.Index, entry.Sign(author), [], null);
     }
 

@@ -14,7 +14,7 @@ public sealed class GroupLog
     private readonly Dictionary<string, LogMember> _members = new(StringComparer.Ordinal);
 
     /// <summary>Every peer that was ever a member, with the log intervals [added, gone) of its memberships.</summary>
-    private readonly Dictionary<string, List<(long From, long To, long ToAtMs, byte[] SigningKey)>> _spans = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Span>> _spans = new(StringComparer.Ordinal);
     private readonly List<KeyEpoch> _epochs = [];
     private readonly List<string> _hashes = [];
     private readonly List<byte[]> _records = [];
@@ -31,7 +31,7 @@ public sealed class GroupLog
         Creator = genesis.By;
         var creator = new LogMember(genesis.By, genesis.SigningKey, genesis.PeerCurveKey!, genesis.PeerName!, Admin: true);
         _members[creator.PeerId] = creator;
-        _spans[creator.PeerId] = [(0, long.MaxValue, long.MaxValue, genesis.SigningKey)];
+        _spans[creator.PeerId] = [new Span(0, genesis.SigningKey)];
         _epochs.Add(new KeyEpoch(1, genesis.KeyCheck!, 0));
         _hashes.Add(genesis.Hash);
         _records.Add(record);
@@ -162,11 +162,12 @@ public sealed class GroupLog
         Op = op,
     };
 
-    /// <summary>Whether <paramref name="peerId"/>, signing with <paramref name="signingKey"/>, may have sealed a message
-    /// under <paramref name="epoch"/> having seen the log up to <paramref name="logHead"/> at <paramref name="sentAtMs"/>:
-    /// it was a member while the epoch was current, does not claim to know the epoch's successor, and (if it has gone
-    /// since) sent it before its departure was committed.</summary>
-    public bool MaySeal(string peerId, ReadOnlySpan<byte> signingKey, long epoch, long logHead, long sentAtMs)
+    /// <summary>Whether <paramref name="peerId"/>, signing with <paramref name="signingKey"/>, may have sealed message
+    /// <paramref name="seq"/> of its run <paramref name="run"/> under <paramref name="epoch"/> having seen the log up to
+    /// <paramref name="logHead"/>: it was a member while the epoch was current, does not claim to know the epoch's
+    /// successor, and, if it has gone since, the message lies within where its departure cut its stream (or, for a
+    /// departure recorded before cuts, was sent before the departure).</summary>
+    public bool MaySeal(string peerId, ReadOnlySpan<byte> signingKey, long epoch, long logHead, long sentAtMs, long run, long seq)
     {
         if (epoch < 1 || epoch > _epochs.Count || !_spans.TryGetValue(peerId, out var spans))
         {
@@ -179,9 +180,9 @@ public sealed class GroupLog
             return false;
         }
 
-        foreach (var (from, to, toAtMs, key) in spans)
+        foreach (var span in spans)
         {
-            if (from < e.EndIndex && to > e.StartIndex && from <= logHead && sentAtMs <= toAtMs && signingKey.SequenceEqual(key))
+            if (span.From < e.EndIndex && span.To > e.StartIndex && span.From <= logHead && signingKey.SequenceEqual(span.SigningKey) && span.Holds(run, seq, sentAtMs))
             {
                 return true;
             }
@@ -190,9 +191,29 @@ public sealed class GroupLog
         return false;
     }
 
+    /// <summary>Where a departure of <paramref name="peerId"/> would cut its stream, from the last sequence number of each
+    /// run seen of it: runs in order, at most <see cref="LogEntry.MaxCutRuns"/> (the latest).</summary>
+    public static IReadOnlyList<(long Run, long Seq)> CutOf(IEnumerable<(long Run, long Seq)> seen) =>
+        seen.GroupBy(s => s.Run).Select(g => (Run: g.Key, Seq: g.Max(s => s.Seq))).Where(s => s.Run > 0 && s.Seq > 0)
+            .OrderBy(s => s.Run).TakeLast(LogEntry.MaxCutRuns).ToList();
+
     /// <summary>The log's signing key for a peer that is or was a member; null for a stranger.</summary>
     public byte[]? SigningKeyOf(string peerId) =>
         _spans.TryGetValue(peerId, out var spans) ? spans[^1].SigningKey : null;
+
+    /// <summary>One membership of a peer: from its addition to its departure (open while it lasts), with the key it was
+    /// added with, and where its departure cut its stream (null while a member, or for departures recorded before cuts).</summary>
+    private sealed record Span(long From, byte[] SigningKey)
+    {
+        public long To { get; init; } = long.MaxValue;
+
+        public long ToAtMs { get; init; } = long.MaxValue;
+
+        public Dictionary<long, long>? Cut { get; init; }
+
+        public bool Holds(long run, long seq, long sentAtMs) =>
+            To == long.MaxValue || (Cut is null ? sentAtMs <= ToAtMs : Cut.TryGetValue(run, out var last) && seq <= last);
+    }
 
     /// <summary>How many current members were added with <paramref name="name"/> (kept until the members change: every
     /// message shown asks).</summary>
@@ -265,9 +286,14 @@ public sealed class GroupLog
                     return "removes a peer that is not a member (or the creator)";
                 }
 
+                if (RequiresConsent && e.Cut is null)
+                {
+                    return "a departure must say where the member's messages end";
+                }
+
                 return NewEpoch(e);
             case LogOp.Leave:
-                return e.Peer == e.By ? "" : "a member can only leave by itself";
+                return e.Peer != e.By ? "a member can only leave by itself" : RequiresConsent && e.Cut is null ? "a departure must say where the member's messages end" : "";
             case LogOp.Epoch:
                 return NewEpoch(e);
             case LogOp.Admin:
@@ -294,7 +320,7 @@ public sealed class GroupLog
                     _spans[e.Peer!] = spans = [];
                 }
 
-                spans.Add((e.Index, long.MaxValue, long.MaxValue, e.PeerSigningKey!));
+                spans.Add(new Span(e.Index, e.PeerSigningKey!));
                 _removed.Remove(e.Peer!);
                 if (e.Invite is not null)
                 {
@@ -303,12 +329,12 @@ public sealed class GroupLog
 
                 break;
             case LogOp.Remove:
-                Depart(e.Peer!, e.Index, e.AtMs);
+                Depart(e);
                 _removed.Add(e.Peer!);
                 StartEpoch(e);
                 break;
             case LogOp.Leave:
-                Depart(e.Peer!, e.Index, e.AtMs);
+                Depart(e);
                 RotationNeeded = _members.Count > 0;
                 break;
             case LogOp.Epoch:
@@ -323,11 +349,11 @@ public sealed class GroupLog
         }
     }
 
-    private void Depart(string peerId, long index, long atMs)
+    private void Depart(LogEntry e)
     {
-        _members.Remove(peerId);
-        var spans = _spans[peerId];
-        spans[^1] = spans[^1] with { To = index, ToAtMs = atMs };
+        _members.Remove(e.Peer!);
+        var spans = _spans[e.Peer!];
+        spans[^1] = spans[^1] with { To = e.Index, ToAtMs = e.AtMs, Cut = e.Cut?.ToDictionary(c => c.Run, c => c.Seq) };
     }
 
     private void StartEpoch(LogEntry e)

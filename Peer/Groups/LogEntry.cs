@@ -15,7 +15,11 @@ namespace Mesh.Peer.Groups;
 /// </remarks>
 public sealed record LogEntry
 {
-    public const int MaxBytes = 8 * 1024;
+    /// <summary>The largest stored entry: a departure lists up to <see cref="MaxCutRuns"/> runs.</summary>
+    public const int MaxBytes = 64 * 1024;
+
+    /// <summary>The most runs of the departing member a departure lists.</summary>
+    public const int MaxCutRuns = 2_048;
     public const string Open = "open";
     public const string Private = "private";
 
@@ -62,6 +66,11 @@ public sealed record LogEntry
 
     /// <summary>The new epoch key's check (see <see cref="Crypto.GroupKey.Check"/>).</summary>
     public string? KeyCheck { get; init; }
+
+    /// <summary>A removal or leave (version 2): where the departing member's messages end, as the author saw them: each
+    /// run it sent in, with the last sequence number of that run. Nothing of it beyond these is accepted afterwards,
+    /// whatever its clock or stamps say; what it sent up to them is kept, whatever they say.</summary>
+    public IReadOnlyList<(long Run, long Seq)>? Cut { get; init; }
 
     /// <summary>An addition: the newcomer's <see cref="JoinConsent"/>.</summary>
     public byte[]? Consent { get; init; }
@@ -162,6 +171,11 @@ public sealed record LogEntry
                 w.WriteBase64String("consent", e.Consent);
             }
 
+            if (e.Cut is not null)
+            {
+                w.WriteString("cut", string.Join(',', e.Cut.Select(c => FormattableString.Invariant($"{c.Run}:{c.Seq}"))));
+            }
+
             w.WriteEndObject();
         }
 
@@ -218,12 +232,50 @@ public sealed record LogEntry
             Keep = Text(r, "keep"),
             Consent = Bytes(r, "consent"),
         };
+        if (Text(r, "cut") is { } cut)
+        {
+            if (ParseCut(cut) is not { } runs)
+            {
+                return null;
+            }
+
+            entry = entry with { Cut = runs };
+        }
+
         return entry.Policy is null or Open or Private && (entry.PeerName is null || Naming.IsValidName(entry.PeerName))
             && (entry.PeerCurveKey is null || entry.PeerCurveKey.Length == 40) && (entry.PeerSigningKey is null || entry.PeerSigningKey.Length == 32)
             && (entry.Peer is null || entry.Peer.Length == PeerIdentity.PeerIdLength) && entry.Epoch >= 0
             && (entry.Keep is null || entry.Op == LogOp.Genesis && Groups.Retention.TryParse(entry.Keep, out _) is not null)
             ? entry
             : null;
+    }
+
+    /// <summary>A cut as stored: <c>run:seq</c> pairs, runs rising, all positive; null when it is not one.</summary>
+    private static List<(long Run, long Seq)>? ParseCut(string text)
+    {
+        var runs = new List<(long, long)>();
+        if (text.Length == 0)
+        {
+            return runs;
+        }
+
+        var last = 0L;
+        foreach (var part in text.Split(','))
+        {
+            var colon = part.IndexOf(':');
+            if (colon < 1 || runs.Count >= MaxCutRuns
+                || !long.TryParse(part.AsSpan(0, colon), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var run)
+                || !long.TryParse(part.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq)
+                || run <= last || seq < 1)
+            {
+                return null;
+            }
+
+            runs.Add((run, seq));
+            last = run;
+        }
+
+        return runs;
     }
 
     private static string? Text(JsonElement r, string name) =>

@@ -500,7 +500,9 @@ public sealed partial class ChatSession
     }
 
     private CommitIntent LeavingOf(GroupState state) =>
-        new($"leaving '{state.Name}'", log => log.Members.ContainsKey(PeerId) ? GroupCommits.Leave(log, _identity, NowMs) : null, [])
+        new($"leaving '{state.Name}'", log => log.Members.ContainsKey(PeerId)
+            ? GroupCommits.Leave(log, _identity, NowMs, GroupLog.CutOf(state.Streams.Of(PeerId).Append((_epoch, _sender?.LastSeq(state.Name) ?? 0))))
+            : null, [])
         {
             Then = end =>
             {

@@ -582,7 +582,9 @@ public sealed partial class ChatSession
 
     /// <summary>Removing a member, tried until it lands or is no longer needed (the member went meanwhile).</summary>
     private CommitIntent RemovalOf(GroupState state, LogMember target) =>
-        new($"/remove {Naming.Printable(target.Name)}", log => log.Members.ContainsKey(target.PeerId) ? GroupCommits.Rotate(log, _identity, target.PeerId, NowMs) : null, [])
+        new($"/remove {Naming.Printable(target.Name)}", log => log.Members.ContainsKey(target.PeerId)
+            ? GroupCommits.Rotate(log, _identity, target.PeerId, NowMs, GroupLog.CutOf(state.Streams.Of(target.PeerId)))
+            : null, [])
         {
             Then = end =>
             {

@@ -287,6 +287,7 @@ public sealed partial class ChatSession
 
         _clock.Observe(e.Order, NowMs);
         var from = _groups.TryGetValue(e.Group, out var group) ? Label(group, e.PeerId, e.From) : e.From;
+        group?.Streams.Note(e.PeerId, e.Epoch, e.Seq);
         if (!counted)
         {
             group?.Window.Offer(e, fromOther: e.PeerId != PeerId, NowMs);

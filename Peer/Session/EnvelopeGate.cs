@@ -37,7 +37,7 @@ internal sealed class EnvelopeGate(string selfPeerId, EpochKeyring keyring, Veri
             return null;
         }
 
-        if (!log.MaySeal(parsed.PeerId, parsed.SigningKey, parsed.KeyEpoch, parsed.LogHead, parsed.SentAtMs))
+        if (!log.MaySeal(parsed.PeerId, parsed.SigningKey, parsed.KeyEpoch, parsed.LogHead, parsed.SentAtMs, parsed.Epoch, parsed.Seq))
         {
             reason = RejectReason.NotAMember;
             return null;

@@ -32,6 +32,9 @@ internal sealed class GroupState(string name)
 
     public MessageOrderer Orderer { get; } = new();
 
+    /// <summary>How far each sender's runs have come here: where a departure this peer commits cuts a stream.</summary>
+    public StreamMarks Streams { get; } = new();
+
     /// <summary>Follows the group's log in etcd (set once it was read and checked).</summary>
     public LogFollower Follower { get; set; } = null!;
 

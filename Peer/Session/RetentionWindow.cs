@@ -9,7 +9,9 @@ namespace Mesh.Peer.Session;
 /// <remarks>
 /// A count is counted over the messages this peer has opened and checked (<see cref="Offer"/>), never over etcd's
 /// keys: a record an etcd writer puts under the history prefix cannot push a member's message out of the window.
-/// A message stamped more than <see cref="HybridClock.MaxAheadMs"/> ahead of this peer's clock is not counted either.
+/// A message stamped more than <see cref="CountAheadMs"/> ahead of this peer's clock is not counted either: no sender can
+/// push the others' messages out with stamps from the future (and messages whose order such a stamp dragged ahead count
+/// at the next load, when their time has come: a count keeps more meanwhile, never less).
 /// An age is measured on this peer's clock for what it shows; for what it deletes, on the earlier of its clock and the
 /// newest message another member sent, so that a member whose clock runs ahead deletes no message the group keeps
 /// (at worst it deletes less). A peer that has seen only part of the history finds an older bound: it deletes less.
@@ -19,6 +21,9 @@ internal sealed class RetentionWindow(Retention policy)
     private readonly PriorityQueue<Key, Key> _newest = new(KeyOrder.Instance);
     private readonly Dictionary<string, string> _peers = new(StringComparer.Ordinal);
     private long _newestFromOthersMs;
+
+    /// <summary>How far ahead of this peer's clock a message may be stamped and still count against a count.</summary>
+    public const long CountAheadMs = 60_000;
 
     public Retention Policy { get; } = policy;
 
@@ -34,7 +39,7 @@ internal sealed class RetentionWindow(Retention policy)
             _newestFromOthersMs = Math.Max(_newestFromOthersMs, message.Order);
         }
 
-        if (Policy.MaxCount is not { } max || message.Order > nowMs + HybridClock.MaxAheadMs)
+        if (Policy.MaxCount is not { } max || message.Order > nowMs + CountAheadMs)
         {
             return true;
         }

@@ -129,22 +129,42 @@ public sealed class GroupLogTests
     }
 
     [Test]
-    public void A_leave_asks_for_a_rotation_and_the_departed_may_not_seal_afterwards()
+    public void A_leave_asks_for_a_rotation_and_the_departed_may_seal_nothing_beyond_its_cut_whatever_its_stamps()
     {
         var (log, keys) = Started();
         Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000));
-        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 2100), Is.True);
-        Apply(log, GroupCommits.Leave(log, _bo, 3000));
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 2100, 7, 1), Is.True);
+        Apply(log, GroupCommits.Leave(log, _bo, 3000, [(5, 40), (7, 3)]));
         Assert.That(log.RotationNeeded, Is.True);
-        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 2900), Is.True, "sent before it left");
-        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 3100), Is.False, "sent after it left");
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 2900, 7, 3), Is.True, "sent before it left");
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 1_000_000_000, 5, 40), Is.True, "kept whatever its clock said");
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 2900, 7, 4), Is.False, "beyond the cut, though stamped before the leave");
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 2900, 6, 1), Is.False, "a run the cut does not name");
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 1, 1, 2900, 8, 1), Is.False, "a later run");
         Apply(log, GroupCommits.Rotate(log, _creator, null, 3500));
         Assert.That(log.RotationNeeded, Is.False);
-        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 2, 3, 3600), Is.False, "never a member of epoch 2");
-        Assert.That(log.MaySeal(_creator.PeerId, _creator.SigningPublicKey, 1, 3, 3600), Is.False, "claims to know epoch 2 yet seals under 1");
-        Assert.That(log.MaySeal(_creator.PeerId, _bo.SigningPublicKey, 2, 3, 3600), Is.False, "another key for the peer id");
-        Assert.That(log.MaySeal(_outsider.PeerId, _outsider.SigningPublicKey, 2, 3, 3600), Is.False);
-        Assert.That(log.MaySeal(_creator.PeerId, _creator.SigningPublicKey, 2, 3, 3600), Is.True);
+        Assert.That(log.MaySeal(_bo.PeerId, _bo.SigningPublicKey, 2, 3, 3600, 7, 1), Is.False, "never a member of epoch 2");
+        Assert.That(log.MaySeal(_creator.PeerId, _creator.SigningPublicKey, 1, 3, 3600, 9, 1), Is.False, "claims to know epoch 2 yet seals under 1");
+        Assert.That(log.MaySeal(_creator.PeerId, _bo.SigningPublicKey, 2, 3, 3600, 9, 1), Is.False, "another key for the peer id");
+        Assert.That(log.MaySeal(_outsider.PeerId, _outsider.SigningPublicKey, 2, 3, 3600, 9, 1), Is.False);
+        Assert.That(log.MaySeal(_creator.PeerId, _creator.SigningPublicKey, 2, 3, 3600, 9, 1), Is.True);
+    }
+
+    [Test]
+    public void A_departure_without_a_cut_is_refused_and_a_malformed_cut_does_not_parse()
+    {
+        var (log, keys) = Started();
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000));
+        var bare = LogEntry.TryParse(GroupCommits.Leave(log, _bo, 3000).Record, out _)! with { Cut = null };
+        Assert.That(log.TryApply(bare.Sign(_bo), out var why), Is.False);
+        Assert.That(why, Does.Contain("where the member's messages end"));
+        foreach (var cut in new[] { new[] { (7L, 3L), (5L, 1L) }, [(7L, 0L)], [(0L, 1L)], [(7L, 1L), (7L, 2L)] })
+        {
+            var entry = LogEntry.TryParse(GroupCommits.Leave(log, _bo, 3000).Record, out _)! with { Cut = cut };
+            Assert.That(LogEntry.TryParse(entry.Sign(_bo), out _), Is.Null, string.Join(",", cut));
+        }
+
+        Assert.That(GroupLog.CutOf([(7, 1), (5, 9), (7, 4), (0, 3)]), Is.EqualTo(new[] { (5L, 9L), (7L, 4L) }));
     }
 
     [Test]

@@ -47,14 +47,17 @@ public sealed class RetentionWindowTests
     }
 
     [Test]
-    public void Messages_stamped_more_than_a_day_ahead_do_not_push_others_out_of_a_count()
+    [TestCase(30 * Day)]
+    [TestCase(3600 * 1000L)]
+    [TestCase(RetentionWindow.CountAheadMs + 1)]
+    public void Messages_stamped_ahead_of_this_peers_clock_do_not_push_others_out_of_a_count(long ahead)
     {
         var window = Window("2");
         window.Offer(Message(Amy, 1, Now - 2), fromOther: true, Now);
         window.Offer(Message(Amy, 2, Now - 1), fromOther: true, Now);
         for (var i = 1; i <= 10; i++)
         {
-            window.Offer(Message(Bo, i, Now + 30 * Day + i), fromOther: true, Now);
+            window.Offer(Message(Bo, i, Now + ahead + i), fromOther: true, Now);
         }
 
         Assert.That(window.ViewBound(Now), Is.EqualTo(Message(Amy, 1, Now - 2).HistoryName), "amy's two are still the newest counted");
