@@ -60,6 +60,11 @@ public static class MeshKeys
     /// <summary>Admission requests of a private group, written by invitees as they redeem an invite.</summary>
     public static string AdmitPrefix(string group) => $"/mesh/admit/{group}/";
 
+    /// <summary>Where members that lack an epoch's key ask the others for it (signed by the asking member).</summary>
+    public static string KeyRequestPrefix(string group) => $"/mesh/keyreq/{group}/";
+
+    public static string KeyRequest(string group, string peerId) => KeyRequestPrefix(group) + peerId;
+
     public static string Admit(string group, string peerId) => AdmitPrefix(group) + peerId;
 
     /// <summary>The end of the range that holds every key starting with <paramref name="prefix"/>.</summary>

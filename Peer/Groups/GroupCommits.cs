@@ -118,13 +118,19 @@ public static class GroupCommits
             Epoch = epoch,
             KeyCheck = key.Check(log.Group, epoch),
         };
-        var grants = log.Members.Values.Where(m => m.PeerId != removed)
+        var staying = log.Members.Values.Where(m => m.PeerId != removed).ToList();
+        entry = entry with { Recipients = GroupLog.RecipientsHash(staying.Select(m => m.PeerId)) };
+        var grants = staying
             .Select(m => (MeshKeys.Grant(log.Group, m.PeerId, epoch), KeyGrant.Create(key, log.Group, epoch, m.PeerId, CurveKey(m.CurveKey), author)))
             .ToList();
         return new Commit(entry.Index, entry.Sign(author), grants, key);
     }
 
     /// <summary>Leaving, with where this member's messages end (<paramref name="cut"/>: each of its runs' last number).</summary>
+    /// <summary>A grant of an epoch's key to a member that asked for it again (<see cref="KeyRequest"/>).</summary>
+    public static (string Key, byte[] Value) Regrant(GroupLog log, PeerIdentity author, LogMember to, long epoch, GroupKey key) =>
+        (MeshKeys.Grant(log.Group, to.PeerId, epoch), KeyGrant.Create(key, log.Group, epoch, to.PeerId, CurveKey(to.CurveKey), author));
+
     public static Commit Leave(GroupLog log, PeerIdentity author, long nowMs, IReadOnlyList<(long Run, long Seq)>? cut = null)
     {
         var entry = log.Next(author, LogOp.Leave, nowMs) with { Peer = author.PeerId, Cut = cut ?? [] };

@@ -305,8 +305,23 @@ public sealed class GroupLog
         }
     }
 
-    private string NewEpoch(LogEntry e) =>
-        e.Epoch == CurrentEpoch.Number + 1 && !string.IsNullOrEmpty(e.KeyCheck) ? "" : $"epoch {e.Epoch} does not follow {CurrentEpoch.Number}";
+    private string NewEpoch(LogEntry e)
+    {
+        if (e.Epoch != CurrentEpoch.Number + 1 || string.IsNullOrEmpty(e.KeyCheck))
+        {
+            return $"epoch {e.Epoch} does not follow {CurrentEpoch.Number}";
+        }
+
+        var staying = _members.Keys.Where(p => e.Op != LogOp.Remove || p != e.Peer);
+        return RequiresConsent && e.Recipients != RecipientsHash(staying)
+            ? "a new epoch whose key was not wrapped to every member that stays"
+            : "";
+    }
+
+    /// <summary>What a new epoch commits to as its key's recipients: SHA-256 (hex) of their peer ids, sorted, one a line.</summary>
+    public static string RecipientsHash(IEnumerable<string> peerIds) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(string.Join('\n', peerIds.Order(StringComparer.Ordinal)))));
 
     private void Apply(LogEntry e)
     {

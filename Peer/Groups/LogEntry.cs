@@ -72,6 +72,10 @@ public sealed record LogEntry
     /// whatever its clock or stamps say; what it sent up to them is kept, whatever they say.</summary>
     public IReadOnlyList<(long Run, long Seq)>? Cut { get; init; }
 
+    /// <summary>A new epoch (version 2): the hash of the peer ids its key was wrapped to (<see cref="GroupLog.RecipientsHash"/>),
+    /// which must be every member that stays.</summary>
+    public string? Recipients { get; init; }
+
     /// <summary>An addition: the newcomer's <see cref="JoinConsent"/>.</summary>
     public byte[]? Consent { get; init; }
 
@@ -166,6 +170,7 @@ public sealed record LogEntry
 
             Optional(w, "check", e.KeyCheck);
             Optional(w, "keep", e.Keep);
+            Optional(w, "to", e.Recipients);
             if (e.Consent is not null)
             {
                 w.WriteBase64String("consent", e.Consent);
@@ -231,6 +236,7 @@ public sealed record LogEntry
             KeyCheck = Text(r, "check"),
             Keep = Text(r, "keep"),
             Consent = Bytes(r, "consent"),
+            Recipients = Text(r, "to"),
         };
         if (Text(r, "cut") is { } cut)
         {

@@ -185,6 +185,13 @@ public sealed partial class ChatSession
             reread: async ct => new SessionInput.AdmissionRequests(group, (await _logStore.ListAsync(MeshKeys.AdmitPrefix(group), 1000, ct)).Values
                 .Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList()));
 
+        // Members that lack a key they should hold ask for it here; this peer answers what it can.
+        var (asks, asksRevision) = await _logStore.ListAsync(MeshKeys.KeyRequestPrefix(group), 1000, ct);
+        OnKeyAsks(state, asks.Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList());
+        state.KeyAskWatch = Watch(MeshKeys.KeyRequestPrefix(group), asksRevision + 1, changes => new SessionInput.KeyAsks(group, changes),
+            reread: async ct => new SessionInput.KeyAsks(group, (await _logStore.ListAsync(MeshKeys.KeyRequestPrefix(group), 1000, ct)).Values
+                .Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList()));
+
         await ConnectAndLoadAsync(state, ct);
         ScheduleRotation(state);
     }
@@ -533,6 +540,7 @@ public sealed partial class ChatSession
         _groups.Remove(state.Name);
         state.Left = true;
         state.Committer.Clear();
+        _keyRecovery.Forget(state.Name);
         _retention.Forget(state.Name);
         await StopWatchesAsync(state);
         ApplyLinks();

@@ -300,6 +300,86 @@ public sealed partial class ChatSession
     private static Newcomer NewcomerOf(AdmissionRequest request) =>
         new(new LogMember(request.PeerId, request.PeerSigningKey, request.CurveKey, request.Name, Admin: false), request.Invite.Id, request.Consent);
 
+    /// <summary>Keys this member should hold and still lacks a while after their epoch began: asked of the others (a
+    /// signed, leased record), and the user told while it waits; the ask goes once the keys are here.</summary>
+    private void AskForMissingKeys(GroupState state, long now)
+    {
+        var group = state.Name;
+        var asked = _keyRecovery.Asked(group);
+        if (_keyRecovery.AskDue(state, PeerId, e => _keyring.TryGet(group, e) is not null, now) is { } epochs)
+        {
+            Emit(new WaitingEvent(group, $"waiting for the key of epoch {epochs[^1]} of '{group}': asked the other members for it"));
+            var record = KeyRequest.Create(group, _identity, epochs, now);
+            _ = Background($"asking for keys of '{group}'", ct => _registration.PutAsync(MeshKeys.KeyRequest(group, PeerId), record, ct));
+        }
+        else if (asked && !_keyRecovery.Asked(group))
+        {
+            _ = Background($"withdrawing the key ask of '{group}'", ct => _registration.DeleteAsync(MeshKeys.KeyRequest(group, PeerId), ct));
+        }
+    }
+
+    private void OnKeyAsks(GroupState state, IReadOnlyList<KeyChange> changes)
+    {
+        var prefix = MeshKeys.KeyRequestPrefix(state.Name);
+        foreach (var change in changes)
+        {
+            var peerId = change.Key.StartsWith(prefix, StringComparison.Ordinal) ? change.Key[prefix.Length..] : "";
+            if (change.IsDelete)
+            {
+                _keyRecovery.Withdrawn(state.Name, peerId);
+                continue;
+            }
+
+            if (KeyRequest.TryParse(change.Value, state.Name) is not { } request || request.PeerId != peerId || peerId == PeerId)
+            {
+                if (peerId != PeerId)
+                {
+                    _warnings.Warn($"keyask:{state.Name}", $"group '{state.Name}': ignored a key request that is not signed by the member it names");
+                }
+
+                continue;
+            }
+
+            _keyRecovery.OnAsk(state, request, e => _keyring.TryGet(state.Name, e) is not null, CommitRank.DelayOf(PeerId, state.Members.Keys), NowMs);
+        }
+    }
+
+    /// <summary>Grants again, to members that asked, the keys of epochs they should hold and this peer holds.</summary>
+    private void AnswerKeyAsks()
+    {
+        foreach (var (group, request) in _keyRecovery.AnswersDue(NowMs))
+        {
+            if (!_groups.TryGetValue(group, out var state) || !state.Log.Members.TryGetValue(request.PeerId, out var member))
+            {
+                continue;
+            }
+
+            var grants = request.Due(state.Log).Select(e => (Epoch: e, Key: _keyring.TryGet(group, e))).Where(k => k.Key is not null)
+                .Select(k => GroupCommits.Regrant(state.Log, _identity, member, k.Epoch, k.Key!)).ToList();
+            LogRegranting(grants.Count, request.PeerId, group);
+            _ = Background($"granting keys of '{group}' again", async ct =>
+            {
+                foreach (var (key, value) in grants)
+                {
+                    await _logStore.PutAsync(key, value, ct);
+                }
+            });
+        }
+    }
+
+    /// <summary>Runs an etcd write off the loop; a failure is a rate-limited warning (the next tick or ask tries again).</summary>
+    private async Task Background(string what, Func<CancellationToken, Task> write)
+    {
+        try
+        {
+            await Task.Run(() => write(_stop.Token), CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
+        {
+            _warnings.Warn($"background:{what}", $"{what} failed ({e.Message.ReplaceLineEndings(" ")}); trying again later");
+        }
+    }
+
     /// <summary>Plans this peer's turn to admit <paramref name="peerId"/>, by its rank among the online members.</summary>
     private void Schedule(GroupState state, string peerId)
     {
@@ -334,6 +414,7 @@ public sealed partial class ChatSession
             RepairDue(state, _stop.Token);
         }
 
+        AnswerKeyAsks();
         foreach (var state in _groups.Values.Where(s => s.Committer.Pending > 0).ToList())
         {
             // A try that etcd did not answer goes again once its pause is over.
@@ -725,6 +806,9 @@ public sealed partial class ChatSession
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 515, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "admitting {Count} newcomers to '{Group}'")]
     private partial void LogAdmitting(int count, string group);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 540, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "granting {Count} keys again to {PeerId}, who asked, in '{Group}'")]
+    private partial void LogRegranting(int count, string peerId, string group);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 510, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "put back entry {Index} of the group log of '{Group}' in etcd")]
     private partial void LogRepairedEntry(long index, string group);

@@ -68,6 +68,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly RetentionKeeper _retention;
     private readonly VerifiedBursts _verified = new();
     private readonly EnvelopeGate _gate;
+    private readonly KeyRecovery _keyRecovery = new();
 
     /// <summary>Typed lines to sealed, published messages; made once this run's epoch is known.</summary>
     private MessageSender? _sender;
@@ -347,7 +348,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     private static bool IsSlow(SessionInput input) => input is SessionInput.UserLine or SessionInput.EndOfInput
         or SessionInput.MembersChanged or SessionInput.MembersListed or SessionInput.KeyGranted or SessionInput.LogChanged
-        or SessionInput.Appended or SessionInput.AdmissionRequests or SessionInput.Continue;
+        or SessionInput.Appended or SessionInput.AdmissionRequests or SessionInput.Continue or SessionInput.KeyAsks;
 
     /// <summary>An input from the node, already on the loop: handled now. Before the loop runs (or after it), the
     /// node has no links, so nothing arrives here.</summary>
@@ -469,6 +470,9 @@ public sealed partial class ChatSession : IAsyncDisposable
             case SessionInput.LogChanged changed:
                 await OnLogChangedAsync(changed, ct);
                 break;
+            case SessionInput.KeyAsks asks when _groups.TryGetValue(asks.Group, out var asked) && asked.Connected:
+                OnKeyAsks(asked, asks.Changes);
+                break;
             case SessionInput.Continue next:
                 await next.Action();
                 break;
@@ -561,6 +565,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
             TryReady(state, now);
             _retention.Tick(state, now);
+            AskForMissingKeys(state, now);
         }
     }
 

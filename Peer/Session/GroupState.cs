@@ -98,6 +98,9 @@ internal sealed class GroupState(string name)
 
     public PrefixWatcher? AdmitWatch { get; set; }
 
+    /// <summary>Follows other members' asks for keys they lack.</summary>
+    public PrefixWatcher? KeyAskWatch { get; set; }
+
     public bool HistoryLoaded { get; set; }
 
     /// <summary>The etcd revision up to which this peer has every history entry (and its local copy says so).</summary>
@@ -122,5 +125,5 @@ internal sealed class GroupState(string name)
     public PrefixWatcher? MembersWatch { get; set; }
 
     public IEnumerable<PrefixWatcher> Watches =>
-        new[] { MembersWatch, GrantWatch, LogWatch, GenesisWatch, AdmitWatch }.OfType<PrefixWatcher>();
+        new[] { MembersWatch, GrantWatch, LogWatch, GenesisWatch, AdmitWatch, KeyAskWatch }.OfType<PrefixWatcher>();
 }

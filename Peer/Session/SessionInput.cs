@@ -39,6 +39,9 @@ internal abstract record SessionInput
     /// <summary>Work that follows another on the slow lane (what to do once a commit ended).</summary>
     public sealed record Continue(Func<Task> Action) : SessionInput;
 
+    /// <summary>Members asked for keys they lack (or withdrew their ask).</summary>
+    public sealed record KeyAsks(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
+
     /// <summary>Invitees asked to be admitted to a group.</summary>
     public sealed record AdmissionRequests(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;
 

@@ -107,4 +107,38 @@ public sealed class LogProgressAttackTests : EtcdFixture
         Assert.That(malloryHistory.Stdout, Does.Not.Contain("\"text\":\"after her leave\""));
         Assert.That(File.ReadAllText(Path.Combine(malloryHome, "keys", group + ".epochs")), Does.Not.Contain("\"2\""));
     }
+
+    [Test]
+    public async Task A_rotation_that_wraps_its_key_to_some_members_only_is_made_good_by_the_others_and_the_user_told()
+    {
+        var group = NewGroup("omit");
+        var owner = StartPeer("owner", group);
+        await owner.WaitReadyAsync(group);
+        var peers = await StartOnlineAsync(group, "bo", "mallory");
+        var (bo, mallory) = (peers[0], peers[1]);
+        var malloryHome = mallory.Home;
+        Assert.That(await mallory.CloseAsync(), Is.EqualTo(0));
+
+        // With mallory's home: a new epoch, its key wrapped to the owner and herself, and not to bo.
+        using var connection = new EtcdConnection([Etcd.Url]);
+        var store = new GroupLogStore(connection);
+        var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
+        var log = GroupLogSync.Merge(group, null, genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Log!;
+        using (var identity = IdentityStore.LoadOrCreate(malloryHome))
+        {
+            var rotation = GroupCommits.Rotate(log, identity, null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var some = rotation.Grants.Where(g => !g.Key.Contains(bo.PeerId, StringComparison.Ordinal)).ToList();
+            Assert.That(some, Has.Count.EqualTo(rotation.Grants.Count - 1));
+            Assert.That(await store.TryAppendAsync(group, rotation.Index, rotation.Record, some, CancellationToken.None), Is.True);
+        }
+
+        await bo.WaitForAsync(p => p.Of("waiting", group).Any(e => e.Str("message")!.Contains("asked the other members")), Long, "bo is told it waits for the key");
+        await EpochTests.WaitEpochAsync(bo, group, 2);
+        await owner.SendAsync("after the rotation");
+        await bo.SendAsync("bo after the rotation");
+        await bo.WaitForAsync(p => Texts(p, group).Contains("after the rotation"), Long, "bo reads the owner under the new key");
+        await owner.WaitForAsync(p => Texts(p, group).Contains("bo after the rotation"), Long, "and the owner reads bo");
+        Assert.That(GroupLogAttackTests.EpochKey(bo.Home, group, 2), Is.EqualTo(GroupLogAttackTests.EpochKey(owner.Home, group, 2)));
+        await Waiting.UntilAsync(() => Etcd.CountKeys(MeshKeys.KeyRequestPrefix(group)).Count == 0, Long, "the ask withdrawn once answered");
+    }
 }

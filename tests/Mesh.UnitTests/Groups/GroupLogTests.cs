@@ -242,4 +242,21 @@ public sealed class GroupLogTests
         var (strict, _) = Started();
         Assert.That(strict.RequiresConsent, Is.True);
     }
+
+    [Test]
+    public void A_new_epoch_must_commit_to_every_member_that_stays_as_its_keys_recipients()
+    {
+        var (log, keys) = Started();
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000));
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_cy, "cy", log), keys, 2000));
+        var rotation = LogEntry.TryParse(GroupCommits.Rotate(log, _bo, null, 3000).Record, out _)!;
+        var omitting = rotation with { Recipients = GroupLog.RecipientsHash([_creator.PeerId, _bo.PeerId]) };
+        Assert.That(log.TryApply(omitting.Sign(_bo), out var why), Is.False);
+        Assert.That(why, Does.Contain("every member that stays"));
+        Assert.That(log.TryApply((rotation with { Recipients = null }).Sign(_bo), out _), Is.False);
+
+        var removal = LogEntry.TryParse(GroupCommits.Rotate(log, _creator, _cy.PeerId, 3000, []).Record, out _)!;
+        Assert.That(removal.Recipients, Is.EqualTo(GroupLog.RecipientsHash([_bo.PeerId, _creator.PeerId])), "the removed one is not a recipient");
+        Apply(log, GroupCommits.Rotate(log, _creator, _cy.PeerId, 3000, []));
+    }
 }
