@@ -80,4 +80,21 @@ public sealed class EpochKeyring(string home)
         var text = JsonSerializer.Serialize(keys.ToDictionary(k => k.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), k => Convert.ToBase64String(k.Value.Material)));
         SecretFile.Write(PathOf(group), text);
     }
+
+    /// <summary>Takes the key of <paramref name="epoch"/> out of use (the group log went on with another entry starting
+    /// that epoch, with another key): it is kept in <c>HOME/keys/G.retired</c>, never deleted, and no longer sealed under.</summary>
+    public void Retire(string group, long epoch)
+    {
+        var keys = (SortedDictionary<long, GroupKey>)Of(group);
+        if (!keys.Remove(epoch, out var key))
+        {
+            return;
+        }
+
+        var retiredPath = Path.Combine(home, "keys", group + ".retired");
+        var retired = SecretFile.Read(retiredPath) is { } text ? JsonSerializer.Deserialize<Dictionary<string, string>>(text) ?? [] : [];
+        retired[$"{epoch}:{key.Check(group, epoch)}"] = Convert.ToBase64String(key.Material);
+        SecretFile.Write(retiredPath, JsonSerializer.Serialize(retired));
+        Save(group, []);
+    }
 }

@@ -150,6 +150,22 @@ public sealed class GroupLog
         return true;
     }
 
+    /// <summary>This log as it stood after entry <paramref name="upTo"/> (entries already checked are applied again as
+    /// they are: no clock).</summary>
+    public GroupLog PrefixUpTo(long upTo)
+    {
+        var prefix = TryStart(Group, _records[0], out var error) ?? throw new InvalidOperationException($"the log's own genesis: {error}");
+        for (var i = 1; i <= upTo; i++)
+        {
+            if (!prefix.TryApply(_records[i], out error))
+            {
+                throw new InvalidOperationException($"the log's own entry {i}: {error}");
+            }
+        }
+
+        return prefix;
+    }
+
     /// <summary>The next entry this log would accept from <paramref name="author"/>, not yet signed.</summary>
     public LogEntry Next(PeerIdentity author, LogOp op, long nowMs) => new()
     {

@@ -14,13 +14,18 @@ namespace Mesh.Peer.Groups;
 /// </remarks>
 public sealed class LogFollower(GroupLog log)
 {
+    /// <summary>Rival entries checked per follower at most: each costs a replay of the log up to its index.</summary>
+    public const int MaxRivalsChecked = 1_000;
+
+    private readonly HashSet<string> _rivalsSeen = new(StringComparer.Ordinal);
+
     /// <summary>How far beyond the log's head entries are kept while the gap before them closes.</summary>
     public const int MaxFutureEntries = 256;
 
     private readonly SortedDictionary<long, (byte[] Value, long ModRevision)> _future = [];
     private readonly HashSet<long> _reported = [];
 
-    public GroupLog Log { get; } = log;
+    public GroupLog Log { get; private set; } = log;
 
     public string Group => Log.Group;
 
@@ -57,6 +62,28 @@ public sealed class LogFollower(GroupLog log)
         {
             if (IndexOf(Group, change.Key) is not { } index)
             {
+                continue;
+            }
+
+            if (index <= Log.Head && index > 0 && !change.IsDelete && Rival(index, change.Value, nowMs) is { } rival)
+            {
+                var ours = LogEntry.TryParse(Log.RecordAt(index), out _)!;
+                var who = rival.By == ours.By
+                    ? $"{Log.NameOf(ours.By) ?? ours.By} signed two different entries for index {index} (hashes {ours.Hash[..12]} and {rival.Hash[..12]}: proof of a member turned hostile)"
+                    : $"two different entries were written for index {index}, by {Log.NameOf(ours.By) ?? ours.By} and {Log.NameOf(rival.By) ?? rival.By}";
+                if (string.CompareOrdinal(rival.Hash, ours.Hash) < 0)
+                {
+                    errors.Add($"group '{Group}': {who}; every member follows the one with the lower hash, {rival.Hash[..12]}: this peer switches to it");
+                    Log = Log.PrefixUpTo(index - 1);
+                    Log.TryApply(change.Value, out _);
+                    _future.Clear();
+                    _reported.Clear();
+                    NextSlotRevision = 0;
+                    return new LogStep([rival], repairs, errors) { SwitchedAt = index };
+                }
+
+                errors.Add($"group '{Group}': {who}; every member follows the one with the lower hash, {ours.Hash[..12]}, which this peer holds");
+                repairs.Add(index);
                 continue;
             }
 
@@ -114,5 +141,19 @@ public sealed class LogFollower(GroupLog log)
         }
 
         return applied.Count == 0 && repairs.Count == 0 && errors.Count == 0 ? LogStep.Nothing : new LogStep(applied, repairs, errors);
+    }
+
+    /// <summary>A valid entry for <paramref name="index"/> other than the one this peer applied: signed by a member the
+    /// log allowed there, following the same predecessor (each seen once; junk and replays cost a parse).</summary>
+    private LogEntry? Rival(long index, byte[] value, long nowMs)
+    {
+        if (value.AsSpan().SequenceEqual(Log.RecordAt(index)) || LogEntry.TryParse(value, out _) is not { } entry
+            || entry.Index != index || entry.Group != Group || entry.Previous != Log.HashAt(index - 1)
+            || _rivalsSeen.Count >= MaxRivalsChecked || !_rivalsSeen.Add(entry.Hash))
+        {
+            return null;
+        }
+
+        return Log.PrefixUpTo(index - 1).TryApply(value, out _, nowMs) ? entry : null;
     }
 }

@@ -26,6 +26,14 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
 
     public IReadOnlyList<Echo> Echoes { get; init; } = [];
 
+    /// <summary>The sender's view of the group log: its head's index and the first <see cref="HeadHashPrefix"/> hex
+    /// digits of its hash (null from a beat without it). A receiver whose entry at that index differs has forked from
+    /// the sender, and reads etcd's entry there at once.</summary>
+    public (long Index, string Hash)? Head { get; init; }
+
+    /// <summary>Hex digits of the head's hash a beat carries.</summary>
+    public const int HeadHashPrefix = 16;
+
     /// <summary>Echoes in one beat at most: a beat stays a few kilobytes in the largest group.</summary>
     public const int MaxEchoes = 64;
 
@@ -38,7 +46,7 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
     /// <summary>Runs named in one beat at most: this run and a few earlier ones whose outbox this run wrote.</summary>
     public const int MaxTails = 8;
 
-    public const int MaxBytes = 2 + MaxTails * 42 + 22 + MaxEchoes * (2 + PeerPrefix + 2 + 2 * 19);
+    public const int MaxBytes = 2 + MaxTails * 42 + 22 + MaxEchoes * (2 + PeerPrefix + 2 + 2 * 19) + 2 + 19 + 1 + HeadHashPrefix;
 
     public static bool IsBeat(ReadOnlySpan<byte> payload) => payload.Length >= 2 && payload[0] == 0x01 && payload[1] == (byte)'b';
 
@@ -60,6 +68,11 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
             text.Append(CultureInfo.InvariantCulture, $" ^{echo.Peer}/{echo.SentUs}/{echo.HeldUs}");
         }
 
+        if (Head is { } head)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" #{head.Index}/{head.Hash}");
+        }
+
         return Encoding.ASCII.GetBytes(text.ToString());
     }
 
@@ -74,6 +87,7 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
         var tails = new List<Tail>();
         var echoes = new List<Echo>();
         long? sent = null;
+        (long, string)? logHead = null;
         var rest = payload[2..];
         while (!rest.IsEmpty)
         {
@@ -91,8 +105,23 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
                 return null;
             }
 
+            if (logHead is not null)
+            {
+                // The head comes last.
+                return null;
+            }
+
             switch (item[0])
             {
+                case (byte)'#':
+                    var slash = item.IndexOf((byte)'/');
+                    if (slash <= 1 || !TryNumber(item[1..slash], out var index) || item.Length - slash - 1 != HeadHashPrefix || !IsHex(item[(slash + 1)..]))
+                    {
+                        return null;
+                    }
+
+                    logHead = (index, Encoding.ASCII.GetString(item[(slash + 1)..]));
+                    break;
                 case (byte)'@':
                     // One send time, after the tails.
                     if (sent is not null || echoes.Count > 0 || !TryNumber(item[1..], out var at))
@@ -123,7 +152,7 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
             }
         }
 
-        return new MemberBeat(tails) { SentUs = sent, Echoes = echoes };
+        return new MemberBeat(tails) { SentUs = sent, Echoes = echoes, Head = logHead };
     }
 
     /// <summary><c>peer '/' sentUs '/' heldUs</c>, the peer 16 lower-case hex digits.</summary>
@@ -134,12 +163,9 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
             return null;
         }
 
-        foreach (var c in item[..PeerPrefix])
+        if (!IsHex(item[..PeerPrefix]))
         {
-            if (c is not ((>= (byte)'0' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f')))
-            {
-                return null;
-            }
+            return null;
         }
 
         var times = item[(PeerPrefix + 1)..];
@@ -150,6 +176,20 @@ public sealed record MemberBeat(IReadOnlyList<MemberBeat.Tail> Tails)
         }
 
         return new Echo(System.Text.Encoding.ASCII.GetString(item[..PeerPrefix]), sentUs, heldUs);
+    }
+
+    /// <summary>Lower-case hex digits only.</summary>
+    private static bool IsHex(ReadOnlySpan<byte> digits)
+    {
+        foreach (var c in digits)
+        {
+            if (c is not ((>= (byte)'0' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f')))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool TryNumber(ReadOnlySpan<byte> digits, out long value)

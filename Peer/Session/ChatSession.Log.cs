@@ -189,6 +189,12 @@ public sealed partial class ChatSession
             LogApplied(entry.Index, entry.Op, state.Name, entry.Epoch);
         }
 
+        if (step.SwitchedAt is { } at)
+        {
+            await OnSwitchedAsync(state, at, ct);
+            return;
+        }
+
         Repair(state, step.Repairs, ct);
         if (applied.Count == 0)
         {
@@ -214,6 +220,41 @@ public sealed partial class ChatSession
         state.FutureGrants.Clear();
         AcceptGrants(state, waiting);
         await AfterKeysAsync(state, ct);
+    }
+
+    /// <summary>The log went on with another entry at <paramref name="at"/> (a fork ended by the lower-hash rule): keys of
+    /// epochs the log now holds with other keys are retired, members filed again, links and sending checked again, and
+    /// etcd's entries after the new head read (they were junk on the other branch).</summary>
+    private async Task OnSwitchedAsync(GroupState state, long at, CancellationToken ct)
+    {
+        var group = state.Name;
+        foreach (var (epoch, key) in _keyring.Of(group).ToList())
+        {
+            if (epoch > state.Log.Epochs.Count || key.Check(group, epoch) != state.Log.Epochs[(int)epoch - 1].KeyCheck)
+            {
+                _keyring.Retire(group, epoch);
+            }
+        }
+
+        if (!state.Log.Members.ContainsKey(PeerId))
+        {
+            Emit(new ErrorEvent($"group '{group}': on the branch of its log that every member follows, you are not a member"));
+            await DropGroupAsync(state, ct);
+            Emit(new MemberEvent(group, _name, PeerId, Joined: false, MemberEvent.Removed));
+            return;
+        }
+
+        _logCopy.Save(state.Log);
+        state.Table.Refile(state.Log);
+        ApplyLinks();
+        state.CanSend = _keyring.TryGet(group, state.Log.CurrentEpoch.Number) is not null;
+        var head = state.Log.Head;
+        _ = Background($"reading the log of '{group}' after entry {at}", async c => Post(new SessionInput.LogChanged(group, await _logStore.ReadAfterAsync(group, head, c))));
+        // Grants of this branch's epoch keys may be in etcd already (written over the other branch's): taken again.
+        _ = Background($"reading the key grants of '{group}'", async c => Post(new SessionInput.KeyGranted(group,
+            (await _logStore.ListAsync(MeshKeys.GrantsPrefix(group, PeerId), 100_000, c)).Values.Select(g => new KeyChange(g.Key, false, g.Value, 0, 0)).ToList())));
+        Replan(state);
+        _sender?.ReleaseHeld(state);
     }
 
     /// <summary>What an applied entry means for this peer: a member in or out, a new epoch, a rotation to make.</summary>

@@ -1,3 +1,4 @@
+using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Protocol;
@@ -62,7 +63,12 @@ public sealed partial class ChatSession
             // On the group's topic, after the messages it counts: a subscriber gets them first, or lost them. Sent with
             // nothing to count too: it measures the round trip to every member.
             var (sent, echoes) = Rtt.NextBeat(state.Members.Keys, LinkRtt.NowUs);
-            _node.Publish(state.Name, new MemberBeat(tails) { SentUs = sent, Echoes = echoes }.Encode());
+            _node.Publish(state.Name, new MemberBeat(tails)
+            {
+                SentUs = sent,
+                Echoes = echoes,
+                Head = (state.Log.Head, state.Log.HeadHash[..MemberBeat.HeadHashPrefix]),
+            }.Encode());
         }
     }
 
@@ -85,7 +91,31 @@ public sealed partial class ChatSession
         {
             state.Sweep.NoteGap();
         }
+
+        if (beat.Head is { } head && head.Index >= 1 && head.Index <= state.Log.Head
+            && !state.Log.HashAt(head.Index).StartsWith(head.Hash, StringComparison.Ordinal) && NowMs - state.ForkCheckedAtMs >= ForkCheckEvery.TotalMilliseconds)
+        {
+            // The member applied another entry at that index: etcd's entry there is read at once, and whichever of the
+            // two every member follows wins here (or is put back for the other, see LogFollower).
+            state.ForkCheckedAtMs = NowMs;
+            var group = state.Name;
+            var key = MeshKeys.LogEntry(group, head.Index);
+            LogForkSeen(MemberName(frame.PeerId), head.Index, group);
+            _ = Background($"reading entry {head.Index} of the log of '{group}'", async ct =>
+            {
+                if (await _logStore.GetAsync(key, ct) is { } held)
+                {
+                    Post(new SessionInput.LogChanged(group, [new KeyChange(key, false, held.Value, held.ModRevision, 0)]));
+                }
+            });
+        }
     }
+
+    /// <summary>How often a member's beat naming another log head makes this peer read etcd's entry there.</summary>
+    private static readonly TimeSpan ForkCheckEvery = TimeSpan.FromSeconds(2);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 541, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "{Member} follows another entry at index {Index} of the log of '{Group}': reading etcd's")]
+    private partial void LogForkSeen(string member, long index, string group);
 
     /// <summary>Each member's link and round trip, for the chat screen's member pane (not written headless: /members
     /// gives the same on request). Said when a state changes or a round trip moves by a tenth.</summary>

@@ -69,6 +69,9 @@ internal sealed class GroupState(string name)
     /// <summary>When this peer last put back each log entry in etcd.</summary>
     public Dictionary<long, long> RepairedAtMs { get; } = [];
 
+    /// <summary>When a member's beat last made this peer read etcd's log for a fork.</summary>
+    public long ForkCheckedAtMs { get; set; }
+
     /// <summary>When this peer learned that an epoch had ended (by epoch number).</summary>
     public Dictionary<long, long> EpochEndSeenMs { get; } = [];
 

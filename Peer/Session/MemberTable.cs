@@ -89,6 +89,22 @@ internal sealed class MemberTable(string group)
         return MemberSort.Candidate;
     }
 
+    /// <summary>Files every record held again against <paramref name="log"/> (the log went on another way after a fork):
+    /// the ids of members followed before and no more.</summary>
+    public IReadOnlyList<string> Refile(GroupLog log)
+    {
+        var before = _members.Keys.ToList();
+        var records = _members.Values.Concat(_candidates.Values).ToList();
+        _members.Clear();
+        _candidates.Clear();
+        foreach (var record in records)
+        {
+            Sort(record, log);
+        }
+
+        return before.Where(p => !_members.ContainsKey(p)).ToList();
+    }
+
     /// <summary>The peer's presence is gone (its record deleted or its lease expired): the member record it had, if any.</summary>
     public MemberRecord? Gone(string peerId)
     {

@@ -124,4 +124,51 @@ public sealed class LogFollowerTests
         Assert.That(LogFollower.IndexOf("g", MeshKeys.LogPrefix("g") + "0"), Is.Null, "index 0 is the genesis, at its own key");
         Assert.That(LogFollower.IndexOf("g", MeshKeys.LogEntry("h", 1)), Is.Null);
     }
+
+    [Test]
+    public void Two_valid_entries_for_one_index_end_on_the_lower_hash_at_every_member_and_name_the_equivocator()
+    {
+        var mallory = Identities.New();
+        var add = GroupCommits.Add(_log, _creator, Joiners.Of(mallory, "mallory", _log), _keys, Now);
+        Assert.That(_log.TryApply(add.Record, out _), Is.True);
+        var x = GroupCommits.Rotate(_log, mallory, null, Now + 1).Record;
+        var y = GroupCommits.Rotate(_log, mallory, null, Now + 2).Record;
+        var (low, high) = string.CompareOrdinal(LogEntry.TryParse(x, out _)!.Hash, LogEntry.TryParse(y, out _)!.Hash) < 0 ? (x, y) : (y, x);
+
+        // One member applied the higher, the other the lower; each then sees the other's in etcd.
+        var onHigh = new LogFollower(GroupLog.TryStart("g", _log.RecordAt(0), out _)!);
+        var onLow = new LogFollower(GroupLog.TryStart("g", _log.RecordAt(0), out _)!);
+        foreach (var f in new[] { onHigh, onLow })
+        {
+            f.Observe([At(1, _log.RecordAt(1))], defend: true, Now);
+        }
+
+        onHigh.Observe([At(2, high)], defend: true, Now);
+        onLow.Observe([At(2, low)], defend: true, Now);
+
+        var switched = onHigh.Observe([At(2, low)], defend: true, Now);
+        Assert.That(switched.SwitchedAt, Is.EqualTo(2));
+        Assert.That(switched.Errors.Single(), Does.Contain("mallory signed two different entries for index 2").And.Contain("switches"));
+        var kept = onLow.Observe([At(2, high)], defend: true, Now);
+        Assert.That(kept.SwitchedAt, Is.Null);
+        Assert.That(kept.Repairs, Is.EqualTo(new long[] { 2 }), "the lower one is put back in etcd");
+        Assert.That(kept.Errors.Single(), Does.Contain("which this peer holds"));
+        Assert.That(onHigh.Log.HeadHash, Is.EqualTo(onLow.Log.HeadHash), "both follow one log");
+        Assert.That(onHigh.Log.CurrentEpoch.KeyCheck, Is.EqualTo(onLow.Log.CurrentEpoch.KeyCheck));
+        mallory.Dispose();
+    }
+
+    [Test]
+    public void An_entry_that_does_not_follow_the_same_predecessor_is_no_rival_only_a_rewrite()
+    {
+        var follower = new LogFollower(_log);
+        var first = AddRecord(_log, "bo");
+        follower.Observe([At(1, first)], defend: true, Now);
+        var other = GroupLog.TryStart("g", _log.RecordAt(0), out _)!;
+        var replay = LogEntry.TryParse(AddRecord(other, "cy"), out _)! with { Previous = new string('0', 64) };
+
+        var step = follower.Observe([At(1, replay.Sign(_creator))], defend: true, Now);
+        Assert.That(step.SwitchedAt, Is.Null);
+        Assert.That(step.Errors.Single(), Does.Contain("rewritten"));
+    }
 }

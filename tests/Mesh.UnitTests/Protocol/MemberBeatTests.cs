@@ -88,4 +88,17 @@ public sealed class MemberBeatTests
         var more = Encoding.ASCII.GetBytes("\u0001b" + string.Concat(Enumerable.Range(0, MemberBeat.MaxEchoes + 1).Select(i => $" ^{i:x16}/1/1")));
         Assert.That(MemberBeat.TryParse(more), Is.Null);
     }
+
+    [Test]
+    public void A_beat_carries_the_senders_log_head_last_and_a_malformed_one_is_refused()
+    {
+        var beat = new MemberBeat([new MemberBeat.Tail(7, 3)]) { SentUs = 12, Head = (42, "0123456789abcdef") };
+        var parsed = MemberBeat.TryParse(beat.Encode())!;
+        Assert.That(parsed.Head, Is.EqualTo(((long)42, "0123456789abcdef")));
+        Assert.That(parsed.Tails.Single().LastSeq, Is.EqualTo(3));
+        foreach (var bad in new[] { "\u0001b #42/0123", "\u0001b #42/0123456789ABCDEF", "\u0001b #/0123456789abcdef", "\u0001b #42/0123456789abcdef 7:3" })
+        {
+            Assert.That(MemberBeat.TryParse(System.Text.Encoding.ASCII.GetBytes(bad)), Is.Null, bad);
+        }
+    }
 }
