@@ -81,7 +81,7 @@ public sealed class MeshView
             _members.Clear();
             foreach (var change in current)
             {
-                ApplyLocked(change, NowMs, loading: true);
+                GuardedApplyLocked(change, NowMs, loading: true);
             }
         }
     }
@@ -94,7 +94,7 @@ public sealed class MeshView
             var now = NowMs;
             foreach (var change in changes)
             {
-                if (ApplyLocked(change, now, loading: false) is { } message)
+                if (GuardedApplyLocked(change, now, loading: false) is { } message)
                 {
                     stored.Add(message);
                 }
@@ -104,6 +104,28 @@ public sealed class MeshView
         foreach (var (group, latency) in stored)
         {
             MessageStored?.Invoke(group, latency);
+        }
+    }
+
+    /// <summary>Changes skipped because applying them failed: none should be, since every value is read through
+    /// <see cref="RecordReader"/>; this is the last line that keeps one record from stopping the watch (which would
+    /// replay it for ever) or the page.</summary>
+    private long _changesSkipped;
+
+    private (string, double)? GuardedApplyLocked(KeyChange change, long now, bool loading)
+    {
+        try
+        {
+            return ApplyLocked(change, now, loading);
+        }
+        catch (Exception e)
+        {
+            if (_changesSkipped++ == 0)
+            {
+                AddEvent(now, MeshEventKinds.Monitor, $"a record under {Display(change.Key, MaxShownText)} could not be applied ({e.GetType().Name}); skipped (said once)");
+            }
+
+            return null;
         }
     }
 
@@ -118,11 +140,14 @@ public sealed class MeshView
 
         if (key.StartsWith(MeshKeys.PeersPrefix, StringComparison.Ordinal))
         {
-            ApplyPeer(key[MeshKeys.PeersPrefix.Length..], change, now, loading);
+            if (RecordReader.IsId(key[MeshKeys.PeersPrefix.Length..]))
+            {
+                ApplyPeer(key[MeshKeys.PeersPrefix.Length..], change, now, loading);
+            }
         }
         else if (key.StartsWith(MeshKeys.LeavingPrefix, StringComparison.Ordinal))
         {
-            if (!change.IsDelete)
+            if (!change.IsDelete && RecordReader.IsId(key[MeshKeys.LeavingPrefix.Length..]))
             {
                 _leaving.Add(key[MeshKeys.LeavingPrefix.Length..]);
             }
@@ -130,7 +155,12 @@ public sealed class MeshView
         else if (key.StartsWith(MeshKeys.LinksPrefix, StringComparison.Ordinal))
         {
             var peer = key[MeshKeys.LinksPrefix.Length..];
-            if (!change.IsDelete && LinkStates.TryParse(change.Value) is { } states)
+            if (!RecordReader.IsId(peer))
+            {
+                return null;
+            }
+
+            if (!change.IsDelete && RecordReader.ReadLinks(change.Value) is { } states)
             {
                 if (!loading && _links.GetValueOrDefault(peer) is { } before)
                 {
@@ -147,6 +177,11 @@ public sealed class MeshView
         else if (key.StartsWith(MeshKeys.GroupsPrefix, StringComparison.Ordinal))
         {
             var group = key[MeshKeys.GroupsPrefix.Length..];
+            if (!RecordReader.IsGroupName(group))
+            {
+                return null;
+            }
+
             if (change.IsDelete)
             {
                 _groups.Remove(group);
@@ -155,18 +190,18 @@ public sealed class MeshView
             {
                 if (!loading && !_groups.ContainsKey(group))
                 {
-                    AddEvent(now, MeshEventKinds.Group, $"group '{group}' created");
+                    AddEvent(now, MeshEventKinds.Group, $"group '{Display(group, MaxShownText)}' created");
                     _inHistory.TryAdd(group, 0);
                 }
 
-                _groups[group] = GroupRecord.TryParse(change.Value);
+                _groups[group] = RecordReader.ReadGroup(change.Value);
             }
         }
         else if (key.StartsWith(MeshKeys.MembersRoot, StringComparison.Ordinal))
         {
             var rest = key[MeshKeys.MembersRoot.Length..];
             var slash = rest.LastIndexOf('/');
-            if (slash > 0)
+            if (slash > 0 && RecordReader.IsGroupName(rest[..slash]) && RecordReader.IsId(rest[(slash + 1)..]))
             {
                 var (group, peer) = (rest[..slash], rest[(slash + 1)..]);
                 if (!_members.TryGetValue(group, out var members))
@@ -195,7 +230,7 @@ public sealed class MeshView
     {
         var wasUp = before.Up.ToHashSet(StringComparer.Ordinal);
         var wasDown = before.Down.ToHashSet(StringComparer.Ordinal);
-        var from = _peers.TryGetValue(peer, out var r) ? TerminalText.OneLine(r.Name) : Short(peer);
+        var from = _peers.TryGetValue(peer, out var r) ? Display(r.Name) : Short(peer);
         var told = 0;
         foreach (var (target, up) in after.Down.Where(wasUp.Contains).Select(t => (t, false)).Concat(after.Up.Where(wasDown.Contains).Select(t => (t, true))))
         {
@@ -225,7 +260,7 @@ public sealed class MeshView
             }
 
             AddEvent(now, up ? MeshEventKinds.LinkUp : MeshEventKinds.LinkDown,
-                $"link {from} → {TerminalText.OneLine(to.Name)} {(up ? "up again" : "down")}");
+                $"link {from} → {Display(to.Name)} {(up ? "up again" : "down")}");
         }
     }
 
@@ -238,22 +273,27 @@ public sealed class MeshView
     {
         if (!change.IsDelete)
         {
-            if (MemberRecord.TryParse(change.Value) is { } record)
+            if (RecordReader.ReadMember(change.Value) is { } record)
             {
                 if (!loading && !_peers.ContainsKey(peer))
                 {
-                    AddEvent(now, MeshEventKinds.PeerOnline, TerminalText.OneLine($"{record.Name} ({Short(peer)}) came online at {record.Endpoint}"));
+                    AddEvent(now, MeshEventKinds.PeerOnline, $"{Display(record.Name)} ({Short(peer)}) came online at {Display(record.Endpoint)}");
                 }
 
                 _peers[peer] = record;
                 _failed.Remove(peer);
             }
+            else if (_peers.Remove(peer, out var replaced))
+            {
+                // What etcd holds for it now is no record: it is not listed as online on the strength of an old one.
+                AddEvent(now, MeshEventKinds.Monitor, $"the record of {Display(replaced.Name)} ({Short(peer)}) was replaced by one that cannot be read; not listed");
+            }
 
             return;
         }
 
-        var name = _peers.TryGetValue(peer, out var known) ? TerminalText.OneLine(known.Name) : Short(peer);
-        var groups = _members.Where(m => m.Value.Contains(peer)).Select(m => TerminalText.OneLine(m.Key)).Order(StringComparer.Ordinal).ToList();
+        var name = _peers.TryGetValue(peer, out var known) ? Display(known.Name) : Short(peer);
+        var groups = _members.Where(m => m.Value.Contains(peer)).Select(m => Display(m.Key)).Order(StringComparer.Ordinal).ToList();
         _peers.Remove(peer);
         _links.Remove(peer);
         _suspectSince.Remove(peer);
@@ -320,6 +360,11 @@ public sealed class MeshView
         }
     }
 
+    /// <summary>Groups whose messages are counted by name; those of any further group are counted as <see cref="OtherGroups"/>.</summary>
+    public const int MaxGroupsCounted = 1_000;
+
+    public const string OtherGroups = "(other groups)";
+
     private (string, double)? CountMessage(string name, long now)
     {
         // {group}/{sentAt:D13}-{peer}-{epoch}-{seq}
@@ -331,6 +376,12 @@ public sealed class MeshView
         }
 
         var group = name[..slash];
+        if (!RecordReader.IsGroupName(group) || (_messagesByGroup.Count >= MaxGroupsCounted && !_messagesByGroup.ContainsKey(group)))
+        {
+            // History keys under any number of names cost one count, not one series each (here and in InfluxDB).
+            group = OtherGroups;
+        }
+
         var second = Bucket(now);
         second.Messages[group] = second.Messages.GetValueOrDefault(group) + 1;
         var latency = Math.Max(0, now - sentAt);
@@ -497,35 +548,29 @@ public sealed class MeshView
             // First: reading a source may note its loss as an event, which this snapshot then shows.
             SourceView[] sources = [Etcd.View(), Influx.View()];
             var now = NowMs;
-            string NameOf(string id) => _peers.TryGetValue(id, out var r) ? TerminalText.OneLine(r.Name) : Short(id);
+            string NameOf(string id) => _peers.TryGetValue(id, out var r) ? Display(r.Name) : Short(id);
             var reports = OnlineReportsLocked();
-            var online = _peers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.PeerId, StringComparer.Ordinal).Select(p =>
+            var online = new List<PeerView>(_peers.Count);
+            foreach (var (id, record) in _peers.OrderBy(p => p.Value.Name, StringComparer.Ordinal).ThenBy(p => p.Key, StringComparer.Ordinal))
             {
-                var links = _links.GetValueOrDefault(p.PeerId);
-                var groups = _members.Where(m => m.Value.Contains(p.PeerId)).Select(m => TerminalText.OneLine(m.Key)).Order(StringComparer.Ordinal).ToList();
-                var linkViews = links is null
-                    ? []
-                    : links.Up.Select(id => new LinkView(id, NameOf(id), "up", links.RttOf(id))).Concat(links.Down.Select(id => new LinkView(id, NameOf(id), "down"))).ToList();
-                var verdict = PeerVerdict.Judge(p.PeerId, reports, NameOf);
-                long? since = null;
-                if (verdict.State == PeerVerdict.Suspect)
+                // A row that cannot be built costs that row, never the page (every value was checked as it came in:
+                // this is the last line).
+                try
                 {
-                    since = _suspectSince.TryGetValue(p.PeerId, out var at) ? at : _suspectSince[p.PeerId] = now;
+                    online.Add(PeerRowLocked(id, record, reports, NameOf, now));
                 }
-                else
+                catch (Exception)
                 {
-                    _suspectSince.Remove(p.PeerId);
+                    _rowsSkipped++;
                 }
+            }
 
-                return new PeerView(p.PeerId, TerminalText.OneLine(p.Name), TerminalText.OneLine(p.Endpoint), p.SinceUnixMs, groups, linkViews,
-                    verdict.State, verdict.Cause, since, verdict.SeenDownBy) { Figures = _figures.GetValueOrDefault(p.PeerId) };
-            });
             PruneFailedLocked(now);
-            var failed = _failed.Values.OrderByDescending(f => f.AtMs).Select(f => new PeerView(f.Record.PeerId, TerminalText.OneLine(f.Record.Name),
-                TerminalText.OneLine(f.Record.Endpoint), f.Record.SinceUnixMs, f.Groups, [], PeerVerdict.Failed, f.Cause, f.AtMs, []));
+            var failed = _failed.Values.OrderByDescending(f => f.AtMs).Select(f => new PeerView(f.Record.PeerId, Display(f.Record.Name),
+                Display(f.Record.Endpoint), f.Record.SinceUnixMs, f.Groups, [], PeerVerdict.Failed, f.Cause, f.AtMs, []));
             var peers = online.Concat(failed).ToList();
             var groups = GroupNamesLocked()
-                .Select(g => new GroupView(TerminalText.OneLine(g), _groups.GetValueOrDefault(g)?.Policy ?? "?",
+                .Select(g => new GroupView(Display(g), _groups.GetValueOrDefault(g)?.Policy ?? "?",
                     (_members.GetValueOrDefault(g) ?? []).Select(NameOf).Order(StringComparer.Ordinal).ToList(),
                     _messagesByGroup.GetValueOrDefault(g), _inHistory.TryGetValue(g, out var held) ? held : null))
                 .ToList();
@@ -559,6 +604,45 @@ public sealed class MeshView
         }
     }
 
+    /// <summary>Peer rows left out of snapshots because building them failed (none should be).</summary>
+    private long _rowsSkipped;
+
+    /// <summary>Changes that could not be applied and peer rows that could not be built, since the start: every value
+    /// is checked as it comes in, so both stay 0 unless a check is missing.</summary>
+    public (long Changes, long Rows) Skipped
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_changesSkipped, _rowsSkipped);
+            }
+        }
+    }
+
+    /// <summary>One online peer's row: its groups, its links by name, and the verdict on it.</summary>
+    private PeerView PeerRowLocked(string id, MemberRecord record, Dictionary<string, LinkStates> reports, Func<string, string> nameOf, long now)
+    {
+        var links = _links.GetValueOrDefault(id);
+        var groups = _members.Where(m => m.Value.Contains(id)).Select(m => Display(m.Key)).Order(StringComparer.Ordinal).ToList();
+        var linkViews = links is null
+            ? []
+            : links.Up.Select(to => new LinkView(to, nameOf(to), "up", links.RttOf(to))).Concat(links.Down.Select(to => new LinkView(to, nameOf(to), "down"))).ToList();
+        var verdict = PeerVerdict.Judge(id, reports, nameOf);
+        long? since = null;
+        if (verdict.State == PeerVerdict.Suspect)
+        {
+            since = _suspectSince.TryGetValue(id, out var at) ? at : _suspectSince[id] = now;
+        }
+        else
+        {
+            _suspectSince.Remove(id);
+        }
+
+        return new PeerView(id, Display(record.Name), Display(record.Endpoint), record.SinceUnixMs, groups, linkViews,
+            verdict.State, verdict.Cause, since, verdict.SeenDownBy) { Figures = _figures.GetValueOrDefault(id) };
+    }
+
     /// <summary>The link reports of the peers online now (a report outlives its peer only until its key goes).</summary>
     private Dictionary<string, LinkStates> OnlineReportsLocked() =>
         _links.Where(l => _peers.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
@@ -574,7 +658,17 @@ public sealed class MeshView
     private static double Percentile(List<long> sorted, double q) =>
         sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
 
-    private static string Short(string peerId) => peerId.Length > 8 ? peerId[..8] : peerId;
+    private static string Short(string peerId) => TerminalText.OneLine(peerId.Length > 8 ? peerId[..8] : peerId);
+
+    /// <summary>The most of a name, endpoint or group name from etcd the page shows.</summary>
+    public const int MaxShownText = 256;
+
+    /// <summary>Text from etcd as shown: one line, at most <paramref name="max"/> characters.</summary>
+    private static string Display(string text, int max = MaxShownText)
+    {
+        var line = TerminalText.OneLine(text);
+        return line.Length > max ? line[..max] + "…" : line;
+    }
 
     private sealed class Second
     {
