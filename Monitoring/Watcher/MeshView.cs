@@ -7,7 +7,9 @@ using Mesh.Coordinator.Membership;
 namespace Mesh.Monitoring.Watcher;
 
 /// <summary>What mesh monitor knows of the mesh, built from etcd changes: peers, groups, link states, lease
-/// expiries, etcd's members, and per-second message rate and send-to-history latency over the last minutes.</summary>
+/// expiries, etcd's members, and per-second message rate and send-to-history latency over the last minutes. A peer
+/// counts as online, and a member as a member, only on a record signed by that peer (etcd is no authority: any Mesh
+/// user can write any key); a peer record that is not is listed as <see cref="PeerVerdict.Unsigned"/>.</summary>
 /// <remarks>Changes come from the watch task, health from the health task, snapshots from web requests: one lock
 /// guards it all, held only for short in-memory work.</remarks>
 public sealed class MeshView
@@ -20,7 +22,7 @@ public sealed class MeshView
 
     private readonly object _lock = new();
     private readonly TimeProvider _time;
-    private readonly Dictionary<string, MemberRecord> _peers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PeerEntry> _peers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LinkStates> _links = new(StringComparer.Ordinal);
     private readonly HashSet<string> _leaving = new(StringComparer.Ordinal);
     private readonly Dictionary<string, GroupRecord?> _groups = new(StringComparer.Ordinal);
@@ -44,8 +46,13 @@ public sealed class MeshView
     /// <summary>How long InfluxDB may fail before the page says so.</summary>
     public static readonly TimeSpan InfluxStaleAfter = TimeSpan.FromSeconds(5);
 
-    public MeshView(TimeProvider? time = null, TimeSpan? keepFailed = null, bool influxConfigured = false)
+    private readonly Func<MemberRecord, string, bool> _isValidlySigned;
+
+    /// <param name="isValidlySigned">Whether a record is signed by the peer it names, for the group given ("" for a
+    /// presence record): the peers' own check (<c>MemberSignature.IsValid</c>), handed in by the monitor.</param>
+    public MeshView(Func<MemberRecord, string, bool> isValidlySigned, TimeProvider? time = null, TimeSpan? keepFailed = null, bool influxConfigured = false)
     {
+        _isValidlySigned = isValidlySigned;
         _time = time ?? TimeProvider.System;
         _keepFailed = keepFailed ?? DefaultKeepFailed;
         // etcd is checked every 2 s (each check bounded to 3 s), InfluxDB read every 5 s.
@@ -60,6 +67,13 @@ public sealed class MeshView
 
     /// <summary>How current what came from InfluxDB is (peers' own figures), and whether the monitor's reports reach it.</summary>
     public SourceFreshness Influx { get; }
+
+    /// <summary>A peer record as etcd holds it, the lease it lives under, and why it is not trusted (null when it is
+    /// signed by the peer it names, as its presence record).</summary>
+    private sealed record PeerEntry(MemberRecord Record, long Lease, string? Unsigned)
+    {
+        public bool Signed => Unsigned is null;
+    }
 
     /// <summary>A peer whose lease expired, as it was last seen, with when and why it failed.</summary>
     private sealed record FailedPeer(MemberRecord Record, IReadOnlyList<string> Groups, string Cause, long AtMs);
@@ -209,13 +223,15 @@ public sealed class MeshView
                     _members[group] = members = new HashSet<string>(StringComparer.Ordinal);
                 }
 
-                if (change.IsDelete)
+                // A member counts on its own signed record for this group; anything else at its key (deleted, junk,
+                // another peer's record, another group's) means it is not one.
+                if (!change.IsDelete && RecordReader.ReadMember(change.Value) is { } record && UnsignedReason(peer, record, group) is null)
                 {
-                    members.Remove(peer);
+                    members.Add(peer);
                 }
                 else
                 {
-                    members.Add(peer);
+                    members.Remove(peer);
                 }
             }
         }
@@ -230,11 +246,16 @@ public sealed class MeshView
     {
         var wasUp = before.Up.ToHashSet(StringComparer.Ordinal);
         var wasDown = before.Down.ToHashSet(StringComparer.Ordinal);
-        var from = _peers.TryGetValue(peer, out var r) ? Display(r.Name) : Short(peer);
+        if (_peers.GetValueOrDefault(peer) is not { Signed: true } reporter)
+        {
+            return;
+        }
+
+        var from = Display(reporter.Record.Name);
         var told = 0;
         foreach (var (target, up) in after.Down.Where(wasUp.Contains).Select(t => (t, false)).Concat(after.Up.Where(wasDown.Contains).Select(t => (t, true))))
         {
-            if (!_peers.TryGetValue(target, out var to) || _leaving.Contains(target))
+            if (_peers.GetValueOrDefault(target) is not { Signed: true } to || _leaving.Contains(target))
             {
                 continue;
             }
@@ -260,7 +281,7 @@ public sealed class MeshView
             }
 
             AddEvent(now, up ? MeshEventKinds.LinkUp : MeshEventKinds.LinkDown,
-                $"link {from} → {Display(to.Name)} {(up ? "up again" : "down")}");
+                $"link {from} → {Display(to.Record.Name)} {(up ? "up again" : "down")}");
         }
     }
 
@@ -275,24 +296,43 @@ public sealed class MeshView
         {
             if (RecordReader.ReadMember(change.Value) is { } record)
             {
-                if (!loading && !_peers.ContainsKey(peer))
+                var entry = new PeerEntry(record, change.Lease, UnsignedReason(peer, record, ""));
+                var before = _peers.GetValueOrDefault(peer);
+                _peers[peer] = entry;
+                if (entry.Signed)
                 {
-                    AddEvent(now, MeshEventKinds.PeerOnline, $"{Display(record.Name)} ({Short(peer)}) came online at {Display(record.Endpoint)}");
-                }
+                    if (!loading && before?.Signed != true)
+                    {
+                        AddEvent(now, MeshEventKinds.PeerOnline, $"{Display(record.Name)} ({Short(peer)}) came online at {Display(record.Endpoint)}");
+                    }
 
-                _peers[peer] = record;
-                _failed.Remove(peer);
+                    _failed.Remove(peer);
+                }
+                else if (!loading && before?.Signed != false)
+                {
+                    AddEvent(now, MeshEventKinds.PeerUnsigned,
+                        $"a peer record for {Display(record.Name)} ({Short(peer)}) is not validly signed: {entry.Unsigned}; not counted online");
+                }
             }
-            else if (_peers.Remove(peer, out var replaced))
+            else if (_peers.Remove(peer, out var replaced) && replaced.Signed)
             {
                 // What etcd holds for it now is no record: it is not listed as online on the strength of an old one.
-                AddEvent(now, MeshEventKinds.Monitor, $"the record of {Display(replaced.Name)} ({Short(peer)}) was replaced by one that cannot be read; not listed");
+                AddEvent(now, MeshEventKinds.PeerUnsigned, $"the record of {Display(replaced.Record.Name)} ({Short(peer)}) was replaced by one that cannot be read; not listed");
             }
 
             return;
         }
 
-        var name = _peers.TryGetValue(peer, out var known) ? Display(known.Name) : Short(peer);
+        if (_peers.TryGetValue(peer, out var gone) && !gone.Signed)
+        {
+            // A record the peer never signed going away says nothing of the peer.
+            _peers.Remove(peer);
+            _leaving.Remove(peer);
+            return;
+        }
+
+        var known = _peers.GetValueOrDefault(peer)?.Record;
+        var name = known is not null ? Display(known.Name) : Short(peer);
         var groups = _members.Where(m => m.Value.Contains(peer)).Select(m => Display(m.Key)).Order(StringComparer.Ordinal).ToList();
         _peers.Remove(peer);
         _links.Remove(peer);
@@ -524,17 +564,32 @@ public sealed class MeshView
     }
 
     /// <summary>What the monitor reports as gauges, without building a whole snapshot.</summary>
-    public (int Peers, int Groups, int Members, int LinksDown, int Suspect) Counts()
+    /// <remarks>Peers, links and suspects count signed peers only; <c>Unsigned</c> counts the peer records that are not.</remarks>
+    public (int Peers, int Groups, int Members, int LinksDown, int Suspect, int Unsigned) Counts()
     {
         lock (_lock)
         {
             var groups = GroupNamesLocked();
             var reports = OnlineReportsLocked();
-            return (_peers.Count, groups.Count, groups.Sum(g => _members.GetValueOrDefault(g)?.Count ?? 0),
-                _peers.Keys.Sum(id => _links.GetValueOrDefault(id)?.Down.Count ?? 0),
-                _peers.Keys.Count(id => PeerVerdict.Judge(id, reports, x => x).State == PeerVerdict.Suspect));
+            var online = SignedIdsLocked().ToList();
+            return (online.Count, groups.Count, groups.Sum(g => _members.GetValueOrDefault(g)?.Count ?? 0),
+                online.Sum(id => _links.GetValueOrDefault(id)?.Down.Count ?? 0),
+                online.Count(id => PeerVerdict.Judge(id, reports, x => x).State == PeerVerdict.Suspect),
+                _peers.Count - online.Count);
         }
     }
+
+    /// <summary>The peers online: those whose presence record is signed by them.</summary>
+    private IEnumerable<string> SignedIdsLocked() => _peers.Where(p => p.Value.Signed).Select(p => p.Key);
+
+    /// <summary>Why a record found at a peer's key is not to be trusted, in plain words, or null when it is signed by
+    /// the peer whose key it is under, for <paramref name="group"/> ("" for a presence record).</summary>
+    private string? UnsignedReason(string keyPeer, MemberRecord record, string group) =>
+        record.PeerId != keyPeer ? $"it names another peer ({Short(record.PeerId)}), not the one whose key it is under"
+        : record.Group != group ? (record.Group.Length == 0 ? "it is a presence record, not one for this group" : $"it is a record for group '{Display(record.Group, 64)}'")
+        : _isValidlySigned(record, group) ? null
+        : record.Signature is null ? "it carries no signature"
+        : "its signature does not check out against the key it names";
 
     /// <summary>Groups in the directory, and groups with members online whose entry is missing.</summary>
     private List<string> GroupNamesLocked() =>
@@ -548,16 +603,18 @@ public sealed class MeshView
             // First: reading a source may note its loss as an event, which this snapshot then shows.
             SourceView[] sources = [Etcd.View(), Influx.View()];
             var now = NowMs;
-            string NameOf(string id) => _peers.TryGetValue(id, out var r) ? Display(r.Name) : Short(id);
+            // A name is shown for a peer only as it signed it; any other id by its first digits.
+            string NameOf(string id) => _peers.GetValueOrDefault(id) is { Signed: true } e ? Display(e.Record.Name) : Short(id);
             var reports = OnlineReportsLocked();
             var online = new List<PeerView>(_peers.Count);
-            foreach (var (id, record) in _peers.OrderBy(p => p.Value.Name, StringComparer.Ordinal).ThenBy(p => p.Key, StringComparer.Ordinal))
+            // Online first (by name), then the records that are not signed.
+            foreach (var (id, entry) in _peers.OrderBy(p => !p.Value.Signed).ThenBy(p => p.Value.Record.Name, StringComparer.Ordinal).ThenBy(p => p.Key, StringComparer.Ordinal))
             {
                 // A row that cannot be built costs that row, never the page (every value was checked as it came in:
                 // this is the last line).
                 try
                 {
-                    online.Add(PeerRowLocked(id, record, reports, NameOf, now));
+                    online.Add(PeerRowLocked(id, entry, reports, NameOf, now));
                 }
                 catch (Exception)
                 {
@@ -600,7 +657,7 @@ public sealed class MeshView
 
             return new MeshSnapshot(now, peers, groups, [.. _endpoints.Values.OrderBy(e => e.Endpoint, StringComparer.Ordinal)],
                 _leaseExpiries, [.. _events], new SeriesView(times, rate, p50, p99),
-                peers.Sum(p => p.Links.Count(l => l.State == "down")), sources);
+                peers.Where(p => p.State is PeerVerdict.Healthy or PeerVerdict.Suspect).Sum(p => p.Links.Count(l => l.State == "down")), sources);
         }
     }
 
@@ -621,13 +678,21 @@ public sealed class MeshView
     }
 
     /// <summary>One online peer's row: its groups, its links by name, and the verdict on it.</summary>
-    private PeerView PeerRowLocked(string id, MemberRecord record, Dictionary<string, LinkStates> reports, Func<string, string> nameOf, long now)
+    private PeerView PeerRowLocked(string id, PeerEntry entry, Dictionary<string, LinkStates> reports, Func<string, string> nameOf, long now)
     {
+        var record = entry.Record;
         var links = _links.GetValueOrDefault(id);
         var groups = _members.Where(m => m.Value.Contains(id)).Select(m => Display(m.Key)).Order(StringComparer.Ordinal).ToList();
         var linkViews = links is null
             ? []
             : links.Up.Select(to => new LinkView(to, nameOf(to), "up", links.RttOf(to))).Concat(links.Down.Select(to => new LinkView(to, nameOf(to), "down"))).ToList();
+        if (!entry.Signed)
+        {
+            // Shown as what it is: a record anyone could have written, judged by no one and counted nowhere.
+            return new PeerView(id, Display(record.Name), Display(record.Endpoint), record.SinceUnixMs, groups, linkViews,
+                PeerVerdict.Unsigned, $"its record is not signed by this peer: {entry.Unsigned}");
+        }
+
         var verdict = PeerVerdict.Judge(id, reports, nameOf);
         long? since = null;
         if (verdict.State == PeerVerdict.Suspect)
@@ -645,7 +710,7 @@ public sealed class MeshView
 
     /// <summary>The link reports of the peers online now (a report outlives its peer only until its key goes).</summary>
     private Dictionary<string, LinkStates> OnlineReportsLocked() =>
-        _links.Where(l => _peers.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
+        _links.Where(l => _peers.GetValueOrDefault(l.Key) is { Signed: true }).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
 
     private void PruneFailedLocked(long now)
     {

@@ -44,7 +44,8 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         _view = view;
         _log = log;
         Describe = settings.Describe;
-        meter.CreateObservableGauge(MetricNames.MonitorPeers, () => _view.Counts().Peers, "{peer}", "peers online");
+        meter.CreateObservableGauge(MetricNames.MonitorPeers, () => _view.Counts().Peers, "{peer}", "peers online (on a record they signed)");
+        meter.CreateObservableGauge(MetricNames.MonitorPeersUnsigned, () => _view.Counts().Unsigned, "{record}", "peer records not signed by the peer they name");
         meter.CreateObservableGauge(MetricNames.MonitorGroups, () => _view.Counts().Groups, "{group}", "groups in the directory");
         meter.CreateObservableGauge(MetricNames.MonitorMembers, () => _view.Counts().Members, "{member}", "memberships online");
         meter.CreateObservableGauge(MetricNames.MonitorLinksDown, () => _view.Counts().LinksDown, "{link}", "links peers report down");

@@ -44,7 +44,8 @@ internal static class MonitorCommand
             var keep = (result.GetValue(keepFailed) ?? Environment.GetEnvironmentVariable("MESH_MONITOR_KEEP_FAILED")) is { Length: > 0 } keepText
                 ? Durations.Parse("--keep-failed", keepText, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7))
                 : MeshView.DefaultKeepFailed;
-            var view = new MeshView(keepFailed: keep, influxConfigured: influx is not null);
+            // A peer record counts only when signed by its peer: the monitor checks it as the peers do.
+            var view = new MeshView(Groups.MemberSignature.IsValid, keepFailed: keep, influxConfigured: influx is not null);
             await using var reporting = MetricsReporting.Start(influx, [meter], [new("name", "monitor")], logs.CreateLogger("metrics"));
             if (reporting is not null)
             {

@@ -39,8 +39,14 @@
     return span;
   }
 
-  // One truth per peer: healthy, suspect (others see it down, whatever it says), or failed (greyed, with the cause).
+  // One truth per peer: healthy, suspect (others see it down, whatever it says), failed (greyed, with the cause), or
+  // unsigned (a record its peer did not sign: anyone could have written it; never counted as online).
   function verdict(peer) {
+    if (peer.state === "unsigned") {
+      const span = el("span", "\u26d4 unsigned: " + peer.cause, "unsigned-cause");
+      span.dataset.verdict = "unsigned";
+      return span;
+    }
     if (peer.state === "suspect") {
       const span = el("span", "\u26a0 suspect since " + time(peer.stateSince) + ": " + peer.cause, "bad");
       span.dataset.verdict = "suspect";
@@ -152,10 +158,14 @@
   function render(state) {
     document.body.classList.remove("monitor-stale");
     freshness(state);
-    const online = state.peers.filter(p => p.state !== "failed");
+    const online = state.peers.filter(p => p.state === "healthy" || p.state === "suspect");
     const suspect = state.peers.filter(p => p.state === "suspect");
     const failed = state.peers.filter(p => p.state === "failed");
+    const unsigned = state.peers.filter(p => p.state === "unsigned");
     document.getElementById("peer-count").textContent = online.length;
+    const unsignedCount = document.getElementById("unsigned-count");
+    unsignedCount.textContent = unsigned.length;
+    unsignedCount.className = "value" + (unsigned.length > 0 ? " bad" : "");
     const suspects = document.getElementById("suspect-count");
     suspects.textContent = suspect.length;
     suspects.className = "value" + (suspect.length > 0 ? " bad" : "");
@@ -176,7 +186,7 @@
     fillTable("peers", state.peers.map(p => [p.name, el("code", p.id.slice(0, 12)), verdict(p), p.endpoint, p.groups.join(", "),
       p.state === "failed" ? el("span", "(last seen before it failed)", "muted") : links(p),
       ...(p.state === "failed" ? ["", ""] : figures(p, state.time, influx)), time(p.since)]),
-      state.peers.map(p => p.state === "failed" ? "failed" : p.state === "suspect" ? "suspect" : ""));
+      state.peers.map(p => p.state === "failed" || p.state === "suspect" || p.state === "unsigned" ? p.state : ""));
     fillTable("groups", state.groups.map(g => [g.name, g.policy, g.members.join(", "), g.inHistory === null || g.inHistory === undefined ? "" : g.inHistory, g.messagesSeen]));
     fillTable("etcd", state.etcd.map(e => [e.endpoint,
       el("span", e.healthy ? "healthy" : "unhealthy: " + (e.error || ""), e.healthy ? "good" : "bad"),
@@ -194,6 +204,7 @@
     document.body.dataset.peers = online.map(p => p.name).join(",");
     document.body.dataset.suspect = suspect.map(p => p.name).join(",");
     document.body.dataset.failed = failed.map(p => p.name).join(",");
+    document.body.dataset.unsigned = unsigned.map(p => p.name).join(",");
     document.body.dataset.ratePoints = String(s.rate.filter(v => v > 0).length);
     document.body.dataset.rateTicks = (drawnTicks["rate-chart"] || []).join(" ");
   }

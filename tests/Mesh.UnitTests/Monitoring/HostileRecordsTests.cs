@@ -71,7 +71,7 @@ public sealed class HostileRecordsTests
         Put(MeshKeys.Links(Bob.PeerId), new LinkStates([Amy.PeerId], []).ToBytes()),
     ];
 
-    private static MeshView NewView() => new();
+    private static MeshView NewView() => new(MemberSignature.IsValid);
 
     /// <summary>The snapshot serves (as the page and as its JSON state), and the honest peers are in it.</summary>
     private static void AssertPageServes(MeshView view, string what, params string[] honest)
@@ -86,7 +86,7 @@ public sealed class HostileRecordsTests
 
         Assert.That(snapshot.Peers.SelectMany(p => new[] { p.Name, p.Endpoint }.Concat(p.Groups).Concat(p.Links.Select(l => l.Name))),
             Has.All.Length.LessThanOrEqualTo(MeshView.MaxShownText + 1), "what the page shows of a record is bounded");
-        Assert.That(view.Skipped, Is.EqualTo((0L, 0L)), "every junk value was turned away as it came in, not caught on the way out");
+        Assert.That(view.Skipped, Is.EqualTo((0L, 0L)), "every junk value was turned away as it came in, not caught on the way out: " + string.Join(" / ", snapshot.Events.Select(e => e.Text)));
     }
 
     [Test]

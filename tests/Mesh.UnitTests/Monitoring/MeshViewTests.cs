@@ -19,10 +19,17 @@ public sealed class MeshViewTests
     private static KeyChange Peer(string id, string name) =>
         Put(MeshKeys.Peer(id), new MemberRecord(id, name, Key, Sign, "tcp://127.0.0.1:1", 0).ToBytes());
 
+    private static KeyChange Member(string group, string id) =>
+        Put(MeshKeys.Member(group, id), new MemberRecord(id, id, Key, Sign, "tcp://127.0.0.1:1", 0) { Group = group }.ToBytes());
+
+    /// <summary>These tests are about what the view makes of records, not their signatures (see
+    /// <see cref="SignedRecordsTests"/>): every record passes.</summary>
+    private static bool AnyRecord(MemberRecord record, string group) => true;
+
     [Test]
     public void A_peer_deleted_after_its_leaving_mark_left_and_one_deleted_without_it_failed()
     {
-        var view = new MeshView();
+        var view = new MeshView(AnyRecord);
         view.Load([Peer("p1", "amy"), Peer("p2", "bob")]);
         view.Apply([Put(MeshKeys.Leaving("p1"), []), Delete(MeshKeys.Leaving("p1")), Delete(MeshKeys.Peer("p1"))]);
         view.Apply([Delete(MeshKeys.Peer("p2"))]);
@@ -38,7 +45,7 @@ public sealed class MeshViewTests
     public void A_peer_the_others_see_down_is_suspect_though_its_own_report_is_all_up()
     {
         var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
-        var view = new MeshView(time);
+        var view = new MeshView(AnyRecord, time);
         view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Peer("p3", "cy"),
             Put(MeshKeys.Links("p1"), new LinkStates(["p2", "p3"], []).ToBytes()),
             Put(MeshKeys.Links("p2"), new LinkStates(["p3"], ["p1"]).ToBytes()),
@@ -61,8 +68,8 @@ public sealed class MeshViewTests
     public void A_failed_peer_stays_listed_for_the_configured_while_and_goes_when_it_comes_back()
     {
         var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
-        var view = new MeshView(time, keepFailed: TimeSpan.FromMinutes(2));
-        view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Put(MeshKeys.Member("ops", "p2"), [])]);
+        var view = new MeshView(AnyRecord, time, keepFailed: TimeSpan.FromMinutes(2));
+        view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Member("ops", "p2")]);
         view.Apply([Delete(MeshKeys.Peer("p2"))]);
         var bob = view.Snapshot().Peers.Single(p => p.Name == "bob");
         Assert.That(bob.State, Is.EqualTo(PeerVerdict.Failed));
@@ -83,10 +90,10 @@ public sealed class MeshViewTests
     public void Links_members_and_messages_are_shown_by_name_and_counted_per_second()
     {
         var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
-        var view = new MeshView(time);
+        var view = new MeshView(AnyRecord, time);
         var stored = new List<(string, double)>();
         view.MessageStored += (g, l) => stored.Add((g, l));
-        view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Put(MeshKeys.Member("ops", "p1"), []), Put(MeshKeys.Member("ops", "p2"), [])]);
+        view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Member("ops", "p1"), Member("ops", "p2")]);
         view.Apply([Put(MeshKeys.Links("p1"), new LinkStates(["p2"], ["p9"]).ToBytes())]);
         var sentAt = time.GetUtcNow().ToUnixTimeMilliseconds() - 12;
         view.Apply([
@@ -100,7 +107,7 @@ public sealed class MeshViewTests
         Assert.That(amy.Groups, Is.EqualTo(new[] { "ops" }));
         Assert.That(amy.Links, Is.EqualTo(new[] { new LinkView("p2", "bob", "up"), new LinkView("p9", "p9", "down") }));
         Assert.That(snapshot.LinksDown, Is.EqualTo(1));
-        Assert.That(view.Counts(), Is.EqualTo((Peers: 2, Groups: 1, Members: 2, LinksDown: 1, Suspect: 0)), "the gauges agree with the page");
+        Assert.That(view.Counts(), Is.EqualTo((Peers: 2, Groups: 1, Members: 2, LinksDown: 1, Suspect: 0, Unsigned: 0)), "the gauges agree with the page");
         Assert.That(snapshot.Groups.Single().Members, Is.EqualTo(new[] { "amy", "bob" }));
         Assert.That(snapshot.Groups.Single().MessagesSeen, Is.EqualTo(2));
         Assert.That(snapshot.Series.Rate[^1], Is.EqualTo(2));
@@ -116,7 +123,7 @@ public sealed class MeshViewTests
     [Test]
     public void An_endpoint_that_turns_unhealthy_and_back_is_an_event_each_time()
     {
-        var view = new MeshView();
+        var view = new MeshView(AnyRecord);
         view.SetEndpoint(new EndpointHealth("http://e1", true, true, 1, 1, "3.4", null, "1"));
         view.SetEndpoint(new EndpointHealth("http://e1", false, false, 0, 2000, null, "no answer within 2 s", null));
         view.SetEndpoint(new EndpointHealth("http://e1", true, false, 1, 1, "3.4", null, "1"));
@@ -133,7 +140,7 @@ public sealed class MeshViewTests
     [Test]
     public void Links_that_go_down_and_come_back_are_events_and_joins_and_departures_are_not_link_events()
     {
-        var view = new MeshView();
+        var view = new MeshView(AnyRecord);
         view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Peer("p3", "cy"), Put(MeshKeys.Links("p1"), new LinkStates(["p2"], []).ToBytes())]);
         view.Apply([Put(MeshKeys.Links("p1"), new LinkStates(["p2"], ["p3"]).ToBytes())]);
         view.Apply([Put(MeshKeys.Links("p1"), new LinkStates(["p2", "p3"], []).ToBytes())]);
@@ -155,7 +162,7 @@ public sealed class MeshViewTests
     public void A_report_naming_many_links_makes_a_bounded_number_of_events()
     {
         var many = Enumerable.Range(0, 500).Select(i => $"x{i}").ToList();
-        var view = new MeshView();
+        var view = new MeshView(AnyRecord);
         view.Load([Peer("p1", "amy"), .. many.Select(id => Peer(id, id)), Put(MeshKeys.Links("p1"), new LinkStates(many, []).ToBytes())]);
         view.Apply([Put(MeshKeys.Links("p1"), new LinkStates([], many).ToBytes())]);
         Assert.That(view.Snapshot().Events, Has.Count.EqualTo(32));
@@ -164,7 +171,7 @@ public sealed class MeshViewTests
     [Test]
     public void Round_trips_from_the_reports_and_figures_from_InfluxDB_are_on_each_peer()
     {
-        var view = new MeshView();
+        var view = new MeshView(AnyRecord);
         view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Put(MeshKeys.Links("p1"), (new LinkStates(["p2"], []) { Rtt = new Dictionary<string, double> { ["p2"] = 0.42 } }).ToBytes())]);
         view.SetPeerFigures(new Dictionary<string, PeerFigures> { ["p1"] = new(1.5, 9.0, 3, 1000) });
         var amy = view.Snapshot().Peers.Single(p => p.Name == "amy");
@@ -176,7 +183,7 @@ public sealed class MeshViewTests
     [Test]
     public void Messages_in_history_are_counted_at_load_and_followed_by_creations_and_deletions()
     {
-        var view = new MeshView();
+        var view = new MeshView(AnyRecord);
         view.Load([Put(MeshKeys.Group("g"), new Mesh.Coordinator.Groups.GroupRecord(1, "amy", "open", "c").ToBytes())]);
         view.SetHistoryCounts(new Dictionary<string, long> { ["g"] = 40 });
         var key = MeshKeys.HistoryPrefix("g") + "1800000000000-p1-1-1";
@@ -190,7 +197,7 @@ public sealed class MeshViewTests
     public void Events_read_back_are_merged_in_time_order_without_doubles_and_bounded()
     {
         var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(2_000_000));
-        var view = new MeshView(time);
+        var view = new MeshView(AnyRecord, time);
         view.AddEvent("monitor started");
         view.Restore([new MeshEventView(1_000_000, "bob (p2) failed: its lease expired", MeshEventKinds.LeaseExpired),
             new MeshEventView(1_000_000, "bob (p2) failed: its lease expired", MeshEventKinds.LeaseExpired),
