@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.Channels;
 using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.Groups;
@@ -31,7 +32,7 @@ public sealed class MeshView
     private readonly LinkedList<MeshEventView> _events = new();
     private readonly SortedDictionary<long, Second> _seconds = new();
     private readonly Dictionary<string, long> _messagesByGroup = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, FailedPeer> _failed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GonePeer> _gone = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _suspectSince = new(StringComparer.Ordinal);
     private long _leaseExpiries;
 
@@ -75,8 +76,19 @@ public sealed class MeshView
         public bool Signed => Unsigned is null;
     }
 
-    /// <summary>A peer whose lease expired, as it was last seen, with when and why it failed.</summary>
-    private sealed record FailedPeer(MemberRecord Record, IReadOnlyList<string> Groups, string Cause, long AtMs);
+    /// <summary>A peer whose presence record went without a leaving mark, as it was last seen: <see cref="PeerVerdict.Failed"/>
+    /// once its lease is known to be gone, else <see cref="PeerVerdict.Deleted"/> (its record was deleted while its
+    /// lease lives, or the lease could not be checked, or is being checked: <paramref name="Checking"/> names that lease).</summary>
+    private sealed record GonePeer(MemberRecord Record, IReadOnlyList<string> Groups, string State, string Cause, long AtMs, long? Checking = null);
+
+    /// <summary>Lease checks asked at most at once; past that, a deletion is told as such, its lease not checked.</summary>
+    public const int MaxPendingLeaseChecks = 1_024;
+
+    private readonly Channel<LeaseCheck> _leaseChecks = Channel.CreateBounded<LeaseCheck>(new BoundedChannelOptions(MaxPendingLeaseChecks) { SingleReader = true });
+
+    /// <summary>The leases to check before the view says a peer's lease expired (decided here, asked by the watcher,
+    /// answered with <see cref="LeaseChecked"/>): anyone can delete a presence record, only etcd can expire a lease.</summary>
+    public ChannelReader<LeaseCheck> LeaseChecks => _leaseChecks.Reader;
 
     /// <summary>Raised (outside the lock) with each message seen stored in history: its group and its latency in ms.</summary>
     public event Action<string, double>? MessageStored;
@@ -306,7 +318,7 @@ public sealed class MeshView
                         AddEvent(now, MeshEventKinds.PeerOnline, $"{Display(record.Name)} ({Short(peer)}) came online at {Display(record.Endpoint)}");
                     }
 
-                    _failed.Remove(peer);
+                    _gone.Remove(peer);
                 }
                 else if (!loading && before?.Signed != false)
                 {
@@ -331,8 +343,14 @@ public sealed class MeshView
             return;
         }
 
-        var known = _peers.GetValueOrDefault(peer)?.Record;
-        var name = known is not null ? Display(known.Name) : Short(peer);
+        if (_peers.GetValueOrDefault(peer) is not { } known)
+        {
+            // Not listed (never seen, or its record was unreadable): nothing to tell of it.
+            _leaving.Remove(peer);
+            return;
+        }
+
+        var name = Display(known.Record.Name);
         var groups = _members.Where(m => m.Value.Contains(peer)).Select(m => Display(m.Key)).Order(StringComparer.Ordinal).ToList();
         _peers.Remove(peer);
         _links.Remove(peer);
@@ -340,17 +358,62 @@ public sealed class MeshView
         _linksToldDown.RemoveWhere(l => l.From == peer || l.To == peer);
         if (_leaving.Remove(peer))
         {
-            _failed.Remove(peer);
+            _gone.Remove(peer);
             AddEvent(now, MeshEventKinds.PeerLeft, $"{name} ({Short(peer)}) left");
+        }
+        else if (known.Lease == 0)
+        {
+            // A real peer's record always lives under its lease: this one was put without, by hand.
+            _gone[peer] = new GonePeer(known.Record, groups, PeerVerdict.Deleted, "its presence record was deleted; it had no lease to expire (an etcd writer?)", now);
+            AddEvent(now, MeshEventKinds.PeerDeleted, $"{name} ({Short(peer)}): presence record deleted; it had no lease (etcd writer?)");
         }
         else
         {
-            // No leaving mark before the delete: the lease ran out, so the peer died or lost etcd for a whole TTL.
-            _leaseExpiries++;
-            AddEvent(now, MeshEventKinds.LeaseExpired, $"{name} ({Short(peer)}) failed: its lease expired");
-            if (known is not null)
+            // No leaving mark: the lease ran out (the peer died, froze, or lost etcd for a whole TTL), or someone deleted
+            // the record. Only etcd can tell which: the lease is asked about, and the answer told (LeaseChecked).
+            var check = new LeaseCheck(peer, known.Lease);
+            if (_leaseChecks.Writer.TryWrite(check))
             {
-                _failed[peer] = new FailedPeer(known, groups, "its lease expired: the peer died, froze, or lost etcd for a whole lease", now);
+                _gone[peer] = new GonePeer(known.Record, groups, PeerVerdict.Deleted, "its presence record went: checking whether its lease expired", now, known.Lease);
+            }
+            else
+            {
+                _gone[peer] = new GonePeer(known.Record, groups, PeerVerdict.Deleted, "its presence record went; its lease was not checked (too many checks at once)", now);
+                AddEvent(now, MeshEventKinds.PeerDeleted, $"{name} ({Short(peer)}) gone: presence record deleted, lease not checked (too many at once)");
+            }
+        }
+    }
+
+    /// <summary>etcd's answer to a <see cref="LeaseCheck"/>: a peer whose lease is gone failed; one whose lease lives was
+    /// deleted from etcd by someone, and is not called failed. An answer for a peer back online since is ignored.</summary>
+    /// <param name="why">When etcd did not answer: why, in plain words.</param>
+    public void LeaseChecked(LeaseCheck check, LeaseAnswer answer, string? why = null)
+    {
+        lock (_lock)
+        {
+            if (_gone.GetValueOrDefault(check.Peer) is not { } gone || gone.Checking != check.Lease)
+            {
+                return;
+            }
+
+            var now = NowMs;
+            var name = $"{Display(gone.Record.Name)} ({Short(check.Peer)})";
+            switch (answer)
+            {
+                case LeaseAnswer.Gone:
+                    _leaseExpiries++;
+                    _gone[check.Peer] = gone with { State = PeerVerdict.Failed, Cause = "its lease expired: the peer died, froze, or lost etcd for a whole lease", Checking = null };
+                    AddEvent(now, MeshEventKinds.LeaseExpired, $"{name} failed: its lease expired");
+                    break;
+                case LeaseAnswer.Alive:
+                    _gone[check.Peer] = gone with { Cause = "its presence record was deleted while its lease lives (etcd writer?): the peer may well be running", Checking = null };
+                    AddEvent(now, MeshEventKinds.PeerDeleted, $"{name}: presence record deleted while its lease lives (etcd writer?)");
+                    break;
+                default:
+                    var reason = Display(why ?? "no answer", 200);
+                    _gone[check.Peer] = gone with { Cause = $"its presence record went; whether its lease expired is unknown (etcd: {reason})", Checking = null };
+                    AddEvent(now, MeshEventKinds.PeerDeleted, $"{name} gone: presence record deleted, lease not checked ({reason})");
+                    break;
             }
         }
     }
@@ -623,8 +686,8 @@ public sealed class MeshView
             }
 
             PruneFailedLocked(now);
-            var failed = _failed.Values.OrderByDescending(f => f.AtMs).Select(f => new PeerView(f.Record.PeerId, Display(f.Record.Name),
-                Display(f.Record.Endpoint), f.Record.SinceUnixMs, f.Groups, [], PeerVerdict.Failed, f.Cause, f.AtMs, []));
+            var failed = _gone.Values.OrderByDescending(f => f.AtMs).Select(f => new PeerView(f.Record.PeerId, Display(f.Record.Name),
+                Display(f.Record.Endpoint), f.Record.SinceUnixMs, f.Groups, [], f.State, f.Cause, f.AtMs, []));
             var peers = online.Concat(failed).ToList();
             var groups = GroupNamesLocked()
                 .Select(g => new GroupView(Display(g), _groups.GetValueOrDefault(g)?.Policy ?? "?",
@@ -714,9 +777,9 @@ public sealed class MeshView
 
     private void PruneFailedLocked(long now)
     {
-        foreach (var gone in _failed.Where(f => now - f.Value.AtMs > _keepFailed.TotalMilliseconds).Select(f => f.Key).ToList())
+        foreach (var gone in _gone.Where(f => now - f.Value.AtMs > _keepFailed.TotalMilliseconds).Select(f => f.Key).ToList())
         {
-            _failed.Remove(gone);
+            _gone.Remove(gone);
         }
     }
 

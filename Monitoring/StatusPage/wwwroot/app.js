@@ -39,8 +39,9 @@
     return span;
   }
 
-  // One truth per peer: healthy, suspect (others see it down, whatever it says), failed (greyed, with the cause), or
-  // unsigned (a record its peer did not sign: anyone could have written it; never counted as online).
+  // One truth per peer: healthy, suspect (others see it down, whatever it says), failed (its lease expired; greyed, with
+  // the cause), deleted (its record went while its lease lives, or unchecked: greyed, not failed), or unsigned (a record
+  // its peer did not sign: anyone could have written it; never counted as online).
   function verdict(peer) {
     if (peer.state === "unsigned") {
       const span = el("span", "\u26d4 unsigned: " + peer.cause, "unsigned-cause");
@@ -55,6 +56,11 @@
     if (peer.state === "failed") {
       const span = el("span", "failed at " + time(peer.stateSince) + ": " + peer.cause, "failed-cause");
       span.dataset.verdict = "failed";
+      return span;
+    }
+    if (peer.state === "deleted") {
+      const span = el("span", "record deleted at " + time(peer.stateSince) + ": " + peer.cause, "failed-cause");
+      span.dataset.verdict = "deleted";
       return span;
     }
     const span = el("span", "healthy", "good");
@@ -162,6 +168,7 @@
     const suspect = state.peers.filter(p => p.state === "suspect");
     const failed = state.peers.filter(p => p.state === "failed");
     const unsigned = state.peers.filter(p => p.state === "unsigned");
+    const deleted = state.peers.filter(p => p.state === "deleted");
     document.getElementById("peer-count").textContent = online.length;
     const unsignedCount = document.getElementById("unsigned-count");
     unsignedCount.textContent = unsigned.length;
@@ -184,9 +191,10 @@
 
     const influx = state.sources[1];
     fillTable("peers", state.peers.map(p => [p.name, el("code", p.id.slice(0, 12)), verdict(p), p.endpoint, p.groups.join(", "),
-      p.state === "failed" ? el("span", "(last seen before it failed)", "muted") : links(p),
-      ...(p.state === "failed" ? ["", ""] : figures(p, state.time, influx)), time(p.since)]),
-      state.peers.map(p => p.state === "failed" || p.state === "suspect" || p.state === "unsigned" ? p.state : ""));
+      p.state === "failed" ? el("span", "(last seen before it failed)", "muted")
+        : p.state === "deleted" ? el("span", "(last seen before its record went)", "muted") : links(p),
+      ...(p.state === "failed" || p.state === "deleted" ? ["", ""] : figures(p, state.time, influx)), time(p.since)]),
+      state.peers.map(p => p.state === "healthy" ? "" : p.state));
     fillTable("groups", state.groups.map(g => [g.name, g.policy, g.members.join(", "), g.inHistory === null || g.inHistory === undefined ? "" : g.inHistory, g.messagesSeen]));
     fillTable("etcd", state.etcd.map(e => [e.endpoint,
       el("span", e.healthy ? "healthy" : "unhealthy: " + (e.error || ""), e.healthy ? "good" : "bad"),
@@ -205,6 +213,7 @@
     document.body.dataset.suspect = suspect.map(p => p.name).join(",");
     document.body.dataset.failed = failed.map(p => p.name).join(",");
     document.body.dataset.unsigned = unsigned.map(p => p.name).join(",");
+    document.body.dataset.deleted = deleted.map(p => p.name).join(",");
     document.body.dataset.ratePoints = String(s.rate.filter(v => v > 0).length);
     document.body.dataset.rateTicks = (drawnTicks["rate-chart"] || []).join(" ");
   }

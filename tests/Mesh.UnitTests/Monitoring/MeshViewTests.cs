@@ -19,6 +19,19 @@ public sealed class MeshViewTests
     private static KeyChange Peer(string id, string name) =>
         Put(MeshKeys.Peer(id), new MemberRecord(id, name, Key, Sign, "tcp://127.0.0.1:1", 0).ToBytes());
 
+    /// <summary>Answers every lease check the view asked, as the watcher would from etcd; returns those asked.</summary>
+    private static List<LeaseCheck> AnswerLeaseChecks(MeshView view, LeaseAnswer answer, string? why = null)
+    {
+        var asked = new List<LeaseCheck>();
+        while (view.LeaseChecks.TryRead(out var check))
+        {
+            asked.Add(check);
+            view.LeaseChecked(check, answer, why);
+        }
+
+        return asked;
+    }
+
     private static KeyChange Member(string group, string id) =>
         Put(MeshKeys.Member(group, id), new MemberRecord(id, id, Key, Sign, "tcp://127.0.0.1:1", 0) { Group = group }.ToBytes());
 
@@ -33,6 +46,7 @@ public sealed class MeshViewTests
         view.Load([Peer("p1", "amy"), Peer("p2", "bob")]);
         view.Apply([Put(MeshKeys.Leaving("p1"), []), Delete(MeshKeys.Leaving("p1")), Delete(MeshKeys.Peer("p1"))]);
         view.Apply([Delete(MeshKeys.Peer("p2"))]);
+        AnswerLeaseChecks(view, LeaseAnswer.Gone);
 
         var snapshot = view.Snapshot();
         Assert.That(snapshot.Peers.Select(p => (p.Name, p.State)), Is.EqualTo(new[] { ("bob", PeerVerdict.Failed) }), "the failed one stays listed, the one that left does not");
@@ -71,6 +85,7 @@ public sealed class MeshViewTests
         var view = new MeshView(AnyRecord, time, keepFailed: TimeSpan.FromMinutes(2));
         view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Member("ops", "p2")]);
         view.Apply([Delete(MeshKeys.Peer("p2"))]);
+        AnswerLeaseChecks(view, LeaseAnswer.Gone);
         var bob = view.Snapshot().Peers.Single(p => p.Name == "bob");
         Assert.That(bob.State, Is.EqualTo(PeerVerdict.Failed));
         Assert.That(bob.StateSince, Is.EqualTo(time.GetUtcNow().ToUnixTimeMilliseconds()));
@@ -82,6 +97,7 @@ public sealed class MeshViewTests
         Assert.That(view.Snapshot().Peers.Single(p => p.Name == "bob").State, Is.EqualTo(PeerVerdict.Healthy), "back online: not failed any more");
 
         view.Apply([Delete(MeshKeys.Peer("p2"))]);
+        AnswerLeaseChecks(view, LeaseAnswer.Gone);
         time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
         Assert.That(view.Snapshot().Peers.Select(p => p.Name), Is.EqualTo(new[] { "amy" }), "dropped after the while");
     }
@@ -208,6 +224,60 @@ public sealed class MeshViewTests
         Assert.That(events[2].Text, Has.Length.LessThanOrEqualTo(MeshView.MaxEventText + 1));
         view.Restore(Enumerable.Range(0, 1000).Select(i => new MeshEventView(i, $"e{i}", MeshEventKinds.Monitor)));
         Assert.That(view.Snapshot().Events, Has.Count.EqualTo(200));
+    }
+
+    [Test]
+    public void A_presence_record_deleted_while_its_lease_lives_is_told_as_such_and_not_called_failed()
+    {
+        var view = new MeshView(AnyRecord);
+        view.Load([Peer("p1", "amy"), Peer("p2", "bob") with { Lease = 42 }, Member("ops", "p2")]);
+        view.Apply([Delete(MeshKeys.Peer("p2"))]);
+        var checking = view.Snapshot().Peers.Single(p => p.Name == "bob");
+        Assert.That((checking.State, checking.Cause), Is.EqualTo((PeerVerdict.Deleted, "its presence record went: checking whether its lease expired")),
+            "nothing is said of its lease before etcd is asked");
+
+        Assert.That(AnswerLeaseChecks(view, LeaseAnswer.Alive), Is.EqualTo(new[] { new LeaseCheck("p2", 42) }), "the lease its record lived under");
+        var snapshot = view.Snapshot();
+        var bob = snapshot.Peers.Single(p => p.Name == "bob");
+        Assert.That(bob.State, Is.EqualTo(PeerVerdict.Deleted));
+        Assert.That(bob.Cause, Does.StartWith("its presence record was deleted while its lease lives (etcd writer?)"));
+        Assert.That(bob.Groups, Is.EqualTo(new[] { "ops" }));
+        Assert.That(snapshot.LeaseExpiries, Is.Zero);
+        Assert.That(snapshot.Events.Select(e => (e.Kind, e.Text)), Is.EqualTo(new[] { (MeshEventKinds.PeerDeleted, "bob (p2): presence record deleted while its lease lives (etcd writer?)") }));
+        Assert.That(snapshot.Events.Select(e => e.Text), Has.None.Contains("failed"));
+        Assert.That(view.Counts().Peers, Is.EqualTo(1));
+
+        view.Apply([Peer("p2", "bob")]);
+        Assert.That(view.Snapshot().Peers.Single(p => p.Name == "bob").State, Is.EqualTo(PeerVerdict.Healthy), "its record back: online again");
+    }
+
+    [Test]
+    public void A_lease_etcd_cannot_be_asked_about_is_said_unknown_and_an_answer_after_the_peer_is_back_is_ignored()
+    {
+        var view = new MeshView(AnyRecord);
+        view.Load([Peer("p1", "amy") with { Lease = 5 }, Peer("p2", "bob") with { Lease = 6 }]);
+        view.Apply([Delete(MeshKeys.Peer("p1"))]);
+        AnswerLeaseChecks(view, LeaseAnswer.Unknown, "no answer within 3 s");
+        var amy = view.Snapshot().Peers.Single(p => p.Name == "amy");
+        Assert.That((amy.State, amy.Cause), Is.EqualTo((PeerVerdict.Deleted, "its presence record went; whether its lease expired is unknown (etcd: no answer within 3 s)")));
+
+        view.Apply([Delete(MeshKeys.Peer("p2"))]);
+        view.Apply([Peer("p2", "bob")]);
+        AnswerLeaseChecks(view, LeaseAnswer.Gone);
+        Assert.That(view.Snapshot().Peers.Single(p => p.Name == "bob").State, Is.EqualTo(PeerVerdict.Healthy), "back before the answer came");
+        Assert.That(view.LeaseExpiries, Is.Zero);
+    }
+
+    [Test]
+    public void A_presence_record_put_without_a_lease_and_deleted_is_no_lease_expiry_and_asks_nothing()
+    {
+        var view = new MeshView(AnyRecord);
+        view.Load([Peer("p1", "amy") with { Lease = 0 }]);
+        view.Apply([Delete(MeshKeys.Peer("p1"))]);
+        Assert.That(view.LeaseChecks.TryRead(out _), Is.False);
+        var amy = view.Snapshot().Peers.Single();
+        Assert.That((amy.State, amy.Cause), Is.EqualTo((PeerVerdict.Deleted, "its presence record was deleted; it had no lease to expire (an etcd writer?)")));
+        Assert.That(view.LeaseExpiries, Is.Zero);
     }
 
     private sealed class ManualTime(DateTimeOffset now) : TimeProvider
