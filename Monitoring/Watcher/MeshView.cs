@@ -753,7 +753,7 @@ public sealed class MeshView
         {
             // Shown as what it is: a record anyone could have written, judged by no one and counted nowhere.
             return new PeerView(id, Display(record.Name), Display(record.Endpoint), record.SinceUnixMs, groups, linkViews,
-                PeerVerdict.Unsigned, $"its record is not signed by this peer: {entry.Unsigned}");
+                PeerVerdict.Unsigned, entry.Unsigned);
         }
 
         var verdict = PeerVerdict.Judge(id, reports, nameOf);

@@ -27,9 +27,11 @@ public static class RecordReader
     public const int MaxGroupNameLength = 256;
 
     /// <summary>A peer's presence record (<c>/mesh/peers/ID</c>) or a member record (<c>/mesh/members/G/ID</c>), or null.</summary>
-    /// <remarks>A record is checked for what the monitor relies on: a short peer id, and a group (<c>"g":null</c> is not one).</remarks>
+    /// <remarks>The peer id must be short; a group left out or null (the parser leaves it null, not "") is read as "".</remarks>
     public static MemberRecord? ReadMember(ReadOnlySpan<byte> value) =>
-        value.Length <= MaxMemberRecordBytes && MemberRecord.TryParse(value) is { Group: not null } record && IsId(record.PeerId) ? record : null;
+        value.Length <= MaxMemberRecordBytes && MemberRecord.TryParse(value) is { } record && IsId(record.PeerId)
+            ? record with { Group = record.Group ?? "" }
+            : null;
 
     /// <summary>A peer's link report (<c>/mesh/links/ID</c>) with only well-formed ids (no nulls, no empty or long ones;
     /// each once, and a link reported both up and down counted down), and round trips only for those; or null.</summary>

@@ -44,7 +44,7 @@
   // its peer did not sign: anyone could have written it; never counted as online).
   function verdict(peer) {
     if (peer.state === "unsigned") {
-      const span = el("span", "\u26d4 unsigned: " + peer.cause, "unsigned-cause");
+      const span = el("span", "unsigned: " + peer.cause, "unsigned-cause");
       span.dataset.verdict = "unsigned";
       return span;
     }
@@ -193,7 +193,8 @@
     fillTable("peers", state.peers.map(p => [p.name, el("code", p.id.slice(0, 12)), verdict(p), p.endpoint, p.groups.join(", "),
       p.state === "failed" ? el("span", "(last seen before it failed)", "muted")
         : p.state === "deleted" ? el("span", "(last seen before its record went)", "muted") : links(p),
-      ...(p.state === "failed" || p.state === "deleted" ? ["", ""] : figures(p, state.time, influx)), time(p.since)]),
+      // An unsigned record's claims (its figures, since when it is online) are nobody's: not shown.
+      ...(p.state === "healthy" || p.state === "suspect" ? figures(p, state.time, influx) : ["", ""]), p.state === "unsigned" ? "" : time(p.since)]),
       state.peers.map(p => p.state === "healthy" ? "" : p.state));
     fillTable("groups", state.groups.map(g => [g.name, g.policy, g.members.join(", "), g.inHistory === null || g.inHistory === undefined ? "" : g.inHistory, g.messagesSeen]));
     fillTable("etcd", state.etcd.map(e => [e.endpoint,

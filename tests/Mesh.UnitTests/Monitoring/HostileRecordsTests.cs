@@ -120,6 +120,7 @@ public sealed class HostileRecordsTests
             Put(MeshKeys.Links("fake"), Encoding.UTF8.GetBytes("{\"up\":[null],\"down\":[]}")),
             Put(MeshKeys.Links(Amy.PeerId), Encoding.UTF8.GetBytes("{\"up\":[null,\"" + Bob.PeerId + "\"],\"down\":[null]}"))]);
         AssertPageServes(view, "the issue's two records", "amy", "bob");
+        Assert.That(view.Snapshot().Peers.Single(p => p.Id == "fake").State, Is.EqualTo(PeerVerdict.Unsigned), "the fake is listed, as what it is");
         var amy = view.Snapshot().Peers.Single(p => p.Name == "amy");
         Assert.That(amy.Links.Select(l => (l.Name, l.State)), Is.EqualTo(new[] { ("bob", "up") }), "the nulls are dropped, the rest of the report kept");
     }
