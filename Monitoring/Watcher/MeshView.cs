@@ -230,20 +230,20 @@ public sealed class MeshView
             if (slash > 0 && RecordReader.IsGroupName(rest[..slash]) && RecordReader.IsId(rest[(slash + 1)..]))
             {
                 var (group, peer) = (rest[..slash], rest[(slash + 1)..]);
-                if (!_members.TryGetValue(group, out var members))
-                {
-                    _members[group] = members = new HashSet<string>(StringComparer.Ordinal);
-                }
-
                 // A member counts on its own signed record for this group; anything else at its key (deleted, junk,
-                // another peer's record, another group's) means it is not one.
+                // another peer's record, another group's) means it is not one, and junk keeps no group's entry alive.
                 if (!change.IsDelete && RecordReader.ReadMember(change.Value) is { } record && UnsignedReason(peer, record, group) is null)
                 {
+                    if (!_members.TryGetValue(group, out var members))
+                    {
+                        _members[group] = members = new HashSet<string>(StringComparer.Ordinal);
+                    }
+
                     members.Add(peer);
                 }
-                else
+                else if (_members.TryGetValue(group, out var members) && members.Remove(peer) && members.Count == 0)
                 {
-                    members.Remove(peer);
+                    _members.Remove(group);
                 }
             }
         }
@@ -767,8 +767,9 @@ public sealed class MeshView
             _suspectSince.Remove(id);
         }
 
-        return new PeerView(id, Display(record.Name), Display(record.Endpoint), record.SinceUnixMs, groups, linkViews,
-            verdict.State, verdict.Cause, since, verdict.SeenDownBy) { Figures = _figures.GetValueOrDefault(id) };
+        var row = new PeerView(id, Display(record.Name), Display(record.Endpoint), record.SinceUnixMs, groups, linkViews,
+            verdict.State, verdict.Cause, since, verdict.SeenDownBy);
+        return row with { Figures = _figures.GetValueOrDefault(id) };
     }
 
     /// <summary>The link reports of the peers online now (a report outlives its peer only until its key goes).</summary>
