@@ -46,6 +46,7 @@ public static class MetricNames
     public const string MonitorMembers = "mesh.monitor.members";
     public const string MonitorLinksDown = "mesh.monitor.links.down";
     public const string MonitorPeersSuspect = "mesh.monitor.peers.suspect";
+    public const string MonitorPeersUnsigned = "mesh.monitor.peers.unsigned";
     public const string MonitorLeaseExpiries = "mesh.monitor.lease.expiries";
     public const string MonitorMessages = "mesh.monitor.messages";
     public const string MonitorHistoryLatency = "mesh.monitor.history.latency";

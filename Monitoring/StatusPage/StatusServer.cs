@@ -11,7 +11,8 @@ using Microsoft.Extensions.Logging;
 namespace Mesh.Monitoring.StatusPage;
 
 /// <summary>The status page of mesh monitor: one HTML page, its scripts (bundled into this assembly at build
-/// time, never fetched from elsewhere) and <c>/api/state</c>, the JSON the page polls every second.</summary>
+/// time, never fetched from elsewhere) and <c>/api/state</c>, the JSON the page polls every second; all answered only
+/// to the <c>Host</c> names of <see cref="AllowedHosts"/>.</summary>
 public sealed class StatusServer : IAsyncDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
@@ -36,13 +37,28 @@ public sealed class StatusServer : IAsyncDisposable
     /// <summary>Where the page is served.</summary>
     public Uri Address { get; }
 
-    /// <summary>Starts serving on <paramref name="endpoint"/> (host:port; port 0 picks a free one).</summary>
-    public static async Task<StatusServer> StartAsync(IPEndPoint endpoint, MeshView view, ILoggerFactory logs, CancellationToken ct)
+    /// <summary>Starts serving on <paramref name="endpoint"/> (host:port; port 0 picks a free one), to requests whose
+    /// <c>Host</c> is one of <paramref name="hosts"/>; any other gets 421 and one line.</summary>
+    public static async Task<StatusServer> StartAsync(IPEndPoint endpoint, AllowedHosts hosts, MeshView view, ILoggerFactory logs, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o => o.Listen(endpoint));
         var app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            // First of all: a page that answered any name could be read by any web site through DNS rebinding.
+            if (!hosts.Allows(context.Request.Headers.Host.ToString()))
+            {
+                context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+                context.Response.ContentType = "text/plain; charset=utf-8";
+                context.Response.Headers.CacheControl = "no-store";
+                await context.Response.WriteAsync(AllowedHosts.Refusal);
+                return;
+            }
+
+            await next(context);
+        });
         var assembly = typeof(StatusServer).Assembly;
         foreach (var (path, resource, contentType) in Assets)
         {

@@ -10,6 +10,8 @@ public static class MeshEventKinds
     public const string Monitor = "monitor";
     public const string PeerOnline = "peer_online";
     public const string PeerLeft = "peer_left";
+    public const string PeerUnsigned = "peer_unsigned";
+    public const string PeerDeleted = "peer_deleted";
     public const string LeaseExpired = "lease_expired";
     public const string LinkDown = "link_down";
     public const string LinkUp = "link_up";
@@ -20,5 +22,5 @@ public static class MeshEventKinds
     public const string Source = "source";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
-        { Monitor, PeerOnline, PeerLeft, LeaseExpired, LinkDown, LinkUp, Group, EtcdHealth, EtcdLeader, EtcdSpace, Source };
+        { Monitor, PeerOnline, PeerLeft, PeerUnsigned, PeerDeleted, LeaseExpired, LinkDown, LinkUp, Group, EtcdHealth, EtcdLeader, EtcdSpace, Source };
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.Channels;
 using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.Groups;
@@ -7,7 +8,9 @@ using Mesh.Coordinator.Membership;
 namespace Mesh.Monitoring.Watcher;
 
 /// <summary>What mesh monitor knows of the mesh, built from etcd changes: peers, groups, link states, lease
-/// expiries, etcd's members, and per-second message rate and send-to-history latency over the last minutes.</summary>
+/// expiries, etcd's members, and per-second message rate and send-to-history latency over the last minutes. A peer
+/// counts as online, and a member as a member, only on a record signed by that peer (etcd is no authority: any Mesh
+/// user can write any key); a peer record that is not is listed as <see cref="PeerVerdict.Unsigned"/>.</summary>
 /// <remarks>Changes come from the watch task, health from the health task, snapshots from web requests: one lock
 /// guards it all, held only for short in-memory work.</remarks>
 public sealed class MeshView
@@ -20,7 +23,7 @@ public sealed class MeshView
 
     private readonly object _lock = new();
     private readonly TimeProvider _time;
-    private readonly Dictionary<string, MemberRecord> _peers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PeerEntry> _peers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LinkStates> _links = new(StringComparer.Ordinal);
     private readonly HashSet<string> _leaving = new(StringComparer.Ordinal);
     private readonly Dictionary<string, GroupRecord?> _groups = new(StringComparer.Ordinal);
@@ -29,7 +32,7 @@ public sealed class MeshView
     private readonly LinkedList<MeshEventView> _events = new();
     private readonly SortedDictionary<long, Second> _seconds = new();
     private readonly Dictionary<string, long> _messagesByGroup = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, FailedPeer> _failed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GonePeer> _gone = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _suspectSince = new(StringComparer.Ordinal);
     private long _leaseExpiries;
 
@@ -44,8 +47,13 @@ public sealed class MeshView
     /// <summary>How long InfluxDB may fail before the page says so.</summary>
     public static readonly TimeSpan InfluxStaleAfter = TimeSpan.FromSeconds(5);
 
-    public MeshView(TimeProvider? time = null, TimeSpan? keepFailed = null, bool influxConfigured = false)
+    private readonly Func<MemberRecord, string, bool> _isValidlySigned;
+
+    /// <param name="isValidlySigned">Whether a record is signed by the peer it names, for the group given ("" for a
+    /// presence record): the peers' own check (<c>MemberSignature.IsValid</c>), handed in by the monitor.</param>
+    public MeshView(Func<MemberRecord, string, bool> isValidlySigned, TimeProvider? time = null, TimeSpan? keepFailed = null, bool influxConfigured = false)
     {
+        _isValidlySigned = isValidlySigned;
         _time = time ?? TimeProvider.System;
         _keepFailed = keepFailed ?? DefaultKeepFailed;
         // etcd is checked every 2 s (each check bounded to 3 s), InfluxDB read every 5 s.
@@ -61,8 +69,26 @@ public sealed class MeshView
     /// <summary>How current what came from InfluxDB is (peers' own figures), and whether the monitor's reports reach it.</summary>
     public SourceFreshness Influx { get; }
 
-    /// <summary>A peer whose lease expired, as it was last seen, with when and why it failed.</summary>
-    private sealed record FailedPeer(MemberRecord Record, IReadOnlyList<string> Groups, string Cause, long AtMs);
+    /// <summary>A peer record as etcd holds it, the lease it lives under, and why it is not trusted (null when it is
+    /// signed by the peer it names, as its presence record).</summary>
+    private sealed record PeerEntry(MemberRecord Record, long Lease, string? Unsigned)
+    {
+        public bool Signed => Unsigned is null;
+    }
+
+    /// <summary>A peer whose presence record went without a leaving mark, as it was last seen: <see cref="PeerVerdict.Failed"/>
+    /// once its lease is known to be gone, else <see cref="PeerVerdict.Deleted"/> (its record was deleted while its
+    /// lease lives, or the lease could not be checked, or is being checked: <paramref name="Checking"/> names that lease).</summary>
+    private sealed record GonePeer(MemberRecord Record, IReadOnlyList<string> Groups, string State, string Cause, long AtMs, long? Checking = null);
+
+    /// <summary>Lease checks asked at most at once; past that, a deletion is told as such, its lease not checked.</summary>
+    public const int MaxPendingLeaseChecks = 1_024;
+
+    private readonly Channel<LeaseCheck> _leaseChecks = Channel.CreateBounded<LeaseCheck>(new BoundedChannelOptions(MaxPendingLeaseChecks) { SingleReader = true });
+
+    /// <summary>The leases to check before the view says a peer's lease expired (decided here, asked by the watcher,
+    /// answered with <see cref="LeaseChecked"/>): anyone can delete a presence record, only etcd can expire a lease.</summary>
+    public ChannelReader<LeaseCheck> LeaseChecks => _leaseChecks.Reader;
 
     /// <summary>Raised (outside the lock) with each message seen stored in history: its group and its latency in ms.</summary>
     public event Action<string, double>? MessageStored;
@@ -81,7 +107,7 @@ public sealed class MeshView
             _members.Clear();
             foreach (var change in current)
             {
-                ApplyLocked(change, NowMs, loading: true);
+                GuardedApplyLocked(change, NowMs, loading: true);
             }
         }
     }
@@ -94,7 +120,7 @@ public sealed class MeshView
             var now = NowMs;
             foreach (var change in changes)
             {
-                if (ApplyLocked(change, now, loading: false) is { } message)
+                if (GuardedApplyLocked(change, now, loading: false) is { } message)
                 {
                     stored.Add(message);
                 }
@@ -104,6 +130,28 @@ public sealed class MeshView
         foreach (var (group, latency) in stored)
         {
             MessageStored?.Invoke(group, latency);
+        }
+    }
+
+    /// <summary>Changes skipped because applying them failed: none should be, since every value is read through
+    /// <see cref="RecordReader"/>; this is the last line that keeps one record from stopping the watch (which would
+    /// replay it for ever) or the page.</summary>
+    private long _changesSkipped;
+
+    private (string, double)? GuardedApplyLocked(KeyChange change, long now, bool loading)
+    {
+        try
+        {
+            return ApplyLocked(change, now, loading);
+        }
+        catch (Exception e)
+        {
+            if (_changesSkipped++ == 0)
+            {
+                AddEvent(now, MeshEventKinds.Monitor, $"a record under {Display(change.Key, MaxShownText)} could not be applied ({e.GetType().Name}); skipped (said once)");
+            }
+
+            return null;
         }
     }
 
@@ -118,11 +166,14 @@ public sealed class MeshView
 
         if (key.StartsWith(MeshKeys.PeersPrefix, StringComparison.Ordinal))
         {
-            ApplyPeer(key[MeshKeys.PeersPrefix.Length..], change, now, loading);
+            if (RecordReader.IsId(key[MeshKeys.PeersPrefix.Length..]))
+            {
+                ApplyPeer(key[MeshKeys.PeersPrefix.Length..], change, now, loading);
+            }
         }
         else if (key.StartsWith(MeshKeys.LeavingPrefix, StringComparison.Ordinal))
         {
-            if (!change.IsDelete)
+            if (!change.IsDelete && RecordReader.IsId(key[MeshKeys.LeavingPrefix.Length..]))
             {
                 _leaving.Add(key[MeshKeys.LeavingPrefix.Length..]);
             }
@@ -130,7 +181,12 @@ public sealed class MeshView
         else if (key.StartsWith(MeshKeys.LinksPrefix, StringComparison.Ordinal))
         {
             var peer = key[MeshKeys.LinksPrefix.Length..];
-            if (!change.IsDelete && LinkStates.TryParse(change.Value) is { } states)
+            if (!RecordReader.IsId(peer))
+            {
+                return null;
+            }
+
+            if (!change.IsDelete && RecordReader.ReadLinks(change.Value) is { } states)
             {
                 if (!loading && _links.GetValueOrDefault(peer) is { } before)
                 {
@@ -147,6 +203,11 @@ public sealed class MeshView
         else if (key.StartsWith(MeshKeys.GroupsPrefix, StringComparison.Ordinal))
         {
             var group = key[MeshKeys.GroupsPrefix.Length..];
+            if (!RecordReader.IsGroupName(group))
+            {
+                return null;
+            }
+
             if (change.IsDelete)
             {
                 _groups.Remove(group);
@@ -155,32 +216,34 @@ public sealed class MeshView
             {
                 if (!loading && !_groups.ContainsKey(group))
                 {
-                    AddEvent(now, MeshEventKinds.Group, $"group '{group}' created");
+                    AddEvent(now, MeshEventKinds.Group, $"group '{Display(group, MaxShownText)}' created");
                     _inHistory.TryAdd(group, 0);
                 }
 
-                _groups[group] = GroupRecord.TryParse(change.Value);
+                _groups[group] = RecordReader.ReadGroup(change.Value);
             }
         }
         else if (key.StartsWith(MeshKeys.MembersRoot, StringComparison.Ordinal))
         {
             var rest = key[MeshKeys.MembersRoot.Length..];
             var slash = rest.LastIndexOf('/');
-            if (slash > 0)
+            if (slash > 0 && RecordReader.IsGroupName(rest[..slash]) && RecordReader.IsId(rest[(slash + 1)..]))
             {
                 var (group, peer) = (rest[..slash], rest[(slash + 1)..]);
-                if (!_members.TryGetValue(group, out var members))
+                // A member counts on its own signed record for this group; anything else at its key (deleted, junk,
+                // another peer's record, another group's) means it is not one, and junk keeps no group's entry alive.
+                if (!change.IsDelete && RecordReader.ReadMember(change.Value) is { } record && UnsignedReason(peer, record, group) is null)
                 {
-                    _members[group] = members = new HashSet<string>(StringComparer.Ordinal);
-                }
+                    if (!_members.TryGetValue(group, out var members))
+                    {
+                        _members[group] = members = new HashSet<string>(StringComparer.Ordinal);
+                    }
 
-                if (change.IsDelete)
-                {
-                    members.Remove(peer);
-                }
-                else
-                {
                     members.Add(peer);
+                }
+                else if (_members.TryGetValue(group, out var members) && members.Remove(peer) && members.Count == 0)
+                {
+                    _members.Remove(group);
                 }
             }
         }
@@ -195,11 +258,16 @@ public sealed class MeshView
     {
         var wasUp = before.Up.ToHashSet(StringComparer.Ordinal);
         var wasDown = before.Down.ToHashSet(StringComparer.Ordinal);
-        var from = _peers.TryGetValue(peer, out var r) ? TerminalText.OneLine(r.Name) : Short(peer);
+        if (_peers.GetValueOrDefault(peer) is not { Signed: true } reporter)
+        {
+            return;
+        }
+
+        var from = Display(reporter.Record.Name);
         var told = 0;
         foreach (var (target, up) in after.Down.Where(wasUp.Contains).Select(t => (t, false)).Concat(after.Up.Where(wasDown.Contains).Select(t => (t, true))))
         {
-            if (!_peers.TryGetValue(target, out var to) || _leaving.Contains(target))
+            if (_peers.GetValueOrDefault(target) is not { Signed: true } to || _leaving.Contains(target))
             {
                 continue;
             }
@@ -225,7 +293,7 @@ public sealed class MeshView
             }
 
             AddEvent(now, up ? MeshEventKinds.LinkUp : MeshEventKinds.LinkDown,
-                $"link {from} → {TerminalText.OneLine(to.Name)} {(up ? "up again" : "down")}");
+                $"link {from} → {Display(to.Record.Name)} {(up ? "up again" : "down")}");
         }
     }
 
@@ -238,39 +306,114 @@ public sealed class MeshView
     {
         if (!change.IsDelete)
         {
-            if (MemberRecord.TryParse(change.Value) is { } record)
+            if (RecordReader.ReadMember(change.Value) is { } record)
             {
-                if (!loading && !_peers.ContainsKey(peer))
+                var entry = new PeerEntry(record, change.Lease, UnsignedReason(peer, record, ""));
+                var before = _peers.GetValueOrDefault(peer);
+                _peers[peer] = entry;
+                if (entry.Signed)
                 {
-                    AddEvent(now, MeshEventKinds.PeerOnline, TerminalText.OneLine($"{record.Name} ({Short(peer)}) came online at {record.Endpoint}"));
-                }
+                    if (!loading && before?.Signed != true)
+                    {
+                        AddEvent(now, MeshEventKinds.PeerOnline, $"{Display(record.Name)} ({Short(peer)}) came online at {Display(record.Endpoint)}");
+                    }
 
-                _peers[peer] = record;
-                _failed.Remove(peer);
+                    _gone.Remove(peer);
+                }
+                else if (!loading && before?.Signed != false)
+                {
+                    AddEvent(now, MeshEventKinds.PeerUnsigned,
+                        $"a peer record for {Display(record.Name)} ({Short(peer)}) is not validly signed: {entry.Unsigned}; not counted online");
+                }
+            }
+            else if (_peers.Remove(peer, out var replaced) && replaced.Signed)
+            {
+                // What etcd holds for it now is no record: it is not listed as online on the strength of an old one.
+                AddEvent(now, MeshEventKinds.PeerUnsigned, $"the record of {Display(replaced.Record.Name)} ({Short(peer)}) was replaced by one that cannot be read; not listed");
             }
 
             return;
         }
 
-        var name = _peers.TryGetValue(peer, out var known) ? TerminalText.OneLine(known.Name) : Short(peer);
-        var groups = _members.Where(m => m.Value.Contains(peer)).Select(m => TerminalText.OneLine(m.Key)).Order(StringComparer.Ordinal).ToList();
+        if (_peers.TryGetValue(peer, out var gone) && !gone.Signed)
+        {
+            // A record the peer never signed going away says nothing of the peer.
+            _peers.Remove(peer);
+            _leaving.Remove(peer);
+            return;
+        }
+
+        if (_peers.GetValueOrDefault(peer) is not { } known)
+        {
+            // Not listed (never seen, or its record was unreadable): nothing to tell of it.
+            _leaving.Remove(peer);
+            return;
+        }
+
+        var name = Display(known.Record.Name);
+        var groups = _members.Where(m => m.Value.Contains(peer)).Select(m => Display(m.Key)).Order(StringComparer.Ordinal).ToList();
         _peers.Remove(peer);
         _links.Remove(peer);
         _suspectSince.Remove(peer);
         _linksToldDown.RemoveWhere(l => l.From == peer || l.To == peer);
         if (_leaving.Remove(peer))
         {
-            _failed.Remove(peer);
+            _gone.Remove(peer);
             AddEvent(now, MeshEventKinds.PeerLeft, $"{name} ({Short(peer)}) left");
+        }
+        else if (known.Lease == 0)
+        {
+            // A real peer's record always lives under its lease: this one was put without, by hand.
+            _gone[peer] = new GonePeer(known.Record, groups, PeerVerdict.Deleted, "its presence record was deleted; it had no lease to expire (an etcd writer?)", now);
+            AddEvent(now, MeshEventKinds.PeerDeleted, $"{name} ({Short(peer)}): presence record deleted; it had no lease (etcd writer?)");
         }
         else
         {
-            // No leaving mark before the delete: the lease ran out, so the peer died or lost etcd for a whole TTL.
-            _leaseExpiries++;
-            AddEvent(now, MeshEventKinds.LeaseExpired, $"{name} ({Short(peer)}) failed: its lease expired");
-            if (known is not null)
+            // No leaving mark: the lease ran out (the peer died, froze, or lost etcd for a whole TTL), or someone deleted
+            // the record. Only etcd can tell which: the lease is asked about, and the answer told (LeaseChecked).
+            var check = new LeaseCheck(peer, known.Lease);
+            if (_leaseChecks.Writer.TryWrite(check))
             {
-                _failed[peer] = new FailedPeer(known, groups, "its lease expired: the peer died, froze, or lost etcd for a whole lease", now);
+                _gone[peer] = new GonePeer(known.Record, groups, PeerVerdict.Deleted, "its presence record went: checking whether its lease expired", now, known.Lease);
+            }
+            else
+            {
+                _gone[peer] = new GonePeer(known.Record, groups, PeerVerdict.Deleted, "its presence record went; its lease was not checked (too many checks at once)", now);
+                AddEvent(now, MeshEventKinds.PeerDeleted, $"{name} ({Short(peer)}) gone: presence record deleted, lease not checked (too many at once)");
+            }
+        }
+    }
+
+    /// <summary>etcd's answer to a <see cref="LeaseCheck"/>: a peer whose lease is gone failed; one whose lease lives was
+    /// deleted from etcd by someone, and is not called failed. An answer for a peer back online since is ignored.</summary>
+    /// <param name="why">When etcd did not answer: why, in plain words.</param>
+    public void LeaseChecked(LeaseCheck check, LeaseAnswer answer, string? why = null)
+    {
+        lock (_lock)
+        {
+            if (_gone.GetValueOrDefault(check.Peer) is not { } gone || gone.Checking != check.Lease)
+            {
+                return;
+            }
+
+            var now = NowMs;
+            var name = $"{Display(gone.Record.Name)} ({Short(check.Peer)})";
+            switch (answer)
+            {
+                case LeaseAnswer.Gone:
+                    _leaseExpiries++;
+                    _gone[check.Peer] = gone with { State = PeerVerdict.Failed, Cause = "its lease expired: the peer died, froze, or lost etcd for a whole lease", Checking = null };
+                    AddEvent(now, MeshEventKinds.LeaseExpired, $"{name} failed: its lease expired");
+                    break;
+                case LeaseAnswer.Alive:
+                    _gone[check.Peer] = gone with { Cause = "its presence record was deleted while its lease lives (etcd writer?): the peer may well be running", Checking = null };
+                    AddEvent(now, MeshEventKinds.PeerDeleted, $"{name}: presence record deleted while its lease lives (etcd writer?)");
+                    break;
+                default:
+                    var reason = Display(why ?? "no answer", 200);
+                    _gone[check.Peer] = gone with { Cause = $"its presence record went; whether its lease expired is unknown (etcd: {reason})", Checking = null };
+                    AddEvent(now, MeshEventKinds.PeerDeleted, $"{name} gone: presence record deleted, lease not checked ({reason})");
+                    break;
             }
         }
     }
@@ -320,6 +463,11 @@ public sealed class MeshView
         }
     }
 
+    /// <summary>Groups whose messages are counted by name; those of any further group are counted as <see cref="OtherGroups"/>.</summary>
+    public const int MaxGroupsCounted = 1_000;
+
+    public const string OtherGroups = "(other groups)";
+
     private (string, double)? CountMessage(string name, long now)
     {
         // {group}/{sentAt:D13}-{peer}-{epoch}-{seq}
@@ -331,6 +479,12 @@ public sealed class MeshView
         }
 
         var group = name[..slash];
+        if (!RecordReader.IsGroupName(group) || (_messagesByGroup.Count >= MaxGroupsCounted && !_messagesByGroup.ContainsKey(group)))
+        {
+            // History keys under any number of names cost one count, not one series each (here and in InfluxDB).
+            group = OtherGroups;
+        }
+
         var second = Bucket(now);
         second.Messages[group] = second.Messages.GetValueOrDefault(group) + 1;
         var latency = Math.Max(0, now - sentAt);
@@ -473,17 +627,32 @@ public sealed class MeshView
     }
 
     /// <summary>What the monitor reports as gauges, without building a whole snapshot.</summary>
-    public (int Peers, int Groups, int Members, int LinksDown, int Suspect) Counts()
+    /// <remarks>Peers, links and suspects count signed peers only; <c>Unsigned</c> counts the peer records that are not.</remarks>
+    public (int Peers, int Groups, int Members, int LinksDown, int Suspect, int Unsigned) Counts()
     {
         lock (_lock)
         {
             var groups = GroupNamesLocked();
             var reports = OnlineReportsLocked();
-            return (_peers.Count, groups.Count, groups.Sum(g => _members.GetValueOrDefault(g)?.Count ?? 0),
-                _peers.Keys.Sum(id => _links.GetValueOrDefault(id)?.Down.Count ?? 0),
-                _peers.Keys.Count(id => PeerVerdict.Judge(id, reports, x => x).State == PeerVerdict.Suspect));
+            var online = SignedIdsLocked().ToList();
+            return (online.Count, groups.Count, groups.Sum(g => _members.GetValueOrDefault(g)?.Count ?? 0),
+                online.Sum(id => _links.GetValueOrDefault(id)?.Down.Count ?? 0),
+                online.Count(id => PeerVerdict.Judge(id, reports, x => x).State == PeerVerdict.Suspect),
+                _peers.Count - online.Count);
         }
     }
+
+    /// <summary>The peers online: those whose presence record is signed by them.</summary>
+    private IEnumerable<string> SignedIdsLocked() => _peers.Where(p => p.Value.Signed).Select(p => p.Key);
+
+    /// <summary>Why a record found at a peer's key is not to be trusted, in plain words, or null when it is signed by
+    /// the peer whose key it is under, for <paramref name="group"/> ("" for a presence record).</summary>
+    private string? UnsignedReason(string keyPeer, MemberRecord record, string group) =>
+        record.PeerId != keyPeer ? $"it names another peer ({Short(record.PeerId)}), not the one whose key it is under"
+        : record.Group != group ? (record.Group.Length == 0 ? "it is a presence record, not one for this group" : $"it is a record for group '{Display(record.Group, 64)}'")
+        : _isValidlySigned(record, group) ? null
+        : record.Signature is null ? "it carries no signature"
+        : "its signature does not check out against the key it names";
 
     /// <summary>Groups in the directory, and groups with members online whose entry is missing.</summary>
     private List<string> GroupNamesLocked() =>
@@ -497,35 +666,31 @@ public sealed class MeshView
             // First: reading a source may note its loss as an event, which this snapshot then shows.
             SourceView[] sources = [Etcd.View(), Influx.View()];
             var now = NowMs;
-            string NameOf(string id) => _peers.TryGetValue(id, out var r) ? TerminalText.OneLine(r.Name) : Short(id);
+            // A name is shown for a peer only as it signed it; any other id by its first digits.
+            string NameOf(string id) => _peers.GetValueOrDefault(id) is { Signed: true } e ? Display(e.Record.Name) : Short(id);
             var reports = OnlineReportsLocked();
-            var online = _peers.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.PeerId, StringComparer.Ordinal).Select(p =>
+            var online = new List<PeerView>(_peers.Count);
+            // Online first (by name), then the records that are not signed.
+            foreach (var (id, entry) in _peers.OrderBy(p => !p.Value.Signed).ThenBy(p => p.Value.Record.Name, StringComparer.Ordinal).ThenBy(p => p.Key, StringComparer.Ordinal))
             {
-                var links = _links.GetValueOrDefault(p.PeerId);
-                var groups = _members.Where(m => m.Value.Contains(p.PeerId)).Select(m => TerminalText.OneLine(m.Key)).Order(StringComparer.Ordinal).ToList();
-                var linkViews = links is null
-                    ? []
-                    : links.Up.Select(id => new LinkView(id, NameOf(id), "up", links.RttOf(id))).Concat(links.Down.Select(id => new LinkView(id, NameOf(id), "down"))).ToList();
-                var verdict = PeerVerdict.Judge(p.PeerId, reports, NameOf);
-                long? since = null;
-                if (verdict.State == PeerVerdict.Suspect)
+                // A row that cannot be built costs that row, never the page (every value was checked as it came in:
+                // this is the last line).
+                try
                 {
-                    since = _suspectSince.TryGetValue(p.PeerId, out var at) ? at : _suspectSince[p.PeerId] = now;
+                    online.Add(PeerRowLocked(id, entry, reports, NameOf, now));
                 }
-                else
+                catch (Exception)
                 {
-                    _suspectSince.Remove(p.PeerId);
+                    _rowsSkipped++;
                 }
+            }
 
-                return new PeerView(p.PeerId, TerminalText.OneLine(p.Name), TerminalText.OneLine(p.Endpoint), p.SinceUnixMs, groups, linkViews,
-                    verdict.State, verdict.Cause, since, verdict.SeenDownBy) { Figures = _figures.GetValueOrDefault(p.PeerId) };
-            });
             PruneFailedLocked(now);
-            var failed = _failed.Values.OrderByDescending(f => f.AtMs).Select(f => new PeerView(f.Record.PeerId, TerminalText.OneLine(f.Record.Name),
-                TerminalText.OneLine(f.Record.Endpoint), f.Record.SinceUnixMs, f.Groups, [], PeerVerdict.Failed, f.Cause, f.AtMs, []));
+            var failed = _gone.Values.OrderByDescending(f => f.AtMs).Select(f => new PeerView(f.Record.PeerId, Display(f.Record.Name),
+                Display(f.Record.Endpoint), f.Record.SinceUnixMs, f.Groups, [], f.State, f.Cause, f.AtMs, []));
             var peers = online.Concat(failed).ToList();
             var groups = GroupNamesLocked()
-                .Select(g => new GroupView(TerminalText.OneLine(g), _groups.GetValueOrDefault(g)?.Policy ?? "?",
+                .Select(g => new GroupView(Display(g), _groups.GetValueOrDefault(g)?.Policy ?? "?",
                     (_members.GetValueOrDefault(g) ?? []).Select(NameOf).Order(StringComparer.Ordinal).ToList(),
                     _messagesByGroup.GetValueOrDefault(g), _inHistory.TryGetValue(g, out var held) ? held : null))
                 .ToList();
@@ -555,26 +720,84 @@ public sealed class MeshView
 
             return new MeshSnapshot(now, peers, groups, [.. _endpoints.Values.OrderBy(e => e.Endpoint, StringComparer.Ordinal)],
                 _leaseExpiries, [.. _events], new SeriesView(times, rate, p50, p99),
-                peers.Sum(p => p.Links.Count(l => l.State == "down")), sources);
+                peers.Where(p => p.State is PeerVerdict.Healthy or PeerVerdict.Suspect).Sum(p => p.Links.Count(l => l.State == "down")), sources);
         }
+    }
+
+    /// <summary>Peer rows left out of snapshots because building them failed (none should be).</summary>
+    private long _rowsSkipped;
+
+    /// <summary>Changes that could not be applied and peer rows that could not be built, since the start: every value
+    /// is checked as it comes in, so both stay 0 unless a check is missing.</summary>
+    public (long Changes, long Rows) Skipped
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_changesSkipped, _rowsSkipped);
+            }
+        }
+    }
+
+    /// <summary>One online peer's row: its groups, its links by name, and the verdict on it.</summary>
+    private PeerView PeerRowLocked(string id, PeerEntry entry, Dictionary<string, LinkStates> reports, Func<string, string> nameOf, long now)
+    {
+        var record = entry.Record;
+        var links = _links.GetValueOrDefault(id);
+        var groups = _members.Where(m => m.Value.Contains(id)).Select(m => Display(m.Key)).Order(StringComparer.Ordinal).ToList();
+        var linkViews = links is null
+            ? []
+            : links.Up.Select(to => new LinkView(to, nameOf(to), "up", links.RttOf(to))).Concat(links.Down.Select(to => new LinkView(to, nameOf(to), "down"))).ToList();
+        if (!entry.Signed)
+        {
+            // Shown as what it is: a record anyone could have written, judged by no one and counted nowhere.
+            return new PeerView(id, Display(record.Name), Display(record.Endpoint), record.SinceUnixMs, groups, linkViews,
+                PeerVerdict.Unsigned, entry.Unsigned);
+        }
+
+        var verdict = PeerVerdict.Judge(id, reports, nameOf);
+        long? since = null;
+        if (verdict.State == PeerVerdict.Suspect)
+        {
+            since = _suspectSince.TryGetValue(id, out var at) ? at : _suspectSince[id] = now;
+        }
+        else
+        {
+            _suspectSince.Remove(id);
+        }
+
+        var row = new PeerView(id, Display(record.Name), Display(record.Endpoint), record.SinceUnixMs, groups, linkViews,
+            verdict.State, verdict.Cause, since, verdict.SeenDownBy);
+        return row with { Figures = _figures.GetValueOrDefault(id) };
     }
 
     /// <summary>The link reports of the peers online now (a report outlives its peer only until its key goes).</summary>
     private Dictionary<string, LinkStates> OnlineReportsLocked() =>
-        _links.Where(l => _peers.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
+        _links.Where(l => _peers.GetValueOrDefault(l.Key) is { Signed: true }).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
 
     private void PruneFailedLocked(long now)
     {
-        foreach (var gone in _failed.Where(f => now - f.Value.AtMs > _keepFailed.TotalMilliseconds).Select(f => f.Key).ToList())
+        foreach (var gone in _gone.Where(f => now - f.Value.AtMs > _keepFailed.TotalMilliseconds).Select(f => f.Key).ToList())
         {
-            _failed.Remove(gone);
+            _gone.Remove(gone);
         }
     }
 
     private static double Percentile(List<long> sorted, double q) =>
         sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
 
-    private static string Short(string peerId) => peerId.Length > 8 ? peerId[..8] : peerId;
+    private static string Short(string peerId) => TerminalText.OneLine(peerId.Length > 8 ? peerId[..8] : peerId);
+
+    /// <summary>The most of a name, endpoint or group name from etcd the page shows.</summary>
+    public const int MaxShownText = 256;
+
+    /// <summary>Text from etcd as shown: one line, at most <paramref name="max"/> characters.</summary>
+    private static string Display(string text, int max = MaxShownText)
+    {
+        var line = TerminalText.OneLine(text);
+        return line.Length > max ? line[..max] + "…" : line;
+    }
 
     private sealed class Second
     {

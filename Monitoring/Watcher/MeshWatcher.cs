@@ -11,7 +11,8 @@ namespace Mesh.Monitoring.Watcher;
 
 /// <summary>Follows the mesh in etcd for mesh monitor: reads peers, groups, members and links, then watches
 /// <c>/mesh/</c> for every change (history puts included, for the message rate); checks each etcd endpoint's
-/// health, leader and database size every <see cref="HealthInterval"/>.</summary>
+/// health, leader and database size every <see cref="HealthInterval"/>; asks etcd about the lease of each presence
+/// record that went without a leaving mark, before the view calls its peer failed.</summary>
 public sealed partial class MeshWatcher : IAsyncDisposable
 {
     public static readonly TimeSpan HealthInterval = TimeSpan.FromSeconds(2);
@@ -29,6 +30,7 @@ public sealed partial class MeshWatcher : IAsyncDisposable
     private PrefixWatcher? _watcher;
     private Task? _loop;
     private Task? _health;
+    private Task? _leases;
 
     /// <summary>etcd's default backend quota (its <c>--quota-backend-bytes</c> when not given).</summary>
     public const long DefaultQuotaBytes = 2L * 1024 * 1024 * 1024;
@@ -44,7 +46,8 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         _view = view;
         _log = log;
         Describe = settings.Describe;
-        meter.CreateObservableGauge(MetricNames.MonitorPeers, () => _view.Counts().Peers, "{peer}", "peers online");
+        meter.CreateObservableGauge(MetricNames.MonitorPeers, () => _view.Counts().Peers, "{peer}", "peers online (on a record they signed)");
+        meter.CreateObservableGauge(MetricNames.MonitorPeersUnsigned, () => _view.Counts().Unsigned, "{record}", "peer records not signed by the peer they name");
         meter.CreateObservableGauge(MetricNames.MonitorGroups, () => _view.Counts().Groups, "{group}", "groups in the directory");
         meter.CreateObservableGauge(MetricNames.MonitorMembers, () => _view.Counts().Members, "{member}", "memberships online");
         meter.CreateObservableGauge(MetricNames.MonitorLinksDown, () => _view.Counts().LinksDown, "{link}", "links peers report down");
@@ -77,6 +80,82 @@ public sealed partial class MeshWatcher : IAsyncDisposable
     {
         _loop = Task.Run(() => FollowAsync(_stop.Token));
         _health = Task.Run(() => CheckHealthAsync(_stop.Token));
+        _leases = Task.Run(() => AnswerLeaseChecksAsync(_stop.Token));
+    }
+
+    /// <summary>How long one lease check may take; past it, the view is told etcd did not answer.</summary>
+    public static readonly TimeSpan LeaseCheckTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>Lease checks asked at once (a mass failure deletes many records in one go).</summary>
+    private const int LeaseChecksAtOnce = 16;
+
+    /// <summary>Answers the view's lease checks, off the watch loop (which goes on meanwhile), each bounded in time; a
+    /// check that fails is the view's <see cref="LeaseAnswer.Unknown"/>, never the end of this loop.</summary>
+    private async Task AnswerLeaseChecksAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (await _view.LeaseChecks.WaitToReadAsync(ct))
+            {
+                var batch = new List<LeaseCheck>(LeaseChecksAtOnce);
+                while (batch.Count < LeaseChecksAtOnce && _view.LeaseChecks.TryRead(out var check))
+                {
+                    batch.Add(check);
+                }
+
+                await Task.WhenAll(batch.Select(check => AnswerLeaseCheckAsync(check, ct)));
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task AnswerLeaseCheckAsync(LeaseCheck check, CancellationToken ct)
+    {
+        try
+        {
+            var (answer, why) = await AskLeaseAsync(check.Lease, ct);
+            _view.LeaseChecked(check, answer, why);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            // Whatever the failure, the peer's row says the lease was not checked rather than "checking" for ever.
+            var reason = $"{e.GetType().Name}: {Coordinator.NetworkWords.OneLine(e.Message)}";
+            LogLeaseCheckFailed(check.Peer, reason);
+            _view.LeaseChecked(check, LeaseAnswer.Unknown, reason);
+        }
+    }
+
+    /// <summary>Whether etcd still knows <paramref name="lease"/>: it answers TTL -1 for one that expired or was revoked.</summary>
+    private async Task<(LeaseAnswer Answer, string? Why)> AskLeaseAsync(long lease, CancellationToken ct)
+    {
+        try
+        {
+            // The deadline ends the call; the wait is bounded as well, should a stuck call outlive it.
+            var answer = await _etcd.Lease.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = lease }, deadline: EtcdConnection.Deadline(LeaseCheckTimeout), cancellationToken: ct)
+                .ResponseAsync.WaitAsync(LeaseCheckTimeout + TimeSpan.FromSeconds(1), ct);
+            return (answer.TTL >= 0 ? LeaseAnswer.Alive : LeaseAnswer.Gone, null);
+        }
+        catch (RpcException e) when (e.Status.Detail.Contains("lease not found", StringComparison.OrdinalIgnoreCase))
+        {
+            return (LeaseAnswer.Gone, null);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded)
+        {
+            return (LeaseAnswer.Unknown, $"no answer within {LeaseCheckTimeout.TotalSeconds:0} s");
+        }
+        catch (RpcException e)
+        {
+            return (LeaseAnswer.Unknown, EtcdFailure.Words(e));
+        }
+        catch (TimeoutException)
+        {
+            return (LeaseAnswer.Unknown, $"no answer within {LeaseCheckTimeout.TotalSeconds:0} s");
+        }
     }
 
     private async Task FollowAsync(CancellationToken ct)
@@ -303,7 +382,7 @@ public sealed partial class MeshWatcher : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        foreach (var task in new[] { _loop, _health })
+        foreach (var task in new[] { _loop, _health, _leases })
         {
             if (task is not null)
             {
@@ -327,6 +406,9 @@ public sealed partial class MeshWatcher : IAsyncDisposable
 
     [LoggerMessage(EventId = 802, Level = LogLevel.Warning, Message = "status check of etcd {Endpoint} failed unexpectedly: {Reason}")]
     private partial void LogCheckFailed(string endpoint, string reason);
+
+    [LoggerMessage(EventId = 803, Level = LogLevel.Warning, Message = "lease check for peer {Peer} failed unexpectedly: {Reason}")]
+    private partial void LogLeaseCheckFailed(string peer, string reason);
 
     [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "{Reason}; retrying")]
     private partial void LogUnreachable(string reason);

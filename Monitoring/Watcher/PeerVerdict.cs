@@ -4,12 +4,16 @@ namespace Mesh.Monitoring.Watcher;
 
 /// <summary>One truth per peer: what it says of itself weighed against what the peers that follow it report of their
 /// links to it. A peer that others see down is <see cref="Suspect"/> whatever its own report says (a frozen peer's
-/// last report shows all its links up); one whose lease expired is <see cref="Failed"/>.</summary>
+/// last report shows all its links up); one whose lease expired is <see cref="Failed"/>; one whose presence record was
+/// deleted while its lease lives (or could not be checked) is <see cref="Deleted"/>, not failed; a peer record that the
+/// peer it names did not sign is <see cref="Unsigned"/>, never judged healthy, and counted nowhere.</summary>
 public sealed record PeerVerdict(string State, string? Cause, IReadOnlyList<string> SeenDownBy, int Observers)
 {
     public const string Healthy = "healthy";
     public const string Suspect = "suspect";
     public const string Failed = "failed";
+    public const string Unsigned = "unsigned";
+    public const string Deleted = "deleted";
 
     /// <summary>Judges an online peer from every online peer's link report (keyed by reporter).</summary>
     /// <param name="nameOf">Display names of peer ids, for the cause.</param>

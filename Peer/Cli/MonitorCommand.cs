@@ -28,12 +28,20 @@ internal static class MonitorCommand
         {
             Description = "how long a peer whose lease expired stays listed, greyed, with its cause, like 10m or 1h (env MESH_MONITOR_KEEP_FAILED; default 10m; 1s-7d)",
         };
-        var command = new Command("monitor", "watch the whole mesh: peers, groups, links, etcd health; serve a status page") { http, quota, keepFailed };
+        var allowHost = new Option<string[]>("--allow-host")
+        {
+            Description = "a Host name the status page also answers to, like mesh-status.example.org or 10.0.0.5 (repeatable; env MESH_MONITOR_ALLOW_HOSTS, comma-separated). "
+                + "It answers to localhost, 127.0.0.0/8 and [::1] and, when --http names one, its non-loopback address; any other name gets 421 (a guard against DNS rebinding)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var command = new Command("monitor", "watch the whole mesh: peers, groups, links, etcd health; serve a status page") { http, quota, keepFailed, allowHost };
         InfluxOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
             var options = CommonOptions.Resolve(result);
             var endpoint = ParseHttp(result.GetValue(http) ?? Environment.GetEnvironmentVariable("MESH_MONITOR_HTTP") ?? DefaultHttp);
+            var hosts = ParseAllowedHosts(endpoint, result.GetValue(allowHost) is { Length: > 0 } given ? given
+                : (Environment.GetEnvironmentVariable("MESH_MONITOR_ALLOW_HOSTS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             var influx = InfluxOptions.Resolve(result);
             var quotaBytes = (result.GetValue(quota) ?? Environment.GetEnvironmentVariable("MESH_ETCD_QUOTA_BYTES")) is { Length: > 0 } quotaText
                 ? ByteSizes.Parse("--etcd-quota", quotaText, 1L << 20, 64L << 30)
@@ -44,7 +52,8 @@ internal static class MonitorCommand
             var keep = (result.GetValue(keepFailed) ?? Environment.GetEnvironmentVariable("MESH_MONITOR_KEEP_FAILED")) is { Length: > 0 } keepText
                 ? Durations.Parse("--keep-failed", keepText, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7))
                 : MeshView.DefaultKeepFailed;
-            var view = new MeshView(keepFailed: keep, influxConfigured: influx is not null);
+            // A peer record counts only when signed by its peer: the monitor checks it as the peers do.
+            var view = new MeshView(Groups.MemberSignature.IsValid, keepFailed: keep, influxConfigured: influx is not null);
             await using var reporting = MetricsReporting.Start(influx, [meter], [new("name", "monitor")], logs.CreateLogger("metrics"));
             if (reporting is not null)
             {
@@ -70,7 +79,7 @@ internal static class MonitorCommand
             StatusServer server;
             try
             {
-                server = await StatusServer.StartAsync(endpoint, view, logs, ct);
+                server = await StatusServer.StartAsync(endpoint, hosts, view, logs, ct);
             }
             catch (IOException e)
             {
@@ -81,7 +90,8 @@ internal static class MonitorCommand
             {
                 watcher.Start();
                 view.AddEvent($"monitor started, following etcd at {watcher.Describe}");
-                Console.WriteLine($"mesh monitor: status page at {server.Address}, following etcd at {watcher.Describe}"
+                Console.WriteLine($"mesh monitor: status page at {server.Address}"
+                    + (hosts.Added.Count > 0 ? $" (also answering to {string.Join(", ", hosts.Added)})" : "") + $", following etcd at {watcher.Describe}"
                     + (influx is null ? "" : $", reporting to {influx.Describe} every {influx.Interval.TotalSeconds:0} s"));
                 // Ctrl+C and SIGTERM end it cleanly (the status page stops, the last metrics are sent).
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -99,6 +109,18 @@ internal static class MonitorCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The Host names the page answers to: loopback ones, the --http address when it is a specific non-loopback
+    /// one, and <paramref name="added"/> (--allow-host).</summary>
+    public static AllowedHosts ParseAllowedHosts(IPEndPoint endpoint, IReadOnlyList<string> added)
+    {
+        if (added.FirstOrDefault(n => AllowedHosts.Normalize(n) is null) is { } name)
+        {
+            throw new MeshException($"--allow-host '{Naming.Printable(name)}': expected a host name or an IP address, like mesh-status.example.org or 10.0.0.5 (no scheme, no port)", 2);
+        }
+
+        return AllowedHosts.For(endpoint.Address, added);
     }
 
     /// <summary>host:port with an IP address or localhost; port 0 picks a free one.</summary>

@@ -39,8 +39,15 @@
     return span;
   }
 
-  // One truth per peer: healthy, suspect (others see it down, whatever it says), or failed (greyed, with the cause).
+  // One truth per peer: healthy, suspect (others see it down, whatever it says), failed (its lease expired; greyed, with
+  // the cause), deleted (its record went while its lease lives, or unchecked: greyed, not failed), or unsigned (a record
+  // its peer did not sign: anyone could have written it; never counted as online).
   function verdict(peer) {
+    if (peer.state === "unsigned") {
+      const span = el("span", "unsigned: " + peer.cause, "unsigned-cause");
+      span.dataset.verdict = "unsigned";
+      return span;
+    }
     if (peer.state === "suspect") {
       const span = el("span", "\u26a0 suspect since " + time(peer.stateSince) + ": " + peer.cause, "bad");
       span.dataset.verdict = "suspect";
@@ -49,6 +56,11 @@
     if (peer.state === "failed") {
       const span = el("span", "failed at " + time(peer.stateSince) + ": " + peer.cause, "failed-cause");
       span.dataset.verdict = "failed";
+      return span;
+    }
+    if (peer.state === "deleted") {
+      const span = el("span", "record deleted at " + time(peer.stateSince) + ": " + peer.cause, "failed-cause");
+      span.dataset.verdict = "deleted";
       return span;
     }
     const span = el("span", "healthy", "good");
@@ -152,10 +164,15 @@
   function render(state) {
     document.body.classList.remove("monitor-stale");
     freshness(state);
-    const online = state.peers.filter(p => p.state !== "failed");
+    const online = state.peers.filter(p => p.state === "healthy" || p.state === "suspect");
     const suspect = state.peers.filter(p => p.state === "suspect");
     const failed = state.peers.filter(p => p.state === "failed");
+    const unsigned = state.peers.filter(p => p.state === "unsigned");
+    const deleted = state.peers.filter(p => p.state === "deleted");
     document.getElementById("peer-count").textContent = online.length;
+    const unsignedCount = document.getElementById("unsigned-count");
+    unsignedCount.textContent = unsigned.length;
+    unsignedCount.className = "value" + (unsigned.length > 0 ? " bad" : "");
     const suspects = document.getElementById("suspect-count");
     suspects.textContent = suspect.length;
     suspects.className = "value" + (suspect.length > 0 ? " bad" : "");
@@ -174,9 +191,11 @@
 
     const influx = state.sources[1];
     fillTable("peers", state.peers.map(p => [p.name, el("code", p.id.slice(0, 12)), verdict(p), p.endpoint, p.groups.join(", "),
-      p.state === "failed" ? el("span", "(last seen before it failed)", "muted") : links(p),
-      ...(p.state === "failed" ? ["", ""] : figures(p, state.time, influx)), time(p.since)]),
-      state.peers.map(p => p.state === "failed" ? "failed" : p.state === "suspect" ? "suspect" : ""));
+      p.state === "failed" ? el("span", "(last seen before it failed)", "muted")
+        : p.state === "deleted" ? el("span", "(last seen before its record went)", "muted") : links(p),
+      // An unsigned record's claims (its figures, since when it is online) are nobody's: not shown.
+      ...(p.state === "healthy" || p.state === "suspect" ? figures(p, state.time, influx) : ["", ""]), p.state === "unsigned" ? "" : time(p.since)]),
+      state.peers.map(p => p.state === "healthy" ? "" : p.state));
     fillTable("groups", state.groups.map(g => [g.name, g.policy, g.members.join(", "), g.inHistory === null || g.inHistory === undefined ? "" : g.inHistory, g.messagesSeen]));
     fillTable("etcd", state.etcd.map(e => [e.endpoint,
       el("span", e.healthy ? "healthy" : "unhealthy: " + (e.error || ""), e.healthy ? "good" : "bad"),
@@ -194,6 +213,8 @@
     document.body.dataset.peers = online.map(p => p.name).join(",");
     document.body.dataset.suspect = suspect.map(p => p.name).join(",");
     document.body.dataset.failed = failed.map(p => p.name).join(",");
+    document.body.dataset.unsigned = unsigned.map(p => p.name).join(",");
+    document.body.dataset.deleted = deleted.map(p => p.name).join(",");
     document.body.dataset.ratePoints = String(s.rate.filter(v => v > 0).length);
     document.body.dataset.rateTicks = (drawnTicks["rate-chart"] || []).join(" ");
   }

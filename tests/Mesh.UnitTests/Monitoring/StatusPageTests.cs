@@ -14,7 +14,7 @@ public sealed class StatusPageTests
     public void The_page_carries_the_state_and_a_name_from_etcd_cannot_close_its_element()
     {
         var hostile = "</script><script>alert(1)</script>";
-        var view = new MeshView();
+        var view = new MeshView((_, _) => true);
         view.Load([new KeyChange(MeshKeys.Peer("p1"), false,
             new MemberRecord("p1", hostile, new string('A', 40), Convert.ToBase64String(new byte[32]), "tcp://127.0.0.1:1", 0).ToBytes(), 1, 1)]);
         var page = Encoding.UTF8.GetBytes("<body>\n  <script src=\"/uplot.js\"></script>\n</body>");
