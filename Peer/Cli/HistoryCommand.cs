@@ -108,7 +108,8 @@ internal static class HistoryCommand
             stdout.Flush();
             if (skipped > 0)
             {
-                Console.Error.WriteLine($"mesh: skipped {skipped} history entries of '{name}' that this home cannot open or that the group log does not vouch for (corrupt, forged, or sealed under an epoch this home has no key of)");
+                var tooLarge = store.ValuesLeftOut > 0 ? $"; {store.ValuesLeftOut} of them larger than any message, not read" : "";
+                Console.Error.WriteLine($"mesh: skipped {skipped} history entries of '{name}' that this home cannot open or that the group log does not vouch for (corrupt, forged, or sealed under an epoch this home has no key of{tooLarge})");
             }
 
             return 0;
