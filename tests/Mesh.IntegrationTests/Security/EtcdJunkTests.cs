@@ -7,9 +7,20 @@ using Mesh.Testing;
 
 namespace Mesh.IntegrationTests.Security;
 
-/// <summary>Whatever an etcd writer stores under a group's history, joining reads every message around it.</summary>
-public sealed class HistoryJunkTests : EtcdFixture
+/// <summary>Whatever an etcd writer stores under a group's prefixes, joining reads every record around it.</summary>
+public sealed class EtcdJunkTests : EtcdFixture
 {
+    /// <summary>Writes a value of 1.4 MB under each key (each under etcd's 1.5 MiB request limit).</summary>
+    private static async Task WriteJunkAsync(EtcdConnection etcd, IEnumerable<string> keys)
+    {
+        var junk = new byte[1_400_000];
+        new Random(70).NextBytes(junk);
+        foreach (var key in keys)
+        {
+            await etcd.KV.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFrom(junk) });
+        }
+    }
+
     [Test]
     public async Task Seventy_megabytes_of_junk_between_the_messages_of_a_group_neither_stops_a_join_nor_hides_a_message()
     {
@@ -25,19 +36,10 @@ public sealed class HistoryJunkTests : EtcdFixture
         var prefix = MeshKeys.HistoryPrefix(group);
         await Waiting.UntilAsync(() => Etcd.CountKeys(prefix).Count == texts.Length, Long, "the messages in history");
 
-        // After each message, ten values of 1.4 MB (each under etcd's 1.5 MiB request limit) whose keys sort right
-        // after the message's: 70 MB between the messages.
+        // After each message, ten values of 1.4 MB whose keys sort right after the message's: 70 MB between the messages.
         using var etcd = new EtcdConnection([Etcd.Url]);
         var keys = await etcd.KV.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(prefix), RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)), KeysOnly = true });
-        var junk = new byte[1_400_000];
-        new Random(70).NextBytes(junk);
-        foreach (var kv in keys.Kvs)
-        {
-            for (var i = 0; i < 10; i++)
-            {
-                await etcd.KV.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8($"{kv.Key.ToStringUtf8()}~junk{i}"), Value = ByteString.CopyFrom(junk) });
-            }
-        }
+        await WriteJunkAsync(etcd, keys.Kvs.SelectMany(kv => Enumerable.Range(0, 10).Select(i => $"{kv.Key.ToStringUtf8()}~junk{i}")));
 
         await writer.SendAsync("after the junk");
         await Waiting.UntilAsync(() => Etcd.CountKeys(prefix).Count == texts.Length + 51, Long, "the last message in history");
@@ -64,5 +66,30 @@ public sealed class HistoryJunkTests : EtcdFixture
         Assert.That(printed, Is.EqualTo(texts.Append("after the junk").Append("live")));
         Assert.That(stderr, Does.Contain("50 of them larger than any message"));
         Assert.That(reader.Exited || writer.Exited, Is.False);
+    }
+
+    [Test]
+    public async Task Seventy_megabytes_of_junk_under_a_groups_members_neither_stops_a_join_nor_the_members_online()
+    {
+        var group = NewGroup("junkmem");
+        var anna = StartPeer("anna", group);
+        await anna.WaitReadyAsync(group, Long);
+        using (var etcd = new EtcdConnection([Etcd.Url]))
+        {
+            await WriteJunkAsync(etcd, Enumerable.Range(0, 50).Select(i => MeshKeys.Member(group, $"junk{i:D2}")));
+        }
+
+        var clock = Stopwatch.StartNew();
+        var cleo = StartPeer("cleo", group);
+        await cleo.WaitReadyAsync(group, Long);
+        TestContext.Out.WriteLine($"ready {clock.ElapsedMilliseconds} ms after start");
+        await cleo.WaitForAsync(p => OnlineNames(p, group).Contains("anna"), Long, "anna online");
+        await anna.WaitForAsync(p => OnlineNames(p, group).Contains("cleo"), Long, "cleo online");
+        await anna.SendAsync("hello cleo");
+        await cleo.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "hello cleo"), Long, "anna's message");
+        await cleo.SendAsync("hello anna");
+        await anna.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "hello anna"), Long, "cleo's message");
+        Assert.That(File.ReadAllText(cleo.StderrPath), Does.Not.Contain("exceeds the maximum"));
+        Assert.That(anna.Exited || cleo.Exited, Is.False);
     }
 }
