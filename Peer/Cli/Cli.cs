@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
 using Mesh.Peer.Configuration;
 
@@ -57,12 +58,12 @@ public static class Cli
         }
         catch (MeshException e)
         {
-            await Console.Error.WriteLineAsync($"mesh: {e.Message}");
+            await Console.Error.WriteLineAsync($"mesh: {TerminalText.OneLine(e.Message)}");
             return e.ExitCode;
         }
         catch (EtcdUnavailableException e)
         {
-            await Console.Error.WriteLineAsync($"mesh: {e.Message}");
+            await Console.Error.WriteLineAsync($"mesh: {TerminalText.OneLine(e.Message)}");
             return 1;
         }
         catch (OperationCanceledException)
@@ -71,7 +72,7 @@ public static class Cli
         }
         catch (Exception e)
         {
-            await Console.Error.WriteLineAsync($"mesh: unexpected error: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            await Console.Error.WriteLineAsync($"mesh: unexpected error: {e.GetType().Name}: {TerminalText.OneLine(e.Message)}");
             return 1;
         }
     }

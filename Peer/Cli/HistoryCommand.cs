@@ -39,7 +39,7 @@ internal static class HistoryCommand
             var merged = GroupLogSync.Merge(name, new GroupLogCopy(options.Home).Load(name), genesis, entries);
             foreach (var error in merged.Errors)
             {
-                Console.Error.WriteLine($"mesh: {error}");
+                Console.Error.WriteLine($"mesh: {TerminalText.OneLine(error)}");
             }
 
             var log = merged.Log ?? throw new MeshException($"group '{name}' has no valid group log in etcd or in {options.Home}");
