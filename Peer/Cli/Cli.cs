@@ -26,6 +26,7 @@ public static class Cli
         root.Options.Add(CommonOptions.EtcdKey);
         root.Options.Add(CommonOptions.EtcdUser);
         root.Options.Add(CommonOptions.EtcdPasswordFile);
+        root.Options.Add(CommonOptions.EtcdInsecurePassword);
         return root;
     }
 
