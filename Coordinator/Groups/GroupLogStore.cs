@@ -41,7 +41,7 @@ public sealed class GroupLogStore(EtcdConnection etcd)
                     Key = ByteString.CopyFromUtf8(prefix),
                     RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
                     Revision = genesis.Header.Revision,
-                }, MaxValueBytes, ct, MaxEntries);
+                }, MaxValueBytes, ct, MaxEntries, pageKeys: 5000);
                 var list = new List<(long, byte[])>(entries.Kvs.Count);
                 foreach (var kv in entries.Kvs)
                 {
