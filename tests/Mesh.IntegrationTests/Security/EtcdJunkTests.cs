@@ -60,12 +60,24 @@ public sealed class EtcdJunkTests : EtcdFixture
         await writer.SendAsync("live");
         await reader.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "live"), Long, "live chat after the join");
 
+        // Back from its copy: the names of the junk are in it (their values left out), so the copy and etcd agree.
+        Assert.That(await reader.CloseAsync(), Is.EqualTo(0));
+        clock.Restart();
+        var back = Track(PeerProcess.Start(Etcd.Url, "reader", [group], reader.Home));
+        await back.WaitReadyAsync(group, Long);
+        TestContext.Out.WriteLine($"back from its copy: ready {clock.ElapsedMilliseconds} ms after start");
+        await back.WaitForAsync(p => p.Messages(group).Count == texts.Length + 2, Long, "every message again");
+        Assert.That(back.Of("error", group).Select(e => e.Str("message")), Has.None.Contains("reading it all again"));
+        Assert.That(back.Of("error").Select(e => e.Str("message")), Has.None.Contains("reading it all again"));
+        Assert.That(Directory.EnumerateFiles(Path.Combine(reader.Home, "history"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length),
+            Is.LessThan(1_000_000), "no junk value in the copy");
+
         var (code, stdout, stderr) = await MeshCli.RunAsync("history", group, "--etcd", Etcd.Url, "--home", reader.Home);
         Assert.That(code, Is.EqualTo(0), stderr);
         var printed = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[(l.LastIndexOf(": ", StringComparison.Ordinal) + 2)..]);
         Assert.That(printed, Is.EqualTo(texts.Append("after the junk").Append("live")));
         Assert.That(stderr, Does.Contain("50 of them larger than any message"));
-        Assert.That(reader.Exited || writer.Exited, Is.False);
+        Assert.That(back.Exited || writer.Exited, Is.False);
     }
 
     [Test]
