@@ -45,11 +45,12 @@ public sealed class BadInputTests : EtcdFixture
     public async Task An_etcd_password_for_an_http_endpoint_is_refused_in_one_line_unless_sent_knowingly(params string[] args)
     {
         var passwordFile = Path.Combine(Path.GetTempPath(), $"mesh-pw-{Guid.NewGuid():N}");
+        var home = Path.Combine(Path.GetTempPath(), $"mesh-pw-home-{Guid.NewGuid():N}");
         await File.WriteAllTextAsync(passwordFile, "hunter2\n");
         try
         {
             var dead = $"http://127.0.0.1:{FreePort.Next()}";
-            string[] access = ["--etcd", dead, "--etcd-user", "mesh", "--etcd-password-file", passwordFile, "--home", Path.Combine(Path.GetTempPath(), $"mesh-pw-{Guid.NewGuid():N}")];
+            string[] access = ["--etcd", dead, "--etcd-user", "mesh", "--etcd-password-file", passwordFile, "--home", home];
             var (code, stdout, stderr) = await MeshCli.RunAsync([.. args, .. access]);
             Assert.That(code, Is.EqualTo(2));
             AssertOneLine(stderr, $"the etcd password would go in clear text to {dead}");
@@ -68,6 +69,10 @@ public sealed class BadInputTests : EtcdFixture
         finally
         {
             File.Delete(passwordFile);
+            if (Directory.Exists(home))
+            {
+                Directory.Delete(home, recursive: true);
+            }
         }
     }
 
