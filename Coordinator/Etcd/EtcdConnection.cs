@@ -29,6 +29,9 @@ public sealed class EtcdConnection : IDisposable
     /// <summary>The back-off between attempts to reach a member that did not answer.</summary>
     public static readonly (TimeSpan Initial, TimeSpan Max) ReconnectBackoff = (TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
 
+    /// <summary>The largest answer the client takes from etcd.</summary>
+    public const int MaxReceiveBytes = 64 * 1024 * 1024;
+
     private readonly EtcdClient _client;
     private readonly EtcdSettings _settings;
     private readonly AuthTokenInterceptor _auth = new();
@@ -63,8 +66,9 @@ public sealed class EtcdConnection : IDisposable
 
         _client = new EtcdClient(string.Join(",", settings.Endpoints), configureChannelOptions: o =>
         {
-            // History pages and member lists are paged well below this, but a page of large messages may not be.
-            o.MaxReceiveMessageSize = 64 * 1024 * 1024;
+            // Range reads of what any etcd writer may fill are paged by bytes well below this (BoundedRange); watches
+            // come in fragments under etcd's request limit (PrefixWatcher).
+            o.MaxReceiveMessageSize = MaxReceiveBytes;
             // A member that vanished (host down, a partition) is given up on quickly and dialled again soon after it is
             // back: without these a silent connection is never dropped and the dialler's back-off grows to two
             // minutes. (No ConnectTimeout: when it fires during a failed attempt, the client's subchannel can stay

@@ -44,4 +44,8 @@ public static class EtcdFailure
             _ => e.Status.Detail.Length > 0 ? NetworkWords.OneLine(e.Status.Detail) : e.StatusCode.ToString(),
         };
     }
+
+    /// <summary>etcd's answer to a read at a revision that was compacted away.</summary>
+    public static bool IsCompacted(RpcException e) =>
+        e.StatusCode == StatusCode.OutOfRange || e.Status.Detail.Contains("compacted", StringComparison.Ordinal);
 }

@@ -10,6 +10,9 @@ namespace Mesh.Coordinator.Etcd;
 /// The watcher remembers the revision after the last event it delivered and re-creates the watch from there when
 /// the stream breaks, so a reconnect neither skips nor repeats a change. Changes are handed to the callback in
 /// revision order, one response at a time; the callback is awaited before the next response is read.
+/// The watch asks etcd for fragments: a watch that catches up on many revisions would otherwise get them in one
+/// response, and 70 MB that an etcd writer put under the prefix would be over the receive limit at every retry, for
+/// good. Fragments are handed over at revision boundaries, so the revision resumed from never falls inside one.
 /// </remarks>
 public sealed partial class PrefixWatcher : IAsyncDisposable
 {
@@ -59,8 +62,12 @@ public sealed partial class PrefixWatcher : IAsyncDisposable
                         Key = ByteString.CopyFromUtf8(_prefix),
                         RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(_prefix)),
                         StartRevision = NextRevision,
+                        Fragment = true,
                     },
                 }, ct);
+
+                // The changes of a revision whose fragments are not all in yet.
+                var held = new List<KeyChange>();
 
                 await foreach (var response in call.ResponseStream.ReadAllAsync(ct))
                 {
@@ -90,7 +97,7 @@ public sealed partial class PrefixWatcher : IAsyncDisposable
                         continue;
                     }
 
-                    var changes = new List<KeyChange>(response.Events.Count);
+                    var changes = held;
                     foreach (var e in response.Events)
                     {
                         changes.Add(new KeyChange(
@@ -100,6 +107,12 @@ public sealed partial class PrefixWatcher : IAsyncDisposable
                             e.Kv.ModRevision,
                             e.Kv.Lease,
                             e.Kv.Version));
+                    }
+
+                    held = response.Fragment ? TakeLastRevision(changes) : [];
+                    if (changes.Count == 0)
+                    {
+                        continue;
                     }
 
                     await _onChanges(changes);
@@ -128,6 +141,27 @@ public sealed partial class PrefixWatcher : IAsyncDisposable
                 return;
             }
         }
+    }
+
+    /// <summary>Removes the changes of the last revision from <paramref name="changes"/> and returns them: more of
+    /// that revision may come in the next fragment.</summary>
+    public static List<KeyChange> TakeLastRevision(List<KeyChange> changes)
+    {
+        if (changes.Count == 0)
+        {
+            return [];
+        }
+
+        var last = changes[^1].ModRevision;
+        var from = changes.Count;
+        while (from > 0 && changes[from - 1].ModRevision == last)
+        {
+            from--;
+        }
+
+        var tail = changes.GetRange(from, changes.Count - from);
+        changes.RemoveRange(from, changes.Count - from);
+        return tail;
     }
 
     public async ValueTask DisposeAsync()

@@ -9,6 +9,12 @@ namespace Mesh.Coordinator.Groups;
 /// <summary>The list of groups and their online members, as etcd holds them.</summary>
 public sealed class GroupDirectory(EtcdConnection etcd)
 {
+    /// <summary>The largest member record read: many times a real one (well under 1 KiB). Larger values are an etcd
+    /// writer's junk, read as empty (and so skipped as malformed).</summary>
+    public const int MaxValueBytes = 16 * 1024;
+
+    private readonly BoundedRange _range = new(etcd);
+
     /// <summary>Creates the group's directory entry unless it exists; returns true when this call created it.</summary>
     public Task<bool> EnsureGroupAsync(string group, GroupRecord record, CancellationToken ct) =>
         CreateAsync(MeshKeys.Group(group), record.ToBytes(), ct);
@@ -71,18 +77,19 @@ public sealed class GroupDirectory(EtcdConnection etcd)
         }
     }
 
+    /// <summary>Every group, with how many members are online, as of one revision.</summary>
     public async Task<IReadOnlyList<GroupSummary>> ListGroupsAsync(CancellationToken ct)
     {
         try
         {
-            var groups = await etcd.KV.RangeAsync(
+            // Keys alone can be large too (etcd takes a 1.5 MiB key): listed in pages bounded in bytes.
+            var groups = await _range.ReadAllAsync(
                 new RangeRequest
                 {
                     Key = ByteString.CopyFromUtf8(MeshKeys.GroupsPrefix),
                     RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(MeshKeys.GroupsPrefix)),
                     KeysOnly = true,
-                },
-                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+                }, MaxValueBytes, ct);
             var result = new List<GroupSummary>(groups.Kvs.Count);
             foreach (var kv in groups.Kvs)
             {
@@ -94,7 +101,7 @@ public sealed class GroupDirectory(EtcdConnection etcd)
                         Key = ByteString.CopyFromUtf8(prefix),
                         RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
                         CountOnly = true,
-                        Revision = groups.Header.Revision,
+                        Revision = groups.Revision,
                     },
                     deadline: EtcdConnection.Deadline(), cancellationToken: ct);
                 result.Add(new GroupSummary(name, count.Count));
@@ -109,20 +116,20 @@ public sealed class GroupDirectory(EtcdConnection etcd)
     }
 
     /// <summary>The group's online members, and the revision they were read at (a watch continues after it).</summary>
+    /// <remarks>Read in pages bounded in bytes: junk under the prefix costs a page, never the list.</remarks>
     public async Task<(IReadOnlyList<MemberRecord> Members, long Revision)> ListMembersAsync(string group, CancellationToken ct)
     {
         var prefix = MeshKeys.MembersPrefix(group);
         try
         {
-            var response = await etcd.KV.RangeAsync(
+            var read = await _range.ReadAllAsync(
                 new RangeRequest
                 {
                     Key = ByteString.CopyFromUtf8(prefix),
                     RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
-                },
-                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
-            var members = new List<MemberRecord>(response.Kvs.Count);
-            foreach (var kv in response.Kvs)
+                }, MaxValueBytes, ct);
+            var members = new List<MemberRecord>(read.Kvs.Count);
+            foreach (var kv in read.Kvs)
             {
                 if (MemberRecord.TryParse(kv.Value.Span) is { } record)
                 {
@@ -130,7 +137,7 @@ public sealed class GroupDirectory(EtcdConnection etcd)
                 }
             }
 
-            return (members, response.Header.Revision);
+            return (members, read.Revision);
         }
         catch (RpcException e)
         {

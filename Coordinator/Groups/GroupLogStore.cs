@@ -13,58 +13,74 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogAppender
     /// <summary>The most entries read of one log.</summary>
     public const int MaxEntries = 100_000;
 
+    /// <summary>The largest value read from the group keys (log, key grants, admission requests): 8 times the largest
+    /// record they hold (a log entry, 8 KiB; a unit test holds every record's bound below this). Larger values are an
+    /// etcd writer's junk: reads hand them over empty, which every reader rejects as it rejects any junk.</summary>
+    public const int MaxValueBytes = 64 * 1024;
+
+    private readonly EtcdConnection _etcd = etcd;
+    private readonly BoundedRange _range = new(etcd);
+
     /// <summary>The most keys written with one entry: etcd takes 128 operations per transaction.</summary>
     public const int MaxAlongside = 120;
 
     /// <summary>The genesis (null when the group does not exist), the later entries by index, and the revision read at.</summary>
+    /// <remarks>The entries are read in pages bounded in bytes, all at the genesis's revision; a value larger than any
+    /// record comes back empty (invalid, as any junk at that index is).</remarks>
     public async Task<(byte[]? Genesis, IReadOnlyList<(long Index, byte[] Value)> Entries, long Revision)> ReadAsync(string group, CancellationToken ct)
     {
-        try
+        var prefix = MeshKeys.LogPrefix(group);
+        for (var attempt = 1; ; attempt++)
         {
-            var genesis = await etcd.KV.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(MeshKeys.Group(group)) },
-                deadline: EtcdConnection.Deadline(), cancellationToken: ct);
-            var prefix = MeshKeys.LogPrefix(group);
-            var entries = await etcd.KV.RangeAsync(new RangeRequest
+            try
             {
-                Key = ByteString.CopyFromUtf8(prefix),
-                RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
-                Limit = MaxEntries,
-                Revision = genesis.Header.Revision,
-            }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
-            var list = new List<(long, byte[])>(entries.Kvs.Count);
-            foreach (var kv in entries.Kvs)
-            {
-                if (long.TryParse(kv.Key.ToStringUtf8()[prefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index))
+                var genesis = await _etcd.KV.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(MeshKeys.Group(group)) },
+                    deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+                var entries = await _range.ReadAllAsync(new RangeRequest
                 {
-                    list.Add((index, kv.Value.ToByteArray()));
+                    Key = ByteString.CopyFromUtf8(prefix),
+                    RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
+                    Revision = genesis.Header.Revision,
+                }, MaxValueBytes, ct, MaxEntries, pageKeys: 5000);
+                var list = new List<(long, byte[])>(entries.Kvs.Count);
+                foreach (var kv in entries.Kvs)
+                {
+                    if (long.TryParse(kv.Key.ToStringUtf8()[prefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index))
+                    {
+                        list.Add((index, kv.Value.ToByteArray()));
+                    }
                 }
-            }
 
-            return (genesis.Kvs.Count == 0 ? null : genesis.Kvs[0].Value.ToByteArray(), list, genesis.Header.Revision);
-        }
-        catch (RpcException e)
-        {
-            throw etcd.Unavailable(e);
+                return (genesis.Kvs.Count == 0 ? null : genesis.Kvs[0].Value.ToByteArray(), list, genesis.Header.Revision);
+            }
+            catch (RpcException e) when (attempt < BoundedRange.MaxAttempts && EtcdFailure.IsCompacted(e))
+            {
+                // The revision the genesis was read at was compacted away between pages: read it all again.
+            }
+            catch (RpcException e)
+            {
+                throw _etcd.Unavailable(e);
+            }
         }
     }
 
-    /// <summary>The log's entries after <paramref name="after"/>, as changes (with their revisions), in index order.</summary>
+    /// <summary>The log's entries after <paramref name="after"/> (up to 1,000), as changes (with their revisions), in
+    /// index order.</summary>
     public async Task<IReadOnlyList<KeyChange>> ReadAfterAsync(string group, long after, CancellationToken ct)
     {
         var prefix = MeshKeys.LogPrefix(group);
         try
         {
-            var response = await etcd.KV.RangeAsync(new RangeRequest
+            var read = await _range.ReadAllAsync(new RangeRequest
             {
                 Key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, after + 1)),
                 RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
-                Limit = 1000,
-            }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
-            return response.Kvs.Select(kv => new KeyChange(kv.Key.ToStringUtf8(), false, kv.Value.ToByteArray(), kv.ModRevision, 0)).ToList();
+            }, MaxValueBytes, ct, maxKeys: 1000);
+            return read.Kvs.Select(kv => new KeyChange(kv.Key.ToStringUtf8(), false, kv.Value.ToByteArray(), kv.ModRevision, 0)).ToList();
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
 
@@ -127,12 +143,12 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogAppender
     {
         try
         {
-            await etcd.KV.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFrom(value) },
+            await _etcd.KV.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFrom(value) },
                 deadline: EtcdConnection.Deadline(), cancellationToken: ct);
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
 
@@ -141,31 +157,31 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogAppender
     {
         try
         {
-            var response = await etcd.KV.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(key) }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            var response = await _etcd.KV.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(key) }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
             return response.Kvs.Count == 0 ? null : (response.Kvs[0].Value.ToByteArray(), response.Kvs[0].ModRevision);
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
 
-    /// <summary>Every value under a prefix (bounded to <paramref name="limit"/> keys).</summary>
+    /// <summary>Every value under a prefix (bounded to <paramref name="limit"/> keys), read in pages bounded in bytes at
+    /// one revision; a value larger than any record comes back empty.</summary>
     public async Task<(IReadOnlyList<(string Key, byte[] Value)> Values, long Revision)> ListAsync(string prefix, int limit, CancellationToken ct)
     {
         try
         {
-            var response = await etcd.KV.RangeAsync(new RangeRequest
+            var read = await _range.ReadAllAsync(new RangeRequest
             {
                 Key = ByteString.CopyFromUtf8(prefix),
                 RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
-                Limit = limit,
-            }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
-            return (response.Kvs.Select(kv => (kv.Key.ToStringUtf8(), kv.Value.ToByteArray())).ToList(), response.Header.Revision);
+            }, MaxValueBytes, ct, maxKeys: limit);
+            return (read.Kvs.Select(kv => (kv.Key.ToStringUtf8(), kv.Value.ToByteArray())).ToList(), read.Revision);
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
 
@@ -186,7 +202,7 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogAppender
     {
         try
         {
-            var lease = await etcd.Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = (long)Math.Ceiling(ttl.TotalSeconds) },
+            var lease = await _etcd.Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = (long)Math.Ceiling(ttl.TotalSeconds) },
                 deadline: EtcdConnection.Deadline(), cancellationToken: ct);
             var k = ByteString.CopyFromUtf8(key);
             var txn = new TxnRequest();
@@ -196,7 +212,7 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogAppender
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
 
@@ -204,11 +220,11 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogAppender
     {
         try
         {
-            await etcd.KV.DeleteRangeAsync(new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            await _etcd.KV.DeleteRangeAsync(new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
 
@@ -216,11 +232,11 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogAppender
     {
         try
         {
-            return (await etcd.KV.TxnAsync(txn, deadline: EtcdConnection.Deadline(), cancellationToken: ct)).Succeeded;
+            return (await _etcd.KV.TxnAsync(txn, deadline: EtcdConnection.Deadline(), cancellationToken: ct)).Succeeded;
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
 }

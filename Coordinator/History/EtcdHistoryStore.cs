@@ -2,19 +2,44 @@ using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
 using Mesh.Coordinator.Etcd;
+using Microsoft.Extensions.Logging;
 
 namespace Mesh.Coordinator.History;
 
 /// <summary>Group history as etcd keys under <c>/mesh/history/{group}/</c>, written create-only in transactions.</summary>
-public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
+/// <remarks>Every read is paged by bytes as well as keys (<see cref="BoundedRange"/>): whatever an etcd writer stores
+/// under a group's prefix, no answer exceeds what the client takes, and the messages around it are all read.</remarks>
+public sealed class EtcdHistoryStore : IHistoryStore
 {
+    private readonly EtcdConnection _etcd;
+    private readonly BoundedRange _range;
+    private readonly OversizedValues _oversized;
+
+    /// <param name="etcd">The connection.</param>
+    /// <param name="log">Where values left out for their size are reported (a warning a minute at most).</param>
+    /// <param name="time">The clock of those warnings.</param>
+    public EtcdHistoryStore(EtcdConnection etcd, ILogger? log = null, TimeProvider? time = null)
+    {
+        _etcd = etcd;
+        _range = new BoundedRange(etcd);
+        _oversized = new OversizedValues(log, time);
+    }
+
+    /// <summary>The largest value a history entry may hold: above the largest envelope a peer seals (130.5 KiB, see
+    /// EnvelopeCodec.MaxEncodedBytes, which a unit test holds below this). Larger values are an etcd writer's junk:
+    /// reads leave them out.</summary>
+    public const int MaxValueBytes = 160 * 1024;
+
+    public long ValuesLeftOut => _oversized.Total;
+
     /// <summary>etcd rejects a transaction of more than 128 operations (its default --max-txn-ops).</summary>
     public const int MaxOpsPerTransaction = 128;
 
     /// <summary>etcd rejects a request over 1.5 MiB; stay well under it.</summary>
     public const int MaxBytesPerTransaction = 1024 * 1024;
 
-    /// <summary>Keys per range page: long histories are read in pages, never as one huge response.</summary>
+    /// <summary>The most keys a range page asks for: long histories are read in pages, never as one huge response
+    /// (fewer keys a page when the values are large, see <see cref="PageLimit"/>).</summary>
     public const int PageSize = 5000;
 
     public async Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct)
@@ -32,7 +57,7 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         try
         {
             var all = Transaction(entries);
-            var response = await etcd.KV.TxnAsync(all, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            var response = await _etcd.KV.TxnAsync(all, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
             if (response.Succeeded)
             {
                 return;
@@ -49,20 +74,20 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
                 });
             }
 
-            var existing = await etcd.KV.TxnAsync(probe, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+            var existing = await _etcd.KV.TxnAsync(probe, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
             var missing = entries.Where((_, i) => existing.Responses[i].ResponseRange.Count == 0).ToList();
-            if (missing.Count > 0 && !(await etcd.KV.TxnAsync(Transaction(missing), deadline: EtcdConnection.Deadline(), cancellationToken: ct)).Succeeded)
+            if (missing.Count > 0 && !(await _etcd.KV.TxnAsync(Transaction(missing), deadline: EtcdConnection.Deadline(), cancellationToken: ct)).Succeeded)
             {
                 // Raced with another writer of the same keys: settle them one by one.
                 foreach (var entry in missing)
                 {
-                    await etcd.KV.TxnAsync(Transaction([entry]), deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+                    await _etcd.KV.TxnAsync(Transaction([entry]), deadline: EtcdConnection.Deadline(), cancellationToken: ct);
                 }
             }
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
 
@@ -95,66 +120,125 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
     {
         var prefix = MeshKeys.HistoryPrefix(group);
         var found = new List<HistoryEntry>(names.Count);
+        var leftOut = 0;
+        // A transaction's answer is bounded by keys too: as many names per transaction as the answers before allow.
+        var limit = new PageLimit(MaxOpsPerTransaction);
         try
         {
-            foreach (var batch in names.Chunk(MaxOpsPerTransaction))
+            var at = 0;
+            while (at < names.Count)
             {
+                var batch = names.Skip(at).Take(limit.Current).ToList();
+                if (batch.Count == 1)
+                {
+                    var page = await _range.ReadAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(prefix + batch[0]) }, new PageLimit(1), ct);
+                    foreach (var kv in page.Response.Kvs)
+                    {
+                        found.Add(Entry(group, batch[0], kv, page.ValuesLeftOut, ref leftOut));
+                    }
+
+                    limit.Answered(1, page.Response.CalculateSize());
+                    at++;
+                    continue;
+                }
+
                 var txn = new TxnRequest();
                 foreach (var name in batch)
                 {
                     txn.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(prefix + name) } });
                 }
 
-                var response = await etcd.KV.TxnAsync(txn, deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
-                for (var i = 0; i < batch.Length; i++)
+                TxnResponse response;
+                try
+                {
+                    response = await _etcd.KV.TxnAsync(txn, deadline: EtcdConnection.Deadline(BoundedRange.PageTimeout), cancellationToken: ct);
+                }
+                catch (RpcException e) when (BoundedRange.IsTooLarge(e))
+                {
+                    limit.Shrink();
+                    continue;
+                }
+
+                limit.Answered(batch.Count, response.CalculateSize());
+                for (var i = 0; i < batch.Count; i++)
                 {
                     foreach (var kv in response.Responses[i].ResponseRange.Kvs)
                     {
-                        found.Add(new HistoryEntry(group, batch[i], kv.Value.ToByteArray()) { Revision = kv.ModRevision });
+                        found.Add(Entry(group, batch[i], kv, valueLeftOut: false, ref leftOut));
                     }
                 }
+
+                at += batch.Count;
             }
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
+        }
+        finally
+        {
+            _oversized.Add(group, leftOut);
         }
 
         return found;
     }
 
+    /// <summary>An entry as read; a value larger than any message is left out (the entry comes empty), so that junk
+    /// costs neither memory nor disk while its name still counts among the keys etcd holds.</summary>
+    private static HistoryEntry Entry(string group, string name, Mvccpb.KeyValue kv, bool valueLeftOut, ref int leftOut)
+    {
+        if (valueLeftOut || kv.Value.Length > MaxValueBytes)
+        {
+            leftOut++;
+            return new HistoryEntry(group, name, []) { Revision = kv.ModRevision };
+        }
+
+        return new HistoryEntry(group, name, kv.Value.ToByteArray()) { Revision = kv.ModRevision };
+    }
+
     private async Task<long> ReadSinceAsync(string group, long afterRevision, bool keysOnly, Func<List<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
     {
         var prefix = MeshKeys.HistoryPrefix(group);
-        var key = ByteString.CopyFromUtf8(prefix);
+        var start = ByteString.CopyFromUtf8(prefix);
         var rangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix));
+        var limit = new PageLimit(PageSize);
+        var leftOut = 0;
+        // Everything before revision `from` is handed over. While `within` is set, revision `from` itself is being read
+        // on its own, in key order, after that key (empty: from its first key): a page by modification revision ended
+        // inside it, and etcd's order among the keys of one revision (one transaction) is not stable from page to page.
         var from = afterRevision + 1;
+        ByteString? within = null;
         long revision = 0;
-        // Keys written in one transaction share a revision, so a page boundary may fall inside one: each next page
-        // starts at the last page's revision again, and the names already handed over at that revision are skipped.
-        var atBoundary = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             while (true)
             {
-                RangeResponse response;
+                var request = within is null
+                    ? new RangeRequest
+                    {
+                        Key = start,
+                        RangeEnd = rangeEnd,
+                        MinModRevision = from,
+                        SortTarget = RangeRequest.Types.SortTarget.Mod,
+                        SortOrder = RangeRequest.Types.SortOrder.Ascend,
+                        Revision = revision,
+                        KeysOnly = keysOnly,
+                    }
+                    : new RangeRequest
+                    {
+                        Key = within.IsEmpty ? start : BoundedRange.After(within),
+                        RangeEnd = rangeEnd,
+                        MinModRevision = from,
+                        MaxModRevision = from,
+                        Revision = revision,
+                        KeysOnly = keysOnly,
+                    };
+                BoundedPage page;
                 try
                 {
-                    response = await etcd.KV.RangeAsync(
-                        new RangeRequest
-                        {
-                            Key = key,
-                            RangeEnd = rangeEnd,
-                            MinModRevision = from,
-                            SortTarget = RangeRequest.Types.SortTarget.Mod,
-                            SortOrder = RangeRequest.Types.SortOrder.Ascend,
-                            Limit = PageSize,
-                            Revision = revision,
-                            KeysOnly = keysOnly,
-                        },
-                        deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                    page = await _range.ReadAsync(request, limit, ct);
                 }
-                catch (RpcException e) when (IsCompacted(e) && revision != 0)
+                catch (RpcException e) when (EtcdFailure.IsCompacted(e) && revision != 0)
                 {
                     // The snapshot the earlier pages were read at is gone. Filtering by modification revision works
                     // on any later one: go on from the same place at the current revision.
@@ -163,51 +247,60 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
                 }
 
                 // A header names the store's current revision, not the one read: keep the first page's.
-                revision = revision == 0 ? response.Header.Revision : revision;
-                var taken = new List<(long Revision, HistoryEntry Entry)>(response.Kvs.Count);
-                foreach (var kv in response.Kvs)
+                revision = revision == 0 ? page.Response.Header.Revision : revision;
+                var kvs = page.Response.Kvs;
+                var more = page.Response.More && kvs.Count > 0;
+                if (within is not null)
                 {
-                    var name = kv.Key.ToStringUtf8()[prefix.Length..];
-                    if (kv.ModRevision == from && atBoundary.Contains(name))
-                    {
-                        continue;
-                    }
-
-                    taken.Add((kv.ModRevision, new HistoryEntry(group, name, kv.Value.ToByteArray()) { Revision = kv.ModRevision }));
+                    // Key order is the order within one revision.
+                    await HandOver(kvs, long.MaxValue, page.ValuesLeftOut);
+                    within = more ? kvs[^1].Key : null;
+                    from += more ? 0 : 1;
+                    continue;
                 }
 
-                // etcd's sort by modification revision is not stable among the keys of one transaction: within a
-                // revision, key order (which is each sender's order) is restored here.
-                taken.Sort(static (a, b) => a.Revision != b.Revision ? a.Revision.CompareTo(b.Revision) : string.CompareOrdinal(a.Entry.Name, b.Entry.Name));
-                var page = taken.ConvertAll(t => t.Entry);
-
-                if (page.Count > 0)
+                if (!more)
                 {
-                    await onPage(page);
-                }
-
-                if (response.Kvs.Count < PageSize)
-                {
+                    await HandOver(kvs, long.MaxValue, page.ValuesLeftOut);
                     return revision;
                 }
 
-                var last = response.Kvs[^1].ModRevision;
-                if (last != from)
-                {
-                    atBoundary.Clear();
-                }
-
-                foreach (var kv in response.Kvs.Where(kv => kv.ModRevision == last))
-                {
-                    atBoundary.Add(kv.Key.ToStringUtf8()[prefix.Length..]);
-                }
-
+                // The page may have ended inside its last revision: that revision is read again, whole, on its own.
+                var last = kvs.Max(kv => kv.ModRevision);
+                await HandOver(kvs, last, page.ValuesLeftOut);
                 from = last;
+                within = ByteString.Empty;
             }
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
+        }
+        finally
+        {
+            _oversized.Add(group, leftOut);
+        }
+
+        // Hands over the page's entries written before `before`, by revision, and by key within one (each sender's
+        // order).
+        async Task HandOver(IReadOnlyList<Mvccpb.KeyValue> kvs, long before, bool valuesLeftOut)
+        {
+            var taken = new List<HistoryEntry>(kvs.Count);
+            foreach (var kv in kvs)
+            {
+                if (kv.ModRevision < before)
+                {
+                    taken.Add(keysOnly
+                        ? new HistoryEntry(group, kv.Key.ToStringUtf8()[prefix.Length..], []) { Revision = kv.ModRevision }
+                        : Entry(group, kv.Key.ToStringUtf8()[prefix.Length..], kv, valuesLeftOut, ref leftOut));
+                }
+            }
+
+            taken.Sort(static (a, b) => a.Revision != b.Revision ? a.Revision.CompareTo(b.Revision) : string.CompareOrdinal(a.Name, b.Name));
+            if (taken.Count > 0)
+            {
+                await onPage(taken);
+            }
         }
     }
 
@@ -216,20 +309,20 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         var prefix = MeshKeys.HistoryPrefix(group);
         var rangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix));
         var from = ByteString.CopyFromUtf8(prefix);
+        var limit = new PageLimit(PageSize);
+        var leftOut = 0;
         long revision = 0;
         long firstRevision = 0;
         try
         {
             while (true)
             {
-                RangeResponse response;
+                BoundedPage page;
                 try
                 {
-                    response = await etcd.KV.RangeAsync(
-                        new RangeRequest { Key = from, RangeEnd = rangeEnd, Limit = PageSize, Revision = revision },
-                        deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                    page = await _range.ReadAsync(new RangeRequest { Key = from, RangeEnd = rangeEnd, Revision = revision }, limit, ct);
                 }
-                catch (RpcException e) when (IsCompacted(e) && revision != 0)
+                catch (RpcException e) when (EtcdFailure.IsCompacted(e) && revision != 0)
                 {
                     // The snapshot was compacted away mid-read: go on after the last key handed over, at the current
                     // revision; what was written meanwhile before that key is read by revision at the end.
@@ -240,16 +333,17 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
 
                 // Every page is read at the first page's revision: one consistent snapshot, however long. (A header
                 // names the store's current revision, not the one read, so only the first page's is taken.)
+                var response = page.Response;
                 revision = revision == 0 ? response.Header.Revision : revision;
                 if (response.Kvs.Count > 0)
                 {
-                    var page = new List<HistoryEntry>(response.Kvs.Count);
+                    var entries = new List<HistoryEntry>(response.Kvs.Count);
                     foreach (var kv in response.Kvs)
                     {
-                        page.Add(new HistoryEntry(group, kv.Key.ToStringUtf8()[prefix.Length..], kv.Value.ToByteArray()) { Revision = kv.ModRevision });
+                        entries.Add(Entry(group, kv.Key.ToStringUtf8()[prefix.Length..], kv, page.ValuesLeftOut, ref leftOut));
                     }
 
-                    await onPage(page);
+                    await onPage(entries);
                 }
 
                 if (!response.More || response.Kvs.Count == 0)
@@ -258,13 +352,16 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
                 }
 
                 // Continue right after the last key of this page.
-                var last = response.Kvs[^1].Key.ToByteArray();
-                from = ByteString.CopyFrom([.. last, 0]);
+                from = BoundedRange.After(response.Kvs[^1].Key);
             }
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
+        }
+        finally
+        {
+            _oversized.Add(group, leftOut);
         }
 
         if (firstRevision == 0)
@@ -282,18 +379,18 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         var prefix = MeshKeys.HistoryPrefix(group);
         try
         {
-            var response = await etcd.KV.RangeAsync(
+            var response = await _etcd.KV.RangeAsync(
                 new RangeRequest { Key = ByteString.CopyFromUtf8(prefix + from), RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)), CountOnly = true, Revision = revision },
                 deadline: EtcdConnection.Deadline(), cancellationToken: ct);
             return response.Count;
         }
-        catch (RpcException e) when (IsCompacted(e))
+        catch (RpcException e) when (EtcdFailure.IsCompacted(e))
         {
             return null;
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
 
@@ -305,14 +402,14 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         var prefix = MeshKeys.HistoryPrefix(group);
         try
         {
-            var response = await etcd.KV.RangeAsync(
+            var response = await _etcd.KV.RangeAsync(
                 new RangeRequest { Key = ByteString.CopyFromUtf8(prefix), RangeEnd = ByteString.CopyFromUtf8(prefix + bound), CountOnly = true },
                 deadline: EtcdConnection.Deadline(), cancellationToken: ct);
             return response.Count;
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
 
@@ -322,21 +419,21 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         var from = ByteString.CopyFromUtf8(prefix);
         var end = ByteString.CopyFromUtf8(prefix + bound);
         long deleted = 0;
+        // Keys alone can be large too (etcd takes a 1.5 MiB key): the listing is bounded in bytes like any read.
+        var limit = new PageLimit(DeleteBatch);
         try
         {
             while (true)
             {
                 // Find where the next batch ends (keys only), then delete up to there in one request.
-                var batch = await etcd.KV.RangeAsync(
-                    new RangeRequest { Key = from, RangeEnd = end, Limit = DeleteBatch, KeysOnly = true },
-                    deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
+                var batch = (await _range.ReadAsync(new RangeRequest { Key = from, RangeEnd = end, KeysOnly = true }, limit, ct)).Response;
                 if (batch.Kvs.Count == 0)
                 {
                     return deleted;
                 }
 
-                var upTo = batch.More ? ByteString.CopyFrom([.. batch.Kvs[^1].Key.ToByteArray(), 0]) : end;
-                var response = await etcd.KV.DeleteRangeAsync(
+                var upTo = batch.More ? BoundedRange.After(batch.Kvs[^1].Key) : end;
+                var response = await _etcd.KV.DeleteRangeAsync(
                     new DeleteRangeRequest { Key = from, RangeEnd = upTo },
                     deadline: EtcdConnection.Deadline(TimeSpan.FromSeconds(15)), cancellationToken: ct);
                 deleted += response.Deleted;
@@ -350,10 +447,7 @@ public sealed class EtcdHistoryStore(EtcdConnection etcd) : IHistoryStore
         }
         catch (RpcException e)
         {
-            throw etcd.Unavailable(e);
+            throw _etcd.Unavailable(e);
         }
     }
-
-    private static bool IsCompacted(RpcException e) =>
-        e.StatusCode == StatusCode.OutOfRange || e.Status.Detail.Contains("compacted", StringComparison.Ordinal);
 }

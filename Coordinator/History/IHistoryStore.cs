@@ -1,8 +1,14 @@
 namespace Mesh.Coordinator.History;
 
 /// <summary>Durable, append-only history of groups.</summary>
+/// <remarks>A value larger than any message (<see cref="EtcdHistoryStore.MaxValueBytes"/>) is an etcd writer's junk:
+/// reads hand its entry over with the value left out (empty), so that it costs neither memory nor disk while its name
+/// still counts among what the store holds, and count it in <see cref="ValuesLeftOut"/>.</remarks>
 public interface IHistoryStore
 {
+    /// <summary>How many values reads have left out so far for their size.</summary>
+    long ValuesLeftOut { get; }
+
     /// <summary>Writes entries that do not exist yet; an entry already stored is left as it is (create-only), so a
     /// retried append never duplicates.</summary>
     Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct);

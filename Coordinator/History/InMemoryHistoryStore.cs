@@ -6,6 +6,9 @@ public sealed class InMemoryHistoryStore : IHistoryStore
     private readonly Lock _lock = new();
     private readonly Dictionary<string, SortedDictionary<string, (byte[] Value, long Revision)>> _groups = new();
     private long _revision;
+    private long _valuesLeftOut;
+
+    public long ValuesLeftOut => Interlocked.Read(ref _valuesLeftOut);
 
     /// <summary>How many append calls reached the store (each one is one round trip in the real store).</summary>
     public int AppendCalls { get; private set; }
@@ -49,7 +52,7 @@ public sealed class InMemoryHistoryStore : IHistoryStore
         {
             revision = _revision;
             all = _groups.TryGetValue(group, out var history)
-                ? history.Select(kv => new HistoryEntry(group, kv.Key, kv.Value.Value)).ToList()
+                ? history.Select(kv => Entry(group, kv.Key, kv.Value.Value, kv.Value.Revision)).ToList()
                 : [];
         }
 
@@ -70,7 +73,7 @@ public sealed class InMemoryHistoryStore : IHistoryStore
             revision = _revision;
             newer = _groups.TryGetValue(group, out var history)
                 ? history.Where(kv => kv.Value.Revision > afterRevision).OrderBy(kv => kv.Value.Revision)
-                    .Select(kv => new HistoryEntry(group, kv.Key, kv.Value.Value)).ToList()
+                    .Select(kv => Entry(group, kv.Key, kv.Value.Value, kv.Value.Revision)).ToList()
                 : [];
         }
 
@@ -82,15 +85,44 @@ public sealed class InMemoryHistoryStore : IHistoryStore
         return revision;
     }
 
-    public Task<long> ReadNamesSinceAsync(string group, long afterRevision, Func<IReadOnlyList<string>, ValueTask> onPage, CancellationToken ct) =>
-        ReadSinceAsync(group, afterRevision, page => onPage(page.Select(e => e.Name).ToList()), ct);
+    public async Task<long> ReadNamesSinceAsync(string group, long afterRevision, Func<IReadOnlyList<string>, ValueTask> onPage, CancellationToken ct)
+    {
+        List<string> newer;
+        long revision;
+        lock (_lock)
+        {
+            revision = _revision;
+            newer = _groups.TryGetValue(group, out var history)
+                ? history.Where(kv => kv.Value.Revision > afterRevision).OrderBy(kv => kv.Value.Revision).Select(kv => kv.Key).ToList()
+                : [];
+        }
+
+        foreach (var page in newer.Chunk(EtcdHistoryStore.PageSize))
+        {
+            await onPage(page);
+        }
+
+        return revision;
+    }
+
+    /// <summary>An entry as the real store hands it over: a value larger than any message left out.</summary>
+    private HistoryEntry Entry(string group, string name, byte[] value, long revision)
+    {
+        if (value.Length <= EtcdHistoryStore.MaxValueBytes)
+        {
+            return new HistoryEntry(group, name, value) { Revision = revision };
+        }
+
+        Interlocked.Increment(ref _valuesLeftOut);
+        return new HistoryEntry(group, name, []) { Revision = revision };
+    }
 
     public Task<IReadOnlyList<HistoryEntry>> GetAsync(string group, IReadOnlyList<string> names, CancellationToken ct)
     {
         lock (_lock)
         {
             IReadOnlyList<HistoryEntry> found = _groups.TryGetValue(group, out var history)
-                ? names.Where(history.ContainsKey).Select(n => new HistoryEntry(group, n, history[n].Value) { Revision = history[n].Revision }).ToList()
+                ? names.Where(history.ContainsKey).Select(n => Entry(group, n, history[n].Value, history[n].Revision)).ToList()
                 : [];
             return Task.FromResult(found);
         }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Mesh.Coordinator;
 using Mesh.Coordinator.Etcd;
 using Mesh.Peer.Configuration;
 
@@ -25,6 +26,7 @@ public static class Cli
         root.Options.Add(CommonOptions.EtcdKey);
         root.Options.Add(CommonOptions.EtcdUser);
         root.Options.Add(CommonOptions.EtcdPasswordFile);
+        root.Options.Add(CommonOptions.EtcdInsecurePassword);
         return root;
     }
 
@@ -57,12 +59,12 @@ public static class Cli
         }
         catch (MeshException e)
         {
-            await Console.Error.WriteLineAsync($"mesh: {e.Message}");
+            await Console.Error.WriteLineAsync($"mesh: {TerminalText.OneLine(e.Message)}");
             return e.ExitCode;
         }
         catch (EtcdUnavailableException e)
         {
-            await Console.Error.WriteLineAsync($"mesh: {e.Message}");
+            await Console.Error.WriteLineAsync($"mesh: {TerminalText.OneLine(e.Message)}");
             return 1;
         }
         catch (OperationCanceledException)
@@ -71,7 +73,7 @@ public static class Cli
         }
         catch (Exception e)
         {
-            await Console.Error.WriteLineAsync($"mesh: unexpected error: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            await Console.Error.WriteLineAsync($"mesh: unexpected error: {e.GetType().Name}: {TerminalText.OneLine(e.Message)}");
             return 1;
         }
     }

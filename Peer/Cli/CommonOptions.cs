@@ -48,6 +48,12 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    public static readonly Option<bool> EtcdInsecurePassword = new("--etcd-insecure-password")
+    {
+        Description = "send the etcd password to http:// endpoints, in clear text, with a warning (env MESH_ETCD_INSECURE_PASSWORD=1); without it a password with an http:// endpoint is refused",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Json = new("--json") { Description = "one JSON object per line" };
 
     public static MeshOptions Resolve(ParseResult result, string? name = null, string? bind = null, string? advertise = null, int? leaseTtl = null)
@@ -56,7 +62,7 @@ internal static class CommonOptions
         return options with
         {
             Etcd = EtcdAccess.From(options.EtcdEndpoints, result.GetValue(EtcdCaCert), result.GetValue(EtcdCert),
-                result.GetValue(EtcdKey), result.GetValue(EtcdUser), result.GetValue(EtcdPasswordFile)),
+                result.GetValue(EtcdKey), result.GetValue(EtcdUser), result.GetValue(EtcdPasswordFile), result.GetValue(EtcdInsecurePassword)),
         };
     }
 }

@@ -39,7 +39,7 @@ internal static class HistoryCommand
             var merged = GroupLogSync.Merge(name, new GroupLogCopy(options.Home).Load(name), genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             foreach (var error in merged.Errors)
             {
-                Console.Error.WriteLine($"mesh: {error}");
+                Console.Error.WriteLine($"mesh: {TerminalText.OneLine(error)}");
             }
 
             var log = merged.Log ?? throw new MeshException($"group '{name}' has no valid group log in etcd or in {options.Home}");
@@ -108,7 +108,8 @@ internal static class HistoryCommand
             stdout.Flush();
             if (skipped > 0)
             {
-                Console.Error.WriteLine($"mesh: skipped {skipped} history entries of '{name}' that this home cannot open or that the group log does not vouch for (corrupt, forged, or sealed under an epoch this home has no key of)");
+                var tooLarge = store.ValuesLeftOut > 0 ? $"; {store.ValuesLeftOut} of them larger than any message, not read" : "";
+                Console.Error.WriteLine($"mesh: skipped {skipped} history entries of '{name}' that this home cannot open or that the group log does not vouch for (corrupt, forged, or sealed under an epoch this home has no key of{tooLarge})");
             }
 
             return 0;

@@ -33,7 +33,7 @@ internal static class InviteCommand
             var merged = GroupLogSync.Merge(name, log, genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             foreach (var error in merged.Errors)
             {
-                Console.Error.WriteLine($"mesh: {error}");
+                Console.Error.WriteLine($"mesh: {TerminalText.OneLine(error)}");
             }
 
             if (!merged.Log!.Members.ContainsKey(identity.PeerId))

@@ -1,9 +1,11 @@
+using Mesh.Coordinator;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Peer.Logging;
 
 /// <summary>Writes one line per log entry, at a level set by MESH_LOG: to stderr in headless mode (stdout belongs to
-/// the JSON-lines contract), to a file under the home while the terminal UI owns the screen.</summary>
+/// the JSON-lines contract), to a file under the home while the terminal UI owns the screen. Every line is made
+/// printable (<see cref="TerminalText"/>): what others wrote cannot drive the terminal it is read on.</summary>
 public sealed class LineLoggerFactory(LogLevel minimum, TextWriter output) : ILoggerFactory
 {
     private readonly Lock _gate = new();
@@ -52,8 +54,13 @@ public sealed class LineLoggerFactory(LogLevel minimum, TextWriter output) : ILo
             }
 
             // One line per entry: the exception's message, never its stack trace (set MESH_LOG=Trace for that).
-            var detail = exception is null ? "" : minimum <= LogLevel.Trace ? $" | {exception}" : $" | {exception.GetType().Name}: {exception.Message}";
-            var line = $"{DateTime.UtcNow:HH:mm:ss.fff} {Short(logLevel)} {category}: {formatter(state, exception)}{detail}";
+            // Messages carry names and texts from etcd and from other peers (a member record's name, a reason, an
+            // exception's message): no control character or terminal escape of theirs reaches a terminal or a log
+            // that someone will cat, whichever call wrote them.
+            var detail = exception is null ? ""
+                : minimum <= LogLevel.Trace ? $" | {TerminalText.Safe(exception.ToString())}"
+                : $" | {exception.GetType().Name}: {TerminalText.OneLine(exception.Message)}";
+            var line = $"{DateTime.UtcNow:HH:mm:ss.fff} {Short(logLevel)} {TerminalText.OneLine(category)}: {TerminalText.OneLine(formatter(state, exception))}{detail}";
             lock (gate)
             {
                 output.WriteLine(line);

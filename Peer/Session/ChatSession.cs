@@ -101,7 +101,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         _logStore = new GroupLogStore(etcd);
         _logCopy = new GroupLogCopy(options.Home);
         _warnings = new RateLimitedWarnings(_log);
-        _history = new EtcdHistoryStore(etcd);
+        _history = new EtcdHistoryStore(etcd, logs.CreateLogger("history"));
         // The node calls these on its loop, which owns the session's state too: a frame goes from its socket straight
         // into the receiver, with no queue between.
         _node = new MeshNode(identity.Certificate, identity.PeerId,

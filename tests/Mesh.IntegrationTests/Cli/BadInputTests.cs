@@ -39,6 +39,43 @@ public sealed class BadInputTests : EtcdFixture
         Assert.That(stdout, Is.Empty);
     }
 
+    [TestCase("groups")]
+    [TestCase("join", "g", "--name", "a", "--headless")]
+    [TestCase("members", "g")]
+    public async Task An_etcd_password_for_an_http_endpoint_is_refused_in_one_line_unless_sent_knowingly(params string[] args)
+    {
+        var passwordFile = Path.Combine(Path.GetTempPath(), $"mesh-pw-{Guid.NewGuid():N}");
+        var home = Path.Combine(Path.GetTempPath(), $"mesh-pw-home-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(passwordFile, "hunter2\n");
+        try
+        {
+            var dead = $"http://127.0.0.1:{FreePort.Next()}";
+            string[] access = ["--etcd", dead, "--etcd-user", "mesh", "--etcd-password-file", passwordFile, "--home", home];
+            var (code, stdout, stderr) = await MeshCli.RunAsync([.. args, .. access]);
+            Assert.That(code, Is.EqualTo(2));
+            AssertOneLine(stderr, $"the etcd password would go in clear text to {dead}");
+            Assert.That(stderr, Does.Contain("--etcd-insecure-password").And.Not.Contain("hunter2"));
+            Assert.That(stdout, Is.Empty);
+
+            // Sent knowingly: one warning line, then on as usual (here: etcd is not there, named in one line).
+            (code, _, stderr) = await MeshCli.RunAsync([.. args, .. access, "--etcd-insecure-password"]);
+            var lines = stderr.Trim().Split('\n');
+            Assert.That(code, Is.EqualTo(1), stderr);
+            Assert.That(lines, Has.Length.EqualTo(2), stderr);
+            Assert.That(lines[0], Does.StartWith("mesh: warning: the etcd password goes in clear text to " + dead));
+            Assert.That(lines[1], Does.Contain("etcd unreachable at " + dead));
+            Assert.That(stderr, Does.Not.Contain("hunter2").And.Not.Contain("   at "));
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+            if (Directory.Exists(home))
+            {
+                Directory.Delete(home, recursive: true);
+            }
+        }
+    }
+
     [TestCase("join", "g", "--name", "a", "--headless")]
     [TestCase("history", "g")]
     [TestCase("groups")]

@@ -196,6 +196,74 @@ public abstract class HistoryStoreContract
     }
 
     [Test]
+    public async Task Seventy_megabytes_of_junk_between_messages_leaves_every_message_read_in_order_and_the_junk_values_left_out()
+    {
+        var store = Store;
+        var group = $"junk-{Guid.NewGuid():N}";
+        var ct = CancellationToken.None;
+        var start = await store.ReadAsync(group, _ => ValueTask.CompletedTask, ct);
+        // 50 values of 1.4 MB (under etcd's 1.5 MiB request limit), each written on its own between two transactions
+        // of messages, with names that sort between theirs.
+        var junk = new byte[1_400_000];
+        new Random(28).NextBytes(junk);
+        var written = new List<string>();
+        var junkNames = new List<string>();
+        for (var i = 0; i < 50; i++)
+        {
+            await store.AppendAsync([Entry(group, i * 100), Entry(group, i * 100 + 1)], ct);
+            junkNames.Add($"{i * 100 + 50:D13}-junk");
+            await store.AppendAsync([new HistoryEntry(group, junkNames[^1], junk)], ct);
+            written.AddRange([Entry(group, i * 100).Name, Entry(group, i * 100 + 1).Name, junkNames[^1]]);
+        }
+
+        await store.AppendAsync([Entry(group, 999_999)], ct);
+        written.Add(Entry(group, 999_999).Name);
+        var messages = written.Where(n => !n.EndsWith("-junk", StringComparison.Ordinal)).ToList();
+
+        var leftOut = store.ValuesLeftOut;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var all = new List<HistoryEntry>();
+        await store.ReadAsync(group, page =>
+        {
+            all.AddRange(page);
+            return ValueTask.CompletedTask;
+        }, ct);
+        Assert.That(all.Select(e => e.Name), Is.EqualTo(written), "every key, in key order");
+        Assert.That(all.Where(e => e.Value.Length > 0).Select(e => e.Name), Is.EqualTo(messages), "every message with its value");
+        Assert.That(all.Where(e => junkNames.Contains(e.Name)).Select(e => e.Value.Length), Has.All.Zero, "no junk value handed over");
+        Assert.That(store.ValuesLeftOut - leftOut, Is.EqualTo(50), "each junk value counted");
+        TestContext.Out.WriteLine($"read in key order: {clock.ElapsedMilliseconds} ms");
+
+        clock.Restart();
+        var since = new List<HistoryEntry>();
+        await store.ReadSinceAsync(group, start, page =>
+        {
+            since.AddRange(page);
+            return ValueTask.CompletedTask;
+        }, ct);
+        Assert.That(since.Select(e => e.Name), Is.EqualTo(written), "every key, in write order");
+        Assert.That(since.Where(e => e.Value.Length > 0).Select(e => System.Text.Encoding.UTF8.GetString(e.Value)),
+            Is.EqualTo(messages.Select(n => $"value {int.Parse(n[..13], System.Globalization.CultureInfo.InvariantCulture)}")));
+        Assert.That(store.ValuesLeftOut - leftOut, Is.EqualTo(100));
+        TestContext.Out.WriteLine($"read in write order: {clock.ElapsedMilliseconds} ms");
+
+        var names = new List<string>();
+        await store.ReadNamesSinceAsync(group, start, page =>
+        {
+            names.AddRange(page);
+            return ValueTask.CompletedTask;
+        }, ct);
+        Assert.That(names, Is.EqualTo(written));
+
+        clock.Restart();
+        var got = await store.GetAsync(group, written, ct);
+        TestContext.Out.WriteLine($"fetched by name: {clock.ElapsedMilliseconds} ms");
+        Assert.That(got.Select(e => e.Name), Is.EqualTo(written), "fetched by name, in the order asked");
+        Assert.That(got.Where(e => e.Value.Length > 0).Select(e => e.Name), Is.EqualTo(messages));
+        Assert.That(store.ValuesLeftOut - leftOut, Is.EqualTo(150));
+    }
+
+    [Test]
     public async Task Groups_do_not_see_each_others_history()
     {
         var a = $"a-{Guid.NewGuid():N}";

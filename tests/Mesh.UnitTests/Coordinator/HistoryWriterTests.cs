@@ -113,6 +113,8 @@ public sealed class HistoryWriterTests
 
     private sealed class NeverAnswers : IHistoryStore
     {
+        public long ValuesLeftOut => 0;
+
         public Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct) => Task.Delay(Timeout.Infinite, ct);
 
         public Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) => Task.FromResult(0L);
