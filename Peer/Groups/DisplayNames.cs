@@ -9,20 +9,18 @@ public static class DisplayNames
     /// <summary>The first four hex digits of the signing key's fingerprint.</summary>
     public static string ShortFingerprint(ReadOnlySpan<byte> signingKey) => PeerIdentity.FingerprintOf(signingKey)[..4];
 
-    /// <summary>The label of <paramref name="peerId"/> speaking as <paramref name="name"/> in a group with
-    /// <paramref name="log"/>: the plain name unless another member of the log uses it, or the name is not the one the
-    /// log holds for that peer.</summary>
+    /// <summary>The label of <paramref name="peerId"/> (which calls itself <paramref name="name"/>) in a group with
+    /// <paramref name="log"/>: the name the log pinned for it, whatever it calls itself now, with a short fingerprint when
+    /// another peer was ever added with that name (a departed member's included).</summary>
     public static string Label(GroupLog? log, string peerId, string name)
     {
         if (log is null || log.SigningKeyOf(peerId) is not { } key)
         {
-            return name;
+            return Configuration.Naming.Printable(name);
         }
 
-        // Another member goes by this name: two if the peer itself was added with it, one if it was not.
-        var own = log.Members.TryGetValue(peerId, out var member) && member.Name == name;
-        var shared = log.MembersNamed(name) >= (own ? 2 : 1);
-        return shared ? $"{name}#{ShortFingerprint(key)}" : name;
+        var pinned = log.NameOf(peerId) ?? Configuration.Naming.Printable(name);
+        return log.PeersNamed(pinned) >= 2 ? $"{pinned}#{ShortFingerprint(key)}" : pinned;
     }
 
     /// <summary>Finds the member a user means by <paramref name="label"/> (a name, or name#fingerprint); null with the

@@ -20,6 +20,7 @@ public sealed class GroupLog
     private readonly List<byte[]> _records = [];
     private readonly HashSet<string> _invites = new(StringComparer.Ordinal);
     private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _pinnedNames = new(StringComparer.Ordinal);
     private Dictionary<string, int>? _nameCounts;
 
     private GroupLog(LogEntry genesis, byte[] record)
@@ -31,6 +32,7 @@ public sealed class GroupLog
         Creator = genesis.By;
         var creator = new LogMember(genesis.By, genesis.SigningKey, genesis.PeerCurveKey!, genesis.PeerName!, Admin: true);
         _members[creator.PeerId] = creator;
+        _pinnedNames[creator.PeerId] = creator.Name;
         _spans[creator.PeerId] = [new Span(0, genesis.SigningKey)];
         _epochs.Add(new KeyEpoch(1, genesis.KeyCheck!, 0));
         _hashes.Add(genesis.Hash);
@@ -231,16 +233,16 @@ public sealed class GroupLog
             To == long.MaxValue || (Cut is null ? sentAtMs <= ToAtMs : Cut.TryGetValue(run, out var last) && seq <= last);
     }
 
-    /// <summary>How many current members were added with <paramref name="name"/> (kept until the members change: every
-    /// message shown asks).</summary>
-    public int MembersNamed(string name)
+    /// <summary>How many peers were ever added with <paramref name="name"/>, departed ones included: a newcomer taking a
+    /// departed member's name is told apart from it (kept until the log changes: every message shown asks).</summary>
+    public int PeersNamed(string name)
     {
-        _nameCounts ??= _members.Values.GroupBy(m => m.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        _nameCounts ??= _pinnedNames.Values.GroupBy(n => n, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         return _nameCounts.GetValueOrDefault(name);
     }
 
-    /// <summary>The name a peer was added with, for peers that are or were members.</summary>
-    public string? NameOf(string peerId) => _members.TryGetValue(peerId, out var m) ? m.Name : null;
+    /// <summary>The name the log pinned for a peer that is or was a member (at its latest addition); null for a stranger.</summary>
+    public string? NameOf(string peerId) => _pinnedNames.GetValueOrDefault(peerId);
 
     private string Check(LogEntry e)
     {
@@ -346,6 +348,7 @@ public sealed class GroupLog
         {
             case LogOp.Add:
                 _members[e.Peer!] = new LogMember(e.Peer!, e.PeerSigningKey!, e.PeerCurveKey!, e.PeerName!, Admin: false);
+                _pinnedNames[e.Peer!] = e.PeerName!;
                 if (!_spans.TryGetValue(e.Peer!, out var spans))
                 {
                     _spans[e.Peer!] = spans = [];

@@ -24,14 +24,33 @@ public sealed class DisplayNamesTests
         var second = DisplayNames.Label(log, b.PeerId, "amy");
         Assert.That(first, Is.EqualTo("amy#" + DisplayNames.ShortFingerprint(a.SigningPublicKey)));
         Assert.That(second, Is.Not.EqualTo(first));
-        Assert.That(DisplayNames.Label(log, c.PeerId, "amy"), Does.StartWith("amy#"), "cy speaking as amy is marked");
+        Assert.That(DisplayNames.Label(log, c.PeerId, "amy"), Is.EqualTo("cy"), "cy calling itself amy is shown by the name the log pinned");
         Assert.That(DisplayNames.Label(log, c.PeerId, "cy"), Is.EqualTo("cy"));
+        Assert.That(DisplayNames.Label(log, "stranger", "bad\u001b[2J"), Is.EqualTo(Mesh.Peer.Configuration.Naming.Printable("bad\u001b[2J")));
 
         Assert.That(DisplayNames.Find(log, "amy", out var error), Is.Null);
         Assert.That(error, Does.Contain("2 members"));
         Assert.That(DisplayNames.Find(log, second, out _)!.PeerId, Is.EqualTo(b.PeerId));
         Assert.That(DisplayNames.Find(log, "zed", out error), Is.Null);
         Assert.That(error, Does.Contain("no member"));
+    }
+
+    [Test]
+    public void A_newcomer_taking_a_departed_members_name_is_told_apart_from_it()
+    {
+        using var a = Identities.New();
+        using var old = Identities.New();
+        using var impostor = Identities.New();
+        var genesis = GroupCommits.Genesis("g", LogEntry.Open, a, "amy", 1);
+        var log = GroupLog.TryStart("g", genesis.Record, out _)!;
+        var keys = new Dictionary<long, GroupKey> { [1] = genesis.NewKey! };
+        Assert.That(log.TryApply(GroupCommits.Add(log, a, Joiners.Of(old, "mallory", log), keys, 2).Record, out _), Is.True);
+        Assert.That(DisplayNames.Label(log, old.PeerId, "mallory"), Is.EqualTo("mallory"));
+        Assert.That(log.TryApply(GroupCommits.Rotate(log, a, old.PeerId, 3, []).Record, out _), Is.True);
+        Assert.That(log.TryApply(GroupCommits.Add(log, a, Joiners.Of(impostor, "mallory", log), keys, 4).Record, out var why), Is.True, why);
+
+        Assert.That(DisplayNames.Label(log, impostor.PeerId, "mallory"), Is.EqualTo("mallory#" + DisplayNames.ShortFingerprint(impostor.SigningPublicKey)));
+        Assert.That(DisplayNames.Label(log, old.PeerId, "mallory"), Is.EqualTo("mallory#" + DisplayNames.ShortFingerprint(old.SigningPublicKey)), "in history too");
     }
 
     [Test]
