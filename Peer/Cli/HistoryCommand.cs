@@ -36,7 +36,7 @@ internal static class HistoryCommand
 
             // The log says who could seal what under which epoch: this home's copy, extended by etcd's checked entries.
             var (genesis, entries, _) = await new GroupLogStore(etcd).ReadAsync(name, ct);
-            var merged = GroupLogSync.Merge(name, new GroupLogCopy(options.Home).Load(name), genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var merged = GroupLogSync.Merge(name, new GroupLogCopy(options.Home).Load(name), genesis, entries);
             foreach (var error in merged.Errors)
             {
                 Console.Error.WriteLine($"mesh: {TerminalText.OneLine(error)}");

@@ -30,7 +30,7 @@ internal static class InviteCommand
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             var store = new GroupLogStore(etcd);
             var (genesis, entries, _) = await store.ReadAsync(name, ct);
-            var merged = GroupLogSync.Merge(name, log, genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var merged = GroupLogSync.Merge(name, log, genesis, entries);
             foreach (var error in merged.Errors)
             {
                 Console.Error.WriteLine($"mesh: {TerminalText.OneLine(error)}");

@@ -111,17 +111,15 @@ public sealed class GroupLog
         return new GroupLog(genesis, record);
     }
 
-    /// <summary>How far ahead of the clock of the peer applying it an entry may be stamped: further is refused (and so
-    /// replaced by the next honest commit), so that no member can carry the log's time into the future.</summary>
+    /// <summary>How far ahead of a peer's clock an entry may be stamped before the peer says so.</summary>
+    /// <remarks>Said, not refused: a rule that depended on each member's clock would split members whose clocks differ
+    /// (a member ten days behind would refuse every entry the others apply). No decision rests on an entry's time in a
+    /// version 2 log: departures end at a cut in the member's stream, not at a time.</remarks>
     public static readonly TimeSpan MaxAhead = TimeSpan.FromMinutes(10);
 
     /// <summary>Applies the next entry; false, with the reason, when the chain does not allow it (the state is then
     /// unchanged).</summary>
-    /// <param name="record">The stored entry.</param>
-    /// <param name="error">Why it was refused.</param>
-    /// <param name="nowMs">The applying peer's clock, to refuse entries stamped beyond <see cref="MaxAhead"/>; null for
-    /// entries this home checked already (its own copy).</param>
-    public bool TryApply(byte[] record, out string error, long? nowMs = null)
+    public bool TryApply(byte[] record, out string error)
     {
         var entry = LogEntry.TryParse(record, out error);
         if (entry is null)
@@ -133,11 +131,6 @@ public sealed class GroupLog
         if (error.Length == 0 && entry.AtMs < HeadAtMs)
         {
             error = "stamped before the entry it follows";
-        }
-
-        if (error.Length == 0 && nowMs is { } now && entry.AtMs > now + (long)MaxAhead.TotalMilliseconds)
-        {
-            error = $"stamped {TimeSpan.FromMilliseconds(entry.AtMs - now).TotalMinutes:F0} minutes ahead of this peer's clock";
         }
 
         if (error.Length > 0)

@@ -15,8 +15,7 @@ public static class GroupLogSync
     /// <param name="copy">This home's copy, or null.</param>
     /// <param name="genesis">etcd's directory entry, or null when there is none.</param>
     /// <param name="entries">etcd's later entries, by index (any order).</param>
-    /// <param name="nowMs">This peer's clock: entries stamped too far ahead of it are refused.</param>
-    public static Result Merge(string group, GroupLog? copy, byte[]? genesis, IReadOnlyList<(long Index, byte[] Value)> entries, long nowMs)
+    public static Result Merge(string group, GroupLog? copy, byte[]? genesis, IReadOnlyList<(long Index, byte[] Value)> entries)
     {
         var errors = new List<string>();
         var repairs = new List<long>();
@@ -74,7 +73,7 @@ public static class GroupLogSync
                 break;
             }
 
-            if (!log.TryApply(value, out var why, nowMs))
+            if (!log.TryApply(value, out var why))
             {
                 errors.Add($"group '{group}': entry {index} of the group log rejected ({why}); ignoring it and what follows");
                 break;

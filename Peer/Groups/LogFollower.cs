@@ -124,7 +124,7 @@ public sealed class LogFollower(GroupLog log)
         while (_future.Remove(Log.Head + 1, out var next))
         {
             var index = Log.Head + 1;
-            if (!Log.TryApply(next.Value, out var why, nowMs))
+            if (!Log.TryApply(next.Value, out var why))
             {
                 NextSlotRevision = next.ModRevision;
                 if (_reported.Add(index))
@@ -137,7 +137,13 @@ public sealed class LogFollower(GroupLog log)
 
             _reported.Remove(index);
             NextSlotRevision = 0;
-            applied.Add(LogEntry.TryParse(next.Value, out _)!);
+            var entry = LogEntry.TryParse(next.Value, out _)!;
+            if (entry.AtMs > nowMs + (long)GroupLog.MaxAhead.TotalMilliseconds)
+            {
+                errors.Add($"group '{Group}': entry {index} of the group log, by {Log.NameOf(entry.By) ?? entry.By}, is stamped {Ahead(entry.AtMs - nowMs)} ahead of this peer's clock (one of the two clocks is wrong; no decision rests on it)");
+            }
+
+            applied.Add(entry);
         }
 
         return applied.Count == 0 && repairs.Count == 0 && errors.Count == 0 ? LogStep.Nothing : new LogStep(applied, repairs, errors);
@@ -154,6 +160,9 @@ public sealed class LogFollower(GroupLog log)
             return null;
         }
 
-        return Log.PrefixUpTo(index - 1).TryApply(value, out _, nowMs) ? entry : null;
+        return Log.PrefixUpTo(index - 1).TryApply(value, out _) ? entry : null;
     }
+
+    private static string Ahead(long ms) =>
+        ms >= 2 * 86_400_000L ? $"{ms / 86_400_000L} days" : ms >= 2 * 3_600_000L ? $"{ms / 3_600_000L} hours" : $"{ms / 60_000L} minutes";
 }

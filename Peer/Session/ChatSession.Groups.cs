@@ -83,7 +83,7 @@ public sealed partial class ChatSession
                 throw new MeshException($"group '{group}' was made by an older Mesh, without a signed group log: it cannot be joined safely; create a new group");
             }
 
-            var merged = GroupLogSync.Merge(group, copy, genesis, entries, NowMs);
+            var merged = GroupLogSync.Merge(group, copy, genesis, entries);
             foreach (var error in merged.Errors)
             {
                 Emit(new ErrorEvent(error));

@@ -44,7 +44,7 @@ public sealed class DepartureTests : EtcdFixture
         using var connection = new EtcdConnection([Etcd.Url]);
         var (genesis, entries, _) = await new Mesh.Coordinator.Groups.GroupLogStore(connection).ReadAsync(group, CancellationToken.None);
         // The head she had seen as a member: the entry before her removal.
-        var head = Mesh.Peer.Groups.GroupLogSync.Merge(group, null, genesis, entries, now).Log!.Head - 1;
+        var head = Mesh.Peer.Groups.GroupLogSync.Merge(group, null, genesis, entries).Log!.Head - 1;
         using (var identity = IdentityStore.LoadOrCreate(mallory.Home))
         {
             var key = new EpochKeyring(mallory.Home).TryGet(group, 1)!;

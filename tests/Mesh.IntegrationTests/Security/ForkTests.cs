@@ -29,7 +29,7 @@ public sealed class ForkTests : EtcdFixture
         using var connection = new EtcdConnection([Etcd.Url]);
         var store = new GroupLogStore(connection);
         var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
-        var log = GroupLogSync.Merge(group, null, genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Log!;
+        var log = GroupLogSync.Merge(group, null, genesis, entries).Log!;
         GroupCommits.Commit x, y;
         using (var identity = IdentityStore.LoadOrCreate(malloryHome))
         {

@@ -197,7 +197,7 @@ public sealed class GroupLogAttackTests : EtcdFixture
         using var connection = new Mesh.Coordinator.Etcd.EtcdConnection([Etcd.Url]);
         var store = new Mesh.Coordinator.Groups.GroupLogStore(connection);
         var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
-        var log = GroupLogSync.Merge(group, null, genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Log!;
+        var log = GroupLogSync.Merge(group, null, genesis, entries).Log!;
         using (var identity = IdentityStore.LoadOrCreate(malloryHome))
         using (var puppet = NewIdentity())
         {

@@ -86,7 +86,7 @@ public sealed class LogProgressAttackTests : EtcdFixture
         using var connection = new EtcdConnection([Etcd.Url]);
         var store = new GroupLogStore(connection);
         var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
-        var log = GroupLogSync.Merge(group, null, genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Log!;
+        var log = GroupLogSync.Merge(group, null, genesis, entries).Log!;
         using (var identity = IdentityStore.LoadOrCreate(malloryHome))
         {
             var leave = GroupCommits.Leave(log, identity, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -123,7 +123,7 @@ public sealed class LogProgressAttackTests : EtcdFixture
         using var connection = new EtcdConnection([Etcd.Url]);
         var store = new GroupLogStore(connection);
         var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
-        var log = GroupLogSync.Merge(group, null, genesis, entries, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Log!;
+        var log = GroupLogSync.Merge(group, null, genesis, entries).Log!;
         using (var identity = IdentityStore.LoadOrCreate(malloryHome))
         {
             var rotation = GroupCommits.Rotate(log, identity, null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -140,5 +140,113 @@ public sealed class LogProgressAttackTests : EtcdFixture
         await owner.WaitForAsync(p => Texts(p, group).Contains("bo after the rotation"), Long, "and the owner reads bo");
         Assert.That(GroupLogAttackTests.EpochKey(bo.Home, group, 2), Is.EqualTo(GroupLogAttackTests.EpochKey(owner.Home, group, 2)));
         await Waiting.UntilAsync(() => Etcd.CountKeys(MeshKeys.KeyRequestPrefix(group)).Count == 0, Long, "the ask withdrawn once answered");
+    }
+
+    [Test]
+    public async Task A_rotation_stamped_a_year_ahead_is_told_and_the_removal_after_it_ends_her_stream_for_good()
+    {
+        var group = NewGroup("ahead");
+        var owner = StartPeer("owner", group);
+        await owner.WaitReadyAsync(group);
+        var peers = await StartOnlineAsync(group, "bo", "mallory");
+        var (bo, mallory) = (peers[0], peers[1]);
+
+        // Mallory's home (her peer still running) commits a rotation stamped a year ahead.
+        using var connection = new EtcdConnection([Etcd.Url]);
+        var store = new GroupLogStore(connection);
+        var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var log = GroupLogSync.Merge(group, null, genesis, entries).Log!;
+        GroupCommits.Commit ahead;
+        using (var identity = IdentityStore.LoadOrCreate(mallory.Home))
+        {
+            ahead = GroupCommits.Rotate(log, identity, null, now + 365L * 86_400_000);
+            Assert.That(await store.TryAppendAsync(group, ahead.Index, ahead.Record, ahead.Grants, CancellationToken.None), Is.True);
+            await owner.WaitForAsync(p => p.Of("error").Any(e => e.Str("message")!.Contains("days ahead of this peer's clock")), Long, "the owner tells of it");
+        }
+
+        await owner.SendAsync("/remove mallory");
+        await bo.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "mallory" && e.Str("reason") == "removed"), Long, "the removal lands over it");
+        (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
+        var after = GroupLogSync.Merge(group, null, genesis, entries).Log!;
+        Assert.That(after.Members.ContainsKey(mallory.PeerId), Is.False);
+
+        // Her home signs on, stamped before the removal and within the year the rotation claimed: none of it is taken.
+        var run = long.Parse(File.ReadAllText(Path.Combine(mallory.Home, "epoch")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        using (var identity = IdentityStore.LoadOrCreate(mallory.Home))
+        {
+            var key = ahead.NewKey!;
+            foreach (var (seq, stamp) in new[] { (1L, now - 5_000), (2L, now + 180L * 86_400_000) })
+            {
+                var e = new Mesh.Peer.Protocol.Envelope(group, identity.PeerId, run, seq, "mallory", stamp, $"forged {seq}", stamp);
+                await store.PutAsync(MeshKeys.HistoryPrefix(group) + e.HistoryName, Mesh.Peer.Protocol.EnvelopeCodec.Seal(e, key, identity, keyEpoch: 2, logHead: after.Head - 1), CancellationToken.None);
+            }
+        }
+
+        await owner.SendAsync("after the removal");
+        await MarkAsync(owner, group, bo);
+        var cy = StartPeer("cy", group);
+        await cy.WaitReadyAsync(group, Long);
+        await MarkAsync(owner, group, cy);
+        Assert.That(Texts(mallory, group), Does.Not.Contain("after the removal"));
+        Assert.That(Texts(cy, group).Where(t => t.StartsWith("forged", StringComparison.Ordinal)), Is.Empty, "nothing beyond her cut, whatever the log's times");
+    }
+
+    [Test]
+    public async Task Signed_presence_records_with_invalid_names_rewritten_every_100_ms_hold_up_no_admission()
+    {
+        var group = NewGroup("unfit");
+        var owner = StartPeer("owner", group);
+        await owner.WaitReadyAsync(group);
+        var bo = StartPeer("bo", group);
+        await bo.WaitReadyAsync(group, Long);
+
+        using var connection = new EtcdConnection([Etcd.Url]);
+        var store = new GroupLogStore(connection);
+        var (genesis, _, _) = await store.ReadAsync(group, CancellationToken.None);
+        var genesisHash = Mesh.Peer.Groups.LogEntry.TryParse(genesis!, out _)!.Hash;
+        var forgers = Enumerable.Range(0, 12).Select(_ => new PeerIdentity(new NetMQ.NetMQCertificate(),
+            NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519, new NSec.Cryptography.KeyCreationParameters { ExportPolicy = NSec.Cryptography.KeyExportPolicies.AllowPlaintextExport }))).ToList();
+        using var stop = new CancellationTokenSource();
+        var rounds = 0;
+        var flood = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                foreach (var forger in forgers)
+                {
+                    var name = $"bad name \u001b[2J {rounds}";
+                    var record = MemberSignature.Sign(new Mesh.Coordinator.Membership.MemberRecord(forger.PeerId, name, forger.PublicKeyZ85,
+                        Convert.ToBase64String(forger.SigningPublicKey), "tcp://127.0.0.1:9", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
+                    {
+                        Group = group,
+                        Consent = Convert.ToBase64String(JoinConsent.Sign(forger, group, genesisHash, name)),
+                    }, forger);
+                    await store.PutAsync(MeshKeys.Member(group, forger.PeerId), record.ToBytes(), CancellationToken.None);
+                }
+
+                rounds++;
+                // The attack's pace, not a wait for anything.
+                await Task.Delay(100, CancellationToken.None);
+            }
+        });
+
+        var cy = StartPeer("cy", group);
+        await cy.WaitReadyAsync(group, Long);
+        await owner.SendAsync("welcome cy");
+        await cy.WaitForAsync(p => Texts(p, group).Contains("welcome cy"), Long, "cy admitted and reading");
+        stop.Cancel();
+        await flood;
+        foreach (var forger in forgers)
+        {
+            forger.Dispose();
+        }
+
+        Assert.That(rounds, Is.GreaterThan(3), "the flood ran");
+        foreach (var peer in new[] { owner, bo })
+        {
+            Assert.That(peer.Tail(), Does.Not.Contain("Exception"), $"{peer.Name}: no exception from the flood");
+            Assert.That(peer.Of("error").Count, Is.LessThan(5), $"{peer.Name}: the flood costs no stream of errors");
+        }
     }
 }

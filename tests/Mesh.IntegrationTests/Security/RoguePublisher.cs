@@ -82,7 +82,13 @@ internal sealed class RoguePublisher : IAsyncDisposable
             Convert.ToBase64String(_identity.SigningPublicKey), Endpoint, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) { Group = _group };
         if (signed)
         {
-            record = Mesh.Peer.Groups.MemberSignature.Sign(record, _identity);
+            // With its consent to the group it read, as any joiner of an open group gives it.
+            var (read, genesis) = _etcd.Etcdctl("get", MeshKeys.Group(_group), "--print-value-only");
+            var hash = read == 0 ? Mesh.Peer.Groups.LogEntry.TryParse(System.Text.Encoding.UTF8.GetBytes(genesis.TrimEnd('\n')), out _)?.Hash : null;
+            record = Mesh.Peer.Groups.MemberSignature.Sign(record with
+            {
+                Consent = hash is null ? null : Convert.ToBase64String(Mesh.Peer.Groups.JoinConsent.Sign(_identity, _group, hash, "rogue")),
+            }, _identity);
         }
 
         var (code, output) = _etcd.Etcdctl("put", MeshKeys.Member(_group, _identity.PeerId), System.Text.Encoding.UTF8.GetString(record.ToBytes()));

@@ -8,8 +8,6 @@ namespace Mesh.UnitTests.Groups;
 [Category("Unit")]
 public sealed class GroupLogSyncTests
 {
-    private const long Now = 1_000;
-
     private static (GroupLog Log, List<(long, byte[])> Entries, PeerIdentity Creator) Build(int adds)
     {
         var creator = Identities.New();
@@ -32,12 +30,12 @@ public sealed class GroupLogSyncTests
     public void Without_a_copy_etcds_log_is_checked_entry_by_entry()
     {
         var (full, entries, creator) = Build(3);
-        var result = GroupLogSync.Merge("g", null, full.RecordAt(0), entries, Now);
+        var result = GroupLogSync.Merge("g", null, full.RecordAt(0), entries);
         Assert.That(result.Log!.Head, Is.EqualTo(3));
         Assert.That(result.Errors, Is.Empty);
 
         entries[1] = (2, entries[0].Item2);
-        result = GroupLogSync.Merge("g", null, full.RecordAt(0), entries, Now);
+        result = GroupLogSync.Merge("g", null, full.RecordAt(0), entries);
         Assert.That(result.Log!.Head, Is.EqualTo(1), "stops at the replayed entry");
         Assert.That(result.Errors.Single(), Does.Contain("entry 2"));
         creator.Dispose();
@@ -53,18 +51,18 @@ public sealed class GroupLogSyncTests
             copy.TryApply(value, out _);
         }
 
-        var rolledBack = GroupLogSync.Merge("g", copy, full.RecordAt(0), entries.Take(1).ToList(), Now);
+        var rolledBack = GroupLogSync.Merge("g", copy, full.RecordAt(0), entries.Take(1).ToList());
         Assert.That(rolledBack.Log!.Head, Is.EqualTo(3));
         Assert.That(rolledBack.Repairs, Is.EqualTo(new long[] { 2, 3 }));
 
         using var impostor = Identities.New();
         var fake = GroupCommits.Genesis("g", LogEntry.Open, impostor, "amy", 1).Record;
-        var rewritten = GroupLogSync.Merge("g", copy, fake, entries, Now);
+        var rewritten = GroupLogSync.Merge("g", copy, fake, entries);
         Assert.That(rewritten.Log!.GenesisHash, Is.EqualTo(full.GenesisHash));
         Assert.That(rewritten.Repairs, Does.Contain(0L));
         Assert.That(rewritten.Errors.Single(), Does.Contain("rewritten"));
 
-        var emptied = GroupLogSync.Merge("g", copy, null, [], Now);
+        var emptied = GroupLogSync.Merge("g", copy, null, []);
         Assert.That(emptied.Repairs, Is.EqualTo(new long[] { 0, 1, 2, 3 }));
         creator.Dispose();
     }

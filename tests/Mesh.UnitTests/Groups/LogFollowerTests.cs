@@ -86,19 +86,18 @@ public sealed class LogFollowerTests
     }
 
     [Test]
-    public void An_entry_stamped_beyond_the_skew_ahead_is_refused_and_its_index_stays_open_for_an_honest_commit()
+    public void An_entry_stamped_far_ahead_is_told_and_applied_alike_by_every_clock()
     {
-        var follower = new LogFollower(_log);
+        // Refusing it by one's own clock would split members whose clocks differ; nothing rests on its time.
         var yearAhead = AddRecord(_log, "mallory", Now + (long)TimeSpan.FromDays(365).TotalMilliseconds);
-        var step = follower.Observe([At(1, yearAhead, 60)], defend: true, Now);
+        var onTime = new LogFollower(GroupLog.TryStart("g", _log.RecordAt(0), out _)!);
+        var behind = new LogFollower(GroupLog.TryStart("g", _log.RecordAt(0), out _)!);
 
-        Assert.That(step.Applied, Is.Empty);
-        Assert.That(step.Errors.Single(), Does.Contain("ahead of this peer's clock"));
-        Assert.That(follower.NextSlotRevision, Is.EqualTo(60), "replaceable like any record the log refuses");
-
-        var honest = AddRecord(_log, "bo", Now + 1_000);
-        Assert.That(follower.Observe([At(1, honest, 61)], defend: true, Now).Applied, Has.Count.EqualTo(1));
-        Assert.That(_log.HeadAtMs, Is.EqualTo(Now + 1_000));
+        var step = onTime.Observe([At(1, yearAhead, 60)], defend: true, Now);
+        Assert.That(step.Applied, Has.Count.EqualTo(1));
+        Assert.That(step.Errors.Single(), Does.Contain("stamped 365 days ahead of this peer's clock"));
+        Assert.That(behind.Observe([At(1, yearAhead, 60)], defend: true, Now - (long)TimeSpan.FromDays(10).TotalMilliseconds).Applied, Has.Count.EqualTo(1));
+        Assert.That(onTime.Log.HeadHash, Is.EqualTo(behind.Log.HeadHash));
     }
 
     [Test]
