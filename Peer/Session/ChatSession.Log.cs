@@ -349,7 +349,12 @@ public sealed partial class ChatSession
         var asked = _keyRecovery.Asked(group);
         if (_keyRecovery.AskDue(state, PeerId, e => _keyring.TryGet(group, e) is not null, now) is { } epochs)
         {
-            Emit(new WaitingEvent(group, $"waiting for the key of epoch {epochs[^1]} of '{group}': asked the other members for it"));
+            if (!asked)
+            {
+                // Said once; the ask is made again every 30 s until the keys are here.
+                Emit(new WaitingEvent(group, $"waiting for the key of epoch {epochs[^1]} of '{group}': asked the other members for it"));
+            }
+
             var record = KeyRequest.Create(group, _identity, epochs, now);
             _ = Background($"asking for keys of '{group}'", ct => _registration.PutAsync(MeshKeys.KeyRequest(group, PeerId), record, ct));
         }
