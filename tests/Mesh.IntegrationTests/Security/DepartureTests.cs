@@ -41,10 +41,9 @@ public sealed class DepartureTests : EtcdFixture
         // and one of a new run, sealed under the key she holds, put straight into etcd's history.
         var run = long.Parse(File.ReadAllText(Path.Combine(mallory.Home, "epoch")).Trim(), CultureInfo.InvariantCulture);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        using var connection = new EtcdConnection([Etcd.Url]);
-        var (genesis, entries, _) = await new Mesh.Coordinator.Groups.GroupLogStore(connection).ReadAsync(group, CancellationToken.None);
+        using var writer = new EtcdWriter(Etcd);
         // The head she had seen as a member: the entry before her removal.
-        var head = Mesh.Peer.Groups.GroupLogSync.Merge(group, null, genesis, entries).Log!.Head - 1;
+        var head = (await writer.LogAsync(group)).Head - 1;
         using (var identity = IdentityStore.LoadOrCreate(mallory.Home))
         {
             var key = new EpochKeyring(mallory.Home).TryGet(group, 1)!;
@@ -56,7 +55,7 @@ public sealed class DepartureTests : EtcdFixture
             };
             foreach (var e in forged)
             {
-                await connection.KV.PutAsync(new PutRequest
+                await writer.Connection.KV.PutAsync(new PutRequest
                 {
                     Key = ByteString.CopyFromUtf8(MeshKeys.HistoryPrefix(group) + e.HistoryName),
                     Value = ByteString.CopyFrom(EnvelopeCodec.Seal(e, key, identity, keyEpoch: 1, logHead: head)),

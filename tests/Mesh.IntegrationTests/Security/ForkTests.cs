@@ -26,10 +26,9 @@ public sealed class ForkTests : EtcdFixture
         Assert.That(await mallory.CloseAsync(), Is.EqualTo(0));
 
         // Mallory's home signs two rotations for the next index: X lands while the owner and bo are online.
-        using var connection = new EtcdConnection([Etcd.Url]);
-        var store = new GroupLogStore(connection);
-        var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
-        var log = GroupLogSync.Merge(group, null, genesis, entries).Log!;
+        using var writer = new EtcdWriter(Etcd);
+        var store = writer.Store;
+        var log = await writer.LogAsync(group);
         GroupCommits.Commit x, y;
         using (var identity = IdentityStore.LoadOrCreate(malloryHome))
         {

@@ -194,10 +194,9 @@ public sealed class GroupLogAttackTests : EtcdFixture
         Assert.That(await mallory.CloseAsync(), Is.EqualTo(0));
 
         // With mallory's home, an addition of "victim" with keys the attacker holds, and no consent of the victim's.
-        using var connection = new Mesh.Coordinator.Etcd.EtcdConnection([Etcd.Url]);
-        var store = new Mesh.Coordinator.Groups.GroupLogStore(connection);
-        var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
-        var log = GroupLogSync.Merge(group, null, genesis, entries).Log!;
+        using var writer = new EtcdWriter(Etcd);
+        var store = writer.Store;
+        var log = await writer.LogAsync(group);
         using (var identity = IdentityStore.LoadOrCreate(malloryHome))
         using (var puppet = NewIdentity())
         {

@@ -25,12 +25,12 @@ public sealed class LogProgressAttackTests : EtcdFixture
         var (bo, mallory) = (peers[0], peers[1]);
         await owner.WaitForAsync(p => new[] { "bo", "mallory" }.All(OnlineNames(p, group).Contains), Long, "owner sees everyone");
 
-        using var connection = new EtcdConnection([Etcd.Url]);
+        using var writer = new EtcdWriter(Etcd);
         using var stop = new CancellationTokenSource();
         var writes = 0;
         var attack = Task.Run(async () =>
         {
-            var store = new GroupLogStore(connection);
+            var store = writer.Store;
             while (!stop.IsCancellationRequested)
             {
                 var (_, entries, _) = await store.ReadAsync(group, CancellationToken.None);
@@ -83,17 +83,16 @@ public sealed class LogProgressAttackTests : EtcdFixture
         Assert.That(await mallory.CloseAsync(), Is.EqualTo(0));
 
         // Mallory's home in the attacker's hands: her signed leave and junk at the next index in one transaction.
-        using var connection = new EtcdConnection([Etcd.Url]);
-        var store = new GroupLogStore(connection);
-        var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
-        var log = GroupLogSync.Merge(group, null, genesis, entries).Log!;
+        using var writer = new EtcdWriter(Etcd);
+        var store = writer.Store;
+        var log = await writer.LogAsync(group);
         using (var identity = IdentityStore.LoadOrCreate(malloryHome))
         {
             var leave = GroupCommits.Leave(log, identity, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             var txn = new TxnRequest();
             txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, leave.Index)), Value = ByteString.CopyFrom(leave.Record) } });
             txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(MeshKeys.LogEntry(group, leave.Index + 1)), Value = ByteString.CopyFromUtf8("junk") } });
-            Assert.That((await connection.KV.TxnAsync(txn)).Succeeded, Is.True);
+            Assert.That((await writer.Connection.KV.TxnAsync(txn)).Succeeded, Is.True);
             await owner.WaitForAsync(p => p.Of("error").Any(e => e.Str("message")!.Contains($"entry {leave.Index + 1} of the group log rejected")), Long, "the owner saw the junk");
             await store.DeleteAsync(MeshKeys.LogEntry(group, leave.Index + 1), CancellationToken.None);
         }
@@ -120,10 +119,9 @@ public sealed class LogProgressAttackTests : EtcdFixture
         Assert.That(await mallory.CloseAsync(), Is.EqualTo(0));
 
         // With mallory's home: a new epoch, its key wrapped to the owner and herself, and not to bo.
-        using var connection = new EtcdConnection([Etcd.Url]);
-        var store = new GroupLogStore(connection);
-        var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
-        var log = GroupLogSync.Merge(group, null, genesis, entries).Log!;
+        using var writer = new EtcdWriter(Etcd);
+        var store = writer.Store;
+        var log = await writer.LogAsync(group);
         using (var identity = IdentityStore.LoadOrCreate(malloryHome))
         {
             var rotation = GroupCommits.Rotate(log, identity, null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -152,11 +150,10 @@ public sealed class LogProgressAttackTests : EtcdFixture
         var (bo, mallory) = (peers[0], peers[1]);
 
         // Mallory's home (her peer still running) commits a rotation stamped a year ahead.
-        using var connection = new EtcdConnection([Etcd.Url]);
-        var store = new GroupLogStore(connection);
-        var (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
+        using var writer = new EtcdWriter(Etcd);
+        var store = writer.Store;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var log = GroupLogSync.Merge(group, null, genesis, entries).Log!;
+        var log = await writer.LogAsync(group);
         GroupCommits.Commit ahead;
         using (var identity = IdentityStore.LoadOrCreate(mallory.Home))
         {
@@ -167,8 +164,7 @@ public sealed class LogProgressAttackTests : EtcdFixture
 
         await owner.SendAsync("/remove mallory");
         await bo.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "mallory" && e.Str("reason") == "removed"), Long, "the removal lands over it");
-        (genesis, entries, _) = await store.ReadAsync(group, CancellationToken.None);
-        var after = GroupLogSync.Merge(group, null, genesis, entries).Log!;
+        var after = await writer.LogAsync(group);
         Assert.That(after.Members.ContainsKey(mallory.PeerId), Is.False);
 
         // Her home signs on, stamped before the removal and within the year the rotation claimed: none of it is taken.
@@ -201,10 +197,9 @@ public sealed class LogProgressAttackTests : EtcdFixture
         var bo = StartPeer("bo", group);
         await bo.WaitReadyAsync(group, Long);
 
-        using var connection = new EtcdConnection([Etcd.Url]);
-        var store = new GroupLogStore(connection);
-        var (genesis, _, _) = await store.ReadAsync(group, CancellationToken.None);
-        var genesisHash = Mesh.Peer.Groups.LogEntry.TryParse(genesis!, out _)!.Hash;
+        using var writer = new EtcdWriter(Etcd);
+        var store = writer.Store;
+        var genesisHash = (await writer.LogAsync(group)).GenesisHash;
         var forgers = Enumerable.Range(0, 12).Select(_ => new PeerIdentity(new NetMQ.NetMQCertificate(),
             NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519, new NSec.Cryptography.KeyCreationParameters { ExportPolicy = NSec.Cryptography.KeyExportPolicies.AllowPlaintextExport }))).ToList();
         using var stop = new CancellationTokenSource();
