@@ -654,6 +654,8 @@ public sealed partial class ChatSession
 
             if (change.Record is { } record)
             {
+                // Present again: how it last went (a clean exit) says nothing of how it goes next.
+                _exiting.Remove(change.PeerId);
                 var sorted = Sort(state, record);
                 if (sorted == MemberSort.Moved)
                 {

@@ -54,6 +54,26 @@ public sealed class PresenceTests : EtcdFixture
     }
 
     [Test]
+    public async Task A_member_killed_after_a_clean_quit_and_a_return_is_told_as_lost_not_as_a_clean_exit()
+    {
+        var group = NewGroup("return");
+        var watcher = StartPeer("watcher", group);
+        await watcher.WaitReadyAsync(group);
+        var eve = StartPeer("eve", [group], null, "--lease-ttl", "3");
+        await eve.WaitReadyAsync(group, Long);
+        var home = eve.Home;
+        Assert.That(await eve.CloseAsync(), Is.EqualTo(0));
+        await watcher.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "eve" && e.Str("reason") == "exited"), Long, "a clean exit");
+
+        eve = StartPeer("eve", [group], home, "--lease-ttl", "3");
+        await eve.WaitReadyAsync(group, Long);
+        await watcher.WaitForAsync(p => p.Of("joined", group).Count(e => e.Str("name") == "eve") >= 1 && OnlineNames(p, group).Contains("eve"), Long, "eve back");
+        eve.Kill();
+        await watcher.WaitForAsync(p => p.Of("left", group).Count(e => e.Str("name") == "eve") == 2, Long, "eve lost");
+        Assert.That(watcher.Of("left", group).Last(e => e.Str("name") == "eve").Str("reason"), Is.EqualTo("expired"));
+    }
+
+    [Test]
     public async Task Groups_and_members_list_what_is_online()
     {
         var group = NewGroup("dir");
