@@ -4,6 +4,32 @@ using Mesh.Peer.Groups;
 
 namespace Mesh.Peer.Session;
 
+/// <summary>Where a group stands for this peer. A group is in the session's map from <see cref="AwaitingAdmission"/> on:
+/// its log was read and checked.</summary>
+internal enum GroupPhase
+{
+    /// <summary>Its log is being read (or created); not in the session's map yet.</summary>
+    Joining,
+
+    /// <summary>Not a member yet: a member admits this peer (an open group's candidate, or an invite redeemed).</summary>
+    AwaitingAdmission,
+
+    /// <summary>A member without the current epoch's key: a member wraps it to this peer.</summary>
+    AwaitingKey,
+
+    /// <summary>Links, watches and history are starting.</summary>
+    Loading,
+
+    /// <summary>History shown; chatting.</summary>
+    Live,
+
+    /// <summary>This peer's leave is being written: nothing more is sent.</summary>
+    Leaving,
+
+    /// <summary>Left, removed, or given up: nothing more happens.</summary>
+    Left,
+}
+
 /// <summary>What the session knows about one joined group. Session loop only.</summary>
 internal sealed class GroupState(string name)
 {
@@ -34,6 +60,9 @@ internal sealed class GroupState(string name)
 
     /// <summary>How far each sender's runs have come here: where a departure this peer commits cuts a stream.</summary>
     public StreamMarks Streams { get; } = new();
+
+    /// <summary>How a member is named in this group (see <see cref="DisplayNames"/>).</summary>
+    public string Label(string peerId, string name) => DisplayNames.Label(Follower?.Log, peerId, name);
 
     /// <summary>Follows the group's log in etcd (set once it was read and checked).</summary>
     public LogFollower Follower { get; set; } = null!;
@@ -90,8 +119,52 @@ internal sealed class GroupState(string name)
     /// <summary>Whether this peer is a member per the log and holds the current epoch's key.</summary>
     public bool CanSend { get; set; }
 
-    /// <summary>Links, history and watches are running (this peer was admitted and holds a key).</summary>
-    public bool Connected { get; set; }
+    /// <summary>Where the group stands; changed only by <see cref="MoveTo"/>.</summary>
+    public GroupPhase Phase { get; private set; } = GroupPhase.Joining;
+
+    private bool _started;
+
+    /// <summary>Links, history and watches are running (this peer was admitted and holds a key), until it left.</summary>
+    public bool Connected => _started && Phase != GroupPhase.Left;
+
+    /// <summary>The history at join was loaded and shown.</summary>
+    public bool HistoryLoaded { get; private set; }
+
+    /// <summary>This peer asked to leave the group: nothing more is sent to it while its leave is written.</summary>
+    public bool Leaving => Phase == GroupPhase.Leaving;
+
+    /// <summary>This peer left the group (or gave up joining it): nothing more is sent to it.</summary>
+    public bool Left => Phase == GroupPhase.Left;
+
+    /// <summary>Moves the group to <paramref name="next"/>; a group that left stays left (false). A move the lifecycle
+    /// does not have is a bug, and throws.</summary>
+    public bool MoveTo(GroupPhase next)
+    {
+        if (Phase == GroupPhase.Left || next == Phase)
+        {
+            return next == Phase;
+        }
+
+        var allowed = (Phase, next) switch
+        {
+            (_, GroupPhase.Left) => true,
+            (GroupPhase.Joining, GroupPhase.AwaitingAdmission or GroupPhase.AwaitingKey or GroupPhase.Loading) => true,
+            (GroupPhase.AwaitingAdmission, GroupPhase.AwaitingKey or GroupPhase.Loading or GroupPhase.Leaving) => true,
+            (GroupPhase.AwaitingKey, GroupPhase.Loading or GroupPhase.Leaving) => true,
+            (GroupPhase.Loading, GroupPhase.Live or GroupPhase.Leaving) => true,
+            (GroupPhase.Live, GroupPhase.Leaving) => true,
+            _ => false,
+        };
+        if (!allowed)
+        {
+            throw new InvalidOperationException($"group '{Name}': {Phase} cannot become {next}");
+        }
+
+        Phase = next;
+        _started |= next == GroupPhase.Loading;
+        HistoryLoaded |= next == GroupPhase.Live;
+        return true;
+    }
 
     public PrefixWatcher? GrantWatch { get; set; }
 
@@ -104,18 +177,12 @@ internal sealed class GroupState(string name)
     /// <summary>Follows other members' asks for keys they lack.</summary>
     public PrefixWatcher? KeyAskWatch { get; set; }
 
-    public bool HistoryLoaded { get; set; }
 
     /// <summary>The etcd revision up to which this peer has every history entry (and its local copy says so).</summary>
     public long CopyRevision { get; set; }
 
     public bool Ready { get; set; }
 
-    /// <summary>This peer asked to leave the group: nothing more is sent to it while its leave is written.</summary>
-    public bool Leaving { get; set; }
-
-    /// <summary>This peer left the group (or gave up joining it): nothing more is sent to it.</summary>
-    public bool Left { get; set; }
 
     /// <summary>When history is read for what the live path missed (set once history is loaded).</summary>
     public HistorySweep? Sweep { get; set; }

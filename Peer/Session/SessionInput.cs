@@ -10,6 +10,12 @@ internal abstract record SessionInput
 
     public sealed record EndOfInput : SessionInput;
 
+    /// <summary>A typed line for <paramref name="Group"/>, routed to that group's lane when it was typed.</summary>
+    public sealed record GroupLine(string Group, LineCommand Command) : SessionInput;
+
+    /// <summary>A rate-limited warning from work off the loop (see <see cref="RateLimitedWarnings"/>).</summary>
+    public sealed record Warning(string Kind, string Message) : SessionInput;
+
     public sealed record Frame(string PeerId, string Group, byte[] Payload) : SessionInput;
 
     public sealed record LinkUp(string PeerId) : SessionInput;
@@ -37,7 +43,7 @@ internal abstract record SessionInput
     public sealed record Appended(string Group, Groups.GroupCommits.Commit Commit, Coordinator.Groups.AppendResult? Result, string? Error) : SessionInput;
 
     /// <summary>Work that follows another on the slow lane (what to do once a commit ended).</summary>
-    public sealed record Continue(Func<Task> Action) : SessionInput;
+    public sealed record Continue(string Group, Func<Task> Action) : SessionInput;
 
     /// <summary>Members asked for keys they lack (or withdrew their ask).</summary>
     public sealed record KeyAsks(string Group, IReadOnlyList<KeyChange> Changes) : SessionInput;

@@ -37,7 +37,8 @@ public sealed class EnvelopeGateTests
         _keys = new Dictionary<long, GroupKey> { [1] = genesis.NewKey! };
         Apply(log, GroupCommits.Add(log, _me, Joiners.Of(_bo, "bo", log), _keys, 2000));
         _keyring.Save("g", [(1, _keys[1])]);
-        _state = new GroupState("g") { Follower = new LogFollower(log), Connected = true, CanSend = true };
+        _state = new GroupState("g") { Follower = new LogFollower(log), CanSend = true };
+        _state.MoveTo(GroupPhase.Loading);
     }
 
     [TearDown]

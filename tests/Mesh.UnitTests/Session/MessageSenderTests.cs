@@ -54,17 +54,22 @@ public sealed class MessageSenderTests
         Directory.Delete(_home, recursive: true);
     }
 
-    private GroupState Joined(string group = "g")
+    private GroupState Joined(string group = "g", bool connected = true)
     {
         var genesis = GroupCommits.Genesis(group, LogEntry.Open, _me, "amy", 1000);
         _key = genesis.NewKey!;
         _keyring.Save(group, [(1, _key)]);
-        return new GroupState(group)
+        var state = new GroupState(group)
         {
             Follower = new LogFollower(GroupLog.TryStart(group, genesis.Record, out var error) ?? throw new AssertionException(error)),
-            Connected = true,
             CanSend = true,
         };
+        if (connected)
+        {
+            state.MoveTo(GroupPhase.Loading);
+        }
+
+        return state;
     }
 
     private List<Envelope> Opened() =>
@@ -152,10 +157,9 @@ public sealed class MessageSenderTests
     [Test]
     public void A_group_not_yet_admitted_and_text_over_the_limit_are_refused_and_nothing_is_numbered()
     {
-        var state = Joined();
-        state.Connected = false;
+        var state = Joined(connected: false);
         _sender.Type(state, "hi", 5_000);
-        state.Connected = true;
+        state.MoveTo(GroupPhase.Loading);
         _sender.Type(state, new string('x', Mesh.Peer.Configuration.Naming.MaxTextBytes + 1), 5_000);
         _sender.Flush();
         Assert.That(_errors, Has.Count.EqualTo(2));
@@ -181,7 +185,7 @@ public sealed class MessageSenderTests
     {
         var state = Joined();
         _sender.Type(state, "typed", 5_000);
-        state.Left = true;
+        state.MoveTo(GroupPhase.Left);
         _sender.Flush();
         Assert.That(_published.Frames, Is.Empty);
         Assert.That(_sent, Is.Empty);

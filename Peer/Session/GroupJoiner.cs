@@ -1,0 +1,327 @@
+using Mesh.Coordinator;
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Groups;
+using Mesh.Coordinator.History;
+using Mesh.Coordinator.Registry;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Groups;
+
+namespace Mesh.Peer.Session;
+
+/// <summary>Joining a group: its log created or read and checked, an invite redeemed, presence written, then links,
+/// history and watches once this peer is a member holding the current key. Session loop only.</summary>
+internal sealed class GroupJoiner(SessionCore core, SessionParts parts, EtcdConnection etcd, GroupLogStore logStore, GroupLogCopy logCopy,
+    GroupDirectory directory, PeerRegistration registration, LocalHistory local, MeshOptions options)
+{
+    /// <summary>Joins a group named at start. etcd answered a moment ago: a call that times out now (a loaded etcd, a
+    /// leader election) is tried again twice, after 1 and 2 s, before the peer gives up with one line.</summary>
+    public async Task JoinWithRetriesAsync(string group, JoinRequest request, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await JoinAsync(group, request, ct);
+                return;
+            }
+            catch (EtcdUnavailableException e) when (attempt < 3)
+            {
+                core.Emit(new ErrorEvent($"joining '{group}': {e.Message}; trying again"));
+                await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
+            }
+        }
+    }
+
+    /// <summary>Joins a group: its log (created, or read and checked), admission, presence, then links, history and
+    /// watches once this peer is a member holding the current epoch's key.</summary>
+    /// <remarks>
+    /// A group that does not exist is created with a signed genesis. Otherwise the log in etcd is checked against this
+    /// home's copy (which pins it), and this peer is a member already, redeems an invite (its admission is then
+    /// committed by an online member), or, in an open group, registers and waits for a member to add it.
+    /// </remarks>
+    public async Task JoinAsync(string group, JoinRequest request, CancellationToken ct)
+    {
+        if (core.Groups.ContainsKey(group))
+        {
+            core.Emit(new ErrorEvent($"already in group '{group}'"));
+            return;
+        }
+
+        // In the session's map only once its log is read and checked: nothing reads a group before it is built.
+        var state = new GroupState(group) { JoinStartedMs = core.NowMs };
+        core.Instruments.GroupJoined(group);
+        try
+        {
+            var invite = request.Invite is { } code ? Invite.Parse(code, "invite") : null;
+            var created = false;
+            var (genesis, entries, revision) = await logStore.ReadAsync(group, ct);
+            var copy = logCopy.Load(group);
+            if (genesis is null && request.Recreate && (copy is not null || core.Keyring.Of(group).Count > 0))
+            {
+                // Asked for in so many words: the old group's keys and copies go aside (never deleted), a new one starts.
+                var aside = Path.Combine(options.Home, "replaced", $"{group}-{DateTimeOffset.UtcNow:yyyyMMddTHHmmssZ}");
+                core.Keyring.MoveAside(group, aside);
+                logCopy.MoveAside(group, aside);
+                local.MoveAside(group, aside);
+                core.Emit(new ErrorEvent($"--recreate: '{group}' is created afresh; this home's keys and copies of the old group are in {aside}"));
+                copy = null;
+            }
+
+            if (genesis is null && copy is null)
+            {
+                if (invite is not null)
+                {
+                    throw new MeshException($"invite: group '{group}' does not exist in etcd at {etcd.Describe}");
+                }
+
+                if (core.Keyring.Of(group).Count > 0)
+                {
+                    // This home was in a group of that name that etcd no longer has: creating it again would make a new
+                    // key, and everything of the old group would be unreadable. Only an explicit command does that.
+                    throw new MeshException($"group '{group}' is gone from etcd at {etcd.Describe}, but this home holds its keys: "
+                        + $"restore etcd, or run 'mesh join {group} --recreate' to create it afresh (the old keys are kept aside)");
+                }
+
+                var commit = GroupCommits.Genesis(group, request.Private ? LogEntry.Private : LogEntry.Open, core.Identity, core.Name, core.NowMs, request.Keep);
+                if (await logStore.TryAppendAsync(group, 0, commit.Record, [], ct))
+                {
+                    core.Keyring.Save(group, [(1, commit.NewKey!)]);
+                    created = true;
+                    core.Emit(new InfoEvent($"created group '{group}': "
+                        + (request.Private ? "private (members join with an invite from 'mesh invite " + group + "')" : "open (anyone using this etcd may join)")
+                        + $"; it keeps {(request.Keep ?? Retention.Default).Describe()}", group));
+                }
+
+                (genesis, entries, revision) = await logStore.ReadAsync(group, ct);
+            }
+
+            if (genesis is not null && copy is null && GroupRecord.IsUnsignedFormat(genesis))
+            {
+                throw new MeshException($"group '{group}' was made by an older Mesh, without a signed group log: it cannot be joined safely; create a new group");
+            }
+
+            var merged = GroupLogSync.Merge(group, copy, genesis, entries);
+            foreach (var error in merged.Errors)
+            {
+                core.Emit(new ErrorEvent(error));
+            }
+
+            state.Follower = new LogFollower(merged.Log ?? throw new MeshException($"group '{group}': no valid group log in etcd; not joining it"));
+            core.Groups[group] = state;
+            parts.Follow.Repair(state, merged.Repairs, ct);
+            if (invite is not null && copy is null && state.Log.GenesisHash != invite.GenesisHash)
+            {
+                throw new MeshException($"invite: it is for another group '{group}' than the one in etcd (its genesis differs); not joining");
+            }
+
+            if (request.Private && !created && (!state.Log.IsPrivate || state.Log.Creator != core.PeerId))
+            {
+                throw new MeshException(state.Log.IsPrivate
+                    ? $"--private: group '{group}' already exists and was not created by this home"
+                    : $"--private: group '{group}' already exists and is open (anyone may join it); choose another name");
+            }
+
+            if (request.Keep is { } keep && !created && keep != state.Log.Retention)
+            {
+                core.Emit(new ErrorEvent($"--keep {keep}: group '{group}' exists already and keeps {state.Log.Retention.Describe()} (chosen when it was created); its retention is unchanged"));
+            }
+
+            var member = state.Log.Members.ContainsKey(core.PeerId);
+            if (member)
+            {
+                logCopy.Save(state.Log);
+            }
+            else if (invite is null && state.Log.IsPrivate)
+            {
+                throw new MeshException(state.Log.WasRemoved(core.PeerId)
+                    ? $"you were removed from '{group}': only a new invite admits you again"
+                    : $"group '{group}' is private: ask a member to run 'mesh invite {group}' and join with the code in MESH_INVITE or --invite-file");
+            }
+            else if (invite is null && state.Log.WasRemoved(core.PeerId))
+            {
+                throw new MeshException($"you were removed from '{group}': only an invite (mesh invite {group}) admits you again");
+            }
+
+            // Watches start where the reads ended, so that nothing between a read and its watch is missed.
+            state.LogWatch = parts.Watches.Watch(MeshKeys.LogPrefix(group), revision + 1, changes => new SessionInput.LogChanged(group, changes),
+                reread: async ct => new SessionInput.LogChanged(group, await logStore.ReadAfterAsync(group, 0, ct)));
+            state.GenesisWatch = parts.Watches.Watch(MeshKeys.Group(group), revision + 1, changes => new SessionInput.LogChanged(group, changes),
+                reread: async ct => new SessionInput.LogChanged(group, await logStore.GetAsync(MeshKeys.Group(group), ct) is { } g
+                    ? [new KeyChange(MeshKeys.Group(group), false, g.Value, g.ModRevision, 0)]
+                    : []));
+            var (grants, grantsRevision) = await logStore.ListAsync(MeshKeys.GrantsPrefix(group, core.PeerId), 100_000, ct);
+            // A newcomer waits for its grant on this watch: if etcd compacts meanwhile, the grants are listed again.
+            state.GrantWatch = parts.Watches.Watch(MeshKeys.GrantsPrefix(group, core.PeerId), grantsRevision + 1, changes => new SessionInput.KeyGranted(group, changes),
+                reread: async ct => new SessionInput.KeyGranted(group, (await logStore.ListAsync(MeshKeys.GrantsPrefix(group, core.PeerId), 100_000, ct)).Values
+                    .Select(g => new KeyChange(g.Key, false, g.Value, 0, 0)).ToList()));
+            if (invite is not null && !member)
+            {
+                await RedeemInviteAsync(state, invite, ct);
+            }
+
+            await registration.PutAsync(MeshKeys.Member(group, core.PeerId), parts.Presence.OwnRecord(group).ToBytes(), ct);
+            parts.Keys.AcceptGrants(state, grants.Select(g => g.Value));
+            if (!member)
+            {
+                core.Emit(new WaitingEvent(group, invite is null
+                    ? $"waiting for a member of '{group}' to admit you (any online member adds you to the group log)"
+                    : $"waiting for an online member of '{group}' to admit you with the invite"));
+                state.MoveTo(GroupPhase.AwaitingAdmission);
+                return;
+            }
+
+            await StartIfAdmittedAsync(state, ct);
+        }
+        catch
+        {
+            state.MoveTo(GroupPhase.Left);
+            if (core.Groups.TryGetValue(group, out var held) && held == state)
+            {
+                core.Groups.Remove(group);
+            }
+
+            await GroupLifecycle.StopWatchesAsync(state);
+            parts.Links.ApplyLinks();
+            throw;
+        }
+    }
+
+    /// <summary>Once this peer is a member holding the current epoch's key: links, history, watches, ready.</summary>
+    public async Task StartIfAdmittedAsync(GroupState state, CancellationToken ct)
+    {
+        state.CanSend = state.Log.Members.ContainsKey(core.PeerId) && core.Keyring.TryGet(state.Name, state.Log.CurrentEpoch.Number) is not null;
+        if (state.Connected || !state.CanSend)
+        {
+            if (state.Log.Members.ContainsKey(core.PeerId) && !state.CanSend && !state.Connected)
+            {
+                core.Emit(new WaitingEvent(state.Name, $"waiting for the key of epoch {state.Log.CurrentEpoch.Number} of '{state.Name}' (a member wraps it to you)"));
+                state.MoveTo(GroupPhase.AwaitingKey);
+            }
+
+            return;
+        }
+
+        state.MoveTo(GroupPhase.Loading);
+        // Invites admit to open groups too (the code pins the genesis): every member follows the requests.
+        var (requests, revision) = await logStore.ListAsync(MeshKeys.AdmitPrefix(state.Name), 1000, ct);
+        parts.Admissions.OnAdmissionRequests(state, requests.Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList());
+        var group = state.Name;
+        state.AdmitWatch = parts.Watches.Watch(MeshKeys.AdmitPrefix(group), revision + 1, changes => new SessionInput.AdmissionRequests(group, changes),
+            reread: async ct => new SessionInput.AdmissionRequests(group, (await logStore.ListAsync(MeshKeys.AdmitPrefix(group), 1000, ct)).Values
+                .Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList()));
+
+        // Members that lack a key they should hold ask for it here; this peer answers what it can.
+        var (asks, asksRevision) = await logStore.ListAsync(MeshKeys.KeyRequestPrefix(group), 1000, ct);
+        parts.Keys.OnKeyAsks(state, asks.Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList());
+        state.KeyAskWatch = parts.Watches.Watch(MeshKeys.KeyRequestPrefix(group), asksRevision + 1, changes => new SessionInput.KeyAsks(group, changes),
+            reread: async ct => new SessionInput.KeyAsks(group, (await logStore.ListAsync(MeshKeys.KeyRequestPrefix(group), 1000, ct)).Values
+                .Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList()));
+
+        await ConnectAndLoadAsync(state, ct);
+        parts.Admissions.ScheduleRotation(state);
+    }
+
+    /// <summary>A member with the current key: members, links, history, watches; then admit whoever waits for the key.</summary>
+    private async Task ConnectAndLoadAsync(GroupState state, CancellationToken ct)
+    {
+        var group = state.Name;
+        var (members, revision) = await directory.ListMembersAsync(group, ct);
+        foreach (var member in members.Where(m => m.PeerId != core.PeerId))
+        {
+            if (!Presence.IsMember(parts.Presence.Sort(state, member)))
+            {
+                continue;
+            }
+
+            state.AwaitingLinks.Add(member.PeerId);
+        }
+
+        parts.Links.ApplyLinks();
+        state.AwaitingLinks.RemoveWhere(parts.Links.Table.IsUp);
+        state.MembersWatch = parts.Watches.Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes),
+            reread: async ct => new SessionInput.MembersListed(group, (await directory.ListMembersAsync(group, ct)).Members));
+
+        await parts.Loader.LoadHistoryAsync(state, ct);
+        // No watch on history: members' beats tell of what the live path missed, and a sweep reads it. The first
+        // sweep covers what was written while this peer read and linked.
+        state.Sweep = new HistorySweep(core.NowMs);
+        state.Sweep.NoteGap();
+        state.MoveTo(GroupPhase.Live);
+        state.JoinStartedMs = core.NowMs;
+        parts.Lifecycle.TryReady(state, core.NowMs);
+        foreach (var candidate in state.Candidates.Keys)
+        {
+            parts.Admissions.Schedule(state, candidate);
+        }
+    }
+
+    /// <summary>Redeems an invite: deletes its record and writes this peer's admission request in one transaction, so
+    /// that two redeemers cannot both use it.</summary>
+    private async Task RedeemInviteAsync(GroupState state, Invite invite, CancellationToken ct)
+    {
+        var group = state.Name;
+        var read = await logStore.GetAsync(MeshKeys.Invite(group, invite.Id), ct);
+        if (read is null)
+        {
+            // Redeemed by this peer already (a join tried again, or a restart before a member admitted it): wait for that.
+            if (await logStore.GetAsync(MeshKeys.Admit(group, core.PeerId), ct) is { } mine
+                && AdmissionRequest.TryParse(mine.Value, group) is { } request && request.Invite.Id == invite.Id && request.PeerId == core.PeerId)
+            {
+                return;
+            }
+
+            throw new MeshException($"invite: no such invite for '{group}' (already used, expired, or for another group)");
+        }
+
+        var record = InviteRecord.TryParse(read.Value.Value);
+        if (record is null || record.Group != group || record.Id != invite.Id || !record.InvitePublicKey.AsSpan().SequenceEqual(invite.PublicKey))
+        {
+            throw new MeshException($"invite: the invite record for '{group}' in etcd is not the one this code made; not redeeming it");
+        }
+
+        if (record.ExpiresAtMs < core.NowMs)
+        {
+            throw new MeshException($"invite: the invite for '{group}' expired at {DateTimeOffset.FromUnixTimeMilliseconds(record.ExpiresAtMs):yyyy-MM-dd HH:mm} UTC");
+        }
+
+        var redeemed = AdmissionRequest.Create(group, invite, read.Value.Value, core.Identity, core.Name, core.NowMs);
+        if (!await logStore.RedeemAsync(MeshKeys.Invite(group, invite.Id), read.Value.ModRevision, MeshKeys.Admit(group, core.PeerId), redeemed, ct))
+        {
+            throw new MeshException($"invite: the invite for '{group}' was just used by someone else (an invite admits once)");
+        }
+    }
+
+    /// <summary>Opens a stored history entry; a corrupt, foreign or forged one is skipped with a warning, never fatal.</summary>
+    /// <summary>A <c>/join</c> of a name etcd has no group of asks first: a typo would create a group that stays.</summary>
+    private (string Group, long AtMs)? _toCreate;
+
+    private static readonly TimeSpan CreateConfirmWindow = TimeSpan.FromMinutes(1);
+
+    /// <summary>Whether <c>/join <paramref name="group"/></c> goes ahead: the group exists (or this home knows it), or
+    /// the same <c>/join</c> came again within a minute to confirm creating it.</summary>
+    public async Task<bool> ConfirmedAsync(string group, CancellationToken ct)
+    {
+        if (core.Groups.ContainsKey(group) || _toCreate is { } asked && asked.Group == group && core.NowMs - asked.AtMs <= CreateConfirmWindow.TotalMilliseconds)
+        {
+            _toCreate = null;
+            return true;
+        }
+
+        try
+        {
+            if (await logStore.GetAsync(MeshKeys.Group(group), ct) is not null || core.Keyring.Of(group).Count > 0 || logCopy.Load(group) is not null)
+            {
+                return true;
+            }
+        }
+        catch (EtcdUnavailableException)
+        {
+            // Not known now: the join itself says what etcd does.
+            return true;
+        }
+
+        _toCreate = (group, core.NowMs);
+        core.Emit(new InfoEvent($"there is no group '{group}' yet: type /join {group} again within a minute to create it (open: anyone using this etcd may join)", group));
+        return false;
+    }
+}

@@ -1,0 +1,180 @@
+using Mesh.Coordinator;
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Groups;
+using Mesh.Coordinator.History;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Peer.Session;
+
+/// <summary>A group's history at join: the local copy, extended by what etcd has beyond it (or read again and
+/// reconciled), opened and shown in key order, and what etcd lost put back. Session loop only.</summary>
+internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts, EtcdConnection etcd, EtcdHistoryStore history, GroupLogStore logStore,
+    LocalHistory local, RetentionKeeper retention, MeshOptions options)
+{
+    private readonly ILogger _log = core.Log;
+
+    /// <summary>Shows the group's history, in key order: the local copy, extended by what etcd has beyond it (all of
+    /// it the first time, or when the copy is damaged or etcd's history is not the one it followed, see
+    /// <see cref="HistoryCatchUp"/>). Returns the revision read at.</summary>
+    public async Task<long> LoadHistoryAsync(GroupState state, CancellationToken ct)
+    {
+        var group = state.Name;
+        var copy = local.Load(group);
+        if (copy.Damaged > 0)
+        {
+            core.Emit(new ErrorEvent($"the local history copy of '{group}' had {copy.Damaged} damaged record(s) ({Path.Combine(options.Home, "history", group + ".log")}); reading them again from etcd"));
+        }
+
+        // What lies beyond the group's retention by age is not shown, nor taken for missing from etcd (members
+        // delete it there); by count, it is known once the messages are opened.
+        var policy = state.Log.Retention;
+        var ageBound = new RetentionWindow(policy).ViewBound(core.NowMs);
+        var copyHeld = copy.Entries.Count;
+        if (ageBound is not null)
+        {
+            copy = copy with
+            {
+                Entries = copy.Entries.Where(e => string.CompareOrdinal(e.Name, ageBound) >= 0).ToList(),
+                Witness = copy.WitnessEntry is { } w && string.CompareOrdinal(w.Name, ageBound) < 0 ? "" : copy.Witness,
+            };
+        }
+
+        var current = await etcd.CurrentRevisionAsync(ct);
+        // The last entry the copy took must still be in etcd, written at the same revision: otherwise etcd's data went
+        // back (a restore) even if its revision has since moved on past the copy's. Under a count, members may have
+        // deleted it as beyond the policy: the count of what is kept, below, tells a restore from that.
+        var witnessHeld = copy.Revision == 0 || copy.WitnessEntry is not { } witness || policy.MaxCount is not null
+            || await logStore.GetAsync(MeshKeys.HistoryPrefix(group) + witness.Name, ct) is { } held && held.ModRevision == witness.Revision;
+        var plan = HistoryCatchUp.Plan(copy, etcd.ClusterId, current, witnessHeld);
+        if (plan.Reason is not null)
+        {
+            core.Emit(new ErrorEvent($"history of '{group}': {plan.Reason}; reading it all again and putting back what this home holds and etcd lost"));
+        }
+
+        var fetched = new List<HistoryEntry>();
+        ValueTask Fetch(IReadOnlyList<HistoryEntry> page)
+        {
+            fetched.AddRange(page);
+            core.Emit(new HistoryProgressEvent(group, copy.Entries.Count + fetched.Count));
+            return ValueTask.CompletedTask;
+        }
+
+        var revision = plan.Kind == CatchUpKind.ReadSince
+            ? await history.ReadSinceAsync(group, copy.Revision, Fetch, ct)
+            : await history.ReadAsync(group, Fetch, ct);
+
+        // One order for every view: whatever was read when, it is shown by key (each message's order stamp).
+        var merged = HistoryCatchUp.Merge(copy.Entries, fetched);
+        // Compared over what the policy keeps (members delete the rest, each at its own time): from the age bound, or
+        // from the oldest of the newest entries a count keeps, whichever is later.
+        var countFrom = RetentionWindow.Later(ageBound, policy.MaxCount is { } keep && merged.Count >= keep ? merged[^(int)keep].Name : null);
+        var heldHere = countFrom is null ? merged.Count : merged.Count(e => string.CompareOrdinal(e.Name, countFrom) >= 0);
+        if (plan.Kind == CatchUpKind.ReadSince && await history.CountAsync(group, revision, ct, countFrom) is { } inEtcd && inEtcd != heldHere)
+        {
+            // The copy and what etcd held at that revision should be the same set: etcd lost entries the copy holds
+            // (a restore that the copy's last noted entry did not reveal), or the copy has a hole. Read it all.
+            core.Emit(new ErrorEvent($"history of '{group}': etcd holds {inEtcd} messages and this home {heldHere}; reading it all again and putting back what etcd lost"));
+            plan = new CatchUpPlan(CatchUpKind.Reconcile, "counts differ");
+            fetched.Clear();
+            revision = await history.ReadAsync(group, Fetch, ct);
+            merged = HistoryCatchUp.Merge(copy.Entries, fetched);
+        }
+
+        var bound = ShowHistory(state, merged);
+
+        if (plan.Kind == CatchUpKind.Reconcile)
+        {
+            // Only what a member of the group sealed, and the policy keeps, goes back: the copy also took whatever an
+            // etcd writer once put under the prefix, and that is left where etcd lost it (in the copy too, so the next
+            // count agrees).
+            var missing = HistoryCatchUp.MissingFromEtcd(copy.Entries, fetched)
+                .Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0)
+                .Where(e => SealedByMember(state, e)).ToList();
+            local.Replace(group, HistoryCatchUp.Merge(fetched, missing).Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0).ToList(), revision);
+            PutBack(group, missing);
+        }
+        else
+        {
+            var known = new HashSet<string>(copy.Entries.Select(e => e.Name), StringComparer.Ordinal);
+            local.Append(group, fetched.Where(e => !known.Contains(e.Name)).ToList(), revision);
+        }
+
+        state.CopyRevision = revision;
+        if (bound is not null && (copyHeld > copy.Entries.Count || copy.Entries.Count > 0 && string.CompareOrdinal(copy.Entries[0].Name, bound) < 0))
+        {
+            // The copy holds what the policy no longer keeps: dropped from it in the background.
+            retention.TrimLocal(group, bound);
+        }
+
+        LogHistoryLoaded(group, copy.Entries.Count, fetched.Count);
+        return revision;
+    }
+
+    /// <summary>Opens stored entries (in key order) and shows, in that order, what the group's retention keeps of
+    /// them; returns where the kept history begins (null: all of it).</summary>
+    private string? ShowHistory(GroupState state, IReadOnlyList<HistoryEntry> entries)
+    {
+        // Signature checks are most of the cost of a long history: they run on every core, and the opened messages
+        // are then ordered here, one by one. (Opening only reads the orderer's state.)
+        var opened = new Envelope?[entries.Count];
+        core.Keyring.Of(state.Name);
+        Parallel.For(0, entries.Count, i => opened[i] = parts.Receiver.OpenStored(state, entries[i].Name, entries[i].Value));
+        // What a count keeps is counted over the messages that open, never over etcd's keys; every one of them
+        // (shown or not) tells the window how far the group's own messages have come.
+        var now = core.NowMs;
+        var opening = new HashSet<Envelope>(ReferenceEqualityComparer.Instance);
+        foreach (var envelope in opened)
+        {
+            if (envelope is not null)
+            {
+                state.Window.Offer(envelope, fromOther: envelope.PeerId != core.PeerId, now);
+                opening.Add(envelope);
+            }
+        }
+
+        var bound = state.Window.ViewBound(now);
+        foreach (var envelope in opened)
+        {
+            if (envelope is not null && (bound is null || string.CompareOrdinal(envelope.HistoryName, bound) >= 0))
+            {
+                foreach (var ready in state.Orderer.OfferHistory(envelope))
+                {
+                    parts.Receiver.Deliver(ready, own: ready.PeerId == core.PeerId && ready.Epoch == core.RunEpoch, counted: opening.Contains(ready));
+                }
+            }
+        }
+
+        return bound;
+    }
+
+    /// <summary>Whether a stored entry is a message the group's log says its sender could seal, under its own name.</summary>
+    private bool SealedByMember(GroupState state, HistoryEntry entry) =>
+        EnvelopeCodec.TryParse(entry.Value) is { } parsed && parsed.Group == state.Name
+        && parts.Receiver.OpenChecked(state, parsed, live: false, out _, out _) is { } opened && opened.HistoryName == entry.Name;
+
+    /// <summary>Writes back, in the background and until it lands, history that this home holds and etcd lost.</summary>
+    private void PutBack(string group, List<HistoryEntry> missing)
+    {
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        _ = RetryUntilDone.RunAsync(async ct =>
+        {
+            foreach (var batch in missing.Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
+            {
+                await history.AppendAsync(batch, ct);
+            }
+
+            core.Post(new SessionInput.Notice($"history of '{group}': put back {missing.Count} messages from this home's copy into etcd"));
+        },
+        (reason, delay) => core.Post(new SessionInput.Notice($"history of '{group}': putting back {missing.Count} messages failed ({reason}); retrying every {delay.TotalSeconds:F0} s or so")),
+        null, core.Stopping);
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 503, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "history of '{Group}': {Local} from the local copy, {Fetched} fetched from etcd")]
+    private partial void LogHistoryLoaded(string group, int local, int fetched);
+}

@@ -1,0 +1,180 @@
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.History;
+using Mesh.Peer.Node;
+using Mesh.Peer.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Peer.Session;
+
+/// <summary>History read for what the live path missed (see <see cref="HistorySweep"/>), and the local copy fed with
+/// what was shown. Session loop only.</summary>
+internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts, EtcdHistoryStore history, LocalHistory local, MeshNode node)
+{
+    private readonly ILogger _log = core.Log;
+
+    /// <summary>Live messages shown but not yet in the local copy: written in one go when the loop runs out of input.</summary>
+    private readonly Dictionary<string, List<HistoryEntry>> _copyPending = new(StringComparer.Ordinal);
+
+    public void SweepWhereDue()
+    {
+        var now = core.NowMs;
+        foreach (var state in core.Groups.Values)
+        {
+            if (!state.Connected || state.Sweep is not { } sweep)
+            {
+                continue;
+            }
+
+            sweep.LinksDown = state.Members.Keys.Any(p => !parts.Links.Table.IsUp(p));
+            if (sweep.Due(now))
+            {
+                StartSweep(state, sweep, now);
+            }
+        }
+    }
+
+    /// <summary>Lists, in the background, the names written since the copy's revision; the loop picks those it lacks.</summary>
+    private void StartSweep(GroupState state, HistorySweep sweep, long now)
+    {
+        sweep.Start(now);
+        var group = state.Name;
+        var from = state.CopyRevision;
+        _ = RetryUntilDone.RunAsync(async ct =>
+        {
+            var names = new List<string>();
+            var revision = await history.ReadNamesSinceAsync(group, from, page =>
+            {
+                names.AddRange(page);
+                return ValueTask.CompletedTask;
+            }, ct);
+            core.Post(new SessionInput.HistoryNames(group, names, revision));
+        },
+        (reason, _) => LogSweepFailing(group, reason),
+        null, core.Stopping);
+    }
+
+    public void OnHistoryNames(SessionInput.HistoryNames listed)
+    {
+        if (!core.Groups.TryGetValue(listed.Group, out var state) || !state.Connected || state.Sweep is not { } sweep)
+        {
+            return;
+        }
+
+        var lacking = listed.Names.Where(name => !Envelope.TryParseHistoryName(name, out var peerId, out var epoch, out var seq)
+            || !state.Orderer.Holds(peerId, epoch, seq)).ToList();
+        if (lacking.Count == 0)
+        {
+            CompleteSweep(state, sweep, listed.Revision, found: 0);
+            return;
+        }
+
+        var group = listed.Group;
+        _ = RetryUntilDone.RunAsync(async ct =>
+        {
+            foreach (var batch in lacking.Chunk(EtcdHistoryStore.PageSize))
+            {
+                core.Post(new SessionInput.HistoryFetched(group, await history.GetAsync(group, batch, ct), null));
+            }
+
+            core.Post(new SessionInput.HistoryFetched(group, [], listed.Revision));
+        },
+        (reason, _) => LogSweepFailing(group, reason),
+        null, core.Stopping);
+    }
+
+    public void OnHistoryFetched(SessionInput.HistoryFetched fetched)
+    {
+        if (!core.Groups.TryGetValue(fetched.Group, out var state) || !state.Connected)
+        {
+            return;
+        }
+
+        var repaired = state.Orderer.GapsRepaired;
+        foreach (var entry in fetched.Page)
+        {
+            if (parts.Receiver.OpenStored(state, entry.Name, entry.Value) is { } envelope)
+            {
+                state.SweepFound++;
+                foreach (var ready in state.Orderer.OfferHistory(envelope))
+                {
+                    parts.Receiver.Deliver(ready, own: false);
+                }
+            }
+        }
+
+        core.Instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
+        if (state.Orderer.GapsRepaired > repaired)
+        {
+            LogRepaired(state.Orderer.GapsRepaired - repaired, fetched.Group);
+        }
+
+        if (fetched.Page.Count > 0)
+        {
+            local.Append(fetched.Group, fetched.Page, state.CopyRevision);
+        }
+
+        if (fetched.CompleteAt is { } revision && state.Sweep is { } sweep)
+        {
+            CompleteSweep(state, sweep, revision, state.SweepFound);
+            state.SweepFound = 0;
+        }
+    }
+
+    private void CompleteSweep(GroupState state, HistorySweep sweep, long revision, long found)
+    {
+        state.CopyRevision = Math.Max(state.CopyRevision, revision);
+        FlushCopy();
+        local.Append(state.Name, [], state.CopyRevision);
+        sweep.Complete(core.NowMs, found > 0);
+        if (found > 0)
+        {
+            LogTookFromHistory(found, state.Name);
+        }
+    }
+
+    /// <summary>Keeps a live message for the local copy (the bytes published are the bytes etcd stores).</summary>
+    public void CopyLive(string group, string name, byte[] payload)
+    {
+        if (!_copyPending.TryGetValue(group, out var pending))
+        {
+            _copyPending[group] = pending = [];
+        }
+
+        pending.Add(new HistoryEntry(group, name, payload));
+        if (!_copyFlushQueued && node.OnLoop)
+        {
+            // Once the loop has taken the frames at hand (a socket's batch), they go to disk in one write.
+            _copyFlushQueued = true;
+            _ = Task.Factory.StartNew(FlushCopy, CancellationToken.None, TaskCreationOptions.DenyChildAttach, node.Loop);
+        }
+    }
+
+    private bool _copyFlushQueued;
+
+    /// <summary>The local copy's writes reach the disk itself.</summary>
+    public void Checkpoint() => local.Checkpoint();
+
+    public void FlushCopy()
+    {
+        _copyFlushQueued = false;
+        foreach (var (group, pending) in _copyPending)
+        {
+            if (pending.Count > 0 && core.Groups.TryGetValue(group, out var state))
+            {
+                // Live entries carry no revision: the copy's revision moves only when a sweep read etcd up to one.
+                local.Append(group, pending, state.CopyRevision);
+            }
+
+            pending.Clear();
+        }
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 504, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "repaired {Count} messages of '{Group}' from history")]
+    private partial void LogRepaired(long count, string group);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 505, Level = Microsoft.Extensions.Logging.LogLevel.Debug, Message = "took {Count} messages of '{Group}' from history that had not come over a link")]
+    private partial void LogTookFromHistory(long count, string group);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 517, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "history of '{Group}': reading what the live path missed failed ({Reason}); retrying")]
+    private partial void LogSweepFailing(string group, string reason);
+}

@@ -1,0 +1,83 @@
+using System.Threading.Channels;
+using Mesh.Monitoring;
+using Mesh.Peer.Crypto;
+using Mesh.Peer.Identity;
+using Mesh.Peer.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Peer.Session;
+
+/// <summary>What every part of a session shares: who this peer is, its groups, what it tells the user, the loop it
+/// posts work to, and the time. Session loop only, except <see cref="Emit"/> and <see cref="Post"/>.</summary>
+internal sealed class SessionCore(PeerIdentity identity, string name, SessionLoop loop, EpochKeyring keyring, MeshInstruments instruments,
+    ILogger log, TimeProvider time, CancellationToken stopping)
+{
+    private readonly Channel<MeshEvent> _events = Channel.CreateUnbounded<MeshEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+
+    public string PeerId => identity.PeerId;
+
+    public string Name => name;
+
+    public PeerIdentity Identity => identity;
+
+    public ILogger Log => log;
+
+    public MeshInstruments Instruments => instruments;
+
+    public EpochKeyring Keyring => keyring;
+
+    public RateLimitedWarnings Warnings { get; } = new(log, time);
+
+    /// <summary>Order stamps of what this peer sends, after everything it has seen.</summary>
+    public HybridClock Clock { get; } = new();
+
+    /// <summary>The groups joined, by name: in here only once their log was read and checked.</summary>
+    public Dictionary<string, GroupState> Groups { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>This run's epoch: the first part of every message number this run gives.</summary>
+    public long RunEpoch { get; set; }
+
+    /// <summary>Typed lines to sealed, published messages; made once this run's epoch is known.</summary>
+    public MessageSender? Sender { get; set; }
+
+    /// <summary>The group plain lines go to.</summary>
+    public string? Current { get; set; }
+
+    /// <summary>Where others link to this peer, as its presence records say.</summary>
+    public string Endpoint { get; set; } = "";
+
+    /// <summary>etcd did not answer the registration's last renewal.</summary>
+    public bool EtcdDown { get; set; }
+
+    public long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public TimeProvider Time => time;
+
+    /// <summary>Cancelled when the session ends: background work stops.</summary>
+    public CancellationToken Stopping => stopping;
+
+    /// <summary>Everything the user should see, in order.</summary>
+    public ChannelReader<MeshEvent> Events => _events.Reader;
+
+    public void Emit(MeshEvent e) => _events.Writer.TryWrite(e);
+
+    /// <summary>Hands work to the loop (from any thread).</summary>
+    public void Post(SessionInput input) => loop.Post(input);
+
+    /// <summary>No more events.</summary>
+    public void EndEvents() => _events.Writer.TryComplete();
+
+    /// <summary>Runs an etcd write off the loop; a failure is a rate-limited warning (the next tick or ask tries again).</summary>
+    public async Task Background(string what, Func<CancellationToken, Task> write)
+    {
+        try
+        {
+            await Task.Run(() => write(stopping), CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
+        {
+            // Warned on the loop: the warnings' state belongs to it.
+            Post(new SessionInput.Warning($"background:{what}", $"{what} failed ({e.Message.ReplaceLineEndings(" ")}); trying again later"));
+        }
+    }
+}
