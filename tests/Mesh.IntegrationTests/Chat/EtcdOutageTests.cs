@@ -57,4 +57,46 @@ public sealed class EtcdOutageTests : EtcdFixture
         await a.SendAsync("after the freeze");
         await b.WaitForAsync(p => Texts(p, group).Contains("after the freeze"), Long, "ada's line after the join");
     }
+
+    [Test]
+    public async Task With_etcd_frozen_lines_typed_after_a_join_in_another_group_leave_at_once_and_reach_history()
+    {
+        var group = NewGroup("typed");
+        var other = NewGroup("elsewhere");
+        var (a, b) = await StartPairAsync(group, "ada", "ben");
+
+        Etcd.Freeze();
+        List<string> mine = [.. Enumerable.Range(0, 5).Select(i => $"mine {i}")];
+        try
+        {
+            // The join waits on etcd in the lane of its group; ada's lines in her first group go on without it.
+            await a.SendAsync($"/join {other}");
+            await a.SendAsync($"/join {other}");
+            foreach (var line in mine)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                await a.SendAsync(line);
+                await b.WaitForAsync(p => Texts(p, group).Contains(line), TimeSpan.FromSeconds(3), $"'{line}' at ben while ada's join waits on etcd");
+                TestContext.Out.WriteLine($"'{line}' reached ben after {clock.ElapsedMilliseconds} ms");
+            }
+
+            Assert.That(a.Of("ready").Any(e => e.Str("group") == other), Is.False, "the join had not finished");
+        }
+        finally
+        {
+            Etcd.Thaw();
+        }
+
+        await a.WaitForAsync(p => p.Of("ready").Any(e => e.Str("group") == other) || p.Of("error").Any(e => e.Str("message")!.Contains(other)),
+            Long, "the join ends");
+        var marker = await MarkAsync(a, group, b);
+        // Written to history once etcd answers again (the marker after them): each line once, in the order typed.
+        List<string?> history = [];
+        await Waiting.UntilAsync(async () =>
+        {
+            history = (await HistoryAsync(group, b.Home)).Select(m => m.Str("text")).ToList();
+            return history.Contains(marker);
+        }, Long, "the marker in history");
+        Assert.That(history.Where(t => t!.StartsWith("mine ")), Is.EqualTo(mine));
+    }
 }
