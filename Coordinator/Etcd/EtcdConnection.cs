@@ -13,7 +13,7 @@ namespace Mesh.Coordinator.Etcd;
 /// that every call carries its own deadline and every stream's life is in our hands: lease loss, watch resume and
 /// back-off are decisions the peer makes, not side effects of a library loop.
 /// </remarks>
-public sealed class EtcdConnection : IDisposable
+public sealed class EtcdConnection : IEtcdInfo, IDisposable
 {
     /// <summary>How long one unary call may take before it counts as a failure.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);

@@ -7,7 +7,7 @@ using Mesh.Coordinator.Membership;
 namespace Mesh.Coordinator.Groups;
 
 /// <summary>The list of groups and their online members, as etcd holds them.</summary>
-public sealed class GroupDirectory(EtcdConnection etcd)
+public sealed class GroupDirectory(EtcdConnection etcd) : IMemberDirectory
 {
     /// <summary>The largest member record read: many times a real one (well under 1 KiB). Larger values are an etcd
     /// writer's junk, read as empty (and so skipped as malformed).</summary>

@@ -8,7 +8,7 @@ namespace Mesh.Coordinator.Groups;
 /// <summary>The group logs in etcd, as stored bytes: read whole, appended create-only (one entry wins each index, and
 /// whatever an entry needs written with it, such as key grants, is written in the same transaction), repaired.</summary>
 /// <remarks>Checking what the bytes mean is not etcd's job: every reader validates the chain itself.</remarks>
-public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogAppender
+public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogStore
 {
     /// <summary>The most entries read of one log.</summary>
     public const int MaxEntries = 100_000;

@@ -9,7 +9,7 @@ namespace Mesh.Coordinator.History;
 /// with a compare-and-swap on the key's revision, so that members do not all delete at once.</summary>
 /// <remarks>Unsigned and unchecked: any etcd writer can move it. Moving it only makes members wait; what they delete
 /// follows from the group's signed retention and their own view of its history, never from this key.</remarks>
-public sealed class TrimClaims(EtcdConnection etcd)
+public sealed class TrimClaims(EtcdConnection etcd) : ITrimClaims
 {
     /// <summary>The claim key's modification revision (0: no one has claimed yet).</summary>
     public async Task<long> ReadAsync(string group, CancellationToken ct)

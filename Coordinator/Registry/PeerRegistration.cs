@@ -13,7 +13,7 @@ namespace Mesh.Coordinator.Registry;
 /// a third of the TTL; when etcd says the lease is gone (after a freeze or a long outage) the registration grants a
 /// new lease and writes every key again, so presence heals without the user doing anything.
 /// </remarks>
-public sealed partial class PeerRegistration : IAsyncDisposable
+public sealed partial class PeerRegistration : IPresence
 {
     private readonly EtcdConnection _etcd;
     private readonly TimeSpan _ttl;

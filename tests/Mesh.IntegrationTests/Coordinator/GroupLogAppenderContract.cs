@@ -76,7 +76,7 @@ public abstract class GroupLogAppenderContract
 [Category("Unit")]
 public sealed class InMemoryGroupLogAppenderContract : GroupLogAppenderContract
 {
-    protected override IGroupLogAppender Store { get; } = new InMemoryGroupLogAppender();
+    protected override IGroupLogAppender Store { get; } = new InMemoryGroupLogStore();
 }
 
 [Category("Integration")]

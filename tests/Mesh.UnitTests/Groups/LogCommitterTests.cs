@@ -18,7 +18,7 @@ public sealed class LogCommitterTests
     private PeerIdentity _creator = null!;
     private PeerIdentity _other = null!;
     private LogFollower _follower = null!;
-    private InMemoryGroupLogAppender _etcd = null!;
+    private InMemoryGroupLogStore _etcd = null!;
 
     [SetUp]
     public async Task Start()
@@ -31,7 +31,7 @@ public sealed class LogCommitterTests
         var add = GroupCommits.Add(log, _creator, Joiners.Of(_other, "bo", log), keys, Now);
         Assert.That(log.TryApply(add.Record, out _), Is.True);
         _follower = new LogFollower(log);
-        _etcd = new InMemoryGroupLogAppender();
+        _etcd = new InMemoryGroupLogStore();
         await _etcd.PutAsync(MeshKeys.LogEntry("g", 1), add.Record, CancellationToken.None);
     }
 
@@ -91,7 +91,7 @@ public sealed class LogCommitterTests
     {
         // The attack that froze the log: junk seen (with its revision), then deleted before the commit.
         await _etcd.PutAsync(MeshKeys.LogEntry("g", 2), "junk"u8.ToArray(), CancellationToken.None);
-        _follower.Observe([new KeyChange(MeshKeys.LogEntry("g", 2), false, "junk"u8.ToArray(), _etcd.Get(MeshKeys.LogEntry("g", 2))!.Value.ModRevision, 0)], true, Now);
+        _follower.Observe([new KeyChange(MeshKeys.LogEntry("g", 2), false, "junk"u8.ToArray(), _etcd.Etcd.Get(MeshKeys.LogEntry("g", 2))!.ModRevision, 0)], true, Now);
         await _etcd.DeleteAsync(MeshKeys.LogEntry("g", 2), CancellationToken.None);
 
         var ends = new List<CommitEnd>();
