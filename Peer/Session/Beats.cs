@@ -10,7 +10,7 @@ namespace Mesh.Peer.Session;
 
 /// <summary>Members' beats: what this peer sent (so that others find what they missed) and its log head, published
 /// once a second; others' beats read for gaps, round trips and forks. Session loop only.</summary>
-internal sealed partial class Beats(SessionCore core, SessionParts parts, IFramePublisher node, GroupLogStore logStore)
+internal sealed partial class Beats(SessionCore core, SessionParts parts, IFramePublisher node, IGroupLogStore logStore)
 {
     private readonly ILogger _log = core.Log;
 

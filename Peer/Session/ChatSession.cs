@@ -100,7 +100,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         parts.Beats = new Beats(core, parts, _node, logStore);
         parts.Sweeps = new HistorySweeps(core, parts, _history, _local, _node);
         parts.Lines = new LineHandler(core, parts, () => _lineRoom.Release());
-        parts.Watches = new WatchStarter(core, etcd, logs);
+        parts.Watches = new WatchStarter(core, new EtcdWatches(etcd, logs.CreateLogger("watch")));
         _dispatch = new SessionDispatch(core, parts, _rejections, retention, () => etcd.Describe);
 
         _registration.StateChanged += state => _loop.Post(new SessionInput.Registration(state));

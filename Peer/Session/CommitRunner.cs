@@ -8,7 +8,7 @@ namespace Mesh.Peer.Session;
 
 /// <summary>This peer's changes to a group's log, one try in flight per group (<see cref="LogCommitter"/> decides, this
 /// sends): each try runs in the background and its answer comes back to the loop. Session loop only.</summary>
-internal sealed partial class CommitRunner(SessionCore core, SessionParts parts, GroupLogStore logStore)
+internal sealed partial class CommitRunner(SessionCore core, SessionParts parts, IGroupLogStore logStore)
 {
     private readonly ILogger _log = core.Log;
 

@@ -10,8 +10,8 @@ namespace Mesh.Peer.Session;
 
 /// <summary>Joining a group: its log created or read and checked, an invite redeemed, presence written, then links,
 /// history and watches once this peer is a member holding the current key. Session loop only.</summary>
-internal sealed class GroupJoiner(SessionCore core, SessionParts parts, EtcdConnection etcd, GroupLogStore logStore, GroupLogCopy logCopy,
-    GroupDirectory directory, PeerRegistration registration, LocalHistory local, MeshOptions options)
+internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInfo etcd, IGroupLogStore logStore, GroupLogCopy logCopy,
+    IMemberDirectory directory, IPresence registration, LocalHistory local, MeshOptions options)
 {
     /// <summary>Joins a group named at start. etcd answered a moment ago: a call that times out now (a loaded etcd, a
     /// leader election) is tried again twice, after 1 and 2 s, before the peer gives up with one line.</summary>

@@ -6,7 +6,7 @@ namespace Mesh.Peer.Session;
 
 /// <summary>A group's way in and out once joined: ready when history is loaded and the members known at join are linked,
 /// leaving by a signed entry, and dropping the group here. Session loop only.</summary>
-internal sealed class GroupLifecycle(SessionCore core, SessionParts parts, PeerRegistration registration, RetentionKeeper retention)
+internal sealed class GroupLifecycle(SessionCore core, SessionParts parts, IPresence registration, RetentionKeeper retention)
 {
     /// <summary>How long ready waits for hellos from the members known at join before it goes ahead without them.</summary>
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(5);

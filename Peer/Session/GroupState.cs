@@ -166,16 +166,16 @@ internal sealed class GroupState(string name)
         return true;
     }
 
-    public PrefixWatcher? GrantWatch { get; set; }
+    public IAsyncDisposable? GrantWatch { get; set; }
 
-    public PrefixWatcher? LogWatch { get; set; }
+    public IAsyncDisposable? LogWatch { get; set; }
 
-    public PrefixWatcher? GenesisWatch { get; set; }
+    public IAsyncDisposable? GenesisWatch { get; set; }
 
-    public PrefixWatcher? AdmitWatch { get; set; }
+    public IAsyncDisposable? AdmitWatch { get; set; }
 
     /// <summary>Follows other members' asks for keys they lack.</summary>
-    public PrefixWatcher? KeyAskWatch { get; set; }
+    public IAsyncDisposable? KeyAskWatch { get; set; }
 
 
     /// <summary>The etcd revision up to which this peer has every history entry (and its local copy says so).</summary>
@@ -192,8 +192,8 @@ internal sealed class GroupState(string name)
 
     public long JoinStartedMs { get; set; }
 
-    public PrefixWatcher? MembersWatch { get; set; }
+    public IAsyncDisposable? MembersWatch { get; set; }
 
-    public IEnumerable<PrefixWatcher> Watches =>
-        new[] { MembersWatch, GrantWatch, LogWatch, GenesisWatch, AdmitWatch, KeyAskWatch }.OfType<PrefixWatcher>();
+    public IEnumerable<IAsyncDisposable> Watches =>
+        new[] { MembersWatch, GrantWatch, LogWatch, GenesisWatch, AdmitWatch, KeyAskWatch }.OfType<IAsyncDisposable>();
 }

@@ -10,7 +10,7 @@ namespace Mesh.Peer.Session;
 
 /// <summary>A group's history at join: the local copy, extended by what etcd has beyond it (or read again and
 /// reconciled), opened and shown in key order, and what etcd lost put back. Session loop only.</summary>
-internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts, EtcdConnection etcd, EtcdHistoryStore history, GroupLogStore logStore,
+internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts, IEtcdInfo etcd, IHistoryStore history, IGroupLogStore logStore,
     LocalHistory local, RetentionKeeper retention, MeshOptions options)
 {
     private readonly ILogger _log = core.Log;

@@ -8,7 +8,7 @@ namespace Mesh.Peer.Session;
 
 /// <summary>History read for what the live path missed (see <see cref="HistorySweep"/>), and the local copy fed with
 /// what was shown. Session loop only.</summary>
-internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts, EtcdHistoryStore history, LocalHistory local, MeshNode node)
+internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts, IHistoryStore history, LocalHistory local, MeshNode node)
 {
     private readonly ILogger _log = core.Log;
 

@@ -10,7 +10,7 @@ namespace Mesh.Peer.Session;
 
 /// <summary>Epoch keys: grants taken when the log vouches for them, keys this member lacks asked of the others, and
 /// others' asks answered. Session loop only.</summary>
-internal sealed partial class KeyKeeper(SessionCore core, SessionParts parts, GroupLogStore logStore, PeerRegistration registration)
+internal sealed partial class KeyKeeper(SessionCore core, SessionParts parts, IGroupLogStore logStore, IPresence registration)
 {
     private readonly ILogger _log = core.Log;
     private readonly KeyRecovery _keyRecovery = new();

@@ -8,7 +8,7 @@ namespace Mesh.Peer.Session;
 
 /// <summary>Following each group's log: entries applied as they come (members in and out, new epochs), a fork ended
 /// by the rule every member follows, and entries etcd lost or altered put back. Session loop only.</summary>
-internal sealed partial class LogKeeper(SessionCore core, SessionParts parts, GroupLogStore logStore, GroupLogCopy logCopy)
+internal sealed partial class LogKeeper(SessionCore core, SessionParts parts, IGroupLogStore logStore, GroupLogCopy logCopy)
 {
     private readonly ILogger _log = core.Log;
 

@@ -10,7 +10,7 @@ namespace Mesh.Peer.Session;
 
 /// <summary>Who is online in each group: presence records filed (members, candidates, records refused), arrivals and
 /// departures told, and whether a departure was a clean exit or an expiry. Session loop only.</summary>
-internal sealed class Presence(SessionCore core, SessionParts parts, PeerRegistration registration)
+internal sealed class Presence(SessionCore core, SessionParts parts, IPresence registration)
 {
     /// <summary>Peers that marked their exit as clean: when their presence goes, they exited rather than expired.</summary>
     private readonly HashSet<string> _exiting = new(StringComparer.Ordinal);

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Mesh.Peer.Session;
 
 /// <summary>Starts etcd watches whose changes reach the session loop as inputs, in revision order.</summary>
-internal sealed class WatchStarter(SessionCore core, EtcdConnection etcd, ILoggerFactory logs)
+internal sealed class WatchStarter(SessionCore core, IWatches watches)
 {
     /// <summary>Starts following a prefix; its changes reach the session loop as inputs, in revision order.</summary>
     /// <param name="prefix">What to follow.</param>
@@ -13,14 +13,14 @@ internal sealed class WatchStarter(SessionCore core, EtcdConnection etcd, ILogge
     /// <param name="onCompacted">Posted, in order with the changes, when revisions the watch needed were compacted.</param>
     /// <param name="reread">Reads the state again when revisions were compacted; run in the background until it
     /// succeeds, its result is posted.</param>
-    public PrefixWatcher Watch(string prefix, long fromRevision, Func<IReadOnlyList<KeyChange>, SessionInput> toInput,
+    public IAsyncDisposable Watch(string prefix, long fromRevision, Func<IReadOnlyList<KeyChange>, SessionInput> toInput,
         SessionInput? onCompacted = null, Func<CancellationToken, Task<SessionInput>>? reread = null)
     {
-        var watcher = new PrefixWatcher(etcd, prefix, fromRevision, changes =>
+        return watches.Start(prefix, fromRevision, changes =>
         {
             core.Post(toInput(changes));
             return ValueTask.CompletedTask;
-        }, logs.CreateLogger("watch"), onCompacted is null && reread is null ? null : (Func<long, ValueTask>)(compactedAt =>
+        }, onCompacted is null && reread is null ? null : (Func<long, ValueTask>)(compactedAt =>
         {
             if (onCompacted is not null)
             {
@@ -36,7 +36,5 @@ internal sealed class WatchStarter(SessionCore core, EtcdConnection etcd, ILogge
 
             return ValueTask.CompletedTask;
         }));
-        watcher.Start();
-        return watcher;
     }
 }
