@@ -6,6 +6,7 @@ using Mesh.Coordinator.Membership;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Crypto;
 using Mesh.Peer.Groups;
+using Mesh.Peer.Home;
 using Mesh.Peer.Protocol;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Node;

@@ -8,6 +8,7 @@ using Mesh.Coordinator.Registry;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Crypto;
 using Mesh.Peer.Groups;
+using Mesh.Peer.Home;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Node;
 using Mesh.Peer.Protocol;

@@ -2,6 +2,7 @@ using System.Text;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Crypto;
+using Mesh.Peer.Home;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Protocol;
 

@@ -1,4 +1,5 @@
 using Mesh.Coordinator.History;
+using Mesh.Peer.Home;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Peer.Session;

@@ -1,6 +1,7 @@
 using Mesh.Coordinator.History;
 using Mesh.Peer.Crypto;
 using Mesh.Peer.Groups;
+using Mesh.Peer.Home;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Protocol;
 using Mesh.Peer.Session;

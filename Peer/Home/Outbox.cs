@@ -1,4 +1,6 @@
-namespace Mesh.Coordinator.History;
+using Mesh.Coordinator.History;
+
+namespace Mesh.Peer.Home;
 
 /// <summary>History writes not yet acknowledged by etcd, kept on disk so that none is lost to an outage, an exit or
 /// a crash: an append-only log in segments under one directory.</summary>
@@ -309,7 +311,3 @@ public sealed class Outbox : IDisposable
         }
     }
 }
-
-/// <summary>The outbox holds <see cref="Outbox.MaxBytes"/> of sent messages that etcd has not taken yet.</summary>
-public sealed class OutboxFullException(long maxBytes)
-    : IOException($"{maxBytes / (1024 * 1024)} MiB of sent messages that etcd has not taken yet");
