@@ -15,7 +15,7 @@ namespace Mesh.Peer.Home;
 /// <para>Forcing them there (fsync, on the timer, when a segment is full, or by <see cref="Sync"/>) takes no lock that
 /// <see cref="Append"/> takes: an append never waits behind a disk that is slow to sync. Syncs run one at a time.</para>
 /// </remarks>
-public sealed class Outbox : IDisposable
+public sealed class Outbox : IOutboxAppender, IDisposable
 {
     public static readonly TimeSpan SyncInterval = TimeSpan.FromMilliseconds(500);
     private const long SegmentBytes = 4 * 1024 * 1024;
@@ -180,6 +180,22 @@ public sealed class Outbox : IDisposable
             _pending += entries.Count;
             _dirty = true;
         }
+    }
+
+    /// <summary>On the caller's thread: <paramref name="done"/> has run when this returns.</summary>
+    void IOutboxAppender.AppendOutbox(IReadOnlyList<HistoryEntry> entries, Action<Exception?> done)
+    {
+        try
+        {
+            Append(entries);
+        }
+        catch (IOException e)
+        {
+            done(e);
+            return;
+        }
+
+        done(null);
     }
 
     private static byte[] Concatenate(List<byte[]> records)
