@@ -15,6 +15,8 @@ command -v openssl >/dev/null || ensure_packages openssl
 command -v tmux >/dev/null || ensure_packages tmux
 # The clock-skew tests run peers under libfaketime.
 command -v faketime >/dev/null || ensure_packages faketime
+# The loop test traces a peer's loop thread with strace.
+command -v strace >/dev/null || ensure_packages strace
 # The integration tests run the peer exactly as deploy/mesh.sh does.
 MESH_DLL=$(publish_peer)
 export MESH_DLL

@@ -1,100 +1,137 @@
-using System.Text.Json;
 using Mesh.Peer.Configuration;
 
 namespace Mesh.Peer.Crypto;
 
-/// <summary>The keys of every epoch of the groups this home belongs to: one 0600 file per group,
-/// <c>HOME/keys/G.epochs</c>, a JSON object from epoch number to base64 key.</summary>
+/// <summary>The keys of every epoch of the groups this home belongs to, in memory, backed by
+/// <see cref="EpochKeyFiles"/>. One owner: the session's loop (or a command that runs without one).</summary>
+/// <remarks>
+/// Without a writer every change is written before it returns, and a group's keys are read on first use. Once
+/// <see cref="WriteThrough"/> gave it one (the session's home writer), changes take effect in memory at once and their
+/// files are written on the writer's thread, in order; a group's keys should then be read there first
+/// (<see cref="LoadAsync"/>), so that <see cref="Of"/> never touches the disk.
+/// </remarks>
 public sealed class EpochKeyring(string home)
 {
     private readonly Dictionary<string, SortedDictionary<long, GroupKey>> _loaded = new(StringComparer.Ordinal);
+    private IKeyFileWriter? _writer;
 
-    private string PathOf(string group) => Path.Combine(home, "keys", group + ".epochs");
+    /// <summary>Where the keys are kept on disk (for the writer that writes them).</summary>
+    public EpochKeyFiles Files { get; } = new(home);
+
+    /// <summary>From now on file writes go to <paramref name="writer"/> instead of happening on the caller's thread.</summary>
+    public void WriteThrough(IKeyFileWriter writer) => _writer = writer;
 
     /// <summary>Whether this home holds a group key of the format before group logs (<c>keys/G.key</c>).</summary>
-    public bool HasOldKey(string group) => File.Exists(Path.Combine(home, "keys", group + ".key"));
+    public bool HasOldKey(string group) => Files.HasOldKey(group);
 
-    /// <summary>The keys held for <paramref name="group"/>, by epoch (empty when none).</summary>
-    public IReadOnlyDictionary<long, GroupKey> Of(string group)
+    /// <summary>The keys held for <paramref name="group"/>, by epoch (empty when none). A group not loaded yet is read
+    /// now, on the caller's thread.</summary>
+    public IReadOnlyDictionary<long, GroupKey> Of(string group) => Held(group);
+
+    public GroupKey? TryGet(string group, long epoch) => Held(group).GetValueOrDefault(epoch);
+
+    /// <summary>Reads the keys of <paramref name="group"/> into memory, on the writer's thread when there is one, after
+    /// the writes handed to it before; nothing to do when they are in memory already.</summary>
+    public async Task LoadAsync(string group)
     {
-        if (_loaded.TryGetValue(group, out var keys))
+        if (_loaded.ContainsKey(group))
         {
-            return keys;
+            return;
         }
 
-        keys = [];
-        var path = PathOf(group);
-        if (SecretFile.Read(path) is { } text)
-        {
-            try
-            {
-                foreach (var (epoch, material) in JsonSerializer.Deserialize<Dictionary<string, string>>(text) ?? [])
-                {
-                    keys[long.Parse(epoch, System.Globalization.CultureInfo.InvariantCulture)] = GroupKey.FromMaterial(Convert.FromBase64String(material));
-                }
-            }
-            catch (Exception e) when (e is JsonException or FormatException or ArgumentException or OverflowException)
-            {
-                throw new MeshException($"{path} does not hold group keys (a JSON object of epoch to base64 key)");
-            }
-        }
-
-        _loaded[group] = keys;
-        return keys;
+        var keys = _writer is null ? Files.Read(group) : await _writer.LoadKeysAsync(group);
+        // Read on the writer meanwhile, or saved here meanwhile (which read them first): memory is never replaced.
+        _loaded.TryAdd(group, keys);
     }
 
-    public GroupKey? TryGet(string group, long epoch) => Of(group).GetValueOrDefault(epoch);
-
-    /// <summary>Moves this home's keys of <paramref name="group"/> into <paramref name="aside"/> (kept, never deleted).</summary>
+    /// <summary>Moves this home's keys of <paramref name="group"/> into <paramref name="aside"/> (kept, never deleted);
+    /// the group then holds no key. Without a writer only: a writer moves them in order with its writes
+    /// (<see cref="MoveAsideAsync"/>).</summary>
     public void MoveAside(string group, string aside)
     {
-        _loaded.Remove(group);
-        if (File.Exists(PathOf(group)))
+        if (_writer is not null)
         {
-            Directory.CreateDirectory(aside, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            File.Move(PathOf(group), Path.Combine(aside, group + ".epochs"));
+            throw new InvalidOperationException("the keys are written through a writer: move them aside with MoveAsideAsync");
         }
+
+        Files.MoveAside(group, aside);
+        _loaded[group] = [];
+    }
+
+    /// <summary>Moves this home's keys of <paramref name="group"/> into <paramref name="aside"/> (kept, never deleted)
+    /// after the writes handed over before; the group holds no key once it is done. A failure is thrown, and the keys
+    /// stay.</summary>
+    public async Task MoveAsideAsync(string group, string aside)
+    {
+        if (_writer is null)
+        {
+            MoveAside(group, aside);
+            return;
+        }
+
+        await _writer.MoveKeysAsideAsync(group, aside);
+        _loaded[group] = [];
     }
 
     /// <summary>Adds epoch keys and writes the file atomically (0600). A key held for an epoch is never replaced by
     /// another: that would make everything sealed under it unreadable.</summary>
     public void Save(string group, IEnumerable<(long Epoch, GroupKey Key)> added)
     {
-        var keys = (SortedDictionary<long, GroupKey>)Of(group);
+        var keys = Held(group);
         foreach (var (epoch, key) in added)
         {
             if (keys.TryGetValue(epoch, out var held) && !held.Material.AsSpan().SequenceEqual(key.Material))
             {
-                throw new MeshException($"{PathOf(group)} already holds another key for epoch {epoch} of '{group}': not replacing it");
+                throw new MeshException($"{Files.PathOf(group)} already holds another key for epoch {epoch} of '{group}': not replacing it");
             }
 
             keys[epoch] = key;
         }
 
-        var directory = Path.Combine(home, "keys");
-        if (!Directory.Exists(directory))
-        {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-
-        var text = JsonSerializer.Serialize(keys.ToDictionary(k => k.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), k => Convert.ToBase64String(k.Value.Material)));
-        SecretFile.Write(PathOf(group), text);
+        Write(group, keys);
     }
 
     /// <summary>Takes the key of <paramref name="epoch"/> out of use (the group log went on with another entry starting
     /// that epoch, with another key): it is kept in <c>HOME/keys/G.retired</c>, never deleted, and no longer sealed under.</summary>
     public void Retire(string group, long epoch)
     {
-        var keys = (SortedDictionary<long, GroupKey>)Of(group);
+        var keys = Held(group);
         if (!keys.Remove(epoch, out var key))
         {
             return;
         }
 
-        var retiredPath = Path.Combine(home, "keys", group + ".retired");
-        var retired = SecretFile.Read(retiredPath) is { } text ? JsonSerializer.Deserialize<Dictionary<string, string>>(text) ?? [] : [];
-        retired[$"{epoch}:{key.Check(group, epoch)}"] = Convert.ToBase64String(key.Material);
-        SecretFile.Write(retiredPath, JsonSerializer.Serialize(retired));
-        Save(group, []);
+        if (_writer is null)
+        {
+            Files.WriteRetired(group, epoch, key);
+        }
+        else
+        {
+            _writer.RetireKey(group, epoch, key);
+        }
+
+        Write(group, keys);
+    }
+
+    private SortedDictionary<long, GroupKey> Held(string group)
+    {
+        if (!_loaded.TryGetValue(group, out var keys))
+        {
+            _loaded[group] = keys = Files.Read(group);
+        }
+
+        return keys;
+    }
+
+    private void Write(string group, SortedDictionary<long, GroupKey> keys)
+    {
+        if (_writer is null)
+        {
+            Files.Write(group, keys);
+        }
+        else
+        {
+            _writer.SaveKeys(group, keys);
+        }
     }
 }

@@ -14,7 +14,7 @@ namespace Mesh.Peer.Node;
 /// not block. Every link is Curve-encrypted: the PUB socket is a Curve server with the peer's own keypair, and each
 /// SUB socket is a Curve client that must know the member's public key.
 /// </remarks>
-public sealed partial class MeshNode : IDisposable, Session.IFramePublisher
+public sealed partial class MeshNode : IMeshNode
 {
     private readonly NetMQCertificate _certificate;
     private readonly byte[] _helloPayload;

@@ -3,6 +3,7 @@ using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.Groups;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Groups;
+using Mesh.Peer.Node;
 using Mesh.Peer.Protocol;
 using Microsoft.Extensions.Logging;
 

@@ -8,6 +8,7 @@ using Mesh.Monitoring;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Crypto;
 using Mesh.Peer.Groups;
+using Mesh.Peer.Home;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Node;
 using Mesh.Peer.Protocol;
@@ -34,7 +35,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     private readonly MeshOptions _options;
     private readonly PeerIdentity _identity;
-    private readonly EtcdConnection _etcd;
+    private readonly IEtcdInfo _etcd;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _lineRoom = new(MaxQueuedLines);
@@ -42,12 +43,13 @@ public sealed partial class ChatSession : IAsyncDisposable
     private readonly SessionCore _core;
     private readonly SessionParts _parts = new();
     private readonly SessionDispatch _dispatch;
-    private readonly EtcdHistoryStore _history;
-    private readonly MeshNode _node;
-    private readonly PeerRegistration _registration;
+    private readonly IHistoryStore _history;
+    private readonly IMeshNode _node;
+    private readonly IPresence _registration;
     private readonly HistoryWriter _writer;
     private readonly Outbox _outbox;
     private readonly LocalHistory _local;
+    private readonly HomeWriter _home;
     private readonly RejectionTally _rejections;
     private readonly MeshInstruments _instruments;
     private readonly bool _ownsInstruments;
@@ -55,33 +57,43 @@ public sealed partial class ChatSession : IAsyncDisposable
     private int _closing;
 
     public ChatSession(MeshOptions options, PeerIdentity identity, string name, EtcdConnection etcd, ILoggerFactory logs, MeshInstruments? instruments = null)
+        : this(options, identity, name, SessionPorts.Of(etcd, options, identity, logs), logs, instruments)
+    {
+    }
+
+    /// <summary>The one place a session is composed: its parts, each with the ports it uses (etcd's, the node, the
+    /// clock: real, or twins in tests), and the home's writer.</summary>
+    internal ChatSession(MeshOptions options, PeerIdentity identity, string name, SessionPorts ports, ILoggerFactory logs, MeshInstruments? instruments = null)
     {
         _instruments = instruments ?? new MeshInstruments();
         _ownsInstruments = instruments is null;
         _options = options;
         _identity = identity;
-        _etcd = etcd;
+        _etcd = ports.Etcd;
         _log = logs.CreateLogger("session");
         _loop = new SessionLoop(_log);
         var keyring = new EpochKeyring(options.Home);
-        _core = new SessionCore(identity, name, _loop, keyring, _instruments, _log, TimeProvider.System, _stop.Token);
-        var logStore = new GroupLogStore(etcd);
+        _core = new SessionCore(identity, name, _loop, keyring, _instruments, _log, ports.Time, _stop.Token);
+        var logStore = ports.LogStore;
+        // The home's files (outbox, local copy, keys, log copy) are written by one thread of their own, never the loop.
         var logCopy = new GroupLogCopy(options.Home);
-        _history = new EtcdHistoryStore(etcd, logs.CreateLogger("history"));
-        // The node calls these on its loop, which owns the session's state too: a frame goes from its socket straight
-        // into the receiver, with no queue between.
-        _node = new MeshNode(identity.Certificate, identity.PeerId,
-            (peer, group, payload) => _loop.TakeNow(new SessionInput.Frame(peer, group, payload)),
-            peer => _loop.TakeNow(new SessionInput.LinkUp(peer)),
-            (peer, retrying) => _loop.TakeNow(new SessionInput.LinkTrouble(peer, retrying)),
-            logs.CreateLogger("node"), EnvelopeCodec.MaxEncodedBytes + 256, options.HighWaterMark);
-        _rejections = new RejectionTally(_log);
-        var resolver = new EndpointResolver(() => _loop.Post(new SessionInput.EndpointsResolved()));
-        _registration = new PeerRegistration(etcd, options.LeaseTtl, logs.CreateLogger("registration"));
-        _writer = new HistoryWriter(_history, logs.CreateLogger("history"));
         _outbox = new Outbox(Path.Combine(options.Home, "outbox"));
         _local = new LocalHistory(Path.Combine(options.Home, "history"));
-        var retention = new RetentionKeeper(_history, new TrimClaims(etcd), _local, identity.PeerId, options.RetentionInterval,
+        _home = new HomeWriter(_outbox, _local, keyring.Files, logCopy, _core.FromHome);
+        keyring.WriteThrough(_home);
+        logCopy.WriteThrough(_home);
+        _history = ports.History;
+        // The node calls these on its loop, which owns the session's state too: a frame goes from its socket straight
+        // into the receiver, with no queue between.
+        _node = ports.Node(new NodeCallbacks(
+            (peer, group, payload) => _loop.TakeNow(new SessionInput.Frame(peer, group, payload)),
+            peer => _loop.TakeNow(new SessionInput.LinkUp(peer)),
+            (peer, retrying) => _loop.TakeNow(new SessionInput.LinkTrouble(peer, retrying))));
+        _rejections = new RejectionTally(_log);
+        var resolver = new EndpointResolver(() => _loop.Post(new SessionInput.EndpointsResolved()));
+        _registration = ports.Presence;
+        _writer = new HistoryWriter(_history, logs.CreateLogger("history"));
+        var retention = new RetentionKeeper(_history, ports.TrimClaims, _home, identity.PeerId, options.RetentionInterval,
             logs.CreateLogger("retention"), _stop.Token);
 
         // The parts, each with the ports it uses; they call each other through _parts.
@@ -89,8 +101,8 @@ public sealed partial class ChatSession : IAsyncDisposable
         parts.Links = new LinkSupervisor(core, parts, _node, resolver, _registration);
         parts.Presence = new Presence(core, parts, _registration);
         parts.Lifecycle = new GroupLifecycle(core, parts, _registration, retention);
-        parts.Joiner = new GroupJoiner(core, parts, etcd, logStore, logCopy, new GroupDirectory(etcd), _registration, _local, options);
-        parts.Loader = new HistoryLoader(core, parts, etcd, _history, logStore, _local, retention, options);
+        parts.Joiner = new GroupJoiner(core, parts, _etcd, logStore, logCopy, ports.Directory, _registration, _home, options);
+        parts.Loader = new HistoryLoader(core, parts, _etcd, _history, logStore, _home, retention, options);
         parts.Follow = new LogKeeper(core, parts, logStore, logCopy);
         parts.Commits = new CommitRunner(core, parts, logStore);
         parts.Admissions = new Admissions(core, parts);
@@ -98,10 +110,10 @@ public sealed partial class ChatSession : IAsyncDisposable
         parts.Commands = new MemberCommands(core, parts);
         parts.Receiver = new Receiver(core, parts, new EnvelopeGate(identity.PeerId, keyring, new VerifiedBursts()), _rejections, _writer);
         parts.Beats = new Beats(core, parts, _node, logStore);
-        parts.Sweeps = new HistorySweeps(core, parts, _history, _local, _node);
+        parts.Sweeps = new HistorySweeps(core, parts, _history, _home, _node);
         parts.Lines = new LineHandler(core, parts, () => _lineRoom.Release());
-        parts.Watches = new WatchStarter(core, new EtcdWatches(etcd, logs.CreateLogger("watch")));
-        _dispatch = new SessionDispatch(core, parts, _rejections, retention, () => etcd.Describe);
+        parts.Watches = new WatchStarter(core, ports.Watches);
+        _dispatch = new SessionDispatch(core, parts, _rejections, retention, () => _etcd.Describe);
 
         _registration.StateChanged += state => _loop.Post(new SessionInput.Registration(state));
         _registration.Retrying += delay => _loop.Post(new SessionInput.EtcdRetrying(delay));
@@ -110,6 +122,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         _outbox.SyncFailed += reason => _loop.Post(new SessionInput.Notice($"the outbox ({Path.Combine(options.Home, "outbox")}) cannot be synced to disk: {reason}"));
         _local.WriteFailed += (group, reason) => _loop.Post(new SessionInput.Notice(
             $"the local history copy of '{group}' cannot be written ({reason}): chat goes on; the next start reads what it missed from etcd"));
+        _home.WriteFailed += message => _core.Emit(new ErrorEvent(message));
         _writer.BatchWritten += _instruments.HistoryBatchWritten;
         _registration.Renewed += _instruments.LeaseRenewed;
         _etcd.RequestCompleted += _instruments.EtcdRequest;
@@ -145,7 +158,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             _ = Task.Run(WarmUpAsync);
             var startRevision = await _etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             _core.RunEpoch = EpochClock.Next(_options.Home);
-            _core.Sender = new MessageSender(PeerId, _core.Name, _core.RunEpoch, _identity, _core.Keyring, _outbox, _node, _core.Clock,
+            _core.Sender = new MessageSender(PeerId, _core.Name, _core.RunEpoch, _identity, _core.Keyring, _home, _node, _core.Clock,
                 _parts.Receiver.OnSent, error => _core.Emit(new ErrorEvent(error)))
             {
                 OutboxPath = Path.Combine(_options.Home, "outbox"),
@@ -289,6 +302,10 @@ public sealed partial class ChatSession : IAsyncDisposable
     private async Task<int> CloseAsync()
     {
         _core.Sender?.Flush();
+        // What the home's writer took last comes back (a burst in the outbox is published and shown as sent) before
+        // history is flushed.
+        await _home.FlushAsync();
+        _core.RunFromHome();
         _parts.Sweeps.FlushCopy();
         foreach (var state in _core.Groups.Values.Where(s => s.Held.Count > 0))
         {
@@ -312,7 +329,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             _core.Emit(new ErrorEvent($"{unwritten} sent messages are kept in the outbox ({Path.Combine(_options.Home, "outbox")}): etcd unreachable at {_etcd.Describe}; they are written to history when this home next joins"));
         }
 
-        _local.Dispose();
+        await _home.DisposeAsync();
         await _parts.Presence.MarkLeavingAsync();
         await _registration.RevokeAsync(TimeSpan.FromSeconds(2));
         return 0;

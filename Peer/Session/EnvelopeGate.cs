@@ -1,4 +1,5 @@
 using Mesh.Peer.Crypto;
+using Mesh.Peer.Groups;
 using Mesh.Peer.Protocol;
 
 namespace Mesh.Peer.Session;
@@ -17,17 +18,24 @@ internal sealed class EnvelopeGate(string selfPeerId, EpochKeyring keyring, Veri
 
     /// <summary>The envelope opened, or null with the reason; <paramref name="park"/> is set when it may open later
     /// (its epoch or its sender's admission is not known here yet).</summary>
-    public Envelope? Open(GroupState state, SealedEnvelope parsed, bool live, long nowMs, out RejectReason reason, out bool park)
+    public Envelope? Open(GroupState state, SealedEnvelope parsed, bool live, long nowMs, out RejectReason reason, out bool park) =>
+        Open(state.Name, state.Log, epoch => keyring.TryGet(state.Name, epoch), selfPeerId, parsed,
+            live ? epoch => nowMs - state.EpochEndSeenMs.GetValueOrDefault(epoch) : null, verified, out reason, out park);
+
+    /// <summary>The same decision from what it reads alone (the group's log, its keys): what opens history off the
+    /// loop (see <see cref="HistoryOpener"/>) passes snapshots. <paramref name="sinceEpochEnded"/> is set for live
+    /// frames only: how long ago this peer heard that an epoch ended.</summary>
+    public static Envelope? Open(string group, GroupLog log, Func<long, GroupKey?> keyOf, string selfPeerId, SealedEnvelope parsed,
+        Func<long, long>? sinceEpochEnded, VerifiedBursts verified, out RejectReason reason, out bool park)
     {
         park = false;
-        var log = state.Log;
         if (parsed.Version < EnvelopeCodec.KeyEpochVersion)
         {
             reason = RejectReason.Malformed;
             return null;
         }
 
-        var key = parsed.Group == state.Name ? keyring.TryGet(state.Name, parsed.KeyEpoch) : null;
+        var key = parsed.Group == group ? keyOf(parsed.KeyEpoch) : null;
         if (key is null || parsed.LogHead > log.Head)
         {
             // Sealed under an epoch, or by a peer, that this peer's log has not caught up with: it may open later.
@@ -44,12 +52,12 @@ internal sealed class EnvelopeGate(string selfPeerId, EpochKeyring keyring, Veri
         }
 
         var epoch = log.Epochs[(int)parsed.KeyEpoch - 1];
-        if (live && epoch.EndIndex != long.MaxValue && nowMs - state.EpochEndSeenMs.GetValueOrDefault(epoch.Number) > InFlightGrace.TotalMilliseconds)
+        if (sinceEpochEnded is not null && epoch.EndIndex != long.MaxValue && sinceEpochEnded(epoch.Number) > InFlightGrace.TotalMilliseconds)
         {
             reason = RejectReason.StaleEpoch;
             return null;
         }
 
-        return EnvelopeCodec.TryOpen(parsed, key, out _, out reason, verified, linkAuthenticated: live);
+        return EnvelopeCodec.TryOpen(parsed, key, out _, out reason, verified, linkAuthenticated: sinceEpochEnded is not null);
     }
 }

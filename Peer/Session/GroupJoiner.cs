@@ -5,13 +5,14 @@ using Mesh.Coordinator.History;
 using Mesh.Coordinator.Registry;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Groups;
+using Mesh.Peer.Home;
 
 namespace Mesh.Peer.Session;
 
 /// <summary>Joining a group: its log created or read and checked, an invite redeemed, presence written, then links,
 /// history and watches once this peer is a member holding the current key. Session loop only.</summary>
 internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInfo etcd, IGroupLogStore logStore, GroupLogCopy logCopy,
-    IMemberDirectory directory, IPresence registration, LocalHistory local, MeshOptions options)
+    IMemberDirectory directory, IPresence registration, HomeWriter home, MeshOptions options)
 {
     /// <summary>Joins a group named at start. etcd answered a moment ago: a call that times out now (a loaded etcd, a
     /// leader election) is tried again twice, after 1 and 2 s, before the peer gives up with one line.</summary>
@@ -55,14 +56,16 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
             var invite = request.Invite is { } code ? Invite.Parse(code, "invite") : null;
             var created = false;
             var (genesis, entries, revision) = await logStore.ReadAsync(group, ct);
-            var copy = logCopy.Load(group);
+            // Read on the home's writer, off the loop.
+            await core.Keyring.LoadAsync(group);
+            var copy = await logCopy.LoadAsync(group);
             if (genesis is null && request.Recreate && (copy is not null || core.Keyring.Of(group).Count > 0))
             {
                 // Asked for in so many words: the old group's keys and copies go aside (never deleted), a new one starts.
                 var aside = Path.Combine(options.Home, "replaced", $"{group}-{DateTimeOffset.UtcNow:yyyyMMddTHHmmssZ}");
-                core.Keyring.MoveAside(group, aside);
-                logCopy.MoveAside(group, aside);
-                local.MoveAside(group, aside);
+                await core.Keyring.MoveAsideAsync(group, aside);
+                await logCopy.MoveAsideAsync(group, aside);
+                await home.MoveCopyAsideAsync(group, aside);
                 core.Emit(new ErrorEvent($"--recreate: '{group}' is created afresh; this home's keys and copies of the old group are in {aside}"));
                 copy = null;
             }
@@ -309,7 +312,8 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
 
         try
         {
-            if (await logStore.GetAsync(MeshKeys.Group(group), ct) is not null || core.Keyring.Of(group).Count > 0 || logCopy.Load(group) is not null)
+            await core.Keyring.LoadAsync(group);
+            if (await logStore.GetAsync(MeshKeys.Group(group), ct) is not null || core.Keyring.Of(group).Count > 0 || await logCopy.LoadAsync(group) is not null)
             {
                 return true;
             }

@@ -6,12 +6,14 @@ using Mesh.Peer.Configuration;
 using Mesh.Peer.Protocol;
 using Microsoft.Extensions.Logging;
 
+using Mesh.Peer.Home;
+
 namespace Mesh.Peer.Session;
 
 /// <summary>A group's history at join: the local copy, extended by what etcd has beyond it (or read again and
 /// reconciled), opened and shown in key order, and what etcd lost put back. Session loop only.</summary>
 internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts, IEtcdInfo etcd, IHistoryStore history, IGroupLogStore logStore,
-    LocalHistory local, RetentionKeeper retention, MeshOptions options)
+    HomeWriter home, RetentionKeeper retention, MeshOptions options)
 {
     private readonly ILogger _log = core.Log;
 
@@ -21,7 +23,7 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
     public async Task<long> LoadHistoryAsync(GroupState state, CancellationToken ct)
     {
         var group = state.Name;
-        var copy = local.Load(group);
+        var copy = await home.LoadCopyAsync(group);
         if (copy.Damaged > 0)
         {
             core.Emit(new ErrorEvent($"the local history copy of '{group}' had {copy.Damaged} damaged record(s) ({Path.Combine(options.Home, "history", group + ".log")}); reading them again from etcd"));
@@ -82,23 +84,22 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
             merged = HistoryCatchUp.Merge(copy.Entries, fetched);
         }
 
-        var bound = ShowHistory(state, merged);
+        var bound = await ShowHistoryAsync(state, merged, ct);
 
         if (plan.Kind == CatchUpKind.Reconcile)
         {
             // Only what a member of the group sealed, and the policy keeps, goes back: the copy also took whatever an
             // etcd writer once put under the prefix, and that is left where etcd lost it (in the copy too, so the next
             // count agrees).
-            var missing = HistoryCatchUp.MissingFromEtcd(copy.Entries, fetched)
-                .Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0)
-                .Where(e => SealedByMember(state, e)).ToList();
-            local.Replace(group, HistoryCatchUp.Merge(fetched, missing).Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0).ToList(), revision);
+            var missing = await SealedByMembersAsync(state, HistoryCatchUp.MissingFromEtcd(copy.Entries, fetched)
+                .Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0).ToList(), ct);
+            home.ReplaceCopy(group, HistoryCatchUp.Merge(fetched, missing).Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0).ToList(), revision);
             PutBack(group, missing);
         }
         else
         {
             var known = new HashSet<string>(copy.Entries.Select(e => e.Name), StringComparer.Ordinal);
-            local.Append(group, fetched.Where(e => !known.Contains(e.Name)).ToList(), revision);
+            home.AppendCopy(group, fetched.Where(e => !known.Contains(e.Name)).ToList(), revision);
         }
 
         state.CopyRevision = revision;
@@ -114,13 +115,19 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
 
     /// <summary>Opens stored entries (in key order) and shows, in that order, what the group's retention keeps of
     /// them; returns where the kept history begins (null: all of it).</summary>
-    private string? ShowHistory(GroupState state, IReadOnlyList<HistoryEntry> entries)
+    private async Task<string?> ShowHistoryAsync(GroupState state, IReadOnlyList<HistoryEntry> entries, CancellationToken ct)
     {
-        // Signature checks are most of the cost of a long history: they run on every core, and the opened messages
-        // are then ordered here, one by one. (Opening only reads the orderer's state.)
-        var opened = new Envelope?[entries.Count];
-        core.Keyring.Of(state.Name);
-        Parallel.For(0, entries.Count, i => opened[i] = parts.Receiver.OpenStored(state, entries[i].Name, entries[i].Value));
+        // Opened off the loop, on every core (see HistoryOpener); ordered here, one by one. The echo of a message shown
+        // already (a live frame before the load) is not opened again: its name says so.
+        var toOpen = entries.Where(e => !(Envelope.TryParseHistoryName(e.Name, out var peerId, out var epoch, out var seq)
+            && state.Orderer.AlreadyDelivered(peerId, epoch, seq))).ToList();
+        var results = await HistoryOpener.OpenAsync(state.Name, state.Log, core.Keyring.Of(state.Name), core.PeerId, toOpen, ct);
+        var opened = new Envelope?[toOpen.Count];
+        for (var i = 0; i < opened.Length; i++)
+        {
+            opened[i] = parts.Receiver.TakeOpened(state, toOpen[i], results[i]);
+        }
+
         // What a count keeps is counted over the messages that open, never over etcd's keys; every one of them
         // (shown or not) tells the window how far the group's own messages have come.
         var now = core.NowMs;
@@ -149,10 +156,13 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
         return bound;
     }
 
-    /// <summary>Whether a stored entry is a message the group's log says its sender could seal, under its own name.</summary>
-    private bool SealedByMember(GroupState state, HistoryEntry entry) =>
-        EnvelopeCodec.TryParse(entry.Value) is { } parsed && parsed.Group == state.Name
-        && parts.Receiver.OpenChecked(state, parsed, live: false, out _, out _) is { } opened && opened.HistoryName == entry.Name;
+    /// <summary>The stored entries that are messages the group's log says their senders could seal, under their own
+    /// names (opened off the loop).</summary>
+    private async Task<List<HistoryEntry>> SealedByMembersAsync(GroupState state, List<HistoryEntry> entries, CancellationToken ct)
+    {
+        var opened = await HistoryOpener.OpenAsync(state.Name, state.Log, core.Keyring.Of(state.Name), core.PeerId, entries, ct);
+        return entries.Where((_, i) => opened[i].Envelope is not null).ToList();
+    }
 
     /// <summary>Writes back, in the background and until it lands, history that this home holds and etcd lost.</summary>
     private void PutBack(string group, List<HistoryEntry> missing)

@@ -4,11 +4,13 @@ using Mesh.Peer.Node;
 using Mesh.Peer.Protocol;
 using Microsoft.Extensions.Logging;
 
+using Mesh.Peer.Home;
+
 namespace Mesh.Peer.Session;
 
 /// <summary>History read for what the live path missed (see <see cref="HistorySweep"/>), and the local copy fed with
 /// what was shown. Session loop only.</summary>
-internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts, IHistoryStore history, LocalHistory local, MeshNode node)
+internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts, IHistoryStore history, HomeWriter home, IMeshNode node)
 {
     private readonly ILogger _log = core.Log;
 
@@ -110,7 +112,7 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
 
         if (fetched.Page.Count > 0)
         {
-            local.Append(fetched.Group, fetched.Page, state.CopyRevision);
+            home.AppendCopy(fetched.Group, fetched.Page, state.CopyRevision);
         }
 
         if (fetched.CompleteAt is { } revision && state.Sweep is { } sweep)
@@ -124,7 +126,7 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
     {
         state.CopyRevision = Math.Max(state.CopyRevision, revision);
         FlushCopy();
-        local.Append(state.Name, [], state.CopyRevision);
+        home.AppendCopy(state.Name, [], state.CopyRevision);
         sweep.Complete(core.NowMs, found > 0);
         if (found > 0)
         {
@@ -152,7 +154,7 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
     private bool _copyFlushQueued;
 
     /// <summary>The local copy's writes reach the disk itself.</summary>
-    public void Checkpoint() => local.Checkpoint();
+    public void Checkpoint() => home.Checkpoint();
 
     public void FlushCopy()
     {
@@ -162,7 +164,7 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
             if (pending.Count > 0 && core.Groups.TryGetValue(group, out var state))
             {
                 // Live entries carry no revision: the copy's revision moves only when a sweep read etcd up to one.
-                local.Append(group, pending, state.CopyRevision);
+                home.AppendCopy(group, pending, state.CopyRevision);
             }
 
             pending.Clear();

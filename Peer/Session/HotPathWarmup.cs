@@ -2,6 +2,7 @@ using System.Buffers;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Crypto;
 using Mesh.Peer.Headless;
+using Mesh.Peer.Home;
 using Mesh.Peer.Identity;
 using Mesh.Peer.Protocol;
 using NetMQ;

@@ -10,7 +10,7 @@ namespace Mesh.Peer.Session;
 
 /// <summary>The links to members: which the node should follow, how each is doing (told to the user, the monitor and
 /// the member pane), and quarantine of a link that sends junk. Session loop only.</summary>
-internal sealed class LinkSupervisor(SessionCore core, SessionParts parts, MeshNode node, EndpointResolver resolver, IPresence registration)
+internal sealed class LinkSupervisor(SessionCore core, SessionParts parts, IMeshNode node, EndpointResolver resolver, IPresence registration)
 {
     private readonly LinkTable _links = new();
     private (int Connected, int Known) _linksReported;

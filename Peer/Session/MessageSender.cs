@@ -2,17 +2,12 @@ using System.Text;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Crypto;
+using Mesh.Peer.Home;
 using Mesh.Peer.Identity;
+using Mesh.Peer.Node;
 using Mesh.Peer.Protocol;
 
 namespace Mesh.Peer.Session;
-
-/// <summary>Where frames leave: the node's PUB socket, or an in-memory twin in tests.</summary>
-internal interface IFramePublisher
-{
-    /// <summary>Sends <paramref name="frame"/> to every member subscribed to <paramref name="group"/>.</summary>
-    void Publish(string group, byte[] frame);
-}
 
 /// <summary>A message that left: in the outbox, published, to be shown as sent.</summary>
 internal sealed record SentMessage(GroupState State, Envelope Envelope, HistoryEntry Entry);
@@ -21,8 +16,10 @@ internal sealed record SentMessage(GroupState State, Envelope Envelope, HistoryE
 /// (one signature each), written to the outbox, then published. Session loop only.</summary>
 /// <remarks>
 /// A message is numbered when typed (1, 2, 3… per group for this run, without gaps) and stamped with a send time that
-/// never goes backwards and an order stamp after everything this peer has seen. It is shown as sent only once it is in
-/// the outbox: a full disk or a read-only home refuses the whole burst, which is then neither published nor shown.
+/// never goes backwards and an order stamp after everything this peer has seen. A sealed burst is handed to the
+/// outbox's writer (the home writer's thread: the loop does not wait for the disk), and is published and shown as sent
+/// only once the writer says, back on the loop, that it is in the outbox: a full disk or a read-only home refuses the
+/// whole burst, which is then neither published nor shown. Bursts come back in the order they were handed over.
 /// </remarks>
 internal sealed class MessageSender(
     string peerId,
@@ -30,7 +27,7 @@ internal sealed class MessageSender(
     long runEpoch,
     PeerIdentity identity,
     EpochKeyring keyring,
-    Outbox outbox,
+    IOutboxAppender outbox,
     IFramePublisher publisher,
     HybridClock clock,
     Action<SentMessage> sent,
@@ -41,6 +38,10 @@ internal sealed class MessageSender(
 
     private readonly List<(GroupState State, Envelope Envelope)> _unsent = [];
     private readonly Dictionary<string, long> _seqs = new(StringComparer.Ordinal);
+
+    /// <summary>Per group, the numbers of refused bursts that others were numbered after: given back as well if all
+    /// those after are refused too (a full disk refuses every burst in flight, not just the last).</summary>
+    private readonly Dictionary<string, Stack<(long First, long Last)>> _refused = new(StringComparer.Ordinal);
     private long _lastSentAtMs;
 
     /// <summary>Where the outbox is, for messages that name it.</summary>
@@ -113,7 +114,8 @@ internal sealed class MessageSender(
         }
     }
 
-    /// <summary>Seals, records and publishes the messages typed since the last flush: one signature per group's burst.</summary>
+    /// <summary>Seals the messages typed since the last flush, one signature per group's burst, and hands each burst to
+    /// the outbox; it is published and shown once the outbox has it.</summary>
     /// <remarks>
     /// The session calls this whenever it has no more input waiting (so a lone message leaves at once), and before any
     /// input that could change what sending means (commands, keys, members).
@@ -148,35 +150,65 @@ internal sealed class MessageSender(
             }
 
             // On disk first: once shown as sent, a message reaches history even if etcd or this process goes away.
-            try
+            outbox.AppendOutbox(entries, failure =>
             {
-                outbox.Append(entries);
-            }
-            catch (IOException e)
-            {
-                // Nothing of the burst is kept, so nothing of it is shown as sent or published, and its numbers are
-                // given back when nothing came after them: receivers then see no gap that history can never fill.
-                if (_seqs.GetValueOrDefault(state.Name) == envelopes[^1].Seq)
+                if (failure is null)
                 {
-                    _seqs[state.Name] = envelopes[0].Seq - 1;
+                    Publish(state, envelopes, entries, payloads);
                 }
+                else
+                {
+                    Refused(state.Name, envelopes, failure);
+                }
+            });
+        }
+    }
 
-                error(e is OutboxFullException
-                    ? $"{entries.Length} message(s) to '{state.Name}' not sent: the outbox ({OutboxPath}) is full with {e.Message}; is etcd full or unreachable?"
-                    : $"{entries.Length} message(s) to '{state.Name}' not sent: the outbox ({OutboxPath}) cannot be written: {e.Message}");
-                continue;
+    /// <summary>Loop: the burst is in the outbox. It leaves even if its group was left meanwhile: it reaches history
+    /// from the outbox either way, and the history writer acknowledges outbox records in the order they were sent.</summary>
+    private void Publish(GroupState state, List<Envelope> envelopes, HistoryEntry[] entries, IReadOnlyList<byte[]> payloads)
+    {
+        // Refused bursts numbered before this one can no longer be the last: their numbers stay a gap.
+        _refused.Remove(state.Name);
+
+        // The burst leaves as one frame (or a few, if large): one encryption per subscriber, one wake-up each.
+        foreach (var wire in BurstFrame.Pack(payloads))
+        {
+            publisher.Publish(state.Name, wire);
+        }
+
+        for (var i = 0; i < entries.Length; i++)
+        {
+            sent(new SentMessage(state, envelopes[i], entries[i]));
+        }
+    }
+
+    /// <summary>Loop: nothing of the burst is kept, so nothing of it is shown as sent or published, and its numbers are
+    /// given back when nothing was numbered after them: receivers then see no gap that history can never fill.</summary>
+    private void Refused(string group, List<Envelope> envelopes, Exception failure)
+    {
+        var (first, last) = (envelopes[0].Seq, envelopes[^1].Seq);
+        if (_seqs.GetValueOrDefault(group) != last)
+        {
+            if (!_refused.TryGetValue(group, out var earlier))
+            {
+                _refused[group] = earlier = new Stack<(long First, long Last)>();
             }
 
-            // The burst leaves as one frame (or a few, if large): one encryption per subscriber, one wake-up each.
-            foreach (var wire in BurstFrame.Pack(payloads))
+            earlier.Push((first, last));
+        }
+        else
+        {
+            _seqs[group] = first - 1;
+            while (_refused.TryGetValue(group, out var earlier) && earlier.TryPeek(out var before) && before.Last == _seqs[group])
             {
-                publisher.Publish(state.Name, wire);
-            }
-
-            for (var i = 0; i < entries.Length; i++)
-            {
-                sent(new SentMessage(state, envelopes[i], entries[i]));
+                earlier.Pop();
+                _seqs[group] = before.First - 1;
             }
         }
+
+        error(failure is OutboxFullException
+            ? $"{envelopes.Count} message(s) to '{group}' not sent: the outbox ({OutboxPath}) is full with {failure.Message}; is etcd full or unreachable?"
+            : $"{envelopes.Count} message(s) to '{group}' not sent: the outbox ({OutboxPath}) cannot be written: {failure.Message}");
     }
 }

@@ -106,6 +106,26 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
         }
     }
 
+    /// <summary>Takes what opening a stored entry off the loop came to: an entry that may open later is parked, one
+    /// that never will is counted.</summary>
+    public Envelope? TakeOpened(GroupState state, HistoryEntry entry, HistoryOpener.Opened opened)
+    {
+        if (opened.Envelope is { } envelope)
+        {
+            return envelope;
+        }
+
+        if (opened.Park)
+        {
+            Park(state, entry.Name, opened.PeerId, entry.Value);
+            return null;
+        }
+
+        rejections.NoteHistory(state.Name, opened.Reason);
+        core.Instruments.FrameRejected(state.Name);
+        return null;
+    }
+
     public Envelope? OpenStored(GroupState state, string name, byte[] value)
     {
         if (Envelope.TryParseHistoryName(name, out var peerId, out var epoch, out var seq) && state.Orderer.AlreadyDelivered(peerId, epoch, seq))

@@ -1,4 +1,5 @@
 using Mesh.Coordinator.History;
+using Mesh.Peer.Home;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Peer.Session;
@@ -12,8 +13,8 @@ namespace Mesh.Peer.Session;
 /// </remarks>
 internal sealed partial class RetentionKeeper(
     IHistoryStore history,
-    TrimClaims claims,
-    LocalHistory local,
+    ITrimClaims claims,
+    HomeWriter home,
     string peerId,
     TimeSpan interval,
     ILogger log,
@@ -57,21 +58,22 @@ internal sealed partial class RetentionKeeper(
     }
 
     /// <summary>Drops from this home's copy what lies before <paramref name="bound"/>, in the background.</summary>
-    public void TrimLocal(string group, string bound) =>
-        _ = Task.Run(() =>
+    public void TrimLocal(string group, string bound) => _ = TrimLocalAsync(group, bound);
+
+    private async Task TrimLocalAsync(string group, string bound)
+    {
+        try
         {
-            try
+            if (await home.TrimCopyAsync(group, bound) is > 0 and var dropped)
             {
-                if (local.TrimBefore(group, bound) is > 0 and var dropped)
-                {
-                    LogTrimmedLocal(dropped, group);
-                }
+                LogTrimmedLocal(dropped, group);
             }
-            catch (Exception e)
-            {
-                LogTrimFailing(group, e.Message);
-            }
-        }, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            LogTrimFailing(group, e.Message);
+        }
+    }
 
     /// <summary>The group was left: its schedule is forgotten.</summary>
     public void Forget(string group)
@@ -90,7 +92,7 @@ internal sealed partial class RetentionKeeper(
             if (await history.CountBeforeAsync(group, bound, stop) == 0)
             {
                 // Nothing in etcd lies beyond the policy: only this home's copy may still hold some.
-                local.TrimBefore(group, bound);
+                await home.TrimCopyAsync(group, bound);
                 Recovered(group);
                 return;
             }
@@ -127,7 +129,7 @@ internal sealed partial class RetentionKeeper(
 
             var deleted = await history.DeleteBeforeAsync(group, bound, stop);
             Interlocked.Add(ref _deletedFromEtcd, deleted);
-            var dropped = local.TrimBefore(group, bound);
+            var dropped = await home.TrimCopyAsync(group, bound);
             var taken = await claims.ReadAsync(group, stop);
             lock (_lock)
             {

@@ -64,6 +64,25 @@ internal sealed class SessionCore(PeerIdentity identity, string name, SessionLoo
     /// <summary>Hands work to the loop (from any thread).</summary>
     public void Post(SessionInput input) => loop.Post(input);
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Action> _fromHome = new();
+
+    /// <summary>What the home's writer says back (a burst in the outbox, a write failed), from its thread: run on the
+    /// loop, in order, at the next <see cref="RunFromHome"/>.</summary>
+    public void FromHome(Action done)
+    {
+        _fromHome.Enqueue(done);
+        loop.Post(SessionInput.HomeDone.Instance);
+    }
+
+    /// <summary>Runs on the loop what the home's writer said back so far.</summary>
+    public void RunFromHome()
+    {
+        while (_fromHome.TryDequeue(out var done))
+        {
+            done();
+        }
+    }
+
     /// <summary>No more events.</summary>
     public void EndEvents() => _events.Writer.TryComplete();
 

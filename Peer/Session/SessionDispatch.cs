@@ -38,7 +38,7 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
     /// changes, timer ticks, and messages (a line that is a command flushes itself, see <see cref="LineHandler"/>).</summary>
     private static bool KeepsBurstOpen(SessionInput input) =>
         input is SessionInput.GroupLine { Command.Kind: LineCommand.Kinds.Message } or SessionInput.Frame or SessionInput.HistoryNames
-            or SessionInput.HistoryFetched or SessionInput.Tick;
+            or SessionInput.HistoryFetched or SessionInput.Tick or SessionInput.HomeDone;
 
     public void Idle()
     {
@@ -114,6 +114,9 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
                 break;
             case SessionInput.EndpointsResolved:
                 parts.Links.ApplyLinks();
+                break;
+            case SessionInput.HomeDone:
+                core.RunFromHome();
                 break;
             case SessionInput.Tick:
                 OnTick();

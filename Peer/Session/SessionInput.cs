@@ -68,6 +68,12 @@ internal abstract record SessionInput
 
     public sealed record Tick : SessionInput;
 
+    /// <summary>The home's writer said something back (see <see cref="SessionCore.FromHome"/>).</summary>
+    public sealed record HomeDone : SessionInput
+    {
+        public static readonly HomeDone Instance = new();
+    }
+
     /// <summary>A name in a peer's endpoint resolved (or failed to): the links are applied again.</summary>
     public sealed record EndpointsResolved : SessionInput;
 

@@ -19,6 +19,7 @@ public sealed class LineLoggerFactoryTests
         using var logs = new LineLoggerFactory(LogLevel.Information, output);
         logs.CreateLogger("session").LogWarning("member {Name} joined", Hostile);
 
+        logs.Flush();
         var lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Has.Length.EqualTo(1), "a line break in a name cannot start a line of its own");
         Assert.That(Printable(lines[0]), Is.True, lines[0]);
@@ -33,6 +34,7 @@ public sealed class LineLoggerFactoryTests
         new OversizedValues(logs.CreateLogger("history")).Add(Hostile, 3);
         logs.CreateLogger("etcd").LogWarning(new InvalidOperationException("refused " + Hostile), "watch broke");
 
+        logs.Flush();
         var lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Has.Length.EqualTo(2));
         Assert.That(lines, Has.All.Matches<string>(Printable));
@@ -56,6 +58,7 @@ public sealed class LineLoggerFactoryTests
         }
 
         logs.CreateLogger("node").LogError(thrown, "failed");
+        logs.Flush();
         var lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Has.Length.GreaterThan(1), "the stack trace, line by line");
         Assert.That(lines, Has.All.Matches<string>(Printable));

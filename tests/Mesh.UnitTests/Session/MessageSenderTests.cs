@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
 using Mesh.Coordinator.History;
 using Mesh.Peer.Crypto;
 using Mesh.Peer.Groups;
+using Mesh.Peer.Home;
 using Mesh.Peer.Identity;
+using Mesh.Peer.Node;
 using Mesh.Peer.Protocol;
 using Mesh.Peer.Session;
 using Mesh.UnitTests.Protocol;
@@ -25,6 +28,10 @@ public sealed class MessageSenderTests
     private PeerIdentity _me = null!;
     private EpochKeyring _keyring = null!;
     private Outbox _outbox = null!;
+    private HomeWriter _writer = null!;
+
+    /// <summary>The loop's twin: what the home writer posted back, run by <see cref="Settle"/>.</summary>
+    private readonly ConcurrentQueue<Action> _loop = new();
     private Published _published = null!;
     private List<SentMessage> _sent = null!;
     private List<string> _errors = null!;
@@ -38,18 +45,19 @@ public sealed class MessageSenderTests
         Directory.CreateDirectory(_home);
         _me = Identities.New();
         _keyring = new EpochKeyring(_home);
-        _outbox = new Outbox(Path.Combine(_home, "outbox"));
+        _outbox = new Outbox(OutboxPath);
         _outbox.Recover();
+        _writer = new HomeWriter(_outbox, new LocalHistory(Path.Combine(_home, "history")), _keyring.Files, new GroupLogCopy(_home), _loop.Enqueue);
         _published = new Published();
         _sent = [];
         _errors = [];
-        _sender = new MessageSender(_me.PeerId, "amy", 7, _me, _keyring, _outbox, _published, new HybridClock(), _sent.Add, _errors.Add);
+        _sender = new MessageSender(_me.PeerId, "amy", 7, _me, _keyring, _writer, _published, new HybridClock(), _sent.Add, _errors.Add);
     }
 
     [TearDown]
-    public void Stop()
+    public async Task Stop()
     {
-        _outbox.Dispose();
+        await _writer.DisposeAsync();
         _me.Dispose();
         Directory.Delete(_home, recursive: true);
     }
@@ -72,6 +80,38 @@ public sealed class MessageSenderTests
         return state;
     }
 
+    /// <summary>Waits for the home writer to have written what it was handed, then runs on the loop what it said.</summary>
+    private void Settle()
+    {
+        _writer.FlushAsync().Wait();
+        while (_loop.TryDequeue(out var action))
+        {
+            action();
+        }
+    }
+
+    private string OutboxPath => Path.Combine(_home, "outbox");
+
+    /// <summary>A home the outbox cannot be written in: a file where its directory was.</summary>
+    private void BreakOutbox()
+    {
+        Directory.Delete(OutboxPath, recursive: true);
+        File.WriteAllText(OutboxPath, "a file where the outbox directory was");
+    }
+
+    private DirectoryInfo RepairOutbox()
+    {
+        File.Delete(OutboxPath);
+        return Directory.CreateDirectory(OutboxPath);
+    }
+
+    /// <summary>Flushes the sender and lets the outcome of its bursts come back.</summary>
+    private void Flush()
+    {
+        _sender.Flush();
+        Settle();
+    }
+
     private List<Envelope> Opened() =>
         _published.Envelopes.Select(b => EnvelopeCodec.TryOpen(b, _ => _key, out _, out var why) ?? throw new AssertionException($"rejected: {why}")).ToList();
 
@@ -87,6 +127,10 @@ public sealed class MessageSenderTests
         Assert.That(_published.Frames, Is.Empty, "nothing leaves before the flush");
         Assert.That(_sent, Is.Empty, "nor is it shown");
         _sender.Flush();
+        _writer.FlushAsync().Wait();
+        Assert.That(_outbox.Pending, Is.EqualTo(3), "in the outbox");
+        Assert.That(_published.Frames, Is.Empty, "but published only back on the loop");
+        Settle();
         Assert.That(_published.Frames, Has.Count.EqualTo(1), "one burst, one frame");
         var opened = Opened();
         Assert.That(opened.Select(e => e.Text), Is.EqualTo(new[] { "one", "two", "three" }));
@@ -106,6 +150,7 @@ public sealed class MessageSenderTests
             _sender.Type(state, $"m{i}", 5_000);
         }
 
+        Settle();
         Assert.That(_sent, Has.Count.EqualTo(MessageSender.MaxBurst));
         Assert.That(_sender.Unsent, Is.Zero);
     }
@@ -116,7 +161,7 @@ public sealed class MessageSenderTests
         var state = Joined();
         _sender.Type(state, "late", 9_000);
         _sender.Type(state, "clock went back", 4_000);
-        _sender.Flush();
+        Flush();
         var opened = Opened();
         Assert.That(opened[1].SentAtMs, Is.EqualTo(9_000));
         Assert.That(opened[1].Order, Is.GreaterThanOrEqualTo(opened[0].Order));
@@ -130,12 +175,13 @@ public sealed class MessageSenderTests
         state.CanSend = false;
         _sender.Type(state, "a", 5_000);
         _sender.Type(state, "b", 5_001);
-        _sender.Flush();
+        Flush();
         Assert.That(_published.Frames, Is.Empty);
         Assert.That(state.Held.Select(e => e.Text), Is.EqualTo(new[] { "a", "b" }));
 
         state.CanSend = true;
         _sender.ReleaseHeld(state);
+        Settle();
         Assert.That(Opened().Select(e => (e.Text, e.Seq)), Is.EqualTo(new[] { ("a", 1L), ("b", 2L) }), "numbered when typed");
         Assert.That(state.Held, Is.Empty);
     }
@@ -161,7 +207,7 @@ public sealed class MessageSenderTests
         _sender.Type(state, "hi", 5_000);
         state.MoveTo(GroupPhase.Loading);
         _sender.Type(state, new string('x', Mesh.Peer.Configuration.Naming.MaxTextBytes + 1), 5_000);
-        _sender.Flush();
+        Flush();
         Assert.That(_errors, Has.Count.EqualTo(2));
         Assert.That(_errors[0], Does.Contain("not admitted"));
         Assert.That(_errors[1], Does.Contain("the limit is"));
@@ -174,7 +220,7 @@ public sealed class MessageSenderTests
         var state = Joined();
         _sender.Type(state, "typed", 5_000);
         _keyring.MoveAside("g", Path.Combine(_home, "aside"));
-        _sender.Flush();
+        Flush();
         Assert.That(_published.Frames, Is.Empty);
         Assert.That(state.CanSend, Is.False);
         Assert.That(state.Held.Single().Text, Is.EqualTo("typed"));
@@ -186,7 +232,7 @@ public sealed class MessageSenderTests
         var state = Joined();
         _sender.Type(state, "typed", 5_000);
         state.MoveTo(GroupPhase.Left);
-        _sender.Flush();
+        Flush();
         Assert.That(_published.Frames, Is.Empty);
         Assert.That(_sent, Is.Empty);
     }
@@ -195,20 +241,17 @@ public sealed class MessageSenderTests
     public void An_outbox_that_cannot_be_written_costs_the_burst_which_is_neither_published_nor_shown()
     {
         var state = Joined();
-        var outbox = Path.Combine(_home, "outbox");
-        Directory.Delete(outbox, recursive: true);
-        File.WriteAllText(outbox, "a file where the outbox directory was");
+        BreakOutbox();
         _sender.Type(state, "lost", 5_000);
-        _sender.Flush();
+        Flush();
         Assert.That(_published.Frames, Is.Empty);
         Assert.That(_sent, Is.Empty);
         Assert.That(_errors.Single(), Does.Contain("1 message(s) to 'g' not sent: the outbox"));
         Assert.That(_sender.LastSeq("g"), Is.Zero, "its number is given back: no receiver waits for a message that never left");
 
-        File.Delete(Path.Combine(_home, "outbox"));
-        Directory.CreateDirectory(Path.Combine(_home, "outbox"));
+        RepairOutbox();
         _sender.Type(state, "kept", 5_000);
-        _sender.Flush();
+        Flush();
         Assert.That(Opened().Single().Seq, Is.EqualTo(1));
     }
 
@@ -221,9 +264,56 @@ public sealed class MessageSenderTests
         _sender.Type(g, "g1", 5_000);
         _sender.Type(h, "h1", 5_000);
         _sender.Type(g, "g2", 5_000);
-        _sender.Flush();
+        Flush();
         Assert.That(_published.Frames.Select(f => f.Group), Is.EqualTo(new[] { "g", "h" }), "one burst per group");
         Assert.That((_sender.LastSeq("g"), _sender.LastSeq("h")), Is.EqualTo((2L, 1L)));
         Assert.That(gKey, Is.Not.SameAs(_key));
+    }
+
+    [Test]
+    public void Bursts_refused_one_after_another_give_all_their_numbers_back()
+    {
+        var state = Joined();
+        BreakOutbox();
+        _sender.Type(state, "a", 5_000);
+        _sender.Flush();
+        _sender.Type(state, "b", 5_000);
+        _sender.Type(state, "c", 5_000);
+        _sender.Flush();
+        Assert.That(_sender.LastSeq("g"), Is.EqualTo(3), "numbered while the first burst was being written");
+
+        Settle();
+        Assert.That(_errors, Has.Count.EqualTo(2));
+        Assert.That(_sender.LastSeq("g"), Is.Zero, "the second burst's numbers, then the first's, are given back");
+        Assert.That(_published.Frames, Is.Empty);
+    }
+
+    [Test]
+    public void A_refused_burst_that_a_kept_one_was_numbered_after_stays_a_gap_and_the_kept_one_leaves()
+    {
+        var state = Joined();
+        BreakOutbox();
+        _sender.Type(state, "lost", 5_000);
+        _sender.Flush();
+        // Handed over after the first burst and before the second: the disk is back in between.
+        _ = _writer.ReadAsync(RepairOutbox);
+        _sender.Type(state, "kept", 5_000);
+        Flush();
+
+        Assert.That(_errors.Single(), Does.Contain("1 message(s) to 'g' not sent"));
+        Assert.That(Opened().Select(e => (e.Text, e.Seq)), Is.EqualTo(new[] { ("kept", 2L) }));
+        Assert.That(_sender.LastSeq("g"), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void With_the_outbox_itself_as_the_appender_a_burst_leaves_before_the_flush_returns()
+    {
+        using var outbox = new Outbox(Path.Combine(_home, "inline"));
+        outbox.Recover();
+        var sender = new MessageSender(_me.PeerId, "amy", 7, _me, _keyring, outbox, _published, new HybridClock(), _sent.Add, _errors.Add);
+        sender.Type(Joined(), "now", 5_000);
+        sender.Flush();
+        Assert.That(Opened().Single().Text, Is.EqualTo("now"));
+        Assert.That(outbox.Pending, Is.EqualTo(1));
     }
 }

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using Mesh.Coordinator.History;
 
-namespace Mesh.Coordinator.History;
+namespace Mesh.Peer.Home;
 
 /// <summary>The on-disk form of a history entry, shared by the outbox and the local history copy:
 /// <c>["MshR"][length u32][checksum u32][group len u16][group][name len u16][name][value]</c>, little-endian.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
+using Mesh.Coordinator.History;
 
-namespace Mesh.Coordinator.History;
+namespace Mesh.Peer.Home;
 
 /// <summary>This peer's copy of its groups' history (sealed, as etcd holds it), and the etcd cluster and revision up
 /// to which each copy is complete: a restart shows the copy and asks etcd only for what came after.</summary>

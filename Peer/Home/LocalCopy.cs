@@ -1,4 +1,6 @@
-namespace Mesh.Coordinator.History;
+using Mesh.Coordinator.History;
+
+namespace Mesh.Peer.Home;
 
 /// <summary>A group's local history copy as loaded: its entries in key order, the revision and cluster it is complete
 /// up to (revision 0: read everything from etcd), and how many stretches of damage were skipped.</summary>

@@ -1,7 +1,8 @@
 using System.Text;
 using Mesh.Coordinator.History;
+using Mesh.Peer.Home;
 
-namespace Mesh.UnitTests.Coordinator;
+namespace Mesh.UnitTests.Home;
 
 [Category("Unit")]
 public sealed class OutboxTests
@@ -206,5 +207,73 @@ public sealed class OutboxTests
         var recovery = again.Recover();
         Assert.That(Names(recovery.Entries), Is.EqualTo(new[] { Entry(0).Name }));
         Assert.That(recovery.Damaged, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void An_append_does_not_wait_for_a_sync_in_progress()
+    {
+        using var syncing = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var outbox = new Outbox(_dir, Outbox.DefaultMaxBytes, stream =>
+        {
+            syncing.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+            stream.Flush(flushToDisk: true);
+        }, Timeout.InfiniteTimeSpan);
+        outbox.Recover();
+        outbox.Append(Entry(0));
+        var sync = Task.Run(outbox.Sync);
+        Assert.That(syncing.Wait(TimeSpan.FromSeconds(10)), Is.True, "the sync started");
+
+        var append = Task.Run(() => outbox.Append(Entry(1)));
+        Assert.That(append.Wait(TimeSpan.FromSeconds(10)), Is.True, "the append went on while the disk was syncing");
+        Assert.That(sync.IsCompleted, Is.False);
+        release.Set();
+        Assert.That(sync.Wait(TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(outbox.Pending, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void A_full_segment_reaches_the_disk_at_the_next_sync_not_in_the_append_that_rolls_it()
+    {
+        var synced = 0;
+        using var outbox = new Outbox(_dir, Outbox.DefaultMaxBytes, stream =>
+        {
+            Interlocked.Increment(ref synced);
+            stream.Flush(flushToDisk: true);
+        }, Timeout.InfiniteTimeSpan);
+        outbox.Recover();
+        var large = new byte[1024 * 1024];
+        for (var i = 0; Directory.GetFiles(_dir).Length < 2; i++)
+        {
+            outbox.Append(new HistoryEntry("ops", $"{i:D13}-peer", large));
+        }
+
+        Assert.That(synced, Is.Zero, "the append that rolled the segment did not sync it");
+        outbox.Sync();
+        Assert.That(synced, Is.EqualTo(2), "the full segment and the current one");
+        outbox.Sync();
+        Assert.That(synced, Is.EqualTo(2), "nothing appended since: nothing to sync");
+    }
+
+    [Test]
+    public void A_failed_sync_is_thrown_and_the_next_one_tries_again()
+    {
+        var failures = 1;
+        var synced = 0;
+        using var outbox = new Outbox(_dir, Outbox.DefaultMaxBytes, stream =>
+        {
+            if (Interlocked.Decrement(ref failures) >= 0)
+            {
+                throw new IOException("disk on fire");
+            }
+
+            synced++;
+        }, Timeout.InfiniteTimeSpan);
+        outbox.Recover();
+        outbox.Append(Entry(0));
+        Assert.That(outbox.Sync, Throws.InstanceOf<IOException>().With.Message.EqualTo("disk on fire"));
+        outbox.Sync();
+        Assert.That(synced, Is.EqualTo(1));
     }
 }

@@ -1,7 +1,8 @@
 using System.Text;
 using Mesh.Coordinator.History;
+using Mesh.Peer.Home;
 
-namespace Mesh.UnitTests.Coordinator;
+namespace Mesh.UnitTests.Home;
 
 [Category("Unit")]
 public sealed class LocalHistoryTests

@@ -1,4 +1,4 @@
-namespace Mesh.Coordinator.History;
+namespace Mesh.Peer.Home;
 
 /// <summary>See <see cref="CatchUpPlan"/>.</summary>
 public enum CatchUpKind

@@ -1,4 +1,6 @@
-namespace Mesh.Coordinator.History;
+using Mesh.Coordinator.History;
+
+namespace Mesh.Peer.Home;
 
 /// <summary>How a peer catches up on a group's history at join, from its local copy and what etcd says now.</summary>
 /// <remarks>

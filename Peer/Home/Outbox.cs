@@ -1,4 +1,6 @@
-namespace Mesh.Coordinator.History;
+using Mesh.Coordinator.History;
+
+namespace Mesh.Peer.Home;
 
 /// <summary>History writes not yet acknowledged by etcd, kept on disk so that none is lost to an outage, an exit or
 /// a crash: an append-only log in segments under one directory.</summary>
@@ -10,15 +12,24 @@ namespace Mesh.Coordinator.History;
 /// of a segment costs that record alone (reported, and its segment kept under <c>damaged/</c> for inspection).
 /// A failed write (a full disk, a read-only home) is undone and reported to the caller: the messages are then not
 /// sent, and the outbox stays consistent. Buffers reach the disk itself at least every <see cref="SyncInterval"/>.
+/// <para>Forcing them there (fsync, on the timer, when a segment is full, or by <see cref="Sync"/>) takes no lock that
+/// <see cref="Append"/> takes: an append never waits behind a disk that is slow to sync. Syncs run one at a time.</para>
 /// </remarks>
-public sealed class Outbox : IDisposable
+public sealed class Outbox : IOutboxAppender, IDisposable
 {
     public static readonly TimeSpan SyncInterval = TimeSpan.FromMilliseconds(500);
     private const long SegmentBytes = 4 * 1024 * 1024;
 
     private readonly string _directory;
     private readonly Lock _lock = new();
+
+    /// <summary>Held by one sync at a time, never with <see cref="_lock"/> around a sync: appends go on meanwhile.</summary>
+    private readonly Lock _syncLock = new();
+    private readonly Action<FileStream> _flushToDisk;
     private readonly Queue<(string Path, long Records, long Bytes)> _closed = new();
+
+    /// <summary>Segments closed when full and not yet forced to the disk: the next sync does it, then closes them.</summary>
+    private readonly List<FileStream> _unsynced = [];
 
     /// <summary>The bytes of the closed segments not yet deleted.</summary>
     private long _closedBytes;
@@ -26,6 +37,7 @@ public sealed class Outbox : IDisposable
     private FileStream? _current;
     private string? _currentPath;
     private long _currentRecords;
+    private long _currentBytes;
     private long _acknowledgedInHead;
     private long _pending;
     private bool _dirty;
@@ -35,15 +47,25 @@ public sealed class Outbox : IDisposable
     public const long DefaultMaxBytes = 256L * 1024 * 1024;
 
     public Outbox(string directory, long maxBytes = DefaultMaxBytes)
+        : this(directory, maxBytes, static stream => stream.Flush(flushToDisk: true), SyncInterval)
+    {
+    }
+
+    /// <param name="directory">Where the segments are.</param>
+    /// <param name="maxBytes">See <see cref="MaxBytes"/>.</param>
+    /// <param name="flushToDisk">Forces a segment's bytes to the disk (tests slow it down or make it fail).</param>
+    /// <param name="syncInterval">How often the timer syncs (tests sync by hand: <see cref="Timeout.InfiniteTimeSpan"/>).</param>
+    internal Outbox(string directory, long maxBytes, Action<FileStream> flushToDisk, TimeSpan syncInterval)
     {
         MaxBytes = maxBytes;
         _directory = directory;
+        _flushToDisk = flushToDisk;
         if (!System.IO.Directory.Exists(directory))
         {
             System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        _sync = new Timer(_ => Sync(), null, SyncInterval, SyncInterval);
+        _sync = new Timer(_ => SyncOnTimer(), null, syncInterval, syncInterval);
     }
 
     public long MaxBytes { get; }
@@ -56,7 +78,7 @@ public sealed class Outbox : IDisposable
         {
             lock (_lock)
             {
-                return _closedBytes + (_current?.Length ?? 0);
+                return _closedBytes + _currentBytes;
             }
         }
     }
@@ -121,18 +143,17 @@ public sealed class Outbox : IDisposable
     /// <see cref="IOException"/>) none.</summary>
     public void Append(IReadOnlyList<HistoryEntry> entries)
     {
-        var records = entries.Select(HistoryRecordCodec.Encode).ToList();
+        var burst = Concatenate(entries.Select(HistoryRecordCodec.Encode).ToList());
         lock (_lock)
         {
-            var adding = records.Sum(r => (long)r.Length);
-            if (_closedBytes + (_current?.Length ?? 0) + adding > MaxBytes)
+            if (_closedBytes + _currentBytes + burst.Length > MaxBytes)
             {
                 throw new OutboxFullException(MaxBytes);
             }
 
             try
             {
-                if (_current is null || _current.Length >= SegmentBytes)
+                if (_current is null || _currentBytes >= SegmentBytes)
                 {
                     Roll();
                 }
@@ -142,27 +163,57 @@ public sealed class Outbox : IDisposable
                 throw new IOException(e.Message, e);
             }
 
-            var before = _current!.Length;
             try
             {
-                foreach (var record in records)
-                {
-                    _current.Write(record);
-                }
-
-                // To the operating system now (a killed process loses nothing); to the disk within SyncInterval.
-                _current.Flush(flushToDisk: false);
+                // Unbuffered: to the operating system now (a killed process loses nothing); to the disk within
+                // SyncInterval.
+                _current!.Write(burst);
             }
             catch (IOException)
             {
-                Undo(before);
+                Undo(_currentBytes);
                 throw;
             }
 
-            _currentRecords += records.Count;
-            _pending += records.Count;
+            _currentBytes += burst.Length;
+            _currentRecords += entries.Count;
+            _pending += entries.Count;
             _dirty = true;
         }
+    }
+
+    /// <summary>On the caller's thread: <paramref name="done"/> has run when this returns.</summary>
+    void IOutboxAppender.AppendOutbox(IReadOnlyList<HistoryEntry> entries, Action<Exception?> done)
+    {
+        try
+        {
+            Append(entries);
+        }
+        catch (IOException e)
+        {
+            done(e);
+            return;
+        }
+
+        done(null);
+    }
+
+    private static byte[] Concatenate(List<byte[]> records)
+    {
+        if (records.Count == 1)
+        {
+            return records[0];
+        }
+
+        var burst = new byte[records.Sum(r => r.Length)];
+        var at = 0;
+        foreach (var record in records)
+        {
+            record.CopyTo(burst, at);
+            at += record.Length;
+        }
+
+        return burst;
     }
 
     /// <summary>Takes back a burst that did not fully reach the operating system: the segment is cut where the burst
@@ -201,6 +252,7 @@ public sealed class Outbox : IDisposable
         }
 
         _currentRecords = 0;
+        _currentBytes = 0;
     }
 
     /// <summary>The oldest <paramref name="count"/> records are in etcd: forget them.</summary>
@@ -226,6 +278,7 @@ public sealed class Outbox : IDisposable
                 TryDelete(_currentPath!);
                 _current = null;
                 _currentRecords = 0;
+                _currentBytes = 0;
             }
         }
     }
@@ -245,71 +298,127 @@ public sealed class Outbox : IDisposable
 
     private void Roll()
     {
-        if (_current is not null)
-        {
-            _current.Flush(flushToDisk: true);
-            var length = _current.Length;
-            _current.Dispose();
-            _current = null;
-            _closed.Enqueue((_currentPath!, _currentRecords, length));
-            _closedBytes += length;
-            _currentRecords = 0;
-        }
-
-        _currentPath = Path.Combine(_directory, $"segment-{DateTime.UtcNow.Ticks:D20}-{Guid.NewGuid():N}.log");
-        _current = new FileStream(_currentPath, new FileStreamOptions
+        var path = Path.Combine(_directory, $"segment-{DateTime.UtcNow.Ticks:D20}-{Guid.NewGuid():N}.log");
+        var next = new FileStream(path, new FileStreamOptions
         {
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            // Each burst is one write: a buffer would only copy it, and would make a sync from another thread unsafe.
+            BufferSize = 0,
         });
+        if (_current is not null)
+        {
+            // The full segment reaches the disk at the next sync, which closes it: not here, under the lock. (Even
+            // when clean: a sync running now may have taken it, and must find it open.)
+            _unsynced.Add(_current);
+            _closed.Enqueue((_currentPath!, _currentRecords, _currentBytes));
+            _closedBytes += _currentBytes;
+        }
+
+        _current = next;
+        _currentPath = path;
         _currentRecords = 0;
+        _currentBytes = 0;
+        _dirty = false;
     }
 
     /// <summary>Raised (from a timer thread) when buffers could not be forced to the disk; they stay with the
     /// operating system, and the next sync tries again.</summary>
     public event Action<string>? SyncFailed;
 
-    private void Sync()
+    private void SyncOnTimer()
     {
         // On a timer thread: an exception here would end the process, so a failure is reported, never thrown.
         try
         {
-            lock (_lock)
-            {
-                if (_dirty && _current is not null)
-                {
-                    _current.Flush(flushToDisk: true);
-                    _dirty = false;
-                }
-            }
+            Sync();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             SyncFailed?.Invoke(e.Message);
+        }
+    }
+
+    /// <summary>Forces everything appended so far to the disk (it is with the operating system already). Appends go on
+    /// meanwhile; a failure is thrown after every segment was tried.</summary>
+    /// <exception cref="IOException">A segment could not be synced (the next sync tries the current one again).</exception>
+    public void Sync()
+    {
+        lock (_syncLock)
+        {
+            FileStream? current;
+            List<FileStream> full;
+            lock (_lock)
+            {
+                current = _dirty ? _current : null;
+                _dirty = false;
+                full = [.. _unsynced];
+                _unsynced.Clear();
+            }
+
+            Exception? failed = null;
+            foreach (var segment in full)
+            {
+                // A full segment gets one try: after a failed fsync the kernel may have dropped the dirty pages'
+                // error, so trying again would prove nothing.
+                failed ??= TryFlushToDisk(segment);
+                segment.Dispose();
+            }
+
+            if (current is not null && TryFlushToDisk(current) is { } e)
+            {
+                failed ??= e;
+                lock (_lock)
+                {
+                    _dirty |= ReferenceEquals(current, _current);
+                }
+            }
+
+            if (failed is not null)
+            {
+                throw failed as IOException ?? new IOException(failed.Message, failed);
+            }
+        }
+    }
+
+    private Exception? TryFlushToDisk(FileStream segment)
+    {
+        try
+        {
+            _flushToDisk(segment);
+            return null;
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed meanwhile by an acknowledgement (its records are in etcd, the file is gone) or by an append
+            // undone: nothing left to sync.
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e;
         }
     }
 
     public void Dispose()
     {
         _sync.Dispose();
+        try
+        {
+            Sync();
+        }
+        catch (IOException)
+        {
+            // Whatever the operating system took is in the file; a failed sync risks only what a power cut takes.
+        }
+
         lock (_lock)
         {
-            try
-            {
-                _current?.Flush(flushToDisk: true);
-                _current?.Dispose();
-            }
-            catch (IOException)
-            {
-                // Whatever the operating system took is in the file; a full disk loses only what it never took.
-            }
-
+            _current?.Dispose();
             _current = null;
+            _unsynced.ForEach(segment => segment.Dispose());
+            _unsynced.Clear();
         }
     }
 }
-
-/// <summary>The outbox holds <see cref="Outbox.MaxBytes"/> of sent messages that etcd has not taken yet.</summary>
-public sealed class OutboxFullException(long maxBytes)
-    : IOException($"{maxBytes / (1024 * 1024)} MiB of sent messages that etcd has not taken yet");
