@@ -38,4 +38,166 @@ public sealed class SessionHarnessTests
         await _harness.UntilAsync(() => bo.Texts(group).Contains("hello bo") && amy.Texts(group).Contains("hello amy"), "both messages");
         Assert.That(amy.Texts(group), Is.EqualTo(new[] { "hello bo", "hello amy" }).Or.EqualTo(new[] { "hello amy", "hello bo" }));
     }
+
+    [Test]
+    public async Task A_member_killed_after_a_clean_quit_and_a_return_is_told_as_lost_not_as_exited()
+    {
+        var group = NewGroup("crash");
+        var (amy, bo) = await PairAsync(group);
+        bo.Quit();
+        await _harness.UntilAsync(() => amy.Of<MemberEvent>().Any(m => !m.Joined && m.PeerId == bo.PeerId), "amy sees bo quit");
+        Assert.That(amy.Of<MemberEvent>().Single(m => !m.Joined).Reason, Is.EqualTo(MemberEvent.Exited));
+        await _harness.UntilAsync(() => bo.ExitCode is not null, "bo's session ended");
+        Assert.That(bo.ExitCode, Is.Zero);
+
+        var back = _harness.Start("bo", group);
+        await _harness.UntilAsync(() => back.Ready(group), "bo back");
+        await _harness.UntilAsync(() => amy.Of<MemberEvent>().Count(m => m.Joined && m.PeerId == bo.PeerId) == 2, "amy sees bo back");
+        await back.CrashAsync();
+        await _harness.UntilAsync(() => amy.Of<MemberEvent>().Count(m => !m.Joined && m.PeerId == bo.PeerId) == 2, "amy sees bo gone again");
+        Assert.That(amy.Of<MemberEvent>().Last(m => !m.Joined).Reason, Is.EqualTo(MemberEvent.Expired), "a crash after a return is an expiry");
+    }
+
+    [Test]
+    public async Task A_member_who_leaves_is_told_to_the_others_and_its_session_ends_cleanly()
+    {
+        var group = NewGroup("leave");
+        var (amy, bo) = await PairAsync(group);
+        bo.Type("before leaving");
+        bo.Type($"/leave {group}");
+        await _harness.UntilAsync(() => amy.Of<MemberEvent>().Any(m => m.PeerId == bo.PeerId && m.Reason == MemberEvent.Left), "amy sees bo leave");
+        await _harness.UntilAsync(() => bo.Of<MemberEvent>().Any(m => m.PeerId == bo.PeerId && m.Reason == MemberEvent.Left), "bo's own leave said");
+        Assert.That(amy.Texts(group), Does.Contain("before leaving"), "what bo sent before leaving stands");
+        bo.Type("after leaving");
+        bo.Quit();
+        await _harness.UntilAsync(() => bo.ExitCode is not null, "bo's session ended");
+        Assert.That(bo.ExitCode, Is.Zero);
+        Assert.That(amy.Texts(group), Does.Not.Contain("after leaving"));
+        Assert.That(bo.Of<ErrorEvent>().Any(e => e.Message.Contains("not in any group")), Is.True, "a line after the leave is refused, and said");
+    }
+
+    [Test]
+    public async Task A_message_lost_on_its_link_is_read_from_history_after_the_senders_beat_names_it()
+    {
+        var group = NewGroup("sweep");
+        var (amy, bo) = await PairAsync(group);
+        // The only message, lost on the way: no later message reveals the gap, only amy's beat.
+        var lost = 0;
+        _harness.Mesh.Drop = (from, to, _, frame) => from == amy.PeerId && !Mesh.Peer.Protocol.MemberBeat.IsBeat(frame) && Interlocked.Increment(ref lost) == 1;
+        amy.Type("lost on the link");
+        await _harness.UntilAsync(() => bo.Texts(group).Contains("lost on the link"), "bo reads it from history");
+        Assert.That(lost, Is.EqualTo(1), "the message frame was dropped");
+        Assert.That(bo.Texts(group).Count(t => t == "lost on the link"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Two_admins_removing_the_same_member_at_once_commit_one_removal_and_the_group_goes_on_under_a_new_key()
+    {
+        var group = NewGroup("race");
+        var (amy, bo) = await PairAsync(group);
+        var cy = _harness.Start("cy", group);
+        await _harness.UntilAsync(() => cy.Ready(group), "cy admitted");
+        amy.Type("/admin bo");
+        await _harness.UntilAsync(() => amy.Of<InfoEvent>().Any(i => i.Message.Contains("may now remove members")), "bo made an admin");
+        await _harness.UntilAsync(() => bo.Of<MemberEvent>().Any(m => m.PeerId == cy.PeerId && m.Joined) || bo.Ready(group) && OnlineAt(bo, group).Contains(cy.PeerId), "bo knows cy");
+
+        amy.Type("/remove cy");
+        bo.Type("/remove cy");
+        await _harness.UntilAsync(() => cy.Of<MemberEvent>().Any(m => m.PeerId == cy.PeerId && m.Reason == MemberEvent.Removed), "cy removed");
+        await _harness.UntilAsync(() => new[] { amy, bo }.All(p => p.Of<MemberEvent>().Any(m => m.PeerId == cy.PeerId && m.Reason == MemberEvent.Removed)), "both see it");
+        Assert.That(new[] { amy, bo }.Select(p => p.Of<MemberEvent>().Count(m => m.PeerId == cy.PeerId && m.Reason == MemberEvent.Removed)), Is.All.EqualTo(1));
+
+        // Under the new epoch: what amy types after the removal reaches bo, and not cy.
+        amy.Type("after the removal");
+        await _harness.UntilAsync(() => bo.Texts(group).Contains("after the removal"), "bo reads amy under the new key");
+        Assert.That(cy.Texts(group), Does.Not.Contain("after the removal"));
+    }
+
+    /// <summary>Members a peer saw come online in a group (ready, then joins).</summary>
+    private static HashSet<string> OnlineAt(HarnessPeer peer, string group) =>
+        [.. peer.Of<ReadyEvent>().Where(r => r.Group == group).SelectMany(r => r.Peers ?? []).Select(p => p.PeerId)];
+
+    [Test]
+    public async Task History_etcd_lost_is_put_back_from_a_members_copy_when_it_joins_again()
+    {
+        var group = NewGroup("putback");
+        var amy = _harness.Start("amy", group);
+        await _harness.UntilAsync(() => amy.Ready(group), "amy created the group");
+        string[] sent = ["one", "two", "three"];
+        foreach (var text in sent)
+        {
+            amy.Type(text);
+        }
+
+        var prefix = Mesh.Coordinator.MeshKeys.HistoryPrefix(group);
+        await _harness.UntilAsync(() => _harness.Etcd.Range(prefix).Values.Count == sent.Length, "the three in etcd's history");
+        amy.Quit();
+        await _harness.UntilAsync(() => amy.ExitCode is not null, "amy's session ended");
+
+        // etcd loses them (a restore from an old backup); amy's copy still holds them.
+        foreach (var value in _harness.Etcd.Range(prefix).Values)
+        {
+            _harness.Etcd.Delete(value.Key);
+        }
+
+        var back = _harness.Start("amy", group);
+        await _harness.UntilAsync(() => back.Ready(group), "amy back");
+        Assert.That(back.Texts(group), Is.EqualTo(sent), "shown from the copy");
+        await _harness.UntilAsync(() => _harness.Etcd.Range(prefix).Values.Count == sent.Length, "put back in etcd");
+        Assert.That(back.Of<InfoEvent>().Concat<MeshEvent>(back.Of<ErrorEvent>()).Any(e => e.ToString().Contains("put back 3 messages")), Is.True);
+    }
+
+    [Test]
+    public async Task Lines_typed_while_the_key_of_a_new_epoch_is_on_its_way_are_held_then_sent_in_order_under_it()
+    {
+        var group = NewGroup("held");
+        var (amy, bo) = await PairAsync(group);
+        var cy = _harness.Start("cy", group);
+        await _harness.UntilAsync(() => cy.Ready(group), "cy admitted");
+        await _harness.UntilAsync(() => bo.Of<MemberEvent>().Any(m => m.PeerId == cy.PeerId && m.Joined), "bo knows cy");
+
+        // bo hears of the new epoch before its key: what it types meanwhile waits.
+        bo.Watches.Hold();
+        amy.Type("/remove cy");
+        await _harness.UntilAsync(() => bo.Of<MemberEvent>().Any(m => m.PeerId == cy.PeerId && m.Reason == MemberEvent.Removed), "bo sees cy removed");
+        bo.Type("held 1");
+        bo.Type("held 2");
+        await _harness.UntilAsync(() => bo.Texts(group).Count == 0 && amy.Of<MemberEvent>().Any(m => m.PeerId == cy.PeerId && m.Reason == MemberEvent.Removed),
+            "amy sees the removal too");
+        for (var i = 0; i < 8; i++)
+        {
+            _harness.Time.Advance(SessionHarness.Step);
+        }
+
+        Assert.That(amy.Texts(group), Is.Empty, "nothing left under the old key, which cy holds");
+        Assert.That(bo.Texts(group), Is.Empty, "not shown as sent while held");
+
+        await bo.Watches.ReleaseAsync();
+        await _harness.UntilAsync(() => amy.Texts(group).Count == 2, "bo's held lines at amy");
+        Assert.That(amy.Texts(group), Is.EqualTo(new[] { "held 1", "held 2" }));
+        Assert.That(bo.Texts(group), Is.EqualTo(new[] { "held 1", "held 2" }));
+        Assert.That(cy.Texts(group), Is.Empty);
+    }
+
+    [Test]
+    public async Task An_invitee_to_a_private_group_is_admitted_by_a_member_and_the_invite_admits_once()
+    {
+        var group = NewGroup("private");
+        var amy = _harness.Start("amy", new JoinRequest(Private: true), group);
+        await _harness.UntilAsync(() => amy.Ready(group), "amy created the private group");
+        var log = new Mesh.Peer.Groups.GroupLogCopy(amy.Home);
+        await _harness.UntilAsync(() => log.Load(group) is not null, "amy's copy of the log written");
+        using var invite = Mesh.Peer.Groups.Invite.Create(log.Load(group)!.GenesisHash);
+        var record = Mesh.Peer.Groups.InviteRecord.Create(group, invite, (_harness.Time.GetUtcNow() + TimeSpan.FromHours(1)).ToUnixTimeMilliseconds(), amy.Identity);
+        _harness.Etcd.Put(Mesh.Coordinator.MeshKeys.Invite(group, invite.Id), record);
+
+        var bo = _harness.Start("bo", new JoinRequest(Invite: invite.Code), group);
+        await _harness.UntilAsync(() => bo.Ready(group), "bo admitted with the invite");
+        await _harness.UntilAsync(() => amy.Of<MemberEvent>().Any(m => m.Joined && m.PeerId == bo.PeerId), "amy sees bo join");
+
+        var eve = _harness.Start("eve", new JoinRequest(Invite: invite.Code), group);
+        await _harness.UntilAsync(() => eve.Failure is not null, "eve refused");
+        Assert.That(eve.Ready(group), Is.False);
+        Assert.That(eve.Failure, Does.Contain("invite: no such invite"), "an invite admits once");
+    }
 }

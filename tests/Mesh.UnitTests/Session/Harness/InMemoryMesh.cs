@@ -11,6 +11,9 @@ internal sealed class InMemoryMesh
     private readonly Dictionary<string, InMemoryNode> _byEndpoint = new(StringComparer.Ordinal);
     private int _nextPort = 20_000;
 
+    /// <summary>Frames this says no to (from, to, group, frame) are lost on the way, as a link that dropped would lose them.</summary>
+    public Func<string, string, string, byte[], bool>? Drop { get; set; }
+
     public InMemoryNode Node(string peerId, LoopThread loop, NodeCallbacks callbacks) => new(this, peerId, loop, callbacks);
 
     public string Register(InMemoryNode node)
@@ -56,7 +59,7 @@ internal sealed class InMemoryMesh
             to = _byEndpoint.Values.Where(n => n != from && n.Follows(endpoint, group)).ToList();
         }
 
-        foreach (var node in to)
+        foreach (var node in to.Where(n => Drop?.Invoke(from.PeerId, n.PeerId, group, frame) != true))
         {
             node.Receive(from.PeerId, group, frame);
         }

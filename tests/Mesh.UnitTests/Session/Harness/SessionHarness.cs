@@ -67,7 +67,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         new InMemoryGroupLogStore(Etcd),
         new InMemoryMemberDirectory(Etcd),
         peer.Presence = new InMemoryPresence(Etcd, options.LeaseTtl),
-        new InMemoryWatches(Etcd),
+        peer.Watches = new HeldWatches(new InMemoryWatches(Etcd), prefix => prefix.StartsWith("/mesh/keys/", StringComparison.Ordinal)),
         new InMemoryHistoryStore(Etcd),
         new InMemoryTrimClaims(Etcd),
         callbacks => peer.Node = Mesh.Node(peer.PeerId, peer.Loop, callbacks),
@@ -131,8 +131,14 @@ internal sealed class HarnessPeer : IAsyncDisposable
 
     public InMemoryNode? Node { get; set; }
 
+    /// <summary>This peer's watches: its key grants can be held back (<see cref="HeldWatches"/>).</summary>
+    public HeldWatches Watches { get; set; } = null!;
+
     /// <summary>The session's exit code once it ended.</summary>
-    public int? ExitCode => _run is { IsCompleted: true } run ? run.Result : null;
+    public int? ExitCode => _run is { IsCompletedSuccessfully: true } run ? run.Result : null;
+
+    /// <summary>Why the session failed (what the command line would print), once it did.</summary>
+    public string? Failure => _run is { IsFaulted: true } run ? run.Exception!.InnerException!.Message : null;
 
     public void Run(string[] groups, JoinRequest request)
     {
@@ -198,7 +204,14 @@ internal sealed class HarnessPeer : IAsyncDisposable
 
         if (_run is { IsCompleted: true })
         {
-            await Session.DisposeAsync();
+            try
+            {
+                await Session.DisposeAsync();
+            }
+            catch (Exception e) when (_run.IsFaulted)
+            {
+                TestContext.Out.WriteLine($"{Name}: disposing a failed session: {e.Message}");
+            }
         }
 
         Loop.Dispose();
