@@ -7,8 +7,9 @@ namespace Mesh.Peer.Session;
 /// group's. Commands that need no lane (<c>/switch</c>, <c>/help</c>) are done at once. Session loop only.</summary>
 internal sealed class LineHandler(SessionCore core, SessionParts parts, Action lineTaken)
 {
-    /// <summary>Groups whose <c>/join</c> is queued or running: <c>/switch</c> may go to them, and lines then wait for the join.</summary>
-    private readonly HashSet<string> _joining = new(StringComparer.Ordinal);
+    /// <summary>How many <c>/join</c>s of each group are queued or running: <c>/switch</c> may go to such a group, and
+    /// lines then wait for its join.</summary>
+    private readonly Dictionary<string, int> _joining = new(StringComparer.Ordinal);
 
     /// <summary>Decides where a typed line goes (see <see cref="ISessionHandler.Route"/>).</summary>
     public (string? Lane, SessionInput? Work) Route(string line)
@@ -33,7 +34,7 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
                 if (RequireGroupArgument("/join", command.Argument) is { } joining)
                 {
                     lane = joining;
-                    _joining.Add(joining);
+                    _joining[joining] = _joining.GetValueOrDefault(joining) + 1;
                     // Lines typed next go to this group when there is no other: they wait for its join.
                     core.Current ??= joining;
                 }
@@ -45,7 +46,7 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
             case LineCommand.Kinds.Switch:
                 if (RequireGroupArgument("/switch", command.Argument) is { } target)
                 {
-                    if (core.Groups.ContainsKey(target) || _joining.Contains(target))
+                    if (core.Groups.ContainsKey(target) || _joining.ContainsKey(target))
                     {
                         core.Current = target;
                     }
@@ -101,14 +102,19 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
                     if (await parts.Joiner.ConfirmedAsync(group, ct))
                     {
                         await parts.Joiner.JoinAsync(group, JoinRequest.Default, ct);
+                        core.Current ??= group;
                     }
                 }
                 finally
                 {
-                    _joining.Remove(group);
-                    if (core.Current == group && !core.Groups.ContainsKey(group))
+                    if (--_joining[group] == 0)
                     {
-                        core.Current = core.Groups.Keys.FirstOrDefault();
+                        _joining.Remove(group);
+                        if (core.Current == group && !core.Groups.ContainsKey(group))
+                        {
+                            // No join of it left: lines go to a group this peer is in, if any.
+                            core.Current = core.Groups.Keys.FirstOrDefault();
+                        }
                     }
                 }
 

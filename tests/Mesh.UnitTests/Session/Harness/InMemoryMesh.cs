@@ -45,6 +45,10 @@ internal sealed class InMemoryMesh
         }
     }
 
+    /// <summary>Hands <paramref name="to"/> a frame as if <paramref name="fromPeerId"/>'s link carried it: what a
+    /// hostile member (or a bug) can put on its own link.</summary>
+    public static void Inject(InMemoryNode to, string fromPeerId, string group, byte[] frame) => to.Receive(fromPeerId, group, frame);
+
     /// <summary>Hands a frame from <paramref name="from"/> to every node that follows it for <paramref name="group"/>.</summary>
     public void Deliver(InMemoryNode from, string group, byte[] frame)
     {

@@ -54,7 +54,8 @@ internal sealed class SessionHarness : IAsyncDisposable
 
             if (steps++ >= maxSteps)
             {
-                throw new TimeoutException($"not within {maxSteps} steps of {Step.TotalMilliseconds} ms: {what}");
+                throw new TimeoutException($"not within {maxSteps} steps of {Step.TotalMilliseconds} ms: {what}\n"
+                    + string.Join("\n", _peers.Select(p => p.Describe())));
             }
 
             Time.Advance(Step);
@@ -191,7 +192,7 @@ internal sealed class HarnessPeer : IAsyncDisposable
         await Presence.DisposeAsync();
     }
 
-    public string Describe() => $"{Name}: " + string.Join(" | ", Events.TakeLast(8).Select(e => e.ToString()));
+    public string Describe() => $"{Name}: " + string.Join(" | ", Events.TakeLast(12).Select(e => e.ToString()));
 
     public async ValueTask DisposeAsync()
     {
