@@ -29,6 +29,10 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
     /// <summary>Guards the queue and is what the idle thread waits on (a <see cref="Lock"/> has no wait).</summary>
     private readonly object _gate = new();
     private readonly Queue<Work> _queue = new();
+
+    /// <summary>Bursts for the outbox: taken before anything else, so that a message typed in one group never waits for
+    /// another group's bulk work here (its history copy read at a join, a copy rewritten by a trim).</summary>
+    private readonly Queue<Work> _sent = new();
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _closing;
@@ -63,7 +67,7 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
     public void AppendOutbox(IReadOnlyList<HistoryEntry> entries, Action<Exception?> done)
     {
         var burst = entries.ToArray();
-        Enqueue("sent messages", () =>
+        Enqueue(_sent, "sent messages", () =>
         {
             Exception? failed = null;
             try
@@ -84,7 +88,7 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
     public void AppendCopy(string group, IReadOnlyList<HistoryEntry> entries, long revision)
     {
         var taken = entries.ToArray();
-        Enqueue($"the history copy of '{group}'", () => _local.Append(group, taken, revision));
+        Enqueue(_queue, $"the history copy of '{group}'", () => _local.Append(group, taken, revision));
         Volatile.Write(ref _copyChanged, 1);
     }
 
@@ -94,7 +98,7 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
     {
         if (Interlocked.Exchange(ref _copyChanged, 0) == 1)
         {
-            Enqueue("the history copies' revisions", _local.Checkpoint);
+            Enqueue(_queue, "the history copies' revisions", _local.Checkpoint);
         }
     }
 
@@ -102,7 +106,7 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
     public void ReplaceCopy(string group, IReadOnlyList<HistoryEntry> entries, long revision)
     {
         var taken = entries.ToArray();
-        Enqueue($"the history copy of '{group}'", () => _local.Replace(group, taken, revision));
+        Enqueue(_queue, $"the history copy of '{group}'", () => _local.Replace(group, taken, revision));
     }
 
     /// <summary>Drops what sorts before <paramref name="bound"/> from the history copy of <paramref name="group"/>
@@ -125,12 +129,12 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
             taken[epoch] = key;
         }
 
-        Enqueue($"the keys of '{group}'", () => _keys.Write(group, taken));
+        Enqueue(_queue, $"the keys of '{group}'", () => _keys.Write(group, taken));
     }
 
     /// <inheritdoc/>
     public void RetireKey(string group, long epoch, GroupKey key) =>
-        Enqueue($"the retired key of epoch {epoch} of '{group}'", () => _keys.WriteRetired(group, epoch, key));
+        Enqueue(_queue, $"the retired key of epoch {epoch} of '{group}'", () => _keys.WriteRetired(group, epoch, key));
 
     /// <inheritdoc/>
     public Task MoveKeysAsideAsync(string group, string aside) => Submit(() => _keys.MoveAside(group, aside));
@@ -143,7 +147,7 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
     {
         var group = log.Group;
         var records = GroupLogCopy.RecordsOf(log);
-        Enqueue($"the copy of the log of '{group}'", () => _logs.Write(group, records));
+        Enqueue(_queue, $"the copy of the log of '{group}'", () => _logs.Write(group, records));
     }
 
     /// <inheritdoc/>
@@ -199,7 +203,7 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
     private Task<T> Submit<T>(Func<T> work)
     {
         var result = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Enqueue("", () =>
+        Enqueue(_queue, "", () =>
         {
             try
             {
@@ -213,13 +217,13 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
         return result.Task;
     }
 
-    private void Enqueue(string what, Action write)
+    private void Enqueue(Queue<Work> queue, string what, Action write)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_closing, this);
-            _queue.Enqueue(new Work(what, write));
-            if (_queue.Count == 1)
+            queue.Enqueue(new Work(what, write));
+            if (_queue.Count + _sent.Count == 1)
             {
                 // The thread waits only on an empty queue: the first item is the only one that may need to wake it.
                 Monitor.Pulse(_gate);
@@ -247,7 +251,7 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
     {
         lock (_gate)
         {
-            while (_queue.Count == 0)
+            while (_queue.Count == 0 && _sent.Count == 0)
             {
                 if (_closing)
                 {
@@ -257,7 +261,7 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
                 Monitor.Wait(_gate);
             }
 
-            return _queue.Dequeue();
+            return _sent.Count > 0 ? _sent.Dequeue() : _queue.Dequeue();
         }
     }
 

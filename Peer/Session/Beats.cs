@@ -56,7 +56,7 @@ internal sealed partial class Beats(SessionCore core, SessionParts parts, IFrame
             }
 
             var tails = new List<MemberBeat.Tail>(1);
-            if (core.Sender?.LastSeq(state.Name) is > 0 and var last)
+            if (core.Sender?.LastPublished(state.Name) is > 0 and var last)
             {
                 tails.Add(new MemberBeat.Tail(core.RunEpoch, last));
             }

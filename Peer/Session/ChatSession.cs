@@ -114,6 +114,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         parts.Lines = new LineHandler(core, parts, () => _lineRoom.Release());
         parts.Watches = new WatchStarter(core, ports.Watches);
         _dispatch = new SessionDispatch(core, parts, _rejections, retention, () => _etcd.Describe);
+        _loop.Attach(_dispatch, _stop.Token);
 
         _registration.StateChanged += state => _loop.Post(new SessionInput.Registration(state));
         _registration.Retrying += delay => _loop.Post(new SessionInput.EtcdRetrying(delay));
@@ -301,10 +302,23 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// outbox), the exit is marked clean, then the lease is revoked so that the others see this peer go at once.</summary>
     private async Task<int> CloseAsync()
     {
+        var code = 0;
+        // Lanes stop taking work once the session stops; what one has in flight ends first.
+        await _loop.DrainLanesAsync();
         _core.Sender?.Flush();
-        // What the home's writer took last comes back (a burst in the outbox is published and shown as sent) before
-        // history is flushed.
-        await _home.FlushAsync();
+        try
+        {
+            // What the home's writer took last comes back (a burst in the outbox is published and shown as sent)
+            // before history is flushed.
+            await _home.FlushAsync();
+        }
+        catch (IOException e)
+        {
+            // The bursts are written; only the sync failed (said, and the way out goes on).
+            _core.Emit(new ErrorEvent($"the outbox ({Path.Combine(_options.Home, "outbox")}) cannot be synced to disk: {e.Message}"));
+            code = 1;
+        }
+
         _core.RunFromHome();
         _parts.Sweeps.FlushCopy();
         foreach (var state in _core.Groups.Values.Where(s => s.Held.Count > 0))
@@ -313,26 +327,33 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
 
         await _stop.CancelAsync();
-        foreach (var state in _core.Groups.Values)
+        try
         {
-            await GroupLifecycle.StopWatchesAsync(state);
+            foreach (var state in _core.Groups.Values.ToList())
+            {
+                await GroupLifecycle.StopWatchesAsync(state);
+            }
+
+            if (_exitWatch is not null)
+            {
+                await _exitWatch.DisposeAsync();
+            }
+
+            var unwritten = await _writer.FlushAndCloseAsync(TimeSpan.FromSeconds(5));
+            if (unwritten > 0)
+            {
+                _core.Emit(new ErrorEvent($"{unwritten} sent messages are kept in the outbox ({Path.Combine(_options.Home, "outbox")}): etcd unreachable at {_etcd.Describe}; they are written to history when this home next joins"));
+            }
+        }
+        finally
+        {
+            // Whatever failed above, the home's files are written and closed.
+            await _home.DisposeAsync();
         }
 
-        if (_exitWatch is not null)
-        {
-            await _exitWatch.DisposeAsync();
-        }
-
-        var unwritten = await _writer.FlushAndCloseAsync(TimeSpan.FromSeconds(5));
-        if (unwritten > 0)
-        {
-            _core.Emit(new ErrorEvent($"{unwritten} sent messages are kept in the outbox ({Path.Combine(_options.Home, "outbox")}): etcd unreachable at {_etcd.Describe}; they are written to history when this home next joins"));
-        }
-
-        await _home.DisposeAsync();
         await _parts.Presence.MarkLeavingAsync();
         await _registration.RevokeAsync(TimeSpan.FromSeconds(2));
-        return 0;
+        return code;
     }
 
     public async ValueTask DisposeAsync()
@@ -346,7 +367,8 @@ public sealed partial class ChatSession : IAsyncDisposable
             _instruments.Dispose();
         }
 
-        _outbox.Dispose();
+        // Closes the outbox and the copies once everything handed over is written (at once when the way out did).
+        await _home.DisposeAsync();
         _stop.Dispose();
     }
 }

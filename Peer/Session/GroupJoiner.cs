@@ -192,6 +192,12 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
     /// <summary>Once this peer is a member holding the current epoch's key: links, history, watches, ready.</summary>
     public async Task StartIfAdmittedAsync(GroupState state, CancellationToken ct)
     {
+        if (state.Leaving || state.Left)
+        {
+            // Left (or leaving) before the admission or the key came: nothing starts.
+            return;
+        }
+
         state.CanSend = state.Log.Members.ContainsKey(core.PeerId) && core.Keyring.TryGet(state.Name, state.Log.CurrentEpoch.Number) is not null;
         if (state.Connected || !state.CanSend)
         {

@@ -60,7 +60,15 @@ internal sealed class GroupLifecycle(SessionCore core, SessionParts parts, IPres
             return;
         }
 
-        parts.Commits.Commit(state, LeavingOf(state));
+        // The leave follows this peer's last messages on the wire: it is committed once they are published.
+        if (core.Sender is { } sender)
+        {
+            sender.WhenPublished(group, () => parts.Commits.Commit(state, LeavingOf(state)));
+        }
+        else
+        {
+            parts.Commits.Commit(state, LeavingOf(state));
+        }
     }
 
     private CommitIntent LeavingOf(GroupState state) =>
@@ -97,6 +105,7 @@ internal sealed class GroupLifecycle(SessionCore core, SessionParts parts, IPres
         core.Groups.Remove(state.Name);
         state.MoveTo(GroupPhase.Left);
         state.Committer.Clear();
+        parts.Presence.Forget(state.Name);
         parts.Keys.Forget(state.Name);
         retention.Forget(state.Name);
         await GroupLifecycle.StopWatchesAsync(state);

@@ -125,7 +125,9 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
         var opened = new Envelope?[toOpen.Count];
         for (var i = 0; i < opened.Length; i++)
         {
-            opened[i] = parts.Receiver.TakeOpened(state, toOpen[i], results[i]);
+            // Live frames are taken while the pages open: one shown meanwhile is not offered (or counted) again.
+            opened[i] = parts.Receiver.TakeOpened(state, toOpen[i], results[i]) is { } envelope
+                && !state.Orderer.AlreadyDelivered(envelope.PeerId, envelope.Epoch, envelope.Seq) ? envelope : null;
         }
 
         // What a count keeps is counted over the messages that open, never over etcd's keys; every one of them

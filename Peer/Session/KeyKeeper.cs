@@ -77,6 +77,11 @@ internal sealed partial class KeyKeeper(SessionCore core, SessionParts parts, IG
     /// <summary>After keys arrived: start the group if this peer can now, send what was held, retry parked frames.</summary>
     public async Task AfterKeysAsync(GroupState state, CancellationToken ct)
     {
+        if (state.Left)
+        {
+            return;
+        }
+
         if (!state.Connected)
         {
             await parts.Joiner.StartIfAdmittedAsync(state, ct);

@@ -53,6 +53,12 @@ internal sealed class MessageSender(
     /// <summary>The last number this run gave a message of <paramref name="group"/> (0 when none).</summary>
     public long LastSeq(string group) => _seqs.GetValueOrDefault(group);
 
+    private readonly Dictionary<string, long> _published = new(StringComparer.Ordinal);
+
+    /// <summary>The last number this run published in <paramref name="group"/> (0 when none): what a beat may name, since
+    /// a beat leaves after the messages it counts.</summary>
+    public long LastPublished(string group) => _published.GetValueOrDefault(group);
+
     /// <summary>Takes one typed message for <paramref name="state"/>; says why when it cannot leave. It leaves at the
     /// next <see cref="Flush"/> (or at once when a burst is full).</summary>
     public void Type(GroupState state, string text, long nowMs)
@@ -150,6 +156,7 @@ internal sealed class MessageSender(
             }
 
             // On disk first: once shown as sent, a message reaches history even if etcd or this process goes away.
+            _inFlight[state.Name] = _inFlight.GetValueOrDefault(state.Name) + 1;
             outbox.AppendOutbox(entries, failure =>
             {
                 if (failure is null)
@@ -160,7 +167,50 @@ internal sealed class MessageSender(
                 {
                     Refused(state.Name, envelopes, failure);
                 }
+
+                Landed(state.Name);
             });
+        }
+    }
+
+    private readonly Dictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Action>> _whenPublished = new(StringComparer.Ordinal);
+
+    /// <summary>Runs <paramref name="then"/> once every burst of <paramref name="group"/> handed to the outbox so far has
+    /// been published (or refused): at once when none is on its way. What must follow this peer's messages on the wire
+    /// (its leave) waits for them.</summary>
+    public void WhenPublished(string group, Action then)
+    {
+        if (_inFlight.GetValueOrDefault(group) == 0)
+        {
+            then();
+            return;
+        }
+
+        if (!_whenPublished.TryGetValue(group, out var waiting))
+        {
+            _whenPublished[group] = waiting = [];
+        }
+
+        waiting.Add(then);
+    }
+
+    /// <summary>Loop: a burst of <paramref name="group"/> came back from the outbox; what waited for the last runs after it.</summary>
+    private void Landed(string group)
+    {
+        if (--_inFlight[group] > 0)
+        {
+            return;
+        }
+
+        _inFlight.Remove(group);
+        if (_whenPublished.Remove(group, out var waiting))
+        {
+            // After this burst's own publishing: posted behind it on the loop.
+            foreach (var then in waiting)
+            {
+                then();
+            }
         }
     }
 
@@ -170,6 +220,7 @@ internal sealed class MessageSender(
     {
         // Refused bursts numbered before this one can no longer be the last: their numbers stay a gap.
         _refused.Remove(state.Name);
+        _published[state.Name] = Math.Max(_published.GetValueOrDefault(state.Name), envelopes[^1].Seq);
 
         // The burst leaves as one frame (or a few, if large): one encryption per subscriber, one wake-up each.
         foreach (var wire in BurstFrame.Pack(payloads))

@@ -12,10 +12,51 @@ namespace Mesh.Peer.Session;
 /// departures told, and whether a departure was a clean exit or an expiry. Session loop only.</summary>
 internal sealed class Presence(SessionCore core, SessionParts parts, IPresence registration)
 {
-    /// <summary>Peers that marked their exit as clean: when their presence goes, they exited rather than expired.</summary>
-    private readonly HashSet<string> _exiting = new(StringComparer.Ordinal);
+    /// <summary>Members that marked their exit as clean, by group: when their presence in that group goes, they
+    /// exited rather than expired. Kept per group, since each group's departures are taken in its own lane: a return
+    /// seen in one group says nothing of a departure another group has still to take.</summary>
+    private readonly HashSet<(string Group, string PeerId)> _exiting = [];
 
-    /// <summary>Peers marked their exit as clean (they revoke their lease next).</summary>
+    /// <summary>Departures without a clean-exit mark yet, by group and peer: told once the mark comes (an exit) or
+    /// <see cref="ExitMarkWait"/> has passed (an expiry). The mark and the presence records are followed by two watches,
+    /// whose changes may reach the loop in either order.</summary>
+    private readonly Dictionary<(string Group, string PeerId), (MemberEvent Gone, long DueMs)> _departing = [];
+
+    /// <summary>How long a departure waits for its clean-exit mark before it is told as an expiry.</summary>
+    public static readonly TimeSpan ExitMarkWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>Every tick: departures whose mark did not come are told as expiries (crashed or cut off).</summary>
+    public void Tick(long nowMs)
+    {
+        foreach (var (key, (gone, dueMs)) in _departing.Where(d => d.Value.DueMs <= nowMs).ToList())
+        {
+            _departing.Remove(key);
+            core.Emit(gone with { Reason = MemberEvent.Expired });
+        }
+    }
+
+    /// <summary>The group was left: nothing more is told of its members.</summary>
+    public void Forget(string group)
+    {
+        foreach (var key in _departing.Keys.Where(k => k.Group == group).ToList())
+        {
+            _departing.Remove(key);
+        }
+
+        _exiting.RemoveWhere(e => e.Group == group);
+    }
+
+    /// <summary>A departure waiting for its mark is told now, as an expiry (the peer came back first, or its group went).</summary>
+    private void TellDeparting(string group, string peerId)
+    {
+        if (_departing.Remove((group, peerId), out var waiting))
+        {
+            core.Emit(waiting.Gone with { Reason = MemberEvent.Expired });
+        }
+    }
+
+    /// <summary>Peers marked their exit as clean (they revoke their lease next): a departure already seen is told as an
+    /// exit; otherwise they are marked in every group they are online in.</summary>
     public void OnExiting(IReadOnlyList<KeyChange> changes)
     {
         foreach (var change in changes.Where(c => !c.IsDelete && c.Key.StartsWith(MeshKeys.LeavingPrefix, StringComparison.Ordinal)))
@@ -25,7 +66,17 @@ internal sealed class Presence(SessionCore core, SessionParts parts, IPresence r
                 _exiting.Clear();
             }
 
-            _exiting.Add(change.Key[MeshKeys.LeavingPrefix.Length..]);
+            var peerId = change.Key[MeshKeys.LeavingPrefix.Length..];
+            foreach (var key in _departing.Keys.Where(k => k.PeerId == peerId).ToList())
+            {
+                _departing.Remove(key, out var waiting);
+                core.Emit(waiting.Gone with { Reason = MemberEvent.Exited });
+            }
+
+            foreach (var state in core.Groups.Values.Where(s => s.Members.ContainsKey(peerId)))
+            {
+                _exiting.Add((state.Name, peerId));
+            }
         }
     }
 
@@ -46,7 +97,8 @@ internal sealed class Presence(SessionCore core, SessionParts parts, IPresence r
             if (change.Record is { } record)
             {
                 // Present again: how it last went (a clean exit) says nothing of how it goes next.
-                _exiting.Remove(change.PeerId);
+                _exiting.Remove((state.Name, change.PeerId));
+                TellDeparting(state.Name, change.PeerId);
                 var sorted = Sort(state, record);
                 if (sorted == MemberSort.Moved)
                 {
@@ -59,13 +111,22 @@ internal sealed class Presence(SessionCore core, SessionParts parts, IPresence r
             }
             else
             {
+                var exited = _exiting.Remove((state.Name, change.PeerId));
                 if (state.Table.Gone(change.PeerId) is { } gone)
                 {
                     state.AwaitingLinks.Remove(change.PeerId);
                     if (state.Ready)
                     {
-                        var reason = _exiting.Contains(change.PeerId) ? MemberEvent.Exited : MemberEvent.Expired;
-                        core.Emit(new MemberEvent(state.Name, state.Label(gone.PeerId, gone.Name), gone.PeerId, Joined: false, reason));
+                        var departed = new MemberEvent(state.Name, state.Label(gone.PeerId, gone.Name), gone.PeerId, Joined: false, MemberEvent.Exited);
+                        if (exited)
+                        {
+                            core.Emit(departed);
+                        }
+                        else
+                        {
+                            // Its clean-exit mark may still be on its way: told when it comes, or as an expiry.
+                            _departing[(state.Name, change.PeerId)] = (departed, core.NowMs + (long)ExitMarkWait.TotalMilliseconds);
+                        }
                     }
                 }
             }

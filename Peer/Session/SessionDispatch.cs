@@ -159,6 +159,7 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
 
         parts.Sweeps.Checkpoint();
         var now = core.NowMs;
+        parts.Presence.Tick(now);
         rejections.Flush(now);
         if (parts.Links.Table.ReleaseDue(now))
         {

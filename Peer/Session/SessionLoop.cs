@@ -38,8 +38,16 @@ internal sealed partial class SessionLoop(ILogger log)
         }
     }
 
-    /// <summary>An input that is on the loop already (a frame from the node): handled now. Before the loop runs (or
-    /// after it), the node has no links, so nothing arrives here.</summary>
+    /// <summary>Gives the loop the session it runs, before anything is taken: frames and link news from the node are
+    /// handled from then on, also while the groups named at start are joined, before <see cref="RunAsync"/>.</summary>
+    public void Attach(ISessionHandler handler, CancellationToken ct)
+    {
+        _handler = handler;
+        _ct = ct;
+    }
+
+    /// <summary>An input that is on the loop already (a frame or link news from the node): handled now. Before the
+    /// session is attached the node has no links, so nothing arrives here.</summary>
     public void TakeNow(SessionInput input)
     {
         if (_handler is not null)
@@ -54,8 +62,7 @@ internal sealed partial class SessionLoop(ILogger log)
     /// <summary>Takes inputs until end of input has been handled; runs on the loop.</summary>
     public async Task RunAsync(ISessionHandler handler, CancellationToken ct)
     {
-        _handler = handler;
-        _ct = ct;
+        Attach(handler, ct);
         var slow = RunSlowAsync(ct);
         var inputs = _live.Reader;
         while (await inputs.WaitToReadAsync(ct))
@@ -143,25 +150,39 @@ internal sealed partial class SessionLoop(ILogger log)
     /// is dropped when it has nothing left.</summary>
     private async Task ContinueLaneAsync(string lane, Task first, Queue<SessionInput> queue)
     {
-        await first;
-        while (queue.TryDequeue(out var work))
+        try
         {
-            await TakeAsync(work, _ct);
-            if (queue.Count == 0)
+            await first;
+            // Once the session stops, what is still queued is not taken: the way out flushes what was typed.
+            while (!_ct.IsCancellationRequested && queue.TryDequeue(out var work))
             {
-                _handler!.Idle();
+                await TakeAsync(work, _ct);
+                if (queue.Count == 0)
+                {
+                    _handler!.Idle();
+                }
             }
         }
-
-        _queued.Remove(lane);
-        _lanes.Remove(lane);
+        finally
+        {
+            _queued.Remove(lane);
+            _lanes.Remove(lane);
+        }
     }
 
-    private async Task DrainLanesAsync()
+    /// <summary>Completes once no lane has work in flight (a lane that ended in a failure said so where it failed).</summary>
+    public async Task DrainLanesAsync()
     {
         while (_lanes.Count > 0)
         {
-            await Task.WhenAll(_lanes.Values.ToList());
+            try
+            {
+                await Task.WhenAll(_lanes.Values.ToList());
+            }
+            catch (Exception e) when (e is OperationCanceledException || _ct.IsCancellationRequested)
+            {
+                // Stopped with the session: nothing more to say.
+            }
         }
     }
 

@@ -270,6 +270,12 @@ public sealed class InMemoryEtcd : IEtcdInfo, IDisposable
     {
         lock (_lock)
         {
+            if (!_reachable)
+            {
+                // Read under the lock: a change made after the store went out of reach is never handed over before it is back.
+                return ([], 0);
+            }
+
             if (from < _compacted)
             {
                 return ([], _compacted);

@@ -292,17 +292,25 @@ public sealed class MessageSenderTests
     public void A_refused_burst_that_a_kept_one_was_numbered_after_stays_a_gap_and_the_kept_one_leaves()
     {
         var state = Joined();
-        BreakOutbox();
-        _sender.Type(state, "lost", 5_000);
-        _sender.Flush();
-        // Handed over after the first burst and before the second: the disk is back in between.
-        _ = _writer.ReadAsync(RepairOutbox);
-        _sender.Type(state, "kept", 5_000);
-        Flush();
+        // An outbox with room for a small burst only: the first (large) is refused after the second was numbered.
+        var small = new Outbox(Path.Combine(_home, "small"), maxBytes: 4096);
+        small.Recover();
+        var writer = new HomeWriter(small, new LocalHistory(Path.Combine(_home, "small-history")), _keyring.Files, new GroupLogCopy(_home), _loop.Enqueue);
+        var sender = new MessageSender(_me.PeerId, "amy", 7, _me, _keyring, writer, _published, new HybridClock(), _sent.Add, _errors.Add);
+        sender.Type(state, new string('x', 6000), 5_000);
+        sender.Flush();
+        sender.Type(state, "kept", 5_000);
+        sender.Flush();
+        writer.FlushAsync().Wait();
+        while (_loop.TryDequeue(out var action))
+        {
+            action();
+        }
 
-        Assert.That(_errors.Single(), Does.Contain("1 message(s) to 'g' not sent"));
+        Assert.That(_errors.Single(), Does.Contain("1 message(s) to 'g' not sent").And.Contain("full"));
         Assert.That(Opened().Select(e => (e.Text, e.Seq)), Is.EqualTo(new[] { ("kept", 2L) }));
-        Assert.That(_sender.LastSeq("g"), Is.EqualTo(2));
+        Assert.That(sender.LastSeq("g"), Is.EqualTo(2));
+        writer.DisposeAsync().AsTask().Wait();
     }
 
     [Test]
