@@ -52,14 +52,14 @@ internal sealed partial class Admissions(SessionCore core, SessionParts parts)
             return;
         }
 
-        state.ActAtMs[peerId] = core.NowMs + (long)CommitRank.DelayOf(core.PeerId, state.Members.Keys).TotalMilliseconds;
+        state.ActAtMs[peerId] = core.MonoMs + (long)CommitRank.DelayOf(core.PeerId, state.Members.Keys).TotalMilliseconds;
     }
 
     public void ScheduleRotation(GroupState state)
     {
         if (state.Connected && state.Log.RotationNeeded && !state.ActAtMs.ContainsKey(""))
         {
-            state.ActAtMs[""] = core.NowMs + (long)CommitRank.DelayOf(core.PeerId, state.Members.Keys).TotalMilliseconds;
+            state.ActAtMs[""] = core.MonoMs + (long)CommitRank.DelayOf(core.PeerId, state.Members.Keys).TotalMilliseconds;
         }
     }
 
@@ -72,7 +72,7 @@ internal sealed partial class Admissions(SessionCore core, SessionParts parts)
             return;
         }
 
-        var now = core.NowMs;
+        var now = core.MonoMs;
         foreach (var state in core.Groups.Values.Where(s => s.PendingRepairs.Count > 0))
         {
             parts.Follow.RepairDue(state, core.Stopping);

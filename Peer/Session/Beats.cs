@@ -99,11 +99,11 @@ internal sealed partial class Beats(SessionCore core, SessionParts parts, IFrame
         }
 
         if (beat.Head is { } head && head.Index >= 1 && head.Index <= state.Log.Head
-            && !state.Log.HashAt(head.Index).StartsWith(head.Hash, StringComparison.Ordinal) && core.NowMs - state.ForkCheckedAtMs >= ForkCheckEvery.TotalMilliseconds)
+            && !state.Log.HashAt(head.Index).StartsWith(head.Hash, StringComparison.Ordinal) && core.MonoMs - state.ForkCheckedAtMs >= ForkCheckEvery.TotalMilliseconds)
         {
             // The member applied another entry at that index: etcd's entry there is read at once, and whichever of the
             // two every member follows wins here (or is put back for the other, see LogFollower).
-            state.ForkCheckedAtMs = core.NowMs;
+            state.ForkCheckedAtMs = core.MonoMs;
             var group = state.Name;
             var key = MeshKeys.LogEntry(group, head.Index);
             LogForkSeen(parts.Links.MemberName(frame.PeerId), head.Index, group);

@@ -24,7 +24,7 @@ internal sealed partial class CommitRunner(SessionCore core, SessionParts parts,
     public void PumpCommits(GroupState state)
     {
         var ended = new List<(CommitIntent, CommitEnd)>();
-        var next = state.Committer.NextTry(state.Log, state.Follower.NextSlotRevision, core.NowMs, ended);
+        var next = state.Committer.NextTry(state.Log, state.Follower.NextSlotRevision, core.MonoMs, ended);
         foreach (var (intent, end) in ended)
         {
             Finish(state.Name, intent, end);
@@ -82,7 +82,7 @@ internal sealed partial class CommitRunner(SessionCore core, SessionParts parts,
         var commit = appended.Commit;
         if (appended.Result is not { } result)
         {
-            state.Committer.Failed(core.NowMs);
+            state.Committer.Failed(core.MonoMs);
             core.Warnings.Warn($"commit:{state.Name}", $"group '{state.Name}': a change to its log did not reach etcd ({appended.Error}); trying again");
             return;
         }

@@ -49,7 +49,7 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
         }
 
         // In the session's map only once its log is read and checked: nothing reads a group before it is built.
-        var state = new GroupState(group) { JoinStartedMs = core.NowMs };
+        var state = new GroupState(group) { JoinStartedMs = core.MonoMs };
         core.Instruments.GroupJoined(group);
         try
         {
@@ -253,11 +253,11 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
         await parts.Loader.LoadHistoryAsync(state, ct);
         // No watch on history: members' beats tell of what the live path missed, and a sweep reads it. The first
         // sweep covers what was written while this peer read and linked.
-        state.Sweep = new HistorySweep(core.NowMs);
+        state.Sweep = new HistorySweep(core.MonoMs);
         state.Sweep.NoteGap();
         state.MoveTo(GroupPhase.Live);
-        state.JoinStartedMs = core.NowMs;
-        parts.Lifecycle.TryReady(state, core.NowMs);
+        state.JoinStartedMs = core.MonoMs;
+        parts.Lifecycle.TryReady(state, core.MonoMs);
         foreach (var candidate in state.Candidates.Keys)
         {
             parts.Admissions.Schedule(state, candidate);
@@ -310,7 +310,7 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
     /// the same <c>/join</c> came again within a minute to confirm creating it.</summary>
     public async Task<bool> ConfirmedAsync(string group, CancellationToken ct)
     {
-        if (core.Groups.ContainsKey(group) || _toCreate is { } asked && asked.Group == group && core.NowMs - asked.AtMs <= CreateConfirmWindow.TotalMilliseconds)
+        if (core.Groups.ContainsKey(group) || _toCreate is { } asked && asked.Group == group && core.MonoMs - asked.AtMs <= CreateConfirmWindow.TotalMilliseconds)
         {
             _toCreate = null;
             return true;
@@ -330,7 +330,7 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
             return true;
         }
 
-        _toCreate = (group, core.NowMs);
+        _toCreate = (group, core.MonoMs);
         core.Emit(new InfoEvent($"there is no group '{group}' yet: type /join {group} again within a minute to create it (open: anyone using this etcd may join)", group));
         return false;
     }

@@ -19,7 +19,7 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
 
     public void SweepWhereDue()
     {
-        var now = core.NowMs;
+        var now = core.MonoMs;
         foreach (var state in core.Groups.Values)
         {
             if (!state.Connected || state.Sweep is not { } sweep)
@@ -62,8 +62,10 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
             return;
         }
 
+        // In key order, whatever order etcd listed them in (by revision, page by page, and within one revision in no
+        // stable order): a key begins with the message's order stamp, so each sender's messages come in its numbers.
         var lacking = listed.Names.Where(name => !Envelope.TryParseHistoryName(name, out var peerId, out var epoch, out var seq)
-            || !state.Orderer.Holds(peerId, epoch, seq)).ToList();
+            || !state.Orderer.Holds(peerId, epoch, seq)).Order(StringComparer.Ordinal).ToList();
         if (lacking.Count == 0)
         {
             CompleteSweep(state, sweep, listed.Revision, found: 0);
@@ -127,7 +129,7 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
         state.CopyRevision = Math.Max(state.CopyRevision, revision);
         FlushCopy();
         home.AppendCopy(state.Name, [], state.CopyRevision);
-        sweep.Complete(core.NowMs, found > 0);
+        sweep.Complete(core.MonoMs, found > 0);
         if (found > 0)
         {
             LogTookFromHistory(found, state.Name);

@@ -97,7 +97,7 @@ internal sealed partial class KeyKeeper(SessionCore core, SessionParts parts, IG
 
     /// <summary>Keys this member should hold and still lacks a while after their epoch began: asked of the others (a
     /// signed, leased record), and the user told while it waits; the ask goes once the keys are here.</summary>
-    public void AskForMissingKeys(GroupState state, long now)
+    public void AskForMissingKeys(GroupState state, long now, long wallMs)
     {
         var group = state.Name;
         var asked = _keyRecovery.Asked(group);
@@ -109,7 +109,7 @@ internal sealed partial class KeyKeeper(SessionCore core, SessionParts parts, IG
                 core.Emit(new WaitingEvent(group, $"waiting for the key of epoch {epochs[^1]} of '{group}': asked the other members for it"));
             }
 
-            var record = KeyRequest.Create(group, core.Identity, epochs, now);
+            var record = KeyRequest.Create(group, core.Identity, epochs, wallMs);
             _ = core.Background($"asking for keys of '{group}'", ct => registration.PutAsync(MeshKeys.KeyRequest(group, core.PeerId), record, ct));
         }
         else if (asked && !_keyRecovery.Asked(group))
@@ -147,7 +147,7 @@ internal sealed partial class KeyKeeper(SessionCore core, SessionParts parts, IG
     /// <summary>Grants again, to members that asked, the keys of epochs they should hold and this peer holds.</summary>
     public void AnswerKeyAsks()
     {
-        foreach (var (group, request) in _keyRecovery.AnswersDue(core.NowMs))
+        foreach (var (group, request) in _keyRecovery.AnswersDue(core.MonoMs))
         {
             if (!core.Groups.TryGetValue(group, out var state) || !state.Log.Members.TryGetValue(request.PeerId, out var member))
             {

@@ -102,7 +102,7 @@ internal sealed class LinkSupervisor(SessionCore core, SessionParts parts, IMesh
         }
 
         ReportLinks();
-        var now = core.NowMs;
+        var now = core.MonoMs;
         foreach (var state in core.Groups.Values)
         {
             if (state.AwaitingLinks.Remove(peerId))
@@ -168,12 +168,12 @@ internal sealed class LinkSupervisor(SessionCore core, SessionParts parts, IMesh
         var rtt = states.Up.Select(p => (Peer: p, Rtt: Rtt.Of(p, nowUs))).Where(r => r.Rtt is not null)
             .ToDictionary(r => r.Peer, r => Math.Round(r.Rtt!.Value.TotalMilliseconds, 2), StringComparer.Ordinal);
         var record = states with { Rtt = rtt };
-        if (!_linkReport.Due(record, core.NowMs))
+        if (!_linkReport.Due(record, core.MonoMs))
         {
             return;
         }
 
-        _linkReport.Written(record, core.NowMs);
+        _linkReport.Written(record, core.MonoMs);
         _linksWrite = WriteLinksAsync(record.ToBytes());
     }
 

@@ -29,13 +29,13 @@ internal sealed partial class LogKeeper(SessionCore core, SessionParts parts, IG
     {
         foreach (var index in state.PendingRepairs.ToList())
         {
-            if (state.RepairedAtMs.TryGetValue(index, out var last) && core.NowMs - last < 1000)
+            if (state.RepairedAtMs.TryGetValue(index, out var last) && core.MonoMs - last < 1000)
             {
                 continue;
             }
 
             state.PendingRepairs.Remove(index);
-            state.RepairedAtMs[index] = core.NowMs;
+            state.RepairedAtMs[index] = core.MonoMs;
             var (group, record) = (state.Name, state.Log.RecordAt(index));
             _ = Task.Run(async () =>
             {
@@ -186,7 +186,7 @@ internal sealed partial class LogKeeper(SessionCore core, SessionParts parts, IG
 
         if (entry.Epoch > 0)
         {
-            state.EpochEndSeenMs[entry.Epoch - 1] = core.NowMs;
+            state.EpochEndSeenMs[entry.Epoch - 1] = core.MonoMs;
         }
 
         if (entry.Epoch > 0 && core.Keyring.TryGet(state.Name, entry.Epoch) is null && state.Log.Members.ContainsKey(core.PeerId))

@@ -125,7 +125,7 @@ internal sealed class Presence(SessionCore core, SessionParts parts, IPresence r
                         else
                         {
                             // Its clean-exit mark may still be on its way: told when it comes, or as an expiry.
-                            _departing[(state.Name, change.PeerId)] = (departed, core.NowMs + (long)ExitMarkWait.TotalMilliseconds);
+                            _departing[(state.Name, change.PeerId)] = (departed, core.MonoMs + (long)ExitMarkWait.TotalMilliseconds);
                         }
                     }
                 }
@@ -133,7 +133,7 @@ internal sealed class Presence(SessionCore core, SessionParts parts, IPresence r
         }
 
         parts.Links.ApplyLinks();
-        parts.Lifecycle.TryReady(state, core.NowMs);
+        parts.Lifecycle.TryReady(state, core.MonoMs);
     }
 
     /// <summary>The members watch lost revisions: members as etcd has them now replace what this peer knew.</summary>

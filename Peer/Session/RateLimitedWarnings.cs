@@ -21,7 +21,8 @@ internal sealed class RateLimitedWarnings(ILogger log, TimeProvider? time = null
     /// minute's budget is spent. Returns whether it was written.</summary>
     public bool Warn(string kind, string message)
     {
-        var now = _time.GetUtcNow();
+        // Monotonic: a wall clock set back never silences warnings, nor one set forward floods them.
+        var now = DateTimeOffset.UnixEpoch + _time.GetElapsedTime(0);
         if (now - _windowStart >= Window)
         {
             _windowStart = now;

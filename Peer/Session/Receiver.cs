@@ -80,7 +80,7 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
 
         var duplicates = state.Orderer.Duplicates;
         parts.Sweeps.CopyLive(state.Name, envelope.HistoryName, frame.Payload);
-        foreach (var ready in state.Orderer.OfferLive(envelope, core.NowMs))
+        foreach (var ready in state.Orderer.OfferLive(envelope, core.MonoMs))
         {
             Deliver(ready, own: false);
         }
@@ -100,7 +100,7 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
         if (rejections.NoteFrame(frame.PeerId, frame.Group, why))
         {
             // A link that sends junk by the hundred is cut for a while; what its member really sent is in history.
-            parts.Links.Table.Quarantine(frame.PeerId, core.NowMs);
+            parts.Links.Table.Quarantine(frame.PeerId, core.MonoMs);
             core.Emit(new ErrorEvent($"link to {Naming.Printable(frame.PeerId)} dropped for {LinkTable.QuarantineTime.TotalSeconds:F0} s: more than {RejectionTally.LinkLimit} rejected frames in {RejectionTally.Interval.TotalSeconds:F0} s ({why})"));
             parts.Links.ApplyLinks();
         }
@@ -207,5 +207,5 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
     }
 
     public Envelope? OpenChecked(GroupState state, SealedEnvelope parsed, bool live, out RejectReason reason, out bool park) =>
-        gate.Open(state, parsed, live, core.NowMs, out reason, out park);
+        gate.Open(state, parsed, live, core.MonoMs, out reason, out park);
 }

@@ -32,7 +32,9 @@ internal sealed partial class RetentionKeeper(
     private long _deletedFromEtcd;
 
     /// <summary>Loop: what <paramref name="state"/>'s retention lets go now, checked at most every quarter interval.</summary>
-    public void Tick(GroupState state, long nowMs)
+    /// <param name="nowMs">The wall clock: what retention by age compares with messages' stamps, and trim claims carry.</param>
+    /// <param name="monoMs">The monotonic clock: when this peer checks next.</param>
+    public void Tick(GroupState state, long nowMs, long monoMs)
     {
         if (state.Log.Retention.KeepsAll || !state.HistoryLoaded || state.Left)
         {
@@ -40,14 +42,14 @@ internal sealed partial class RetentionKeeper(
         }
 
         var group = state.Name;
-        if (_nextCheckMs.TryGetValue(group, out var next) && nowMs < next
+        if (_nextCheckMs.TryGetValue(group, out var next) && monoMs < next
             || _running.TryGetValue(group, out var running) && !running.IsCompleted)
         {
             return;
         }
 
         // Members check at different moments (a random phase), so one of them is first.
-        _nextCheckMs[group] = nowMs + (long)(interval.TotalMilliseconds / 4 * (0.75 + Random.Shared.NextDouble() / 2));
+        _nextCheckMs[group] = monoMs + (long)(interval.TotalMilliseconds / 4 * (0.75 + Random.Shared.NextDouble() / 2));
 
         if (state.Window.DeleteBound(nowMs) is not { } bound)
         {

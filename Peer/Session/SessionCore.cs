@@ -49,7 +49,13 @@ internal sealed class SessionCore(PeerIdentity identity, string name, SessionLoo
     /// <summary>etcd did not answer the registration's last renewal.</summary>
     public bool EtcdDown { get; set; }
 
+    /// <summary>The wall clock, in Unix ms: only for what is shown or signed (a message's send time, a log entry's,
+    /// an expiry), and what is compared with such times (retention by age).</summary>
     public long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>A monotonic clock in ms, for scheduling (sweeps, expiries, link release, grace periods, retries): it
+    /// never steps when the wall clock is set back or forward.</summary>
+    public long MonoMs => (long)(time.GetTimestamp() * (1000.0 / time.TimestampFrequency));
 
     public TimeProvider Time => time;
 

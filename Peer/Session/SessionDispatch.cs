@@ -158,7 +158,9 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
         }
 
         parts.Sweeps.Checkpoint();
-        var now = core.NowMs;
+        // Scheduling reads the monotonic clock; retention compares the wall clock with messages' stamps.
+        var now = core.MonoMs;
+        var wall = core.NowMs;
         parts.Presence.Tick(now);
         rejections.Flush(now);
         if (parts.Links.Table.ReleaseDue(now))
@@ -174,8 +176,8 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
             }
 
             parts.Lifecycle.TryReady(state, now);
-            retention.Tick(state, now);
-            parts.Keys.AskForMissingKeys(state, now);
+            retention.Tick(state, wall, now);
+            parts.Keys.AskForMissingKeys(state, now, wall);
         }
     }
 }

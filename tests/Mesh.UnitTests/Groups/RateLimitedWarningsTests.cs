@@ -39,4 +39,9 @@ internal sealed class ManualTime : TimeProvider
     public DateTimeOffset Now { get; set; } = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
 
     public override DateTimeOffset GetUtcNow() => Now;
+
+    /// <summary>Monotonic time moves with <see cref="Now"/> here (what the warnings' limits read).</summary>
+    public override long GetTimestamp() => Now.UtcTicks;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 }

@@ -200,4 +200,28 @@ public sealed class SessionHarnessTests
         Assert.That(eve.Ready(group), Is.False);
         Assert.That(eve.Failure, Does.Contain("invite: no such invite"), "an invite admits once");
     }
+
+    [Test]
+    public async Task A_receiver_whose_wall_clock_steps_back_an_hour_still_reads_from_history_what_its_link_lost()
+    {
+        var group = NewGroup("stepped");
+        var (amy, bo) = await PairAsync(group);
+        amy.Type("before the step");
+        await _harness.UntilAsync(() => bo.Texts(group).Contains("before the step"), "the first message live");
+
+        // bo's wall clock is set back an hour; then its link from amy loses every message for a while.
+        bo.Clock.Step(TimeSpan.FromHours(-1));
+        _harness.Mesh.Drop = (from, _, _, frame) => from == amy.PeerId && !Mesh.Peer.Protocol.MemberBeat.IsBeat(frame);
+        var lost = Enumerable.Range(0, 20).Select(i => $"lost {i}").ToList();
+        foreach (var text in lost)
+        {
+            amy.Type(text);
+        }
+
+        await _harness.UntilAsync(() => _harness.Etcd.Range(Mesh.Coordinator.MeshKeys.HistoryPrefix(group)).Values.Count == 21, "the 20 in etcd's history");
+        _harness.Mesh.Drop = null;
+        amy.Type("after");
+        await _harness.UntilAsync(() => bo.Texts(group).Count == 22, "every message at bo, from history");
+        Assert.That(bo.Texts(group), Is.EqualTo(lost.Prepend("before the step").Append("after")), "each once, in amy's order");
+    }
 }

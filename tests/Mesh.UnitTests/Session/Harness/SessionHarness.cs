@@ -72,7 +72,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         new InMemoryHistoryStore(Etcd),
         new InMemoryTrimClaims(Etcd),
         callbacks => peer.Node = Mesh.Node(peer.PeerId, peer.Loop, callbacks),
-        Time);
+        peer.Clock);
 
     public async ValueTask DisposeAsync()
     {
@@ -109,6 +109,7 @@ internal sealed class HarnessPeer : IAsyncDisposable
         Name = name;
         Home = home;
         Identity = IdentityStore.LoadOrCreate(home);
+        Clock = new SteppedClock(harness.Time);
         Options = new MeshOptions { EtcdEndpoints = ["in-memory"], Home = home, Name = name, LeaseTtl = TimeSpan.FromSeconds(3) };
         Loop = new LoopThread($"loop-{name}");
         Session = new ChatSession(Options, Identity, name, harness.PortsFor(this, Options), NullLoggerFactory.Instance);
@@ -119,6 +120,9 @@ internal sealed class HarnessPeer : IAsyncDisposable
     public string Home { get; }
 
     public PeerIdentity Identity { get; }
+
+    /// <summary>This peer's clock: the harness's, with a wall clock of its own that a test may step.</summary>
+    public SteppedClock Clock { get; }
 
     public string PeerId => Identity.PeerId;
 
