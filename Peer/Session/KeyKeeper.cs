@@ -140,7 +140,7 @@ internal sealed partial class KeyKeeper(SessionCore core, SessionParts parts, IG
                 continue;
             }
 
-            _keyRecovery.OnAsk(state, request, e => core.Keyring.TryGet(state.Name, e) is not null, CommitRank.DelayOf(core.PeerId, state.Members.Keys), core.NowMs);
+            _keyRecovery.OnAsk(state, request, e => core.Keyring.TryGet(state.Name, e) is not null, CommitRank.DelayOf(core.PeerId, state.Members.Keys), core.MonoMs);
         }
     }
 
