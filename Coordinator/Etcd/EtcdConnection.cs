@@ -226,6 +226,12 @@ public sealed class EtcdConnection : IEtcdInfo, IDisposable
         {
             throw Unavailable(e);
         }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            // The deadline passed while the client was still connecting (it says so as a cancellation, not as a gRPC
+            // status): etcd did not answer, which is what the caller must hear, never a silent exit.
+            throw new EtcdUnavailableException($"etcd unreachable at {Describe} (no answer within {timeout.TotalSeconds:F0} s)", e);
+        }
     }
 
     /// <summary>The id of the etcd cluster last answered from (16 hex digits; "" before the first check): a local
@@ -246,6 +252,10 @@ public sealed class EtcdConnection : IEtcdInfo, IDisposable
         catch (RpcException e)
         {
             throw Unavailable(e);
+        }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            throw new EtcdUnavailableException($"etcd unreachable at {Describe} (no answer within {CallTimeout.TotalSeconds:F0} s)", e);
         }
     }
 

@@ -170,7 +170,9 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
 
         foreach (var state in core.Groups.Values)
         {
-            foreach (var e in state.Orderer.Expire(now, (long)GapTimeout.TotalMilliseconds))
+            // Live messages that arrive while a group's history loads wait for it (within the orderer's bound): the
+            // history before them is shown first.
+            foreach (var e in state.HistoryLoaded ? state.Orderer.Expire(now, (long)GapTimeout.TotalMilliseconds) : [])
             {
                 parts.Receiver.Deliver(e, own: false);
             }

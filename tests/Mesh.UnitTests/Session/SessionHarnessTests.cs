@@ -224,4 +224,37 @@ public sealed class SessionHarnessTests
         await _harness.UntilAsync(() => bo.Texts(group).Count == 22, "every message at bo, from history");
         Assert.That(bo.Texts(group), Is.EqualTo(lost.Prepend("before the step").Append("after")), "each once, in amy's order");
     }
+
+    [Test]
+    public async Task A_newcomer_whose_history_read_is_slow_shows_the_history_first_then_what_came_live_meanwhile()
+    {
+        var group = NewGroup("slow");
+        var amy = _harness.Start("amy", group);
+        await _harness.UntilAsync(() => amy.Ready(group), "amy created the group");
+        var earlier = Enumerable.Range(0, 30).Select(i => $"earlier {i}").ToList();
+        foreach (var text in earlier)
+        {
+            amy.Type(text);
+        }
+
+        await _harness.UntilAsync(() => _harness.Etcd.Range(Mesh.Coordinator.MeshKeys.HistoryPrefix(group)).Values.Count == 30, "the 30 in etcd's history");
+
+        // bo's read of the history is held; amy goes on typing, live, far longer than the orderer's 10 s wait.
+        var bo = _harness.StartHoldingHistory("bo", group);
+        await _harness.UntilAsync(() => bo.Of<LinksEvent>().Any(l => l.Connected == 1), "bo admitted, linked to amy, reading history");
+        var live = Enumerable.Range(0, 5).Select(i => $"live {i}").ToList();
+        foreach (var text in live)
+        {
+            amy.Type(text);
+        }
+
+        // 80 ticks (20 s of the clock), each taken by the loops, after amy's five left.
+        var steps = 0;
+        await _harness.UntilAsync(() => amy.Texts(group).Count(t => t.StartsWith("live ", StringComparison.Ordinal)) == 5 && ++steps > 80,
+            "amy's five sent, then 20 s");
+        Assert.That(bo.Texts(group), Is.Empty, "nothing live is shown before the history under it");
+        bo.History.Open();
+        await _harness.UntilAsync(() => bo.Texts(group).Count == 35, "the history, then the live messages");
+        Assert.That(bo.Texts(group), Is.EqualTo(earlier.Concat(live)), "history first, then live, in amy's order");
+    }
 }

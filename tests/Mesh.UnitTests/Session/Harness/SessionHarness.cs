@@ -33,9 +33,14 @@ internal sealed class SessionHarness : IAsyncDisposable
     /// <summary>Starts a peer named <paramref name="name"/> (its home kept across restarts) joining <paramref name="groups"/>.</summary>
     public HarnessPeer Start(string name, params string[] groups) => Start(name, JoinRequest.Default, groups);
 
-    public HarnessPeer Start(string name, JoinRequest request, params string[] groups)
+    public HarnessPeer Start(string name, JoinRequest request, params string[] groups) => Start(name, request, holdHistory: false, groups);
+
+    /// <summary>Starts a peer whose reads of a whole history wait until <c>History.Open()</c>.</summary>
+    public HarnessPeer StartHoldingHistory(string name, params string[] groups) => Start(name, JoinRequest.Default, holdHistory: true, groups);
+
+    private HarnessPeer Start(string name, JoinRequest request, bool holdHistory, string[] groups)
     {
-        var peer = new HarnessPeer(this, name, Path.Combine(_root, name));
+        var peer = new HarnessPeer(this, name, Path.Combine(_root, name), holdHistory);
         _peers.Add(peer);
         peer.Run(groups, request);
         return peer;
@@ -69,7 +74,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         new InMemoryMemberDirectory(Etcd),
         peer.Presence = new InMemoryPresence(Etcd, options.LeaseTtl),
         peer.Watches = new HeldWatches(new InMemoryWatches(Etcd), prefix => prefix.StartsWith("/mesh/keys/", StringComparison.Ordinal)),
-        new InMemoryHistoryStore(Etcd),
+        peer.History = new GatedHistory(new InMemoryHistoryStore(Etcd), closed: peer.HoldsHistory),
         new InMemoryTrimClaims(Etcd),
         callbacks => peer.Node = Mesh.Node(peer.PeerId, peer.Loop, callbacks),
         peer.Clock);
@@ -103,9 +108,10 @@ internal sealed class HarnessPeer : IAsyncDisposable
     private Task<int>? _run;
     private Task? _reading;
 
-    public HarnessPeer(SessionHarness harness, string name, string home)
+    public HarnessPeer(SessionHarness harness, string name, string home, bool holdHistory)
     {
         _harness = harness;
+        HoldsHistory = holdHistory;
         Name = name;
         Home = home;
         Identity = IdentityStore.LoadOrCreate(home);
@@ -116,6 +122,9 @@ internal sealed class HarnessPeer : IAsyncDisposable
     }
 
     public string Name { get; }
+
+    /// <summary>Whether this peer's reads of a whole history start held (until <c>History.Open()</c>).</summary>
+    public bool HoldsHistory { get; }
 
     public string Home { get; }
 
@@ -135,6 +144,9 @@ internal sealed class HarnessPeer : IAsyncDisposable
     public InMemoryPresence Presence { get; set; } = null!;
 
     public InMemoryNode? Node { get; set; }
+
+    /// <summary>This peer's history store: its reads of a whole history can be held back (<see cref="GatedHistory"/>).</summary>
+    public GatedHistory History { get; set; } = null!;
 
     /// <summary>This peer's watches: its key grants can be held back (<see cref="HeldWatches"/>).</summary>
     public HeldWatches Watches { get; set; } = null!;

@@ -1,0 +1,52 @@
+using Mesh.Coordinator.History;
+
+namespace Mesh.UnitTests.Session.Harness;
+
+/// <summary>A peer's history store through which the harness can hold back the reads of a whole history (a slow link
+/// to etcd at a join): they go on when the gate opens.</summary>
+internal sealed class GatedHistory(IHistoryStore inner, bool closed) : IHistoryStore
+{
+    private volatile TaskCompletionSource _open = Gate(closed);
+
+    private static TaskCompletionSource Gate(bool closed)
+    {
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!closed)
+        {
+            open.SetResult();
+        }
+
+        return open;
+    }
+
+    public void Close() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Open() => _open.TrySetResult();
+
+    public async Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
+    {
+        await _open.Task.WaitAsync(ct);
+        return await inner.ReadAsync(group, onPage, ct);
+    }
+
+    public async Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
+    {
+        await _open.Task.WaitAsync(ct);
+        return await inner.ReadSinceAsync(group, afterRevision, onPage, ct);
+    }
+
+    public long ValuesLeftOut => inner.ValuesLeftOut;
+
+    public Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct) => inner.AppendAsync(entries, ct);
+
+    public Task<long> ReadNamesSinceAsync(string group, long afterRevision, Func<IReadOnlyList<string>, ValueTask> onPage, CancellationToken ct) =>
+        inner.ReadNamesSinceAsync(group, afterRevision, onPage, ct);
+
+    public Task<IReadOnlyList<HistoryEntry>> GetAsync(string group, IReadOnlyList<string> names, CancellationToken ct) => inner.GetAsync(group, names, ct);
+
+    public Task<long?> CountAsync(string group, long revision, CancellationToken ct, string? from = null) => inner.CountAsync(group, revision, ct, from);
+
+    public Task<long> DeleteBeforeAsync(string group, string bound, CancellationToken ct) => inner.DeleteBeforeAsync(group, bound, ct);
+
+    public Task<long> CountBeforeAsync(string group, string bound, CancellationToken ct) => inner.CountBeforeAsync(group, bound, ct);
+}
