@@ -211,44 +211,98 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
         }
 
         state.MoveTo(GroupPhase.Loading);
-        // Invites admit to open groups too (the code pins the genesis): every member follows the requests.
-        var (requests, revision) = await logStore.ListAsync(MeshKeys.AdmitPrefix(state.Name), 1000, ct);
-        parts.Admissions.OnAdmissionRequests(state, requests.Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList());
-        var group = state.Name;
-        state.AdmitWatch = parts.Watches.Watch(MeshKeys.AdmitPrefix(group), revision + 1, changes => new SessionInput.AdmissionRequests(group, changes),
-            reread: async ct => new SessionInput.AdmissionRequests(group, (await logStore.ListAsync(MeshKeys.AdmitPrefix(group), 1000, ct)).Values
-                .Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList()));
+        // The first load goes on through an etcd that is cut or slow until it succeeds (or the group is left): each
+        // step below is done once, so a retry takes up where the failure was.
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
+        string? failing = null;
+        while (true)
+        {
+            try
+            {
+                await LoadOnceAsync(state, ct);
+                break;
+            }
+            catch (EtcdUnavailableException e) when (!ct.IsCancellationRequested)
+            {
+                if (state.Leaving || state.Left)
+                {
+                    return;
+                }
 
-        // Members that lack a key they should hold ask for it here; this peer answers what it can.
-        var (asks, asksRevision) = await logStore.ListAsync(MeshKeys.KeyRequestPrefix(group), 1000, ct);
-        parts.Keys.OnKeyAsks(state, asks.Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList());
-        state.KeyAskWatch = parts.Watches.Watch(MeshKeys.KeyRequestPrefix(group), asksRevision + 1, changes => new SessionInput.KeyAsks(group, changes),
-            reread: async ct => new SessionInput.KeyAsks(group, (await logStore.ListAsync(MeshKeys.KeyRequestPrefix(group), 1000, ct)).Values
-                .Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList()));
+                var delay = backoff.Next();
+                if (failing is null)
+                {
+                    // Said once, in words that are true: this peer is a member with the key, and reads the group.
+                    core.Emit(new WaitingEvent(state.Name, $"reading '{state.Name}' from etcd failed ({e.Message}); trying again until etcd answers"));
+                }
+
+                failing = e.Message;
+                await Task.Delay(delay, ct);
+                if (state.Leaving || state.Left)
+                {
+                    return;
+                }
+            }
+        }
+
+        if (failing is not null)
+        {
+            core.Emit(new InfoEvent($"read '{state.Name}' from etcd after it failed ({failing})", state.Name));
+        }
+
+        parts.Admissions.ScheduleRotation(state);
+    }
+
+    /// <summary>The steps of a first load, each done once: admission requests and key asks followed, members and links,
+    /// then the history and ready.</summary>
+    private async Task LoadOnceAsync(GroupState state, CancellationToken ct)
+    {
+        var group = state.Name;
+        if (state.AdmitWatch is null)
+        {
+            // Invites admit to open groups too (the code pins the genesis): every member follows the requests.
+            var (requests, revision) = await logStore.ListAsync(MeshKeys.AdmitPrefix(group), 1000, ct);
+            parts.Admissions.OnAdmissionRequests(state, requests.Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList());
+            state.AdmitWatch = parts.Watches.Watch(MeshKeys.AdmitPrefix(group), revision + 1, changes => new SessionInput.AdmissionRequests(group, changes),
+                reread: async ct => new SessionInput.AdmissionRequests(group, (await logStore.ListAsync(MeshKeys.AdmitPrefix(group), 1000, ct)).Values
+                    .Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList()));
+        }
+
+        if (state.KeyAskWatch is null)
+        {
+            // Members that lack a key they should hold ask for it here; this peer answers what it can.
+            var (asks, asksRevision) = await logStore.ListAsync(MeshKeys.KeyRequestPrefix(group), 1000, ct);
+            parts.Keys.OnKeyAsks(state, asks.Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList());
+            state.KeyAskWatch = parts.Watches.Watch(MeshKeys.KeyRequestPrefix(group), asksRevision + 1, changes => new SessionInput.KeyAsks(group, changes),
+                reread: async ct => new SessionInput.KeyAsks(group, (await logStore.ListAsync(MeshKeys.KeyRequestPrefix(group), 1000, ct)).Values
+                    .Select(r => new KeyChange(r.Key, false, r.Value, 0, 0)).ToList()));
+        }
 
         await ConnectAndLoadAsync(state, ct);
-        parts.Admissions.ScheduleRotation(state);
     }
 
     /// <summary>A member with the current key: members, links, history, watches; then admit whoever waits for the key.</summary>
     private async Task ConnectAndLoadAsync(GroupState state, CancellationToken ct)
     {
         var group = state.Name;
-        var (members, revision) = await directory.ListMembersAsync(group, ct);
-        foreach (var member in members.Where(m => m.PeerId != core.PeerId))
+        if (state.MembersWatch is null)
         {
-            if (!Presence.IsMember(parts.Presence.Sort(state, member)))
+            var (members, revision) = await directory.ListMembersAsync(group, ct);
+            foreach (var member in members.Where(m => m.PeerId != core.PeerId))
             {
-                continue;
+                if (!Presence.IsMember(parts.Presence.Sort(state, member)))
+                {
+                    continue;
+                }
+
+                state.AwaitingLinks.Add(member.PeerId);
             }
 
-            state.AwaitingLinks.Add(member.PeerId);
+            parts.Links.ApplyLinks();
+            state.AwaitingLinks.RemoveWhere(parts.Links.Table.IsUp);
+            state.MembersWatch = parts.Watches.Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes),
+                reread: async ct => new SessionInput.MembersListed(group, (await directory.ListMembersAsync(group, ct)).Members));
         }
-
-        parts.Links.ApplyLinks();
-        state.AwaitingLinks.RemoveWhere(parts.Links.Table.IsUp);
-        state.MembersWatch = parts.Watches.Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes),
-            reread: async ct => new SessionInput.MembersListed(group, (await directory.ListMembersAsync(group, ct)).Members));
 
         await parts.Loader.LoadHistoryAsync(state, ct);
         // No watch on history: members' beats tell of what the live path missed, and a sweep reads it. The first

@@ -257,4 +257,34 @@ public sealed class SessionHarnessTests
         await _harness.UntilAsync(() => bo.Texts(group).Count == 35, "the history, then the live messages");
         Assert.That(bo.Texts(group), Is.EqualTo(earlier.Concat(live)), "history first, then live, in amy's order");
     }
+
+    [Test]
+    public async Task A_newcomer_whose_history_read_fails_through_a_cut_retries_until_it_shows_it_all_then_is_ready()
+    {
+        var group = NewGroup("cutload");
+        var amy = _harness.Start("amy", group);
+        await _harness.UntilAsync(() => amy.Ready(group), "amy created the group");
+        var earlier = Enumerable.Range(0, 20).Select(i => $"earlier {i}").ToList();
+        foreach (var text in earlier)
+        {
+            amy.Type(text);
+        }
+
+        await _harness.UntilAsync(() => _harness.Etcd.Range(Mesh.Coordinator.MeshKeys.HistoryPrefix(group)).Values.Count == 20, "the 20 in etcd's history");
+        var bo = _harness.StartHoldingHistory("bo", group);
+        bo.History.Cut();
+        bo.History.Open();
+        await _harness.UntilAsync(() => bo.Of<WaitingEvent>().Any(w => w.Message.Contains("reading", StringComparison.Ordinal)) && bo.History.Failed >= 2,
+            "bo told that its read failed, and trying again");
+        Assert.That(bo.Of<WaitingEvent>().Count(w => w.Message.Contains("reading", StringComparison.Ordinal)), Is.EqualTo(1), "said once");
+        Assert.That(bo.Of<WaitingEvent>().Last().Message, Does.StartWith($"reading '{group}' from etcd failed"), "what it waits for now is the read, not an admission");
+        amy.Type("live 0");
+        await _harness.UntilAsync(() => amy.Texts(group).Contains("live 0"), "amy sent one live");
+        Assert.That(bo.Ready(group), Is.False);
+        bo.History.Heal();
+        await _harness.UntilAsync(() => bo.Ready(group) && bo.Texts(group).Count == 21, "bo read it all once etcd answered, and is ready");
+        Assert.That(bo.Texts(group), Is.EqualTo(earlier.Append("live 0")), "history first, then the live one");
+        bo.Type("bo here");
+        await _harness.UntilAsync(() => amy.Texts(group).Contains("bo here"), "bo's line reaches amy");
+    }
 }

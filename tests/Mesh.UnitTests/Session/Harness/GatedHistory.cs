@@ -3,7 +3,7 @@ using Mesh.Coordinator.History;
 namespace Mesh.UnitTests.Session.Harness;
 
 /// <summary>A peer's history store through which the harness can hold back the reads of a whole history (a slow link
-/// to etcd at a join): they go on when the gate opens.</summary>
+/// to etcd at a join: they go on when the gate opens) or make them fail (a cut).</summary>
 internal sealed class GatedHistory(IHistoryStore inner, bool closed) : IHistoryStore
 {
     private volatile TaskCompletionSource _open = Gate(closed);
@@ -19,19 +19,41 @@ internal sealed class GatedHistory(IHistoryStore inner, bool closed) : IHistoryS
         return open;
     }
 
+    private volatile bool _cut;
+
+    /// <summary>Reads of a whole history fail as an unreachable etcd does, until <see cref="Heal"/>.</summary>
+    public void Cut() => _cut = true;
+
+    public void Heal() => _cut = false;
+
+    /// <summary>How many reads failed while cut.</summary>
+    public int Failed => _failed;
+
+    private int _failed;
+
+    private async Task Pass(CancellationToken ct)
+    {
+        await _open.Task.WaitAsync(ct);
+        if (_cut)
+        {
+            Interlocked.Increment(ref _failed);
+            throw new Mesh.Coordinator.Etcd.EtcdUnavailableException("etcd unreachable at in-memory (cut)");
+        }
+    }
+
     public void Close() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Open() => _open.TrySetResult();
 
     public async Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
     {
-        await _open.Task.WaitAsync(ct);
+        await Pass(ct);
         return await inner.ReadAsync(group, onPage, ct);
     }
 
     public async Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
     {
-        await _open.Task.WaitAsync(ct);
+        await Pass(ct);
         return await inner.ReadSinceAsync(group, afterRevision, onPage, ct);
     }
 
