@@ -107,6 +107,12 @@ internal sealed class GroupState(string name)
     /// <summary>Epochs for which a refused key grant was reported to the user already.</summary>
     public HashSet<long> RefusedGrantEpochs { get; } = [];
 
+    /// <summary>Senders (and the ended epoch) whose live messages under an ended epoch the user was told of.</summary>
+    public HashSet<(string PeerId, long Epoch)> StaleSendersTold { get; } = [];
+
+    /// <summary>Epochs whose key or log entry live messages were told to wait for.</summary>
+    public HashSet<long> KeysWaitedFor { get; } = [];
+
     /// <summary>Grants for epochs the log does not have yet.</summary>
     public List<byte[]> FutureGrants { get; } = [];
 

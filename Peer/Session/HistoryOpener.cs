@@ -35,7 +35,7 @@ internal static class HistoryOpener
             return new Opened(null, RejectReason.Malformed, false, "");
         }
 
-        var envelope = EnvelopeGate.Open(group, log, keys.GetValueOrDefault, selfPeerId, parsed, null, verified, out var reason, out var park);
+        var envelope = EnvelopeGate.Open(group, log, keys.GetValueOrDefault, selfPeerId, parsed, live: false, verified, out var reason, out var park);
         return envelope is not null && envelope.HistoryName != entry.Name
             ? new Opened(null, RejectReason.Malformed, false, parsed.PeerId)
             : new Opened(envelope, reason, envelope is null && park, parsed.PeerId);

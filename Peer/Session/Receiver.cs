@@ -71,11 +71,20 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
             if (park)
             {
                 Park(state, null, frame.PeerId, frame.Payload);
+                TellWaitingForKey(state, parsed!);
                 return;
             }
 
             RejectFrame(frame, parsed is not null && (parsed.Group != frame.Group || parsed.PeerId != frame.PeerId) ? RejectReason.BadSignature : reason);
             return;
+        }
+
+        if (gate.StaleFor is { } ended && state.StaleSendersTold.Add((envelope.PeerId, ended)))
+        {
+            // Taken (the log says this member may have sealed it), in its place: but whoever held that epoch's key
+            // can read it, and its sender does not know yet. Said once per sender and epoch.
+            core.Emit(new InfoEvent($"{state.Label(envelope.PeerId, envelope.From)} still sends under epoch {ended} of '{state.Name}', which ended: "
+                + "it has not read the group's new key yet (its link to etcd may be down)", state.Name));
         }
 
         var duplicates = state.Orderer.Duplicates;
@@ -186,6 +195,20 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
         {
             core.Instruments.FrameRejected(state.Name);
         }
+    }
+
+    /// <summary>Says once per epoch that live messages wait for a key or a log entry this peer has not read yet.</summary>
+    private void TellWaitingForKey(GroupState state, SealedEnvelope parsed)
+    {
+        if (parsed.KeyEpoch > state.Log.CurrentEpoch.Number + 1 || !state.KeysWaitedFor.Add(parsed.KeyEpoch))
+        {
+            // One past the current epoch at most is said: a claim beyond it is no honest member's.
+            return;
+        }
+
+        core.Emit(new WaitingEvent(state.Name, parsed.KeyEpoch > state.Log.CurrentEpoch.Number || core.Keyring.TryGet(state.Name, parsed.KeyEpoch) is not null
+            ? $"messages in '{state.Name}' wait for group log entries (epoch {parsed.KeyEpoch}) this peer has not read from etcd yet"
+            : $"messages in '{state.Name}' wait for the key of epoch {parsed.KeyEpoch}, which this peer does not hold yet"));
     }
 
     public void Unpark(GroupState state)

@@ -287,4 +287,32 @@ public sealed class SessionHarnessTests
         bo.Type("bo here");
         await _harness.UntilAsync(() => amy.Texts(group).Contains("bo here"), "bo's line reaches amy");
     }
+
+    [Test]
+    public async Task A_sender_that_missed_a_key_change_is_read_in_order_under_the_ended_epoch_and_its_link_is_never_quarantined()
+    {
+        var group = NewGroup("missed");
+        var (amy, bo) = await PairAsync(group);
+        var dan = _harness.Start("dan", group);
+        await _harness.UntilAsync(() => dan.Ready(group) && bo.Of<MemberEvent>().Any(m => m.Joined && m.PeerId == dan.PeerId), "dan admitted, bo knows");
+
+        // bo hears nothing more from etcd (its writes still land): it misses dan's removal and the new key.
+        bo.Watches.HoldAll();
+        amy.Type("/remove dan");
+        await _harness.UntilAsync(() => amy.Of<MemberEvent>().Any(m => m.PeerId == dan.PeerId && m.Reason == MemberEvent.Removed), "amy committed the removal");
+        var steps = 0;
+        await _harness.UntilAsync(() => ++steps > 40, "10 s after the epoch ended, at amy");
+
+        var lines = Enumerable.Range(0, 600).Select(i => $"bo {i}").ToList();
+        foreach (var line in lines)
+        {
+            bo.Type(line);
+        }
+
+        await _harness.UntilAsync(() => amy.Texts(group).Count(t => t.StartsWith("bo ", StringComparison.Ordinal)) == 600, "all of bo's lines at amy");
+        Assert.That(amy.Texts(group).Where(t => t.StartsWith("bo ", StringComparison.Ordinal)), Is.EqualTo(lines), "each once, in bo's order");
+        Assert.That(amy.Of<ErrorEvent>().Where(e => e.Message.Contains("dropped", StringComparison.Ordinal)), Is.Empty, "bo's link was never cut as junk");
+        Assert.That(amy.Of<InfoEvent>().Count(i => i.Message.Contains("still sends under epoch", StringComparison.Ordinal)), Is.EqualTo(1), "said once");
+        await bo.Watches.ReleaseAsync();
+    }
 }

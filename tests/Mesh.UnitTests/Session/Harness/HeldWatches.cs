@@ -9,13 +9,14 @@ internal sealed class HeldWatches(IWatches inner, Func<string, bool> holds) : IW
     private readonly Lock _lock = new();
     private readonly List<Func<Task>> _held = [];
     private bool _holding;
+    private bool _all;
 
     public IAsyncDisposable Start(string prefix, long fromRevision, Func<IReadOnlyList<KeyChange>, ValueTask> onChanges, Func<long, ValueTask>? onCompacted = null) =>
         inner.Start(prefix, fromRevision, changes =>
         {
             lock (_lock)
             {
-                if (_holding && holds(prefix))
+                if (_holding && (_all || holds(prefix)))
                 {
                     _held.Add(() => onChanges(changes).AsTask());
                     return ValueTask.CompletedTask;
@@ -33,6 +34,16 @@ internal sealed class HeldWatches(IWatches inner, Func<string, bool> holds) : IW
         }
     }
 
+    /// <summary>Holds back what every watch brings (a peer that hears nothing from etcd while its writes still land).</summary>
+    public void HoldAll()
+    {
+        lock (_lock)
+        {
+            _holding = true;
+            _all = true;
+        }
+    }
+
     /// <summary>Stops holding and delivers what was held, in order.</summary>
     public async Task ReleaseAsync()
     {
@@ -40,6 +51,7 @@ internal sealed class HeldWatches(IWatches inner, Func<string, bool> holds) : IW
         lock (_lock)
         {
             _holding = false;
+            _all = false;
             held = [.. _held];
             _held.Clear();
         }
