@@ -25,9 +25,12 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogStore
     /// <summary>The most keys written with one entry: etcd takes 128 operations per transaction.</summary>
     public const int MaxAlongside = 120;
 
-    /// <summary>The genesis (null when the group does not exist), the later entries by index, and the revision read at.</summary>
-    /// <remarks>The entries are read in pages bounded in bytes, all at the genesis's revision; a value larger than any
-    /// record comes back empty (invalid, as any junk at that index is).</remarks>
+    /// <summary>The genesis (null when the group does not exist), the later entries by index, and the revision they are
+    /// as of.</summary>
+    /// <remarks>The entries are read in pages bounded in bytes, at the genesis's revision while etcd keeps it; a
+    /// compaction during the read moves it on to a later revision (<see cref="BoundedRange.ReadLatestAsync"/>), never
+    /// back to the start, so that the read ends however often etcd compacts. A value larger than any record comes back
+    /// empty (invalid, as any junk at that index is).</remarks>
     public async Task<(byte[]? Genesis, IReadOnlyList<(long Index, byte[] Value)> Entries, long Revision)> ReadAsync(string group, CancellationToken ct)
     {
         var prefix = MeshKeys.LogPrefix(group);
@@ -35,14 +38,21 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogStore
         {
             try
             {
-                var genesis = await _etcd.KV.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(MeshKeys.Group(group)) },
-                    deadline: EtcdConnection.Deadline(), cancellationToken: ct);
-                var entries = await _range.ReadAllAsync(new RangeRequest
+                var genesis = await ReadGenesisAsync(group, ct);
+                var entries = await _range.ReadLatestAsync(new RangeRequest
                 {
                     Key = ByteString.CopyFromUtf8(prefix),
                     RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
                     Revision = genesis.Header.Revision,
                 }, MaxValueBytes, ct, MaxEntries, pageKeys: 5000);
+                // After a compaction the entries are as of a later revision than the genesis: it is theirs too unless it
+                // was written since (the group made anew, which calls for reading it all again).
+                var latest = entries.Revision == genesis.Header.Revision ? genesis : await ReadGenesisAsync(group, ct);
+                if (ModRevision(latest) != ModRevision(genesis) && attempt < BoundedRange.MaxAttempts)
+                {
+                    continue;
+                }
+
                 var list = new List<(long, byte[])>(entries.Kvs.Count);
                 foreach (var kv in entries.Kvs)
                 {
@@ -52,11 +62,7 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogStore
                     }
                 }
 
-                return (genesis.Kvs.Count == 0 ? null : genesis.Kvs[0].Value.ToByteArray(), list, genesis.Header.Revision);
-            }
-            catch (RpcException e) when (attempt < BoundedRange.MaxAttempts && EtcdFailure.IsCompacted(e))
-            {
-                // The revision the genesis was read at was compacted away between pages: read it all again.
+                return (latest.Kvs.Count == 0 ? null : latest.Kvs[0].Value.ToByteArray(), list, entries.Revision);
             }
             catch (RpcException e)
             {
@@ -64,6 +70,12 @@ public sealed class GroupLogStore(EtcdConnection etcd) : IGroupLogStore
             }
         }
     }
+
+    private async Task<RangeResponse> ReadGenesisAsync(string group, CancellationToken ct) =>
+        await _etcd.KV.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(MeshKeys.Group(group)) }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+
+    /// <summary>When the genesis was last written (0: absent).</summary>
+    private static long ModRevision(RangeResponse genesis) => genesis.Kvs.Count == 0 ? 0 : genesis.Kvs[0].ModRevision;
 
     /// <summary>The log's entries after <paramref name="after"/> (up to 1,000), as changes (with their revisions), in
     /// index order.</summary>

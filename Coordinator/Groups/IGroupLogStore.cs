@@ -6,8 +6,8 @@ namespace Mesh.Coordinator.Groups;
 /// the session reads and writes them through (etcd, or an in-memory twin in tests; both pass the same contract tests).</summary>
 public interface IGroupLogStore : IGroupLogAppender
 {
-    /// <summary>The genesis (null when the group does not exist), the later entries by index, and the revision read at.
-    /// A value larger than any record comes back empty.</summary>
+    /// <summary>The genesis (null when the group does not exist), the later entries by index, and the revision they are
+    /// as of; etcd compacting during the read never fails it. A value larger than any record comes back empty.</summary>
     Task<(byte[]? Genesis, IReadOnlyList<(long Index, byte[] Value)> Entries, long Revision)> ReadAsync(string group, CancellationToken ct);
 
     /// <summary>The log's entries after <paramref name="after"/> (up to 1,000), as changes with their revisions, in index

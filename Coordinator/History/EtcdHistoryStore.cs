@@ -306,54 +306,42 @@ public sealed class EtcdHistoryStore : IHistoryStore
 
     public async Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
     {
+        var read = await ReadOnwardAsync(group, onPage, ct);
+        if (read.FirstCompacted == 0)
+        {
+            return read.Revision;
+        }
+
+        // Keys created after the revision the read left may sort before where it had got to: they come last (and
+        // those already handed over come again; readers drop copies).
+        return await ReadSinceAsync(group, read.FirstCompacted, onPage, ct);
+    }
+
+    public async Task<long> ReadInKeyOrderAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) =>
+        (await ReadOnwardAsync(group, onPage, ct)).Revision;
+
+    /// <summary>Every entry in key order, each once, read on after the last one handed over whenever the revision read
+    /// at is compacted away.</summary>
+    private async Task<OnwardRead> ReadOnwardAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
+    {
         var prefix = MeshKeys.HistoryPrefix(group);
-        var rangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix));
-        var from = ByteString.CopyFromUtf8(prefix);
-        var limit = new PageLimit(PageSize);
         var leftOut = 0;
-        long revision = 0;
-        long firstRevision = 0;
         try
         {
-            while (true)
-            {
-                BoundedPage page;
-                try
+            return await _range.ReadOnwardAsync(
+                new RangeRequest { Key = ByteString.CopyFromUtf8(prefix), RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)) },
+                new PageLimit(PageSize),
+                async (kvs, valuesLeftOut) =>
                 {
-                    page = await _range.ReadAsync(new RangeRequest { Key = from, RangeEnd = rangeEnd, Revision = revision }, limit, ct);
-                }
-                catch (RpcException e) when (EtcdFailure.IsCompacted(e) && revision != 0)
-                {
-                    // The snapshot was compacted away mid-read: go on after the last key handed over, at the current
-                    // revision; what was written meanwhile before that key is read by revision at the end.
-                    firstRevision = firstRevision == 0 ? revision : firstRevision;
-                    revision = 0;
-                    continue;
-                }
-
-                // Every page is read at the first page's revision: one consistent snapshot, however long. (A header
-                // names the store's current revision, not the one read, so only the first page's is taken.)
-                var response = page.Response;
-                revision = revision == 0 ? response.Header.Revision : revision;
-                if (response.Kvs.Count > 0)
-                {
-                    var entries = new List<HistoryEntry>(response.Kvs.Count);
-                    foreach (var kv in response.Kvs)
+                    var entries = new List<HistoryEntry>(kvs.Count);
+                    foreach (var kv in kvs)
                     {
-                        entries.Add(Entry(group, kv.Key.ToStringUtf8()[prefix.Length..], kv, page.ValuesLeftOut, ref leftOut));
+                        entries.Add(Entry(group, kv.Key.ToStringUtf8()[prefix.Length..], kv, valuesLeftOut, ref leftOut));
                     }
 
                     await onPage(entries);
-                }
-
-                if (!response.More || response.Kvs.Count == 0)
-                {
-                    break;
-                }
-
-                // Continue right after the last key of this page.
-                from = BoundedRange.After(response.Kvs[^1].Key);
-            }
+                },
+                ct);
         }
         catch (RpcException e)
         {
@@ -363,15 +351,6 @@ public sealed class EtcdHistoryStore : IHistoryStore
         {
             _oversized.Add(group, leftOut);
         }
-
-        if (firstRevision == 0)
-        {
-            return revision;
-        }
-
-        // Keys created after the first snapshot may sort before where the read had got to: they come last (and
-        // those already handed over come again; readers drop copies).
-        return await ReadSinceAsync(group, firstRevision, onPage, ct);
     }
 
     public async Task<long?> CountAsync(string group, long revision, CancellationToken ct, string? from = null)

@@ -18,6 +18,13 @@ public interface IHistoryStore
     /// later one and ends with what was written meanwhile (which may repeat entries already handed over).</summary>
     Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct);
 
+    /// <summary>Reads a group's whole history in key order, each entry once, page by page, as of one revision while
+    /// etcd keeps it; when that revision is compacted away mid-read, the read goes on after the last entry handed over at
+    /// a later one. Every entry stored when the read began (and not deleted meanwhile) is handed over; one written
+    /// during the read is handed over only if it sorts after where the read had got to. What a printout of the history
+    /// wants: nothing twice, nothing out of order. Returns the revision the last page was read at.</summary>
+    Task<long> ReadInKeyOrderAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct);
+
     /// <summary>Reads only the entries written after <paramref name="afterRevision"/>, in the order they were written
     /// (by key within one revision), page by page, as of one revision; returns that revision. A compaction mid-read
     /// moves the read to a later revision without losing or repeating an entry.</summary>

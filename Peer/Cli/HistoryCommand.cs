@@ -34,7 +34,8 @@ internal static class HistoryCommand
                 throw new MeshException($"no key for group '{name}' in {options.Home}: only its members can read its history (join it first, or give --home)");
             }
 
-            // The log says who could seal what under which epoch: this home's copy, extended by etcd's checked entries.
+            // The log says who could seal what under which epoch: this home's copy, extended by etcd's checked entries
+            // (read on through compactions, never failed by one).
             var (genesis, entries, _) = await new GroupLogStore(etcd).ReadAsync(name, ct);
             var merged = GroupLogSync.Merge(name, new GroupLogCopy(options.Home).Load(name), genesis, entries);
             foreach (var error in merged.Errors)
@@ -47,21 +48,17 @@ internal static class HistoryCommand
             using var stdout = new BufferedStream(Console.OpenStandardOutput(), 64 * 1024);
             var skipped = 0;
             var verified = new VerifiedBursts();
-            // A read that met a compaction hands some entries over twice: each is printed once.
-            var printed = new HashSet<string>(StringComparer.Ordinal);
             // Under a retention, etcd may still hold what lies beyond it (members delete it now and then): the
             // messages are gathered first, and only what the policy keeps is printed.
             var keepsAll = log.Retention.KeepsAll;
             var opened = new List<Envelope>();
-            await store.ReadAsync(name, page =>
+            // In key order and each entry once, however often etcd compacts meanwhile: a read that meets a compaction
+            // goes on where it was, at a later revision (what is written during the read behind that place is left
+            // for the next run, as anything written after it).
+            await store.ReadInKeyOrderAsync(name, page =>
             {
                 foreach (var entry in page)
                 {
-                    if (!printed.Add(entry.Name))
-                    {
-                        continue;
-                    }
-
                     var parsed = EnvelopeCodec.TryParse(entry.Value);
                     var e = parsed is null || parsed.Version < EnvelopeCodec.KeyEpochVersion || parsed.Group != name
                         || keyring.TryGet(name, parsed.KeyEpoch) is not { } key

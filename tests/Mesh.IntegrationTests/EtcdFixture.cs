@@ -146,6 +146,17 @@ public abstract class EtcdFixture
 
     protected static string NewHome(string name) => Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
 
+    /// <summary>A command failed as a person should hear it: one line on stderr naming <paramref name="mentions"/>, no
+    /// stack trace.</summary>
+    protected static void AssertOneLine(string stderr, string mentions)
+    {
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), $"one line on stderr, got: {stderr}");
+        Assert.That(lines[0], Does.StartWith("mesh: "));
+        Assert.That(lines[0], Does.Contain(mentions));
+        Assert.That(stderr, Does.Not.Contain("   at "), "no stack trace");
+    }
+
     /// <summary>etcd's current revision: every write transaction advances it by exactly one.</summary>
     protected long Revision() => Etcd.CountKeys("/mesh/").Revision;
 }

@@ -10,10 +10,11 @@ namespace Mesh.Testing;
 /// creation and modification revisions, version and lease; keys in byte order; every revision since the last
 /// compaction, so that reads at a revision and watches from one see the store as it was then (and one compacted away
 /// fails as etcd's does); leases that expire on <see cref="Time"/>, or at once on demand. What it leaves out: limits on
-/// sizes and operations, and paging (every read is one snapshot). <see cref="Reachable"/> set to false makes every
-/// request fail as an unreachable etcd's do, while leases go on expiring.
+/// sizes and operations, and paging in its own reads (each is one snapshot); etcd's range call, paged by its caller at
+/// a revision that may be compacted away between pages, is <see cref="RangeAsync"/>. <see cref="Reachable"/> set to
+/// false makes every request fail as an unreachable etcd's do, while leases go on expiring.
 /// </remarks>
-public sealed class InMemoryEtcd : IEtcdInfo, IDisposable
+public sealed partial class InMemoryEtcd : IEtcdInfo, IDisposable
 {
     private static long s_clusters;
 

@@ -68,6 +68,10 @@ public sealed class InMemoryHistoryStore(InMemoryEtcd etcd) : IHistoryStore
         return revision;
     }
 
+    /// <remarks>One snapshot: the twin never compacts under a read.</remarks>
+    public Task<long> ReadInKeyOrderAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) =>
+        ReadAsync(group, onPage, ct);
+
     public async Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
     {
         var (values, revision) = Etcd.Range(MeshKeys.HistoryPrefix(group));

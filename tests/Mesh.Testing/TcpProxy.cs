@@ -1,9 +1,12 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Channels;
 
 namespace Mesh.Testing;
 
-/// <summary>A loopback TCP proxy a test can cut and restore: one peer's path to a server, and nobody else's.</summary>
+/// <summary>A loopback TCP proxy a test can cut and restore, or make slow: one peer's path to a server, and nobody
+/// else's.</summary>
 public sealed class TcpProxy : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
@@ -41,6 +44,10 @@ public sealed class TcpProxy : IDisposable
 
     public void Restore() => _cut = false;
 
+    /// <summary>How long each chunk is held, each way, before it is passed on (in order): a distant server, 100 ms here
+    /// being a 200 ms round trip. Connections opened after it is set are held.</summary>
+    public TimeSpan Delay { get; set; }
+
     private async Task AcceptLoopAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -77,8 +84,9 @@ public sealed class TcpProxy : IDisposable
                 _open.Add(outbound);
             }
 
-            var a = inbound.GetStream().CopyToAsync(outbound.GetStream(), _stop.Token);
-            var b = outbound.GetStream().CopyToAsync(inbound.GetStream(), _stop.Token);
+            var delay = Delay;
+            var a = PumpAsync(inbound.GetStream(), outbound.GetStream(), delay, _stop.Token);
+            var b = PumpAsync(outbound.GetStream(), inbound.GetStream(), delay, _stop.Token);
             await Task.WhenAny(a, b);
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
@@ -89,6 +97,46 @@ public sealed class TcpProxy : IDisposable
             inbound.Close();
             outbound.Close();
         }
+    }
+
+    /// <summary>One way of one connection: each chunk read is stamped with when it is due, and written then, in order.</summary>
+    private static async Task PumpAsync(NetworkStream from, NetworkStream to, TimeSpan delay, CancellationToken ct)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            await from.CopyToAsync(to, ct);
+            return;
+        }
+
+        var queue = Channel.CreateUnbounded<(byte[] Data, long Due)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var writer = Task.Run(async () =>
+        {
+            await foreach (var (data, due) in queue.Reader.ReadAllAsync(ct))
+            {
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, ct);
+                }
+
+                await to.WriteAsync(data, ct);
+            }
+        }, ct);
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            int n;
+            while ((n = await from.ReadAsync(buffer, ct)) > 0)
+            {
+                queue.Writer.TryWrite((buffer[..n], Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency)));
+            }
+        }
+        finally
+        {
+            queue.Writer.TryComplete();
+        }
+
+        await writer;
     }
 
     public void Dispose()

@@ -38,6 +38,9 @@ public sealed class EtcdPorts : PortsUnderTest
 
     public override IPresence NewPresence(TimeSpan ttl) => new PeerRegistration(_connection, ttl, NullLogger.Instance);
 
+    public override Task<RangeResponse> RangeAsync(RangeRequest request, CancellationToken ct) =>
+        _connection.KV.RangeAsync(request, deadline: EtcdConnection.Deadline(), cancellationToken: ct).ResponseAsync;
+
     public override async Task<long> CompactAsync()
     {
         var revision = await _connection.CurrentRevisionAsync(CancellationToken.None);

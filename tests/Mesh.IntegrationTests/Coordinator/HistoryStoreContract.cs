@@ -75,7 +75,7 @@ public abstract class HistoryStoreContract
 
         var pages = 0;
         var all = new List<HistoryEntry>();
-        await Store.ReadAsync(group, page =>
+        var revision = await Store.ReadAsync(group, page =>
         {
             pages++;
             all.AddRange(page);
@@ -84,6 +84,14 @@ public abstract class HistoryStoreContract
         Assert.That(all, Has.Count.EqualTo(total));
         Assert.That(all.Select(e => e.Name), Is.Ordered.Using((IComparer<string>)StringComparer.Ordinal));
         Assert.That(pages, Is.EqualTo(3));
+
+        var inKeyOrder = new List<HistoryEntry>();
+        Assert.That(await Store.ReadInKeyOrderAsync(group, page =>
+        {
+            inKeyOrder.AddRange(page);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None), Is.EqualTo(revision));
+        Assert.That(inKeyOrder.Select(e => e.Name), Is.EqualTo(all.Select(e => e.Name)), "the same read when etcd does not compact under it");
     }
 
     [Test]
@@ -320,23 +328,41 @@ public sealed class EtcdHistoryStoreContract : HistoryStoreContract
         Assert.That(_etcd.Etcdctl("compact", revision.ToString(System.Globalization.CultureInfo.InvariantCulture)).ExitCode, Is.EqualTo(0));
     }
 
-    [Test]
-    public async Task A_paged_read_that_meets_a_compaction_goes_on_and_misses_nothing()
+    /// <summary>The names a read hands over, in the order it does, when etcd is written to and compacted after its first
+    /// page (<see cref="WriteAndCompactAsync"/>).</summary>
+    private async Task<List<string>> ReadCompactingAsync(string group, List<string> expected, Func<Func<IReadOnlyList<HistoryEntry>, ValueTask>, Task> read)
     {
-        var group = "compacted-read-" + Guid.NewGuid().ToString("N")[..8];
-        var expected = await WriteAsync(group, EtcdHistoryStore.PageSize * 2 + 100);
         var seen = new List<string>();
         var pages = 0;
-        await Store.ReadAsync(group, async page =>
+        await read(async page =>
         {
             seen.AddRange(page.Select(e => e.Name));
             if (++pages == 1)
             {
                 await WriteAndCompactAsync(group, expected);
             }
-        }, CancellationToken.None);
+        });
+        return seen;
+    }
+
+    [Test]
+    public async Task A_paged_read_that_meets_a_compaction_goes_on_and_misses_nothing()
+    {
+        var group = "compacted-read-" + Guid.NewGuid().ToString("N")[..8];
+        var expected = await WriteAsync(group, EtcdHistoryStore.PageSize * 2 + 100);
+        var seen = await ReadCompactingAsync(group, expected, onPage => Store.ReadAsync(group, onPage, CancellationToken.None));
         Assert.That(seen.Distinct().Order(StringComparer.Ordinal), Is.EqualTo(expected.Order(StringComparer.Ordinal)));
         Assert.That(seen.Take(expected.Count - 2), Is.Ordered.Using((IComparer<string>)StringComparer.Ordinal), "key order up to where the compaction was met");
+    }
+
+    [Test]
+    public async Task A_key_order_read_that_meets_a_compaction_goes_on_where_it_was_each_entry_once()
+    {
+        var group = "compacted-keys-" + Guid.NewGuid().ToString("N")[..8];
+        var written = await WriteAsync(group, EtcdHistoryStore.PageSize * 2 + 100);
+        var seen = await ReadCompactingAsync(group, [], onPage => Store.ReadInKeyOrderAsync(group, onPage, CancellationToken.None));
+        Assert.That(seen, Is.EqualTo(written.Append("9999999999999-late")),
+            "in key order, each once; of what was written meanwhile, only what sorts after where the read had got to");
     }
 
     [Test]
@@ -345,16 +371,7 @@ public sealed class EtcdHistoryStoreContract : HistoryStoreContract
         var group = "compacted-since-" + Guid.NewGuid().ToString("N")[..8];
         var (_, before) = _etcd.CountKeys("/mesh/");
         var expected = await WriteAsync(group, EtcdHistoryStore.PageSize * 2 + 100);
-        var seen = new List<string>();
-        var pages = 0;
-        await Store.ReadSinceAsync(group, before, async page =>
-        {
-            seen.AddRange(page.Select(e => e.Name));
-            if (++pages == 1)
-            {
-                await WriteAndCompactAsync(group, expected);
-            }
-        }, CancellationToken.None);
+        var seen = await ReadCompactingAsync(group, expected, onPage => Store.ReadSinceAsync(group, before, onPage, CancellationToken.None));
         Assert.That(seen.Order(StringComparer.Ordinal), Is.EqualTo(expected.Order(StringComparer.Ordinal)), "each entry exactly once");
     }
 

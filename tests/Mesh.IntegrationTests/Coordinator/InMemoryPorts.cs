@@ -1,3 +1,4 @@
+using Etcdserverpb;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.Groups;
 using Mesh.Coordinator.History;
@@ -32,6 +33,8 @@ public sealed class InMemoryPorts : PortsUnderTest
     public override ITrimClaims TrimClaims { get; }
 
     public override IPresence NewPresence(TimeSpan ttl) => new InMemoryPresence(_etcd, ttl);
+
+    public override Task<RangeResponse> RangeAsync(RangeRequest request, CancellationToken ct) => _etcd.RangeAsync(request, ct);
 
     public override Task<long> CompactAsync()
     {

@@ -1,3 +1,4 @@
+using Etcdserverpb;
 using Mesh.Coordinator.Etcd;
 using Mesh.Coordinator.Groups;
 using Mesh.Coordinator.History;
@@ -21,6 +22,9 @@ public abstract class PortsUnderTest : IAsyncDisposable
 
     /// <summary>A presence of its own (one lease), not started.</summary>
     public abstract IPresence NewPresence(TimeSpan ttl);
+
+    /// <summary>etcd's range call, as <see cref="BoundedRange"/> makes it.</summary>
+    public abstract Task<RangeResponse> RangeAsync(RangeRequest request, CancellationToken ct);
 
     /// <summary>Compacts away every revision before the current one, as an operator does; returns the current one.</summary>
     public abstract Task<long> CompactAsync();

@@ -119,6 +119,8 @@ public sealed class HistoryWriterTests
 
         public Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) => Task.FromResult(0L);
 
+        public Task<long> ReadInKeyOrderAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) => Task.FromResult(0L);
+
         public Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) =>
             Task.FromResult(0L);
 

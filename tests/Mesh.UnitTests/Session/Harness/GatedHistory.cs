@@ -51,6 +51,12 @@ internal sealed class GatedHistory(IHistoryStore inner, bool closed) : IHistoryS
         return await inner.ReadAsync(group, onPage, ct);
     }
 
+    public async Task<long> ReadInKeyOrderAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
+    {
+        await Pass(ct);
+        return await inner.ReadInKeyOrderAsync(group, onPage, ct);
+    }
+
     public async Task<long> ReadSinceAsync(string group, long afterRevision, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
     {
         await Pass(ct);
