@@ -66,12 +66,44 @@ public sealed partial class HistoryWriter : IAsyncDisposable
     /// <summary>What a writer says when etcd refuses history for lack of space: the start of its health message.</summary>
     public const string FullMessage = "etcd is full (NOSPACE alarm): history paused, live chat goes on";
 
+    private readonly Lock _waitersLock = new();
+    private readonly List<(long Upto, TaskCompletionSource Done)> _waiters = [];
+    private long _enqueued;
+
+    /// <summary>Completes once every entry enqueued before the call is in the store (the writer retries until it is).</summary>
+    public Task WhenWrittenAsync()
+    {
+        lock (_waitersLock)
+        {
+            var upto = Interlocked.Read(ref _enqueued);
+            if (Written >= upto)
+            {
+                return Task.CompletedTask;
+            }
+
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((upto, done));
+            return done.Task;
+        }
+    }
+
+    private void ReleaseWaiters()
+    {
+        lock (_waitersLock)
+        {
+            var written = Written;
+            _waiters.RemoveAll(w => w.Upto <= written && w.Done.TrySetResult() | true);
+        }
+    }
+
     public void Enqueue(HistoryEntry entry)
     {
+        Interlocked.Increment(ref _enqueued);
         Interlocked.Increment(ref _pending);
         if (!_queue.Writer.TryWrite(entry))
         {
             Interlocked.Decrement(ref _pending);
+            Interlocked.Decrement(ref _enqueued);
             throw new InvalidOperationException("the history writer is closed");
         }
     }
@@ -176,6 +208,7 @@ public sealed partial class HistoryWriter : IAsyncDisposable
             Interlocked.Add(ref _pending, -batch.Count);
             Interlocked.Add(ref _written, batch.Count);
             Interlocked.Increment(ref _transactions);
+            ReleaseWaiters();
             backoff.Reset();
             failingSince = null;
             Raise(BatchWritten, batch.Count);

@@ -27,12 +27,24 @@ internal sealed partial class Beats(SessionCore core, SessionParts parts, IFrame
     /// announced too, so members that missed them (they were never published live) read them from history.</summary>
     private readonly Dictionary<string, SortedDictionary<long, long>> _recoveredTails = new(StringComparer.Ordinal);
 
+    /// <summary>The sent messages of earlier runs that this run wrote from the outbox, by group, in the order sent:
+    /// published again once the group is live, before anything of this run, so that members show a sender's runs in
+    /// the order it sent them.</summary>
+    private readonly Dictionary<string, List<byte[]>> _recovered = new(StringComparer.Ordinal);
+
     public void NoteRecovered(HistoryEntry entry)
     {
         if (!Envelope.TryParseHistoryName(entry.Name, out var peerId, out var epoch, out var seq) || peerId != core.PeerId)
         {
             return;
         }
+
+        if (!_recovered.TryGetValue(entry.Group, out var frames))
+        {
+            _recovered[entry.Group] = frames = [];
+        }
+
+        frames.Add(entry.Value);
 
         if (!_recoveredTails.TryGetValue(entry.Group, out var tails))
         {
@@ -43,6 +55,21 @@ internal sealed partial class Beats(SessionCore core, SessionParts parts, IFrame
         while (tails.Count >= MemberBeat.MaxTails)
         {
             tails.Remove(tails.Keys.First());
+        }
+    }
+
+    /// <summary>Publishes the earlier runs' messages of <paramref name="state"/>'s group that this run wrote from the
+    /// outbox (once, in bursts, in the order sent): members that lack them show them now, ahead of this run's.</summary>
+    public void RepublishRecovered(GroupState state)
+    {
+        if (!_recovered.Remove(state.Name, out var frames))
+        {
+            return;
+        }
+
+        foreach (var burst in BurstFrame.Pack(frames))
+        {
+            node.Publish(state.Name, burst);
         }
     }
 

@@ -213,6 +213,8 @@ public sealed partial class ChatSession : IAsyncDisposable
                 _writer.Enqueue(entry);
                 _parts.Beats.NoteRecovered(entry);
             }
+
+            _core.RecoveredWritten = _writer.WhenWrittenAsync();
         }
     }
 

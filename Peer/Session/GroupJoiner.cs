@@ -310,6 +310,8 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
         state.Sweep = new HistorySweep(core.MonoMs);
         state.Sweep.NoteGap();
         state.MoveTo(GroupPhase.Live);
+        // The last run's tail goes out ahead of anything this run sends: members show the runs in the order sent.
+        parts.Beats.RepublishRecovered(state);
         state.JoinStartedMs = core.MonoMs;
         parts.Lifecycle.TryReady(state, core.MonoMs);
         foreach (var candidate in state.Candidates.Keys)

@@ -23,6 +23,8 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
     public async Task<long> LoadHistoryAsync(GroupState state, CancellationToken ct)
     {
         var group = state.Name;
+        // What the last run sent and left in the outbox is read with the rest, in its place, not after it.
+        await core.RecoveredWritten.WaitAsync(ct);
         var copy = await home.LoadCopyAsync(group);
         if (copy.Damaged > 0)
         {

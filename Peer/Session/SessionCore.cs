@@ -105,4 +105,8 @@ internal sealed class SessionCore(PeerIdentity identity, string name, SessionLoo
             Post(new SessionInput.Warning($"background:{what}", $"{what} failed ({e.Message.ReplaceLineEndings(" ")}); trying again later"));
         }
     }
+
+    /// <summary>Completes once the sent messages an earlier run left in the outbox are in etcd's history: a group's
+    /// history is read after that, so this peer's own view and everyone's hold them in their place.</summary>
+    public Task RecoveredWritten { get; set; } = Task.CompletedTask;
 }

@@ -36,6 +36,22 @@ public sealed class HistoryWriterTests
     }
 
     [Test]
+    public async Task What_was_enqueued_before_asking_is_known_written_only_once_the_store_holds_it_after_failures()
+    {
+        var store = new InMemoryHistoryStore { FailNextAppend = new IOException("etcd down") };
+        await using var writer = new HistoryWriter(store, NullLogger.Instance, quietFor: TimeSpan.Zero);
+        Assert.That(writer.WhenWrittenAsync().IsCompleted, Is.True, "nothing enqueued: nothing to wait for");
+        for (var i = 0; i < 300; i++)
+        {
+            writer.Enqueue(Entry(i));
+        }
+
+        var written = writer.WhenWrittenAsync();
+        await written.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(await CountAsync(store), Is.EqualTo(300), "all 300 in the store when it completed");
+    }
+
+    [Test]
     public async Task Messages_that_trickle_in_within_the_linger_share_one_transaction()
     {
         var store = new InMemoryHistoryStore();

@@ -315,4 +315,38 @@ public sealed class SessionHarnessTests
         Assert.That(amy.Of<InfoEvent>().Count(i => i.Message.Contains("still sends under epoch", StringComparison.Ordinal)), Is.EqualTo(1), "said once");
         await bo.Watches.ReleaseAsync();
     }
+
+    [Test]
+    public async Task A_restarted_sender_shows_its_last_runs_unwritten_tail_before_its_new_messages_everywhere()
+    {
+        var group = NewGroup("runs");
+        var (amy, bo) = await PairAsync(group);
+        bo.Type("before");
+        await _harness.UntilAsync(() => amy.Texts(group).Contains("before"), "amy has bo's first line");
+
+        // bo's last lines reach its outbox and are shown as sent, but neither etcd nor amy gets them: then it dies.
+        bo.History.HoldWrites();
+        var boId = bo.PeerId;
+        _harness.Mesh.Drop = (from, _, _, _) => from == boId;
+        var tail = Enumerable.Range(0, 20).Select(i => $"tail {i}").ToList();
+        foreach (var line in tail)
+        {
+            bo.Type(line);
+        }
+
+        await _harness.UntilAsync(() => bo.Texts(group).Count(t => t.StartsWith("tail ", StringComparison.Ordinal)) == 20, "bo shows its tail as sent");
+        await bo.CrashAsync();
+        _harness.Mesh.Drop = null;
+        Assert.That(amy.Texts(group), Does.Not.Contain("tail 0"));
+
+        var back = _harness.Start("bo", group);
+        await _harness.UntilAsync(() => back.Ready(group), "bo back");
+        back.Type("new 0");
+        back.Type("new 1");
+        var expected = new[] { "before" }.Concat(tail).Concat(["new 0", "new 1"]).ToList();
+        await _harness.UntilAsync(() => amy.Texts(group).Count == expected.Count, "amy has every line of bo's");
+        Assert.That(amy.Texts(group), Is.EqualTo(expected), "the last run's tail before the new run's lines, each once");
+        await _harness.UntilAsync(() => back.Texts(group).Count == expected.Count, "bo's view has them all");
+        Assert.That(back.Texts(group), Is.EqualTo(expected), "bo shows its last run's tail at start, in its place");
+    }
 }

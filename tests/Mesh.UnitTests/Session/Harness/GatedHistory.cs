@@ -65,7 +65,21 @@ internal sealed class GatedHistory(IHistoryStore inner, bool closed) : IHistoryS
 
     public long ValuesLeftOut => inner.ValuesLeftOut;
 
-    public Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct) => inner.AppendAsync(entries, ct);
+    private readonly TaskCompletionSource _writesHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _holdingWrites;
+
+    /// <summary>Holds every write from now on, for good (a peer whose history writes hang until it dies).</summary>
+    public void HoldWrites() => _holdingWrites = true;
+
+    public async Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct)
+    {
+        if (_holdingWrites)
+        {
+            await _writesHeld.Task.WaitAsync(ct);
+        }
+
+        await inner.AppendAsync(entries, ct);
+    }
 
     public Task<long> ReadNamesSinceAsync(string group, long afterRevision, Func<IReadOnlyList<string>, ValueTask> onPage, CancellationToken ct) =>
         inner.ReadNamesSinceAsync(group, afterRevision, onPage, ct);
