@@ -81,7 +81,7 @@ internal static class JoinCommand
             var request = new JoinRequest(result.GetValue(isPrivate), code, result.GetValue(recreate), retention);
             return tui
                 ? await TuiRunner.RunAsync(session, groupNames, request, peerName, identity.Fingerprint, ct)
-                : await HeadlessRunner.RunAsync(session, groupNames, request, ct, admitWait);
+                : await HeadlessRunner.RunAsync(session, groupNames, request, options.Home, logs.CreateLogger("stdout"), ct, admitWait);
         }));
         return command;
     }

@@ -3,18 +3,24 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using Mesh.Peer.Session;
+using Microsoft.Extensions.Logging;
 
 namespace Mesh.Peer.Headless;
 
 /// <summary>Runs a session for scripts and bots: lines from stdin in, one JSON event per line on stdout.</summary>
-public static class HeadlessRunner
+public static partial class HeadlessRunner
 {
     /// <summary>How long input waits for the first group's <c>ready</c> (admission, history) unless MESH_ADMIT_WAIT
     /// says otherwise.</summary>
     public static readonly TimeSpan DefaultAdmitWait = TimeSpan.FromMinutes(2);
 
-    public static async Task<int> RunAsync(ChatSession session, IReadOnlyList<string> groups, JoinRequest request, CancellationToken ct,
-        TimeSpan? admitWait = null)
+    /// <summary>Where, under the home, events wait that stdout's reader has not taken yet.</summary>
+    public const string SpillDirectory = "spill";
+
+    /// <param name="home">The peer's home (its lock held): events stdout's reader falls behind on wait in its
+    /// <see cref="SpillDirectory"/>.</param>
+    public static async Task<int> RunAsync(ChatSession session, IReadOnlyList<string> groups, JoinRequest request, string home, ILogger log,
+        CancellationToken ct, TimeSpan? admitWait = null)
     {
         // Ctrl+C and SIGTERM leave cleanly, exactly like end of input.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; session.PostEndOfInput(); });
@@ -24,7 +30,8 @@ public static class HeadlessRunner
         // piping a file into a peer that still waits for a member to admit it loses nothing. The pipe holds the rest.
         var ready = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var gaveUp = false;
-        var writer = Task.Run(() => WriteEventsAsync(session, Console.OpenStandardOutput(), groups[0], ready));
+        var output = new SpillingOutput(Console.OpenStandardOutput(), StdoutSpill(home, log), log: log);
+        var writer = Task.Run(() => WriteEventsAsync(session, output, groups[0], ready));
         var reader = new Thread(() => gaveUp = !ReadLines(session, groups[0], ready.Task, admitWait ?? DefaultAdmitWait)) { IsBackground = true, Name = "stdin" };
         reader.Start();
         int code;
@@ -77,11 +84,28 @@ public static class HeadlessRunner
         return true;
     }
 
-    private static async Task WriteEventsAsync(ChatSession session, Stream stdout, string firstGroup, TaskCompletionSource<bool> ready)
+    /// <summary>This run's spill file for stdout, with what a crashed run left removed (the home's lock makes this run
+    /// the only one).</summary>
+    private static SpillFile StdoutSpill(string home, ILogger log)
+    {
+        var directory = Path.Combine(home, SpillDirectory);
+        try
+        {
+            SpillFile.RemoveStale(directory, "stdout-*.jsonl");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            StaleSpillKept(log, directory, e.Message);
+        }
+
+        return new SpillFile(Path.Combine(directory, $"stdout-{Environment.ProcessId}.jsonl"));
+    }
+
+    private static async Task WriteEventsAsync(ChatSession session, SpillingOutput output, string firstGroup, TaskCompletionSource<bool> ready)
     {
         try
         {
-            await WriteEventsAsync(session, stdout, e =>
+            await WriteEventsAsync(session, output, e =>
             {
                 if (e is ReadyEvent r && r.Group == firstGroup)
                 {
@@ -96,33 +120,48 @@ public static class HeadlessRunner
         }
     }
 
-    private static async Task WriteEventsAsync(ChatSession session, Stream stdout, Action<MeshEvent> seen)
+    /// <summary>Takes the session's events as they come, whatever stdout's reader does, and hands them to the output
+    /// as JSON lines; ends once the session's events end and the output has written them all.</summary>
+    private static async Task WriteEventsAsync(ChatSession session, SpillingOutput output, Action<MeshEvent> seen)
     {
-        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-        var events = session.Events;
-        while (await events.WaitToReadAsync())
+        try
         {
-            // Write everything that is ready, then flush once: one syscall for a burst, not one per message.
-            while (events.TryRead(out var e))
+            var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+            var events = session.Events;
+            while (await events.WaitToReadAsync())
             {
-                seen(e);
-                if (!EventJson.IsWritten(e))
+                // Everything that is ready goes as one piece, which the output writes with one syscall: a burst of
+                // messages is one write and one flush, not one per message.
+                while (events.TryRead(out var e))
                 {
-                    continue;
+                    seen(e);
+                    if (!EventJson.IsWritten(e))
+                    {
+                        continue;
+                    }
+
+                    EventJson.Write(buffer, e);
+                    buffer.Write("\n"u8);
+                    if (buffer.WrittenCount > 60 * 1024)
+                    {
+                        output.Add(buffer.WrittenSpan);
+                        buffer.ResetWrittenCount();
+                    }
                 }
 
-                EventJson.Write(buffer, e);
-                buffer.Write("\n"u8);
-                if (buffer.WrittenCount > 60 * 1024)
-                {
-                    await stdout.WriteAsync(buffer.WrittenMemory);
-                    buffer.ResetWrittenCount();
-                }
+                output.Add(buffer.WrittenSpan);
+                buffer.ResetWrittenCount();
             }
-
-            await stdout.WriteAsync(buffer.WrittenMemory);
-            buffer.ResetWrittenCount();
-            await stdout.FlushAsync();
         }
+        finally
+        {
+            output.Complete();
+        }
+
+        // As before: the peer exits once stdout has taken everything, and a stdout that failed fails the run.
+        await output.Completion;
     }
+
+    [LoggerMessage(EventId = 606, Level = LogLevel.Warning, Message = "cannot remove what an earlier run left in {Directory} ({Reason})")]
+    private static partial void StaleSpillKept(ILogger log, string directory, string reason);
 }

@@ -409,7 +409,7 @@ public static class Scenarios
         var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, size).Select(i => $"s{i}"));
         try
         {
-            var rss = peers.Select(p => ResidentMb(p.Pid)).ToList();
+            var rss = peers.Select(p => p.ResidentMb).ToList();
             return (await PacedLatencyAsync(peers, group, rate, duration), rss);
         }
         finally
@@ -581,7 +581,7 @@ public static class Scenarios
             var perMessageCpu = receivers.Select(p => (CpuMs(p.Pid) - before[p.Name] - Stats.Median(idleCpu) * elapsed) / messages).ToList();
             var senderCpu = (CpuMs(sender.Pid) - senderBefore) / messages;
             var perLinkBytes = (SentBytes(ports[sender.Name]) - linkBefore) / (double)messages / receivers.Count;
-            return new MemberCost(size, Stats.Median(peers.Select(p => ResidentMb(p.Pid)).ToList()), Stats.Median(peers.Select(p => (double)Sockets(p.Pid)).ToList()),
+            return new MemberCost(size, Stats.Median(peers.Select(p => p.ResidentMb).ToList()), Stats.Median(peers.Select(p => (double)Sockets(p.Pid)).ToList()),
                 Stats.Median(peers.Select(p => (double)Threads(p.Pid)).ToList()), Stats.Median(idleCpu), idleBytes,
                 Stats.Median(perMessageCpu), senderCpu, perLinkBytes, texts[0].Length);
         }
@@ -634,18 +634,5 @@ public static class Scenarios
         }
 
         return total;
-    }
-
-    private static double ResidentMb(int pid)
-    {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
-            }
-        }
-
-        return double.NaN;
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -14,6 +15,8 @@ public sealed class PeerProcess : IAsyncDisposable
     private readonly Task _stdoutPump;
     private readonly Dictionary<(string Type, string Group), int> _counts = [];
     private int _unparsable;
+    private volatile TaskCompletionSource? _paused;
+    private volatile bool _stdoutClosed;
 
     private PeerProcess(string name, string home, Process process, string stderrPath)
     {
@@ -46,6 +49,23 @@ public sealed class PeerProcess : IAsyncDisposable
 
     public bool Exited => _process.HasExited;
 
+    /// <summary>Its resident memory now, in MB (VmRSS in /proc).</summary>
+    public double ResidentMb
+    {
+        get
+        {
+            foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+                }
+            }
+
+            return double.NaN;
+        }
+    }
+
     /// <summary>Starts <c>mesh join GROUPS --headless --name NAME</c> with its own home (created when missing).</summary>
     public static PeerProcess Start(string etcd, string name, IReadOnlyList<string> groups, string? home = null, params string[] extra) =>
         Start(etcd, name, groups, home, new Dictionary<string, string>(), extra);
@@ -77,8 +97,33 @@ public sealed class PeerProcess : IAsyncDisposable
 
     private async Task PumpStdoutAsync()
     {
-        while (await _process.StandardOutput.ReadLineAsync() is { } line)
+        while (true)
         {
+            if (_paused is { } paused)
+            {
+                await paused.Task;
+            }
+
+            if (_stdoutClosed)
+            {
+                break;
+            }
+
+            string? line;
+            try
+            {
+                line = await _process.StandardOutput.ReadLineAsync();
+            }
+            catch (Exception e) when (_stdoutClosed && e is ObjectDisposedException or IOException or OperationCanceledException)
+            {
+                break;
+            }
+
+            if (line is null)
+            {
+                break;
+            }
+
             if (line.Length == 0)
             {
                 continue;
@@ -103,6 +148,21 @@ public sealed class PeerProcess : IAsyncDisposable
                 Interlocked.Increment(ref _unparsable);
             }
         }
+    }
+
+    /// <summary>Stops reading stdout after the line being read: the pipe fills and the peer's writes to it block, as
+    /// with a script that stopped reading. <see cref="ResumeReading"/> goes on from where it stopped.</summary>
+    public void PauseReading() => Interlocked.CompareExchange(ref _paused, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+
+    public void ResumeReading() => Interlocked.Exchange(ref _paused, null)?.TrySetResult();
+
+    /// <summary>Closes the reading end of stdout, as a reader that exits does (<c>mesh join … | head -1</c>): the
+    /// peer's writes to it fail with EPIPE. Nothing more is read.</summary>
+    public void CloseStdout()
+    {
+        PauseReading();
+        _stdoutClosed = true;
+        _process.StandardOutput.Close();
     }
 
     /// <summary>Lines on stdout that were not JSON: the contract allows none.</summary>
@@ -245,6 +305,7 @@ public sealed class PeerProcess : IAsyncDisposable
             return;
         }
 
+        ResumeReading();
         if (!_process.HasExited)
         {
             Signal(SIGCONT);
