@@ -6,9 +6,9 @@ using Mesh.Coordinator.History;
 using Mesh.Testing;
 
 // The benchmark suite: the ceilings of the stack, then Mesh's scenarios, each figure beside its ceiling.
-//   deploy/bench.sh               (everything, about 5 minutes; the peer precompiled as deploy/mesh.sh runs it)
+//   deploy/bench.sh               (everything, about 12 minutes; the peer precompiled as deploy/mesh.sh runs it)
 //   deploy/bench.sh --quick       (smaller sizes, about 1 minute)
-//   --only ceilings|throughput|latency|fanout|frozen|join|storage|retention|scale|members|rotation   --no-docs (write neither docs/performance.md nor its JSON)
+//   --only ceilings|throughput|latency|fanout|frozen|join|storage|retention|memory|scale|members|rotation   --no-docs (write neither docs/performance.md nor its JSON)
 // The peer measured is MESH_DLL (set by deploy/bench.sh), or the mesh.dll built next to this program.
 var quick = args.Contains("--quick");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
@@ -98,13 +98,15 @@ if (Runs("frozen"))
 if (Runs("join"))
 {
     var history = quick ? 20_000 : 100_000;
-    var bursts = await Scenarios.JoinWithHistoryAsync(etcd, history, 64);
+    var (bursts, peak) = await Scenarios.JoinWithHistoryMeasuredAsync(etcd, history, 64);
     var singles = await Scenarios.JoinWithHistoryAsync(etcd, history, 1);
     var empty = await Scenarios.JoinEmptyAsync(etcd, 3);
     Print($"join: ready after {bursts:F2} s with {history:N0} messages of history signed 64 at a time, {singles:F2} s signed one by one; {empty:F2} s in an empty group");
     var ceiling = $"etcd range read of {history:N0} keys";
     figures.Add(new Figure($"join with {history:N0} messages of history (64 per signature), start → ready", bursts, "s", "≤ 1.5 s", quick ? null : 1.5, false, ceiling, rangeRead));
     figures.Add(new Figure($"join with {history:N0} messages of history (one signature each), start → ready", singles, "s", "≤ 3 s", quick ? null : 3, false, ceiling, rangeRead));
+    Print($"join with {history:N0} messages of history: the joiner's peak resident memory {peak:F1} MB");
+    figures.Add(new Figure($"join with {history:N0} messages of history: peak resident memory", peak, "MB", "≤ 400 MB", 400, false));
     figures.Add(new Figure("join an empty group, start → ready", empty, "s", "< 1 s", 1, false, "mesh --help start → exit", processStart));
 }
 
@@ -128,6 +130,19 @@ if (Runs("retention"))
     var (write, delete, deleted) = await Scenarios.DeleteRangeAsync(etcd, range);
     Print($"delete a range of {range:N0} history keys: {delete:F2} s ({deleted:N0} deleted, {EtcdHistoryStore.DeleteBatch:N0} per request; writing them took {write:F1} s)");
     figures.Add(new Figure($"delete a range of {range:N0} history keys", delete, "s", "(issue 15: measured)", null, false));
+}
+
+if (Runs("memory"))
+{
+    // Whether an idle peer's memory is flat: a group of three left alone, one member sampled every 10 s.
+    var minutes = quick ? 2 : 5;
+    var samples = await Scenarios.IdleMemoryAsync(etcd, TimeSpan.FromMinutes(minutes), TimeSpan.FromSeconds(10));
+    var growth = samples[^1] - samples[0];
+    var secondHalf = samples[^1] - samples[samples.Count / 2];
+    Print($"idle memory over {minutes} min (group of 3, one member, from a minute in): {samples[0]:F1} → {samples[^1]:F1} MB "
+        + $"(min {samples.Min():F1}, max {samples.Max():F1}; second half {secondHalf:+0.0;-0.0} MB)");
+    figures.Add(new Figure($"idle peer: resident memory growth over {minutes} min", growth, "MB", "≤ 5 MB", quick ? null : 5, false));
+    extra["idleMemoryMb"] = samples;
 }
 
 if (Runs("scale"))

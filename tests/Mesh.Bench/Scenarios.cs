@@ -331,7 +331,11 @@ public static class Scenarios
     /// signed by its creator, <paramref name="burst"/> messages per signature: 64 is how a peer seals a stream it
     /// cannot keep up with, 1 a conversation at human pace); then the time from starting a member with no local copy
     /// to its ready event, in seconds.</summary>
-    public static async Task<double> JoinWithHistoryAsync(EtcdProcess etcd, int messages, int burst)
+    public static async Task<double> JoinWithHistoryAsync(EtcdProcess etcd, int messages, int burst) =>
+        (await JoinWithHistoryMeasuredAsync(etcd, messages, burst)).Seconds;
+
+    /// <summary>As <see cref="JoinWithHistoryAsync"/>, with the joiner's peak resident memory (VmHWM, MB) at ready.</summary>
+    public static async Task<(double Seconds, double PeakRssMb)> JoinWithHistoryMeasuredAsync(EtcdProcess etcd, int messages, int burst)
     {
         var group = NewGroup("join");
         var creator = PeerProcess.Start(etcd.Url, "creator", [group]);
@@ -370,7 +374,7 @@ public static class Scenarios
                 throw new InvalidOperationException($"the joiner showed {shown} of {messages} messages before ready");
             }
 
-            return seconds;
+            return (seconds, ResidentMb(joiner.Pid, "VmHWM:"));
         }
         finally
         {
@@ -634,5 +638,45 @@ public static class Scenarios
         }
 
         return total;
+    }
+
+    /// <summary>A group of three left idle for <paramref name="duration"/>: one member's resident memory (MB) sampled
+    /// every <paramref name="every"/>, from the first sample a minute in (the runtime's start-up settled).</summary>
+    public static async Task<List<double>> IdleMemoryAsync(EtcdProcess etcd, TimeSpan duration, TimeSpan every)
+    {
+        var group = NewGroup("idle");
+        var peers = await StartGroupAsync(etcd, group, ["i0", "i1", "i2"]);
+        try
+        {
+            await Task.Delay(TimeSpan.FromMinutes(1));
+            var samples = new List<double>();
+            var clock = Stopwatch.StartNew();
+            do
+            {
+                samples.Add(peers[0].ResidentMb);
+                await Task.Delay(every);
+            }
+            while (clock.Elapsed < duration);
+
+            samples.Add(peers[0].ResidentMb);
+            return samples;
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
+    private static double ResidentMb(int pid, string field = "VmRSS:")
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith(field, StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+
+        return double.NaN;
     }
 }
