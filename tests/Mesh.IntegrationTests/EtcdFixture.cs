@@ -144,6 +144,13 @@ public abstract class EtcdFixture
     protected static List<System.Text.Json.JsonElement> Counted(PeerProcess peer, string group) =>
         peer.Messages(group).Where(m => m.Str("text")?.StartsWith("marker ", StringComparison.Ordinal) != true).ToList();
 
+    /// <summary>The texts of <see cref="Counted"/>, in the order shown.</summary>
+    protected static List<string> CountedTexts(PeerProcess peer, string group) => Counted(peer, group).Select(m => m.Str("text")!).ToList();
+
+    /// <summary>The texts <c>mesh history</c> prints, in its order, without markers.</summary>
+    protected async Task<List<string>> CountedHistoryAsync(string group, string home) =>
+        (await HistoryAsync(group, home)).Select(m => m.Str("text")!).Where(t => !t.StartsWith("marker ", StringComparison.Ordinal)).ToList();
+
     protected static string NewHome(string name) => Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
 
     /// <summary>A command failed as a person should hear it: one line on stderr naming <paramref name="mentions"/>, no

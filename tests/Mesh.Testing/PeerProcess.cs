@@ -272,6 +272,7 @@ public sealed class PeerProcess : IAsyncDisposable
 
     public void Signal(int signal) => _ = kill(_process.Id, signal);
 
+    public const int SIGKILL = 9;
     public const int SIGTERM = 15;
     public const int SIGSTOP = 19;
     public const int SIGCONT = 18;
