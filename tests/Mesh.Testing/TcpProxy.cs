@@ -14,7 +14,10 @@ public sealed class TcpProxy : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _open = [];
     private readonly Lock _lock = new();
+    private readonly TaskCompletionSource _tripped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _cut;
+    private long _toClients;
+    private long _cutAt = long.MaxValue;
 
     public TcpProxy(int upstreamPort)
     {
@@ -43,6 +46,26 @@ public sealed class TcpProxy : IDisposable
     }
 
     public void Restore() => _cut = false;
+
+    /// <summary>Bytes passed from the server to its clients, over every connection so far.</summary>
+    public long BytesToClients => Interlocked.Read(ref _toClients);
+
+    /// <summary>Cuts (as <see cref="Cut"/> does) once <paramref name="bytes"/> more have passed from the server to its
+    /// clients: in the middle of a large answer, whenever it comes. Completes when it has cut.</summary>
+    public Task CutAfterAsync(long bytes)
+    {
+        Interlocked.Exchange(ref _cutAt, BytesToClients + bytes);
+        return _tripped.Task;
+    }
+
+    private void Passed(int bytes)
+    {
+        if (Interlocked.Add(ref _toClients, bytes) >= Interlocked.Read(ref _cutAt) && Interlocked.Exchange(ref _cutAt, long.MaxValue) != long.MaxValue)
+        {
+            Cut();
+            _tripped.TrySetResult();
+        }
+    }
 
     /// <summary>How long each chunk is held, each way, before it is passed on (in order): a distant server, 100 ms here
     /// being a 200 ms round trip. Connections opened after it is set are held.</summary>
@@ -85,8 +108,8 @@ public sealed class TcpProxy : IDisposable
             }
 
             var delay = Delay;
-            var a = PumpAsync(inbound.GetStream(), outbound.GetStream(), delay, _stop.Token);
-            var b = PumpAsync(outbound.GetStream(), inbound.GetStream(), delay, _stop.Token);
+            var a = PumpAsync(inbound.GetStream(), outbound.GetStream(), delay, null, _stop.Token);
+            var b = PumpAsync(outbound.GetStream(), inbound.GetStream(), delay, Passed, _stop.Token);
             await Task.WhenAny(a, b);
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
@@ -99,12 +122,20 @@ public sealed class TcpProxy : IDisposable
         }
     }
 
-    /// <summary>One way of one connection: each chunk read is stamped with when it is due, and written then, in order.</summary>
-    private static async Task PumpAsync(NetworkStream from, NetworkStream to, TimeSpan delay, CancellationToken ct)
+    /// <summary>One way of one connection: each chunk read is stamped with when it is due, and written then, in order;
+    /// <paramref name="passed"/> is told of each chunk written.</summary>
+    private static async Task PumpAsync(NetworkStream from, NetworkStream to, TimeSpan delay, Action<int>? passed, CancellationToken ct)
     {
+        var buffer = new byte[64 * 1024];
+        int n;
         if (delay <= TimeSpan.Zero)
         {
-            await from.CopyToAsync(to, ct);
+            while ((n = await from.ReadAsync(buffer, ct)) > 0)
+            {
+                await to.WriteAsync(buffer.AsMemory(0, n), ct);
+                passed?.Invoke(n);
+            }
+
             return;
         }
 
@@ -120,12 +151,11 @@ public sealed class TcpProxy : IDisposable
                 }
 
                 await to.WriteAsync(data, ct);
+                passed?.Invoke(data.Length);
             }
         }, ct);
-        var buffer = new byte[64 * 1024];
         try
         {
-            int n;
             while ((n = await from.ReadAsync(buffer, ct)) > 0)
             {
                 queue.Writer.TryWrite((buffer[..n], Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency)));

@@ -34,4 +34,15 @@ public static class Waiting
             await Task.Delay(20);
         }
     }
+
+    /// <summary>Lets a fault last until <paramref name="since"/> shows <paramref name="length"/>: how long a cut lasts, not
+    /// a wait for something to happen.</summary>
+    public static async Task UntilElapsedAsync(Stopwatch since, TimeSpan length)
+    {
+        var left = length - since.Elapsed;
+        if (left > TimeSpan.Zero)
+        {
+            await Task.Delay(left);
+        }
+    }
 }
