@@ -92,7 +92,12 @@ public sealed partial class HistoryWriter : IAsyncDisposable
         lock (_waitersLock)
         {
             var written = Written;
-            _waiters.RemoveAll(w => w.Upto <= written && w.Done.TrySetResult() | true);
+            foreach (var (_, done) in _waiters.Where(w => w.Upto <= written))
+            {
+                done.TrySetResult();
+            }
+
+            _waiters.RemoveAll(w => w.Upto <= written);
         }
     }
 
