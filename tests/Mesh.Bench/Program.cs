@@ -8,7 +8,7 @@ using Mesh.Testing;
 // The benchmark suite: the ceilings of the stack, then Mesh's scenarios, each figure beside its ceiling.
 //   deploy/bench.sh               (everything, about 12 minutes; the peer precompiled as deploy/mesh.sh runs it)
 //   deploy/bench.sh --quick       (smaller sizes, about 1 minute)
-//   --only ceilings|throughput|latency|fanout|frozen|join|storage|retention|memory|scale|members|rotation   --no-docs (write neither docs/performance.md nor its JSON)
+//   --only ceilings|throughput|latency|fanout|frozen|join|storage|retention|idle|memory|scale|members|rotation   --no-docs (write neither docs/performance.md nor its JSON)
 // The peer measured is MESH_DLL (set by deploy/bench.sh), or the mesh.dll built next to this program.
 var quick = args.Contains("--quick");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
@@ -130,6 +130,25 @@ if (Runs("retention"))
     var (write, delete, deleted) = await Scenarios.DeleteRangeAsync(etcd, range);
     Print($"delete a range of {range:N0} history keys: {delete:F2} s ({deleted:N0} deleted, {EtcdHistoryStore.DeleteBatch:N0} per request; writing them took {write:F1} s)");
     figures.Add(new Figure($"delete a range of {range:N0} history keys", delete, "s", "(issue 15: measured)", null, false));
+}
+
+if (Runs("idle"))
+{
+    // Issue 31: an idle peer measured as Zyre's was on this machine (docs/performance.md keeps its figures).
+    var costs = await Scenarios.IdleCostAsync(etcd, TimeSpan.FromSeconds(quick ? 10 : 30), TimeSpan.FromSeconds(quick ? 20 : 60));
+    var cpu = Stats.Median(costs.Select(c => c.CpuSecondsPerMinute).ToList());
+    var switches = Stats.Median(costs.Select(c => c.SwitchesPerMinute).ToList());
+    var rss = Stats.Median(costs.Select(c => c.RssEndMb).ToList());
+    var growth = Stats.Median(costs.Select(c => c.RssEndMb - c.RssStartMb).ToList());
+    var threads = Stats.Median(costs.Select(c => (double)c.Threads).ToList());
+    var each = string.Join("; ", costs.Select(c => FormattableString.Invariant($"{c.CpuSecondsPerMinute:F3} s, {c.SwitchesPerMinute:N0}, {c.RssEndMb:F1} MB, {c.Threads}")));
+    Print(FormattableString.Invariant($"idle peer, group of 3 (median of the 3): {cpu:F3} s of CPU a minute, {switches:N0} context switches a minute, {rss:F1} MB resident ({growth:+0.0;-0.0} MB over the window), {threads:F0} threads; each: {each}"));
+    figures.Add(new Figure("idle peer (group of 3): CPU a minute (Zyre 0.020 s)", cpu, "s", "≤ 0.06 s", quick ? null : 0.06, false));
+    figures.Add(new Figure("idle peer: context switches a minute (Zyre 255-281)", switches, "", "≤ 1,500", quick ? null : 1_500, false));
+    figures.Add(new Figure("idle peer: resident memory (Zyre 6.3 MB)", rss, "MB", "≤ 45 MB", quick ? null : 45, false));
+    figures.Add(new Figure("idle peer: resident memory growth over the minute", growth, "MB", "not growing", null, false));
+    figures.Add(new Figure("idle peer: threads (Zyre 6-7)", threads, "", "(fewer)", null, false));
+    extra["idle"] = costs;
 }
 
 if (Runs("memory"))

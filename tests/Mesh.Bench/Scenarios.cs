@@ -640,6 +640,58 @@ public static class Scenarios
         return total;
     }
 
+    /// <summary>What an idle peer costs: a group of three left alone (after <paramref name="settle"/>, so that start-up
+    /// work is over), each member measured over <paramref name="window"/>: CPU, context switches of all its threads,
+    /// resident memory at the start and the end, and threads.</summary>
+    public static async Task<List<IdleCost>> IdleCostAsync(EtcdProcess etcd, TimeSpan settle, TimeSpan window)
+    {
+        var group = NewGroup("quiet");
+        var peers = await StartGroupAsync(etcd, group, ["q0", "q1", "q2"]);
+        try
+        {
+            await Task.Delay(settle);
+            var before = peers.Select(p => (Cpu: CpuMs(p.Pid), Switches: ContextSwitches(p.Pid), Rss: p.ResidentMb)).ToList();
+            await Task.Delay(window);
+            var perMinute = 60 / window.TotalSeconds;
+            return peers.Select((p, i) => new IdleCost(
+                (CpuMs(p.Pid) - before[i].Cpu) / 1000 * perMinute,
+                (ContextSwitches(p.Pid) - before[i].Switches) * perMinute,
+                before[i].Rss, p.ResidentMb, Threads(p.Pid))).ToList();
+        }
+        finally
+        {
+            await CloseAllAsync(peers);
+        }
+    }
+
+    /// <summary>An idle peer's costs a minute, and its memory over the window.</summary>
+    public sealed record IdleCost(double CpuSecondsPerMinute, double SwitchesPerMinute, double RssStartMb, double RssEndMb, int Threads);
+
+    /// <summary>Voluntary and involuntary context switches of every thread of a process so far.</summary>
+    private static long ContextSwitches(int pid)
+    {
+        var total = 0L;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>A group of three left idle for <paramref name="duration"/>: one member's resident memory (MB) sampled
     /// every <paramref name="every"/>, from the first sample a minute in (the runtime's start-up settled).</summary>
     public static async Task<List<double>> IdleMemoryAsync(EtcdProcess etcd, TimeSpan duration, TimeSpan every)
