@@ -41,6 +41,10 @@ public sealed class Outbox : IOutboxAppender, IDisposable
     private long _acknowledgedInHead;
     private long _pending;
     private bool _dirty;
+    private readonly TimeSpan _syncInterval;
+    /// <summary>Whether the sync timer is set: only while something waits to reach the disk, so that an idle peer's
+    /// outbox wakes nothing.</summary>
+    private bool _armed;
 
     /// <summary>The most bytes the outbox holds (its segments not yet deleted): beyond it, appends are refused with
     /// <see cref="OutboxFullException"/>, so an etcd that takes nothing for days cannot fill the disk.</summary>
@@ -65,7 +69,8 @@ public sealed class Outbox : IOutboxAppender, IDisposable
             System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        _sync = new Timer(_ => SyncOnTimer(), null, syncInterval, syncInterval);
+        _syncInterval = syncInterval;
+        _sync = new Timer(_ => SyncOnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public long MaxBytes { get; }
@@ -179,6 +184,7 @@ public sealed class Outbox : IOutboxAppender, IDisposable
             _currentRecords += entries.Count;
             _pending += entries.Count;
             _dirty = true;
+            ArmSync();
         }
     }
 
@@ -312,6 +318,7 @@ public sealed class Outbox : IOutboxAppender, IDisposable
             // The full segment reaches the disk at the next sync, which closes it: not here, under the lock. (Even
             // when clean: a sync running now may have taken it, and must find it open.)
             _unsynced.Add(_current);
+            ArmSync();
             _closed.Enqueue((_currentPath!, _currentRecords, _currentBytes));
             _closedBytes += _currentBytes;
         }
@@ -327,8 +334,34 @@ public sealed class Outbox : IOutboxAppender, IDisposable
     /// operating system, and the next sync tries again.</summary>
     public event Action<string>? SyncFailed;
 
+    /// <summary>Sets the sync timer to fire once, <see cref="SyncInterval"/> from now, unless it is set already. Under
+    /// <c>_lock</c>.</summary>
+    private void ArmSync()
+    {
+        if (_armed || _syncInterval == Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+
+        _armed = true;
+        try
+        {
+            _sync.Change(_syncInterval, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed meanwhile: the disposal syncs what is left.
+        }
+    }
+
     private void SyncOnTimer()
     {
+        lock (_lock)
+        {
+            // What is appended from now on sets the timer again.
+            _armed = false;
+        }
+
         // On a timer thread: an exception here would end the process, so a failure is reported, never thrown.
         try
         {
@@ -372,6 +405,10 @@ public sealed class Outbox : IOutboxAppender, IDisposable
                 lock (_lock)
                 {
                     _dirty |= ReferenceEquals(current, _current);
+                    if (_dirty)
+                    {
+                        ArmSync();
+                    }
                 }
             }
 

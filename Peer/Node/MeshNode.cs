@@ -109,6 +109,8 @@ public sealed partial class MeshNode : IMeshNode
             }
         };
         _redialTimer.Elapsed += (_, _) => RedialStuckLinks();
+        // Set only while some link is not up: an idle node with every link up wakes for nothing.
+        _redialTimer.Enable = false;
         _poller.Add(_publisher);
         _poller.Add(_outgoing);
         _poller.Add(_control);
@@ -169,6 +171,7 @@ public sealed partial class MeshNode : IMeshNode
             created.Monitor.Disconnected += (_, _) =>
             {
                 created.Dialer.OnDropped(Environment.TickCount64);
+                _redialTimer.Enable = true;
                 _onLinkTrouble(created.Spec.PeerId, false);
             };
             created.Monitor.ConnectRetried += (_, _) =>
@@ -180,6 +183,7 @@ public sealed partial class MeshNode : IMeshNode
             created.Monitor.AttachToPoller(_poller);
             _poller.Add(created.Socket);
             _links[spec.PeerId] = created;
+            _redialTimer.Enable = true;
             LogLinkOpened(spec.PeerId, spec.Endpoint);
         }
 
@@ -208,6 +212,8 @@ public sealed partial class MeshNode : IMeshNode
                 }
             }
         }
+
+        _redialTimer.Enable = _links.Values.Any(l => !l.Dialer.Up);
     }
 
     private void Drop(SubscriberLink link)

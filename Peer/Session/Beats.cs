@@ -10,18 +10,40 @@ using Microsoft.Extensions.Logging;
 namespace Mesh.Peer.Session;
 
 /// <summary>Members' beats: what this peer sent (so that others find what they missed) and its log head, published
-/// once a second; others' beats read for gaps, round trips and forks. Session loop only.</summary>
+/// once a second while that changes and ever less often while it does not (<see cref="BeatSchedule"/>); others' beats
+/// read for gaps, round trips and forks. Session loop only.</summary>
 internal sealed partial class Beats(SessionCore core, SessionParts parts, IFramePublisher node, IGroupLogStore logStore)
 {
     private readonly ILogger _log = core.Log;
 
-    /// <summary>A beat leaves every this many ticks (250 ms each): once a second.</summary>
-    private const int TicksPerBeat = 4;
+    private readonly BeatSchedule _schedule = new();
 
-    private long _ticks;
+    /// <summary>Called every tick: whether beats leave at this one (see <see cref="BeatSchedule"/>).</summary>
+    public bool Due(long nowMs) => _schedule.Due(nowMs, Said());
 
-    /// <summary>Called every tick: whether a beat leaves at this one.</summary>
-    public bool Due() => ++_ticks % TicksPerBeat == 0;
+    /// <summary>The next tick sends beats (a link came up).</summary>
+    public void Soon() => _schedule.Soon();
+
+    /// <summary>A digest of what the beats would say now: when it changes, they leave within a second.</summary>
+    private int Said()
+    {
+        var said = new HashCode();
+        foreach (var state in core.Groups.Values)
+        {
+            if (!state.Connected || !state.HistoryLoaded)
+            {
+                continue;
+            }
+
+            said.Add(state.Name);
+            said.Add(core.Sender?.LastPublished(state.Name) ?? 0);
+            said.Add(state.Log.Head);
+            said.Add(_recoveredTails.TryGetValue(state.Name, out var tails) ? tails.Count : 0);
+            said.Add(state.Members.Count);
+        }
+
+        return said.ToHashCode();
+    }
 
     /// <summary>Earlier runs of this home whose sent messages this run wrote from the outbox: their last numbers are
     /// announced too, so members that missed them (they were never published live) read them from history.</summary>
@@ -123,6 +145,7 @@ internal sealed partial class Beats(SessionCore core, SessionParts parts, IFrame
         if (beat.Tails.Any(t => state.Orderer.Misses(frame.PeerId, t.Epoch, t.LastSeq)))
         {
             state.Sweep.NoteGap();
+            core.ActiveAtMs = core.MonoMs;
         }
 
         if (beat.Head is { } head && head.Index >= 1 && head.Index <= state.Log.Head

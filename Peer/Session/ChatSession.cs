@@ -250,7 +250,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
 
         _core.Current = groups.Count > 0 ? groups[0] : null;
-        _ = _loop.TickAsync(SessionDispatch.TickInterval, _core.Time, _stop.Token);
+        _ = _loop.TickAsync(() => _dispatch.TickEvery, _core.Time, _stop.Token);
         await _loop.RunAsync(_dispatch, ct);
         return await CloseOnLoopAsync();
     }

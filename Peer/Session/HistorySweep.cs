@@ -38,6 +38,9 @@ public sealed class HistorySweep(long nowMs)
     /// <summary>A message is known to be missing, or may be (a link was lost).</summary>
     public void NoteGap() => _gapKnown = true;
 
+    /// <summary>Whether a gap waits for its sweep.</summary>
+    public bool GapKnown => _gapKnown;
+
     public bool Due(long nowMs)
     {
         if (InFlight)

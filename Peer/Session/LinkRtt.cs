@@ -11,8 +11,9 @@ namespace Mesh.Peer.Session;
 /// make up a round trip, only delay its echo, which shows as its own link being slow.</remarks>
 internal sealed class LinkRtt
 {
-    /// <summary>A reading older than this is no reading: the member stopped echoing.</summary>
-    public static readonly TimeSpan Stale = TimeSpan.FromSeconds(10);
+    /// <summary>A reading older than this is no reading: the member stopped echoing. Beats of an idle group leave
+    /// every <see cref="BeatSchedule.Quiet"/>, and a round trip takes a beat each way.</summary>
+    public static readonly TimeSpan Stale = BeatSchedule.Quiet * 2.5;
 
     private const int SentKept = 16;
 

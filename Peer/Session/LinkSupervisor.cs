@@ -102,6 +102,8 @@ internal sealed class LinkSupervisor(SessionCore core, SessionParts parts, IMesh
         }
 
         ReportLinks();
+        // The member learns at once what this peer sent, and the round trip is measured again.
+        parts.Beats.Soon();
         var now = core.MonoMs;
         foreach (var state in core.Groups.Values)
         {

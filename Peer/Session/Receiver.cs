@@ -33,6 +33,8 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
             return;
         }
 
+        core.ActiveAtMs = core.MonoMs;
+
         if (BurstFrame.IsBurst(frame.Payload))
         {
             if (BurstFrame.TrySplit(frame.Payload) is not { } parts)

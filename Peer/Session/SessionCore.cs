@@ -59,6 +59,10 @@ internal sealed class SessionCore(PeerIdentity identity, string name, SessionLoo
 
     public TimeProvider Time => time;
 
+    /// <summary>When (<see cref="MonoMs"/>) the session last had something to do besides ticks and beats that found
+    /// nothing: ticks come often for a while after it, rarely once it is quiet.</summary>
+    public long ActiveAtMs { get; set; }
+
     /// <summary>Cancelled when the session ends: background work stops.</summary>
     public CancellationToken Stopping => stopping;
 

@@ -6,8 +6,44 @@ namespace Mesh.Peer.Session;
 internal sealed class SessionDispatch(SessionCore core, SessionParts parts, RejectionTally rejections, RetentionKeeper retention,
     Func<string> describeEtcd) : ISessionHandler
 {
-    /// <summary>A tick comes every this long.</summary>
+    /// <summary>A tick comes every this long while the session has something to do.</summary>
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A tick comes every this long once the session is quiet (<see cref="NextTick"/>).</summary>
+    public static readonly TimeSpan QuietTickInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long after its last activity the session counts as quiet.</summary>
+    public static readonly TimeSpan QuietAfter = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long until the next tick: <see cref="TickInterval"/> while anything is under way (input lately, a
+    /// group not ready, messages held for an earlier one, a gap to sweep), <see cref="QuietTickInterval"/> otherwise. What
+    /// a tick does when quiet is on a scale of seconds (beats, periodic sweeps, retention, key asks), so a quiet peer
+    /// wakes four times less often and loses nothing.</summary>
+    private TimeSpan NextTick()
+    {
+        if (core.MonoMs - core.ActiveAtMs < QuietAfter.TotalMilliseconds)
+        {
+            return TickInterval;
+        }
+
+        foreach (var state in core.Groups.Values)
+        {
+            if (!state.Ready || !state.HistoryLoaded || state.Orderer.Waiting > 0 || state.Sweep is { } sweep && (sweep.GapKnown || sweep.InFlight))
+            {
+                return TickInterval;
+            }
+        }
+
+        return QuietTickInterval;
+    }
+
+    /// <summary>Links' health is reported (to the metrics) every this long.</summary>
+    private static readonly TimeSpan HealthEvery = TimeSpan.FromSeconds(1);
+
+    private long _healthReportedMs = long.MinValue / 2;
+
+    /// <summary>How long after this tick the next comes (set by each tick, read by the ticker).</summary>
+    public TimeSpan TickEvery { get; private set; } = TickInterval;
 
     /// <summary>How long a message waits for an earlier one of the same sender before it is shown anyway.</summary>
     public static readonly TimeSpan GapTimeout = TimeSpan.FromSeconds(10);
@@ -28,6 +64,11 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
 
     public void Before(SessionInput input)
     {
+        if (input is not (SessionInput.Tick or SessionInput.Frame))
+        {
+            core.ActiveAtMs = core.MonoMs;
+        }
+
         if (!KeepsBurstOpen(input))
         {
             core.Sender?.Flush();
@@ -151,9 +192,14 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
         parts.Links.WriteLinksIfChanged();
         parts.Sweeps.FlushCopy();
         parts.Sweeps.SweepWhereDue();
-        if (parts.Beats.Due())
+        if (parts.Beats.Due(core.MonoMs))
         {
             parts.Beats.PublishBeats();
+        }
+
+        if (core.MonoMs - _healthReportedMs >= HealthEvery.TotalMilliseconds)
+        {
+            _healthReportedMs = core.MonoMs;
             parts.Links.ReportHealth();
         }
 
@@ -181,5 +227,7 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
             retention.Tick(state, wall, now);
             parts.Keys.AskForMissingKeys(state, now, wall);
         }
+
+        TickEvery = NextTick();
     }
 }

@@ -223,14 +223,15 @@ internal sealed partial class SessionLoop(ILogger log)
         or SessionInput.MembersChanged or SessionInput.MembersListed or SessionInput.KeyGranted or SessionInput.LogChanged
         or SessionInput.Appended or SessionInput.AdmissionRequests or SessionInput.Continue or SessionInput.KeyAsks;
 
-    /// <summary>Posts a tick every <paramref name="interval"/> until <paramref name="ct"/> is cancelled.</summary>
-    public async Task TickAsync(TimeSpan interval, TimeProvider time, CancellationToken ct)
+    /// <summary>Posts ticks until <paramref name="ct"/> is cancelled, each <paramref name="interval"/> (read anew each
+    /// time: the session ticks less often while it is quiet) after the one before.</summary>
+    public async Task TickAsync(Func<TimeSpan> interval, TimeProvider time, CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(interval, time);
         try
         {
-            while (await timer.WaitForNextTickAsync(ct))
+            while (!ct.IsCancellationRequested)
             {
+                await Task.Delay(interval(), time, ct);
                 Post(new SessionInput.Tick());
             }
         }
