@@ -8,8 +8,13 @@ namespace Mesh.Peer.Node;
 /// <summary>A Curve-authenticated SUB socket connected to one member's PUB socket. Poller thread only.</summary>
 internal sealed class SubscriberLink : IDisposable
 {
-    /// <summary>A silent link is declared dead after this long without an answer to its heartbeats.</summary>
-    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(3);
+    /// <summary>A heartbeat (a ZMTP ping) leaves every this long, whatever the traffic: each costs both ends a few
+    /// thread wake-ups, so it is the largest part of what an idle link costs.</summary>
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>A silent link is declared dead after this long without an answer to its heartbeat: a member that froze
+    /// or was cut off is noticed within <see cref="HeartbeatInterval"/> plus this.</summary>
+    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(5);
 
     private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
 
@@ -29,9 +34,10 @@ internal sealed class SubscriberLink : IDisposable
         // restarted by the dialer.
         Socket.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(2);
         // ZMTP heartbeats: a member that dies or freezes without closing its connection is noticed within seconds.
-        Socket.Options.HeartbeatInterval = TimeSpan.FromSeconds(1);
+        Socket.Options.HeartbeatInterval = HeartbeatInterval;
         Socket.Options.HeartbeatTimeout = HeartbeatTimeout;
-        Socket.Options.HeartbeatTtl = HeartbeatTimeout;
+        // The member's end drops the connection when no ping came for this long.
+        Socket.Options.HeartbeatTtl = HeartbeatInterval + HeartbeatTimeout;
         Monitor = new NetMQMonitor(Socket, $"inproc://mesh-link-{Guid.NewGuid():N}", SocketEvents.Disconnected | SocketEvents.ConnectRetried);
         // Group topics first, the hello topic last: subscriptions reach the publisher in order, so when its hello
         // answers the last one, the group subscriptions are already in place.
