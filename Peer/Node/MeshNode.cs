@@ -24,8 +24,10 @@ public sealed partial class MeshNode : IMeshNode
     private readonly ILogger _log;
     private readonly NetMQPoller _poller = new();
     private readonly XPublisherSocket _publisher = new();
-    private readonly NetMQQueue<(byte[] Topic, byte[] Payload)> _outgoing = new();
-    private readonly NetMQQueue<Action> _control = new();
+    /// <summary>Frames published from off the loop, sent by the loop in order. A plain queue, not a NetMQ one: the
+    /// poller's own task queue wakes the loop, so the poller has two sockets fewer to poll at every wake-up.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(byte[] Topic, byte[] Payload)> _outgoing = new();
+    private int _drainScheduled;
     private readonly Dictionary<string, SubscriberLink> _links = new(StringComparer.Ordinal);
     private readonly NetMQTimer _redialTimer = new(TimeSpan.FromSeconds(1));
     private readonly int _maxFrameBytes;
@@ -100,20 +102,10 @@ public sealed partial class MeshNode : IMeshNode
         }
 
         _publisher.ReceiveReady += OnSubscription;
-        _outgoing.ReceiveReady += OnOutgoing;
-        _control.ReceiveReady += (_, e) =>
-        {
-            while (e.Queue.TryDequeue(out var action, TimeSpan.Zero))
-            {
-                action();
-            }
-        };
         _redialTimer.Elapsed += (_, _) => RedialStuckLinks();
         // Set only while some link is not up: an idle node with every link up wakes for nothing.
         _redialTimer.Enable = false;
         _poller.Add(_publisher);
-        _poller.Add(_outgoing);
-        _poller.Add(_control);
         _poller.Add(_redialTimer);
         _poller.RunAsync("mesh-node");
         _started = true;
@@ -131,11 +123,37 @@ public sealed partial class MeshNode : IMeshNode
             return;
         }
 
+        if (_disposed)
+        {
+            return;
+        }
+
         _outgoing.Enqueue((Topics.ForGroup(group), payload));
+        if (Interlocked.Exchange(ref _drainScheduled, 1) == 0)
+        {
+            // On the loop this drains at once, in order after what was queued from elsewhere.
+            OnLoopSoon(DrainOutgoing);
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the loop: at once when called there (or before the loop runs), else
+    /// queued behind the loop's other work.</summary>
+    private void OnLoopSoon(Action action) => _poller.Run(action);
+
+    private void DrainOutgoing()
+    {
+        Volatile.Write(ref _drainScheduled, 0);
+        // Bounded so that a long burst does not starve subscriptions and incoming frames on this thread: the rest is
+        // taken in a later turn of the loop.
+        SendQueued(4096);
+        if (!_outgoing.IsEmpty && Interlocked.Exchange(ref _drainScheduled, 1) == 0)
+        {
+            new Task(DrainOutgoing).Start(_poller);
+        }
     }
 
     /// <summary>Makes the node follow exactly these members (connecting, re-subscribing, disconnecting as needed).</summary>
-    public void SetLinks(IReadOnlyCollection<LinkSpec> links) => _control.Enqueue(() => ApplyLinks(links));
+    public void SetLinks(IReadOnlyCollection<LinkSpec> links) => OnLoopSoon(() => ApplyLinks(links));
 
     private void ApplyLinks(IReadOnlyCollection<LinkSpec> wanted)
     {
@@ -168,19 +186,6 @@ public sealed partial class MeshNode : IMeshNode
             }
 
             created.Socket.ReceiveReady += (_, e) => OnMemberFrames(created, e.Socket);
-            created.Monitor.Disconnected += (_, _) =>
-            {
-                created.Dialer.OnDropped(Environment.TickCount64);
-                _redialTimer.Enable = true;
-                _onLinkTrouble(created.Spec.PeerId, false);
-            };
-            created.Monitor.ConnectRetried += (_, _) =>
-            {
-                created.Dialer.OnRetried(Environment.TickCount64);
-                _onLinkTrouble(created.Spec.PeerId, true);
-            };
-            // On the poller, not StartAsync: a monitor task would hold a thread-pool thread for its whole life.
-            created.Monitor.AttachToPoller(_poller);
             _poller.Add(created.Socket);
             _links[spec.PeerId] = created;
             _redialTimer.Enable = true;
@@ -216,21 +221,46 @@ public sealed partial class MeshNode : IMeshNode
         _redialTimer.Enable = _links.Values.Any(l => !l.Dialer.Up);
     }
 
+    /// <summary>Reports what happened to links since the last check: drops (a heartbeat went unanswered, the connection
+    /// closed) and reconnection attempts. On the loop; the session calls it at each of its ticks.</summary>
+    public void CheckLinks()
+    {
+        var news = new List<(SubscriberLink Link, SocketEvents Event)>();
+        foreach (var link in _links.Values)
+        {
+            news.AddRange(link.TakeEvents().Select(e => (link, e)));
+        }
+
+        // Reported once all are read: what a report sets off may change the links.
+        var now = Environment.TickCount64;
+        foreach (var (link, e) in news)
+        {
+            if (e.HasFlag(SocketEvents.Disconnected))
+            {
+                link.Dialer.OnDropped(now);
+                _redialTimer.Enable = true;
+                _onLinkTrouble(link.Spec.PeerId, false);
+            }
+            else if (e.HasFlag(SocketEvents.ConnectRetried))
+            {
+                link.Dialer.OnRetried(now);
+                _onLinkTrouble(link.Spec.PeerId, true);
+            }
+        }
+    }
+
     private void Drop(SubscriberLink link)
     {
-        link.Monitor.DetachFromPoller();
         _poller.Remove(link.Socket);
         _links.Remove(link.Spec.PeerId);
         link.Dispose();
         LogLinkClosed(link.Spec.PeerId);
     }
 
-    private void OnOutgoing(object? sender, NetMQQueueEventArgs<(byte[] Topic, byte[] Payload)> e) => SendQueued(4096);
-
     private void SendQueued(int max)
     {
         // Bounded so that a long burst does not starve subscriptions and incoming frames on this thread.
-        for (var i = 0; i < max && _outgoing.TryDequeue(out var item, TimeSpan.Zero); i++)
+        for (var i = 0; i < max && _outgoing.TryDequeue(out var item); i++)
         {
             _publisher.SendMoreFrame(item.Topic).SendFrame(item.Payload);
             Interlocked.Increment(ref _published);
@@ -293,7 +323,7 @@ public sealed partial class MeshNode : IMeshNode
         {
             // Let frames already queued leave before the poller stops (the PUB socket lingers 1 s for the rest).
             var drained = new ManualResetEventSlim();
-            _control.Enqueue(() =>
+            OnLoopSoon(() =>
             {
                 SendQueued(int.MaxValue);
                 drained.Set();
@@ -304,17 +334,10 @@ public sealed partial class MeshNode : IMeshNode
 
         foreach (var link in _links.Values)
         {
-            if (_started)
-            {
-                link.Monitor.DetachFromPoller();
-            }
-
             link.Dispose();
         }
 
         _publisher.Dispose();
-        _outgoing.Dispose();
-        _control.Dispose();
         _poller.Dispose();
     }
 

@@ -1,5 +1,4 @@
 using NetMQ;
-using NetMQ.Monitoring;
 using NetMQ.Sockets;
 using Mesh.Peer.Protocol;
 
@@ -38,7 +37,13 @@ internal sealed class SubscriberLink : IDisposable
         Socket.Options.HeartbeatTimeout = HeartbeatTimeout;
         // The member's end drops the connection when no ping came for this long.
         Socket.Options.HeartbeatTtl = HeartbeatInterval + HeartbeatTimeout;
-        Monitor = new NetMQMonitor(Socket, $"inproc://mesh-link-{Guid.NewGuid():N}", SocketEvents.Disconnected | SocketEvents.ConnectRetried);
+        // The socket's drops and retries, read when the node checks its links (not polled at every wake-up of the loop:
+        // with a monitor socket per link in the poller, each wake-up cost two polls per link more).
+        var monitor = $"inproc://mesh-link-{Guid.NewGuid():N}";
+        Socket.Monitor(monitor, SocketEvents.Disconnected | SocketEvents.ConnectRetried);
+        _events = new PairSocket();
+        _events.Options.Linger = TimeSpan.Zero;
+        _events.Connect(monitor);
         // Group topics first, the hello topic last: subscriptions reach the publisher in order, so when its hello
         // answers the last one, the group subscriptions are already in place.
         try
@@ -77,8 +82,23 @@ internal sealed class SubscriberLink : IDisposable
 
     public SubscriberSocket Socket { get; }
 
-    /// <summary>Reports the link's disconnections and reconnection attempts; runs on the node's poller.</summary>
-    public NetMQMonitor Monitor { get; }
+    private readonly PairSocket _events;
+
+    /// <summary>The link's disconnections and reconnection attempts since the last call, in order.</summary>
+    public List<SocketEvents> TakeEvents()
+    {
+        var taken = new List<SocketEvents>();
+        // Each event is one frame: [event i32 LE][address length u8][address][value kind u8][value].
+        while (_events.TryReceiveFrameBytes(out var frame))
+        {
+            if (frame.Length >= 4)
+            {
+                taken.Add((SocketEvents)System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(frame));
+            }
+        }
+
+        return taken;
+    }
 
     public bool SameTarget(LinkSpec other) =>
         other.Endpoint == Spec.Endpoint && other.ServerKey.AsSpan().SequenceEqual(Spec.ServerKey);
@@ -106,7 +126,7 @@ internal sealed class SubscriberLink : IDisposable
 
     public void Dispose()
     {
-        Monitor.Dispose();
+        _events.Dispose();
         Socket.Dispose();
     }
 }

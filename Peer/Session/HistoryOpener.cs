@@ -22,7 +22,7 @@ internal static class HistoryOpener
         {
             var verified = new VerifiedBursts();
             var opened = new Opened[entries.Count];
-            Parallel.For(0, entries.Count, new ParallelOptions { CancellationToken = ct },
+            Parallel.For(0, entries.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Runtime.SpinFreeRuntime.Cores },
                 i => opened[i] = Open(group, log, snapshot, selfPeerId, entries[i], verified));
             return opened;
         }, ct);

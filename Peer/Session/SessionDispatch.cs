@@ -1,9 +1,10 @@
 using Mesh.Coordinator.Registry;
+using Mesh.Peer.Node;
 
 namespace Mesh.Peer.Session;
 
 /// <summary>Which part of the session takes each input, and what every tick does. Session loop only.</summary>
-internal sealed class SessionDispatch(SessionCore core, SessionParts parts, RejectionTally rejections, RetentionKeeper retention,
+internal sealed class SessionDispatch(SessionCore core, SessionParts parts, IMeshNode node, RejectionTally rejections, RetentionKeeper retention,
     Func<string> describeEtcd) : ISessionHandler
 {
     /// <summary>A tick comes every this long while the session has something to do.</summary>
@@ -189,6 +190,8 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
 
     private void OnTick()
     {
+        // First, before this tick reads the links: drops and retries since the last tick are handled as they come.
+        node.CheckLinks();
         parts.Links.WriteLinksIfChanged();
         parts.Sweeps.FlushCopy();
         parts.Sweeps.SweepWhereDue();

@@ -214,13 +214,22 @@ public static class Scenarios
 
     /// <summary>The shape of the Zyre comparison: 1 sender, <paramref name="receivers"/> receivers, the sender paced to
     /// <paramref name="rate"/> messages per second; latency at every receiver, in milliseconds.</summary>
-    public static async Task<List<double>> FanOutAsync(EtcdProcess etcd, int receivers, int rate, TimeSpan duration)
+    public static async Task<List<double>> FanOutAsync(EtcdProcess etcd, int receivers, int rate, TimeSpan duration) =>
+        (await FanOutCostAsync(etcd, receivers, rate, duration)).Latencies;
+
+    /// <summary>One sender, <paramref name="receivers"/> receivers, paced at <paramref name="rate"/>: latencies (ms) and the
+    /// CPU each process spent per message over the run (µs; the receivers' median), idle costs included.</summary>
+    public static async Task<(List<double> Latencies, double SenderUs, double ReceiverUs)> FanOutCostAsync(EtcdProcess etcd, int receivers, int rate, TimeSpan duration)
     {
         var group = NewGroup("fan");
         var peers = await StartGroupAsync(etcd, group, Enumerable.Range(0, receivers + 1).Select(i => $"f{i}"));
         try
         {
-            return await PacedLatencyAsync(peers, group, rate, duration, senders: 1);
+            var before = peers.Select(p => CpuMs(p.Pid)).ToList();
+            var latencies = await PacedLatencyAsync(peers, group, rate, duration, senders: 1);
+            var messages = Math.Max(1, latencies.Count / receivers);
+            var spent = peers.Select((p, i) => (CpuMs(p.Pid) - before[i]) * 1000 / messages).ToList();
+            return (latencies, spent[0], Stats.Median(spent.Skip(1).ToList()));
         }
         finally
         {
