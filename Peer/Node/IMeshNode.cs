@@ -26,10 +26,6 @@ public interface IMeshNode : IFramePublisher, IDisposable
 
     /// <summary>Makes the node follow exactly these members.</summary>
     void SetLinks(IReadOnlyCollection<LinkSpec> links);
-
-    /// <summary>Reports link news that waited (drops, reconnection attempts) through the callbacks; on the loop, at each
-    /// of the session's ticks.</summary>
-    void CheckLinks();
 }
 
 /// <summary>What a node reports, on its loop: a frame (member peer id, group, payload), a link that works, a link in

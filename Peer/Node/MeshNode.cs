@@ -186,6 +186,19 @@ public sealed partial class MeshNode : IMeshNode
             }
 
             created.Socket.ReceiveReady += (_, e) => OnMemberFrames(created, e.Socket);
+            created.Monitor.Disconnected += (_, _) =>
+            {
+                created.Dialer.OnDropped(Environment.TickCount64);
+                _redialTimer.Enable = true;
+                _onLinkTrouble(created.Spec.PeerId, false);
+            };
+            created.Monitor.ConnectRetried += (_, _) =>
+            {
+                created.Dialer.OnRetried(Environment.TickCount64);
+                _onLinkTrouble(created.Spec.PeerId, true);
+            };
+            // On the poller, not StartAsync: a monitor task would hold a thread-pool thread for its whole life.
+            created.Monitor.AttachToPoller(_poller);
             _poller.Add(created.Socket);
             _links[spec.PeerId] = created;
             _redialTimer.Enable = true;
@@ -221,36 +234,9 @@ public sealed partial class MeshNode : IMeshNode
         _redialTimer.Enable = _links.Values.Any(l => !l.Dialer.Up);
     }
 
-    /// <summary>Reports what happened to links since the last check: drops (a heartbeat went unanswered, the connection
-    /// closed) and reconnection attempts. On the loop; the session calls it at each of its ticks.</summary>
-    public void CheckLinks()
-    {
-        var news = new List<(SubscriberLink Link, SocketEvents Event)>();
-        foreach (var link in _links.Values)
-        {
-            news.AddRange(link.TakeEvents().Select(e => (link, e)));
-        }
-
-        // Reported once all are read: what a report sets off may change the links.
-        var now = Environment.TickCount64;
-        foreach (var (link, e) in news)
-        {
-            if (e.HasFlag(SocketEvents.Disconnected))
-            {
-                link.Dialer.OnDropped(now);
-                _redialTimer.Enable = true;
-                _onLinkTrouble(link.Spec.PeerId, false);
-            }
-            else if (e.HasFlag(SocketEvents.ConnectRetried))
-            {
-                link.Dialer.OnRetried(now);
-                _onLinkTrouble(link.Spec.PeerId, true);
-            }
-        }
-    }
-
     private void Drop(SubscriberLink link)
     {
+        link.Monitor.DetachFromPoller();
         _poller.Remove(link.Socket);
         _links.Remove(link.Spec.PeerId);
         link.Dispose();
@@ -334,6 +320,11 @@ public sealed partial class MeshNode : IMeshNode
 
         foreach (var link in _links.Values)
         {
+            if (_started)
+            {
+                link.Monitor.DetachFromPoller();
+            }
+
             link.Dispose();
         }
 

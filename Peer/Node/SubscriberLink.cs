@@ -1,4 +1,5 @@
 using NetMQ;
+using NetMQ.Monitoring;
 using NetMQ.Sockets;
 using Mesh.Peer.Protocol;
 
@@ -8,12 +9,14 @@ namespace Mesh.Peer.Node;
 internal sealed class SubscriberLink : IDisposable
 {
     /// <summary>A heartbeat (a ZMTP ping) leaves every this long, whatever the traffic: each costs both ends a few
-    /// thread wake-ups, so it is the largest part of what an idle link costs.</summary>
-    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
+    /// thread wake-ups, the largest part of what an idle link costs. Pings every 5 s (noticing a silent link in 5-10 s)
+    /// took an idle peer from 12,400 to 4,800 context switches a minute, but a network blip of 5 s then went unnoticed
+    /// and a cut-off host was seen leaving (its lease) rather than cut off: docs/performance.md.</summary>
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>A silent link is declared dead after this long without an answer to its heartbeat: a member that froze
     /// or was cut off is noticed within <see cref="HeartbeatInterval"/> plus this.</summary>
-    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(3);
 
     private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
 
@@ -36,14 +39,8 @@ internal sealed class SubscriberLink : IDisposable
         Socket.Options.HeartbeatInterval = HeartbeatInterval;
         Socket.Options.HeartbeatTimeout = HeartbeatTimeout;
         // The member's end drops the connection when no ping came for this long.
-        Socket.Options.HeartbeatTtl = HeartbeatInterval + HeartbeatTimeout;
-        // The socket's drops and retries, read when the node checks its links (not polled at every wake-up of the loop:
-        // with a monitor socket per link in the poller, each wake-up cost two polls per link more).
-        var monitor = $"inproc://mesh-link-{Guid.NewGuid():N}";
-        Socket.Monitor(monitor, SocketEvents.Disconnected | SocketEvents.ConnectRetried);
-        _events = new PairSocket();
-        _events.Options.Linger = TimeSpan.Zero;
-        _events.Connect(monitor);
+        Socket.Options.HeartbeatTtl = HeartbeatTimeout;
+        Monitor = new NetMQMonitor(Socket, $"inproc://mesh-link-{Guid.NewGuid():N}", SocketEvents.Disconnected | SocketEvents.ConnectRetried);
         // Group topics first, the hello topic last: subscriptions reach the publisher in order, so when its hello
         // answers the last one, the group subscriptions are already in place.
         try
@@ -82,23 +79,8 @@ internal sealed class SubscriberLink : IDisposable
 
     public SubscriberSocket Socket { get; }
 
-    private readonly PairSocket _events;
-
-    /// <summary>The link's disconnections and reconnection attempts since the last call, in order.</summary>
-    public List<SocketEvents> TakeEvents()
-    {
-        var taken = new List<SocketEvents>();
-        // Each event is one frame: [event i32 LE][address length u8][address][value kind u8][value].
-        while (_events.TryReceiveFrameBytes(out var frame))
-        {
-            if (frame.Length >= 4)
-            {
-                taken.Add((SocketEvents)System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(frame));
-            }
-        }
-
-        return taken;
-    }
+    /// <summary>Reports the link's disconnections and reconnection attempts; runs on the node's poller.</summary>
+    public NetMQMonitor Monitor { get; }
 
     public bool SameTarget(LinkSpec other) =>
         other.Endpoint == Spec.Endpoint && other.ServerKey.AsSpan().SequenceEqual(Spec.ServerKey);
@@ -126,7 +108,7 @@ internal sealed class SubscriberLink : IDisposable
 
     public void Dispose()
     {
-        _events.Dispose();
+        Monitor.Dispose();
         Socket.Dispose();
     }
 }

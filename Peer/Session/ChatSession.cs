@@ -113,7 +113,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         parts.Sweeps = new HistorySweeps(core, parts, _history, _home, _node);
         parts.Lines = new LineHandler(core, parts, () => _lineRoom.Release());
         parts.Watches = new WatchStarter(core, ports.Watches);
-        _dispatch = new SessionDispatch(core, parts, _node, _rejections, retention, () => _etcd.Describe);
+        _dispatch = new SessionDispatch(core, parts, _rejections, retention, () => _etcd.Describe);
         _loop.Attach(_dispatch, _stop.Token);
 
         _registration.StateChanged += state => _loop.Post(new SessionInput.Registration(state));

@@ -1,10 +1,9 @@
 using Mesh.Coordinator.Registry;
-using Mesh.Peer.Node;
 
 namespace Mesh.Peer.Session;
 
 /// <summary>Which part of the session takes each input, and what every tick does. Session loop only.</summary>
-internal sealed class SessionDispatch(SessionCore core, SessionParts parts, IMeshNode node, RejectionTally rejections, RetentionKeeper retention,
+internal sealed class SessionDispatch(SessionCore core, SessionParts parts, RejectionTally rejections, RetentionKeeper retention,
     Func<string> describeEtcd) : ISessionHandler
 {
     /// <summary>A tick comes every this long while the session has something to do.</summary>
@@ -190,8 +189,6 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, IMes
 
     private void OnTick()
     {
-        // First, before this tick reads the links: drops and retries since the last tick are handled as they come.
-        node.CheckLinks();
         parts.Links.WriteLinksIfChanged();
         parts.Sweeps.FlushCopy();
         parts.Sweeps.SweepWhereDue();

@@ -77,6 +77,35 @@ public sealed class SessionHarnessTests
     }
 
     [Test]
+    public async Task An_idle_member_beats_a_few_times_a_minute_and_a_message_lost_after_a_quiet_spell_is_still_found_within_seconds()
+    {
+        var group = NewGroup("quiet");
+        var (amy, bo) = await PairAsync(group);
+        var beats = 0;
+        _harness.Mesh.Drop = (from, _, _, frame) =>
+        {
+            if (from == amy.PeerId && Mesh.Peer.Protocol.MemberBeat.IsBeat(frame))
+            {
+                Interlocked.Increment(ref beats);
+            }
+
+            return false;
+        };
+        var quietFrom = _harness.Time.GetUtcNow();
+        await _harness.UntilAsync(() => _harness.Time.GetUtcNow() - quietFrom >= TimeSpan.FromMinutes(2), "two quiet minutes", maxSteps: 600);
+        // Once a second would be 120; backing off to one in 16 s leaves a handful.
+        Assert.That(beats, Is.InRange(4, 14), "beats of an idle member over two minutes");
+
+        // After the quiet spell, the only message is lost on the way: the beat that follows names it, within seconds.
+        _harness.Mesh.Drop = (from, _, _, frame) => from == amy.PeerId && !Mesh.Peer.Protocol.MemberBeat.IsBeat(frame);
+        var sentAt = _harness.Time.GetUtcNow();
+        amy.Type("lost after a quiet spell");
+        await _harness.UntilAsync(() => bo.Texts(group).Contains("lost after a quiet spell"), "bo reads it from history", maxSteps: 40);
+        TestContext.Out.WriteLine($"{beats} beats in two quiet minutes; the lost message shown {(_harness.Time.GetUtcNow() - sentAt).TotalSeconds:F2} s after it was sent");
+        Assert.That(bo.Texts(group).Count(t => t == "lost after a quiet spell"), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task A_message_lost_on_its_link_is_read_from_history_after_the_senders_beat_names_it()
     {
         var group = NewGroup("sweep");

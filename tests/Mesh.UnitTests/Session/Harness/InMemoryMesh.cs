@@ -102,11 +102,6 @@ internal sealed class InMemoryNode(InMemoryMesh mesh, string peerId, LoopThread 
         mesh.Deliver(this, group, frame);
     }
 
-    /// <summary>Link news here is reported as it happens: nothing waits for a check.</summary>
-    public void CheckLinks()
-    {
-    }
-
     public void SetLinks(IReadOnlyCollection<LinkSpec> links)
     {
         IReadOnlyCollection<LinkSpec> before;
