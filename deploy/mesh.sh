@@ -24,4 +24,8 @@ if [ -z "$configured" ] && ! etcd_answers http://127.0.0.1:2379; then
   "$root/deploy/local-etcd.sh" start
 fi
 
+if [ "${1:-}" = join ] && [ -z "${DOTNET_PROCESSOR_COUNT:-}" ] && [ "${MESH_SPIN:-}" != 1 ]; then
+  # A peer's runtime waits without spinning (docs/performance.md): set here, the peer need not restart itself to get it.
+  export MESH_CORES=$(nproc) DOTNET_PROCESSOR_COUNT=1
+fi
 exec dotnet "$dll" "$@"
