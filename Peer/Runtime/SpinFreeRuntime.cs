@@ -33,9 +33,9 @@ public static class SpinFreeRuntime
             Cores = n;
             ThreadPool.GetMinThreads(out var workers, out var io);
             ThreadPool.SetMinThreads(Math.Max(workers, n), io);
-            return;
         }
 
+        // Set already (by the launcher, by this replacement, or by the user), or not wanted: nothing to replace.
         if (!OperatingSystem.IsLinux() || Environment.ProcessorCount == 1
             || Environment.GetEnvironmentVariable(ProcessorCount) is not null || Environment.GetEnvironmentVariable(KeepSpinning) == "1")
         {
@@ -52,15 +52,15 @@ public static class SpinFreeRuntime
                 return;
             }
 
-            var env = new List<string>();
+            var env = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             {
-                env.Add($"{e.Key}={e.Value}");
+                env[(string)e.Key] = (string?)e.Value ?? "";
             }
 
-            env.Add($"{ProcessorCount}=1");
-            env.Add($"{CoresVariable}={Environment.ProcessorCount}");
-            Execve(exe, [.. args, null], [.. env, null]);
+            env[ProcessorCount] = "1";
+            env[CoresVariable] = Cores.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Execve(exe, [.. args, null], [.. env.Select(e => $"{e.Key}={e.Value}"), null]);
             // Only a failure returns: the peer runs as it was started.
         }
         catch (Exception)

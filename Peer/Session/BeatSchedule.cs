@@ -17,9 +17,6 @@ internal sealed class BeatSchedule
     private int? _said;
     private bool _soon = true;
 
-    /// <summary>The interval after the last beat: what an idle peer is at, for tests and the log.</summary>
-    public TimeSpan Interval => TimeSpan.FromMilliseconds(_intervalMs);
-
     /// <summary>A beat should leave at the next tick (a link came up: the member learns what this peer sent).</summary>
     public void Soon() => _soon = true;
 
