@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -31,7 +30,15 @@ public static partial class HeadlessRunner
         var ready = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var gaveUp = false;
         var output = new SpillingOutput(Console.OpenStandardOutput(), StdoutSpill(home, log), log: log);
-        var writer = Task.Run(() => WriteEventsAsync(session, output, groups[0], ready));
+        // Events are written on the session's loop as they come, and stdout's own thread writes them: one wake-up a
+        // batch, no thread in between.
+        session.SendEventsTo(new JsonLinesSink(output, e =>
+        {
+            if (e is ReadyEvent r && r.Group == groups[0])
+            {
+                ready.TrySetResult(true);
+            }
+        }));
         var reader = new Thread(() => gaveUp = !ReadLines(session, groups[0], ready.Task, admitWait ?? DefaultAdmitWait)) { IsBackground = true, Name = "stdin" };
         reader.Start();
         int code;
@@ -41,8 +48,18 @@ public static partial class HeadlessRunner
         }
         finally
         {
-            await session.DisposeAsync();
-            await writer;
+            try
+            {
+                await session.DisposeAsync();
+            }
+            finally
+            {
+                // The session ended (it could not join, or it left): nothing waits for input any more.
+                ready.TrySetResult(false);
+            }
+
+            // The peer exits once stdout has taken everything, and a stdout that failed fails the run.
+            await output.Completion;
         }
 
         return gaveUp && code == 0 ? 1 : code;
@@ -99,67 +116,6 @@ public static partial class HeadlessRunner
         }
 
         return new SpillFile(Path.Combine(directory, $"stdout-{Environment.ProcessId}.jsonl"));
-    }
-
-    private static async Task WriteEventsAsync(ChatSession session, SpillingOutput output, string firstGroup, TaskCompletionSource<bool> ready)
-    {
-        try
-        {
-            await WriteEventsAsync(session, output, e =>
-            {
-                if (e is ReadyEvent r && r.Group == firstGroup)
-                {
-                    ready.TrySetResult(true);
-                }
-            });
-        }
-        finally
-        {
-            // The session ended (it could not join, or it left): nothing waits for input any more.
-            ready.TrySetResult(false);
-        }
-    }
-
-    /// <summary>Takes the session's events as they come, whatever stdout's reader does, and hands them to the output
-    /// as JSON lines; ends once the session's events end and the output has written them all.</summary>
-    private static async Task WriteEventsAsync(ChatSession session, SpillingOutput output, Action<MeshEvent> seen)
-    {
-        try
-        {
-            var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-            var events = session.Events;
-            while (await events.WaitToReadAsync())
-            {
-                // Everything that is ready goes as one piece, which the output writes with one syscall: a burst of
-                // messages is one write and one flush, not one per message.
-                while (events.TryRead(out var e))
-                {
-                    seen(e);
-                    if (!EventJson.IsWritten(e))
-                    {
-                        continue;
-                    }
-
-                    EventJson.Write(buffer, e);
-                    buffer.Write("\n"u8);
-                    if (buffer.WrittenCount > 60 * 1024)
-                    {
-                        output.Add(buffer.WrittenSpan);
-                        buffer.ResetWrittenCount();
-                    }
-                }
-
-                output.Add(buffer.WrittenSpan);
-                buffer.ResetWrittenCount();
-            }
-        }
-        finally
-        {
-            output.Complete();
-        }
-
-        // As before: the peer exits once stdout has taken everything, and a stdout that failed fails the run.
-        await output.Completion;
     }
 
     [LoggerMessage(EventId = 606, Level = LogLevel.Warning, Message = "cannot remove what an earlier run left in {Directory} ({Reason})")]

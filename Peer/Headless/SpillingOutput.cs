@@ -17,7 +17,10 @@ namespace Mesh.Peer.Headless;
 /// flushes the sink once when the queue runs empty: one flush per burst. A sink that fails (an error other than a
 /// closed pipe, which stdout ignores) ends the output: what waits is dropped, what comes later too, and
 /// <see cref="Completion"/> carries the error.</para>
-/// <para>One caller adds at a time. <see cref="Add"/> may write to the disk: never call it on the session's loop.</para>
+/// <para>One caller adds at a time, and <see cref="Add"/> never touches the disk: the session's loop calls it. Bytes bound
+/// for the spill file go there from a second thread (<c>mesh-spill</c>), which runs only while anything is on its way to
+/// the file or waits in it, and ends once the spill has drained: a reader that keeps up costs one thread, one wake-up a
+/// burst.</para>
 /// </remarks>
 public sealed partial class SpillingOutput : IAsyncDisposable
 {
@@ -47,6 +50,15 @@ public sealed partial class SpillingOutput : IAsyncDisposable
     private long _spilled;
     private long _spilledThisTime;
     private bool _spillFailing;
+
+    /// <summary>Bytes added while anything was on its way to the spill file or waited in it, in order: the spill thread
+    /// appends them to the file.</summary>
+    private readonly Queue<byte[]> _toSpill = new();
+    private long _toSpillBytes;
+
+    /// <summary>The spill thread is appending a batch it took from <see cref="_toSpill"/> (the file must stay).</summary>
+    private bool _spillWriting;
+    private bool _spillThreadRunning;
     private bool _completed;
     private Exception? _failed;
 
@@ -93,6 +105,19 @@ public sealed partial class SpillingOutput : IAsyncDisposable
         }
     }
 
+    /// <summary>Bytes on their way to the spill file: added, not yet appended by the spill thread (which appends at the
+    /// disk's pace, far faster than events come).</summary>
+    public long WaitingToSpill
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _toSpillBytes;
+            }
+        }
+    }
+
     /// <summary>Bytes waiting in the spill file now.</summary>
     public long Spilled
     {
@@ -106,7 +131,7 @@ public sealed partial class SpillingOutput : IAsyncDisposable
     }
 
     /// <summary>Queues a copy of <paramref name="bytes"/> after everything added before; returns without waiting for the
-    /// sink (it may append to the spill file).</summary>
+    /// sink or the disk.</summary>
     public void Add(ReadOnlySpan<byte> bytes)
     {
         if (bytes.IsEmpty)
@@ -122,16 +147,30 @@ public sealed partial class SpillingOutput : IAsyncDisposable
                 return;
             }
 
-            if ((_spilled == 0 && _held + bytes.Length <= _memoryBound) || !TrySpill(bytes))
+            if (!Spilling && _held + bytes.Length <= _memoryBound)
             {
                 Enqueue(new Segment(bytes.ToArray()));
                 _held += bytes.Length;
                 _peakHeld = Math.Max(_peakHeld, _held);
+                Monitor.PulseAll(_gate);
+                return;
             }
 
-            Monitor.Pulse(_gate);
+            // Past the bound, or behind what is on its way to the file already: the spill thread takes it, in order.
+            _toSpill.Enqueue(bytes.ToArray());
+            _toSpillBytes += bytes.Length;
+            if (!_spillThreadRunning)
+            {
+                _spillThreadRunning = true;
+                new Thread(RunSpill) { Name = "mesh-spill", IsBackground = true }.Start();
+            }
+
+            Monitor.PulseAll(_gate);
         }
     }
+
+    /// <summary>Something is on its way to the spill file or waits in it: what comes next goes after it. Under the gate.</summary>
+    private bool Spilling => _spilled > 0 || _toSpill.Count > 0 || _spillWriting;
 
     /// <summary>No more bytes come: the thread writes what waits, removes the spill file and ends.</summary>
     public void Complete()
@@ -139,7 +178,7 @@ public sealed partial class SpillingOutput : IAsyncDisposable
         lock (_gate)
         {
             _completed = true;
-            Monitor.Pulse(_gate);
+            Monitor.PulseAll(_gate);
         }
     }
 
@@ -149,23 +188,98 @@ public sealed partial class SpillingOutput : IAsyncDisposable
         await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    /// <summary>Appends to the spill file; false when it cannot be written (said once until it can again).</summary>
-    private bool TrySpill(ReadOnlySpan<byte> bytes)
+    /// <summary>The spill thread: appends what waits for the file, in order, and queues each appended stretch for the
+    /// sink (or, when the file cannot be written, the bytes themselves, in their place: kept in memory rather than lost).
+    /// Ends once nothing is on its way to the file nor waits in it.</summary>
+    private void RunSpill()
     {
-        var offset = _spill.Length;
+        var batch = new List<byte[]>();
+        var appended = new List<(byte[] Bytes, long Offset, Exception? Failure)>();
         try
         {
-            _spill.Append(bytes);
+            while (true)
+            {
+                lock (_gate)
+                {
+                    while (_toSpill.Count == 0)
+                    {
+                        if (_spilled == 0 || _failed is not null)
+                        {
+                            if (_failed is not null)
+                            {
+                                // The sink failed while a batch was being appended: the file goes now.
+                                RemoveSpill();
+                            }
+
+                            _spillThreadRunning = false;
+                            Monitor.PulseAll(_gate);
+                            return;
+                        }
+
+                        Monitor.Wait(_gate);
+                    }
+
+                    batch.Clear();
+                    while (batch.Count < 256 && _toSpill.TryDequeue(out var bytes))
+                    {
+                        batch.Add(bytes);
+                    }
+
+                    _spillWriting = true;
+                }
+
+                // Outside the gate: the giver and the sink go on while the disk works.
+                appended.Clear();
+                foreach (var bytes in batch)
+                {
+                    var offset = _spill.Length;
+                    try
+                    {
+                        _spill.Append(bytes);
+                        appended.Add((bytes, offset, null));
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        appended.Add((bytes, offset, e));
+                    }
+                }
+
+                lock (_gate)
+                {
+                    _spillWriting = false;
+                    // A sink that failed meanwhile dropped everything, this batch included (its count too).
+                    foreach (var (bytes, offset, failure) in _failed is null ? appended : [])
+                    {
+                        _toSpillBytes -= bytes.Length;
+                        QueueAppended(bytes, offset, failure);
+                    }
+
+                    Monitor.PulseAll(_gate);
+                }
+            }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
+        {
+            // Not expected (the disk's errors are handled above): the output cannot keep its order any more.
+            Fail(e);
+        }
+    }
+
+    /// <summary>Queues what the spill thread appended (a stretch of the file) or could not (its bytes). Under the gate.</summary>
+    private void QueueAppended(byte[] bytes, long offset, Exception? failure)
+    {
+        if (failure is not null)
         {
             if (!_spillFailing)
             {
                 _spillFailing = true;
-                SpillFailed(_log, _spill.Path, e.Message);
+                SpillFailed(_log, _spill.Path, failure.Message);
             }
 
-            return false;
+            Enqueue(new Segment(bytes));
+            _held += bytes.Length;
+            _peakHeld = Math.Max(_peakHeld, _held);
+            return;
         }
 
         _spillFailing = false;
@@ -185,8 +299,6 @@ public sealed partial class SpillingOutput : IAsyncDisposable
         {
             Enqueue(new Segment(offset, bytes.Length));
         }
-
-        return true;
     }
 
     private void Enqueue(Segment segment)
@@ -240,6 +352,7 @@ public sealed partial class SpillingOutput : IAsyncDisposable
             lock (_gate)
             {
                 RemoveSpill();
+                Monitor.PulseAll(_gate);
             }
 
             _completion.TrySetResult();
@@ -282,7 +395,7 @@ public sealed partial class SpillingOutput : IAsyncDisposable
         {
             while (_queue.Count == 0)
             {
-                if (_completed)
+                if (_completed && _toSpill.Count == 0 && !_spillWriting)
                 {
                     return false;
                 }
@@ -315,11 +428,13 @@ public sealed partial class SpillingOutput : IAsyncDisposable
                 Dequeue();
             }
 
-            if (_spilled == 0)
+            if (_spilled == 0 && _toSpill.Count == 0 && !_spillWriting)
             {
+                // Nothing waits in the file nor is on its way: it goes, and the spill thread ends.
                 RemoveSpill();
                 SpillDrained(_log, _spilledThisTime);
                 _spilledThisTime = 0;
+                Monitor.PulseAll(_gate);
             }
         }
     }
@@ -340,8 +455,14 @@ public sealed partial class SpillingOutput : IAsyncDisposable
             _failed = e;
             _queue.Clear();
             _tail = null;
-            (_held, _spilled) = (0, 0);
-            RemoveSpill();
+            _toSpill.Clear();
+            (_held, _spilled, _toSpillBytes) = (0, 0, 0);
+            if (!_spillWriting)
+            {
+                RemoveSpill();
+            }
+
+            Monitor.PulseAll(_gate);
         }
 
         SinkFailed(_log, e.GetType().Name, e.Message);

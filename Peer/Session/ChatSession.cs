@@ -89,6 +89,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             (peer, group, payload) => _loop.TakeNow(new SessionInput.Frame(peer, group, payload)),
             peer => _loop.TakeNow(new SessionInput.LinkUp(peer)),
             (peer, retrying) => _loop.TakeNow(new SessionInput.LinkTrouble(peer, retrying))));
+        _core.LoopScheduler = _node.Loop;
         _rejections = new RejectionTally(_log);
         var resolver = new EndpointResolver(() => _loop.Post(new SessionInput.EndpointsResolved()));
         _registration = ports.Presence;
@@ -134,6 +135,10 @@ public sealed partial class ChatSession : IAsyncDisposable
     public ChannelReader<MeshEvent> Events => _core.Events;
 
     public string PeerId => _identity.PeerId;
+
+    /// <summary>Events go to <paramref name="sink"/>, taken on the session's loop once per batch of work, instead of
+    /// through <see cref="Events"/>: no thread wakes for them but the sink's own. Before <see cref="RunAsync"/>.</summary>
+    public void SendEventsTo(IEventSink sink) => _core.SendEventsTo(sink);
 
     /// <summary>Hands a line the user typed to the session (a message, or a /command). Waits while
     /// <see cref="MaxQueuedLines"/> lines are queued already: a script piping a huge file is slowed to the pace the

@@ -9,7 +9,7 @@ namespace Mesh.Peer.Session;
 
 /// <summary>What every part of a session shares: who this peer is, its groups, what it tells the user, the loop it
 /// posts work to, and the time. Session loop only, except <see cref="Emit"/> and <see cref="Post"/>.</summary>
-internal sealed class SessionCore(PeerIdentity identity, string name, SessionLoop loop, EpochKeyring keyring, MeshInstruments instruments,
+internal sealed partial class SessionCore(PeerIdentity identity, string name, SessionLoop loop, EpochKeyring keyring, MeshInstruments instruments,
     ILogger log, TimeProvider time, CancellationToken stopping)
 {
     private readonly Channel<MeshEvent> _events = Channel.CreateUnbounded<MeshEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
@@ -69,7 +69,52 @@ internal sealed class SessionCore(PeerIdentity identity, string name, SessionLoo
     /// <summary>Everything the user should see, in order.</summary>
     public ChannelReader<MeshEvent> Events => _events.Reader;
 
-    public void Emit(MeshEvent e) => _events.Writer.TryWrite(e);
+    /// <summary>Hands <paramref name="e"/> to the user, from any thread: to the events' reader, or, when a sink takes
+    /// them, to the sink at the end of the loop's current batch of work.</summary>
+    public void Emit(MeshEvent e)
+    {
+        _events.Writer.TryWrite(e);
+        if (_sink is not null && Interlocked.Exchange(ref _flushQueued, 1) == 0)
+        {
+            // Queued behind the loop's current work (never run inline): every event of a burst of frames goes in one
+            // flush. Tasks queued before the loop runs wait for it.
+            new Task(FlushEvents).Start(LoopScheduler);
+        }
+    }
+
+    private IEventSink? _sink;
+    private int _flushQueued;
+
+    /// <summary>The loop as a scheduler: where the events' flush runs.</summary>
+    public TaskScheduler LoopScheduler { get; set; } = TaskScheduler.Default;
+
+    /// <summary>From now on the session's events go to <paramref name="sink"/>, taken on the loop; <see cref="Events"/>
+    /// is then the sink's alone. Before the session runs.</summary>
+    public void SendEventsTo(IEventSink sink) => _sink = sink;
+
+    /// <summary>Loop: what was emitted so far goes to the sink, as one batch.</summary>
+    private void FlushEvents()
+    {
+        Volatile.Write(ref _flushQueued, 0);
+        try
+        {
+            var taken = false;
+            while (_events.Reader.TryRead(out var e))
+            {
+                _sink!.Take(e);
+                taken = true;
+            }
+
+            if (taken)
+            {
+                _sink!.Flush();
+            }
+        }
+        catch (Exception e)
+        {
+            LogSinkFailed(log, e);
+        }
+    }
 
     /// <summary>Hands work to the loop (from any thread).</summary>
     public void Post(SessionInput input) => loop.Post(input);
@@ -93,8 +138,27 @@ internal sealed class SessionCore(PeerIdentity identity, string name, SessionLoo
         }
     }
 
-    /// <summary>No more events.</summary>
-    public void EndEvents() => _events.Writer.TryComplete();
+    /// <summary>No more events: a sink gets what is left, then its end. Once the loop has stopped.</summary>
+    public void EndEvents()
+    {
+        if (!_events.Writer.TryComplete() || _sink is null)
+        {
+            return;
+        }
+
+        FlushEvents();
+        try
+        {
+            _sink.Complete();
+        }
+        catch (Exception e)
+        {
+            LogSinkFailed(log, e);
+        }
+    }
+
+    [LoggerMessage(EventId = 519, Level = LogLevel.Error, Message = "events could not be handed to their writer")]
+    private static partial void LogSinkFailed(ILogger log, Exception e);
 
     /// <summary>Runs an etcd write off the loop; a failure is a rate-limited warning (the next tick or ask tries again).</summary>
     public async Task Background(string what, Func<CancellationToken, Task> write)

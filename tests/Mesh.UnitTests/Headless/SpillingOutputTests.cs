@@ -60,6 +60,10 @@ public sealed class SpillingOutputTests
         Assert.That(sink.Bytes, Is.EqualTo(Joined(lines)), because);
     }
 
+    /// <summary>Waits until the spill thread has appended everything on its way to the file.</summary>
+    private static Task SettledAsync(SpillingOutput output) =>
+        Waiting.UntilAsync(() => output.WaitingToSpill == 0, Timeout, "the spill thread appended what was on its way");
+
     [Test]
     public async Task Adding_never_waits_for_a_sink_that_does_not_take_anything()
     {
@@ -70,6 +74,8 @@ public sealed class SpillingOutputTests
         // A million bytes against a bound of 64 KiB while the sink's first write is stuck: every add returns.
         await Task.Run(() => lines.ForEach(l => output.Add(l))).WaitAsync(Timeout);
         Assert.That(sink.Writes, Is.Zero, "the sink took nothing");
+        Assert.That(output.HeldInMemory + output.WaitingToSpill + output.Spilled, Is.EqualTo(lines.Sum(l => l.Length)));
+        await SettledAsync(output);
         Assert.That(output.HeldInMemory + output.Spilled, Is.EqualTo(lines.Sum(l => l.Length)));
     }
 
@@ -80,6 +86,7 @@ public sealed class SpillingOutputTests
         var output = NewOutput(sink);
         var lines = Lines(10_000);
         lines.ForEach(l => output.Add(l));
+        await SettledAsync(output);
         Assert.That(File.Exists(SpillPath), Is.True, "beyond the bound, the spill file took the rest");
         Assert.That(output.HeldInMemory, Is.LessThanOrEqualTo(Bound));
         Assert.That(output.Spilled, Is.EqualTo(lines.Sum(l => l.Length) - output.HeldInMemory), "what memory does not hold waits on disk");
@@ -96,6 +103,7 @@ public sealed class SpillingOutputTests
         var lines = Lines(2_000);
         Assert.That(lines.All(l => l.Length == LineBytes));
         lines.ForEach(l => output.Add(l));
+        await SettledAsync(output);
         var inMemory = (int)(Bound / LineBytes);
         Assert.That(output.HeldInMemory, Is.EqualTo(inMemory * LineBytes));
 
@@ -106,6 +114,7 @@ public sealed class SpillingOutputTests
         var spilled = output.Spilled;
         output.Add(Lines(1, first: 2_000)[0]);
         Assert.That(output.HeldInMemory, Is.Zero, "not in memory, ahead of what waits on disk");
+        await SettledAsync(output);
         Assert.That(output.Spilled, Is.EqualTo(spilled + LineBytes));
     }
 
@@ -131,6 +140,7 @@ public sealed class SpillingOutputTests
         var output = NewOutput(sink);
         var first = Lines(3_000);
         first.ForEach(l => output.Add(l));
+        await SettledAsync(output);
         Assert.That(output.Spilled, Is.GreaterThan(0));
 
         // The sink drains slowly while more come: each write waits for the next line added.
@@ -141,7 +151,7 @@ public sealed class SpillingOutputTests
             output.Add(line);
         }
 
-        await Waiting.UntilAsync(() => output.Spilled == 0 && output.HeldInMemory == 0, Timeout, "the output drained");
+        await Waiting.UntilAsync(() => output.Spilled == 0 && output.WaitingToSpill == 0 && output.HeldInMemory == 0, Timeout, "the output drained");
         Assert.That(File.Exists(SpillPath), Is.False, "removed once drained");
 
         // A sink that keeps up: the next lines stay in memory, no file.
@@ -163,6 +173,7 @@ public sealed class SpillingOutputTests
             var lines = Lines(2_000, first: given.Count);
             lines.ForEach(l => output.Add(l));
             given.AddRange(lines);
+            await SettledAsync(output);
             Assert.That(output.Spilled, Is.GreaterThan(0), $"round {round}: spilled");
 
             // Open while more comes: the spill drains, the file goes, memory takes over.
@@ -170,7 +181,7 @@ public sealed class SpillingOutputTests
             var more = Lines(500, first: given.Count);
             more.ForEach(l => output.Add(l));
             given.AddRange(more);
-            await Waiting.UntilAsync(() => output.Spilled == 0 && output.HeldInMemory == 0, Timeout, $"round {round}: drained");
+            await Waiting.UntilAsync(() => output.Spilled == 0 && output.WaitingToSpill == 0 && output.HeldInMemory == 0, Timeout, $"round {round}: drained");
             Assert.That(File.Exists(SpillPath), Is.False, $"round {round}: removed once drained");
             sink.Shut();
         }
@@ -219,11 +230,12 @@ public sealed class SpillingOutputTests
     }
 
     [Test]
-    public void The_spill_file_is_readable_by_its_owner_only()
+    public async Task The_spill_file_is_readable_by_its_owner_only()
     {
         var sink = new GatedSink();
         var output = NewOutput(sink);
         Lines(2_000).ForEach(l => output.Add(l));
+        await SettledAsync(output);
         Assert.That(File.GetUnixFileMode(SpillPath), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
         Assert.That(File.GetUnixFileMode(Path.GetDirectoryName(SpillPath)!),
             Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
@@ -237,6 +249,7 @@ public sealed class SpillingOutputTests
         var lines = Lines(2_000);
         lines.ForEach(l => output.Add(l));
         output.Complete();
+        await SettledAsync(output);
         Assert.That(output.Completion.IsCompleted, Is.False, "the sink has not taken it yet");
         Assert.That(File.Exists(SpillPath), Is.True);
 
@@ -268,6 +281,7 @@ public sealed class SpillingOutputTests
         var output = NewOutput(sink);
         var lines = Lines(2_000);
         lines.ForEach(l => output.Add(l));
+        await SettledAsync(output);
         Assert.That(output.HeldInMemory, Is.GreaterThan(Bound), "past the bound rather than lost");
 
         await DrainedAsync(output, sink, lines);
@@ -282,8 +296,10 @@ public sealed class SpillingOutputTests
         sink.Open();
         var failure = Assert.ThrowsAsync<IOException>(() => output.Completion.WaitAsync(Timeout));
         Assert.That(failure!.Message, Is.EqualTo("disk gone"));
-        Assert.That(File.Exists(SpillPath), Is.False);
+        // The spill thread may be appending as the sink fails: it removes the file once done.
+        await Waiting.UntilAsync(() => !File.Exists(SpillPath), Timeout, "the spill file removed");
         Assert.That(output.HeldInMemory, Is.Zero);
+        Assert.That(output.WaitingToSpill, Is.Zero);
 
         // What comes later is dropped, not held.
         Lines(2_000).ForEach(l => output.Add(l));
