@@ -55,9 +55,12 @@ internal static class HistoryCommand
             // In key order and each entry once, however often etcd compacts meanwhile: a read that meets a compaction
             // goes on where it was, at a later revision (what is written during the read behind that place is left
             // for the next run, as anything written after it).
+            // Keys in key order; a key holding a burst is named for its last message, so the messages are printed once
+            // all are read, in their own order (each once: a message put back alone beside its burst is one message).
+            var names = new HashSet<string>(StringComparer.Ordinal);
             await store.ReadInKeyOrderAsync(name, page =>
             {
-                foreach (var entry in page)
+                foreach (var entry in page.SelectMany(key => HistoryKey.TryExpand(key) ?? [new HistoryEntry(key.Group, key.Name, [])]))
                 {
                     var parsed = EnvelopeCodec.TryParse(entry.Value);
                     var e = parsed is null || parsed.Version < EnvelopeCodec.KeyEpochVersion || parsed.Group != name
@@ -71,11 +74,7 @@ internal static class HistoryCommand
                         continue;
                     }
 
-                    if (keepsAll)
-                    {
-                        Print(stdout, e, json);
-                    }
-                    else
+                    if (names.Add(entry.Name))
                     {
                         opened.Add(e);
                     }
@@ -84,10 +83,17 @@ internal static class HistoryCommand
                 return ValueTask.CompletedTask;
             }, ct);
 
-            if (!keepsAll)
+            opened.Sort((a, b) => string.CompareOrdinal(a.HistoryName, b.HistoryName));
+            if (keepsAll)
+            {
+                foreach (var e in opened)
+                {
+                    Print(stdout, e, json);
+                }
+            }
+            else
             {
                 // What the group's retention keeps, as every member shows it: counted over the messages that open.
-                opened.Sort((a, b) => string.CompareOrdinal(a.HistoryName, b.HistoryName));
                 var window = new RetentionWindow(log.Retention);
                 var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 foreach (var e in opened)

@@ -56,7 +56,8 @@ internal sealed partial class Beats(SessionCore core, SessionParts parts, IFrame
 
     public void NoteRecovered(HistoryEntry entry)
     {
-        if (!Envelope.TryParseHistoryName(entry.Name, out var peerId, out var epoch, out var seq) || peerId != core.PeerId)
+        if (!HistoryKey.TryParse(entry.Name, out var peerId, out var epoch, out _, out var seq) || peerId != core.PeerId
+            || HistoryKey.TryExpand(entry) is not { } messages)
         {
             return;
         }
@@ -66,7 +67,8 @@ internal sealed partial class Beats(SessionCore core, SessionParts parts, IFrame
             _recovered[entry.Group] = frames = [];
         }
 
-        frames.Add(entry.Value);
+        // Republished message by message, packed again: a burst key's value is one frame, never a part of another.
+        frames.AddRange(messages.Select(m => m.Value));
 
         if (!_recoveredTails.TryGetValue(entry.Group, out var tails))
         {

@@ -71,9 +71,12 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
 
         // One order for every view: whatever was read when, it is shown by key (each message's order stamp).
         var merged = HistoryCatchUp.Merge(copy.Entries, fetched);
+        // Keys hold one message or a burst of one sender's: what is shown and counted is messages.
+        var messages = HistoryKey.ExpandAll(merged, out var malformed);
         // Compared over what the policy keeps (members delete the rest, each at its own time): from the age bound, or
-        // from the oldest of the newest entries a count keeps, whichever is later.
-        var countFrom = RetentionWindow.Later(ageBound, policy.MaxCount is { } keep && merged.Count >= keep ? merged[^(int)keep].Name : null);
+        // from the oldest of the newest messages a count keeps, whichever is later. Keys are counted from there on, here
+        // and in etcd: a key is named for its last message, so it counts exactly when one of its messages is kept.
+        var countFrom = RetentionWindow.Later(ageBound, policy.MaxCount is { } keep && messages.Count >= keep ? messages[^(int)keep].Name : null);
         var heldHere = countFrom is null ? merged.Count : merged.Count(e => string.CompareOrdinal(e.Name, countFrom) >= 0);
         if (plan.Kind == CatchUpKind.ReadSince && await history.CountAsync(group, revision, ct, countFrom) is { } inEtcd && inEtcd != heldHere)
         {
@@ -84,9 +87,11 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
             fetched.Clear();
             revision = await history.ReadAsync(group, Fetch, ct);
             merged = HistoryCatchUp.Merge(copy.Entries, fetched);
+            messages = HistoryKey.ExpandAll(merged, out malformed);
         }
 
-        var bound = await ShowHistoryAsync(state, merged, ct);
+        parts.Receiver.RejectStored(state, malformed);
+        var bound = await ShowHistoryAsync(state, messages, ct);
 
         if (plan.Kind == CatchUpKind.Reconcile)
         {
@@ -115,7 +120,7 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
         return revision;
     }
 
-    /// <summary>Opens stored entries (in key order) and shows, in that order, what the group's retention keeps of
+    /// <summary>Opens stored messages (in name order) and shows, in that order, what the group's retention keeps of
     /// them; returns where the kept history begins (null: all of it).</summary>
     private async Task<string?> ShowHistoryAsync(GroupState state, IReadOnlyList<HistoryEntry> entries, CancellationToken ct)
     {
@@ -160,12 +165,15 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
         return bound;
     }
 
-    /// <summary>The stored entries that are messages the group's log says their senders could seal, under their own
-    /// names (opened off the loop).</summary>
-    private async Task<List<HistoryEntry>> SealedByMembersAsync(GroupState state, List<HistoryEntry> entries, CancellationToken ct)
+    /// <summary>The stored keys whose every message is one the group's log says its sender could seal, under its own
+    /// name (opened off the loop).</summary>
+    private async Task<List<HistoryEntry>> SealedByMembersAsync(GroupState state, List<HistoryEntry> keys, CancellationToken ct)
     {
-        var opened = await HistoryOpener.OpenAsync(state.Name, state.Log, core.Keyring.Of(state.Name), core.PeerId, entries, ct);
-        return entries.Where((_, i) => opened[i].Envelope is not null).ToList();
+        var expanded = keys.Select(HistoryKey.TryExpand).ToList();
+        var messages = expanded.Where(m => m is not null).SelectMany(m => m!).ToList();
+        var opened = await HistoryOpener.OpenAsync(state.Name, state.Log, core.Keyring.Of(state.Name), core.PeerId, messages, ct);
+        var sealedByMembers = new HashSet<HistoryEntry>(messages.Where((_, i) => opened[i].Envelope is not null), ReferenceEqualityComparer.Instance);
+        return keys.Where((_, i) => expanded[i] is { } held && held.All(sealedByMembers.Contains)).ToList();
     }
 
     /// <summary>Writes back, in the background and until it lands, history that this home holds and etcd lost.</summary>
@@ -178,7 +186,7 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
 
         _ = RetryUntilDone.RunAsync(async ct =>
         {
-            foreach (var batch in missing.Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
+            foreach (var batch in HistoryBatches.Of(missing))
             {
                 await history.AppendAsync(batch, ct);
             }

@@ -64,8 +64,7 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
 
         // In key order, whatever order etcd listed them in (by revision, page by page, and within one revision in no
         // stable order): a key begins with the message's order stamp, so each sender's messages come in its numbers.
-        var lacking = listed.Names.Where(name => !Envelope.TryParseHistoryName(name, out var peerId, out var epoch, out var seq)
-            || !state.Orderer.Holds(peerId, epoch, seq)).Order(StringComparer.Ordinal).ToList();
+        var lacking = listed.Names.Where(name => !HoldsAll(state, name)).Order(StringComparer.Ordinal).ToList();
         if (lacking.Count == 0)
         {
             CompleteSweep(state, sweep, listed.Revision, found: 0);
@@ -86,6 +85,26 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
         null, core.Stopping);
     }
 
+    /// <summary>Whether every message a key's name claims is held already (a name that is not a peer's: no).</summary>
+    private static bool HoldsAll(GroupState state, string name)
+    {
+        if (!HistoryKey.TryParse(name, out var peerId, out var epoch, out var first, out var last))
+        {
+            return false;
+        }
+
+        // At most BurstFrame.MaxParts numbers: the name's count is bounded when parsed.
+        for (var seq = first; seq <= last; seq++)
+        {
+            if (!state.Orderer.Holds(peerId, epoch, seq))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public void OnHistoryFetched(SessionInput.HistoryFetched fetched)
     {
         if (!core.Groups.TryGetValue(fetched.Group, out var state) || !state.Connected)
@@ -94,15 +113,12 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
         }
 
         var repaired = state.Orderer.GapsRepaired;
-        foreach (var entry in fetched.Page)
+        foreach (var envelope in fetched.Page.SelectMany(key => parts.Receiver.OpenStoredKey(state, key)))
         {
-            if (parts.Receiver.OpenStored(state, entry.Name, entry.Value) is { } envelope)
+            state.SweepFound++;
+            foreach (var ready in state.Orderer.OfferHistory(envelope))
             {
-                state.SweepFound++;
-                foreach (var ready in state.Orderer.OfferHistory(envelope))
-                {
-                    parts.Receiver.Deliver(ready, own: false);
-                }
+                parts.Receiver.Deliver(ready, own: false);
             }
         }
 

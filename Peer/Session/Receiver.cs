@@ -137,6 +137,35 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
         return null;
     }
 
+    /// <summary>Counts <paramref name="keys"/> stored keys whose name and contents disagree (an etcd writer's): each
+    /// costs itself, nothing else.</summary>
+    public void RejectStored(GroupState state, int keys)
+    {
+        for (var i = 0; i < keys; i++)
+        {
+            rejections.NoteHistory(state.Name, RejectReason.Malformed);
+            core.Instruments.FrameRejected(state.Name);
+        }
+    }
+
+    /// <summary>Opens each message of a stored key (one, or a sender's burst); a key that is not well formed is counted.</summary>
+    public IEnumerable<Envelope> OpenStoredKey(GroupState state, HistoryEntry key)
+    {
+        if (HistoryKey.TryExpand(key) is not { } messages)
+        {
+            RejectStored(state, 1);
+            yield break;
+        }
+
+        foreach (var message in messages)
+        {
+            if (OpenStored(state, message.Name, message.Value) is { } envelope)
+            {
+                yield return envelope;
+            }
+        }
+    }
+
     public Envelope? OpenStored(GroupState state, string name, byte[] value)
     {
         if (Envelope.TryParseHistoryName(name, out var peerId, out var epoch, out var seq) && state.Orderer.AlreadyDelivered(peerId, epoch, seq))
