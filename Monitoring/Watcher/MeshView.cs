@@ -468,9 +468,18 @@ public sealed class MeshView
 
     public const string OtherGroups = "(other groups)";
 
+    /// <summary>How many messages a history key's name says it holds: a sender's burst ends in <c>~</c> and its count
+    /// (2 to 256), any other key is one.</summary>
+    private static int MessagesIn(string name)
+    {
+        var mark = name.Length - 4;
+        return mark > 0 && name[mark] == '~' && int.TryParse(name.AsSpan(mark + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var count)
+            && count is >= 2 and <= 256 ? count : 1;
+    }
+
     private (string, double)? CountMessage(string name, long now)
     {
-        // {group}/{sentAt:D13}-{peer}-{epoch}-{seq}
+        // {group}/{order:D13}-{peer}-{epoch}-{seq}, and ~{count} for a sender's burst
         var slash = name.LastIndexOf('/');
         if (slash <= 0 || name.Length < slash + 14
             || !long.TryParse(name.AsSpan(slash + 1, 13), NumberStyles.None, CultureInfo.InvariantCulture, out var sentAt))
@@ -485,15 +494,16 @@ public sealed class MeshView
             group = OtherGroups;
         }
 
+        var messages = MessagesIn(name);
         var second = Bucket(now);
-        second.Messages[group] = second.Messages.GetValueOrDefault(group) + 1;
+        second.Messages[group] = second.Messages.GetValueOrDefault(group) + messages;
         var latency = Math.Max(0, now - sentAt);
         if (second.Latencies.Count < MaxLatencySamplesPerSecond)
         {
             second.Latencies.Add(latency);
         }
 
-        _messagesByGroup[group] = _messagesByGroup.GetValueOrDefault(group) + 1;
+        _messagesByGroup[group] = _messagesByGroup.GetValueOrDefault(group) + messages;
         return (group, latency);
     }
 

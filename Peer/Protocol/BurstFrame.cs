@@ -24,9 +24,13 @@ public static class BurstFrame
     public static bool IsBurst(ReadOnlySpan<byte> payload) => payload.Length >= 2 && payload[0] == 0x01 && payload[1] == (byte)'m';
 
     /// <summary>The frames that carry <paramref name="payloads"/>, in order.</summary>
-    public static List<byte[]> Pack(IReadOnlyList<byte[]> payloads)
+    public static List<byte[]> Pack(IReadOnlyList<byte[]> payloads) => PackRanges(payloads).ConvertAll(f => f.Frame);
+
+    /// <summary>The frames that carry <paramref name="payloads"/>, in order, each with the payloads it carries (where
+    /// they start, how many): a sender's frame is also its history key.</summary>
+    public static List<(byte[] Frame, int Start, int Count)> PackRanges(IReadOnlyList<byte[]> payloads)
     {
-        var frames = new List<byte[]>();
+        var frames = new List<(byte[] Frame, int Start, int Count)>();
         var start = 0;
         while (start < payloads.Count)
         {
@@ -40,7 +44,7 @@ public static class BurstFrame
 
             if (end - start <= 1)
             {
-                frames.Add(payloads[start]);
+                frames.Add((payloads[start], start, 1));
                 start++;
                 continue;
             }
@@ -56,7 +60,7 @@ public static class BurstFrame
                 at += 4 + payloads[i].Length;
             }
 
-            frames.Add(frame);
+            frames.Add((frame, start, end - start));
             start = end;
         }
 

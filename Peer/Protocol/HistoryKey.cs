@@ -23,6 +23,9 @@ public static class HistoryKey
         ? messageNames[0]
         : string.Create(CultureInfo.InvariantCulture, $"{messageNames[^1]}{CountMark}{messageNames.Count:D3}");
 
+    /// <summary>How many messages a key's name says it holds (1 for a name that is not a burst key's).</summary>
+    public static int MessageCount(string name) => TryParse(name, out _, out _, out var first, out var last) ? (int)(last - first + 1) : 1;
+
     /// <summary>Sender, run and the numbers a key's name claims (one message: first == last), without reading its value;
     /// false when the name is not one a peer makes.</summary>
     public static bool TryParse(string name, out string peerId, out long epoch, out long firstSeq, out long lastSeq)

@@ -57,7 +57,7 @@ internal sealed partial class Beats(SessionCore core, SessionParts parts, IFrame
     public void NoteRecovered(HistoryEntry entry)
     {
         if (!HistoryKey.TryParse(entry.Name, out var peerId, out var epoch, out _, out var seq) || peerId != core.PeerId
-            || HistoryKey.TryExpand(entry) is not { } messages)
+            || HistoryKey.TryExpand(entry) is null)
         {
             return;
         }
@@ -67,8 +67,8 @@ internal sealed partial class Beats(SessionCore core, SessionParts parts, IFrame
             _recovered[entry.Group] = frames = [];
         }
 
-        // Republished message by message, packed again: a burst key's value is one frame, never a part of another.
-        frames.AddRange(messages.Select(m => m.Value));
+        // Republished as written: a burst key's value is the frame its receivers copy whole, under the key's name.
+        frames.Add(entry.Value);
 
         if (!_recoveredTails.TryGetValue(entry.Group, out var tails))
         {
@@ -91,9 +91,10 @@ internal sealed partial class Beats(SessionCore core, SessionParts parts, IFrame
             return;
         }
 
-        foreach (var burst in BurstFrame.Pack(frames))
+        // One frame per key (not packed together): a receiver's copy takes each frame as the key etcd holds.
+        foreach (var frame in frames)
         {
-            node.Publish(state.Name, burst);
+            node.Publish(state.Name, frame);
         }
     }
 

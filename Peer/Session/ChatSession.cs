@@ -212,7 +212,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
         if (recovered.Entries.Count > 0)
         {
-            _core.Emit(new ErrorEvent($"writing {recovered.Entries.Count} sent messages left in the outbox by the last run to history"));
+            _core.Emit(new ErrorEvent($"writing {recovered.Entries.Sum(e => HistoryKey.MessageCount(e.Name))} sent messages left in the outbox by the last run to history"));
             foreach (var entry in recovered.Entries)
             {
                 _writer.Enqueue(entry);
@@ -349,7 +349,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             var unwritten = await _writer.FlushAndCloseAsync(TimeSpan.FromSeconds(5));
             if (unwritten > 0)
             {
-                _core.Emit(new ErrorEvent($"{unwritten} sent messages are kept in the outbox ({Path.Combine(_options.Home, "outbox")}): etcd unreachable at {_etcd.Describe}; they are written to history when this home next joins"));
+                _core.Emit(new ErrorEvent($"{unwritten} history entries of sent messages are kept in the outbox ({Path.Combine(_options.Home, "outbox")}): etcd unreachable at {_etcd.Describe}; they are written to history when this home next joins"));
             }
         }
         finally

@@ -184,6 +184,7 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
             return;
         }
 
+        var messages = missing.Sum(e => HistoryKey.MessageCount(e.Name));
         _ = RetryUntilDone.RunAsync(async ct =>
         {
             foreach (var batch in HistoryBatches.Of(missing))
@@ -191,9 +192,9 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
                 await history.AppendAsync(batch, ct);
             }
 
-            core.Post(new SessionInput.Notice($"history of '{group}': put back {missing.Count} messages from this home's copy into etcd"));
+            core.Post(new SessionInput.Notice($"history of '{group}': put back {messages} messages from this home's copy into etcd"));
         },
-        (reason, delay) => core.Post(new SessionInput.Notice($"history of '{group}': putting back {missing.Count} messages failed ({reason}); retrying every {delay.TotalSeconds:F0} s or so")),
+        (reason, delay) => core.Post(new SessionInput.Notice($"history of '{group}': putting back {messages} messages failed ({reason}); retrying every {delay.TotalSeconds:F0} s or so")),
         null, core.Stopping);
     }
 

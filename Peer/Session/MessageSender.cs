@@ -9,8 +9,9 @@ using Mesh.Peer.Protocol;
 
 namespace Mesh.Peer.Session;
 
-/// <summary>A message that left: in the outbox, published, to be shown as sent.</summary>
-internal sealed record SentMessage(GroupState State, Envelope Envelope, HistoryEntry Entry);
+/// <summary>A message that left: in the outbox, published, to be shown as sent. The last message of each history key
+/// (a frame of the burst: one message, or several under one signature) carries that key, for history and the copy.</summary>
+internal sealed record SentMessage(GroupState State, Envelope Envelope, int Bytes, HistoryEntry? Key);
 
 /// <summary>Typed lines become messages: numbered, held while the key of a new epoch is on its way, sealed in bursts
 /// (one signature each), written to the outbox, then published. Session loop only.</summary>
@@ -149,10 +150,14 @@ internal sealed class MessageSender(
             }
 
             var payloads = EnvelopeCodec.SealBurst(envelopes, key, identity, epoch, state.Log.Head);
-            var entries = new HistoryEntry[envelopes.Count];
+            // The burst leaves as one frame (or a few, if large), and each frame is one history key: one encryption per
+            // subscriber and one wake-up each on the wire, one key and one signature check in history.
+            var frames = BurstFrame.PackRanges(payloads);
+            var entries = new HistoryEntry[frames.Count];
             for (var i = 0; i < entries.Length; i++)
             {
-                entries[i] = new HistoryEntry(state.Name, envelopes[i].HistoryName, payloads[i]);
+                var (frame, start, count) = frames[i];
+                entries[i] = new HistoryEntry(state.Name, HistoryKey.Name([.. envelopes.Skip(start).Take(count).Select(e => e.HistoryName)]), frame);
             }
 
             // On disk first: once shown as sent, a message reaches history even if etcd or this process goes away.
@@ -161,7 +166,7 @@ internal sealed class MessageSender(
             {
                 if (failure is null)
                 {
-                    Publish(state, envelopes, entries, payloads);
+                    Publish(state, envelopes, frames, entries, payloads);
                 }
                 else
                 {
@@ -216,21 +221,25 @@ internal sealed class MessageSender(
 
     /// <summary>Loop: the burst is in the outbox. It leaves even if its group was left meanwhile: it reaches history
     /// from the outbox either way, and the history writer acknowledges outbox records in the order they were sent.</summary>
-    private void Publish(GroupState state, List<Envelope> envelopes, HistoryEntry[] entries, IReadOnlyList<byte[]> payloads)
+    private void Publish(GroupState state, List<Envelope> envelopes, List<(byte[] Frame, int Start, int Count)> frames, HistoryEntry[] entries,
+        IReadOnlyList<byte[]> payloads)
     {
         // Refused bursts numbered before this one can no longer be the last: their numbers stay a gap.
         _refused.Remove(state.Name);
         _published[state.Name] = Math.Max(_published.GetValueOrDefault(state.Name), envelopes[^1].Seq);
 
-        // The burst leaves as one frame (or a few, if large): one encryption per subscriber, one wake-up each.
-        foreach (var wire in BurstFrame.Pack(payloads))
+        foreach (var (frame, _, _) in frames)
         {
-            publisher.Publish(state.Name, wire);
+            publisher.Publish(state.Name, frame);
         }
 
-        for (var i = 0; i < entries.Length; i++)
+        for (var f = 0; f < frames.Count; f++)
         {
-            sent(new SentMessage(state, envelopes[i], entries[i]));
+            var (_, start, count) = frames[f];
+            for (var i = start; i < start + count; i++)
+            {
+                sent(new SentMessage(state, envelopes[i], payloads[i].Length, i == start + count - 1 ? entries[f] : null));
+            }
         }
     }
 

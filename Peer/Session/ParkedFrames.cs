@@ -9,8 +9,9 @@ internal sealed class ParkedFrames(int maxCount = ParkedFrames.DefaultMaxCount, 
     public const int DefaultMaxCount = 10_000;
     public const long DefaultMaxBytes = 32L * 1024 * 1024;
 
-    /// <summary>One parked item: <paramref name="HistoryName"/> is null for a live frame.</summary>
-    public readonly record struct Item(string? HistoryName, string PeerId, byte[] Payload);
+    /// <summary>One parked item: <paramref name="HistoryName"/> is null for a live frame; <paramref name="Copied"/> for a
+    /// live message whose frame the local copy took whole.</summary>
+    public readonly record struct Item(string? HistoryName, string PeerId, byte[] Payload, bool Copied = false);
 
     private readonly Lock _lock = new();
     private readonly Queue<Item> _items = new();
@@ -40,7 +41,7 @@ internal sealed class ParkedFrames(int maxCount = ParkedFrames.DefaultMaxCount, 
 
     /// <summary>Parks an item; returns how many older ones were dropped to make room (an item larger than the byte
     /// bound on its own is dropped itself, and counted).</summary>
-    public int Add(string? historyName, string peerId, byte[] payload)
+    public int Add(string? historyName, string peerId, byte[] payload, bool copied = false)
     {
         lock (_lock)
         {
@@ -56,7 +57,7 @@ internal sealed class ParkedFrames(int maxCount = ParkedFrames.DefaultMaxCount, 
                 dropped++;
             }
 
-            _items.Enqueue(new Item(historyName, peerId, payload));
+            _items.Enqueue(new Item(historyName, peerId, payload, copied));
             _bytes += payload.Length;
             return dropped;
         }

@@ -11,11 +11,15 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
     /// <summary>What the sender reports gone: into history (through the writer), the local copy and the view.</summary>
     public void OnSent(SentMessage message)
     {
-        var (state, envelope, entry) = message;
-        writer.Enqueue(entry);
-        parts.Sweeps.CopyLive(state.Name, entry.Name, entry.Value);
+        var (state, envelope, bytes, key) = message;
+        if (key is not null)
+        {
+            writer.Enqueue(key);
+            parts.Sweeps.CopyLive(state.Name, key.Name, key.Value);
+        }
+
         state.Orderer.MarkOwn(envelope);
-        core.Instruments.MessageSent(state.Name, entry.Value.Length);
+        core.Instruments.MessageSent(state.Name, bytes);
         Deliver(envelope, own: true);
     }
 
@@ -37,31 +41,66 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
 
         if (BurstFrame.IsBurst(frame.Payload))
         {
-            if (BurstFrame.TrySplit(frame.Payload) is not { } parts)
+            if (BurstFrame.TrySplit(frame.Payload) is not { } pieces)
             {
                 RejectFrame(frame, RejectReason.Malformed);
                 return;
             }
 
-            foreach (var part in parts)
+            var parsed = pieces.ConvertAll(piece => EnvelopeCodec.TryParse(piece));
+            // A sender's burst frame is the history key it wrote: the copy takes it whole, under the same name, so that
+            // it holds what etcd holds. Any other frame (an older sender's) is copied message by message, as written.
+            var keyName = KeyName(parsed);
+            var fresh = false;
+            for (var i = 0; i < pieces.Count; i++)
             {
-                OnEnvelopeFrame(state, frame with { Payload = part });
+                fresh |= OnEnvelopeFrame(state, frame with { Payload = pieces[i] }, parsed[i], copy: keyName is null);
+            }
+
+            if (fresh && keyName is not null)
+            {
+                parts.Sweeps.CopyLive(state.Name, keyName, frame.Payload);
             }
 
             return;
         }
 
-        OnEnvelopeFrame(state, frame);
+        OnEnvelopeFrame(state, frame, EnvelopeCodec.TryParse(frame.Payload), copy: true);
     }
 
-    private void OnEnvelopeFrame(GroupState state, SessionInput.Frame frame)
+    /// <summary>The history key a burst frame's parts make (one sender and run, consecutive numbers, one signature, in
+    /// name order), or null.</summary>
+    private static string? KeyName(List<SealedEnvelope?> parsed)
     {
-        var parsed = EnvelopeCodec.TryParse(frame.Payload);
+        if (parsed.Count < 2 || parsed.Count > BurstFrame.MaxParts || parsed[0] is not { } first)
+        {
+            return null;
+        }
+
+        var names = new List<string>(parsed.Count) { first.HistoryName };
+        for (var i = 1; i < parsed.Count; i++)
+        {
+            if (parsed[i] is not { } part || part.PeerId != first.PeerId || part.Epoch != first.Epoch || part.Seq != first.Seq + i
+                || !part.Signature.AsSpan().SequenceEqual(first.Signature) || string.CompareOrdinal(names[^1], part.HistoryName) >= 0)
+            {
+                return null;
+            }
+
+            names.Add(part.HistoryName);
+        }
+
+        return HistoryKey.Name(names);
+    }
+
+    /// <summary>Takes one envelope of a live frame; true when it was new to this peer (shown, held for an earlier one, or
+    /// parked), false for a copy of one held already or junk. <paramref name="copy"/>: the local copy takes it alone.</summary>
+    private bool OnEnvelopeFrame(GroupState state, SessionInput.Frame frame, SealedEnvelope? parsed, bool copy)
+    {
         if (parsed is not null && parsed.Group == frame.Group && parsed.PeerId == frame.PeerId
             && state.Orderer.AlreadyDelivered(parsed.PeerId, parsed.Epoch, parsed.Seq))
         {
             core.Instruments.DuplicatesDropped(state.Name, 1);
-            return;
+            return false;
         }
 
         var reason = RejectReason.Malformed;
@@ -72,13 +111,13 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
         {
             if (park)
             {
-                Park(state, null, frame.PeerId, frame.Payload);
+                Park(state, null, frame.PeerId, frame.Payload, copied: !copy);
                 TellWaitingForKey(state, parsed!);
-                return;
+                return true;
             }
 
             RejectFrame(frame, parsed is not null && (parsed.Group != frame.Group || parsed.PeerId != frame.PeerId) ? RejectReason.BadSignature : reason);
-            return;
+            return false;
         }
 
         if (gate.StaleFor is { } ended && state.StaleSendersTold.Add((envelope.PeerId, ended)))
@@ -90,7 +129,11 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
         }
 
         var duplicates = state.Orderer.Duplicates;
-        parts.Sweeps.CopyLive(state.Name, envelope.HistoryName, frame.Payload);
+        if (copy)
+        {
+            parts.Sweeps.CopyLive(state.Name, envelope.HistoryName, frame.Payload);
+        }
+
         foreach (var ready in state.Orderer.OfferLive(envelope, core.MonoMs))
         {
             Deliver(ready, own: false);
@@ -103,6 +146,7 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
         }
 
         core.Instruments.DuplicatesDropped(state.Name, state.Orderer.Duplicates - duplicates);
+        return true;
     }
 
     public void RejectFrame(SessionInput.Frame frame, RejectReason why)
@@ -220,9 +264,10 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
     }
 
     /// <summary>Keeps a frame or history entry that names an epoch key or a log state this peer does not have yet.</summary>
-    private void Park(GroupState state, string? historyName, string peerId, byte[] payload)
+    /// <param name="copied">A live message whose frame the local copy took whole already.</param>
+    private void Park(GroupState state, string? historyName, string peerId, byte[] payload, bool copied = false)
     {
-        for (var dropped = state.Parked.Add(historyName, peerId, payload); dropped > 0; dropped--)
+        for (var dropped = state.Parked.Add(historyName, peerId, payload, copied); dropped > 0; dropped--)
         {
             core.Instruments.FrameRejected(state.Name);
         }
@@ -244,9 +289,14 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
 
     public void Unpark(GroupState state)
     {
-        foreach (var (historyName, peerId, payload) in state.Parked.TakeAll())
+        foreach (var (historyName, peerId, payload, copied) in state.Parked.TakeAll())
         {
-            if (historyName is null)
+            if (historyName is null && copied)
+            {
+                // A message of a burst frame the copy holds whole: taken alone, not copied again.
+                OnEnvelopeFrame(state, new SessionInput.Frame(peerId, state.Name, payload), EnvelopeCodec.TryParse(payload), copy: false);
+            }
+            else if (historyName is null)
             {
                 OnFrame(new SessionInput.Frame(peerId, state.Name, payload));
             }

@@ -126,7 +126,7 @@ if (Runs("retention"))
 {
     var messages = quick ? 10_000 : 100_000;
     var (keepAll, kept, left) = await Scenarios.GrowthAsync(etcd, messages, messages / 10);
-    Print($"etcd database in use after a {messages:N0}-message chat (compacted): {keepAll:F1} MiB keeping everything, {kept:F1} MiB keeping the newest {messages / 10:N0} ({left:N0} keys left)");
+    Print($"etcd database in use after a {messages:N0}-message chat (compacted): {keepAll:F1} MiB keeping everything, {kept:F1} MiB keeping the newest {messages / 10:N0} ({left:N0} messages left in etcd)");
     figures.Add(new Figure($"etcd database growth over {messages:N0} messages, no retention", keepAll, "MiB", "(issue 15: measured)", null, false));
     figures.Add(new Figure($"etcd database growth over {messages:N0} messages, keeping the newest {messages / 10:N0}", kept, "MiB", "(issue 15: measured)", null, false));
     var range = quick ? 100_000 : 1_000_000;

@@ -81,7 +81,7 @@ public static class Scenarios
             }
 
             var delivered = clock.Elapsed.TotalSeconds;
-            await Waiting.UntilAsync(() => etcd.CountKeys($"/mesh/history/{group}/").Count >= messages, Long, "history");
+            await Waiting.UntilAsync(() => etcd.CountMessages($"/mesh/history/{group}/") >= messages, Long, "history");
             return (messages / delivered, messages / clock.Elapsed.TotalSeconds);
         }
         finally
@@ -100,7 +100,7 @@ public static class Scenarios
         {
             var writer = peers[0];
             await writer.SendManyAsync(Enumerable.Range(0, messages).Select(Text));
-            await Waiting.UntilAsync(() => etcd.CountKeys(MeshKeys.HistoryPrefix(group)).Count >= messages, Long, "history");
+            await Waiting.UntilAsync(() => etcd.CountMessages(MeshKeys.HistoryPrefix(group)) >= messages, Long, "history");
             var (burstKey, burstValue) = await HistoryBytesAsync(etcd, group);
 
             var single = NewGroup("bytes1");
@@ -113,7 +113,7 @@ public static class Scenarios
                 await alone[0].WaitForAsync(p => p.CountOf("message", single) > i, Long, "each message shown before the next");
             }
 
-            await Waiting.UntilAsync(() => etcd.CountKeys(MeshKeys.HistoryPrefix(single)).Count >= few, Long, "history");
+            await Waiting.UntilAsync(() => etcd.CountMessages(MeshKeys.HistoryPrefix(single)) >= few, Long, "history");
             var (singleKey, singleValue) = await HistoryBytesAsync(etcd, single);
             return (burstKey / messages, burstValue / messages, singleKey / few, singleValue / few);
         }
@@ -127,14 +127,14 @@ public static class Scenarios
     /// in a group that keeps everything and in one that keeps the newest <paramref name="keep"/> (members trimming
     /// every 2 s): bytes of the database in use after compacting to the current revision (what etcd's quota counts
     /// once it is defragmented), grown from before the chat, in MiB.</summary>
-    public static async Task<(double KeepAll, double Kept, long KeysLeft)> GrowthAsync(EtcdProcess etcd, int messages, int keep)
+    public static async Task<(double KeepAll, double Kept, long MessagesLeft)> GrowthAsync(EtcdProcess etcd, int messages, int keep)
     {
         var all = await ChatGrowthAsync(etcd, NewGroup("grow"), messages, null);
         var kept = await ChatGrowthAsync(etcd, NewGroup("keep"), messages, keep);
-        return (all.MiB, kept.MiB, kept.Keys);
+        return (all.MiB, kept.MiB, kept.Messages);
     }
 
-    private static async Task<(double MiB, long Keys)> ChatGrowthAsync(EtcdProcess etcd, string group, int messages, int? keep)
+    private static async Task<(double MiB, long Messages)> ChatGrowthAsync(EtcdProcess etcd, string group, int messages, int? keep)
     {
         using var connection = new EtcdConnection([etcd.Url]);
         var before = await InUseAfterCompactionAsync(connection);
@@ -147,14 +147,25 @@ public static class Scenarios
             await writer.SendManyAsync(Enumerable.Range(0, messages).Select(Text));
             await writer.WaitForAsync(p => p.CountOf("message", group) >= messages, Long, "every message shown");
             var prefix = MeshKeys.HistoryPrefix(group);
-            // All written (keep everything), or trimmed to what is kept once the last ones are in.
-            await Waiting.UntilAsync(() => etcd.CountKeys(prefix).Count == (keep ?? messages), TimeSpan.FromMinutes(5), "history written and trimmed");
-            return ((await InUseAfterCompactionAsync(connection) - before) / (1024.0 * 1024.0), etcd.CountKeys(prefix).Count);
+            // All written (keep everything), or trimmed to what is kept once the last ones are in: every key whose
+            // messages all lie beyond the newest `keep` goes (the key that holds the bound stays whole).
+            await Waiting.UntilAsync(() => etcd.CountMessages(prefix) is var held
+                && (keep is not { } n ? held == messages : LastSeqStored(etcd, prefix) == messages && held >= n && held < n + 64),
+                TimeSpan.FromMinutes(5), "history written and trimmed");
+            return ((await InUseAfterCompactionAsync(connection) - before) / (1024.0 * 1024.0), etcd.CountMessages(prefix));
         }
         finally
         {
             await CloseAllAsync(peers);
         }
+    }
+
+    /// <summary>The highest message number the history keys under <paramref name="prefix"/> claim (one sender).</summary>
+    private static long LastSeqStored(EtcdProcess etcd, string prefix)
+    {
+        var (code, output) = etcd.Etcdctl("get", prefix, "--prefix", "--keys-only");
+        return code != 0 ? -1 : output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(k => HistoryKey.TryParse(k[prefix.Length..], out _, out _, out _, out var last) ? last : 0).DefaultIfEmpty(0).Max();
     }
 
     private static async Task<long> InUseAfterCompactionAsync(EtcdConnection connection)
@@ -359,11 +370,16 @@ public static class Scenarios
             var store = new EtcdHistoryStore(connection);
             var epoch = EpochClock.Next(creator.Home);
             var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - messages;
-            // Sealed as the peer seals what it is given: up to `burst` messages under one signature.
+            // Sealed and stored as the peer seals and stores what it is given: up to `burst` messages under one
+            // signature, each burst's frame one history key.
             var envelopes = Enumerable.Range(1, messages).Select(i => new Envelope(group, identity.PeerId, epoch, i, "creator", start + i, Text(i)));
-            var entries = envelopes.Chunk(burst).SelectMany(b => b.Zip(EnvelopeCodec.SealBurst(b, key, identity, keyEpoch: 1, logHead: 0),
-                (envelope, payload) => new HistoryEntry(group, envelope.HistoryName, payload)));
-            foreach (var batch in entries.Chunk(EtcdHistoryStore.MaxOpsPerTransaction))
+            var entries = envelopes.Chunk(burst).SelectMany(b =>
+            {
+                var payloads = EnvelopeCodec.SealBurst(b, key, identity, keyEpoch: 1, logHead: 0);
+                return BurstFrame.PackRanges(payloads).Select(f =>
+                    new HistoryEntry(group, HistoryKey.Name([.. b.Skip(f.Start).Take(f.Count).Select(e => e.HistoryName)]), f.Frame));
+            }).ToList();
+            foreach (var batch in HistoryBatches.Of(entries))
             {
                 await store.AppendAsync(batch, CancellationToken.None);
             }

@@ -52,6 +52,10 @@ public sealed class EtcdCluster : IDisposable
     public long CountKeys(string prefix) =>
         Members.Where(m => m.Running).Select(m => m.CountKeys(prefix).Count).FirstOrDefault(c => c >= 0, -1);
 
+    /// <summary>How many messages the history keys under the prefix hold, asked of any running member.</summary>
+    public long CountMessages(string prefix) =>
+        Members.Where(m => m.Running).Select(m => m.CountMessages(prefix)).FirstOrDefault(c => c >= 0, -1);
+
     public void Dispose()
     {
         foreach (var member in Members)

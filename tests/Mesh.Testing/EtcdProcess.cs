@@ -238,6 +238,22 @@ public sealed class EtcdProcess : IDisposable
         return (count, root.GetProperty("header").GetProperty("revision").GetInt64());
     }
 
+    /// <summary>How many messages the history keys under <paramref name="prefix"/> hold, by their names (a key named
+    /// <c>…~NNN</c> holds a sender's burst of NNN, any other one message); -1 when etcdctl fails.</summary>
+    public long CountMessages(string prefix)
+    {
+        var (code, output) = Etcdctl("get", prefix, "--prefix", "--keys-only");
+        return code != 0 ? -1 : output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Sum(MessagesIn);
+    }
+
+    /// <summary>How many messages a history key's name says it holds.</summary>
+    public static int MessagesIn(string key)
+    {
+        var mark = key.Length - 4;
+        return mark > 0 && key[mark] == '~' && int.TryParse(key.AsSpan(mark + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+            && count is >= 2 and <= 256 ? count : 1;
+    }
+
     /// <summary>Saves a snapshot of the data to <paramref name="path"/> (etcdctl snapshot save).</summary>
     public void SnapshotSave(string path)
     {

@@ -24,7 +24,7 @@ public sealed class CompactionTests : EtcdFixture
             // compaction then removes the revisions those watches would resume from.
             path.Cut();
             await writer.SendManyAsync(Enumerable.Range(0, 200).Select(i => $"while away {i:D4}"));
-            await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 200, Long, "200 in history");
+            await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 200, Long, "200 in history");
             var (_, revision) = Etcd.CountKeys("/mesh/");
             Assert.That(Etcd.Etcdctl("compact", revision.ToString()).ExitCode, Is.EqualTo(0));
             path.Restore();
@@ -94,7 +94,7 @@ public sealed class CompactionTests : EtcdFixture
         await reader.WaitForAsync(p => p.Of("disconnected").Any(e => e.Str("target") == "wren"), Long, "the link to wren lost");
         var away = Enumerable.Range(0, 12_000).Select(i => $"away {i:D5}").ToList();
         await writer.SendManyAsync(away);
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 12_001, Long, "12,001 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 12_001, Long, "12,001 in history");
         var (_, revision) = Etcd.CountKeys("/mesh/");
         Assert.That(Etcd.Etcdctl("compact", revision.ToString()).ExitCode, Is.EqualTo(0));
 

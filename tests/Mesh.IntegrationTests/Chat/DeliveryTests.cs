@@ -205,7 +205,7 @@ public sealed class DeliveryTests : EtcdFixture
         readerEtcd.Restore();
     }
 
-    private long HistoryCount(string group) => Etcd.CountKeys($"/mesh/history/{group}/").Count;
+    private long HistoryCount(string group) => Etcd.CountMessages($"/mesh/history/{group}/");
 
     private static void AssertSenderOrder(IReadOnlyList<JsonElement> messages, string[] senders, int each, string who)
     {

@@ -15,7 +15,7 @@ public sealed class LocalHistoryTests : EtcdFixture
         var writer = StartPeer("writer", group);
         await writer.WaitReadyAsync(group);
         await writer.SendManyAsync(Enumerable.Range(0, 300).Select(i => $"m{i:D3}"));
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 300, Long, "300 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 300, Long, "300 in history");
 
         await using (var keeper = PeerProcess.Start(Etcd.Url, "keeper", [group], home, Verbose))
         {
@@ -26,7 +26,7 @@ public sealed class LocalHistoryTests : EtcdFixture
         }
 
         await writer.SendManyAsync(Enumerable.Range(300, 50).Select(i => $"m{i:D3}"));
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 350, Long, "350 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 350, Long, "350 in history");
 
         await using var again = PeerProcess.Start(Etcd.Url, "keeper", [group], home, Verbose);
         await again.WaitReadyAsync(group, Long);

@@ -17,7 +17,7 @@ public sealed class OutboxTests : EtcdFixture
         await reader.WaitReadyAsync(group);
         await sender.WaitForAsync(p => OnlineNames(p, group).Contains("rae"), Long, "rae online");
         await sender.SendAsync("before the outage");
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 1, Long, "first message in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 1, Long, "first message in history");
 
         Etcd.Kill();
         await sender.WaitForAsync(p => p.Of("disconnected").Count > 0, TimeSpan.FromSeconds(30), "etcd lost");
@@ -39,7 +39,7 @@ public sealed class OutboxTests : EtcdFixture
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var back = StartPeer("sam", [group], home);
         await back.WaitReadyAsync(group, Long);
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 11, Long, "all 11 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 11, Long, "all 11 in history");
         var sentTexts = new[] { "before the outage" }.Concat(Enumerable.Range(0, 10).Select(i => $"during the outage {i}")).ToList();
         var report = Faults.FaultReport.Of(kill ? "peer killed (SIGKILL) while etcd was down, then restarted" : "peer exited while etcd was down, then restarted",
             sentTexts, (await HistoryAsync(group, home)).Select(m => m.Str("text")!).ToList(), clock.Elapsed);

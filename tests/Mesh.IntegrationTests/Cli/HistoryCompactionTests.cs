@@ -19,7 +19,7 @@ public sealed class HistoryCompactionTests : EtcdFixture
         await writer.WaitReadyAsync(group);
         var sent = Enumerable.Range(0, 2000).Select(i => $"kept {i:D4}").ToList();
         await writer.SendManyAsync(sent);
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == sent.Count, Long, "2,000 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == sent.Count, Long, "2,000 in history");
         Assert.That(await writer.CloseAsync(), Is.EqualTo(0));
 
         using var distant = new TcpProxy(Etcd.ClientPort) { Delay = OneWay };

@@ -226,5 +226,5 @@ public sealed class ClockStepTests : EtcdFixture
         }
     }
 
-    private long HistoryCount(string group) => Etcd.CountKeys($"/mesh/history/{group}/").Count;
+    private long HistoryCount(string group) => Etcd.CountMessages($"/mesh/history/{group}/");
 }

@@ -42,12 +42,12 @@ public sealed class ClusterFaultTests
         {
             await sender.SendManyAsync(sent.Skip(300));
             await receiver.WaitForAsync(p => p.Messages(group).Count >= 1000, Long, "1000 messages");
-            await Waiting.UntilAsync(() => _cluster.CountKeys($"/mesh/history/{group}/") >= 1000, Long, "1000 in history");
+            await Waiting.UntilAsync(() => _cluster.CountMessages($"/mesh/history/{group}/") >= 1000, Long, "1000 in history");
             var recovery = clock.Elapsed;
             // Counted only after a final marker: a late copy of anything before it has had its chance to show.
             await sender.SendAsync("final marker");
             await receiver.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "final marker"), Long, "the final marker");
-            await Waiting.UntilAsync(() => _cluster.CountKeys($"/mesh/history/{group}/") >= 1001, Long, "the marker in history");
+            await Waiting.UntilAsync(() => _cluster.CountMessages($"/mesh/history/{group}/") >= 1001, Long, "the marker in history");
 
             var received = receiver.Messages(group).Select(m => m.Str("text")!).Where(t => t != "final marker").ToList();
             var report = FaultReport.Of(scenario, sent, received, recovery);
@@ -61,7 +61,7 @@ public sealed class ClusterFaultTests
             Assert.That(code, Is.EqualTo(0), stderr);
             var history = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.That(history, Has.Length.EqualTo(1001), "history: all 1,000 and the marker, none twice");
-            Assert.That(_cluster.CountKeys($"/mesh/history/{group}/"), Is.EqualTo(1001));
+            Assert.That(_cluster.CountMessages($"/mesh/history/{group}/"), Is.EqualTo(1001));
         }
         finally
         {

@@ -54,7 +54,7 @@ public sealed class LocalDataTests : EtcdFixture
         var sender = StartPeer("sam", [group], home);
         await sender.WaitReadyAsync(group);
         await sender.SendAsync("before the outage");
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 1, Long, "first message in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 1, Long, "first message in history");
 
         Etcd.Kill();
         try
@@ -76,7 +76,7 @@ public sealed class LocalDataTests : EtcdFixture
         await back.WaitReadyAsync(group, Long);
         await back.SendAsync("marker");
         // The outbox lost one record, but the sender's local copy holds what it sent: that copy puts it back.
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 102, Long, "99 recovered, 1 put back, the first and the marker");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 102, Long, "99 recovered, 1 put back, the first and the marker");
         var history = (await HistoryAsync(group, home)).Select(m => m.Str("text")!).ToList();
         Assert.That(history[0], Is.EqualTo("before the outage"));
         Assert.That(history[^1], Is.EqualTo("marker"));
@@ -94,7 +94,7 @@ public sealed class LocalDataTests : EtcdFixture
         var (writer, reader) = await StartPairAsync(group, "wren", "reed");
         var before = Enumerable.Range(0, 10).Select(i => $"before {i}").ToList();
         await writer.SendManyAsync(before);
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 10, Long, "10 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 10, Long, "10 in history");
         var snapshot = Path.Combine(Path.GetTempPath(), $"mesh-snap-{Guid.NewGuid():N}.db");
         Etcd.SnapshotSave(snapshot);
         try
@@ -102,12 +102,12 @@ public sealed class LocalDataTests : EtcdFixture
             var lost = Enumerable.Range(0, 20).Select(i => $"after the snapshot {i}").ToList();
             await writer.SendManyAsync(lost);
             await reader.WaitForAsync(p => Texts(p, group).Count == 30, Long, "30 at the reader");
-            await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 30, Long, "30 in history");
+            await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 30, Long, "30 in history");
             await reader.DisposeAsync();
             await writer.DisposeAsync();
 
             await Etcd.RestoreAsync(snapshot);
-            Assert.That(Etcd.CountKeys($"/mesh/history/{group}/").Count, Is.EqualTo(10), "the restore took etcd back");
+            Assert.That(Etcd.CountMessages($"/mesh/history/{group}/"), Is.EqualTo(10), "the restore took etcd back");
 
             // A newcomer writes after the restore, so that etcd's revision moves on past where it was before.
             var writerBack = StartPeer("wren", [group], writer.Home);
@@ -127,7 +127,7 @@ public sealed class LocalDataTests : EtcdFixture
             Assert.That(report.Duplicated, Is.Zero);
 
             // What the restore lost is back in etcd, from the members' copies: a late joiner sees all of it.
-            await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 51, Long, "all 50 and the marker in etcd again");
+            await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 51, Long, "all 50 and the marker in etcd again");
             var history = (await HistoryAsync(group, readerBack.Home)).Select(m => m.Str("text")!).ToList();
             Assert.That(history.Where(t => !t.StartsWith("marker ")).Order(), Is.EqualTo(expected.Order()));
         }
@@ -146,7 +146,7 @@ public sealed class LocalDataTests : EtcdFixture
         await sole.WaitReadyAsync(group);
         var sent = Enumerable.Range(0, 30).Select(i => $"mine {i:D2}").ToList();
         await sole.SendManyAsync(sent);
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 30, Long, "30 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 30, Long, "30 in history");
         Assert.That(await sole.CloseAsync(), Is.EqualTo(0));
         var keyFile = Path.Combine(home, "keys", group + ".epochs");
         var keys = File.ReadAllBytes(keyFile);
@@ -155,7 +155,7 @@ public sealed class LocalDataTests : EtcdFixture
         Assert.That(Etcd.CountKeys("/mesh/").Count, Is.Zero);
         var back = StartPeer("sole", [group], home);
         await back.WaitReadyAsync(group, Long);
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 30, Long, "the 30 put back into etcd");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 30, Long, "the 30 put back into etcd");
         Assert.That(File.ReadAllBytes(keyFile), Is.EqualTo(keys), "the group key file is never overwritten");
         Assert.That(Texts(back, group), Is.EqualTo(sent));
         var history = (await HistoryAsync(group, home)).Select(m => m.Str("text")).ToList();

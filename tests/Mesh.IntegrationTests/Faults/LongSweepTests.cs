@@ -75,7 +75,7 @@ public sealed partial class LongSweepTests : EtcdFixture
         var bursts = senders.Select(s => Enumerable.Range(1, Each).Select(i => $"{s.Name}-{i}").ToList()).ToList();
         sent.AddRange(bursts.SelectMany(b => b));
         await Task.WhenAll(senders.Select((s, i) => s.SendManyAsync(bursts[i])));
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == sent.Count, Long, $"all {sent.Count} in etcd");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == sent.Count, Long, $"all {sent.Count} in etcd");
         Assert.That(Counted(receiver, group), Has.Count.EqualTo(names.Length), "nothing reached the receiver while it was cut off");
 
         var clock = Stopwatch.StartNew();

@@ -35,7 +35,7 @@ public sealed class SingleNodeFaultTests : EtcdFixture
         await Etcd.StartAsync();
         var clock = Stopwatch.StartNew();
         await Say(alice, "after");
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == sent.Count, Long, $"{sent.Count} in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == sent.Count, Long, $"{sent.Count} in history");
         var recovery = clock.Elapsed;
         await bob.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "after"), Long, "after");
 
@@ -63,7 +63,7 @@ public sealed class SingleNodeFaultTests : EtcdFixture
         await watcher.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "sleeper"), Long, "sleeper left");
         var sent = Enumerable.Range(0, 50).Select(i => $"while asleep {i}").ToList();
         await watcher.SendManyAsync(sent);
-        await Waiting.UntilAsync(() => frozen.Elapsed >= TimeSpan.FromSeconds(6) && Etcd.CountKeys($"/mesh/history/{group}/").Count == 50,
+        await Waiting.UntilAsync(() => frozen.Elapsed >= TimeSpan.FromSeconds(6) && Etcd.CountMessages($"/mesh/history/{group}/") == 50,
             Long, "twice the TTL frozen, and the messages in history");
 
         var clock = Stopwatch.StartNew();

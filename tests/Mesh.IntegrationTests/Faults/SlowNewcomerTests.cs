@@ -33,7 +33,7 @@ public sealed class SlowNewcomerTests : EtcdFixture
         var padding = " " + new string('h', 890);
         var earlier = Enumerable.Range(1, HistoryMessages).Select(i => $"wren-{i}{padding}").ToList();
         await wren.SendManyAsync(earlier);
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == HistoryMessages, Long, "the 3,000 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == HistoryMessages, Long, "the 3,000 in history");
 
         using var distant = new TcpProxy(Etcd.ClientPort) { Delay = OneWay };
         var tripped = distant.CutAfterAsync(CutAfterBytes);
@@ -90,7 +90,7 @@ public sealed class SlowNewcomerTests : EtcdFixture
             await nell.WaitForAsync(p => Texts(p, group).Contains(final), Long, "wren's last at nell");
         }
 
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == sent.Count, Long, "every one in etcd");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == sent.Count, Long, "every one in etcd");
         var history = (await HistoryAsync(group, wren.Home)).Select(m => Numbered(m.Str("text")!)).ToList();
         var scenario = $"a newcomer {2 * OneWay.TotalMilliseconds:F0} ms from etcd, cut for {cutFor.TotalSeconds:F0} s during its history read of {HistoryMessages:N0}";
         var views = new[]

@@ -34,7 +34,7 @@ public sealed partial class SlowSubscriberTests : EtcdFixture
         // About 9 MB: past the high-water marks and the loopback TCP buffers both.
         var sent = Enumerable.Range(0, 3000).Select(i => $"burst {i:D4} " + new string((char)(0x61 + i % 26), 3000)).ToList();
         await sender.SendManyAsync(sent);
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 3000, Long, "3000 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 3000, Long, "3000 in history");
         var clock = Stopwatch.StartNew();
         slow.Signal(PeerProcess.SIGCONT);
         // Live frames first (with the gaps the high-water mark left), then history again.

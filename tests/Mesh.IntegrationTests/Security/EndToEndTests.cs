@@ -22,7 +22,7 @@ public sealed class EndToEndTests : EtcdFixture
         await b.SendManyAsync(texts.Skip(10));
         await a.WaitForAsync(p => p.Messages(group).Count == 20, Long, "20 messages");
         await b.WaitForAsync(p => p.Messages(group).Count == 20, Long, "20 messages");
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 20, Long, "20 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 20, Long, "20 in history");
 
         var (code, dump) = Etcd.Etcdctl("get", "--prefix", "");
         Assert.That(code, Is.EqualTo(0));
@@ -180,7 +180,7 @@ public sealed class EndToEndTests : EtcdFixture
         var a = StartPeer("sender", group);
         await a.WaitReadyAsync(group);
         await a.SendManyAsync(["one", "two"]);
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 2, Long, "2 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 2, Long, "2 in history");
 
         // Envelopes are binary: read and written as bytes, not through etcdctl's text.
         using (var connection = new Mesh.Coordinator.Etcd.EtcdConnection([Etcd.Url]))

@@ -71,7 +71,7 @@ public sealed class EpochTests : EtcdFixture
         Assert.That(Etcd.CountKeys($"/mesh/keys/{group}/{cy.PeerId}/").Count, Is.EqualTo(1), "cy was granted epoch 1 only");
 
         // Every message written after the removal is sealed under a later epoch: the bytes cy could capture live are these.
-        await Waiting.UntilAsync(() => Etcd.CountKeys(MeshKeys.HistoryPrefix(group)).Count == 6, Long, "the five and the marker in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages(MeshKeys.HistoryPrefix(group)) == 6, Long, "the five and the marker in history");
         // Envelopes are binary: read as bytes, not through etcdctl's text.
         using var connection = new Mesh.Coordinator.Etcd.EtcdConnection([Etcd.Url]);
         var prefix = MeshKeys.HistoryPrefix(group);

@@ -34,7 +34,7 @@ public sealed class EtcdJunkTests : EtcdFixture
         }
 
         var prefix = MeshKeys.HistoryPrefix(group);
-        await Waiting.UntilAsync(() => Etcd.CountKeys(prefix).Count == texts.Length, Long, "the messages in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages(prefix) == texts.Length, Long, "the messages in history");
 
         // After each message, ten values of 1.4 MB whose keys sort right after the message's: 70 MB between the messages.
         using var etcd = new EtcdConnection([Etcd.Url]);
@@ -42,7 +42,7 @@ public sealed class EtcdJunkTests : EtcdFixture
         await WriteJunkAsync(etcd, keys.Kvs.SelectMany(kv => Enumerable.Range(0, 10).Select(i => $"{kv.Key.ToStringUtf8()}~junk{i}")));
 
         await writer.SendAsync("after the junk");
-        await Waiting.UntilAsync(() => Etcd.CountKeys(prefix).Count == texts.Length + 51, Long, "the last message in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages(prefix) == texts.Length + 51, Long, "the last message in history");
 
         var clock = Stopwatch.StartNew();
         var reader = StartPeer("reader", group);

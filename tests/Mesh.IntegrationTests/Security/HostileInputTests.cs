@@ -59,7 +59,7 @@ public sealed class HostileInputTests : EtcdFixture
         var writer = StartPeer("writer", group);
         await writer.WaitReadyAsync(group);
         await writer.SendAsync("good one");
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 1, Long, "1 in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 1, Long, "1 in history");
 
         Assert.That(Etcd.Etcdctl("put", $"/mesh/history/{group}/0000000000001-garbage", "\u0001not json at all").ExitCode, Is.EqualTo(0));
         Assert.That(Etcd.Etcdctl("put", $"/mesh/history/{group}/0000000000002-json", "{\"v\":2,\"g\":\"x\"}").ExitCode, Is.EqualTo(0));
@@ -115,7 +115,7 @@ public sealed class HostileInputTests : EtcdFixture
         // (A line break cannot come through headless input, which splits lines; TerminalTextTests covers it.)
         await sender.SendAsync("title\u001b]0;pwned\u0007 clear\u001b[2J c1\u009b31m bidi\u202eevil");
         await sender.SendAsync("marker");
-        await Waiting.UntilAsync(() => Etcd.CountKeys($"/mesh/history/{group}/").Count == 2, Long, "both in history");
+        await Waiting.UntilAsync(() => Etcd.CountMessages($"/mesh/history/{group}/") == 2, Long, "both in history");
 
         var (code, stdout, _) = await MeshCli.RunAsync("history", group, "--etcd", Etcd.Url, "--home", sender.Home);
         Assert.That(code, Is.EqualTo(0));

@@ -128,7 +128,7 @@ public sealed class MessageSenderTests
         Assert.That(_sent, Is.Empty, "nor is it shown");
         _sender.Flush();
         _writer.FlushAsync().Wait();
-        Assert.That(_outbox.Pending, Is.EqualTo(3), "in the outbox");
+        Assert.That(_outbox.Pending, Is.EqualTo(1), "in the outbox, one key for the burst");
         Assert.That(_published.Frames, Is.Empty, "but published only back on the loop");
         Settle();
         Assert.That(_published.Frames, Has.Count.EqualTo(1), "one burst, one frame");
@@ -137,7 +137,13 @@ public sealed class MessageSenderTests
         Assert.That(opened.Select(e => e.Seq), Is.EqualTo(new long[] { 1, 2, 3 }));
         Assert.That(opened.Select(e => e.Epoch).Distinct(), Is.EqualTo(new long[] { 7 }));
         Assert.That(_sent.Select(s => s.Envelope.Text), Is.EqualTo(new[] { "one", "two", "three" }));
-        Assert.That(_outbox.Pending, Is.EqualTo(3), "in the outbox before it was shown");
+        Assert.That(_outbox.Pending, Is.EqualTo(1), "in the outbox before it was shown");
+        // The frame published is the history key written: named for the last message and the count, the same bytes.
+        var key = _sent.Select(s => s.Key).Single(k => k is not null)!;
+        Assert.That(_sent[^1].Key, Is.SameAs(key), "carried by the burst's last message");
+        Assert.That(key.Name, Is.EqualTo(_sent[^1].Envelope.HistoryName + "~003"));
+        Assert.That(key.Value, Is.EqualTo(_published.Frames.Single().Frame));
+        Assert.That(HistoryKey.TryExpand(key)!.Select(m => m.Name), Is.EqualTo(_sent.Select(s => s.Envelope.HistoryName)));
         Assert.That(_sender.LastSeq("g"), Is.EqualTo(3));
     }
 

@@ -17,6 +17,13 @@ public sealed class SessionHarnessTests
 
     private static string NewGroup(string stem) => $"{stem}-{Guid.NewGuid():N}"[..20];
 
+    /// <summary>How many messages etcd's history of <paramref name="group"/> holds (a key of a sender's burst holds several).</summary>
+    private int StoredMessages(string group)
+    {
+        var prefix = Mesh.Coordinator.MeshKeys.HistoryPrefix(group);
+        return _harness.Etcd.Range(prefix).Values.Sum(v => Mesh.Peer.Protocol.HistoryKey.MessageCount(v.Key[prefix.Length..]));
+    }
+
     /// <summary>Two peers in a new open group, both ready.</summary>
     private async Task<(HarnessPeer First, HarnessPeer Second)> PairAsync(string group)
     {
@@ -159,7 +166,7 @@ public sealed class SessionHarnessTests
         }
 
         var prefix = Mesh.Coordinator.MeshKeys.HistoryPrefix(group);
-        await _harness.UntilAsync(() => _harness.Etcd.Range(prefix).Values.Count == sent.Length, "the three in etcd's history");
+        await _harness.UntilAsync(() => StoredMessages(group) == sent.Length, "the three in etcd's history");
         amy.Quit();
         await _harness.UntilAsync(() => amy.ExitCode is not null, "amy's session ended");
 
@@ -172,7 +179,7 @@ public sealed class SessionHarnessTests
         var back = _harness.Start("amy", group);
         await _harness.UntilAsync(() => back.Ready(group), "amy back");
         Assert.That(back.Texts(group), Is.EqualTo(sent), "shown from the copy");
-        await _harness.UntilAsync(() => _harness.Etcd.Range(prefix).Values.Count == sent.Length, "put back in etcd");
+        await _harness.UntilAsync(() => StoredMessages(group) == sent.Length, "put back in etcd");
         Assert.That(back.Of<InfoEvent>().Concat<MeshEvent>(back.Of<ErrorEvent>()).Any(e => e.ToString().Contains("put back 3 messages")), Is.True);
     }
 
@@ -247,7 +254,7 @@ public sealed class SessionHarnessTests
             amy.Type(text);
         }
 
-        await _harness.UntilAsync(() => _harness.Etcd.Range(Mesh.Coordinator.MeshKeys.HistoryPrefix(group)).Values.Count == 21, "the 20 in etcd's history");
+        await _harness.UntilAsync(() => StoredMessages(group) == 21, "the 20 in etcd's history");
         _harness.Mesh.Drop = null;
         amy.Type("after");
         await _harness.UntilAsync(() => bo.Texts(group).Count == 22, "every message at bo, from history");
@@ -266,7 +273,7 @@ public sealed class SessionHarnessTests
             amy.Type(text);
         }
 
-        await _harness.UntilAsync(() => _harness.Etcd.Range(Mesh.Coordinator.MeshKeys.HistoryPrefix(group)).Values.Count == 30, "the 30 in etcd's history");
+        await _harness.UntilAsync(() => StoredMessages(group) == 30, "the 30 in etcd's history");
 
         // bo's read of the history is held; amy goes on typing, live, far longer than the orderer's 10 s wait.
         var bo = _harness.StartHoldingHistory("bo", group);
@@ -299,7 +306,7 @@ public sealed class SessionHarnessTests
             amy.Type(text);
         }
 
-        await _harness.UntilAsync(() => _harness.Etcd.Range(Mesh.Coordinator.MeshKeys.HistoryPrefix(group)).Values.Count == 20, "the 20 in etcd's history");
+        await _harness.UntilAsync(() => StoredMessages(group) == 20, "the 20 in etcd's history");
         var bo = _harness.StartHoldingHistory("bo", group);
         bo.History.Cut();
         bo.History.Open();
