@@ -39,7 +39,7 @@ public sealed class MeshInstruments : IDisposable
         _duplicates = Meter.CreateCounter<long>(MetricNames.DuplicatesDropped, "{message}", "copies of messages already shown");
         _repaired = Meter.CreateCounter<long>(MetricNames.GapsRepaired, "{message}", "messages missed live and delivered from history");
         _reconnects = Meter.CreateCounter<long>(MetricNames.Reconnects, "{reconnect}", "links to members and to etcd restored after a loss");
-        _historyWritten = Meter.CreateCounter<long>(MetricNames.HistoryWritten, "{entry}", "history entries persisted (one message, or one frame of a sender's burst)");
+        _historyWritten = Meter.CreateCounter<long>(MetricNames.HistoryWritten, "{message}", "messages persisted to history");
         _historyTransactions = Meter.CreateCounter<long>(MetricNames.HistoryTransactions, "{transaction}", "etcd transactions that persisted them");
         _etcdLatency = Meter.CreateHistogram<double>(MetricNames.EtcdLatency, "ms", "duration of etcd requests");
         _etcdErrors = Meter.CreateCounter<long>(MetricNames.EtcdErrors, "{request}", "etcd requests that failed");
@@ -129,9 +129,9 @@ public sealed class MeshInstruments : IDisposable
     /// <summary>A link came back after a loss: <paramref name="kind"/> is <c>member</c> or <c>etcd</c>.</summary>
     public void Reconnected(string kind) => _reconnects.Add(1, Kind(kind));
 
-    public void HistoryBatchWritten(int entries)
+    public void HistoryBatchWritten(int messages)
     {
-        _historyWritten.Add(entries);
+        _historyWritten.Add(messages);
         _historyTransactions.Add(1);
     }
 

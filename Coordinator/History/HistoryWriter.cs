@@ -60,6 +60,9 @@ public sealed partial class HistoryWriter : IAsyncDisposable
     /// <summary>Raised (from the writer's loop) with the size of each batch the store acknowledged.</summary>
     public event Action<int>? BatchWritten;
 
+    /// <summary>Raised (from the writer's loop) with each batch the store acknowledged, after <see cref="BatchWritten"/>.</summary>
+    public event Action<IReadOnlyList<HistoryEntry>>? EntriesWritten;
+
     /// <summary>Raised (from the writer's loop) when the store starts failing and when it recovers.</summary>
     public event Action<bool, string>? HealthChanged;
 
@@ -217,6 +220,7 @@ public sealed partial class HistoryWriter : IAsyncDisposable
             backoff.Reset();
             failingSince = null;
             Raise(BatchWritten, batch.Count);
+            RaiseEntries(batch);
             if (failing)
             {
                 failing = false;
@@ -235,6 +239,21 @@ public sealed partial class HistoryWriter : IAsyncDisposable
             try
             {
                 handler(count);
+            }
+            catch (Exception e)
+            {
+                LogHandlerFailed(e.Message);
+            }
+        }
+    }
+
+    private void RaiseEntries(List<HistoryEntry> batch)
+    {
+        foreach (var handler in EntriesWritten?.GetInvocationList().Cast<Action<IReadOnlyList<HistoryEntry>>>() ?? [])
+        {
+            try
+            {
+                handler(batch);
             }
             catch (Exception e)
             {

@@ -432,8 +432,8 @@ public sealed class MeshView
     /// <summary>What each group's history holds in etcd, by group, as counted at load (<see cref="SetHistoryCounts"/>).</summary>
     private readonly Dictionary<string, long> _inHistory = new(StringComparer.Ordinal);
 
-    /// <summary>The messages each group's history holds now (counted in etcd when the monitor loads): followed from
-    /// then on by the creations and deletions the watch sees.</summary>
+    /// <summary>The messages each group's history holds now (counted in etcd when the monitor loads, by its keys' names):
+    /// followed from then on by the creations and deletions the watch sees.</summary>
     public void SetHistoryCounts(IReadOnlyDictionary<string, long> counts)
     {
         lock (_lock)
@@ -453,13 +453,14 @@ public sealed class MeshView
             return;
         }
 
+        // A key of a sender's burst holds several messages.
         if (change.IsDelete)
         {
-            _inHistory[name[..slash]] = Math.Max(0, count - 1);
+            _inHistory[name[..slash]] = Math.Max(0, count - MessagesIn(name));
         }
         else if (change.Version == 1)
         {
-            _inHistory[name[..slash]] = count + 1;
+            _inHistory[name[..slash]] = count + MessagesIn(name);
         }
     }
 
@@ -470,7 +471,7 @@ public sealed class MeshView
 
     /// <summary>How many messages a history key's name says it holds: a sender's burst ends in <c>~</c> and its count
     /// (2 to 256), any other key is one.</summary>
-    private static int MessagesIn(string name)
+    public static int MessagesIn(string name)
     {
         var mark = name.Length - 4;
         return mark > 0 && name[mark] == '~' && int.TryParse(name.AsSpan(mark + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var count)

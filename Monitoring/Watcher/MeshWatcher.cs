@@ -239,24 +239,54 @@ public sealed partial class MeshWatcher : IAsyncDisposable
     /// no more than this many count requests.</summary>
     private const int MaxGroupsCounted = 1_000;
 
-    /// <summary>How many messages each group's history holds at <paramref name="revision"/> (etcd counts; nothing is
-    /// transferred), sixteen requests at a time.</summary>
+    /// <summary>Keys listed per group when its history is counted: beyond them, a key counts as one message.</summary>
+    private const int MaxKeysListed = 1_000_000;
+
+    /// <summary>How many messages each group's history holds at <paramref name="revision"/>: its keys' names say (a key
+    /// of a sender's burst holds several), read without their values in pages bounded by bytes, sixteen groups at a
+    /// time; past <see cref="MaxKeysListed"/> keys a group's further keys count one each (etcd counts them).</summary>
     private async Task<Dictionary<string, long>> CountHistoryAsync(IReadOnlyList<string> groups, long revision, CancellationToken ct)
     {
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        var range = new BoundedRange(_etcd);
         foreach (var batch in groups.Chunk(16))
         {
             var answers = await Task.WhenAll(batch.Select(async group =>
             {
                 var prefix = MeshKeys.HistoryPrefix(group);
-                var response = await _etcd.KV.RangeAsync(new RangeRequest
+                var request = new RangeRequest
                 {
                     Key = ByteString.CopyFromUtf8(prefix),
                     RangeEnd = ByteString.CopyFrom(MeshKeys.RangeEnd(prefix)),
                     Revision = revision,
-                    CountOnly = true,
-                }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
-                return (group, response.Count);
+                    KeysOnly = true,
+                };
+                long messages = 0;
+                long listed = 0;
+                ByteString? last = null;
+                await range.ReadOnwardAsync(request, new PageLimit(10_000), (kvs, _) =>
+                {
+                    foreach (var kv in kvs)
+                    {
+                        messages += MeshView.MessagesIn(kv.Key.ToStringUtf8());
+                    }
+
+                    listed += kvs.Count;
+                    last = kvs[^1].Key;
+                    return ValueTask.CompletedTask;
+                }, ct, MaxKeysListed);
+                if (listed == MaxKeysListed && last is not null)
+                {
+                    var rest = await _etcd.KV.RangeAsync(new RangeRequest
+                    {
+                        Key = BoundedRange.After(last),
+                        RangeEnd = request.RangeEnd,
+                        CountOnly = true,
+                    }, deadline: EtcdConnection.Deadline(), cancellationToken: ct);
+                    messages += rest.Count;
+                }
+
+                return (group, messages);
             }));
             foreach (var (group, count) in answers)
             {

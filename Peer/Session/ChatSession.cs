@@ -125,7 +125,8 @@ public sealed partial class ChatSession : IAsyncDisposable
         _local.WriteFailed += (group, reason) => _loop.Post(new SessionInput.Notice(
             $"the local history copy of '{group}' cannot be written ({reason}): chat goes on; the next start reads what it missed from etcd"));
         _home.WriteFailed += message => _core.Emit(new ErrorEvent(message));
-        _writer.BatchWritten += _instruments.HistoryBatchWritten;
+        // Counted in messages: a key of a sender's burst holds several.
+        _writer.EntriesWritten += batch => _instruments.HistoryBatchWritten(batch.Sum(e => HistoryKey.MessageCount(e.Name)));
         _registration.Renewed += _instruments.LeaseRenewed;
         _etcd.RequestCompleted += _instruments.EtcdRequest;
         _instruments.ObserveOutbox(() => _outbox.Pending);

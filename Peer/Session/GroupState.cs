@@ -196,6 +196,10 @@ internal sealed class GroupState(string name)
     /// <summary>Messages the running sweep brought that this peer lacked.</summary>
     public long SweepFound { get; set; }
 
+    /// <summary>The keys the sweep under way has fetched so far: their messages are shown once it has all of them, in
+    /// name order (a burst's key sorts by its last message, after others' messages sent during the burst).</summary>
+    public List<Mesh.Coordinator.History.HistoryEntry> SweepFetched { get; } = [];
+
     public long JoinStartedMs { get; set; }
 
     public IAsyncDisposable? MembersWatch { get; set; }

@@ -116,7 +116,7 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
             retention.TrimLocal(group, bound);
         }
 
-        LogHistoryLoaded(group, copy.Entries.Count, fetched.Count);
+        LogHistoryLoaded(group, copy.Entries.Sum(e => HistoryKey.MessageCount(e.Name)), fetched.Sum(e => HistoryKey.MessageCount(e.Name)));
         return revision;
     }
 

@@ -112,9 +112,47 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
             return;
         }
 
-        var repaired = state.Orderer.GapsRepaired;
-        foreach (var envelope in fetched.Page.SelectMany(key => parts.Receiver.OpenStoredKey(state, key)))
+        if (fetched.Page.Count > 0)
         {
+            home.AppendCopy(fetched.Group, fetched.Page, state.CopyRevision);
+            state.SweepFetched.AddRange(fetched.Page);
+        }
+
+        if (fetched.CompleteAt is { } revision)
+        {
+            ShowFetched(state);
+            if (state.Sweep is { } sweep)
+            {
+                CompleteSweep(state, sweep, revision, state.SweepFound);
+            }
+
+            state.SweepFound = 0;
+        }
+        else if (state.SweepFetched.Sum(e => (long)e.Value.Length) > MaxHeldBytes)
+        {
+            // A sweep after a long cut: what is held so far is shown now rather than held without bound.
+            ShowFetched(state);
+        }
+    }
+
+    /// <summary>The most bytes of fetched keys a sweep holds before it shows them: its messages are shown in name order
+    /// within what it holds.</summary>
+    public const long MaxHeldBytes = 16 * 1024 * 1024;
+
+    /// <summary>Shows the messages of the keys fetched so far, in name order, each once (a retried fetch repeats keys).</summary>
+    private void ShowFetched(GroupState state)
+    {
+        var messages = HistoryKey.ExpandAll(state.SweepFetched, out var malformed);
+        state.SweepFetched.Clear();
+        parts.Receiver.RejectStored(state, malformed);
+        var repaired = state.Orderer.GapsRepaired;
+        foreach (var message in messages)
+        {
+            if (parts.Receiver.OpenStored(state, message.Name, message.Value) is not { } envelope)
+            {
+                continue;
+            }
+
             state.SweepFound++;
             foreach (var ready in state.Orderer.OfferHistory(envelope))
             {
@@ -125,18 +163,7 @@ internal sealed partial class HistorySweeps(SessionCore core, SessionParts parts
         core.Instruments.GapsRepaired(state.Name, state.Orderer.GapsRepaired - repaired);
         if (state.Orderer.GapsRepaired > repaired)
         {
-            LogRepaired(state.Orderer.GapsRepaired - repaired, fetched.Group);
-        }
-
-        if (fetched.Page.Count > 0)
-        {
-            home.AppendCopy(fetched.Group, fetched.Page, state.CopyRevision);
-        }
-
-        if (fetched.CompleteAt is { } revision && state.Sweep is { } sweep)
-        {
-            CompleteSweep(state, sweep, revision, state.SweepFound);
-            state.SweepFound = 0;
+            LogRepaired(state.Orderer.GapsRepaired - repaired, state.Name);
         }
     }
 

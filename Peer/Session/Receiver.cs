@@ -192,24 +192,6 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
         }
     }
 
-    /// <summary>Opens each message of a stored key (one, or a sender's burst); a key that is not well formed is counted.</summary>
-    public IEnumerable<Envelope> OpenStoredKey(GroupState state, HistoryEntry key)
-    {
-        if (HistoryKey.TryExpand(key) is not { } messages)
-        {
-            RejectStored(state, 1);
-            yield break;
-        }
-
-        foreach (var message in messages)
-        {
-            if (OpenStored(state, message.Name, message.Value) is { } envelope)
-            {
-                yield return envelope;
-            }
-        }
-    }
-
     public Envelope? OpenStored(GroupState state, string name, byte[] value)
     {
         if (Envelope.TryParseHistoryName(name, out var peerId, out var epoch, out var seq) && state.Orderer.AlreadyDelivered(peerId, epoch, seq))

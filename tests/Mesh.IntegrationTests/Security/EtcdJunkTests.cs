@@ -30,7 +30,9 @@ public sealed class EtcdJunkTests : EtcdFixture
         string[] texts = ["one", "two", "three", "four", "five"];
         foreach (var text in texts)
         {
+            // Each shown before the next is typed: five keys of one message each.
             await writer.SendAsync(text);
+            await writer.WaitForAsync(p => Texts(p, group).Contains(text), Long, $"'{text}' sent");
         }
 
         var prefix = MeshKeys.HistoryPrefix(group);
