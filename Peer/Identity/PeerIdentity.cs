@@ -41,8 +41,27 @@ public sealed class PeerIdentity : IDisposable
     /// <summary>A fingerprint a person can compare: SHA-256 of the signing public key, grouped hex.</summary>
     public string Fingerprint => FingerprintOf(SigningPublicKey);
 
-    public static string DerivePeerId(ReadOnlySpan<byte> signingPublicKey) =>
-        Convert.ToHexStringLower(SHA256.HashData(signingPublicKey))[..PeerIdLength];
+    /// <summary>The peer id a signing key proves: the start of its SHA-256, in hex.</summary>
+    /// <remarks>The last key derived on each thread is remembered: a burst's messages, a history page of one sender, all
+    /// carry the same key, and each would otherwise cost a hash through OpenSSL.</remarks>
+    public static string DerivePeerId(ReadOnlySpan<byte> signingPublicKey)
+    {
+        if (t_lastKey is { } last && signingPublicKey.SequenceEqual(last))
+        {
+            return t_lastId!;
+        }
+
+        var id = Convert.ToHexStringLower(SHA256.HashData(signingPublicKey))[..PeerIdLength];
+        t_lastKey = signingPublicKey.ToArray();
+        t_lastId = id;
+        return id;
+    }
+
+    [ThreadStatic]
+    private static byte[]? t_lastKey;
+
+    [ThreadStatic]
+    private static string? t_lastId;
 
     public static string FingerprintOf(ReadOnlySpan<byte> signingPublicKey)
     {

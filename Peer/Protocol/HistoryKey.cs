@@ -108,9 +108,13 @@ public static class HistoryKey
         malformed = 0;
         var messages = new List<HistoryEntry>(keys.Count);
         var ascending = true;
-        foreach (var key in keys)
+        // Each key is checked on its own (headers parsed, no cryptography): on every core for a long history.
+        var expanded = keys.Count < 64
+            ? keys.Select(TryExpand).ToList()
+            : keys.AsParallel().AsOrdered().WithDegreeOfParallelism(Runtime.SpinFreeRuntime.Cores).Select(TryExpand).ToList();
+        foreach (var held in expanded)
         {
-            if (TryExpand(key) is not { } held)
+            if (held is null)
             {
                 malformed++;
                 continue;

@@ -65,14 +65,16 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
             return ValueTask.CompletedTask;
         }
 
+        var timer = System.Diagnostics.Stopwatch.StartNew();
         var revision = plan.Kind == CatchUpKind.ReadSince
             ? await history.ReadSinceAsync(group, copy.Revision, Fetch, ct)
             : await history.ReadAsync(group, Fetch, ct);
+        var readMs = timer.ElapsedMilliseconds;
 
         // One order for every view: whatever was read when, it is shown by key (each message's order stamp).
         var merged = HistoryCatchUp.Merge(copy.Entries, fetched);
         // Keys hold one message or a burst of one sender's: what is shown and counted is messages.
-        var messages = HistoryKey.ExpandAll(merged, out var malformed);
+        var (messages, malformed) = await ExpandAsync(merged, ct);
         // Compared over what the policy keeps (members delete the rest, each at its own time): from the age bound, or
         // from the oldest of the newest messages a count keeps, whichever is later. Keys are counted from there on, here
         // and in etcd: a key is named for its last message, so it counts exactly when one of its messages is kept.
@@ -87,11 +89,13 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
             fetched.Clear();
             revision = await history.ReadAsync(group, Fetch, ct);
             merged = HistoryCatchUp.Merge(copy.Entries, fetched);
-            messages = HistoryKey.ExpandAll(merged, out malformed);
+            (messages, malformed) = await ExpandAsync(merged, ct);
         }
 
         parts.Receiver.RejectStored(state, malformed);
+        var expandedMs = timer.ElapsedMilliseconds;
         var bound = await ShowHistoryAsync(state, messages, ct);
+        LogHistoryStages(group, fetched.Count, readMs, messages.Count, expandedMs - readMs, timer.ElapsedMilliseconds - expandedMs);
 
         if (plan.Kind == CatchUpKind.Reconcile)
         {
@@ -120,6 +124,11 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
         return revision;
     }
 
+    /// <summary>The messages of <paramref name="keys"/>, in name order, and how many keys were malformed: worked out
+    /// off the loop (a long history's headers are parsed on every core).</summary>
+    private static Task<(List<HistoryEntry> Messages, int Malformed)> ExpandAsync(IReadOnlyList<HistoryEntry> keys, CancellationToken ct) =>
+        Task.Run(() => (HistoryKey.ExpandAll(keys, out var malformed), malformed), ct);
+
     /// <summary>Opens stored messages (in name order) and shows, in that order, what the group's retention keeps of
     /// them; returns where the kept history begins (null: all of it).</summary>
     private async Task<string?> ShowHistoryAsync(GroupState state, IReadOnlyList<HistoryEntry> entries, CancellationToken ct)
@@ -128,7 +137,9 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
         // already (a live frame before the load) is not opened again: its name says so.
         var toOpen = entries.Where(e => !(Envelope.TryParseHistoryName(e.Name, out var peerId, out var epoch, out var seq)
             && state.Orderer.AlreadyDelivered(peerId, epoch, seq))).ToList();
+        var timer = System.Diagnostics.Stopwatch.StartNew();
         var results = await HistoryOpener.OpenAsync(state.Name, state.Log, core.Keyring.Of(state.Name), core.PeerId, toOpen, ct);
+        var openMs = timer.ElapsedMilliseconds;
         var opened = new Envelope?[toOpen.Count];
         for (var i = 0; i < opened.Length; i++)
         {
@@ -162,8 +173,12 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
             }
         }
 
+        LogShown(state.Name, toOpen.Count, openMs, timer.ElapsedMilliseconds - openMs);
         return bound;
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 508, Level = Microsoft.Extensions.Logging.LogLevel.Debug, Message = "history of '{Group}': {Count} messages opened in {OpenMs} ms, ordered and shown in {ShowMs} ms")]
+    private partial void LogShown(string group, int count, long openMs, long showMs);
 
     /// <summary>The stored keys whose every message is one the group's log says its sender could seal, under its own
     /// name (opened off the loop).</summary>
@@ -197,6 +212,9 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
         (reason, delay) => core.Post(new SessionInput.Notice($"history of '{group}': putting back {messages} messages failed ({reason}); retrying every {delay.TotalSeconds:F0} s or so")),
         null, core.Stopping);
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 507, Level = Microsoft.Extensions.Logging.LogLevel.Debug, Message = "history of '{Group}': {Keys} keys read from etcd in {ReadMs} ms, {Messages} messages taken out of the keys in {ExpandMs} ms, opened and shown in {ShowMs} ms")]
+    private partial void LogHistoryStages(string group, int keys, long readMs, int messages, long expandMs, long showMs);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 503, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "history of '{Group}': {Local} from the local copy, {Fetched} fetched from etcd")]
     private partial void LogHistoryLoaded(string group, int local, int fetched);
