@@ -93,6 +93,14 @@ public abstract class PresenceContract : PortContract
             await watched.WaitForAsync(c => c.Count(x => !x.IsDelete) == 2, "the member keys written again");
         }
 
+        // Restored is said once the writes are answered, which may be a moment after the watch saw them.
+        await Waiting.UntilAsync(() =>
+        {
+            lock (states)
+            {
+                return states.Contains(RegistrationState.Restored);
+            }
+        }, TimeSpan.FromSeconds(10), "the registration restored");
         lock (states)
         {
             Assert.That(states, Is.EqualTo(new[] { RegistrationState.Lost, RegistrationState.Restored }));
