@@ -46,9 +46,21 @@ public static class Cli
             return 2;
         }
 
+        // An option the command does not have, where an argument may stand (after a group name), would be taken for
+        // one: it is named as what it is. No group or name starts with '-'.
+        if (UnknownOption(result) is { } unknown)
+        {
+            await Console.Error.WriteLineAsync($"mesh: unknown option '{TerminalText.OneLine(unknown)}' for '{result.CommandResult.Command.Name}' (see mesh {result.CommandResult.Command.Name} --help)");
+            return 2;
+        }
+
         // Ctrl+C is ours: a peer leaves its groups cleanly instead of being terminated after a grace period.
         return await result.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
+
+    private static string? UnknownOption(ParseResult result) =>
+        result.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>()
+            .SelectMany(a => a.Tokens).Select(t => t.Value).FirstOrDefault(v => v.Length > 1 && v[0] == '-');
 
     /// <summary>Runs a command body; turns expected failures into one line on stderr and an exit code.</summary>
     internal static async Task<int> Guard(Func<Task<int>> body)

@@ -41,7 +41,13 @@ internal static class GroupsCommand
             var name = Naming.RequireGroup(result.GetValue(group));
             using var etcd = new EtcdConnection(options.Etcd);
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
-            var (members, _) = await new GroupDirectory(etcd).ListMembersAsync(name, ct);
+            var directory = new GroupDirectory(etcd);
+            if (await directory.GetGroupAsync(name, ct) is null)
+            {
+                throw new MeshException($"no group '{name}' in etcd ({string.Join(",", options.Etcd)}): mesh groups lists them", 1);
+            }
+
+            var (members, _) = await directory.ListMembersAsync(name, ct);
             // Only records their peers signed: an etcd writer's forged or altered ones are not shown.
             foreach (var m in members.Where(m => Groups.MemberSignature.IsValid(m, name)).OrderBy(m => m.Name, StringComparer.Ordinal))
             {

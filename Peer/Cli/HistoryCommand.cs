@@ -20,12 +20,14 @@ internal static class HistoryCommand
     public static Command Create()
     {
         var group = new Argument<string>("group") { Description = "the group" };
-        var command = new Command("history", "print a group's whole history, oldest first") { group, CommonOptions.Json };
+        var utc = new Option<bool>("--utc") { Description = "times in UTC (default: this machine's local time)" };
+        var command = new Command("history", "print a group's whole history, oldest first") { group, CommonOptions.Json, utc };
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
             var options = CommonOptions.Resolve(result);
             var name = Naming.RequireGroup(result.GetValue(group));
             var json = result.GetValue(CommonOptions.Json);
+            var inUtc = result.GetValue(utc);
             using var etcd = new EtcdConnection(options.Etcd);
             await etcd.CheckReachableAsync(EtcdConnection.CallTimeout, ct);
             var keyring = new EpochKeyring(options.Home);
@@ -88,7 +90,7 @@ internal static class HistoryCommand
             {
                 foreach (var e in opened)
                 {
-                    Print(stdout, e, json);
+                    Print(stdout, e, json, inUtc);
                 }
             }
             else
@@ -104,7 +106,7 @@ internal static class HistoryCommand
                 var bound = window.ViewBound(now);
                 foreach (var e in opened.Where(e => bound is null || string.CompareOrdinal(e.HistoryName, bound) >= 0))
                 {
-                    Print(stdout, e, json);
+                    Print(stdout, e, json, inUtc);
                 }
             }
 
@@ -120,7 +122,7 @@ internal static class HistoryCommand
         return command;
     }
 
-    private static void Print(Stream stdout, Envelope e, bool json)
+    private static void Print(Stream stdout, Envelope e, bool json, bool utc)
     {
         if (json)
         {
@@ -135,8 +137,6 @@ internal static class HistoryCommand
             return;
         }
 
-        // Texts come from other peers: no control character of theirs reaches the terminal.
-        var line = $"{e.SentAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC  {TerminalText.OneLine(e.From)}: {TerminalText.Safe(e.Text)}\n";
-        stdout.Write(System.Text.Encoding.UTF8.GetBytes(line));
+        stdout.Write(System.Text.Encoding.UTF8.GetBytes(HistoryLine.Format(e, utc)));
     }
 }

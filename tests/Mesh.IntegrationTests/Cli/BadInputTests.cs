@@ -10,6 +10,8 @@ public sealed class BadInputTests : EtcdFixture
     [
         new object[] { new[] { "frobnicate" }, "frobnicate" },
         new object[] { new[] { "join", "g", "--name", "a", "--frob" }, "--frob" },
+        new object[] { new[] { "join", "ops", "--bogus", "--name", "a" }, "unknown option '--bogus' for 'join'" },
+        new object[] { new[] { "history", "ops", "-x" }, "'-x'" },
         new object[] { new[] { "join", "", "--name", "a" }, "invalid group name" },
         new object[] { new[] { "join", "bad/group", "--name", "a" }, "invalid group name 'bad/group'" },
         new object[] { new[] { "join", new string('g', 65), "--name", "a" }, "invalid group name" },
@@ -186,5 +188,21 @@ public sealed class BadInputTests : EtcdFixture
         (code, _, stderr) = await MeshCli.RunAsync("invite", group, "--etcd", Etcd.Url, "--home", home);
         Assert.That(code, Is.Not.EqualTo(0));
         AssertOneLine(stderr, "only its members can invite");
+    }
+
+    [Test]
+    public async Task Members_of_a_group_that_does_not_exist_is_an_error_and_of_one_that_does_lists_them()
+    {
+        var (code, stdout, stderr) = await MeshCli.RunAsync("members", "nosuchgroup", "--etcd", Etcd.Url);
+        Assert.That(code, Is.EqualTo(1));
+        AssertOneLine(stderr, "no group 'nosuchgroup'");
+        Assert.That(stdout, Is.Empty);
+
+        var group = NewGroup("listed");
+        var amy = StartPeer("amy", group);
+        await amy.WaitReadyAsync(group, Long);
+        (code, stdout, stderr) = await MeshCli.RunAsync("members", group, "--etcd", Etcd.Url);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.StartWith("amy\t"));
     }
 }
