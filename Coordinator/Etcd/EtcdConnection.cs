@@ -213,6 +213,11 @@ public sealed class EtcdConnection : IEtcdInfo, IDisposable
     /// <summary>Fails with a one-line <see cref="EtcdUnavailableException"/> when etcd does not answer in time.</summary>
     public async Task<long> CheckReachableAsync(TimeSpan timeout, CancellationToken ct)
     {
+        if (await EndpointProbe.EveryOneRefusesAsync(Endpoints, timeout, ct) is { } refused)
+        {
+            throw new EtcdUnavailableException($"etcd unreachable at {Describe} ({NetworkWords.Words(refused)})");
+        }
+
         try
         {
             await AuthenticateAsync(timeout, ct);

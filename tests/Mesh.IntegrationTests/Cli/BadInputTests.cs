@@ -82,15 +82,16 @@ public sealed class BadInputTests : EtcdFixture
     [TestCase("history", "g")]
     [TestCase("groups")]
     [TestCase("members", "g")]
-    public async Task Unreachable_etcd_is_named_within_10_seconds(params string[] args)
+    public async Task Unreachable_etcd_is_named_in_the_same_words_and_at_once_by_every_command(params string[] args)
     {
         var dead = $"http://127.0.0.1:{FreePort.Next()}";
         var clock = Stopwatch.StartNew();
         var (code, _, stderr) = await MeshCli.RunAsync([.. args, "--etcd", dead, "--home", Path.Combine(Path.GetTempPath(), $"mesh-dead-{Guid.NewGuid():N}")]);
         Assert.That(code, Is.Not.EqualTo(0));
         TestContext.Out.WriteLine($"exit {code} after {clock.Elapsed.TotalSeconds:F1} s: {stderr}");
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
-        AssertOneLine(stderr, dead);
+        // The process's own start included (a loaded machine): the gRPC client's retries took 1 to 5 s before.
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
+        AssertOneLine(stderr, $"etcd unreachable at {dead} (connection refused: nothing listens at that address");
     }
 
     [Test]
