@@ -71,7 +71,7 @@ ensure_npm() {
 
 ensure_dotnet() {
   if ! command -v dotnet >/dev/null; then
-    echo "mesh: the .NET 10 SDK is required (dotnet on PATH)" >&2
+    echo "mesh: the .NET 10 SDK is required (dotnet on PATH): README.md, 'Before the first run', says how to get it" >&2
     exit 1
   fi
 }
@@ -98,15 +98,24 @@ etcd_answers() {
   command -v etcdctl >/dev/null && ETCDCTL_API=3 etcdctl --endpoints "$1" --dial-timeout=1s endpoint health >/dev/null 2>&1
 }
 
-# Makes `mesh` a command on the PATH (a link to deploy/mesh.sh), once; says so when it does.
+# Makes `mesh` a command on the PATH (a link to deploy/mesh.sh, in MESH_BIN_DIR when set), once; says so when it
+# does, and when it takes the command over from another checkout.
 link_command() {
-  local root target dir
+  local root target dir previous
   root=$(mesh_root)
   target="$root/deploy/mesh.sh"
-  if [ -w /usr/local/bin ]; then dir=/usr/local/bin; else dir="$HOME/.local/bin"; mkdir -p "$dir"; fi
-  [ "$(readlink "$dir/mesh" 2>/dev/null)" = "$target" ] && return 0
+  if [ -n "${MESH_BIN_DIR:-}" ]; then dir=$MESH_BIN_DIR
+  elif [ -w /usr/local/bin ]; then dir=/usr/local/bin; else dir="$HOME/.local/bin"; fi
+  mkdir -p "$dir"
+  previous=$(readlink "$dir/mesh" 2>/dev/null || true)
+  [ "$previous" = "$target" ] && return 0
   [ -e "$dir/mesh" ] && [ ! -L "$dir/mesh" ] && return 0
   ln -sfn "$target" "$dir/mesh" 2>/dev/null || return 0
+  if [ -n "$previous" ]; then
+    # Another checkout had the command: said, so that nobody runs a different Mesh than they think.
+    echo "mesh: \`mesh\` ran $previous; it now runs this checkout ($target)" >&2
+    return 0
+  fi
   case ":$PATH:" in
     *":$dir:"*) echo "mesh: \`mesh\` is now a command ($dir/mesh -> $target)" >&2 ;;
     *) echo "mesh: linked $dir/mesh -> $target; add $dir to PATH to run \`mesh\` from anywhere" >&2 ;;

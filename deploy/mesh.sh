@@ -12,6 +12,11 @@ ensure_dotnet
 if ! dll=$(fresh_peer); then
   ensure_etcd
   ensure_npm
+  if [ -f "$root/Peer/bin/Release/ready/.published" ]; then
+    echo "mesh: the sources changed since the last build: building again (about 30 s)" >&2
+  else
+    echo "mesh: first run: building Mesh (1 to 2 minutes; it fetches packages from NuGet and npm, see README)" >&2
+  fi
   dll=$(publish_peer)
 fi
 link_command

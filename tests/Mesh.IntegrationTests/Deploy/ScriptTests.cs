@@ -118,12 +118,50 @@ public sealed class ScriptTests
         Assert.That(second, Is.Zero, secondOut);
         Assert.That(File.GetLastWriteTimeUtc(stamp), Is.EqualTo(built), "not published again");
         Assert.That(secondOut, Does.Contain("join"));
+        Assert.That(secondOut, Does.Not.Contain("building"), "nothing built, nothing said");
 
         // As if a source had changed since: the next run publishes again.
         File.SetLastWriteTimeUtc(stamp, new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         var (third, thirdOut) = await RunAsync("mesh.sh", home, etcd, "--help");
         Assert.That(third, Is.Zero, thirdOut);
+        Assert.That(thirdOut, Does.Contain("mesh: the sources changed since the last build: building again"), "a build is said before it starts");
         Assert.That(File.GetLastWriteTimeUtc(stamp), Is.GreaterThan(new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc)), "published again");
+    }
+
+    [Test]
+    public async Task The_mesh_command_is_linked_once_and_taken_over_from_another_checkout_with_a_word()
+    {
+        var bin = Path.Combine(Path.GetTempPath(), $"mesh-bin-{Guid.NewGuid():N}");
+        var target = Path.Combine(Root(), "deploy", "mesh.sh");
+        try
+        {
+            Directory.CreateDirectory(bin);
+            File.CreateSymbolicLink(Path.Combine(bin, "mesh"), "/elsewhere/checkout/deploy/mesh.sh");
+            async Task<(int Code, string Output)> LinkAsync()
+            {
+                var info = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+                info.ArgumentList.Add("-c");
+                info.ArgumentList.Add($"source '{Path.Combine(Root(), "deploy", "lib.sh")}' && link_command");
+                info.Environment["MESH_BIN_DIR"] = bin;
+                using var process = Process.Start(info)!;
+                var output = await process.StandardError.ReadToEndAsync() + await process.StandardOutput.ReadToEndAsync();
+                await process.WaitForExitAsync();
+                return (process.ExitCode, output);
+            }
+
+            var (code, output) = await LinkAsync();
+            Assert.That(code, Is.Zero, output);
+            Assert.That(output.Trim(), Is.EqualTo($"mesh: `mesh` ran /elsewhere/checkout/deploy/mesh.sh; it now runs this checkout ({target})"));
+            Assert.That(new FileInfo(Path.Combine(bin, "mesh")).LinkTarget, Is.EqualTo(target));
+
+            (code, output) = await LinkAsync();
+            Assert.That(code, Is.Zero);
+            Assert.That(output, Is.Empty, "already this checkout's: nothing to say");
+        }
+        finally
+        {
+            Directory.Delete(bin, recursive: true);
+        }
     }
 
     private sealed class DisposableListener(TcpListener listener) : IDisposable
