@@ -45,7 +45,7 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
         new("/search", Kinds.Search, "/search TEXT", "find TEXT in the group's whole history"),
         new("/remove", Kinds.Remove, "/remove NAME", "remove a member (creator and admins)"),
         new("/admin", Kinds.Admin, "/admin NAME", "let a member remove others (creator)"),
-        new("/help", Kinds.Help, "/help", "list keys and commands"),
+        new("/help", Kinds.Help, "/help [CMD]", "list keys and commands, or say what one command does"),
         new("/quit", Kinds.Quit, "/quit", "leave every group cleanly and exit"),
     ];
 
@@ -84,6 +84,19 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
         return new LineCommand(kind, argument, parts[0]);
     }
 
-    /// <summary>The one-line answer to a line of kind <see cref="Kinds.Unknown"/>.</summary>
-    public string UnknownError => $"unknown command '{Naming.Printable(Text)}': commands are {Commands}";
+    /// <summary>The one-line answer to a line of kind <see cref="Kinds.Unknown"/>: a known command written without what it
+    /// needs (<c>/me</c> alone) is told its usage, any other word the list of commands.</summary>
+    public string UnknownError => Table.FirstOrDefault(e => e.Word == Text) is { } known
+        ? $"{known.Word} needs more: {known.Usage} ({known.Does})"
+        : $"unknown command '{Naming.Printable(Text)}': commands are {Commands}";
+
+    /// <summary>What <c>/help CMD</c> says: the command's usage and what it does (with or without its slash), or that
+    /// there is no such command.</summary>
+    public static string HelpFor(string command)
+    {
+        var word = command.StartsWith('/') ? command : "/" + command;
+        return Table.FirstOrDefault(e => e.Word == word) is { } known
+            ? $"{known.Usage}: {known.Does}"
+            : $"no command '{Naming.Printable(word)}': commands are {Commands}";
+    }
 }

@@ -61,6 +61,9 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
                 // Like end of input: whatever was typed before leaves first.
                 core.Post(new SessionInput.EndOfInput());
                 break;
+            case LineCommand.Kinds.Help when !string.IsNullOrWhiteSpace(command.Argument):
+                core.Emit(new InfoEvent(LineCommand.HelpFor(command.Argument)));
+                break;
             case LineCommand.Kinds.Help:
                 core.Emit(new InfoEvent($"commands: {LineCommand.Commands}"));
                 break;

@@ -468,6 +468,9 @@ public sealed class ChatWindow : Window
             case LineCommand.Kinds.Quit:
                 _quit();
                 break;
+            case LineCommand.Kinds.Help when !string.IsNullOrWhiteSpace(command.Argument):
+                _model.Say(LineCommand.HelpFor(command.Argument), _now());
+                break;
             case LineCommand.Kinds.Help:
                 _model.Say(Help, _now());
                 break;

@@ -41,6 +41,27 @@ public sealed class LineCommandTests
     }
 
     [Test]
+    public void A_known_command_without_what_it_needs_is_told_its_usage()
+    {
+        Assert.That(LineCommand.Parse("/me").UnknownError, Is.EqualTo("/me needs more: /me TEXT (say what you do: * amy TEXT)"));
+        Assert.That(LineCommand.Parse("/me   ").UnknownError, Does.StartWith("/me needs more"));
+    }
+
+    [TestCase("remove", "/remove NAME: remove a member (creator and admins)")]
+    [TestCase("/me", "/me TEXT: say what you do: * amy TEXT")]
+    [TestCase("/help", "/help [CMD]: list keys and commands, or say what one command does")]
+    public void Help_for_one_command_says_its_usage_and_what_it_does(string asked, string said)
+    {
+        var command = LineCommand.Parse("/help " + asked);
+        Assert.That(command.Kind, Is.EqualTo(LineCommand.Kinds.Help));
+        Assert.That(LineCommand.HelpFor(command.Argument!), Is.EqualTo(said));
+    }
+
+    [Test]
+    public void Help_for_a_command_that_does_not_exist_says_so_and_lists_them() =>
+        Assert.That(LineCommand.HelpFor("/nope"), Does.StartWith("no command '/nope': commands are /join G"));
+
+    [Test]
     public void A_command_name_with_terminal_escapes_is_printed_harmlessly() =>
         Assert.That(LineCommand.Parse("/\u001b[2Jx").UnknownError, Does.Not.Contain("\u001b"));
 }

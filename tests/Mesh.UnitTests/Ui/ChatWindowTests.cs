@@ -173,6 +173,9 @@ public sealed class ChatWindowTests
         var screen = Screen();
         Assert.That(screen, Does.Contain("Keys: Enter sends"));
         Assert.That(screen, Does.Contain("2 online in ops: amy, bo"));
+        Type("/help remove");
+        var helped = Screen();
+        Assert.That(helped, Does.Contain("/remove NAME: remove a member"), helped);
         Assert.That(_sent, Is.Empty);
     }
 
