@@ -103,13 +103,14 @@ public static class HistoryKey
 
     /// <summary>The messages of <paramref name="keys"/>, in name order (every view's order), each name once;
     /// <paramref name="malformed"/> counts the keys that were not well formed (their messages are left out).</summary>
-    public static List<HistoryEntry> ExpandAll(IReadOnlyList<HistoryEntry> keys, out int malformed)
+    /// <param name="parallel">Take the keys apart on every core: only off the loop (the caller would wait for the pool).</param>
+    public static List<HistoryEntry> ExpandAll(IReadOnlyList<HistoryEntry> keys, out int malformed, bool parallel = false)
     {
         malformed = 0;
         var messages = new List<HistoryEntry>(keys.Count);
         var ascending = true;
         // Each key is checked on its own (headers parsed, no cryptography): on every core for a long history.
-        var expanded = keys.Count < 64
+        var expanded = !parallel || keys.Count < 64
             ? keys.Select(TryExpand).ToList()
             : keys.AsParallel().AsOrdered().WithDegreeOfParallelism(Runtime.SpinFreeRuntime.Cores).Select(TryExpand).ToList();
         foreach (var held in expanded)

@@ -127,7 +127,7 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
     /// <summary>The messages of <paramref name="keys"/>, in name order, and how many keys were malformed: worked out
     /// off the loop (a long history's headers are parsed on every core).</summary>
     private static Task<(List<HistoryEntry> Messages, int Malformed)> ExpandAsync(IReadOnlyList<HistoryEntry> keys, CancellationToken ct) =>
-        Task.Run(() => (HistoryKey.ExpandAll(keys, out var malformed), malformed), ct);
+        Task.Run(() => (HistoryKey.ExpandAll(keys, out var malformed, parallel: true), malformed), ct);
 
     /// <summary>Opens stored messages (in name order) and shows, in that order, what the group's retention keeps of
     /// them; returns where the kept history begins (null: all of it).</summary>
