@@ -144,10 +144,12 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// <summary>Hands a line the user typed to the session (a message, or a /command). Waits while
     /// <see cref="MaxQueuedLines"/> lines are queued already: a script piping a huge file is slowed to the pace the
     /// session sends at, rather than queueing it all in memory.</summary>
-    public void PostLine(string line)
+    /// <param name="line">What was typed.</param>
+    /// <param name="group">The group it is for (the one the chat screen shows); the session's current group when null.</param>
+    public void PostLine(string line, string? group = null)
     {
         _lineRoom.Wait();
-        _loop.Post(new SessionInput.UserLine(line));
+        _loop.Post(new SessionInput.UserLine(line, group));
     }
 
     /// <summary>Asks the session to leave every group cleanly and end.</summary>

@@ -26,6 +26,9 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
         /// <c>mesh history</c>).</summary>
         Search,
 
+        /// <summary>Close the view of a group this peer is no longer in (the chat screen's).</summary>
+        Close,
+
         /// <summary>A line that starts with <c>/</c> and names no command.</summary>
         Unknown,
     }
@@ -43,6 +46,7 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
         new("/members", Kinds.Members, "/members", "who is in the group and online"),
         new("/me", Kinds.Message, "/me TEXT", "say what you do: * amy TEXT"),
         new("/search", Kinds.Search, "/search TEXT", "find TEXT in the group's whole history"),
+        new("/close", Kinds.Close, "/close [G]", "close the view of a group you left or were removed from"),
         new("/remove", Kinds.Remove, "/remove NAME", "remove a member (creator and admins)"),
         new("/admin", Kinds.Admin, "/admin NAME", "let a member remove others (creator)"),
         new("/help", Kinds.Help, "/help [CMD]", "list keys and commands, or say what one command does"),

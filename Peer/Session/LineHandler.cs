@@ -11,8 +11,10 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
     /// lines then wait for its join.</summary>
     private readonly Dictionary<string, int> _joining = new(StringComparer.Ordinal);
 
-    /// <summary>Decides where a typed line goes (see <see cref="ISessionHandler.Route"/>).</summary>
-    public (string? Lane, SessionInput? Work) Route(string line)
+    /// <summary>Decides where a typed line goes (see <see cref="ISessionHandler.Route"/>): a message or a command of
+    /// one group to <paramref name="group"/> when given (the group the chat screen shows as it was typed), else to the
+    /// current group.</summary>
+    public (string? Lane, SessionInput? Work) Route(string line, string? group = null)
     {
         var command = LineCommand.Parse(line);
         string? lane = null;
@@ -21,8 +23,13 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
             case LineCommand.Kinds.Empty:
                 break;
             case LineCommand.Kinds.Message or LineCommand.Kinds.Remove or LineCommand.Kinds.Admin or LineCommand.Kinds.Members:
-                lane = core.Current;
-                if (lane is null)
+                lane = group ?? core.Current;
+                if (group is not null && !core.Groups.ContainsKey(group) && !_joining.ContainsKey(group))
+                {
+                    core.Emit(new ErrorEvent($"not in group '{group}': nothing sent (/join {group} first)") { Group = group });
+                    lane = null;
+                }
+                else if (lane is null)
                 {
                     core.Emit(new ErrorEvent(command.Kind == LineCommand.Kinds.Message
                         ? "not in any group: /join a group first"
@@ -41,7 +48,7 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
 
                 break;
             case LineCommand.Kinds.Leave:
-                lane = RequireGroupArgument("/leave", command.Argument ?? core.Current);
+                lane = RequireGroupArgument("/leave", command.Argument ?? group ?? core.Current);
                 break;
             case LineCommand.Kinds.Switch:
                 if (RequireGroupArgument("/switch", command.Argument) is { } target)
@@ -69,6 +76,9 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
                 break;
             case LineCommand.Kinds.Search:
                 core.Emit(new ErrorEvent("/search is the chat screen's: headless, read the history with 'mesh history G' and search that"));
+                break;
+            case LineCommand.Kinds.Close:
+                core.Emit(new ErrorEvent("/close is the chat screen's: headless, a group left is closed already"));
                 break;
             default:
                 core.Emit(new ErrorEvent(command.UnknownError));

@@ -125,7 +125,7 @@ internal sealed partial class LogKeeper(SessionCore core, SessionParts parts, IG
 
         if (!state.Log.Members.ContainsKey(core.PeerId))
         {
-            core.Emit(new ErrorEvent($"group '{group}': on the branch of its log that every member follows, you are not a member"));
+            core.Emit(new ErrorEvent($"group '{group}': on the branch of its log that every member follows, you are not a member") { Group = group });
             await parts.Lifecycle.DropGroupAsync(state, ct);
             core.Emit(new MemberEvent(group, core.Name, core.PeerId, Joined: false, MemberEvent.Removed));
             return;
@@ -164,9 +164,9 @@ internal sealed partial class LogKeeper(SessionCore core, SessionParts parts, IG
                 if (entry.Op == LogOp.Remove)
                 {
                     var by = state.Log.NameOf(entry.By) ?? entry.By;
-                    core.Emit(new ErrorEvent($"you were removed from '{state.Name}' by {by}"));
+                    core.Emit(new ErrorEvent($"you were removed from '{state.Name}' by {by}") { Group = state.Name });
                     await parts.Lifecycle.DropGroupAsync(state, ct);
-                    core.Emit(new MemberEvent(state.Name, core.Name, core.PeerId, Joined: false, MemberEvent.Removed));
+                    core.Emit(new MemberEvent(state.Name, core.Name, core.PeerId, Joined: false, MemberEvent.Removed) { By = by });
                 }
 
                 break;

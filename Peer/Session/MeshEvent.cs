@@ -58,11 +58,17 @@ public sealed record MemberEvent(string Group, string Name, string PeerId, bool 
 
     /// <summary>Its lease expired (crashed, frozen or cut off); it is still a member.</summary>
     public const string Expired = "expired";
+
+    /// <summary>Who removed it (their label), for a removal.</summary>
+    public string? By { get; init; }
 }
 
 /// <summary>Something went wrong that the user must know about.</summary>
 public sealed record ErrorEvent(string Message) : MeshEvent
 {
+    /// <summary>The group the line is about, when it is about one (the chat screen shows it there).</summary>
+    public string? Group { get; init; }
+
     /// <summary>Set when the line is about history writes: true when they stopped, false when they resumed.</summary>
     public bool? HistoryPaused { get; init; }
 }

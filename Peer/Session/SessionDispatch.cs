@@ -50,7 +50,7 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
 
     public (string? Lane, SessionInput? Work) Route(SessionInput input) => input switch
     {
-        SessionInput.UserLine line => parts.Lines.Route(line.Text),
+        SessionInput.UserLine line => parts.Lines.Route(line.Text, line.Group),
         SessionInput.MembersChanged c => (c.Group, c),
         SessionInput.MembersListed c => (c.Group, c),
         SessionInput.KeyGranted c => (c.Group, c),

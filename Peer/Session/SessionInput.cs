@@ -6,7 +6,7 @@ namespace Mesh.Peer.Session;
 /// <summary>Work for the session loop. Everything that changes session state arrives as one of these, in order.</summary>
 internal abstract record SessionInput
 {
-    public sealed record UserLine(string Text) : SessionInput;
+    public sealed record UserLine(string Text, string? Group = null) : SessionInput;
 
     public sealed record EndOfInput : SessionInput;
 

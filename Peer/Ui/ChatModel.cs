@@ -23,6 +23,15 @@ public sealed class ChatModel(string name, string fingerprint)
 
     public GroupView? Current => _groups.Count == 0 ? null : _groups[Math.Min(CurrentIndex, _groups.Count - 1)];
 
+    /// <summary>Mesh's own view, shown while there is no group: it always answers (help, errors, commands).</summary>
+    public GroupView Core { get; } = new("mesh") { IsCore = true };
+
+    /// <summary>What the message pane shows: the current group, or <see cref="Core"/> when there is none.</summary>
+    public GroupView Shown => Current ?? Core;
+
+    /// <summary>A group the user asked to join (<c>/join G</c>): its view is shown as soon as it exists.</summary>
+    private string? _follow;
+
     /// <summary>etcd as the user should see it: "connected", "unreachable — retrying in 4 s", …</summary>
     public string EtcdState { get; private set; } = "connecting";
 
@@ -93,9 +102,51 @@ public sealed class ChatModel(string name, string fingerprint)
         {
             view = new GroupView(group) { Away = _groups.Count > 0 };
             _groups.Add(view);
+            if (_follow == group || _groups.Count == 1)
+            {
+                _follow = null;
+                SwitchTo(_groups.Count - 1);
+            }
         }
 
         return view;
+    }
+
+    /// <summary>The user typed <c>/join G</c>: G is shown now if its view exists (a group left earlier), else as soon
+    /// as the session says anything of it.</summary>
+    public void Follow(string group)
+    {
+        if (!SwitchTo(group))
+        {
+            _follow = group;
+        }
+    }
+
+    /// <summary><c>/close G</c>: closes the view of a group this peer is no longer a member of; null when closed, else
+    /// why not.</summary>
+    public string? Close(string group)
+    {
+        var index = _groups.FindIndex(g => g.Name == group);
+        if (index < 0)
+        {
+            return $"no view of '{group}' is open";
+        }
+
+        if (_groups[index].Gone is null)
+        {
+            return $"you are a member of '{group}': /leave {group} leaves it (its view stays until /close)";
+        }
+
+        _groups.RemoveAt(index);
+        CurrentIndex = Math.Clamp(CurrentIndex > index ? CurrentIndex - 1 : CurrentIndex, 0, Math.Max(0, _groups.Count - 1));
+        if (Current is { } shown)
+        {
+            shown.Unread = 0;
+            shown.UnreadMentions = 0;
+            shown.Away = false;
+        }
+
+        return null;
     }
 
     /// <summary>Shows the group at <paramref name="index"/>; false when there is none.</summary>
@@ -131,13 +182,11 @@ public sealed class ChatModel(string name, string fingerprint)
     public bool Previous() => _groups.Count > 0 && SwitchTo((CurrentIndex + _groups.Count - 1) % _groups.Count);
 
     /// <summary>Adds a line from Mesh itself to the group shown now (or to the first one).</summary>
-    public void Say(string text, DateTimeOffset at)
-    {
-        if (Current is { } group)
-        {
-            group.Lines.Add(new ChatLine(at, null, text, ChatLineKind.System));
-        }
-    }
+    public void Say(string text, DateTimeOffset at) => Shown.Lines.Add(new ChatLine(at, null, text, ChatLineKind.System));
+
+    /// <summary>Adds a line from Mesh to <paramref name="group"/>'s view when there is one, else to the one shown.</summary>
+    private void SayIn(string? group, string text, DateTimeOffset at) =>
+        (_groups.FirstOrDefault(g => g.Name == group) ?? Shown).Lines.Add(new ChatLine(at, null, text, ChatLineKind.System));
 
     public void Apply(MeshEvent e, DateTimeOffset now)
     {
@@ -148,6 +197,12 @@ public sealed class ChatModel(string name, string fingerprint)
                     var group = Group(message.Group);
                     var text = TerminalText.Safe(message.Text, "  ");
                     var mentions = message.Own ? [] : Mentions.Find(text, Name);
+                    if (message.Key.Length > 0 && !group.Keys.Add(message.Key))
+                    {
+                        // Shown already (history loaded again on a join after a leave).
+                        break;
+                    }
+
                     var line = new ChatLine(message.SentAt, TerminalText.OneLine(message.From), text,
                         message.Own ? ChatLineKind.Own : ChatLineKind.Message) { Key = message.Key, Mentions = mentions };
                     var at = PlaceOf(group.Lines, line.Key);
@@ -182,6 +237,12 @@ public sealed class ChatModel(string name, string fingerprint)
                 {
                     var group = Group(ready.Group);
                     group.Ready = true;
+                    if (group.Gone is not null)
+                    {
+                        group.Gone = null;
+                        group.Lines.Add(new ChatLine(now, null, $"member of {group.Name} again", ChatLineKind.System));
+                    }
+
                     if (group.WasWaiting)
                     {
                         // The waiting said is answered: the group is open to this peer now.
@@ -210,15 +271,20 @@ public sealed class ChatModel(string name, string fingerprint)
 
             case MemberEvent member when !member.Joined && (PeerId is { } me ? member.PeerId == me : member.Name == Name):
                 {
-                    // This peer left the group (/leave): it goes from the list.
-                    var index = _groups.FindIndex(g => g.Name == member.Group);
-                    if (index >= 0)
-                    {
-                        _groups.RemoveAt(index);
-                        CurrentIndex = Math.Clamp(CurrentIndex > index ? CurrentIndex - 1 : CurrentIndex, 0, Math.Max(0, _groups.Count - 1));
-                        Say($"left {member.Group}", now);
-                    }
-
+                    // This peer left the group or was removed: the view stays, marked, its history readable.
+                    var group = Group(member.Group);
+                    group.Gone = member.Reason == MemberEvent.Removed
+                        ? member.By is { } by ? $"removed by {TerminalText.OneLine(by)}" : "removed"
+                        : "left";
+                    group.Ready = false;
+                    group.Waiting = null;
+                    group.SetMember(member.PeerId, member.Name, false);
+                    var how = member.Reason == MemberEvent.Removed
+                        ? $"you were removed from {group.Name}{(member.By is { } who ? " by " + TerminalText.OneLine(who) : "")}"
+                        : $"you left {group.Name}";
+                    group.Lines.Add(new ChatLine(now, null,
+                        $"{how}: you no longer receive or send its messages; its history stays here to read. /close closes it, /join {group.Name} asks to join again",
+                        ChatLineKind.System));
                     break;
                 }
 
@@ -235,6 +301,12 @@ public sealed class ChatModel(string name, string fingerprint)
                     var group = Group(waiting.Group);
                     group.Waiting = waiting.Message;
                     group.WasWaiting = true;
+                    if (EtcdState == "connecting")
+                    {
+                        // Waiting on members means etcd answered.
+                        EtcdState = "etcd connected";
+                    }
+
                     group.Lines.Add(new ChatLine(now, null, waiting.Message, ChatLineKind.System));
                     break;
                 }
@@ -299,7 +371,7 @@ public sealed class ChatModel(string name, string fingerprint)
                 break;
 
             case ErrorEvent error:
-                Say("! " + TerminalText.OneLine(error.Message), now);
+                SayIn(error.Group, "! " + TerminalText.OneLine(error.Message), now);
                 if (error.HistoryPaused == true && error.Message.StartsWith(HistoryWriter.FullMessage, StringComparison.Ordinal))
                 {
                     EtcdState = HistoryWriter.FullMessage;
@@ -356,7 +428,8 @@ public sealed class ChatModel(string name, string fingerprint)
     {
         var group = Current;
         var place = group is null ? "no group"
-            : group.Waiting is not null ? $"{group.Name} (waiting for the key)"
+            : group.Gone is { } gone ? $"{group.Name} (not a member: {gone})"
+            : group.Waiting is { } waiting ? $"{group.Name} ({(waiting.Contains("admit", StringComparison.Ordinal) ? "waiting to be admitted" : "waiting for the key")})"
             : !group.Ready && group.Loaded > 0 ? string.Create(CultureInfo.InvariantCulture, $"{group.Name} (loading history: {group.Loaded:N0})")
             : !group.Ready ? $"{group.Name} (joining…)"
             : group.Name;

@@ -31,7 +31,7 @@ public sealed class ChatWindow : Window
     private bool? _panelsLaidOut;
     private static readonly Key[] Digits = [Key.D1, Key.D2, Key.D3, Key.D4, Key.D5, Key.D6, Key.D7, Key.D8, Key.D9];
     private readonly ChatModel _model;
-    private readonly Action<string> _send;
+    private readonly Action<string, string?> _send;
     private readonly Action _quit;
     private readonly Func<DateTimeOffset> _now;
     private readonly ListView _groups = new() { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(), CanFocus = false };
@@ -52,12 +52,13 @@ public sealed class ChatWindow : Window
     private (string Draft, int At)? _search;
 
     /// <param name="model">What to show.</param>
-    /// <param name="send">Where lines for the session go: messages and the commands the session understands.</param>
+    /// <param name="send">Where lines for the session go: messages and the commands the session understands, each with
+    /// the group shown when it was typed (null when none is).</param>
     /// <param name="quit">Leaves every group and ends the program.</param>
     /// <param name="now">The clock for lines Mesh adds itself.</param>
     /// <param name="keyClock">A monotonic clock read as each key comes, to tell a paste from typing (a stopwatch
     /// unless given).</param>
-    public ChatWindow(ChatModel model, Action<string> send, Action quit, Func<DateTimeOffset> now, Func<TimeSpan>? keyClock = null)
+    public ChatWindow(ChatModel model, Action<string, string?> send, Action quit, Func<DateTimeOffset> now, Func<TimeSpan>? keyClock = null)
     {
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         _keyClock = keyClock ?? (() => stopwatch.Elapsed);
@@ -316,6 +317,15 @@ public sealed class ChatWindow : Window
             return true;
         }
 
+        if (key.IsAlt && !key.IsCtrl && key.NoAlt.AsGrapheme is { Length: > 0 } typed && !char.IsControl(typed[0]))
+        {
+            // Alt with a key Mesh has no use for (or ESC then a key, typed quickly): the key is typed, not lost.
+            var (text, cursor) = InputLine.Insert(_input.Text ?? "", _input.InsertionPoint, typed);
+            _input.Text = text;
+            _input.InsertionPoint = cursor;
+            return true;
+        }
+
         return false;
     }
 
@@ -379,7 +389,7 @@ public sealed class ChatWindow : Window
         return true;
     }
 
-    private IReadOnlyList<ChatLine> Lines() => _model.Current?.Lines ?? (IReadOnlyList<ChatLine>)[];
+    private IReadOnlyList<ChatLine> Lines() => _model.Shown.Lines;
 
     /// <summary>Shows the newest match of the query (the input) older than line <paramref name="before"/>.</summary>
     private void SearchOlder(int before, string draft)
@@ -450,7 +460,7 @@ public sealed class ChatWindow : Window
         if (switched && _model.Current is { } group)
         {
             // The session sends typed lines to its current group: keep it on the one shown.
-            _send($"/switch {group.Name}");
+            _send($"/switch {group.Name}", null);
             Messages.ToNewest();
             Refresh();
         }
@@ -501,8 +511,42 @@ public sealed class ChatWindow : Window
                 }
 
                 break;
+            case LineCommand.Kinds.Close:
+                var closing = command.Argument ?? _model.Current?.Name;
+                if (closing is null)
+                {
+                    _model.Say("! /close: no group is shown; /close G closes the view of a group you left", _now());
+                }
+                else if (_model.Close(closing) is { } refused)
+                {
+                    _model.Say($"! /close: {refused}", _now());
+                }
+                else
+                {
+                    Switched(_model.Current is not null);
+                }
+
+                break;
+            case LineCommand.Kinds.Join:
+                if (command.Argument is { } joining && Configuration.Naming.IsValidGroup(joining.Split(' ')[0]))
+                {
+                    // The group joined is shown: now if its view is open (left earlier), else as soon as it exists.
+                    _model.Follow(joining.Split(' ')[0]);
+                }
+
+                _send(line, null);
+                Messages.ToNewest();
+                break;
+            case LineCommand.Kinds.Message or LineCommand.Kinds.Remove or LineCommand.Kinds.Admin
+                when _model.Current is { Gone: { } gone } left:
+                _model.Say($"! you are no longer a member of {left.Name} ({gone}): nothing is sent. /join {left.Name} asks to join again, /close closes this view", _now());
+                break;
+            case LineCommand.Kinds.Leave when command.Argument is null && _model.Current is { Gone: { } } left:
+                _model.Say($"! you are not in {left.Name} any more: /close closes its view", _now());
+                break;
             default:
-                _send(line);
+                // The line goes to the group shown as it was typed, whatever the session's current group is by now.
+                _send(line, _model.Current is { Gone: null } shown ? shown.Name : null);
                 Messages.ToNewest();
                 break;
         }

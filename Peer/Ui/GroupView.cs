@@ -86,4 +86,15 @@ public sealed class GroupView(string name)
 
     /// <summary>Set while the group waits for a member to hand over its key.</summary>
     public string? Waiting { get; set; }
+
+    /// <summary>Set once this peer is no longer a member (it left, or was removed): why, in a few words ("removed by
+    /// amy"). The view stays, its history readable, until the user closes it or joins again.</summary>
+    public string? Gone { get; set; }
+
+    /// <summary>The keys of the messages shown: a message comes once however often it is loaded (a join again loads
+    /// the history this view already holds).</summary>
+    public HashSet<string> Keys { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Mesh's own view: what is said while no group is shown (errors, help, the answer to a command).</summary>
+    public bool IsCore { get; init; }
 }

@@ -150,6 +150,14 @@ public sealed class InputLine
         return n;
     }
 
+    /// <summary>Types <paramref name="typed"/> at the cursor.</summary>
+    public static (string Text, int Cursor) Insert(string text, int cursor, string typed)
+    {
+        var e = Elements(text);
+        cursor = Math.Clamp(cursor, 0, e.Count);
+        return (string.Concat(e.Take(cursor)) + typed + string.Concat(e.Skip(cursor)), cursor + Elements(typed).Count);
+    }
+
     /// <summary>Ctrl+U: everything before the cursor goes.</summary>
     public static (string Text, int Cursor) KillToStart(string text, int cursor)
     {

@@ -47,7 +47,7 @@ public sealed class MessageView : View
     public void Reveal(int index)
     {
         HoldStill();
-        if (_model.Current is not { } group || index < 0 || index >= group.Lines.Count)
+        if (_model.Shown is not { } group || index < 0 || index >= group.Lines.Count)
         {
             return;
         }
@@ -78,7 +78,7 @@ public sealed class MessageView : View
     /// <summary>While scrolled back, what came since the last look is added to the scroll, so the rows read stay put.</summary>
     private void HoldStill()
     {
-        var group = _model.Current;
+        var group = _model.Shown;
         if (!ReferenceEquals(group, _seenGroup))
         {
             _seenGroup = group;
@@ -117,7 +117,7 @@ public sealed class MessageView : View
     }
 
     private List<MessageLayout.Row> TailRows(int count) =>
-        _model.Current is { } group ? MessageLayout.Tail(group.Lines, Viewport.Width, Zone, count, Marker) : [];
+        MessageLayout.Tail(_model.Shown.Lines, Viewport.Width, Zone, count, Marker);
 
     /// <summary>Name colours of middle lightness, readable on a dark and on a light background alike.</summary>
     private static readonly Color[] Palette =
@@ -138,7 +138,7 @@ public sealed class MessageView : View
     };
 
     /// <summary>The line the read marker goes above in the group shown (-1 for none).</summary>
-    private int Marker => _model.Current is { } group ? group.MarkerIndex : -1;
+    private int Marker => _model.Shown.MarkerIndex;
 
     protected override bool OnDrawingContent(DrawContext? context)
     {

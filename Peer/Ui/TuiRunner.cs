@@ -10,7 +10,8 @@ public static class TuiRunner
     public static async Task<int> RunAsync(ChatSession session, IReadOnlyList<string> groups, JoinRequest request,
         string name, string fingerprint, CancellationToken ct)
     {
-        using IApplication app = Application.Create();
+        var (created, _) = AltKeys.CreateApplication();
+        using IApplication app = created;
         app.Init();
         var model = new ChatModel(name, fingerprint) { PeerId = session.PeerId };
         foreach (var group in groups)
@@ -30,7 +31,7 @@ public static class TuiRunner
             }
         }
 
-        window = new ChatWindow(model, session.PostLine, Quit, () => DateTimeOffset.Now);
+        window = new ChatWindow(model, (line, group) => session.PostLine(line, group), Quit, () => DateTimeOffset.Now);
         window.Attach(app);
         app.AddTimeout(TimeSpan.FromSeconds(1), () =>
         {

@@ -79,6 +79,55 @@ public sealed class ChatModelTests
         Assert.That(model.Group("ops").Members["bo"], Is.True);
 
         model.Apply(new MemberEvent("ops", "amy", me, false, MemberEvent.Left), DateTimeOffset.UnixEpoch);
-        Assert.That(model.Groups, Is.Empty, "my own leave takes the group from the list");
+        Assert.That(model.Group("ops").Gone, Is.EqualTo("left"), "my own leave marks the group as no longer mine");
+    }
+
+    [Test]
+    public void A_removal_is_a_line_saying_who_and_the_group_stays_readable_until_closed()
+    {
+        var model = new ChatModel("cy", "abcd") { PeerId = "cccc" };
+        model.Group("ops");
+        model.Apply(Message("before", "0000000000001-a-1-0000000001"), DateTimeOffset.UnixEpoch);
+        model.Apply(new ErrorEvent("you were removed from 'ops' by amy") { Group = "ops" }, DateTimeOffset.UnixEpoch);
+        model.Apply(new MemberEvent("ops", "cy", "cccc", false, MemberEvent.Removed) { By = "amy" }, DateTimeOffset.UnixEpoch);
+        var ops = model.Group("ops");
+        Assert.That(model.Current, Is.SameAs(ops), "still shown");
+        Assert.That(ops.Lines.Select(l => l.Text), Has.Some.EqualTo("before"), "its history stays");
+        Assert.That(ops.Lines[^1].Text, Does.StartWith("you were removed from ops by amy: "));
+        Assert.That(model.StatusLine(), Does.Contain("ops (not a member: removed by amy)"));
+        Assert.That(model.Close("nosuch"), Does.Contain("no view of 'nosuch'"));
+        Assert.That(model.Close("ops"), Is.Null, "closed");
+        Assert.That(model.Current, Is.Null);
+        model.Say("what is said with no group", DateTimeOffset.UnixEpoch);
+        Assert.That(model.Shown.IsCore, Is.True);
+        Assert.That(model.Shown.Lines.Select(l => l.Text), Has.Some.EqualTo("what is said with no group"), "Mesh's own view answers");
+    }
+
+    [Test]
+    public void A_member_group_is_not_closed_and_joining_again_shows_history_once()
+    {
+        var model = new ChatModel("cy", "abcd") { PeerId = "cccc" };
+        model.Apply(new ReadyEvent("ops", ["cy"]), DateTimeOffset.UnixEpoch);
+        Assert.That(model.Close("ops"), Does.Contain("/leave ops"));
+        model.Apply(Message("one", "0000000000001-a-1-0000000001"), DateTimeOffset.UnixEpoch);
+        model.Apply(new MemberEvent("ops", "cy", "cccc", false, MemberEvent.Left), DateTimeOffset.UnixEpoch);
+        model.Follow("ops");
+        model.Apply(Message("one", "0000000000001-a-1-0000000001"), DateTimeOffset.UnixEpoch);
+        model.Apply(new ReadyEvent("ops", ["cy"]), DateTimeOffset.UnixEpoch);
+        var ops = model.Group("ops");
+        Assert.That(ops.Gone, Is.Null);
+        Assert.That(ops.Lines.Count(l => l.Text == "one"), Is.EqualTo(1), "the history loaded again is not shown twice");
+    }
+
+    [Test]
+    public void A_joined_group_is_shown_as_soon_as_it_exists()
+    {
+        var model = new ChatModel("cy", "abcd");
+        model.Apply(new ReadyEvent("ops", ["cy"]), DateTimeOffset.UnixEpoch);
+        model.Follow("dev");
+        Assert.That(model.Current!.Name, Is.EqualTo("ops"), "nothing of dev yet");
+        model.Apply(new WaitingEvent("dev", "waiting for a member of 'dev' to admit you"), DateTimeOffset.UnixEpoch);
+        Assert.That(model.Current!.Name, Is.EqualTo("dev"));
+        Assert.That(model.StatusLine(), Does.Contain("dev (waiting to be admitted)").And.Contain("etcd connected"));
     }
 }

@@ -18,6 +18,7 @@ public sealed class ChatWindowTests
     private ChatWindow _window = null!;
     private SessionToken? _token;
     private readonly List<string> _sent = [];
+    private readonly List<string?> _sentTo = [];
     private int _quits;
     private TimeSpan _keyTime;
     private TimeSpan _keyStep;
@@ -26,8 +27,10 @@ public sealed class ChatWindowTests
     public void Open()
     {
         _sent.Clear();
+        _sentTo.Clear();
         _quits = 0;
-        _app = Application.Create(new VirtualTimeProvider());
+        (_app, var resolved) = AltKeys.CreateApplication(new VirtualTimeProvider());
+        Assert.That(resolved, Is.True, "Alt+key is read by Mesh's input processor");
         _app.Init(DriverRegistry.Names.ANSI);
         _app.Driver!.SetScreenSize(100, 24);
         _model = new ChatModel("amy", "1111:2222:3333:4444:5555");
@@ -35,7 +38,7 @@ public sealed class ChatWindowTests
         _model.Group("dev");
         _keyTime = TimeSpan.Zero;
         _keyStep = TimeSpan.FromMilliseconds(120);
-        _window = new ChatWindow(_model, _sent.Add, () => _quits++, () => Noon, () => _keyTime += _keyStep);
+        _window = new ChatWindow(_model, (line, group) => { _sent.Add(line); _sentTo.Add(group); }, () => _quits++, () => Noon, () => _keyTime += _keyStep);
         _window.Messages.Zone = TimeZoneInfo.Utc;
         _window.Attach(_app);
         _token = _app.Begin(_window);
@@ -115,6 +118,65 @@ public sealed class ChatWindowTests
         Assert.That(screen, Does.Contain("cy: psst again"));
         Assert.That(screen, Does.Contain("| dev |"));
         Assert.That(_sent, Is.EqualTo(new[] { "/switch dev" }));
+    }
+
+    /// <summary>Puts <paramref name="keys"/> into the terminal input all at once, as a terminal writes keys typed with
+    /// no delay between them, and has the application read them.</summary>
+    private void Arrive(string keys)
+    {
+        var input = (AltKeys.InputProcessor)_app.Driver!.GetInputProcessor();
+        foreach (var c in keys)
+        {
+            input.InputQueue.Enqueue(c);
+        }
+
+        input.ProcessQueue();
+        _window.FlushPaste();
+    }
+
+    [Test]
+    public void Alt_digit_followed_at_once_by_a_command_switches_first_and_no_key_is_lost_or_sent_to_the_old_group()
+    {
+        Apply(new ReadyEvent("ops", ["amy"]), new ReadyEvent("dev", ["amy"]));
+        Arrive("\u001b2/remove cy\r");
+        Assert.That(_model.Current!.Name, Is.EqualTo("dev"));
+        Assert.That(_sent, Is.EqualTo(new[] { "/switch dev", "/remove cy" }), "every key, in order");
+        Assert.That(_sentTo[1], Is.EqualTo("dev"), "the command goes to the group shown when it was typed");
+
+        Arrive("\u001b1hello");
+        Assert.That(_model.Current!.Name, Is.EqualTo("ops"));
+        Assert.That(_window.Input.Text, Is.EqualTo("hello"));
+
+        Arrive("\u001b,x");
+        Assert.That(_window.Input.Text, Is.EqualTo("hello,x"), "Alt with a key Mesh has no use for types the key");
+        Arrive("\u001b[D\u001b[DY");
+        Assert.That(_window.Input.Text, Is.EqualTo("helloY,x"), "sequences (two Lefts) are read as before");
+    }
+
+    [Test]
+    public void A_line_typed_in_a_group_left_is_not_sent_anywhere_and_says_why()
+    {
+        Apply(new ReadyEvent("ops", ["amy", "bo"]), new ReadyEvent("dev", ["amy"]), Message("ops", "bo", "the plan is on the wiki"),
+            new ErrorEvent("you were removed from 'ops' by bo") { Group = "ops" },
+            new MemberEvent("ops", "amy", "aaaa", false, MemberEvent.Removed) { By = "bo" });
+        var screen = Screen();
+        Assert.That(screen, Does.Contain("bo: the plan is on the wiki"), "the history stays readable");
+        Assert.That(screen, Does.Contain("you were removed from ops by bo"));
+        Assert.That(screen, Does.Contain("ops (not a member: removed by bo)"));
+        Type("still there?");
+        Assert.That(_sent, Is.Empty, "nothing is sent, to ops or to any other group");
+        Assert.That(Screen(), Does.Contain("! you are no longer a member of ops"));
+        Type("/close");
+        Assert.That(_model.Current!.Name, Is.EqualTo("dev"));
+        Type("/leave");
+        Apply(new MemberEvent("dev", "amy", "aaaa", false, MemberEvent.Left));
+        Type("/close");
+        Assert.That(_model.Current, Is.Null);
+        Type("/help close");
+        Type("/nosuch");
+        screen = Screen();
+        Assert.That(screen, Does.Contain("/close [G]: close the view"), "with no group, the screen still answers");
+        Assert.That(screen, Does.Contain("no group: /join G"));
     }
 
     [Test]
@@ -557,10 +619,11 @@ public sealed class ChatWindowTests
     {
         _model = new ChatModel("amy", "1111:2222:3333:4444:5555") { PeerId = "p-amy" };
         Close();
-        _app = Application.Create(new VirtualTimeProvider());
+        (_app, var resolved) = AltKeys.CreateApplication(new VirtualTimeProvider());
+        Assert.That(resolved, Is.True, "Alt+key is read by Mesh's input processor");
         _app.Init(DriverRegistry.Names.ANSI);
         _app.Driver!.SetScreenSize(100, 24);
-        _window = new ChatWindow(_model, _sent.Add, () => _quits++, () => Noon, () => _keyTime += _keyStep);
+        _window = new ChatWindow(_model, (line, group) => { _sent.Add(line); _sentTo.Add(group); }, () => _quits++, () => Noon, () => _keyTime += _keyStep);
         _window.Attach(_app);
         _token = _app.Begin(_window);
         Apply(new ReadyEvent("ops", ["amy", "bo", "cy"], [new MemberId("amy", "p-amy"), new MemberId("bo", "p-bo"), new MemberId("cy", "p-cy"), new MemberId("di", "p-di")]),
