@@ -225,10 +225,31 @@ public sealed class ChatWindow : Window
     /// <summary>Handles the keys that work everywhere; true when the key was Mesh's.</summary>
     public bool HandleKey(Key key)
     {
+        var quitAsked = _quitAskedAt;
+        _quitAskedAt = null;
+        if (key != Key.Tab && key != Key.Y.WithCtrl && key != Key.U.WithCtrl && key != Key.W.WithCtrl && key != Key.K.WithCtrl)
+        {
+            _line.OtherKey();
+        }
+
+        if (_hint is not null)
+        {
+            _hint = null;
+            _status.Text = StatusText();
+        }
+
         if (key == Key.C.WithCtrl && !string.IsNullOrEmpty(_input.Text))
         {
-            // A half-typed line is not thrown away with the program: the first Ctrl+C clears it.
-            _input.Text = "";
+            // A half-typed line is not thrown away with the program: the first Ctrl+C clears it (Ctrl+Y brings it back).
+            ClearDraft();
+            return true;
+        }
+
+        if (key == Key.C.WithCtrl && !(quitAsked is { } asked && _keyClock() - asked <= QuitConfirmWindow))
+        {
+            // On an empty line Ctrl+C asks first: a stray press does not leave every group.
+            _quitAskedAt = _keyClock();
+            Hint("Ctrl+C again leaves every group and quits (or /quit); any other key stays");
             return true;
         }
 
@@ -275,8 +296,8 @@ public sealed class ChatWindow : Window
 
         if (key == Key.Esc)
         {
-            // Esc would end a Terminal.Gui application; in a chat it only clears the input line.
-            _input.Text = "";
+            // Esc would end a Terminal.Gui application; in a chat it only clears the input line, recoverably.
+            ClearDraft();
             return true;
         }
 
@@ -329,6 +350,34 @@ public sealed class ChatWindow : Window
         return false;
     }
 
+    /// <summary>How long a second Ctrl+C on an empty line quits.</summary>
+    public static readonly TimeSpan QuitConfirmWindow = TimeSpan.FromSeconds(3);
+
+    private TimeSpan? _quitAskedAt;
+
+    /// <summary>A word on the status bar until the next key.</summary>
+    private string? _hint;
+
+    private void Hint(string text)
+    {
+        _hint = text;
+        _status.Text = StatusText();
+    }
+
+    /// <summary>Clears the input line; what it held goes on the kill ring, and Ctrl+Y brings it back.</summary>
+    private void ClearDraft()
+    {
+        var draft = _input.Text ?? "";
+        _input.Text = "";
+        if (draft.Length > 0)
+        {
+            _line.OtherKey();
+            _line.Killed(draft);
+            _line.OtherKey();
+            Hint("input cleared: Ctrl+Y brings it back");
+        }
+    }
+
     /// <summary>Readline keys, line history and completion on the input line (see <see cref="InputLine"/>).</summary>
     private bool EditKey(Key key)
     {
@@ -343,17 +392,19 @@ public sealed class ChatWindow : Window
         {
             edited = (text, InputLine.Elements(text).Count);
         }
-        else if (key == Key.U.WithCtrl)
+        else if (key == Key.U.WithCtrl || key == Key.W.WithCtrl || key == Key.K.WithCtrl)
         {
-            edited = InputLine.KillToStart(text, cursor);
+            var kept = key == Key.U.WithCtrl ? InputLine.KillToStart(text, cursor)
+                : key == Key.W.WithCtrl ? InputLine.KillWord(text, cursor)
+                : InputLine.KillToEnd(text, cursor);
+            var e = InputLine.Elements(text);
+            var gone = e.Count - InputLine.Elements(kept.Text).Count;
+            _line.Killed(string.Concat(e.Skip(kept.Cursor).Take(gone)), before: key != Key.K.WithCtrl);
+            edited = kept;
         }
-        else if (key == Key.W.WithCtrl)
+        else if (key == Key.Y.WithCtrl)
         {
-            edited = InputLine.KillWord(text, cursor);
-        }
-        else if (key == Key.K.WithCtrl)
-        {
-            edited = InputLine.KillToEnd(text, cursor);
+            edited = _line.Yank(text, cursor) ?? (text, cursor);
         }
         else if (key == Key.CursorUp)
         {
@@ -365,10 +416,11 @@ public sealed class ChatWindow : Window
         }
         else if (key == Key.Tab)
         {
-            var (completed, at, candidates) = InputLine.Complete(text, cursor, _model.Current?.Members.Keys ?? Enumerable.Empty<string>());
-            if (candidates.Count > 1)
+            var (completed, at, listed) = _line.Tab(text, cursor, _model.Current?.Members.Keys ?? Enumerable.Empty<string>());
+            if (listed.Count > 1)
             {
-                _model.Say(string.Join("  ", candidates), _now());
+                // Named once; Tab again puts each in turn.
+                _model.Say(string.Join("  ", listed) + "   (Tab again: each in turn)", _now());
                 Refresh();
             }
 
@@ -559,6 +611,11 @@ public sealed class ChatWindow : Window
     {
         var field = _input.Text ?? "";
         var status = _model.StatusLine(shortFingerprint: Narrow);
+        if (_hint is { } hint)
+        {
+            return $" {hint} |{status}";
+        }
+
         if (_search is { } search)
         {
             var (count, ordinal) = HistorySearch.Count(Lines(), field, search.At);

@@ -13,6 +13,88 @@ public sealed class InputLine
     private int _browsing = -1;
     private string _draft = "";
 
+    /// <summary>How many cuts the kill ring keeps.</summary>
+    public const int KillRingCapacity = 16;
+
+    private readonly List<string> _killRing = [];
+    private bool _lastWasKill;
+    private (List<string> Candidates, int Index, string Before, string After)? _cycle;
+
+    /// <summary>Cut text, newest last (Ctrl+U, Ctrl+W, Ctrl+K and a draft cleared by Esc); Ctrl+Y yanks the newest.</summary>
+    public IReadOnlyList<string> KillRing => _killRing;
+
+    /// <summary>A key that is neither a cut nor Tab: the next cut starts a new entry, and Tab completes afresh.</summary>
+    public void OtherKey()
+    {
+        _lastWasKill = false;
+        _cycle = null;
+    }
+
+    /// <summary>Puts cut text on the kill ring; cuts in a row make one entry (<paramref name="before"/>: the text
+    /// cut lay before what was cut just now, as Ctrl+W after Ctrl+W).</summary>
+    public void Killed(string text, bool before = false)
+    {
+        _cycle = null;
+        if (text.Length == 0)
+        {
+            return;
+        }
+
+        if (_lastWasKill && _killRing.Count > 0)
+        {
+            _killRing[^1] = before ? text + _killRing[^1] : _killRing[^1] + text;
+        }
+        else
+        {
+            _killRing.Add(text);
+            if (_killRing.Count > KillRingCapacity)
+            {
+                _killRing.RemoveAt(0);
+            }
+        }
+
+        _lastWasKill = true;
+    }
+
+    /// <summary>Ctrl+Y: the newest cut, typed at the cursor; null when nothing was cut.</summary>
+    public (string Text, int Cursor)? Yank(string text, int cursor)
+    {
+        _lastWasKill = false;
+        _cycle = null;
+        return _killRing.Count == 0 ? null : Insert(text, cursor, _killRing[^1]);
+    }
+
+    /// <summary>Tab: the first press completes as far as the candidates agree and names them (<see cref="Complete"/>);
+    /// each press after it, with no other key between, puts the next candidate in the word's place, round.</summary>
+    public (string Text, int Cursor, IReadOnlyList<string> Listed) Tab(string text, int cursor, IEnumerable<string> names)
+    {
+        _lastWasKill = false;
+        if (_cycle is { } cycle)
+        {
+            var index = (cycle.Index + 1) % cycle.Candidates.Count;
+            _cycle = cycle with { Index = index };
+            var word = cycle.Candidates[index];
+            return (cycle.Before + word + cycle.After, Elements(cycle.Before + word).Count, []);
+        }
+
+        var (completed, at, candidates) = Complete(text, cursor, names);
+        if (candidates.Count > 1)
+        {
+            // The word completed so far starts where the word began: the cycle replaces it whole.
+            var e = Elements(completed);
+            var start = at;
+            while (start > 0 && !string.IsNullOrWhiteSpace(e[start - 1]))
+            {
+                start--;
+            }
+
+            var suffix = start == 0 && !candidates[0].StartsWith('/') ? ": " : " ";
+            _cycle = (candidates.Select(c => c + suffix).ToList(), -1, string.Concat(e.Take(start)), string.Concat(e.Skip(at)));
+        }
+
+        return (completed, at, candidates);
+    }
+
     /// <summary>Lines sent, oldest first (at most <see cref="HistoryCapacity"/>).</summary>
     public IReadOnlyList<string> History => _history;
 

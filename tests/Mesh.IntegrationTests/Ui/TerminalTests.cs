@@ -96,6 +96,8 @@ public sealed partial class TerminalTests : EtcdFixture
         Save(tina, "etcd-back");
 
         tina.Press("C-c");
+        await tina.WaitForScreenAsync(s => s.Contains("Ctrl+C again leaves every group"), Long, "the first Ctrl+C on an empty line asks");
+        tina.Press("C-c");
         await hal.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "tina"), Long, "tina left cleanly");
     }
 
@@ -209,6 +211,7 @@ public sealed partial class TerminalTests : EtcdFixture
         tina.Type("mine before the restart");
         tina.Press("Enter");
         await hal.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "mine before the restart"), Long, "tina's message");
+        tina.Press("C-c");
         tina.Press("C-c");
         await hal.WaitForAsync(p => p.Of("left", group).Any(e => e.Str("name") == "tina"), Long, "tina left");
         await tina.WaitForExitAsync(Long);

@@ -250,6 +250,7 @@ public sealed class ChatWindowTests
         Assert.That(_sent, Is.EqualTo(new[] { "/join lab", "/leave dev", "/remove bo#5700" }));
         Type("/quit");
         _app.InjectKey(Key.C.WithCtrl);
+        _app.InjectKey(Key.C.WithCtrl);
         Assert.That(_quits, Is.EqualTo(2));
     }
 
@@ -301,15 +302,52 @@ public sealed class ChatWindowTests
         Keys("hi b");
         _app.InjectKey(Key.Tab);
         Assert.That(Screen(), Does.Contain("bea  bo"), "several candidates are named");
+        _app.InjectKey(Key.Tab);
+        Assert.That(_window.Input.Text, Is.EqualTo("hi bea "), "Tab again puts the first");
+        _app.InjectKey(Key.Tab);
+        Assert.That(_window.Input.Text, Is.EqualTo("hi bo "), "then the next");
+        _app.InjectKey(Key.Tab);
+        Assert.That(_window.Input.Text, Is.EqualTo("hi bea "), "round");
+        Assert.That(Screen().Split("bea  bo").Length - 1, Is.EqualTo(1), "named once, not on every press");
+        Keys("x");
+        _app.InjectKey(Key.Tab);
+        Assert.That(_window.Input.Text, Is.EqualTo("hi bea x"), "another key ends the cycle");
     }
 
     [Test]
-    public void Ctrl_C_with_a_half_typed_line_clears_it_and_only_then_quits()
+    public void Cut_text_goes_on_a_kill_ring_and_Ctrl_Y_yanks_it_back()
+    {
+        Keys("one two three");
+        _app.InjectKey(Key.W.WithCtrl);
+        _app.InjectKey(Key.W.WithCtrl);
+        Assert.That(_window.Input.Text, Is.EqualTo("one "));
+        _app.InjectKey(Key.Y.WithCtrl);
+        Assert.That(_window.Input.Text, Is.EqualTo("one two three"), "cuts in a row are one entry");
+        _app.InjectKey(Key.A.WithCtrl);
+        _app.InjectKey(Key.K.WithCtrl);
+        Assert.That(_window.Input.Text, Is.Empty);
+        _app.InjectKey(Key.Y.WithCtrl);
+        _app.InjectKey(Key.Y.WithCtrl);
+        Assert.That(_window.Input.Text, Is.EqualTo("one two threeone two three"));
+    }
+
+    [Test]
+    public void Ctrl_C_with_a_half_typed_line_clears_it_then_asks_and_only_a_second_press_quits()
     {
         Keys("half a thought");
         _app.InjectKey(Key.C.WithCtrl);
         Assert.That(_window.Input.Text, Is.Empty);
-        Assert.That(_quits, Is.Zero);
+        Assert.That(Screen(), Does.Contain("input cleared: Ctrl+Y brings it back"));
+        _app.InjectKey(Key.C.WithCtrl);
+        Assert.That(_quits, Is.Zero, "on an empty line the first Ctrl+C asks");
+        Assert.That(Screen(), Does.Contain("Ctrl+C again leaves every group and quits"));
+        _app.InjectKey(Key.Y.WithCtrl);
+        Assert.That(_window.Input.Text, Is.EqualTo("half a thought"), "the cleared line comes back");
+        _window.Input.Text = "";
+        _app.InjectKey(Key.C.WithCtrl);
+        _app.InjectKey(Key.CursorLeft);
+        _app.InjectKey(Key.C.WithCtrl);
+        Assert.That(_quits, Is.Zero, "another key in between: asked again");
         _app.InjectKey(Key.C.WithCtrl);
         Assert.That(_quits, Is.EqualTo(1));
     }
@@ -375,6 +413,8 @@ public sealed class ChatWindowTests
         Assert.That(_window.Input.Text, Is.Empty);
         Assert.That(_quits, Is.Zero);
         Assert.That(_app.TopRunnableView, Is.SameAs(_window), "still running");
+        _app.InjectKey(Key.Y.WithCtrl);
+        Assert.That(_window.Input.Text, Is.EqualTo("draft"), "Ctrl+Y brings the draft back");
     }
 
     [Test]
