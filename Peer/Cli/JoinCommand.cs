@@ -80,7 +80,7 @@ internal static class JoinCommand
 
             var request = new JoinRequest(result.GetValue(isPrivate), code, result.GetValue(recreate), retention);
             return tui
-                ? await TuiRunner.RunAsync(session, groupNames, request, peerName, identity.Fingerprint, ct)
+                ? await TuiRunner.RunAsync(session, groupNames, request, peerName, identity.Fingerprint, options.Home, ct)
                 : await HeadlessRunner.RunAsync(session, groupNames, request, options.Home, logs.CreateLogger("stdout"), ct, admitWait);
         }));
         return command;

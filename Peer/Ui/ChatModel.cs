@@ -29,6 +29,73 @@ public sealed class ChatModel(string name, string fingerprint)
     /// <summary>What the message pane shows: the current group, or <see cref="Core"/> when there is none.</summary>
     public GroupView Shown => Current ?? Core;
 
+    /// <summary>Read marks of groups as kept from the last run (<see cref="RestoreReadMarks"/>), and of groups closed since.</summary>
+    private readonly Dictionary<string, string> _readMarks = new(StringComparer.Ordinal);
+
+    /// <summary>Set when a group's read mark moved: the screen saves the marks (<see cref="TakeReadMarks"/>).</summary>
+    private bool _readMarksChanged;
+
+    /// <summary>Takes up the read marks kept from the last run: a group's messages after its mark count as unread as
+    /// its history loads, and the read marker goes above the first of them.</summary>
+    public void RestoreReadMarks(IReadOnlyDictionary<string, string> marks)
+    {
+        foreach (var (group, key) in marks)
+        {
+            _readMarks[group] = key;
+        }
+
+        foreach (var view in _groups)
+        {
+            view.ReadKey ??= _readMarks.GetValueOrDefault(view.Name);
+        }
+    }
+
+    /// <summary>The read marks to keep when one moved since the last call, else null.</summary>
+    public IReadOnlyDictionary<string, string>? TakeReadMarks()
+    {
+        if (!_readMarksChanged)
+        {
+            return null;
+        }
+
+        _readMarksChanged = false;
+        return ReadMarks();
+    }
+
+    /// <summary>Every read mark: of the groups open, and those kept of groups not open now.</summary>
+    public Dictionary<string, string> ReadMarks()
+    {
+        var marks = new Dictionary<string, string>(_readMarks, StringComparer.Ordinal);
+        foreach (var view in _groups)
+        {
+            if (view.ReadKey is { } key)
+            {
+                marks[view.Name] = key;
+            }
+        }
+
+        return marks;
+    }
+
+    /// <summary>The user sees <paramref name="group"/>'s newest message: its read mark moves there.</summary>
+    private void MarkRead(GroupView group)
+    {
+        for (var i = group.Lines.Count - 1; i >= 0; i--)
+        {
+            if (group.Lines[i].Kind != ChatLineKind.System && group.Lines[i].Key.Length > 0)
+            {
+                var newest = group.Lines[i].Key;
+                if (group.ReadKey is null || string.CompareOrdinal(newest, group.ReadKey) > 0)
+                {
+                    group.ReadKey = newest;
+                    _readMarksChanged = true;
+                }
+
+                return;
+            }
+        }
+    }
+
     /// <summary>A group the user asked to join (<c>/join G</c>): its view is shown as soon as it exists.</summary>
     private string? _follow;
 
@@ -100,7 +167,7 @@ public sealed class ChatModel(string name, string fingerprint)
         var view = _groups.FirstOrDefault(g => g.Name == group);
         if (view is null)
         {
-            view = new GroupView(group) { Away = _groups.Count > 0 };
+            view = new GroupView(group) { Away = _groups.Count > 0, ReadKey = _readMarks.GetValueOrDefault(group) };
             _groups.Add(view);
             if (_follow == group || _groups.Count == 1)
             {
@@ -137,6 +204,11 @@ public sealed class ChatModel(string name, string fingerprint)
             return $"you are a member of '{group}': /leave {group} leaves it (its view stays until /close)";
         }
 
+        if (_groups[index].ReadKey is { } closedMark)
+        {
+            _readMarks[group] = closedMark;
+        }
+
         _groups.RemoveAt(index);
         CurrentIndex = Math.Clamp(CurrentIndex > index ? CurrentIndex - 1 : CurrentIndex, 0, Math.Max(0, _groups.Count - 1));
         if (Current is { } shown)
@@ -168,6 +240,11 @@ public sealed class ChatModel(string name, string fingerprint)
         _groups[index].Unread = 0;
         _groups[index].UnreadMentions = 0;
         _groups[index].Away = false;
+        if (_groups[index].Ready)
+        {
+            MarkRead(_groups[index]);
+        }
+
         return true;
     }
 
@@ -212,8 +289,33 @@ public sealed class ChatModel(string name, string fingerprint)
                         group.MarkerIndex++;
                     }
 
-                    // Live messages from others: history loaded at join is not news.
-                    if (message.Own || !group.Ready)
+                    if (!group.Ready)
+                    {
+                        // History loaded at join is news only past the read mark kept from the last run.
+                        if (!message.Own && group.ReadKey is { } read && string.CompareOrdinal(line.Key, read) > 0)
+                        {
+                            if (group.MarkerIndex < 0 || at < group.MarkerIndex)
+                            {
+                                group.MarkerIndex = at;
+                            }
+
+                            if (group != Current)
+                            {
+                                group.Unread++;
+                                group.UnreadMentions += mentions.Count > 0 ? 1 : 0;
+                            }
+                        }
+
+                        break;
+                    }
+
+                    if (group == Current)
+                    {
+                        MarkRead(group);
+                    }
+
+                    // Live messages from others.
+                    if (message.Own)
                     {
                         break;
                     }
@@ -237,6 +339,11 @@ public sealed class ChatModel(string name, string fingerprint)
                 {
                     var group = Group(ready.Group);
                     group.Ready = true;
+                    if (group == Current)
+                    {
+                        MarkRead(group);
+                    }
+
                     if (group.Gone is not null)
                     {
                         group.Gone = null;

@@ -95,6 +95,9 @@ public sealed class GroupView(string name)
     /// the history this view already holds).</summary>
     public HashSet<string> Keys { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The key of the newest message the user has seen here (kept across restarts; null when never shown).</summary>
+    public string? ReadKey { get; set; }
+
     /// <summary>Mesh's own view: what is said while no group is shown (errors, help, the answer to a command).</summary>
     public bool IsCore { get; init; }
 }

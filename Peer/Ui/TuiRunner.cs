@@ -8,12 +8,24 @@ namespace Mesh.Peer.Ui;
 public static class TuiRunner
 {
     public static async Task<int> RunAsync(ChatSession session, IReadOnlyList<string> groups, JoinRequest request,
-        string name, string fingerprint, CancellationToken ct)
+        string name, string fingerprint, string home, CancellationToken ct)
     {
         var (created, _) = AltKeys.CreateApplication();
         using IApplication app = created;
         app.Init();
         var model = new ChatModel(name, fingerprint) { PeerId = session.PeerId };
+        var marks = new ReadMarksFile(home);
+        var problems = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        try
+        {
+            model.RestoreReadMarks(marks.Load());
+        }
+        catch (Configuration.MeshException e)
+        {
+            problems.Enqueue("! " + e.Message);
+        }
+
+        var saver = new ReadMarksSaver(marks, problems.Enqueue);
         foreach (var group in groups)
         {
             model.Group(group);
@@ -36,7 +48,19 @@ public static class TuiRunner
         app.AddTimeout(TimeSpan.FromSeconds(1), () =>
         {
             // News on the status bar expires.
-            if (model.Expire(DateTimeOffset.Now))
+            var changed = model.Expire(DateTimeOffset.Now);
+            if (model.TakeReadMarks() is { } moved)
+            {
+                saver.Offer(moved);
+            }
+
+            while (problems.TryDequeue(out var problem))
+            {
+                model.Say(problem, DateTimeOffset.Now);
+                changed = true;
+            }
+
+            if (changed)
             {
                 window.Refresh();
             }
@@ -83,6 +107,8 @@ public static class TuiRunner
 
         var code = await run;
         await pump;
+        saver.Offer(model.ReadMarks());
+        await saver.FlushAsync();
         await session.DisposeAsync();
         window.Dispose();
         return code;
