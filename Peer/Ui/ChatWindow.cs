@@ -14,13 +14,8 @@ namespace Mesh.Peer.Ui;
 /// the status bar at the bottom.</summary>
 public sealed class ChatWindow : Window
 {
-    public static readonly string Help =
-        "Keys: Enter sends | a paste is one message, its line breaks shown as ↵ | Up / Down earlier lines | Tab completes a name or command | Ctrl+A / Ctrl+E start / end, " +
-        "Ctrl+U / Ctrl+W / Ctrl+K cut before / the word / after | Alt+1…9 or Ctrl+N / Ctrl+P switch group | " +
-        "PageUp / PageDown or the mouse wheel scroll (the view holds still while scrolled back), End the newest | " +
-        "F2 shows or folds the group and member panels (folded below 100 columns) | " +
-        "Ctrl+R searches the group's history (again: older; Enter stays there, Esc goes back) | Ctrl+C clears the line, on an empty one leaves (or /quit). " +
-        "Commands: " + LineCommand.Commands + ".";
+    /// <summary>What <c>/help</c> shows: every key and command (see <see cref="HelpTable"/>).</summary>
+    public static string Help => HelpTable.Text();
 
     private const int SideWidth = 20;
 
@@ -523,6 +518,12 @@ public sealed class ChatWindow : Window
     private void OnLine(string line)
     {
         var command = LineCommand.Parse(line);
+        if (command.Kind != LineCommand.Kinds.Empty)
+        {
+            // What a line typed gets for an answer is seen: the view goes to the newest.
+            Messages.ToNewest();
+        }
+
         switch (command.Kind)
         {
             case LineCommand.Kinds.Empty:

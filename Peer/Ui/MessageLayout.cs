@@ -9,7 +9,7 @@ namespace Mesh.Peer.Ui;
 /// spans (time, nick in its colour, a mention of me, Mesh's information or errors) that the view colours.</summary>
 /// <remarks>Widths are display columns (CJK and most emoji take two), counted per text element so that combining
 /// marks, ZWJ sequences and flags stay whole.</remarks>
-public static class MessageLayout
+public static partial class MessageLayout
 {
     public enum Style
     {
@@ -34,7 +34,9 @@ public static class MessageLayout
         Rule,
     }
 
-    public sealed record Span(string Text, Style Style, int Colour = 0);
+    /// <param name="Url">The link a URL's text stands for (the whole URL, on each row a long one takes): drawn as an
+    /// OSC 8 hyperlink where the terminal supports them.</param>
+    public sealed record Span(string Text, Style Style, int Colour = 0, string? Url = null);
 
     public sealed record Row(string Text, ChatLineKind Kind, IReadOnlyList<Span> Spans)
     {
@@ -50,8 +52,8 @@ public static class MessageLayout
     /// <summary>The text of the read marker row, shown above the first line that came while the group was not looked at.</summary>
     public const string MarkerLabel = " new since you last looked ";
 
-    /// <summary>Colours a name can get (<see cref="NickColour"/>).</summary>
-    public const int NickColours = 8;
+    /// <summary>Colours a name can get (<see cref="NickColour"/>): enough that a few people rarely share one.</summary>
+    public const int NickColours = 36;
 
     /// <summary>A colour for a name that is the same on every screen and every run (FNV-1a of its UTF-8).</summary>
     public static int NickColour(string name)
@@ -180,19 +182,46 @@ public static class MessageLayout
         Wrap(head, text, offset, line.Mentions, body, width, line.Kind, rows);
     }
 
-    private readonly record struct Cell(string Element, Style Style, int Colour, int Columns);
+    private readonly record struct Cell(string Element, Style Style, int Colour, int Columns, string? Url = null);
+
+    /// <summary>A URL in a message: from its scheme to the first space, without the punctuation that ends a sentence.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(?:https?|ftp)://[^\s<>""]+", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex UrlPattern();
+
+    /// <summary>The URLs of <paramref name="text"/>: where each starts, how long it is, and the link.</summary>
+    public static List<(int Start, int Length, string Url)> Urls(string text)
+    {
+        var urls = new List<(int, int, string)>();
+        foreach (System.Text.RegularExpressions.Match match in UrlPattern().Matches(text))
+        {
+            // Punctuation that ends the sentence is not the link's; a closing bracket is when the link opened one.
+            var url = match.Value.TrimEnd('.', ',', ';', ':', '!', '?', '\'', ']', '}');
+            while (url.EndsWith(')') && url.Count(c => c == '(') < url.Count(c => c == ')'))
+            {
+                url = url[..^1].TrimEnd('.', ',', ';', ':', '!', '?', '\'');
+            }
+
+            urls.Add((match.Index, url.Length, url));
+        }
+
+        return urls;
+    }
 
     private static void Wrap(List<Span> head, string text, int offset, IReadOnlyList<(int Start, int Length)> mentions, Style body,
         int width, ChatLineKind kind, List<Row> rows)
     {
-        const int Indent = 6;
-        var indent = new Cell(new string(' ', Indent), Style.Plain, 0, Indent);
         var row = new List<Cell>();
         foreach (var span in head)
         {
             row.Add(new Cell(span.Text, span.Style, span.Colour, span.Text.GetColumns()));
         }
 
+        // Continuation rows start under the text of the first (pasted code keeps its indentation), unless the head
+        // takes so much of a narrow view that the text would get too little room.
+        var headColumns = row.Sum(c => c.Columns);
+        var hang = headColumns <= width / 3 ? headColumns : Math.Min(6, headColumns);
+        var indent = new Cell(new string(' ', hang), Style.Plain, 0, hang);
+        var urls = body == Style.Plain ? Urls(text) : [];
         var used = row.Sum(c => c.Columns);
         var at = offset;
         var first = true;
@@ -204,7 +233,7 @@ public static class MessageLayout
             {
                 rows.Add(Flush(row, kind));
                 row.Add(indent);
-                used = Indent;
+                used = hang;
             }
 
             var lastSpace = -1;
@@ -226,6 +255,25 @@ public static class MessageLayout
                 var position = at + elements.ElementIndex;
                 var style = body == Style.Plain && mentions.Any(m => position >= m.Start && position < m.Start + m.Length) ? Style.Mention : body;
                 var columns = Math.Max(element.GetColumns(), 0);
+                string? link = null;
+                foreach (var (start, length, url) in urls)
+                {
+                    if (position >= start && position < start + length)
+                    {
+                        link = url;
+                        if (position == start && used > hang && used + url.GetColumns() > width && hang + url.GetColumns() <= width)
+                        {
+                            // A URL that fits on a row of its own starts one rather than being cut by the wrap.
+                            rows.Add(Flush(row, kind));
+                            row.Add(indent);
+                            used = hang;
+                            lastSpace = -1;
+                        }
+
+                        break;
+                    }
+                }
+
                 if (used + columns > width && used > 0)
                 {
                     // Break at the last space of this row when there is one past the indent, else right here.
@@ -243,12 +291,12 @@ public static class MessageLayout
                     lastSpace = -1;
                 }
 
-                if (element == " " && used >= Indent)
+                if (element == " " && used >= hang)
                 {
                     lastSpace = row.Count;
                 }
 
-                row.Add(new Cell(element, style, 0, columns));
+                row.Add(new Cell(element, style, 0, columns, link));
                 used += columns;
             }
 
@@ -274,9 +322,9 @@ public static class MessageLayout
         {
             run.Append(cells[i].Element);
             text.Append(cells[i].Element);
-            if (i + 1 == cells.Count || cells[i + 1].Style != cells[i].Style || cells[i + 1].Colour != cells[i].Colour)
+            if (i + 1 == cells.Count || cells[i + 1].Style != cells[i].Style || cells[i + 1].Colour != cells[i].Colour || cells[i + 1].Url != cells[i].Url)
             {
-                spans.Add(new Span(run.ToString(), cells[i].Style, cells[i].Colour));
+                spans.Add(new Span(run.ToString(), cells[i].Style, cells[i].Colour, cells[i].Url));
                 run.Clear();
             }
         }

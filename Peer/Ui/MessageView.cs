@@ -119,19 +119,16 @@ public sealed class MessageView : View
     private List<MessageLayout.Row> TailRows(int count) =>
         MessageLayout.Tail(_model.Shown.Lines, Viewport.Width, Zone, count, Marker);
 
-    /// <summary>Name colours of middle lightness, readable on a dark and on a light background alike.</summary>
-    private static readonly Color[] Palette =
-    [
-        new(0xD7, 0x5F, 0x00), new(0x00, 0x87, 0x00), new(0x00, 0x87, 0xAF), new(0xAF, 0x00, 0xAF),
-        new(0x87, 0x5F, 0xD7), new(0x87, 0x87, 0x00), new(0xD7, 0x00, 0x5F), new(0x00, 0x5F, 0xD7),
-    ];
+    /// <summary>Name colours of middle lightness, readable on a dark and on a light background alike: hues a tenth of
+    /// the circle apart in three lightness and saturation steps (see <see cref="NickPalette"/>).</summary>
+    private static readonly Color[] Palette = NickPalette.Colours.Select(c => new Color(c.R, c.G, c.B)).ToArray();
 
     private Attribute AttributeOf(MessageLayout.Style style, int colour, Attribute normal) => style switch
     {
         MessageLayout.Style.Nick => new Attribute(Palette[colour % Palette.Length], normal.Background, TextStyle.Bold),
         MessageLayout.Style.OwnNick or MessageLayout.Style.Mark => new Attribute(normal.Foreground, normal.Background, TextStyle.Bold),
         MessageLayout.Style.Mention => new Attribute(normal.Foreground, normal.Background, TextStyle.Bold | TextStyle.Reverse),
-        MessageLayout.Style.Info => new Attribute(Palette[2], normal.Background),
+        MessageLayout.Style.Info => new Attribute(Palette[NickPalette.InfoColour], normal.Background),
         MessageLayout.Style.Error => new Attribute(new Color(0xD7, 0x00, 0x00), normal.Background, TextStyle.Bold),
         MessageLayout.Style.Rule => new Attribute(normal.Foreground, normal.Background, TextStyle.Bold),
         _ => normal,
@@ -167,7 +164,17 @@ public sealed class MessageView : View
             {
                 var attribute = AttributeOf(span.Style, span.Colour, normal);
                 SetAttribute(lit ? attribute with { Style = attribute.Style | TextStyle.Reverse } : attribute);
-                AddStr(span.Text);
+                if (span.Url is { } url && App?.Driver is { } driver)
+                {
+                    // A URL is a hyperlink (OSC 8) on every row it takes: a click opens all of it.
+                    driver.CurrentUrl = url;
+                    AddStr(span.Text);
+                    driver.CurrentUrl = null;
+                }
+                else
+                {
+                    AddStr(span.Text);
+                }
             }
 
             SetAttribute(normal);

@@ -37,7 +37,10 @@ public sealed class LineCommandTests
             Assert.That(error, Does.Contain("/" + kind.ToString().ToLowerInvariant()), kind.ToString());
         }
 
-        Assert.That(Mesh.Peer.Ui.ChatWindow.Help, Does.Contain(LineCommand.Commands));
+        foreach (var entry in LineCommand.Table)
+        {
+            Assert.That(Mesh.Peer.Ui.ChatWindow.Help, Does.Contain(entry.Usage), entry.Word);
+        }
     }
 
     [Test]

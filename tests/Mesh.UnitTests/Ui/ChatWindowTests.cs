@@ -233,7 +233,12 @@ public sealed class ChatWindowTests
         Type("/help");
         Type("/members");
         var screen = Screen();
-        Assert.That(screen, Does.Contain("Keys: Enter sends"));
+        Assert.That(_model.Current!.Lines.Any(l => l.Text.StartsWith("keys and commands (/help CMD says more of one):\n", StringComparison.Ordinal)));
+        Assert.That(screen, Does.Contain("/remove NAME       remove a member"), "commands in columns, one per row");
+        Assert.That(screen, Does.Contain("/quit              leave every group"));
+        _window.Messages.PageUp();
+        var up = Screen();
+        Assert.That(up, Does.Contain("Ctrl+R             search the group"), "keys in the same columns: " + up);
         Assert.That(screen, Does.Contain("2 online in ops: amy, bo"));
         Type("/help remove");
         var helped = Screen();

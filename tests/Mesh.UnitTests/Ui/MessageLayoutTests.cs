@@ -77,4 +77,39 @@ public sealed class MessageLayoutTests
         Assert.That(rows[^1].Text, Is.EqualTo("23:58 » amy: mine"));
         Assert.That(rows[^1].Kind, Is.EqualTo(ChatLineKind.Own));
     }
+
+    [Test]
+    public void Continuation_rows_start_under_the_text_so_pasted_code_keeps_its_indentation()
+    {
+        var rows = Rows(80, new ChatLine(Day1, "bo", "if (x)\n    y();\nend", ChatLineKind.Message));
+        var texts = rows.Skip(1).Select(r => r.Text).ToList();
+        Assert.That(texts, Is.EqualTo(new[] { "23:58 bo: if (x)", "              y();", "          end" }));
+    }
+
+    [Test]
+    public void A_url_that_fits_a_row_is_never_cut_by_the_wrap_and_every_piece_of_a_long_one_links_to_all_of_it()
+    {
+        const string url = "https://wiki.example/page/Some_Article_(topic)";
+        var rows = Rows(60, new ChatLine(Day1, "bo", $"read this, the details are at {url}, thanks", ChatLineKind.Message));
+        Assert.That(rows.Any(r => r.Text.Contains(url)), Is.True, "the whole URL on one row: " + string.Join(" | ", rows.Select(r => r.Text)));
+        Assert.That(rows.SelectMany(r => r.Spans).Where(s => s.Url is not null).Select(s => s.Url).Distinct(), Is.EqualTo(new[] { url }),
+            "the link ends before the comma");
+
+        var longUrl = "https://example.org/" + new string('a', 120);
+        var longRows = Rows(60, new ChatLine(Day1, "bo", longUrl, ChatLineKind.Message));
+        var linked = longRows.SelectMany(r => r.Spans).Where(s => s.Url is not null).ToList();
+        Assert.That(linked.Count, Is.GreaterThan(1), "a URL longer than a row takes several");
+        Assert.That(linked.All(s => s.Url == longUrl), Is.True, "each piece links to the whole URL");
+        Assert.That(string.Concat(linked.Select(s => s.Text)), Is.EqualTo(longUrl));
+    }
+
+    [Test]
+    public void Names_get_many_distinct_colours()
+    {
+        Assert.That(NickPalette.Colours.Distinct().Count(), Is.EqualTo(MessageLayout.NickColours));
+        var colours = new[] { "amy", "bo", "cy" }.Select(MessageLayout.NickColour).ToList();
+        Assert.That(colours.Distinct().Count(), Is.EqualTo(3), "the three of a small chat are told apart");
+        var many = Enumerable.Range(0, 200).Select(i => MessageLayout.NickColour("user" + i)).Distinct().Count();
+        Assert.That(many, Is.EqualTo(MessageLayout.NickColours), "every colour is used");
+    }
 }
