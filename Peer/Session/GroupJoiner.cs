@@ -98,7 +98,7 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
                     core.Keyring.Save(group, [(1, commit.NewKey!)]);
                     created = true;
                     core.Emit(new InfoEvent($"created group '{group}': "
-                        + (request.Private ? "private (members join with an invite from 'mesh invite " + group + "')" : "open (anyone using this etcd may join)")
+                        + (request.Private ? $"private (members join with an invite: /invite {group} in the chat, or 'mesh invite {group}')" : "open (anyone using this etcd may join)")
                         + $"; it keeps {(request.Keep ?? Retention.Default).Describe()}", group));
                 }
 
@@ -145,7 +145,7 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
             {
                 throw new MeshException(state.Log.WasRemoved(core.PeerId)
                     ? $"you were removed from '{group}': only a new invite admits you again"
-                    : $"group '{group}' is private: ask a member to run 'mesh invite {group}' and join with the code in MESH_INVITE or --invite-file");
+                    : $"group '{group}' is private: ask a member for an invite (/invite {group} in the chat, or 'mesh invite {group}') and type /accept CODE, or join with the code in MESH_INVITE or --invite-file");
             }
             else if (invite is null && state.Log.WasRemoved(core.PeerId))
             {
