@@ -28,6 +28,10 @@ public interface IGroupLogStore : IGroupLogAppender
     /// value larger than any record comes back empty.</summary>
     Task<(IReadOnlyList<(string Key, byte[] Value)> Values, long Revision)> ListAsync(string prefix, int limit, CancellationToken ct);
 
+    /// <summary>Writes <paramref name="value"/> create-only under a lease of <paramref name="ttl"/> (an invite's
+    /// record, gone when it expires); false when the key exists already.</summary>
+    Task<bool> CreateLeasedAsync(string key, byte[] value, TimeSpan ttl, CancellationToken ct);
+
     /// <summary>Deletes an invite if it is still the one read at <paramref name="inviteRevision"/> and writes the
     /// admission request, in one transaction; false when someone redeemed it first.</summary>
     Task<bool> RedeemAsync(string inviteKey, long inviteRevision, string requestKey, byte[] request, CancellationToken ct);

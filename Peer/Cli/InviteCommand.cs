@@ -22,7 +22,7 @@ internal static class InviteCommand
         {
             var options = CommonOptions.Resolve(result);
             var name = Naming.RequireGroup(result.GetValue(group));
-            var lifetime = Durations.Parse("--ttl", result.GetValue(ttl)!, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30));
+            var lifetime = InviteIssuer.ParseLifetime(result.GetValue(ttl)!);
             var log = new GroupLogCopy(options.Home).Load(name)
                 ?? throw new MeshException($"'{name}' is not a group of {options.Home}: only its members can invite (join it first)");
             using var identity = IdentityStore.LoadOrCreate(options.Home);
@@ -36,21 +36,10 @@ internal static class InviteCommand
                 Console.Error.WriteLine($"mesh: {TerminalText.OneLine(error)}");
             }
 
-            if (!merged.Log!.Members.ContainsKey(identity.PeerId))
-            {
-                throw new MeshException($"this home is no longer a member of '{name}' (it left or was removed): it cannot invite");
-            }
-
-            using var invite = Invite.Create(merged.Log.GenesisHash);
-            var expires = DateTimeOffset.UtcNow + lifetime;
-            var record = InviteRecord.Create(name, invite, expires.ToUnixTimeMilliseconds(), identity);
-            if (!await store.CreateLeasedAsync(MeshKeys.Invite(name, invite.Id), record, lifetime, ct))
-            {
-                throw new MeshException("an invite with that id exists already (try again)");
-            }
-
-            Console.WriteLine(invite.Code);
-            Console.Error.WriteLine($"mesh: single use, valid until {expires.UtcDateTime:yyyy-MM-dd HH:mm} UTC; the invitee joins with the code in MESH_INVITE or --invite-file");
+            InviteIssuer.RequireMember(merged.Log!, identity.PeerId);
+            var issued = await new InviteIssuer(store, identity, TimeProvider.System).IssueAsync(name, merged.Log!.GenesisHash, lifetime, ct);
+            Console.WriteLine(issued.Code);
+            Console.Error.WriteLine($"mesh: single use, valid until {issued.ExpiresAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC; the invitee types /accept CODE in the chat, or joins with the code in MESH_INVITE or --invite-file");
             return 0;
         }));
         return command;

@@ -66,6 +66,10 @@ internal static class JoinCommand
             if (code is not null)
             {
                 using var parsed = Groups.Invite.Parse(code, InviteSource.Describe(result.GetValue(inviteFile)));
+                if (parsed.Group is { } named && !groupNames.Contains(named))
+                {
+                    throw new MeshException($"{InviteSource.Describe(result.GetValue(inviteFile))}: the invite code is for group '{named}', which is not among the groups to join (mesh join {named})", 2);
+                }
             }
 
             IdentityStore.EnsureHome(options.Home);

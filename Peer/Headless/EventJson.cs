@@ -95,6 +95,12 @@ public static class EventJson
                 w.WriteString("group", waiting.Group);
                 w.WriteString("message", waiting.Message);
                 break;
+            case InviteEvent invite:
+                w.WriteString("type", "invite");
+                w.WriteString("group", invite.Group);
+                w.WriteString("code", invite.Code);
+                w.WriteString("expires", FormatTime(invite.ExpiresAt));
+                break;
             case ConnectionEvent connection:
                 w.WriteString("type", connection.State switch
                 {

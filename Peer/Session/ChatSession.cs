@@ -114,6 +114,8 @@ public sealed partial class ChatSession : IAsyncDisposable
         parts.Sweeps = new HistorySweeps(core, parts, _history, _home, _node);
         parts.Lines = new LineHandler(core, parts, () => _lineRoom.Release());
         parts.Watches = new WatchStarter(core, ports.Watches);
+        parts.Invitations = new Invitations(core, new InviteIssuer(logStore, identity, ports.Time));
+        parts.Waiting = new AdmissionWait(core, parts, ports.Directory);
         _dispatch = new SessionDispatch(core, parts, _rejections, retention, () => _etcd.Describe);
         _loop.Attach(_dispatch, _stop.Token);
 

@@ -54,6 +54,13 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
         try
         {
             var invite = request.Invite is { } code ? Invite.Parse(code, "invite") : null;
+            if (invite?.Group is { } named && named != group)
+            {
+                // A code names the one group it is for: joined with several, the others join as they would without it.
+                invite.Dispose();
+                invite = null;
+            }
+
             var created = false;
             var (genesis, entries, revision) = await logStore.ReadAsync(group, ct);
             // Read on the home's writer, off the loop.
@@ -91,7 +98,7 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
                     core.Keyring.Save(group, [(1, commit.NewKey!)]);
                     created = true;
                     core.Emit(new InfoEvent($"created group '{group}': "
-                        + (request.Private ? "private (members join with an invite from 'mesh invite " + group + "')" : "open (anyone using this etcd may join)")
+                        + (request.Private ? $"private (members join with an invite: /invite {group} in the chat, or 'mesh invite {group}')" : "open (anyone using this etcd may join)")
                         + $"; it keeps {(request.Keep ?? Retention.Default).Describe()}", group));
                 }
 
@@ -138,7 +145,7 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
             {
                 throw new MeshException(state.Log.WasRemoved(core.PeerId)
                     ? $"you were removed from '{group}': only a new invite admits you again"
-                    : $"group '{group}' is private: ask a member to run 'mesh invite {group}' and join with the code in MESH_INVITE or --invite-file");
+                    : $"group '{group}' is private: ask a member for an invite (/invite {group} in the chat, or 'mesh invite {group}') and type /accept CODE, or join with the code in MESH_INVITE or --invite-file");
             }
             else if (invite is null && state.Log.WasRemoved(core.PeerId))
             {
@@ -166,10 +173,8 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
             parts.Keys.AcceptGrants(state, grants.Select(g => g.Value));
             if (!member)
             {
-                core.Emit(new WaitingEvent(group, invite is null
-                    ? $"waiting for a member of '{group}' to admit you (any online member adds you to the group log)"
-                    : $"waiting for an online member of '{group}' to admit you with the invite"));
                 state.MoveTo(GroupPhase.AwaitingAdmission);
+                await parts.Waiting.StartAsync(state, invite is not null, ct);
                 return;
             }
 
@@ -302,6 +307,13 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
             state.AwaitingLinks.RemoveWhere(parts.Links.Table.IsUp);
             state.MembersWatch = parts.Watches.Watch(MeshKeys.MembersPrefix(group), revision + 1, changes => new SessionInput.MembersChanged(group, changes),
                 reread: async ct => new SessionInput.MembersListed(group, (await directory.ListMembersAsync(group, ct)).Members));
+        }
+        else
+        {
+            // Followed since this peer waited to be admitted (see AdmissionWait): the members online now are filed.
+            state.AwaitingLinks.UnionWith(state.Members.Keys);
+            parts.Links.ApplyLinks();
+            state.AwaitingLinks.RemoveWhere(parts.Links.Table.IsUp);
         }
 
         await parts.Loader.LoadHistoryAsync(state, ct);

@@ -1,4 +1,5 @@
 using Mesh.Peer.Configuration;
+using Mesh.Peer.Groups;
 
 namespace Mesh.Peer.Session;
 
@@ -22,6 +23,12 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
         Help,
         Quit,
 
+        /// <summary>Make an invite code for a group, shown to this user only.</summary>
+        Invite,
+
+        /// <summary>Join a group with an invite code; also a line that is nothing but a code.</summary>
+        Accept,
+
         /// <summary>Find a text in the group's history (the chat screen's; headless peers read history with
         /// <c>mesh history</c>).</summary>
         Search,
@@ -40,13 +47,18 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
     /// unknown-command error list it, so that they cannot disagree.</summary>
     public static readonly IReadOnlyList<Entry> Table =
     [
-        new("/join", Kinds.Join, "/join G", "join a group (a new name asks to confirm before it creates one)"),
+        new("/join", Kinds.Join, "/join G [--private | --invite CODE]",
+            "join a group (a new name asks to confirm before it creates an open one); --private creates it private, --invite joins with a code"),
         new("/leave", Kinds.Leave, "/leave [G]", "leave a group, the one shown by default"),
         new("/switch", Kinds.Switch, "/switch G", "show a group you are in"),
         new("/members", Kinds.Members, "/members", "who is in the group and online"),
         new("/me", Kinds.Message, "/me TEXT", "say what you do: * amy TEXT"),
         new("/search", Kinds.Search, "/search TEXT", "find TEXT in the group's whole history"),
         new("/close", Kinds.Close, "/close [G]", "close the view of a group you left or were removed from"),
+        new("/invite", Kinds.Invite, "/invite [G] [--ttl D]",
+            "make a single-use invite code to a group, the one shown by default, shown to you only (D: 90s, 30m, 24h, 7d; default 24h, at most 30d)"),
+        new("/accept", Kinds.Accept, "/accept CODE",
+            "join the group an invite code is for (a code without its group: /accept G CODE); a line that is only a code does this too"),
         new("/remove", Kinds.Remove, "/remove NAME", "remove a member (creator and admins)"),
         new("/admin", Kinds.Admin, "/admin NAME", "let a member remove others (creator)"),
         new("/help", Kinds.Help, "/help [CMD]", "list keys and commands, or say what one command does"),
@@ -64,6 +76,12 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
         if (string.IsNullOrWhiteSpace(line))
         {
             return new LineCommand(Kinds.Empty, null, line);
+        }
+
+        if (Invite.LooksLikeCode(line))
+        {
+            // Never a message: it would hand the invite to everyone in the group.
+            return new LineCommand(Kinds.Accept, line.Trim(), "/accept");
         }
 
         if (line.StartsWith("//", StringComparison.Ordinal))
@@ -93,6 +111,13 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
     public string UnknownError => Table.FirstOrDefault(e => e.Word == Text) is { } known
         ? $"{known.Word} needs more: {known.Usage} ({known.Does})"
         : $"unknown command '{Naming.Printable(Text)}': commands are {Commands}";
+
+    /// <summary>The one-line error for a command written wrongly: what is wrong, and how the command is written.</summary>
+    public static string UsageError(Kinds kind, string problem)
+    {
+        var entry = Table.First(e => e.Kind == kind);
+        return $"{entry.Word}: {problem} (usage: {entry.Usage})";
+    }
 
     /// <summary>What <c>/help CMD</c> says: the command's usage and what it does (with or without its slash), or that
     /// there is no such command.</summary>

@@ -18,6 +18,7 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
     {
         var command = LineCommand.Parse(line);
         string? lane = null;
+        SessionInput? work = null;
         switch (command.Kind)
         {
             case LineCommand.Kinds.Empty:
@@ -37,15 +38,31 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
                 }
 
                 break;
-            case LineCommand.Kinds.Join:
-                if (RequireGroupArgument("/join", command.Argument) is { } joining)
+            case LineCommand.Kinds.Join or LineCommand.Kinds.Accept:
+                var join = command.Kind == LineCommand.Kinds.Join
+                    ? JoinArguments.ParseJoin(command.Argument, out var joinError)
+                    : JoinArguments.ParseAccept(command.Argument, out joinError);
+                if (join is null)
                 {
-                    lane = joining;
-                    _joining[joining] = _joining.GetValueOrDefault(joining) + 1;
-                    // Lines typed next go to this group when there is no other: they wait for its join.
-                    core.Current ??= joining;
+                    core.Emit(new ErrorEvent(joinError));
+                    break;
                 }
 
+                lane = join.Group;
+                work = new SessionInput.JoinLine(join);
+                _joining[lane] = _joining.GetValueOrDefault(lane) + 1;
+                // Lines typed next go to this group when there is no other: they wait for its join.
+                core.Current ??= lane;
+                break;
+            case LineCommand.Kinds.Invite:
+                if (InviteArguments.Parse(command.Argument, group ?? core.Current, out var inviteError) is not { } invite)
+                {
+                    core.Emit(new ErrorEvent(inviteError));
+                    break;
+                }
+
+                lane = invite.Group;
+                work = new SessionInput.InviteLine(invite);
                 break;
             case LineCommand.Kinds.Leave:
                 lane = RequireGroupArgument("/leave", command.Argument ?? group ?? core.Current);
@@ -91,7 +108,7 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
             return (null, null);
         }
 
-        return (lane, new SessionInput.GroupLine(lane, command));
+        return (lane, work ?? new SessionInput.GroupLine(lane, command));
     }
 
     /// <summary>Handles a line in its group's lane.</summary>
@@ -109,29 +126,6 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
         core.Sender?.Flush();
         switch (command.Kind)
         {
-            case LineCommand.Kinds.Join:
-                try
-                {
-                    if (await parts.Joiner.ConfirmedAsync(group, ct))
-                    {
-                        await parts.Joiner.JoinAsync(group, JoinRequest.Default, ct);
-                        core.Current ??= group;
-                    }
-                }
-                finally
-                {
-                    if (--_joining[group] == 0)
-                    {
-                        _joining.Remove(group);
-                        if (core.Current == group && !core.Groups.ContainsKey(group))
-                        {
-                            // No join of it left: lines go to a group this peer is in, if any.
-                            core.Current = core.Groups.Keys.FirstOrDefault();
-                        }
-                    }
-                }
-
-                break;
             case LineCommand.Kinds.Leave:
                 parts.Lifecycle.Leave(group);
                 break;
@@ -145,6 +139,42 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
                 parts.Commands.ListMembers(group);
                 break;
         }
+    }
+
+    /// <summary>Joins a group in its lane: <c>/join G</c> (which asks before it creates one), <c>/join G --private</c>,
+    /// <c>/join G --invite CODE</c> or <c>/accept CODE</c>.</summary>
+    public async Task JoinAsync(SessionInput.JoinLine line, CancellationToken ct)
+    {
+        lineTaken();
+        core.Sender?.Flush();
+        var (group, request) = (line.Join.Group, line.Join.Request);
+        try
+        {
+            if (!line.Join.Confirm || await parts.Joiner.ConfirmedAsync(group, ct))
+            {
+                await parts.Joiner.JoinAsync(group, request, ct);
+                core.Current ??= group;
+            }
+        }
+        finally
+        {
+            if (--_joining[group] == 0)
+            {
+                _joining.Remove(group);
+                if (core.Current == group && !core.Groups.ContainsKey(group))
+                {
+                    // No join of it left: lines go to a group this peer is in, if any.
+                    core.Current = core.Groups.Keys.FirstOrDefault();
+                }
+            }
+        }
+    }
+
+    /// <summary><c>/invite</c> in its group's lane: handed to <see cref="Invitations"/>, which makes it off the loop.</summary>
+    public void Invite(SessionInput.InviteLine line)
+    {
+        lineTaken();
+        parts.Invitations.Invite(line.Invite.Group, line.Invite.Lifetime);
     }
 
     private string? RequireGroupArgument(string command, string? argument)

@@ -197,7 +197,8 @@ internal sealed class LinkSupervisor(SessionCore core, SessionParts parts, IMesh
     public void ReportHealth()
     {
         var now = LinkRtt.NowUs;
-        var members = core.Groups.Values.SelectMany(g => g.Members.Keys).ToHashSet(StringComparer.Ordinal);
+        // Members of a group this peer still waits to be admitted to are followed, not linked: not reported.
+        var members = core.Groups.Values.Where(g => g.Connected).SelectMany(g => g.Members.Keys).ToHashSet(StringComparer.Ordinal);
         Rtt.Keep(members);
         var health = members.Select(p => new LinkHealthEvent.Entry(p, LinkWord(p), Rtt.Of(p, now))).OrderBy(e => e.PeerId, StringComparer.Ordinal).ToList();
         core.Instruments.LinkRtts(health.Where(e => e.Rtt is not null && e.Link == "up")

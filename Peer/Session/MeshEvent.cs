@@ -80,6 +80,13 @@ public sealed record InfoEvent(string Message, string? Group = null) : MeshEvent
     public bool HistoryResumed { get; init; }
 }
 
+/// <summary>An invite this user made with <c>/invite</c>: for this user's eyes only (never sent to the group), to hand
+/// to the invitee out of band.</summary>
+/// <param name="Group">The group it admits to.</param>
+/// <param name="Code">The code the invitee types after <c>/accept</c> (or gives to <c>mesh join</c>).</param>
+/// <param name="ExpiresAt">When its record in etcd expires; it admits once.</param>
+public sealed record InviteEvent(string Group, string Code, DateTimeOffset ExpiresAt) : MeshEvent;
+
 /// <summary>Joining <paramref name="Group"/> waits on something (a member to hand over the group key).</summary>
 public sealed record WaitingEvent(string Group, string Message) : MeshEvent;
 

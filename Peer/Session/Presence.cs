@@ -82,8 +82,15 @@ internal sealed class Presence(SessionCore core, SessionParts parts, IPresence r
 
     public void OnMembersChanged(SessionInput.MembersChanged changed)
     {
-        if (!core.Groups.TryGetValue(changed.Group, out var state) || !state.Connected)
+        if (!core.Groups.TryGetValue(changed.Group, out var state) || state.Left)
         {
+            return;
+        }
+
+        if (!state.Connected)
+        {
+            // Followed while this peer waits to be admitted (or for its key): filed, and the wait told honestly.
+            parts.Waiting.OnMembersChanged(state, changed.Changes);
             return;
         }
 
@@ -139,7 +146,7 @@ internal sealed class Presence(SessionCore core, SessionParts parts, IPresence r
     /// <summary>The members watch lost revisions: members as etcd has them now replace what this peer knew.</summary>
     public void OnMembersListed(SessionInput.MembersListed listed)
     {
-        if (!core.Groups.TryGetValue(listed.Group, out var state) || !state.Connected)
+        if (!core.Groups.TryGetValue(listed.Group, out var state) || state.Left)
         {
             return;
         }

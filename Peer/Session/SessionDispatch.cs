@@ -96,6 +96,12 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
             case SessionInput.GroupLine line:
                 await parts.Lines.HandleAsync(line, ct);
                 break;
+            case SessionInput.JoinLine join:
+                await parts.Lines.JoinAsync(join, ct);
+                break;
+            case SessionInput.InviteLine invite:
+                parts.Lines.Invite(invite);
+                break;
             case SessionInput.Frame frame:
                 parts.Receiver.OnFrame(frame);
                 break;

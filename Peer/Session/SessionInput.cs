@@ -13,6 +13,13 @@ internal abstract record SessionInput
     /// <summary>A typed line for <paramref name="Group"/>, routed to that group's lane when it was typed.</summary>
     public sealed record GroupLine(string Group, LineCommand Command) : SessionInput;
 
+    /// <summary>A typed <c>/join</c> or <c>/accept</c> (or a line that is only an invite code), routed to the lane of the
+    /// group it joins.</summary>
+    public sealed record JoinLine(JoinArguments Join) : SessionInput;
+
+    /// <summary>A typed <c>/invite</c>, routed to the lane of the group it invites to.</summary>
+    public sealed record InviteLine(InviteArguments Invite) : SessionInput;
+
     /// <summary>A rate-limited warning from work off the loop (see <see cref="RateLimitedWarnings"/>).</summary>
     public sealed record Warning(string Kind, string Message) : SessionInput;
 

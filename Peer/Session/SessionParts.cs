@@ -33,4 +33,8 @@ internal sealed class SessionParts
     public LineHandler Lines { get; set; } = null!;
 
     public WatchStarter Watches { get; set; } = null!;
+
+    public Invitations Invitations { get; set; } = null!;
+
+    public AdmissionWait Waiting { get; set; } = null!;
 }

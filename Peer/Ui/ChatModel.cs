@@ -418,6 +418,12 @@ public sealed class ChatModel(string name, string fingerprint)
                     break;
                 }
 
+            case InviteEvent invite:
+                // Said where the user typed /invite: only this screen shows it, nothing goes to the group.
+                Say(string.Create(CultureInfo.InvariantCulture,
+                    $"invite to {invite.Group} (only you see this; single use, until {invite.ExpiresAt.ToLocalTime():yyyy-MM-dd HH:mm}; the invitee types /accept CODE):\n{invite.Code}"), now);
+                break;
+
             case HistoryProgressEvent progress:
                 Group(progress.Group).Loaded = progress.Loaded;
                 break;

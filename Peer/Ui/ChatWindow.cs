@@ -580,11 +580,14 @@ public sealed class ChatWindow : Window
                 }
 
                 break;
-            case LineCommand.Kinds.Join:
-                if (command.Argument is { } joining && Configuration.Naming.IsValidGroup(joining.Split(' ')[0]))
+            case LineCommand.Kinds.Join or LineCommand.Kinds.Accept:
+                var joining = command.Kind == LineCommand.Kinds.Join
+                    ? JoinArguments.ParseJoin(command.Argument, out _)
+                    : JoinArguments.ParseAccept(command.Argument, out _);
+                if (joining is not null)
                 {
                     // The group joined is shown: now if its view is open (left earlier), else as soon as it exists.
-                    _model.Follow(joining.Split(' ')[0]);
+                    _model.Follow(joining.Group);
                 }
 
                 _send(line, null);

@@ -109,6 +109,21 @@ public sealed class InMemoryGroupLogStore(InMemoryEtcd etcd) : IGroupLogStore
         return Task.FromResult<(IReadOnlyList<(string, byte[])>, long)>(([.. values.Select(kv => (kv.Key, Bounded(kv.Value)))], revision));
     }
 
+    public Task<bool> CreateLeasedAsync(string key, byte[] value, TimeSpan ttl, CancellationToken ct)
+    {
+        var lease = Etcd.GrantLease(ttl);
+        return Task.FromResult(Etcd.Transact(txn =>
+        {
+            if (txn.Get(key) is not null)
+            {
+                return false;
+            }
+
+            txn.Put(key, value, lease);
+            return true;
+        }));
+    }
+
     public Task<bool> RedeemAsync(string inviteKey, long inviteRevision, string requestKey, byte[] request, CancellationToken ct) =>
         Task.FromResult(Etcd.Transact(txn =>
         {

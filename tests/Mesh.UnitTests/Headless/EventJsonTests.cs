@@ -36,4 +36,13 @@ public sealed class EventJsonTests
         Assert.That(EventJson.ToLine(new InfoEvent("created group 'ops'", "ops")), Is.EqualTo("{\"type\":\"info\",\"group\":\"ops\",\"message\":\"created group 'ops'\"}"));
         Assert.That(EventJson.ToLine(new InfoEvent("hello")), Is.EqualTo("{\"type\":\"info\",\"message\":\"hello\"}"));
     }
+
+    [Test]
+    public void An_invite_line_has_its_group_code_and_expiry()
+    {
+        var expires = new DateTimeOffset(2026, 11, 25, 12, 0, 0, 5, TimeSpan.Zero);
+        Assert.That(EventJson.ToLine(new InviteEvent("ops", "mesh3.abc_-", expires)),
+            Is.EqualTo("{\"type\":\"invite\",\"group\":\"ops\",\"code\":\"mesh3.abc_-\",\"expires\":\"2026-11-25T12:00:00.005Z\"}"));
+        Assert.That(EventJson.IsWritten(new InviteEvent("ops", "mesh3.abc", expires)), Is.True);
+    }
 }
