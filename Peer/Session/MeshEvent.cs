@@ -37,6 +37,9 @@ public sealed record MessageEvent(string Group, string Id, string From, string T
 
     /// <summary>The message's history key (order stamp, sender, run, position): one total order for every view.</summary>
     public string Key { get; init; } = "";
+
+    /// <summary>The sender's peer id (the chat screen relabels a sender's lines when a second member takes the name).</summary>
+    public string? PeerId { get; init; }
 }
 
 /// <summary>A member came online in a group, or went: <paramref name="Reason"/> says how.</summary>

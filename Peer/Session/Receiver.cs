@@ -242,7 +242,7 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
             group?.Window.Offer(e, fromOther: e.PeerId != core.PeerId, core.NowMs);
         }
         // Shown as mine whenever my key signed it: an earlier run's messages too (the metrics above count this run's).
-        core.Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own || e.PeerId == core.PeerId) { Order = e.Order, Key = e.HistoryName });
+        core.Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own || e.PeerId == core.PeerId) { Order = e.Order, Key = e.HistoryName, PeerId = e.PeerId });
     }
 
     /// <summary>Keeps a frame or history entry that names an epoch key or a log state this peer does not have yet.</summary>

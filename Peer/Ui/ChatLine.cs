@@ -6,6 +6,16 @@ public sealed record ChatLine(DateTimeOffset At, string? From, string Text, Chat
     /// <summary>A message's history key (empty for Mesh's own lines): messages are listed by it.</summary>
     public string Key { get; init; } = "";
 
+    /// <summary>The sender's peer id, when known: its label follows the group's (<c>amy</c>, <c>amy#70d9</c>).</summary>
+    public string? PeerId { get; init; }
+
+    /// <summary>How many times in a row Mesh said this line (shown as <c>(×3)</c>).</summary>
+    public int Repeats { get; init; } = 1;
+
+    /// <summary>What a line of Mesh's is about (<c>link:bo</c>): a newer line about the same thing, said right after
+    /// it, takes its place instead of piling up.</summary>
+    public string? Topic { get; init; }
+
     /// <summary>Where <see cref="Text"/> names me (see <see cref="Ui.Mentions"/>): drawn highlighted.</summary>
     public IReadOnlyList<(int Start, int Length)> Mentions { get; init; } = [];
 

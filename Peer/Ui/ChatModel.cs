@@ -259,11 +259,33 @@ public sealed class ChatModel(string name, string fingerprint)
     public bool Previous() => _groups.Count > 0 && SwitchTo((CurrentIndex + _groups.Count - 1) % _groups.Count);
 
     /// <summary>Adds a line from Mesh itself to the group shown now (or to the first one).</summary>
-    public void Say(string text, DateTimeOffset at) => Shown.Lines.Add(new ChatLine(at, null, text, ChatLineKind.System));
+    public void Say(string text, DateTimeOffset at) => Tell(Shown, new ChatLine(at, null, text, ChatLineKind.System));
 
     /// <summary>Adds a line from Mesh to <paramref name="group"/>'s view when there is one, else to the one shown.</summary>
     private void SayIn(string? group, string text, DateTimeOffset at) =>
-        (_groups.FirstOrDefault(g => g.Name == group) ?? Shown).Lines.Add(new ChatLine(at, null, text, ChatLineKind.System));
+        Tell(_groups.FirstOrDefault(g => g.Name == group) ?? Shown, new ChatLine(at, null, text, ChatLineKind.System));
+
+    /// <summary>Adds a line of Mesh's to a view, folded into the last line when that one says the same (counted:
+    /// <c>(×3)</c>) or is about the same thing (<see cref="ChatLine.Topic"/>: it is replaced).</summary>
+    private static void Tell(GroupView view, ChatLine line)
+    {
+        if (view.Lines.Count > 0 && view.Lines[^1] is { Kind: ChatLineKind.System } last)
+        {
+            if (last.Text == line.Text)
+            {
+                view.Lines[^1] = line with { Repeats = last.Repeats + 1 };
+                return;
+            }
+
+            if (line.Topic is not null && last.Topic == line.Topic)
+            {
+                view.Lines[^1] = line;
+                return;
+            }
+        }
+
+        view.Lines.Add(line);
+    }
 
     public void Apply(MeshEvent e, DateTimeOffset now)
     {
@@ -280,8 +302,9 @@ public sealed class ChatModel(string name, string fingerprint)
                         break;
                     }
 
-                    var line = new ChatLine(message.SentAt, TerminalText.OneLine(message.From), text,
-                        message.Own ? ChatLineKind.Own : ChatLineKind.Message) { Key = message.Key, Mentions = mentions };
+                    var from = TerminalText.OneLine(message.From);
+                    var line = new ChatLine(message.SentAt, message.PeerId is { } sender ? group.LabelOf(sender, from) : from, text,
+                        message.Own ? ChatLineKind.Own : ChatLineKind.Message) { Key = message.Key, Mentions = mentions, PeerId = message.PeerId };
                     var at = PlaceOf(group.Lines, line.Key);
                     group.Lines.Insert(at, line);
                     if (group.MarkerIndex >= at)
@@ -373,6 +396,8 @@ public sealed class ChatModel(string name, string fingerprint)
                         }
                     }
 
+                    group.Relabel();
+
                     break;
                 }
 
@@ -399,7 +424,10 @@ public sealed class ChatModel(string name, string fingerprint)
                 {
                     var group = Group(member.Group);
                     group.SetMember(member.PeerId, member.Name, member.Joined);
-                    group.Lines.Add(new ChatLine(now, null, TerminalText.OneLine(Said(member)), ChatLineKind.System));
+                    group.Relabel();
+                    // A member going takes the place of what was said just before of its link (lost, reconnecting).
+                    Tell(group, new ChatLine(now, null, TerminalText.OneLine(Said(member)), ChatLineKind.System)
+                        { Topic = member.Joined ? null : "link:" + TerminalText.OneLine(member.Name) });
                     break;
                 }
 
@@ -447,12 +475,12 @@ public sealed class ChatModel(string name, string fingerprint)
                 break;
 
             case ConnectionEvent link:
-                Say(link.State switch
+                Tell(Shown, new ChatLine(now, null, link.State switch
                 {
                     ConnectionState.Disconnected => $"link to {link.Target} lost",
                     ConnectionState.Reconnecting => $"reconnecting to {link.Target}…",
                     _ => $"link to {link.Target} back",
-                }, now);
+                }, ChatLineKind.System) { Topic = "link:" + TerminalText.OneLine(link.Target) });
                 break;
 
             case LinkHealthEvent health:

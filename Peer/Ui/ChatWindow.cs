@@ -170,8 +170,9 @@ public sealed class ChatWindow : Window
         return true;
     }
 
-    /// <summary>Inserts what <see cref="PasteBurst"/> holds as one paste. An Enter that was its last key is a real
-    /// one (keys typed while the screen was busy, or a script typing a line): the input is sent.</summary>
+    /// <summary>Inserts what <see cref="PasteBurst"/> holds as one paste. A paste of several lines is never sent by
+    /// its own last newline: it waits in the input to be read over, and Enter sends it. One line ending in Enter is
+    /// a line typed (keys that waited while the screen was busy, or a script typing): it is sent.</summary>
     public void FlushPaste()
     {
         _flushScheduled = false;
@@ -181,9 +182,13 @@ public sealed class ChatWindow : Window
         }
 
         var (text, dropped) = _burst.Take();
-        if (Paste(text, dropped) && text.EndsWith('\n'))
+        if (Paste(text, dropped) && text.EndsWith('\n') && text.TrimEnd('\n').IndexOf('\n') < 0)
         {
             SendInput();
+        }
+        else if (text.TrimEnd('\n').IndexOf('\n') >= 0)
+        {
+            Hint("pasted: read it over, Enter sends it as one message, Esc clears it");
         }
     }
 

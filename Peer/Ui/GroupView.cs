@@ -50,6 +50,44 @@ public sealed class GroupView(string name)
     /// <summary>The short fingerprint is the start of the peer id (both are the SHA-256 of the signing key).</summary>
     private const int ShortFingerprint = 4;
 
+    /// <summary>The names two or more members share (each then shown with its fingerprint).</summary>
+    private HashSet<string> SharedNames() =>
+        _people.Values.GroupBy(p => p.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The label of a sender's lines: its name, with the fingerprint when another member has the name too.</summary>
+    public string LabelOf(string peerId, string name)
+    {
+        var suffix = peerId.Length >= ShortFingerprint ? "#" + peerId[..ShortFingerprint] : "";
+        var bare = suffix.Length > 0 && name.EndsWith(suffix, StringComparison.Ordinal) ? name[..^suffix.Length] : name;
+        return suffix.Length > 0 && SharedNames().Contains(bare) ? bare + suffix : bare;
+    }
+
+    /// <summary>Relabels the lines of every sender whose name became shared (or stopped being): all of a member's
+    /// lines read the same label, the ones from before the second member came too.</summary>
+    public void Relabel()
+    {
+        var shared = SharedNames();
+        if (shared.SetEquals(_labelledShared))
+        {
+            return;
+        }
+
+        _labelledShared = shared;
+        for (var i = 0; i < Lines.Count; i++)
+        {
+            if (Lines[i] is { PeerId: { } peerId, From: { } from } line)
+            {
+                var label = LabelOf(peerId, from);
+                if (label != from)
+                {
+                    Lines[i] = line with { From = label };
+                }
+            }
+        }
+    }
+
+    private HashSet<string> _labelledShared = new(StringComparer.Ordinal);
+
     /// <summary>A member came or went: <paramref name="peerId"/> says who (null when only the name is known);
     /// <paramref name="name"/> may be the session's label, <c>name#fprt</c>.</summary>
     public void SetMember(string? peerId, string name, bool online)

@@ -179,6 +179,11 @@ public static partial class MessageLayout
         }
 
         var body = line.Kind != ChatLineKind.System ? Style.Plain : text.StartsWith("! ", StringComparison.Ordinal) ? Style.Error : Style.Info;
+        if (line.Repeats > 1)
+        {
+            text += string.Create(CultureInfo.InvariantCulture, $" (×{line.Repeats})");
+        }
+
         Wrap(head, text, offset, line.Mentions, body, width, line.Kind, rows);
     }
 

@@ -130,4 +130,42 @@ public sealed class ChatModelTests
         Assert.That(model.Current!.Name, Is.EqualTo("dev"));
         Assert.That(model.StatusLine(), Does.Contain("dev (waiting to be admitted)").And.Contain("etcd connected"));
     }
+
+    [Test]
+    public void When_a_second_member_takes_a_name_the_first_ones_earlier_lines_are_relabelled_too()
+    {
+        var model = new ChatModel("bo", "abcd") { PeerId = "bbbb" };
+        model.Apply(new ReadyEvent("ops", ["amy", "bo"], [new MemberId("amy", "70d9aaaa"), new MemberId("bo", "bbbb")]), DateTimeOffset.UnixEpoch);
+        model.Apply(Message("from the first amy", "0000000000001-a-1-0000000001") with { PeerId = "70d9aaaa" }, DateTimeOffset.UnixEpoch);
+        Assert.That(model.Group("ops").Lines[0].From, Is.EqualTo("amy"));
+        model.Apply(new MemberEvent("ops", "amy#894e", "894eeeee", true), DateTimeOffset.UnixEpoch);
+        model.Apply(new MessageEvent("ops", "i2", "amy#894e", "from the second", DateTimeOffset.UnixEpoch, false)
+            { Key = "0000000000002-b-1-0000000001", PeerId = "894eeeee" }, DateTimeOffset.UnixEpoch);
+        var froms = model.Group("ops").Lines.Where(l => l.Kind == ChatLineKind.Message).Select(l => l.From).ToList();
+        Assert.That(froms, Is.EqualTo(new[] { "amy#70d9", "amy#894e" }), "every line of each amy reads her label");
+    }
+
+    [Test]
+    public void Repeated_lines_of_Meshs_fold_and_a_link_going_then_the_member_is_one_line()
+    {
+        var model = new ChatModel("bo", "abcd");
+        model.Apply(new ReadyEvent("ops", ["amy", "bo"]), DateTimeOffset.UnixEpoch);
+        var before = model.Group("ops").Lines.Count;
+        for (var i = 0; i < 3; i++)
+        {
+            model.Apply(new ErrorEvent("etcd at 127.0.0.1:2379 unreachable"), DateTimeOffset.UnixEpoch);
+        }
+
+        model.Apply(new ConnectionEvent("amy", ConnectionState.Disconnected, Kind: ConnectionKind.Member), DateTimeOffset.UnixEpoch);
+        model.Apply(new ConnectionEvent("amy", ConnectionState.Reconnecting, Kind: ConnectionKind.Member), DateTimeOffset.UnixEpoch);
+        model.Apply(new MemberEvent("ops", "amy", "aaaa", false, MemberEvent.Expired), DateTimeOffset.UnixEpoch);
+        var lines = model.Group("ops").Lines.Skip(before).ToList();
+        Assert.That(lines.Select(l => (l.Text, l.Repeats)), Is.EqualTo(new[]
+        {
+            ("! etcd at 127.0.0.1:2379 unreachable", 3),
+            ("amy lost (lease expired: crashed or cut off)", 1),
+        }));
+        var rows = MessageLayout.Rows(model.Group("ops").Lines, 80, TimeZoneInfo.Utc);
+        Assert.That(rows.Select(r => r.Text), Has.Some.EndsWith("unreachable (×3)"));
+    }
 }

@@ -502,7 +502,21 @@ public sealed class ChatWindowTests
         }
 
         _window.FlushPaste();
-        Assert.That(_sent, Is.EqualTo(new[] { "hi one\ntwo\nthree", "xy\nz" }), "a burst that ends with Enter (a script, or keys queued while busy) is sent, as one message");
+        Assert.That(_sent, Is.EqualTo(new[] { "hi one\ntwo\nthree" }), "a paste of several lines is not sent by its own last newline");
+        Assert.That(_window.Input.Text, Is.EqualTo("xy\u21B5z"), "it waits in the input to be read over");
+        Assert.That(Screen(), Does.Contain("pasted: read it over, Enter sends it"));
+        _keyStep = TimeSpan.FromMilliseconds(150);
+        _app.InjectKey(Key.Enter);
+        Assert.That(_sent, Is.EqualTo(new[] { "hi one\ntwo\nthree", "xy\nz" }));
+
+        _keyStep = TimeSpan.FromMilliseconds(1);
+        foreach (var key in "one line\r".Select(c => c == '\r' ? Key.Enter : new Key(c)))
+        {
+            _app.InjectKey(key);
+        }
+
+        _window.FlushPaste();
+        Assert.That(_sent[^1], Is.EqualTo("one line"), "one line ending in Enter, typed fast (a script, keys queued while busy), is sent");
         Assert.That(_window.Input.Text, Is.Empty);
     }
 
