@@ -565,7 +565,8 @@ public sealed class ChatModel(string name, string fingerprint)
 
     /// <summary>The status bar: who I am, where I am, and how the connections are.</summary>
     /// <param name="shortFingerprint">A narrow screen shows the fingerprint's first group only.</param>
-    public string StatusLine(bool shortFingerprint = false)
+    /// <param name="compact">A very narrow screen (about 50 columns) says each part in as few words as it can.</param>
+    public string StatusLine(bool shortFingerprint = false, bool compact = false)
     {
         var group = Current;
         var place = group is null ? "no group"
@@ -575,8 +576,17 @@ public sealed class ChatModel(string name, string fingerprint)
             : !group.Ready ? $"{group.Name} (joining…)"
             : group.Name;
         var leaving = Leaving ? " | leaving…" : "";
-        var links = LinksKnown == 0 ? "no other member online" : $"{LinksConnected}/{LinksKnown} peers connected";
-        var fingerprint = shortFingerprint ? Fingerprint.Split(':')[0] : Fingerprint;
-        return $" {Name} [{fingerprint}] | {place} | {EtcdState} | {links}{leaving}";
+        var links = LinksKnown == 0 ? compact ? "alone" : "no other member online"
+            : compact ? $"{LinksConnected}/{LinksKnown} peers" : $"{LinksConnected}/{LinksKnown} peers connected";
+        var fingerprint = shortFingerprint || compact ? Fingerprint.Split(':')[0] : Fingerprint;
+        var etcd = !compact ? EtcdState
+            : EtcdState switch
+            {
+                "etcd connected" => "etcd ok",
+                "etcd reconnected" => "etcd back",
+                var state when state.StartsWith("etcd unreachable", StringComparison.Ordinal) => "etcd down" + state["etcd unreachable".Length..].Replace(" — retrying in", ", retry"),
+                var state => state,
+            };
+        return $" {Name} [{fingerprint}] | {place} | {etcd} | {links}{leaving}";
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using Mesh.Peer.Configuration;
 using Mesh.Peer.Session;
 using Terminal.Gui.App;
+using Terminal.Gui.Drawing;
 using Terminal.Gui.Input;
 using Terminal.Gui.ViewBase;
 using Terminal.Gui.Views;
@@ -22,8 +23,16 @@ public sealed class ChatWindow : Window
     /// <summary>Below this width the side panels fold away (F2 shows them): the messages need the room more.</summary>
     public const int NarrowWidth = 100;
 
+    /// <summary>Below this width F2 shows the panels in place of the messages: beside them, they would leave the
+    /// messages too few columns.</summary>
+    public const int PanelsBesideWidth = 2 * SideWidth + 40;
+
     private bool _panelsShown;
-    private bool? _panelsLaidOut;
+    private bool _plain;
+    private (bool Panels, bool Beside, bool Plain)? _laidOut;
+
+    /// <summary>The borders as Terminal.Gui drew them first (the plain view takes them away and gives them back).</summary>
+    private readonly (LineStyle? Window, LineStyle? Frame) _borders;
     private static readonly Key[] Digits = [Key.D1, Key.D2, Key.D3, Key.D4, Key.D5, Key.D6, Key.D7, Key.D8, Key.D9];
     private readonly ChatModel _model;
     private readonly Action<string, string?> _send;
@@ -105,6 +114,7 @@ public sealed class ChatWindow : Window
             }
         };
         Add(_groupFrame, _messageFrame, _memberFrame, _input, _status);
+        _borders = (BorderStyle, _messageFrame.BorderStyle);
         _input.SetFocus();
         Refresh();
     }
@@ -264,6 +274,12 @@ public sealed class ChatWindow : Window
             _panelsShown = !_panelsShown;
             SetNeedsLayout();
             Refresh();
+            return true;
+        }
+
+        if (key == Key.F3)
+        {
+            Plain = !Plain;
             return true;
         }
 
@@ -619,7 +635,7 @@ public sealed class ChatWindow : Window
     private string StatusText()
     {
         var field = _input.Text ?? "";
-        var status = _model.StatusLine(shortFingerprint: Narrow);
+        var status = _model.StatusLine(shortFingerprint: Narrow, compact: Frame.Width > 0 && Frame.Width < PanelsBesideWidth);
         if (_hint is { } hint)
         {
             return $" {hint} |{status}";
@@ -655,18 +671,57 @@ public sealed class ChatWindow : Window
     public bool Narrow => Frame.Width > 0 && Frame.Width < NarrowWidth;
 
     /// <summary>True while the group and member panels are on screen.</summary>
-    public bool PanelsVisible => !Narrow || _panelsShown;
+    public bool PanelsVisible => !_plain && (!Narrow || _panelsShown);
+
+    /// <summary>True while the panels show in place of the messages (F2 on a screen narrower than
+    /// <see cref="PanelsBesideWidth"/>).</summary>
+    public bool PanelsInstead => PanelsVisible && Frame.Width > 0 && Frame.Width < PanelsBesideWidth;
+
+    /// <summary>The plain view (F3): the messages as bare lines, no borders or panels, and the mouse given back to
+    /// the terminal, so that a drag selects text to copy as in any terminal program.</summary>
+    public bool Plain
+    {
+        get => _plain;
+        set
+        {
+            if (_plain == value)
+            {
+                return;
+            }
+
+            _plain = value;
+            if (App is { } app)
+            {
+                // Mouse tracking off: the terminal selects and copies again; on when the view comes back.
+                app.Mouse.IsMouseDisabled = value;
+                app.Driver?.WriteRaw(value ? Terminal.Gui.Drivers.EscSeqUtils.CSI_DisableMouseEvents : Terminal.Gui.Drivers.EscSeqUtils.CSI_EnableMouseEvents);
+            }
+
+            SetNeedsLayout();
+            Refresh();
+        }
+    }
 
     protected override void OnSubViewLayout(LayoutEventArgs args)
     {
-        var show = PanelsVisible;
-        if (_panelsLaidOut != show)
+        var mode = (PanelsVisible, !PanelsInstead, _plain);
+        if (_laidOut != mode)
         {
-            _panelsLaidOut = show;
+            _laidOut = mode;
+            var (show, beside, plain) = mode;
+            BorderStyle = plain ? LineStyle.None : _borders.Window;
+            _messageFrame.BorderStyle = plain ? LineStyle.None : _borders.Frame;
             _groupFrame.Visible = show;
             _memberFrame.Visible = show;
+            _messageFrame.Visible = !show || beside;
+            _groupFrame.Width = beside ? SideWidth : Dim.Percent(50);
+            _memberFrame.X = beside ? Pos.AnchorEnd(SideWidth) : Pos.Percent(50);
+            _memberFrame.Width = beside ? SideWidth : Dim.Fill();
             _messageFrame.X = show ? SideWidth : 0;
             _messageFrame.Width = show ? Dim.Fill(SideWidth) : Dim.Fill();
+            _messageFrame.Height = plain ? Dim.Fill(1) : Dim.Fill(2);
+            _input.Y = plain ? Pos.AnchorEnd(1) : Pos.AnchorEnd(2);
+            _status.Visible = !plain;
             _messageFrame.Title = MessageTitle();
             _status.Text = StatusText();
         }
@@ -678,7 +733,7 @@ public sealed class ChatWindow : Window
     private string MessageTitle()
     {
         var name = _model.Current?.Name ?? "no group: /join G";
-        if (PanelsVisible)
+        if (PanelsVisible && !PanelsInstead)
         {
             return name;
         }

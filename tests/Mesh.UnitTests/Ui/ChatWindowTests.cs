@@ -670,8 +670,39 @@ public sealed class ChatWindowTests
         _app.InjectKey(Key.F2);
         screen = Screen();
         Assert.That(screen, Does.Contain("Groups").And.Contain("Members"), "F2 shows them");
+        if (width < ChatWindow.PanelsBesideWidth)
+        {
+            Assert.That(screen, Does.Not.Contain("12:02 bo:"), "too narrow for three panes: the panels show in place of the messages");
+            Assert.That(screen, Does.Contain("● bo"), "the members, readable");
+            Assert.That(screen, Does.Contain("| etcd ok |"), "a compact status bar");
+        }
+        else
+        {
+            Assert.That(screen, Does.Contain("12:02 bo:"), "room for the panels beside the messages");
+        }
+
         _app.InjectKey(Key.F2);
         Assert.That(Screen(), Does.Not.Contain("Groups"));
+        Assert.That(Screen().Split('\n').All(r => r.Length == 0 || Terminal.Gui.Text.StringExtensions.GetColumns(r) == width), Is.True);
+    }
+
+    [Test]
+    public void F3_shows_bare_lines_without_borders_or_panels_and_gives_the_mouse_to_the_terminal_and_back()
+    {
+        Apply(new ReadyEvent("ops", ["amy", "bo"]), Message("ops", "bo", "see https://example.org/a/long/path?q=1 for it", 2));
+        Assert.That(Screen(), Does.Contain("│"));
+        _app.InjectKey(Key.F3);
+        var screen = Screen();
+        Assert.That(_window.Plain, Is.True);
+        Assert.That(_app.Mouse.IsMouseDisabled, Is.True, "the terminal's own selection works");
+        Assert.That(screen, Does.Not.Contain("│").And.Not.Contain("─┤").And.Not.Contain("Members"), "no border, no panel");
+        var row = screen.Split('\n').First(r => r.Contains("bo: see"));
+        Assert.That(row, Does.StartWith("12:02 bo: see https://example.org/a/long/path?q=1 for it"), "the line starts at the terminal's first column");
+        Type("still typing works");
+        Assert.That(_sent[^1], Is.EqualTo("still typing works"));
+        _app.InjectKey(Key.F3);
+        Assert.That(_app.Mouse.IsMouseDisabled, Is.False);
+        Assert.That(Screen(), Does.Contain("Members"));
     }
 
     [Test]
