@@ -77,9 +77,19 @@ public sealed class ChatModel(string name, string fingerprint)
         return marks;
     }
 
+    /// <summary>The read mark of a group seen while it held no message: before every key.</summary>
+    public const string NothingYet = "0";
+
     /// <summary>The user sees <paramref name="group"/>'s newest message: its read mark moves there.</summary>
     private void MarkRead(GroupView group)
     {
+        if (group.ReadKey is null)
+        {
+            // Seen while it holds no message: every message after now is news. Keys start with digits; this sorts first.
+            group.ReadKey = NothingYet;
+            _readMarksChanged = true;
+        }
+
         for (var i = group.Lines.Count - 1; i >= 0; i--)
         {
             if (group.Lines[i].Kind != ChatLineKind.System && group.Lines[i].Key.Length > 0)
@@ -411,11 +421,10 @@ public sealed class ChatModel(string name, string fingerprint)
                     group.Ready = false;
                     group.Waiting = null;
                     group.SetMember(member.PeerId, member.Name, false);
-                    var how = member.Reason == MemberEvent.Removed
-                        ? $"you were removed from {group.Name}{(member.By is { } who ? " by " + TerminalText.OneLine(who) : "")}"
-                        : $"you left {group.Name}";
+                    // A removal's error line, just before, says by whom; a leave is said here.
+                    var how = member.Reason == MemberEvent.Removed ? $"no longer a member of {group.Name}" : $"you left {group.Name}";
                     group.Lines.Add(new ChatLine(now, null,
-                        $"{how}: you no longer receive or send its messages; its history stays here to read. /close closes it, /join {group.Name} asks to join again",
+                        $"{how}: nothing of it is received or sent now; its history stays here to read. /close closes it, /join {group.Name} asks to join again",
                         ChatLineKind.System));
                     break;
                 }
@@ -503,7 +512,7 @@ public sealed class ChatModel(string name, string fingerprint)
                 break;
 
             case InfoEvent info:
-                Say(TerminalText.OneLine(info.Message), now);
+                SayIn(info.Group, TerminalText.OneLine(info.Message), now);
                 if (info.HistoryResumed && EtcdState == HistoryWriter.FullMessage)
                 {
                     EtcdState = "etcd connected";

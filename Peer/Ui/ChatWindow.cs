@@ -763,7 +763,11 @@ public sealed class ChatWindow : Window
             // Mentions first, apart: "ops @2 (5)" is five new, two of them for me.
             var unread = (g.UnreadMentions > 0 ? $" @{g.UnreadMentions}" : "") + (g.Unread > 0 ? $" ({g.Unread})" : "");
             var marker = i == _model.CurrentIndex ? ">" : " ";
-            _groupItems.Add($"{marker}{i + 1} {g.Name}{unread}");
+            // A long name gives way to the counts: they are what the list is read for.
+            var head = $"{marker}{i + 1} ";
+            var room = (PanelsInstead ? Math.Max(SideWidth, Frame.Width / 2) : SideWidth) - 2 - head.Length - unread.Length;
+            var name = g.Name.Length <= room || room < 2 ? g.Name : g.Name[..(room - 1)] + "…";
+            _groupItems.Add($"{head}{name}{unread}");
         }
 
         _groups.SelectedItem = _model.Groups.Count == 0 ? null : _model.CurrentIndex;

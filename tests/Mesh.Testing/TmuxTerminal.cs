@@ -31,6 +31,10 @@ public sealed class TmuxTerminal : IDisposable
     /// <summary>Presses a key by tmux's name for it: Enter, C-c, M-2, PageUp…</summary>
     public void Press(string key) => Tmux("send-keys", "-t", "main", key);
 
+    /// <summary>Sends keys and text in one go, with no delay between them, as one write to the program: each a key
+    /// name (M-2, Enter) or, when it names no key, text typed as it is.</summary>
+    public void Burst(params string[] keys) => Tmux(["send-keys", "-t", "main", .. keys]);
+
     /// <summary>Pastes text as a terminal does: bracketed (when the program asked for it) or as plain typed keys,
     /// line feeds turned into carriage returns either way, as tmux does by default.</summary>
     public void Paste(string text, bool bracketed)

@@ -29,10 +29,12 @@ public sealed partial class TerminalTests : EtcdFixture
         _terminals.Clear();
     }
 
-    private TmuxTerminal StartTui(string name, string group, int width = 110, string? home = null)
+    private TmuxTerminal StartTui(string name, string group, int width = 110, string? home = null) => StartTui(name, [group], width, home);
+
+    private TmuxTerminal StartTui(string name, string[] groups, int width = 110, string? home = null)
     {
         home ??= Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
-        var terminal = TmuxTerminal.Start(name, ["dotnet", MeshCli.Dll, "join", group, "--name", name, "--etcd", Etcd.Url, "--home", home], width);
+        var terminal = TmuxTerminal.Start(name, ["dotnet", MeshCli.Dll, "join", .. groups, "--name", name, "--etcd", Etcd.Url, "--home", home], width);
         _terminals.Add(terminal);
         return terminal;
     }

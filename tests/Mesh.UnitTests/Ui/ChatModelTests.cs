@@ -93,7 +93,8 @@ public sealed class ChatModelTests
         var ops = model.Group("ops");
         Assert.That(model.Current, Is.SameAs(ops), "still shown");
         Assert.That(ops.Lines.Select(l => l.Text), Has.Some.EqualTo("before"), "its history stays");
-        Assert.That(ops.Lines[^1].Text, Does.StartWith("you were removed from ops by amy: "));
+        Assert.That(ops.Lines[^2].Text, Is.EqualTo("! you were removed from 'ops' by amy"), "who, in the group's view");
+        Assert.That(ops.Lines[^1].Text, Does.StartWith("no longer a member of ops: "));
         Assert.That(model.StatusLine(), Does.Contain("ops (not a member: removed by amy)"));
         Assert.That(model.Close("nosuch"), Does.Contain("no view of 'nosuch'"));
         Assert.That(model.Close("ops"), Is.Null, "closed");

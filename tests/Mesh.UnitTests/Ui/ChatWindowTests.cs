@@ -161,7 +161,7 @@ public sealed class ChatWindowTests
             new MemberEvent("ops", "amy", "aaaa", false, MemberEvent.Removed) { By = "bo" });
         var screen = Screen();
         Assert.That(screen, Does.Contain("bo: the plan is on the wiki"), "the history stays readable");
-        Assert.That(screen, Does.Contain("you were removed from ops by bo"));
+        Assert.That(screen, Does.Contain("you were removed from 'ops' by bo"));
         Assert.That(screen, Does.Contain("ops (not a member: removed by bo)"));
         Type("still there?");
         Assert.That(_sent, Is.Empty, "nothing is sent, to ops or to any other group");

@@ -146,4 +146,22 @@ public sealed class ReadStateTests
         after.SwitchTo("ops");
         Assert.That(after.TakeReadMarks()!["ops"], Is.EqualTo(Message("", 4).Key), "shown: read to the newest");
     }
+
+    [Test]
+    public void A_group_seen_while_empty_counts_everything_after_as_unread_after_a_restart()
+    {
+        var before = new ChatModel("amy", "abcd");
+        before.Group("ops");
+        before.Group("dev");
+        before.Apply(new ReadyEvent("ops", ["amy"]), DateTimeOffset.UnixEpoch);
+        before.Apply(new ReadyEvent("dev", ["amy"]), DateTimeOffset.UnixEpoch);
+        before.SwitchTo("dev");
+        before.Apply(Message("one", 1), DateTimeOffset.UnixEpoch);
+        var after = new ChatModel("amy", "abcd");
+        after.RestoreReadMarks(before.ReadMarks());
+        after.Group("dev");
+        after.Group("ops");
+        after.Apply(Message("one", 1), DateTimeOffset.UnixEpoch);
+        Assert.That(after.Group("ops").Unread, Is.EqualTo(1));
+    }
 }
