@@ -115,8 +115,11 @@ public sealed partial class TerminalTests : EtcdFixture
         await hal.WaitForAsync(p => p.Messages(group).Count == 1, Long, "the bracketed paste as one message");
         Assert.That(hal.Messages(group)[0].Str("text"), Is.EqualTo("first line\nsecond line\n/third is not a command"));
 
-        // Unbracketed, the keys come faster than typing: one paste; its last Enter sends it, as a terminal would.
+        // Unbracketed, the keys come faster than typing: one paste, which its own last newline does not send.
         tina.Paste("plain one\nplain two\n", bracketed: false);
+        await tina.WaitForScreenAsync(s => s.Contains("pasted: read it over") && s.Contains("plain one↵plain two"), Long, "the unbracketed paste waiting in the input");
+        Assert.That(hal.Messages(group), Has.Count.EqualTo(1), "not sent by its own newline");
+        tina.Press("Enter");
         await hal.WaitForAsync(p => p.Messages(group).Count == 2, Long, "the unbracketed paste as one message");
         Assert.That(hal.Messages(group)[1].Str("text"), Is.EqualTo("plain one\nplain two"));
 
