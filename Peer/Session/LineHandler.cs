@@ -65,10 +65,10 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
                 work = new SessionInput.InviteLine(invite);
                 break;
             case LineCommand.Kinds.Leave:
-                lane = RequireGroupArgument("/leave", command.Argument ?? group ?? core.Current);
+                lane = RequireGroupArgument(LineCommand.Kinds.Leave, command.Argument ?? group ?? core.Current);
                 break;
             case LineCommand.Kinds.Switch:
-                if (RequireGroupArgument("/switch", command.Argument) is { } target)
+                if (RequireGroupArgument(LineCommand.Kinds.Switch, command.Argument) is { } target)
                 {
                     if (core.Groups.ContainsKey(target) || _joining.ContainsKey(target))
                     {
@@ -177,17 +177,17 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
         parts.Invitations.Invite(line.Invite.Group, line.Invite.Lifetime);
     }
 
-    private string? RequireGroupArgument(string command, string? argument)
+    private string? RequireGroupArgument(LineCommand.Kinds command, string? argument)
     {
         if (argument is null)
         {
-            core.Emit(new ErrorEvent($"{command}: name a group"));
+            core.Emit(new ErrorEvent(LineCommand.UsageError(command, "name a group")));
             return null;
         }
 
         if (!Naming.IsValidGroup(argument))
         {
-            core.Emit(new ErrorEvent($"{command}: invalid group name '{Naming.Printable(argument)}': {Naming.GroupRule}"));
+            core.Emit(new ErrorEvent(LineCommand.UsageError(command, $"invalid group name '{Naming.Printable(argument)}': {Naming.GroupRule}")));
             return null;
         }
 

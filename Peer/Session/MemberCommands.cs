@@ -21,13 +21,13 @@ internal sealed partial class MemberCommands(SessionCore core, SessionParts part
 
         if (string.IsNullOrWhiteSpace(label))
         {
-            core.Emit(new ErrorEvent("/remove: name a member (NAME, or NAME#FINGERPRINT when two share a name)"));
+            core.Emit(new ErrorEvent(LineCommand.UsageError(LineCommand.Kinds.Remove, "name a member (NAME, or NAME#FINGERPRINT when two share a name)")));
             return;
         }
 
         if (DisplayNames.Find(state.Log, label, out var error) is not { } target)
         {
-            core.Emit(new ErrorEvent($"/remove: {Naming.Printable(error)}"));
+            core.Emit(new ErrorEvent(LineCommand.UsageError(LineCommand.Kinds.Remove, Naming.Printable(error))));
             return;
         }
 
@@ -86,13 +86,13 @@ internal sealed partial class MemberCommands(SessionCore core, SessionParts part
 
         if (string.IsNullOrWhiteSpace(label))
         {
-            core.Emit(new ErrorEvent("/admin: name a member"));
+            core.Emit(new ErrorEvent(LineCommand.UsageError(LineCommand.Kinds.Admin, "name a member")));
             return;
         }
 
         if (DisplayNames.Find(state.Log, label, out var error) is not { } target)
         {
-            core.Emit(new ErrorEvent($"/admin: {Naming.Printable(error)}"));
+            core.Emit(new ErrorEvent(LineCommand.UsageError(LineCommand.Kinds.Admin, Naming.Printable(error))));
             return;
         }
 
