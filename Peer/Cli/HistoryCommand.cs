@@ -88,9 +88,9 @@ internal static class HistoryCommand
             opened.Sort((a, b) => string.CompareOrdinal(a.HistoryName, b.HistoryName));
             if (keepsAll)
             {
-                foreach (var e in opened)
+                foreach (var final in HistoryFold.Apply(log, opened))
                 {
-                    Print(stdout, e, json, inUtc);
+                    Print(stdout, final, json, inUtc);
                 }
             }
             else
@@ -104,9 +104,9 @@ internal static class HistoryCommand
                 }
 
                 var bound = window.ViewBound(now);
-                foreach (var e in opened.Where(e => bound is null || string.CompareOrdinal(e.HistoryName, bound) >= 0))
+                foreach (var final in HistoryFold.Apply(log, opened.Where(e => bound is null || string.CompareOrdinal(e.HistoryName, bound) >= 0).ToList()))
                 {
-                    Print(stdout, e, json, inUtc);
+                    Print(stdout, final, json, inUtc);
                 }
             }
 
@@ -122,14 +122,45 @@ internal static class HistoryCommand
         return command;
     }
 
-    private static void Print(Stream stdout, Envelope e, bool json, bool utc)
+    private static void Print(Stream stdout, HistoryFold.Final final, bool json, bool utc)
     {
+        var e = final.Message;
         if (json)
         {
             using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 w.WriteStartObject();
-                EventJson.WriteMessage(w, e.Group, e.Id, e.From, e.Text, e.SentAt, e.HistoryName);
+                EventJson.WriteMessage(w, e.Group, e.Id, e.From, final.Text, e.SentAt, e.HistoryName);
+                if (final.ReplyTo is { } replyTo)
+                {
+                    w.WriteString("reply_to", replyTo);
+                }
+
+                if (final.EditedAt is { } edited)
+                {
+                    w.WriteString("edited_at", EventJson.FormatTime(edited));
+                }
+
+                if (final.Deleted is { } deleted)
+                {
+                    w.WriteBoolean("deleted", true);
+                    w.WriteString("deleted_by", deleted.By);
+                    w.WriteString("deleted_at", EventJson.FormatTime(deleted.At));
+                }
+
+                if (final.Reactions.Count > 0)
+                {
+                    w.WriteStartObject("reactions");
+                    foreach (var (emoji, from) in final.Reactions)
+                    {
+                        w.WriteStartArray(emoji);
+                        from.ForEach(w.WriteStringValue);
+                        w.WriteEndArray();
+                    }
+
+                    w.WriteEndObject();
+                }
+
                 w.WriteEndObject();
             }
 
@@ -137,6 +168,14 @@ internal static class HistoryCommand
             return;
         }
 
-        stdout.Write(System.Text.Encoding.UTF8.GetBytes(HistoryLine.Format(e, utc)));
+        var text = final.Deleted is { } gone ? $"[message deleted by {gone.By}]"
+            : (final.ReplyTo is { } answered ? $"(reply to {answered}) " : "") + final.Text + (final.EditedAt is not null ? " (edited)" : "");
+        var line = HistoryLine.Format(e with { Text = text }, utc);
+        if (final.Reactions.Count > 0)
+        {
+            line = line[..^1] + "  [" + TerminalText.OneLine(string.Join(", ", final.Reactions.Select(r => $"{r.Emoji} {string.Join(" ", r.From)}"))) + "]\n";
+        }
+
+        stdout.Write(System.Text.Encoding.UTF8.GetBytes(line));
     }
 }

@@ -78,6 +78,35 @@ public static class EventJson
                 break;
             case MessageEvent message:
                 WriteMessage(w, message.Group, message.Id, message.From, message.Text, message.SentAt, message.Key);
+                if (message.ReplyTo is { } replyTo)
+                {
+                    w.WriteString("reply_to", replyTo);
+                }
+
+                break;
+            case KindEvent kind:
+                w.WriteString("type", kind switch { ReactionEvent => "reaction", EditEvent => "edit", _ => "delete" });
+                w.WriteString("group", kind.Group);
+                w.WriteString("id", kind.Id);
+                w.WriteString("target", kind.Target);
+                w.WriteString("from", kind.From);
+                switch (kind)
+                {
+                    case ReactionEvent reaction:
+                        w.WriteString("emoji", reaction.Emoji);
+                        w.WriteBoolean("removed", reaction.Removed);
+                        break;
+                    case EditEvent edit:
+                        w.WriteString("text", edit.Text);
+                        break;
+                }
+
+                w.WriteString("sent_at", FormatTime(kind.SentAt));
+                if (kind.Key.Length > 0)
+                {
+                    w.WriteString("key", kind.Key);
+                }
+
                 break;
             case MemberEvent member:
                 w.WriteString("type", member.Joined ? "joined" : "left");

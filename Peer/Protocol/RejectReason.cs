@@ -19,4 +19,7 @@ public enum RejectReason
 
     /// <summary>Live, under a key epoch whose successor was committed more than the in-flight grace ago.</summary>
     StaleEpoch,
+
+    /// <summary>An edit of another member's message, or a delete by one who is neither its author nor an admin.</summary>
+    NotAuthorised,
 }

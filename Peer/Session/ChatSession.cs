@@ -109,6 +109,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         parts.Admissions = new Admissions(core, parts);
         parts.Keys = new KeyKeeper(core, parts, logStore, _registration);
         parts.Commands = new MemberCommands(core, parts);
+        parts.Kinds = new KindCommands(core, (state, text) => (core.Sender ?? throw new InvalidOperationException("a line was taken before the session started")).Type(state, text, core.NowMs));
         parts.Receiver = new Receiver(core, parts, new EnvelopeGate(identity.PeerId, keyring, new VerifiedBursts()), _rejections, _writer);
         parts.Beats = new Beats(core, parts, _node, logStore);
         parts.Sweeps = new HistorySweeps(core, parts, _history, _home, _node);

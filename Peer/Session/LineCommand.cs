@@ -36,6 +36,21 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
         /// <summary>Close the view of a group this peer is no longer in (the chat screen's).</summary>
         Close,
 
+        /// <summary>Answer a message: <c>/reply ID TEXT</c>.</summary>
+        Reply,
+
+        /// <summary>Add a reaction to a message: <c>/react ID EMOJI</c>.</summary>
+        React,
+
+        /// <summary>Take a reaction back: <c>/unreact ID EMOJI</c>.</summary>
+        Unreact,
+
+        /// <summary>Give one's own message a new text: <c>/edit ID TEXT</c>.</summary>
+        Edit,
+
+        /// <summary>Delete one's own message (or any, as an admin): <c>/delete ID</c>.</summary>
+        Delete,
+
         /// <summary>A line that starts with <c>/</c> and names no command.</summary>
         Unknown,
     }
@@ -61,6 +76,11 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
             "join the group an invite code is for (a code without its group: /accept G CODE); a line that is only a code does this too"),
         new("/remove", Kinds.Remove, "/remove NAME", "remove a member (creator and admins)"),
         new("/admin", Kinds.Admin, "/admin NAME", "let a member remove others (creator)"),
+        new("/reply", Kinds.Reply, "/reply ID TEXT", "answer the message ID (its id as shown, or on the chat screen its number)"),
+        new("/react", Kinds.React, "/react ID EMOJI", "add a reaction to a message"),
+        new("/unreact", Kinds.Unreact, "/unreact ID EMOJI", "take your reaction back"),
+        new("/edit", Kinds.Edit, "/edit ID TEXT", "give your message a new text (everyone sees it marked edited)"),
+        new("/delete", Kinds.Delete, "/delete ID", "delete your message (admins: any message)"),
         new("/help", Kinds.Help, "/help [CMD]", "list keys and commands, or say what one command does"),
         new("/quit", Kinds.Quit, "/quit", "leave every group cleanly and exit"),
     ];

@@ -23,7 +23,8 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
         {
             case LineCommand.Kinds.Empty:
                 break;
-            case LineCommand.Kinds.Message or LineCommand.Kinds.Remove or LineCommand.Kinds.Admin or LineCommand.Kinds.Members:
+            case LineCommand.Kinds.Message or LineCommand.Kinds.Remove or LineCommand.Kinds.Admin or LineCommand.Kinds.Members
+                or LineCommand.Kinds.Reply or LineCommand.Kinds.React or LineCommand.Kinds.Unreact or LineCommand.Kinds.Edit or LineCommand.Kinds.Delete:
                 lane = group ?? core.Current;
                 if (group is not null && !core.Groups.ContainsKey(group) && !_joining.ContainsKey(group))
                 {
@@ -122,6 +123,13 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
             return;
         }
 
+        if (command.Kind is LineCommand.Kinds.Reply or LineCommand.Kinds.React or LineCommand.Kinds.Unreact or LineCommand.Kinds.Edit or LineCommand.Kinds.Delete)
+        {
+            // In the order typed with the group's messages: no flush before it.
+            parts.Kinds.Handle(group, command);
+            return;
+        }
+
         // A command can leave or switch groups: what was typed before it leaves first, as it was typed.
         core.Sender?.Flush();
         switch (command.Kind)
@@ -199,6 +207,13 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
         if (!core.Groups.TryGetValue(group, out var state))
         {
             core.Emit(new ErrorEvent("not in any group: /join a group first"));
+            return;
+        }
+
+        if (text.Length > 0 && text[0] == Protocol.KindText.Marker)
+        {
+            // That start is how reactions, edits and deletes are written: a typed text may not forge one.
+            core.Emit(new ErrorEvent("message not sent: it starts with the control character U+001E") { Group = group });
             return;
         }
 

@@ -40,7 +40,36 @@ public sealed record MessageEvent(string Group, string Id, string From, string T
 
     /// <summary>The sender's peer id (the chat screen relabels a sender's lines when a second member takes the name).</summary>
     public string? PeerId { get; init; }
+
+    /// <summary>For a reply: the id of the message it answers.</summary>
+    public string? ReplyTo { get; init; }
 }
+
+/// <summary>A message of a kind other than saying something (a reaction, an edit, a delete), about the message
+/// <see cref="Target"/>; in the group's one order like every message.</summary>
+public abstract record KindEvent(string Group, string Id, string Target, string From, DateTimeOffset SentAt) : MeshEvent
+{
+    /// <summary>Its history key (order stamp, sender, run, position).</summary>
+    public string Key { get; init; } = "";
+
+    /// <summary>The sender's peer id.</summary>
+    public string PeerId { get; init; } = "";
+
+    /// <summary>Sent by this peer (in this run or an earlier one).</summary>
+    public bool Own { get; init; }
+}
+
+/// <summary>A member added a reaction to a message, or took it back (<paramref name="Removed"/>).</summary>
+public sealed record ReactionEvent(string Group, string Id, string Target, string From, string Emoji, bool Removed, DateTimeOffset SentAt)
+    : KindEvent(Group, Id, Target, From, SentAt);
+
+/// <summary>The author of a message gave it a new text.</summary>
+public sealed record EditEvent(string Group, string Id, string Target, string From, string Text, DateTimeOffset SentAt)
+    : KindEvent(Group, Id, Target, From, SentAt);
+
+/// <summary>A message was deleted, by its author or an admin of the group.</summary>
+public sealed record DeleteEvent(string Group, string Id, string Target, string From, DateTimeOffset SentAt)
+    : KindEvent(Group, Id, Target, From, SentAt);
 
 /// <summary>A member came online in a group, or went: <paramref name="Reason"/> says how.</summary>
 /// <param name="Group">The group.</param>

@@ -242,7 +242,15 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
             group?.Window.Offer(e, fromOther: e.PeerId != core.PeerId, core.NowMs);
         }
         // Shown as mine whenever my key signed it: an earlier run's messages too (the metrics above count this run's).
-        core.Emit(new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own || e.PeerId == core.PeerId) { Order = e.Order, Key = e.HistoryName, PeerId = e.PeerId });
+        // A reaction, edit or delete is its own event; a forged edit or delete is refused here, by every receiver.
+        if (Conversation.Interpret(group?.Follower is null ? null : group.Log, e, from, own || e.PeerId == core.PeerId) is { } shown)
+        {
+            core.Emit(shown);
+        }
+        else
+        {
+            rejections.NoteHistory(e.Group, RejectReason.NotAuthorised);
+        }
     }
 
     /// <summary>Keeps a frame or history entry that names an epoch key or a log state this peer does not have yet.</summary>

@@ -24,6 +24,8 @@ internal sealed class SessionParts
 
     public MemberCommands Commands { get; set; } = null!;
 
+    public KindCommands Kinds { get; set; } = null!;
+
     public Receiver Receiver { get; set; } = null!;
 
     public Beats Beats { get; set; } = null!;

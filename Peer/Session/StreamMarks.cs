@@ -33,6 +33,12 @@ internal sealed class StreamMarks
         }
     }
 
+    /// <summary>Whether the message <paramref name="seq"/> of run <paramref name="run"/> of <paramref name="peerId"/>
+    /// was seen here (a run older than those remembered counts as seen: only the latest are kept).</summary>
+    public bool Holds(string peerId, long run, long seq) =>
+        _senders.TryGetValue(peerId, out var runs) && runs.Count > 0
+        && (runs.TryGetValue(run, out var last) ? seq <= last : run < runs.Keys.First());
+
     /// <summary>Each run of <paramref name="peerId"/> seen, with its last sequence number, runs rising.</summary>
     public IReadOnlyList<(long Run, long Seq)> Of(string peerId) =>
         _senders.TryGetValue(peerId, out var runs) ? runs.Select(r => (r.Key, r.Value)).ToList() : [];

@@ -9,6 +9,21 @@ public sealed record ChatLine(DateTimeOffset At, string? From, string Text, Chat
     /// <summary>The sender's peer id, when known: its label follows the group's (<c>amy</c>, <c>amy#70d9</c>).</summary>
     public string? PeerId { get; init; }
 
+    /// <summary>A message's id (reactions, edits and deletes name it).</summary>
+    public string? Id { get; init; }
+
+    /// <summary>For a reply: a one-line quote of what it answers (sender and the start of its text).</summary>
+    public string? Quote { get; init; }
+
+    /// <summary>Set once the author gave the message a new text.</summary>
+    public bool Edited { get; init; }
+
+    /// <summary>Set once the message was deleted: by whom.</summary>
+    public string? DeletedBy { get; init; }
+
+    /// <summary>Its reactions: each emoji with who gave it.</summary>
+    public IReadOnlyList<(string Emoji, IReadOnlyList<string> From)> Reactions { get; init; } = [];
+
     /// <summary>How many times in a row Mesh said this line (shown as <c>(×3)</c>).</summary>
     public int Repeats { get; init; } = 1;
 

@@ -314,7 +314,11 @@ public sealed class ChatModel(string name, string fingerprint)
 
                     var from = TerminalText.OneLine(message.From);
                     var line = new ChatLine(message.SentAt, message.PeerId is { } sender ? group.LabelOf(sender, from) : from, text,
-                        message.Own ? ChatLineKind.Own : ChatLineKind.Message) { Key = message.Key, Mentions = mentions, PeerId = message.PeerId };
+                        message.Own ? ChatLineKind.Own : ChatLineKind.Message)
+                    {
+                        Key = message.Key, Mentions = mentions, PeerId = message.PeerId, Id = message.Id,
+                        Quote = message.ReplyTo is { } answered ? QuoteOf(group, answered) : null,
+                    };
                     var at = PlaceOf(group.Lines, line.Key);
                     group.Lines.Insert(at, line);
                     if (group.MarkerIndex >= at)
@@ -461,6 +465,25 @@ public sealed class ChatModel(string name, string fingerprint)
                     $"invite to {invite.Group} (only you see this; single use, until {invite.ExpiresAt.ToLocalTime():yyyy-MM-dd HH:mm}; the invitee types /accept CODE):\n{invite.Code}"), now);
                 break;
 
+            case KindEvent kind when FindMessage(Group(kind.Group), kind.Target) is { } at:
+                {
+                    var lines = Group(kind.Group).Lines;
+                    var target = lines[at];
+                    if (target.DeletedBy is not null)
+                    {
+                        break;
+                    }
+
+                    lines[at] = kind switch
+                    {
+                        EditEvent edit => target with { Text = TerminalText.Safe(edit.Text, "  "), Edited = true, Mentions = target.Kind == ChatLineKind.Own ? [] : Mentions.Find(TerminalText.Safe(edit.Text, "  "), Name) },
+                        DeleteEvent delete => target with { Text = "", DeletedBy = TerminalText.OneLine(delete.From), Reactions = [], Mentions = [] },
+                        ReactionEvent reaction => target with { Reactions = Reacted(target.Reactions, reaction.Emoji, TerminalText.OneLine(reaction.From), reaction.Removed) },
+                        _ => target,
+                    };
+                    break;
+                }
+
             case HistoryProgressEvent progress:
                 Group(progress.Group).Loaded = progress.Loaded;
                 break;
@@ -538,6 +561,61 @@ public sealed class ChatModel(string name, string fingerprint)
         {
             EtcdState = "etcd connected";
         }
+    }
+
+    /// <summary>The index of the message <paramref name="id"/> in a view (searched from the newest: reactions and
+    /// edits are mostly of recent messages); null when the view does not hold it (beyond retention, or not loaded).</summary>
+    private static int? FindMessage(GroupView group, string id)
+    {
+        for (var i = group.Lines.Count - 1; i >= 0; i--)
+        {
+            if (group.Lines[i].Id == id)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A reply's one-line quote of what it answers: its sender and the start of its text.</summary>
+    private static string QuoteOf(GroupView group, string id)
+    {
+        if (FindMessage(group, id) is not { } at)
+        {
+            return "a message you cannot see";
+        }
+
+        var target = group.Lines[at];
+        if (target.DeletedBy is not null)
+        {
+            return $"{target.From}: a deleted message";
+        }
+
+        var text = target.Text.Replace('\n', ' ');
+        return $"{target.From}: {(text.Length > 60 ? text[..59] + "…" : text)}";
+    }
+
+    /// <summary>Reactions with <paramref name="from"/>'s <paramref name="emoji"/> added or taken back.</summary>
+    private static IReadOnlyList<(string Emoji, IReadOnlyList<string> From)> Reacted(
+        IReadOnlyList<(string Emoji, IReadOnlyList<string> From)> reactions, string emoji, string from, bool removed)
+    {
+        var list = reactions.Select(r => (r.Emoji, From: r.From.ToList())).ToList();
+        var index = list.FindIndex(r => r.Emoji == emoji);
+        if (removed && index >= 0)
+        {
+            list[index].From.Remove(from);
+        }
+        else if (!removed && index < 0)
+        {
+            list.Add((emoji, [from]));
+        }
+        else if (!removed && !list[index].From.Contains(from))
+        {
+            list[index].From.Add(from);
+        }
+
+        return list.Where(r => r.From.Count > 0).Select(r => (r.Emoji, (IReadOnlyList<string>)r.From)).ToList();
     }
 
     /// <summary>Where a message goes: after every message whose key sorts before it, so that the screen shows the

@@ -299,6 +299,18 @@ public sealed class ChatWindow : Window
             return true;
         }
 
+        if (key == Key.CursorUp.WithAlt || key == Key.CursorDown.WithAlt)
+        {
+            Select(key == Key.CursorUp.WithAlt ? -1 : 1);
+            return true;
+        }
+
+        if (key == Key.Esc && _selected is not null && string.IsNullOrEmpty(_input.Text))
+        {
+            Select(0);
+            return true;
+        }
+
         if (key == Key.Esc && _search is not null)
         {
             EndSearch(stay: false);
@@ -364,6 +376,75 @@ public sealed class ChatWindow : Window
         }
 
         return false;
+    }
+
+    /// <summary>The message selected with Alt+Up / Alt+Down (its id): /reply, /react, /unreact, /edit and /delete
+    /// typed without an id act on it.</summary>
+    private string? _selected;
+
+    /// <summary>Moves the selection <paramref name="step"/> messages older (-1) or newer (1); 0 clears it.</summary>
+    private void Select(int step)
+    {
+        var lines = Lines();
+        var at = _selected is { } id ? IndexOfId(lines, id) : lines.Count;
+        if (step == 0)
+        {
+            at = -1;
+        }
+        else
+        {
+            do
+            {
+                at += step;
+            }
+            while (at >= 0 && at < lines.Count && (lines[at].Id is null || lines[at].DeletedBy is not null));
+        }
+
+        _selected = at >= 0 && at < lines.Count ? lines[at].Id : null;
+        Messages.Highlighted = _selected is null ? -1 : at;
+        if (_selected is null)
+        {
+            Messages.ToNewest();
+        }
+        else
+        {
+            Messages.Reveal(at);
+            Hint("selected: /reply TEXT, /react EMOJI, /edit TEXT, /delete act on it; Alt+Up/Down others, Esc none");
+        }
+
+        Refresh();
+    }
+
+    private static int IndexOfId(IReadOnlyList<ChatLine> lines, string id)
+    {
+        for (var i = lines.Count - 1; i >= 0; i--)
+        {
+            if (lines[i].Id == id)
+            {
+                return i;
+            }
+        }
+
+        return lines.Count;
+    }
+
+    /// <summary>A /reply, /react, /unreact, /edit or /delete typed without an id: the selected message's id put in,
+    /// or null (and why) when none is selected.</summary>
+    private string? WithSelected(LineCommand command, string line)
+    {
+        var first = (command.Argument ?? "").Split(' ', 2)[0];
+        if (Protocol.KindText.IsId(first))
+        {
+            return line;
+        }
+
+        if (_selected is not { } id)
+        {
+            _model.Say($"! {command.Text}: select a message first (Alt+Up walks them, newest first) or give its id", _now());
+            return null;
+        }
+
+        return $"{command.Text} {id}{(command.Argument is { } rest ? " " + rest : "")}";
     }
 
     /// <summary>How long a second Ctrl+C on an empty line quits.</summary>
@@ -614,9 +695,19 @@ public sealed class ChatWindow : Window
                 _send(line, null);
                 Messages.ToNewest();
                 break;
-            case LineCommand.Kinds.Message or LineCommand.Kinds.Remove or LineCommand.Kinds.Admin
+            case LineCommand.Kinds.Message or LineCommand.Kinds.Remove or LineCommand.Kinds.Admin or LineCommand.Kinds.Reply
+                or LineCommand.Kinds.React or LineCommand.Kinds.Unreact or LineCommand.Kinds.Edit or LineCommand.Kinds.Delete
                 when _model.Current is { Gone: { } gone } left:
                 _model.Say($"! you are no longer a member of {left.Name} ({gone}): nothing is sent. /join {left.Name} asks to join again, /close closes this view", _now());
+                break;
+            case LineCommand.Kinds.Reply or LineCommand.Kinds.React or LineCommand.Kinds.Unreact or LineCommand.Kinds.Edit or LineCommand.Kinds.Delete
+                when _model.Current is { Gone: null } showing:
+                if (WithSelected(command, line) is { } targeted)
+                {
+                    _send(targeted, showing.Name);
+                    Select(0);
+                }
+
                 break;
             case LineCommand.Kinds.Leave when command.Argument is null && _model.Current is { Gone: { } } left:
                 _model.Say($"! you are not in {left.Name} any more: /close closes its view", _now());

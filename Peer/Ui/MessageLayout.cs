@@ -179,12 +179,60 @@ public static partial class MessageLayout
         }
 
         var body = line.Kind != ChatLineKind.System ? Style.Plain : text.StartsWith("! ", StringComparison.Ordinal) ? Style.Error : Style.Info;
+        if (line.Quote is { } quote)
+        {
+            // A reply: what it answers, one line above it.
+            rows.Add(Clip([new(new string(' ', 6), Style.Plain), new("↪ " + quote, Style.Info)], width, line.Kind));
+        }
+
+        if (line.DeletedBy is { } by)
+        {
+            text = $"message deleted by {by}";
+            body = Style.Info;
+            offset = 0;
+        }
+        else if (line.Edited)
+        {
+            text += " (edited)";
+        }
+
         if (line.Repeats > 1)
         {
             text += string.Create(CultureInfo.InvariantCulture, $" (×{line.Repeats})");
         }
 
         Wrap(head, text, offset, line.Mentions, body, width, line.Kind, rows);
+        if (line.Reactions.Count > 0 && line.DeletedBy is null)
+        {
+            // Under the message: each reaction, how many gave it and who.
+            var said = string.Join("   ", line.Reactions.Select(r => $"{r.Emoji} {r.From.Count} {string.Join(", ", r.From)}"));
+            Wrap([new(new string(' ', 6), Style.Plain)], said, 0, [], Style.Info, width, line.Kind, rows);
+        }
+    }
+
+    /// <summary>One row of <paramref name="spans"/>, cut at the width.</summary>
+    private static Row Clip(List<Span> spans, int width, ChatLineKind kind)
+    {
+        var cells = new List<Cell>();
+        var used = 0;
+        foreach (var span in spans)
+        {
+            var elements = StringInfo.GetTextElementEnumerator(span.Text);
+            while (elements.MoveNext())
+            {
+                var element = TerminalGlyphs.Displayable(elements.GetTextElement());
+                var columns = Math.Max(element.GetColumns(), 0);
+                if (used + columns > width)
+                {
+                    return Flush(cells, kind);
+                }
+
+                cells.Add(new Cell(element, span.Style, span.Colour, columns));
+                used += columns;
+            }
+        }
+
+        return Flush(cells, kind);
     }
 
     private readonly record struct Cell(string Element, Style Style, int Colour, int Columns, string? Url = null);

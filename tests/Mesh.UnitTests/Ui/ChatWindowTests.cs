@@ -180,6 +180,27 @@ public sealed class ChatWindowTests
     }
 
     [Test]
+    public void Alt_Up_selects_a_message_and_reply_react_edit_delete_without_an_id_act_on_it()
+    {
+        var amy = new string('a', 32);
+        Apply(new ReadyEvent("ops", ["amy", "bo"]),
+            Message("ops", "bo", "lunch?", 1) with { Id = $"{new string('b', 32)}:1:1", Key = "1" },
+            Message("ops", "amy", "mine", 2, own: true) with { Id = $"{amy}:1:1", Key = "2" });
+        Type("/react +1");
+        Assert.That(_sent, Is.Empty, "nothing selected: nothing sent");
+        Assert.That(Screen(), Does.Contain("select a message first"));
+        _app.InjectKey(Key.CursorUp.WithAlt);
+        _app.InjectKey(Key.CursorUp.WithAlt);
+        Assert.That(Screen(), Does.Contain("selected: /reply TEXT"));
+        Type("/reply at noon");
+        Assert.That(_sent, Is.EqualTo(new[] { $"/reply {new string('b', 32)}:1:1 at noon" }));
+        Assert.That(_sentTo, Is.EqualTo(new[] { "ops" }));
+        _app.InjectKey(Key.CursorUp.WithAlt);
+        Type("/delete");
+        Assert.That(_sent[^1], Is.EqualTo($"/delete {amy}:1:1"), "the newest first");
+    }
+
+    [Test]
     public void Ctrl_N_and_Ctrl_P_cycle_through_the_groups()
     {
         _app.InjectKey(Key.N.WithCtrl);
@@ -234,7 +255,7 @@ public sealed class ChatWindowTests
         Type("/members");
         var screen = Screen();
         Assert.That(_model.Current!.Lines.Any(l => l.Text.StartsWith("keys and commands (/help CMD says more of one):\n", StringComparison.Ordinal)));
-        var column = screen.Split('\n').First(r => r.Contains("/remove NAME ")).IndexOf("remove a member", StringComparison.Ordinal);
+        var column = screen.Split('\n').First(r => r.Contains("/help [CMD] ")).IndexOf("list keys and commands", StringComparison.Ordinal);
         Assert.That(screen.Split('\n').First(r => r.Contains("/quit ")).IndexOf("leave every group", StringComparison.Ordinal), Is.EqualTo(column),
             "commands in columns, one per row");
         var rows = HelpTable.Text().Split('\n').Skip(1).ToList();

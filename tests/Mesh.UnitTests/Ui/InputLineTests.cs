@@ -66,7 +66,7 @@ public sealed class InputLineTests
         Assert.That(At(InputLine.Complete("hi x", 4, names)), Is.EqualTo(("hi x", 4)));
         Assert.That(InputLine.Complete("hi x", 4, names).Candidates, Is.Empty);
         Assert.That(InputLine.Complete("", 0, names).Candidates, Is.Empty, "nothing typed, nothing offered");
-        Assert.That(InputLine.Complete("/re", 3, names).Text, Is.EqualTo("/remove "));
+        Assert.That(InputLine.Complete("/rem", 4, names).Text, Is.EqualTo("/remove "));
     }
 
     [Test]

@@ -1,0 +1,50 @@
+using Mesh.Peer.Groups;
+using Mesh.Peer.Protocol;
+
+namespace Mesh.Peer.Session;
+
+/// <summary>What a delivered message means for the conversation: a plain message, a reply, or a reaction, edit or
+/// delete of another message. Every receiver decides alike, from the message and the group's log alone: an edit
+/// signed by anyone but the target's author, or a delete by anyone but the author or the group's creator and admins,
+/// is refused (nothing is shown of it).</summary>
+public static class Conversation
+{
+    /// <summary>Whether <paramref name="peerId"/> may delete others' messages: the creator and admins.</summary>
+    public static bool MayModerate(GroupLog log, string peerId) =>
+        log.Creator == peerId || log.Members.TryGetValue(peerId, out var member) && member.Admin;
+
+    /// <summary>The event a delivered message is; null when it is refused (a forged edit or delete).</summary>
+    /// <param name="log">The group's log, for who moderates.</param>
+    /// <param name="e">The message, its sender proven.</param>
+    /// <param name="from">The sender as shown.</param>
+    /// <param name="own">Sent by this peer.</param>
+    public static MeshEvent? Interpret(GroupLog? log, Envelope e, string from, bool own)
+    {
+        if (!KindText.IsKind(e.Text))
+        {
+            return new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own) { Order = e.Order, Key = e.HistoryName, PeerId = e.PeerId };
+        }
+
+        if (KindText.TryParse(e.Text) is not { } record)
+        {
+            // A kind this Mesh does not know (or a malformed one): a plain line saying what it is.
+            return new MessageEvent(e.Group, e.Id, from, KindText.Describe(e.Text), e.SentAt, own) { Order = e.Order, Key = e.HistoryName, PeerId = e.PeerId };
+        }
+
+        var author = KindText.PartsOf(record.Target).PeerId;
+        KindEvent? kind = record.Kind switch
+        {
+            MessageKind.Reply => null,
+            MessageKind.React or MessageKind.Unreact => new ReactionEvent(e.Group, e.Id, record.Target, from, record.Content, record.Kind == MessageKind.Unreact, e.SentAt),
+            MessageKind.Edit when author == e.PeerId => new EditEvent(e.Group, e.Id, record.Target, from, record.Content, e.SentAt),
+            MessageKind.Delete when author == e.PeerId || log is not null && MayModerate(log, e.PeerId) => new DeleteEvent(e.Group, e.Id, record.Target, from, e.SentAt),
+            _ => null,
+        };
+        if (record.Kind == MessageKind.Reply)
+        {
+            return new MessageEvent(e.Group, e.Id, from, record.Content, e.SentAt, own) { Order = e.Order, Key = e.HistoryName, PeerId = e.PeerId, ReplyTo = record.Target };
+        }
+
+        return kind is null ? null : kind with { Key = e.HistoryName, PeerId = e.PeerId, Own = own };
+    }
+}
