@@ -42,8 +42,11 @@ public sealed class ConversationTests : EtcdFixture
         {
             var reply = peer.Messages(group).Single(m => m.Str("text") == "yes, at the usual place");
             Assert.That(reply.Str("reply_to"), Is.EqualTo(lunch), "the reply names what it answers");
-            Assert.That(peer.Of("reaction", group).Select(r => (r.Str("from"), r.Str("emoji"), r.GetProperty("removed").GetBoolean())),
-                Is.EqualTo(new[] { ("bo", "👍", false), ("amy", "👍", false), ("bo", "👍", true) }), "each reaction once, in order");
+            var reactions = peer.Of("reaction", group).Select(r => (r.Str("from"), r.Str("emoji"), r.GetProperty("removed").GetBoolean())).ToList();
+            Assert.That(reactions, Is.EquivalentTo(new[] { ("bo", "👍", false), ("amy", "👍", false), ("bo", "👍", true) }), "each reaction once");
+            Assert.That(reactions.IndexOf(("bo", "👍", true)), Is.GreaterThan(reactions.IndexOf(("bo", "👍", false))), "bo's in the order he sent them");
+            Assert.That(peer.Of("reaction", group).Select(r => r.Str("key")).Order(StringComparer.Ordinal),
+                Is.EqualTo(amy.Of("reaction", group).Select(r => r.Str("key")).Order(StringComparer.Ordinal)), "the same reactions in every view, each with its place in the group's order");
             Assert.That(peer.Of("edit", group).Select(e => (e.Str("target"), e.Str("text"))), Is.EqualTo(new[] { (lunch, "lunch at 1?") }));
             Assert.That(peer.Of("delete", group).Select(e => (e.Str("target"), e.Str("from"))), Is.EqualTo(new[] { (typo, "amy") }));
             Assert.That(peer.Messages(group).Select(m => m.Str("text")), Has.None.Contains("\u001e").And.None.Contains("bo rewrites"));
@@ -52,7 +55,8 @@ public sealed class ConversationTests : EtcdFixture
         // A late joiner sees the same events from history, and mesh history the final state.
         var cy = StartPeer("cy", group);
         await cy.WaitReadyAsync(group);
-        Assert.That(cy.Of("reaction", group), Has.Count.EqualTo(3));
+        Assert.That(cy.Of("reaction", group).Select(r => r.Str("key")), Is.EqualTo(amy.Of("reaction", group).Select(r => r.Str("key")).Order(StringComparer.Ordinal)),
+            "from history, in the group's one order");
         Assert.That(cy.Of("edit", group), Has.Count.EqualTo(1));
         Assert.That(cy.Of("delete", group), Has.Count.EqualTo(1));
         var history = await HistoryAsync(group, cy.Home);

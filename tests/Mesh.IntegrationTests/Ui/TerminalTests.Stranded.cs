@@ -26,11 +26,11 @@ public sealed partial class TerminalTests
         Assert.That(hal.Messages(other).Select(m => m.Str("text")), Has.None.Contains("hello"), "nothing of it in the other group");
 
         await hal.SendAsync("/remove cy");
-        var removed = await cy.WaitForScreenAsync(s => s.Contains("you were removed from") && s.Contains("by hal") && s.Contains("no longer a member of"), Long,
-            "the removal said, with who");
+        // The status bar says so too (cut at the screen's edge after the long group name: its start is enough).
+        var removed = await cy.WaitForScreenAsync(s => s.Contains("you were removed from") && s.Contains("by hal") && s.Contains("no longer a member of")
+            && s.Contains("(not a member"), Long, "the removal said, with who, and on the status bar");
         Save(cy, "removed");
         Assert.That(removed, Does.Contain("said before the removal"), "the history stays readable");
-        Assert.That(removed, Does.Contain("not a member: removed by hal"), "the status bar says so");
 
         cy.Type("anyone still here?");
         cy.Press("Enter");
