@@ -1,3 +1,10 @@
+using System.Globalization;
+using Google.Protobuf;
+using Mesh.Coordinator;
+using Mesh.Peer.Crypto;
+using Mesh.Peer.Identity;
+using Mesh.Peer.Protocol;
+using Mesh.IntegrationTests.Security;
 using Mesh.Testing;
 
 namespace Mesh.IntegrationTests.Chat;
@@ -69,5 +76,54 @@ public sealed class ConversationTests : EtcdFixture
         Assert.That(deleted.Str("text"), Is.Empty);
         Assert.That(history.Select(m => m.Str("text")), Is.EqualTo(new[] { "lunch at 1?", "", "yes, at the usual place", "marker" }),
             "each message once, the kinds folded in");
+    }
+
+    [Test]
+    public async Task An_edit_and_a_delete_of_anothers_message_written_straight_to_etcd_are_refused_by_every_reader()
+    {
+        var group = NewGroup("forge");
+        var amy = StartPeer("amy", group);
+        await amy.WaitReadyAsync(group);
+        var bo = StartPeer("bo", group);
+        await bo.WaitReadyAsync(group);
+        await amy.SendAsync("amy's words");
+        await bo.WaitForAsync(p => p.Messages(group).Count == 1, Long, "amy's message");
+        var target = bo.Messages(group)[0].Str("id")!;
+
+        // Bo's home in an attacker's hands: a reaction (anyone may), an edit and a delete of amy's message, sealed under
+        // the group's key and signed with bo's own key, in a new run, put straight into etcd's history.
+        using var writer = new EtcdWriter(Etcd);
+        var log = await writer.LogAsync(group);
+        var run = long.Parse(File.ReadAllText(Path.Combine(bo.Home, "epoch")).Trim(), CultureInfo.InvariantCulture) + 1;
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        using (var identity = IdentityStore.LoadOrCreate(bo.Home))
+        {
+            var epoch = log.CurrentEpoch.Number;
+            var key = new EpochKeyring(bo.Home).TryGet(group, epoch)!;
+            var records = new[]
+            {
+                new KindRecord(MessageKind.React, target, "🎉"), new KindRecord(MessageKind.Edit, target, "bo rewrote this"),
+                new KindRecord(MessageKind.Delete, target, ""),
+            };
+            for (var i = 0; i < records.Length; i++)
+            {
+                var e = new Envelope(group, identity.PeerId, run, i + 1, "bo", now + i, KindText.Encode(records[i]), now + i);
+                await writer.Connection.KV.PutAsync(new Etcdserverpb.PutRequest
+                {
+                    Key = ByteString.CopyFromUtf8(MeshKeys.HistoryPrefix(group) + e.HistoryName),
+                    Value = ByteString.CopyFrom(EnvelopeCodec.Seal(e, key, identity, keyEpoch: epoch, logHead: log.Head)),
+                });
+            }
+        }
+
+        var cy = StartPeer("cy", group);
+        await cy.WaitReadyAsync(group);
+        Assert.That(cy.Of("reaction", group).Select(r => r.Str("emoji")), Is.EqualTo(new[] { "🎉" }), "the forged entries were read: the reaction is bo's to give");
+        Assert.That(cy.Of("edit", group), Is.Empty, "an edit not by the author is refused");
+        Assert.That(cy.Of("delete", group), Is.Empty, "a delete by a plain member of another's message is refused");
+        Assert.That(cy.Messages(group).Single().Str("text"), Is.EqualTo("amy's words"));
+        var history = await HistoryAsync(group, cy.Home);
+        Assert.That(history.Single().Str("text"), Is.EqualTo("amy's words"));
+        Assert.That(history.Single().TryGetProperty("deleted", out _), Is.False);
     }
 }
