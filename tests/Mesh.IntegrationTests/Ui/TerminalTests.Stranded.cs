@@ -121,4 +121,47 @@ public sealed partial class TerminalTests
         Assert.That(rows.FindIndex(r => r.Contains("lobby news one")), Is.GreaterThan(marker), "the marker above the first unread");
         Assert.That(restarted, Does.Not.Contain("No such"));
     }
+
+    [Test]
+    public async Task On_the_screen_a_selected_message_is_replied_to_reacted_to_edited_and_deleted()
+    {
+        var (group, hal, tina) = await HalAndScreenAsync("kinds", "tina");
+        await hal.SendAsync("lunch at 12?");
+        await tina.WaitForScreenAsync(s => s.Contains("hal: lunch at 12?"), Long, "hal's question");
+        tina.Type("typo here");
+        tina.Press("Enter");
+        await hal.WaitForAsync(p => p.Messages(group).Count == 2, Long, "tina's message");
+        var question = hal.Messages(group)[0].Str("id");
+
+        // Alt+Up selects the newest (tina's own): it is edited, then deleted.
+        tina.Press("M-Up");
+        await tina.WaitForScreenAsync(s => s.Contains("selected tina: typo here"), Long, "the newest message selected");
+        tina.Type("/edit typo fixed");
+        tina.Press("Enter");
+        await tina.WaitForScreenAsync(s => s.Contains("tina: typo fixed (edited)"), Long, "the edit marked");
+        tina.Press("M-Up");
+        await tina.WaitForScreenAsync(s => s.Contains("selected tina: typo fixed"), Long, "selected again");
+        tina.Type("/delete");
+        tina.Press("Enter");
+        await tina.WaitForScreenAsync(s => s.Contains("message deleted by tina"), Long, "the delete said");
+
+        // Alt+Up twice: past the deleted one to hal's question; a reaction and a reply.
+        tina.Press("M-Up");
+        await tina.WaitForScreenAsync(s => s.Contains("selected hal: lunch at 12?"), Long, "hal's question selected, the deleted one passed over");
+        tina.Type("/react +1");
+        tina.Press("Enter");
+        await tina.WaitForScreenAsync(s => s.Contains("+1 1 tina"), Long, "the reaction under the message");
+        tina.Press("M-Up");
+        await tina.WaitForScreenAsync(s => s.Contains("selected hal: lunch at 12?"), Long, "selected for the reply");
+        tina.Type("/reply yes, at noon");
+        tina.Press("Enter");
+        var screen = await tina.WaitForScreenAsync(s => s.Contains("↪ hal: lunch at 12?") && s.Contains("tina: yes, at noon"), Long, "the reply with its quote");
+        Save(tina, "kinds");
+
+        await hal.WaitForAsync(p => p.Messages(group).Any(m => m.Str("reply_to") == question), Long, "hal gets the reply, naming the question");
+        Assert.That(hal.Of("reaction", group).Select(r => (r.Str("target"), r.Str("emoji"))), Is.EqualTo(new[] { (question, "+1") }));
+        Assert.That(hal.Of("edit", group).Select(e => e.Str("text")), Is.EqualTo(new[] { "typo fixed" }));
+        Assert.That(hal.Of("delete", group), Has.Count.EqualTo(1));
+        Assert.That(screen, Does.Not.Contain("typo fixed"), "the deleted text is gone from the screen");
+    }
 }

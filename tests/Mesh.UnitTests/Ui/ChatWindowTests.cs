@@ -191,7 +191,7 @@ public sealed class ChatWindowTests
         Assert.That(Screen(), Does.Contain("select a message first"));
         _app.InjectKey(Key.CursorUp.WithAlt);
         _app.InjectKey(Key.CursorUp.WithAlt);
-        Assert.That(Screen(), Does.Contain("selected: /reply TEXT"));
+        Assert.That(Screen(), Does.Contain("selected bo: lunch? — /reply TEXT"));
         Type("/reply at noon");
         Assert.That(_sent, Is.EqualTo(new[] { $"/reply {new string('b', 32)}:1:1 at noon" }));
         Assert.That(_sentTo, Is.EqualTo(new[] { "ops" }));
