@@ -15,14 +15,21 @@ public sealed record ChatLine(DateTimeOffset At, string? From, string Text, Chat
     /// <summary>For a reply: a one-line quote of what it answers (sender and the start of its text).</summary>
     public string? Quote { get; init; }
 
+    /// <summary>What reactions, edits and deletes did to the message since (shared by the copies a relabel makes, so
+    /// that one is found by id and changed in place, at no cost per line).</summary>
+    public LineChanges Changes { get; init; } = new();
+
     /// <summary>Set once the author gave the message a new text.</summary>
-    public bool Edited { get; init; }
+    public bool Edited => Changes.Edited;
 
     /// <summary>Set once the message was deleted: by whom.</summary>
-    public string? DeletedBy { get; init; }
+    public string? DeletedBy => Changes.DeletedBy;
 
     /// <summary>Its reactions: each emoji with who gave it.</summary>
-    public IReadOnlyList<(string Emoji, IReadOnlyList<string> From)> Reactions { get; init; } = [];
+    public IReadOnlyList<(string Emoji, List<string> From)> Reactions => Changes.Reactions;
+
+    /// <summary>The text shown: the newest edit's, or the message's own.</summary>
+    public string Shown => Changes.Text ?? Text;
 
     /// <summary>How many times in a row Mesh said this line (shown as <c>(×3)</c>).</summary>
     public int Repeats { get; init; } = 1;
@@ -48,4 +55,18 @@ public enum ChatLineKind
 
     /// <summary>Something Mesh tells the user (a join, a leave, help, an error).</summary>
     System,
+}
+
+/// <summary>The changes a message went through: a new text, a delete, reactions (UI thread only).</summary>
+public sealed class LineChanges
+{
+    public string? Text { get; set; }
+
+    public IReadOnlyList<(int Start, int Length)>? Mentions { get; set; }
+
+    public bool Edited { get; set; }
+
+    public string? DeletedBy { get; set; }
+
+    public List<(string Emoji, List<string> From)> Reactions { get; } = [];
 }

@@ -306,7 +306,7 @@ public sealed class ChatModel(string name, string fingerprint)
                     var group = Group(message.Group);
                     var text = TerminalText.Safe(message.Text, "  ");
                     var mentions = message.Own ? [] : Mentions.Find(text, Name);
-                    if (message.Key.Length > 0 && !group.Keys.Add(message.Key))
+                    if (message.Key.Length > 0 && !group.Keys.Add(message.Key) || group.ById.ContainsKey(message.Id))
                     {
                         // Shown already (history loaded again on a join after a leave).
                         break;
@@ -321,6 +321,7 @@ public sealed class ChatModel(string name, string fingerprint)
                     };
                     var at = PlaceOf(group.Lines, line.Key);
                     group.Lines.Insert(at, line);
+                    group.ById[message.Id] = line;
                     if (group.MarkerIndex >= at)
                     {
                         group.MarkerIndex++;
@@ -465,22 +466,27 @@ public sealed class ChatModel(string name, string fingerprint)
                     $"invite to {invite.Group} (only you see this; single use, until {invite.ExpiresAt.ToLocalTime():yyyy-MM-dd HH:mm}; the invitee types /accept CODE):\n{invite.Code}"), now);
                 break;
 
-            case KindEvent kind when FindMessage(Group(kind.Group), kind.Target) is { } at:
+            case KindEvent kind when Group(kind.Group).ById.TryGetValue(kind.Target, out var target) && target.DeletedBy is null:
                 {
-                    var lines = Group(kind.Group).Lines;
-                    var target = lines[at];
-                    if (target.DeletedBy is not null)
+                    var changes = target.Changes;
+                    switch (kind)
                     {
-                        break;
+                        case EditEvent edit:
+                            changes.Text = TerminalText.Safe(edit.Text, "  ");
+                            changes.Mentions = target.Kind == ChatLineKind.Own ? [] : Mentions.Find(changes.Text, Name);
+                            changes.Edited = true;
+                            break;
+                        case DeleteEvent delete:
+                            changes.Text = "";
+                            changes.Mentions = [];
+                            changes.DeletedBy = TerminalText.OneLine(delete.From);
+                            changes.Reactions.Clear();
+                            break;
+                        case ReactionEvent reaction:
+                            React(changes.Reactions, reaction.Emoji, TerminalText.OneLine(reaction.From), reaction.Removed);
+                            break;
                     }
 
-                    lines[at] = kind switch
-                    {
-                        EditEvent edit => target with { Text = TerminalText.Safe(edit.Text, "  "), Edited = true, Mentions = target.Kind == ChatLineKind.Own ? [] : Mentions.Find(TerminalText.Safe(edit.Text, "  "), Name) },
-                        DeleteEvent delete => target with { Text = "", DeletedBy = TerminalText.OneLine(delete.From), Reactions = [], Mentions = [] },
-                        ReactionEvent reaction => target with { Reactions = Reacted(target.Reactions, reaction.Emoji, TerminalText.OneLine(reaction.From), reaction.Removed) },
-                        _ => target,
-                    };
                     break;
                 }
 
@@ -563,59 +569,46 @@ public sealed class ChatModel(string name, string fingerprint)
         }
     }
 
-    /// <summary>The index of the message <paramref name="id"/> in a view (searched from the newest: reactions and
-    /// edits are mostly of recent messages); null when the view does not hold it (beyond retention, or not loaded).</summary>
-    private static int? FindMessage(GroupView group, string id)
-    {
-        for (var i = group.Lines.Count - 1; i >= 0; i--)
-        {
-            if (group.Lines[i].Id == id)
-            {
-                return i;
-            }
-        }
-
-        return null;
-    }
-
     /// <summary>A reply's one-line quote of what it answers: its sender and the start of its text.</summary>
     private static string QuoteOf(GroupView group, string id)
     {
-        if (FindMessage(group, id) is not { } at)
+        if (!group.ById.TryGetValue(id, out var target))
         {
             return "a message you cannot see";
         }
 
-        var target = group.Lines[at];
         if (target.DeletedBy is not null)
         {
             return $"{target.From}: a deleted message";
         }
 
-        var text = target.Text.Replace('\n', ' ');
+        var text = target.Shown.Replace('\n', ' ');
         return $"{target.From}: {(text.Length > 60 ? text[..59] + "…" : text)}";
     }
 
-    /// <summary>Reactions with <paramref name="from"/>'s <paramref name="emoji"/> added or taken back.</summary>
-    private static IReadOnlyList<(string Emoji, IReadOnlyList<string> From)> Reacted(
-        IReadOnlyList<(string Emoji, IReadOnlyList<string> From)> reactions, string emoji, string from, bool removed)
-    {
-        var list = reactions.Select(r => (r.Emoji, From: r.From.ToList())).ToList();
-        var index = list.FindIndex(r => r.Emoji == emoji);
-        if (removed && index >= 0)
-        {
-            list[index].From.Remove(from);
-        }
-        else if (!removed && index < 0)
-        {
-            list.Add((emoji, [from]));
-        }
-        else if (!removed && !list[index].From.Contains(from))
-        {
-            list[index].From.Add(from);
-        }
+    /// <summary>At most this many different reactions on one message, and names under each: a member reacting
+    /// without end costs the screen a bounded row.</summary>
+    public const int MaxReactions = 32;
 
-        return list.Where(r => r.From.Count > 0).Select(r => (r.Emoji, (IReadOnlyList<string>)r.From)).ToList();
+    /// <summary>Adds <paramref name="from"/>'s <paramref name="emoji"/> to the reactions, or takes it back.</summary>
+    private static void React(List<(string Emoji, List<string> From)> reactions, string emoji, string from, bool removed)
+    {
+        var index = reactions.FindIndex(r => r.Emoji == emoji);
+        if (removed)
+        {
+            if (index >= 0 && reactions[index].From.Remove(from) && reactions[index].From.Count == 0)
+            {
+                reactions.RemoveAt(index);
+            }
+        }
+        else if (index < 0 && reactions.Count < MaxReactions)
+        {
+            reactions.Add((emoji, [from]));
+        }
+        else if (index >= 0 && !reactions[index].From.Contains(from) && reactions[index].From.Count < 4 * MaxReactions)
+        {
+            reactions[index].From.Add(from);
+        }
     }
 
     /// <summary>Where a message goes: after every message whose key sorts before it, so that the screen shows the

@@ -409,7 +409,7 @@ public sealed class ChatWindow : Window
         else
         {
             Messages.Reveal(at);
-            var text = lines[at].Text.Replace('\n', ' ');
+            var text = lines[at].Shown.Replace('\n', ' ');
             Hint($"selected {lines[at].From}: {(text.Length > 24 ? text[..23] + "…" : text)} — /reply TEXT, /react EMOJI, /edit TEXT, /delete act on it; Alt+Up/Down others, Esc none");
         }
 

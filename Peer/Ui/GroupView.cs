@@ -81,6 +81,10 @@ public sealed class GroupView(string name)
                 if (label != from)
                 {
                     Lines[i] = line with { From = label };
+                    if (line.Id is { } id)
+                    {
+                        ById[id] = Lines[i];
+                    }
                 }
             }
         }
@@ -135,6 +139,9 @@ public sealed class GroupView(string name)
 
     /// <summary>The key of the newest message the user has seen here (kept across restarts; null when never shown).</summary>
     public string? ReadKey { get; set; }
+
+    /// <summary>The messages shown, by id: reactions, edits and deletes find theirs at once, however long the history.</summary>
+    public Dictionary<string, ChatLine> ById { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Mesh's own view: what is said while no group is shown (errors, help, the answer to a command).</summary>
     public bool IsCore { get; init; }

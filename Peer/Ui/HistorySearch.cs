@@ -6,7 +6,7 @@ public static class HistorySearch
 {
     public static bool Matches(ChatLine line, string query) =>
         line.Kind != ChatLineKind.System && query.Length > 0 &&
-        (line.Text.Contains(query, StringComparison.OrdinalIgnoreCase) || (line.From ?? "").Contains(query, StringComparison.OrdinalIgnoreCase));
+        (line.Shown.Contains(query, StringComparison.OrdinalIgnoreCase) || (line.From ?? "").Contains(query, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The newest match before <paramref name="before"/>, or -1.</summary>
     public static int Older(IReadOnlyList<ChatLine> lines, string query, int before)

@@ -158,7 +158,7 @@ public static partial class MessageLayout
         var from = line.From ?? "";
         var nick = line.Kind == ChatLineKind.Own ? Style.OwnNick : Style.Nick;
         var colour = NickColour(from);
-        var text = line.Text;
+        var text = line.Shown;
         var offset = 0;
         List<Span> head;
         if (line.Kind != ChatLineKind.System && text.StartsWith(ChatLine.ActionPrefix, StringComparison.Ordinal))
@@ -201,7 +201,7 @@ public static partial class MessageLayout
             text += string.Create(CultureInfo.InvariantCulture, $" (×{line.Repeats})");
         }
 
-        Wrap(head, text, offset, line.Mentions, body, width, line.Kind, rows);
+        Wrap(head, text, offset, line.Changes.Mentions ?? line.Mentions, body, width, line.Kind, rows);
         if (line.Reactions.Count > 0 && line.DeletedBy is null)
         {
             // Under the message: each reaction, how many gave it and who.

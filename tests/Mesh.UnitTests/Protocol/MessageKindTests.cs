@@ -122,4 +122,27 @@ public sealed class MessageKindTests
         Assert.That(rows, Has.Some.EqualTo("      ↪ a message you cannot see"), "a reply to a message beyond retention");
         Assert.That(rows, Has.None.Contains("\u001e"));
     }
+
+    [Test]
+    public void A_member_reacting_without_end_costs_a_bounded_row_and_each_reaction_finds_its_message_by_id()
+    {
+        var model = new ChatModel("amy", "abcd");
+        model.Apply(new ReadyEvent("ops", ["amy", "bo"]), DateTimeOffset.UnixEpoch);
+        for (var i = 1; i <= 20_000; i++)
+        {
+            var e = From(Amy, i, "m" + i);
+            model.Apply(new MessageEvent("ops", e.Id, "amy", e.Text, e.SentAt, false) { Key = e.HistoryName }, DateTimeOffset.UnixEpoch);
+        }
+
+        var first = From(Amy, 1, "").Id;
+        for (var i = 0; i < 20_000; i++)
+        {
+            model.Apply(new ReactionEvent("ops", "r" + i, first, "bo" + (i % 500), "e" + (i % 1000), false, DateTimeOffset.UnixEpoch), DateTimeOffset.UnixEpoch);
+        }
+
+        var line = model.Group("ops").ById[first];
+        Assert.That(line.Reactions, Has.Count.EqualTo(ChatModel.MaxReactions), "different reactions bounded");
+        Assert.That(line.Reactions.Sum(r => r.From.Count), Is.LessThanOrEqualTo(ChatModel.MaxReactions * 4 * ChatModel.MaxReactions));
+        Assert.That(model.Group("ops").Lines, Has.Count.EqualTo(20_000 + model.Group("ops").Lines.Count(l => l.Kind == ChatLineKind.System)));
+    }
 }
