@@ -77,11 +77,11 @@ internal static class HistoryFold
             return;
         }
 
-        if (index < 0)
+        if (index < 0 && target.Reactions.Count < KindText.MaxReactions)
         {
             target.Reactions.Add((emoji, [from]));
         }
-        else if (!target.Reactions[index].From.Contains(from))
+        else if (index >= 0 && !target.Reactions[index].From.Contains(from) && target.Reactions[index].From.Count < KindText.MaxReactors)
         {
             target.Reactions[index].From.Add(from);
         }

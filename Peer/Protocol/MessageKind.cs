@@ -28,6 +28,13 @@ public static class KindText
     /// <summary>Starts the text of a message of a kind (U+001E, the record separator): no typed text starts so.</summary>
     public const char Marker = '\u001E';
 
+    /// <summary>At most this many different reactions are kept on one message, and names under each: a member
+    /// reacting without end costs every view a bounded row.</summary>
+    public const int MaxReactions = 32;
+
+    /// <summary>At most this many names are kept under one reaction.</summary>
+    public const int MaxReactors = 128;
+
     /// <summary>An emoji (or any short reaction) takes at most this many bytes of UTF-8: a family with skin tones fits.</summary>
     public const int MaxReactionBytes = 64;
 

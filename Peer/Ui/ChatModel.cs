@@ -1,6 +1,7 @@
 using System.Globalization;
 using Mesh.Coordinator;
 using Mesh.Coordinator.History;
+using Mesh.Peer.Protocol;
 using Mesh.Peer.Session;
 
 namespace Mesh.Peer.Ui;
@@ -586,9 +587,8 @@ public sealed class ChatModel(string name, string fingerprint)
         return $"{target.From}: {(text.Length > 60 ? text[..59] + "…" : text)}";
     }
 
-    /// <summary>At most this many different reactions on one message, and names under each: a member reacting
-    /// without end costs the screen a bounded row.</summary>
-    public const int MaxReactions = 32;
+    /// <summary>At most this many different reactions on one message (<see cref="KindText.MaxReactions"/>).</summary>
+    public const int MaxReactions = KindText.MaxReactions;
 
     /// <summary>Adds <paramref name="from"/>'s <paramref name="emoji"/> to the reactions, or takes it back.</summary>
     private static void React(List<(string Emoji, List<string> From)> reactions, string emoji, string from, bool removed)
@@ -605,7 +605,7 @@ public sealed class ChatModel(string name, string fingerprint)
         {
             reactions.Add((emoji, [from]));
         }
-        else if (index >= 0 && !reactions[index].From.Contains(from) && reactions[index].From.Count < 4 * MaxReactions)
+        else if (index >= 0 && !reactions[index].From.Contains(from) && reactions[index].From.Count < KindText.MaxReactors)
         {
             reactions[index].From.Add(from);
         }

@@ -142,7 +142,7 @@ public sealed class MessageKindTests
 
         var line = model.Group("ops").ById[first];
         Assert.That(line.Reactions, Has.Count.EqualTo(ChatModel.MaxReactions), "different reactions bounded");
-        Assert.That(line.Reactions.Sum(r => r.From.Count), Is.LessThanOrEqualTo(ChatModel.MaxReactions * 4 * ChatModel.MaxReactions));
+        Assert.That(line.Reactions.Sum(r => r.From.Count), Is.LessThanOrEqualTo(KindText.MaxReactions * KindText.MaxReactors));
         Assert.That(model.Group("ops").Lines, Has.Count.EqualTo(20_000 + model.Group("ops").Lines.Count(l => l.Kind == ChatLineKind.System)));
     }
 }
