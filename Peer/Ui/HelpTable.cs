@@ -12,6 +12,7 @@ public static class HelpTable
         ("Alt+1…9, Ctrl+N/P", "show group 1–9, the next, the previous"),
         ("PageUp/PageDown", "scroll (the mouse wheel too); End goes back to the newest"),
         ("Up/Down", "earlier lines you sent"),
+        ("Alt+Up/Down", "select a message: /reply, /react, /edit, /delete then act on it"),
         ("Tab", "complete a name or command; again: the next candidate"),
         ("Ctrl+A/E", "start / end of the line"),
         ("Ctrl+U/W/K", "cut before the cursor / the word before it / after it"),
