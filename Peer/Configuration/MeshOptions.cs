@@ -33,6 +33,12 @@ public sealed record MeshOptions
 
     public static readonly TimeSpan DefaultRetentionInterval = TimeSpan.FromMinutes(10);
 
+    /// <summary>How often a group's history is read for what no link carried, when no gap is known (env
+    /// MESH_SWEEP_INTERVAL); the local copy's revision moves on with each such read.</summary>
+    public TimeSpan SweepInterval { get; init; } = DefaultSweepInterval;
+
+    public static readonly TimeSpan DefaultSweepInterval = TimeSpan.FromMilliseconds(Session.HistorySweep.PeriodicMs);
+
     public static string DefaultHome() =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".mesh");
 
@@ -68,10 +74,15 @@ public sealed record MeshOptions
             ? Durations.Parse("MESH_TRIM_INTERVAL", trimText, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1))
             : DefaultRetentionInterval;
 
+        var sweep = Environment.GetEnvironmentVariable("MESH_SWEEP_INTERVAL") is { Length: > 0 } sweepText
+            ? Durations.Parse("MESH_SWEEP_INTERVAL", sweepText, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1))
+            : DefaultSweepInterval;
+
         return new MeshOptions
         {
             HighWaterMark = hwm,
             RetentionInterval = trim,
+            SweepInterval = sweep,
             EtcdEndpoints = endpoints,
             Etcd = new Coordinator.Etcd.EtcdSettings(endpoints),
             Home = Path.GetFullPath(string.IsNullOrWhiteSpace(home) ? DefaultHome() : home),
