@@ -37,6 +37,10 @@ public sealed record MeshOptions
     /// MESH_SWEEP_INTERVAL); the local copy's revision moves on with each such read.</summary>
     public TimeSpan SweepInterval { get; init; } = DefaultSweepInterval;
 
+    /// <summary>How long a starting peer waits for one that holds its home to exit before it refuses to run (env
+    /// MESH_HOME_WAIT; <see cref="Identity.HomeLock.DefaultWait"/> unless set).</summary>
+    public TimeSpan HomeWait { get; init; } = Identity.HomeLock.DefaultWait;
+
     public static readonly TimeSpan DefaultSweepInterval = TimeSpan.FromMilliseconds(Session.HistorySweep.PeriodicMs);
 
     public static string DefaultHome() =>
@@ -78,11 +82,16 @@ public sealed record MeshOptions
             ? Durations.Parse("MESH_SWEEP_INTERVAL", sweepText, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1))
             : DefaultSweepInterval;
 
+        var homeWait = Environment.GetEnvironmentVariable("MESH_HOME_WAIT") is { Length: > 0 } homeWaitText
+            ? Durations.Parse("MESH_HOME_WAIT", homeWaitText, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10))
+            : Identity.HomeLock.DefaultWait;
+
         return new MeshOptions
         {
             HighWaterMark = hwm,
             RetentionInterval = trim,
             SweepInterval = sweep,
+            HomeWait = homeWait,
             EtcdEndpoints = endpoints,
             Etcd = new Coordinator.Etcd.EtcdSettings(endpoints),
             Home = Path.GetFullPath(string.IsNullOrWhiteSpace(home) ? DefaultHome() : home),
