@@ -127,7 +127,7 @@ public sealed class MonitorUnderAttackTests : EtcdFixture
     {
         using var monitor = MonitorProcess.Start(Etcd.Url);
         var group = NewGroup("deleted");
-        var runner = StartPeer("runner", [group], null, "--lease-ttl", "10");
+        var runner = StartPeer("runner", [group], null, "--lease-ttl", "5");
         await runner.WaitReadyAsync(group, Long);
         var before = await monitor.WaitForStateAsync(s => State(s, "runner") == "healthy", Long, "runner healthy");
         var id = Peers(before).First(p => p.GetProperty("name").GetString() == "runner").GetProperty("id").GetString()!;
@@ -147,8 +147,8 @@ public sealed class MonitorUnderAttackTests : EtcdFixture
         Assert.That(Events(state).Where(e => e.StartsWith("runner", StringComparison.Ordinal) && e.Contains("failed", StringComparison.Ordinal)), Is.Empty);
         Assert.That(state.GetProperty("leaseExpiries").GetInt64(), Is.EqualTo(expiries));
 
-        // A lease past its TTL would have expired by now: still running, still not failed.
-        await Task.Delay(TimeSpan.FromSeconds(12));
+        // A lease past its TTL (5 s, the default) would have expired by now: still running, still not failed.
+        await Task.Delay(TimeSpan.FromSeconds(7));
         var later = await monitor.StateAsync();
         Assert.That(later, Is.Not.Null);
         Assert.That(State(later!.Value, "runner"), Is.EqualTo("deleted"));
