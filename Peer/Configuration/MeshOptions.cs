@@ -41,6 +41,10 @@ public sealed record MeshOptions
     /// MESH_HOME_WAIT; <see cref="Identity.HomeLock.DefaultWait"/> unless set).</summary>
     public TimeSpan HomeWait { get; init; } = Identity.HomeLock.DefaultWait;
 
+    /// <summary>How often rejected frames and history entries are logged as totals, and the window in which a link's
+    /// rejects are counted against its limit (env MESH_REJECTION_INTERVAL; 10 s unless set).</summary>
+    public TimeSpan RejectionInterval { get; init; } = Session.RejectionTally.DefaultInterval;
+
     public static readonly TimeSpan DefaultSweepInterval = TimeSpan.FromMilliseconds(Session.HistorySweep.PeriodicMs);
 
     public static string DefaultHome() =>
@@ -86,12 +90,17 @@ public sealed record MeshOptions
             ? Durations.Parse("MESH_HOME_WAIT", homeWaitText, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10))
             : Identity.HomeLock.DefaultWait;
 
+        var rejection = Environment.GetEnvironmentVariable("MESH_REJECTION_INTERVAL") is { Length: > 0 } rejectionText
+            ? Durations.Parse("MESH_REJECTION_INTERVAL", rejectionText, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1))
+            : Session.RejectionTally.DefaultInterval;
+
         return new MeshOptions
         {
             HighWaterMark = hwm,
             RetentionInterval = trim,
             SweepInterval = sweep,
             HomeWait = homeWait,
+            RejectionInterval = rejection,
             EtcdEndpoints = endpoints,
             Etcd = new Coordinator.Etcd.EtcdSettings(endpoints),
             Home = Path.GetFullPath(string.IsNullOrWhiteSpace(home) ? DefaultHome() : home),

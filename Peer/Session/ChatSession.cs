@@ -90,7 +90,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             peer => _loop.TakeNow(new SessionInput.LinkUp(peer)),
             (peer, retrying) => _loop.TakeNow(new SessionInput.LinkTrouble(peer, retrying))));
         _core.LoopScheduler = _node.Loop;
-        _rejections = new RejectionTally(_log);
+        _rejections = new RejectionTally(_log, options.RejectionInterval);
         var resolver = new EndpointResolver(() => _loop.Post(new SessionInput.EndpointsResolved()));
         _registration = ports.Presence;
         _writer = new HistoryWriter(_history, logs.CreateLogger("history"));
