@@ -45,6 +45,12 @@ public sealed record MeshOptions
     /// rejects are counted against its limit (env MESH_REJECTION_INTERVAL; 10 s unless set).</summary>
     public TimeSpan RejectionInterval { get; init; } = Session.RejectionTally.DefaultInterval;
 
+    /// <summary>How long a peer that is leaving waits for etcd to take the history entries of what it sent; what is
+    /// left stays in the outbox for the next start (env MESH_EXIT_WRITE_WAIT).</summary>
+    public TimeSpan ExitWriteWait { get; init; } = DefaultExitWriteWait;
+
+    public static readonly TimeSpan DefaultExitWriteWait = TimeSpan.FromSeconds(5);
+
     public static readonly TimeSpan DefaultSweepInterval = TimeSpan.FromMilliseconds(Session.HistorySweep.PeriodicMs);
 
     public static string DefaultHome() =>
@@ -94,6 +100,10 @@ public sealed record MeshOptions
             ? Durations.Parse("MESH_REJECTION_INTERVAL", rejectionText, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1))
             : Session.RejectionTally.DefaultInterval;
 
+        var exitWrite = Environment.GetEnvironmentVariable("MESH_EXIT_WRITE_WAIT") is { Length: > 0 } exitWriteText
+            ? Durations.Parse("MESH_EXIT_WRITE_WAIT", exitWriteText, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10))
+            : DefaultExitWriteWait;
+
         return new MeshOptions
         {
             HighWaterMark = hwm,
@@ -101,6 +111,7 @@ public sealed record MeshOptions
             SweepInterval = sweep,
             HomeWait = homeWait,
             RejectionInterval = rejection,
+            ExitWriteWait = exitWrite,
             EtcdEndpoints = endpoints,
             Etcd = new Coordinator.Etcd.EtcdSettings(endpoints),
             Home = Path.GetFullPath(string.IsNullOrWhiteSpace(home) ? DefaultHome() : home),

@@ -352,7 +352,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 await _exitWatch.DisposeAsync();
             }
 
-            var unwritten = await _writer.FlushAndCloseAsync(TimeSpan.FromSeconds(5));
+            var unwritten = await _writer.FlushAndCloseAsync(_options.ExitWriteWait);
             if (unwritten > 0)
             {
                 _core.Emit(new ErrorEvent($"{unwritten} history entries of sent messages are kept in the outbox ({Path.Combine(_options.Home, "outbox")}): etcd unreachable at {_etcd.Describe}; they are written to history when this home next joins"));
