@@ -73,7 +73,7 @@ internal static class JoinCommand
             }
 
             IdentityStore.EnsureHome(options.Home);
-            using var homeLock = await HomeLock.AcquireAsync(options.Home, HomeLock.DefaultWait, Console.Error.WriteLine, ct: ct);
+            using var homeLock = await HomeLock.AcquireAsync(options.Home, options.HomeWait, Console.Error.WriteLine, ct: ct);
             var identity = IdentityStore.LoadOrCreate(options.Home);
             using var logs = tui ? LineLoggerFactory.ToFile(Path.Combine(options.Home, "mesh.log")) : LineLoggerFactory.FromEnvironment();
             using var etcd = new EtcdConnection(options.Etcd);

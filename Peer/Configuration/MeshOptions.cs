@@ -33,6 +33,26 @@ public sealed record MeshOptions
 
     public static readonly TimeSpan DefaultRetentionInterval = TimeSpan.FromMinutes(10);
 
+    /// <summary>How often a group's history is read for what no link carried, when no gap is known (env
+    /// MESH_SWEEP_INTERVAL); the local copy's revision moves on with each such read.</summary>
+    public TimeSpan SweepInterval { get; init; } = DefaultSweepInterval;
+
+    /// <summary>How long a starting peer waits for one that holds its home to exit before it refuses to run (env
+    /// MESH_HOME_WAIT; <see cref="Identity.HomeLock.DefaultWait"/> unless set).</summary>
+    public TimeSpan HomeWait { get; init; } = Identity.HomeLock.DefaultWait;
+
+    /// <summary>How often rejected frames and history entries are logged as totals, and the window in which a link's
+    /// rejects are counted against its limit (env MESH_REJECTION_INTERVAL; 10 s unless set).</summary>
+    public TimeSpan RejectionInterval { get; init; } = Session.RejectionTally.DefaultInterval;
+
+    /// <summary>How long a peer that is leaving waits for etcd to take the history entries of what it sent; what is
+    /// left stays in the outbox for the next start (env MESH_EXIT_WRITE_WAIT).</summary>
+    public TimeSpan ExitWriteWait { get; init; } = DefaultExitWriteWait;
+
+    public static readonly TimeSpan DefaultExitWriteWait = TimeSpan.FromSeconds(5);
+
+    public static readonly TimeSpan DefaultSweepInterval = TimeSpan.FromMilliseconds(Session.HistorySweep.PeriodicMs);
+
     public static string DefaultHome() =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".mesh");
 
@@ -68,10 +88,30 @@ public sealed record MeshOptions
             ? Durations.Parse("MESH_TRIM_INTERVAL", trimText, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1))
             : DefaultRetentionInterval;
 
+        var sweep = Environment.GetEnvironmentVariable("MESH_SWEEP_INTERVAL") is { Length: > 0 } sweepText
+            ? Durations.Parse("MESH_SWEEP_INTERVAL", sweepText, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1))
+            : DefaultSweepInterval;
+
+        var homeWait = Environment.GetEnvironmentVariable("MESH_HOME_WAIT") is { Length: > 0 } homeWaitText
+            ? Durations.Parse("MESH_HOME_WAIT", homeWaitText, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10))
+            : Identity.HomeLock.DefaultWait;
+
+        var rejection = Environment.GetEnvironmentVariable("MESH_REJECTION_INTERVAL") is { Length: > 0 } rejectionText
+            ? Durations.Parse("MESH_REJECTION_INTERVAL", rejectionText, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1))
+            : Session.RejectionTally.DefaultInterval;
+
+        var exitWrite = Environment.GetEnvironmentVariable("MESH_EXIT_WRITE_WAIT") is { Length: > 0 } exitWriteText
+            ? Durations.Parse("MESH_EXIT_WRITE_WAIT", exitWriteText, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10))
+            : DefaultExitWriteWait;
+
         return new MeshOptions
         {
             HighWaterMark = hwm,
             RetentionInterval = trim,
+            SweepInterval = sweep,
+            HomeWait = homeWait,
+            RejectionInterval = rejection,
+            ExitWriteWait = exitWrite,
             EtcdEndpoints = endpoints,
             Etcd = new Coordinator.Etcd.EtcdSettings(endpoints),
             Home = Path.GetFullPath(string.IsNullOrWhiteSpace(home) ? DefaultHome() : home),

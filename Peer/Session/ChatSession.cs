@@ -90,7 +90,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             peer => _loop.TakeNow(new SessionInput.LinkUp(peer)),
             (peer, retrying) => _loop.TakeNow(new SessionInput.LinkTrouble(peer, retrying))));
         _core.LoopScheduler = _node.Loop;
-        _rejections = new RejectionTally(_log);
+        _rejections = new RejectionTally(_log, options.RejectionInterval);
         var resolver = new EndpointResolver(() => _loop.Post(new SessionInput.EndpointsResolved()));
         _registration = ports.Presence;
         _writer = new HistoryWriter(_history, logs.CreateLogger("history"));
@@ -352,7 +352,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 await _exitWatch.DisposeAsync();
             }
 
-            var unwritten = await _writer.FlushAndCloseAsync(TimeSpan.FromSeconds(5));
+            var unwritten = await _writer.FlushAndCloseAsync(_options.ExitWriteWait);
             if (unwritten > 0)
             {
                 _core.Emit(new ErrorEvent($"{unwritten} history entries of sent messages are kept in the outbox ({Path.Combine(_options.Home, "outbox")}): etcd unreachable at {_etcd.Describe}; they are written to history when this home next joins"));

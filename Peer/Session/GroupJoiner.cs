@@ -319,7 +319,7 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
         await parts.Loader.LoadHistoryAsync(state, ct);
         // No watch on history: members' beats tell of what the live path missed, and a sweep reads it. The first
         // sweep covers what was written while this peer read and linked.
-        state.Sweep = new HistorySweep(core.MonoMs);
+        state.Sweep = new HistorySweep(core.MonoMs, (long)options.SweepInterval.TotalMilliseconds);
         state.Sweep.NoteGap();
         state.MoveTo(GroupPhase.Live);
         // The last run's tail goes out ahead of anything this run sends: members show the runs in the order sent.

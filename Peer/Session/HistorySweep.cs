@@ -8,10 +8,11 @@ namespace Mesh.Peer.Session;
 /// names a message that did not arrive, one waits behind a missing one, a link was lost, the group was just joined.
 /// A gap that sweeps do not fill (the sender's write is late, or a member lies) is read again at a doubling interval up
 /// to <see cref="MaxIntervalMs"/>. While a member's link is down, sweeps run every <see cref="LinksDownIntervalMs"/>;
-/// otherwise every <see cref="PeriodicMs"/>, for writers no link carries (the copy's revision moves on too). At most
-/// one sweep runs at a time. Time is in Unix milliseconds, given by the caller.
+/// otherwise every <paramref name="periodicMs"/> (<see cref="PeriodicMs"/> unless configured), for writers no link
+/// carries (the copy's revision moves on too). At most one sweep runs at a time. Time is in Unix milliseconds, given by
+/// the caller.
 /// </remarks>
-public sealed class HistorySweep(long nowMs)
+public sealed class HistorySweep(long nowMs, long periodicMs = HistorySweep.PeriodicMs)
 {
     public const long MinIntervalMs = 1_000;
 
@@ -53,7 +54,7 @@ public sealed class HistorySweep(long nowMs)
             return nowMs - _lastStartMs >= _intervalMs;
         }
 
-        return nowMs - _lastDoneMs >= (LinksDown ? LinksDownIntervalMs : PeriodicMs);
+        return nowMs - _lastDoneMs >= (LinksDown ? Math.Min(LinksDownIntervalMs, periodicMs) : periodicMs);
     }
 
     public void Start(long nowMs)

@@ -156,7 +156,7 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
         {
             // A link that sends junk by the hundred is cut for a while; what its member really sent is in history.
             parts.Links.Table.Quarantine(frame.PeerId, core.MonoMs);
-            core.Emit(new ErrorEvent($"link to {Naming.Printable(frame.PeerId)} dropped for {LinkTable.QuarantineTime.TotalSeconds:F0} s: more than {RejectionTally.LinkLimit} rejected frames in {RejectionTally.Interval.TotalSeconds:F0} s ({why})"));
+            core.Emit(new ErrorEvent($"link to {Naming.Printable(frame.PeerId)} dropped for {LinkTable.QuarantineTime.TotalSeconds:F0} s: more than {RejectionTally.LinkLimit} rejected frames in {rejections.Interval.TotalSeconds:F0} s ({why})"));
             parts.Links.ApplyLinks();
         }
     }

@@ -4,13 +4,16 @@ using Microsoft.Extensions.Logging;
 namespace Mesh.Peer.Session;
 
 /// <summary>Counts what was rejected (frames from links, history entries), by source, group and reason, and logs
-/// the counts every <see cref="Interval"/> instead of a line for each: a flood of junk costs a few log lines a minute
+/// the counts every <see cref="Interval"/> (<see cref="DefaultInterval"/> unless configured) instead of a line for each: a flood of junk costs a few log lines a minute
 /// and a bounded table, never a line per frame. Thread-safe (history pages are opened in parallel).</summary>
 /// <remarks>A link that sends more than <see cref="LinkLimit"/> rejects within one interval is reported as
 /// misbehaving, so that the session can drop it for a while.</remarks>
-internal sealed partial class RejectionTally(ILogger log)
+internal sealed partial class RejectionTally(ILogger log, TimeSpan? interval = null)
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the totals are logged; also the window a link's rejects are counted in.</summary>
+    public TimeSpan Interval { get; } = interval ?? DefaultInterval;
 
     public const int LinkLimit = 500;
 

@@ -9,7 +9,7 @@ public static class MeshCli
     /// peer that deploy/mesh.sh runs), else the mesh.dll built next to the tests.</summary>
     public static string Dll => Environment.GetEnvironmentVariable("MESH_DLL") is { Length: > 0 } dll ? dll : Path.Combine(AppContext.BaseDirectory, "mesh.dll");
 
-    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -32,13 +32,21 @@ public static class MeshCli
             info.Environment.Remove(name);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         return info;
     }
 
     /// <summary>Runs a command to completion; stdin is closed at once.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, args);
+
+    /// <summary>As above, with variables set for the command.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        using var process = Process.Start(StartInfo(args))!;
+        using var process = Process.Start(StartInfo(args, environment))!;
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

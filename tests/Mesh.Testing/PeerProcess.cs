@@ -78,7 +78,16 @@ public sealed class PeerProcess : IAsyncDisposable
     /// <summary>As above, run inside <paramref name="host"/> of a <see cref="TestNetwork"/> (in the tests' own
     /// network when null).</summary>
     public static PeerProcess Start(NetHost? host, string etcd, string name, IReadOnlyList<string> groups, string? home,
-        IReadOnlyDictionary<string, string> environment, params string[] extra)
+        IReadOnlyDictionary<string, string> environment, params string[] extra) =>
+        Start(host, etcd, name, groups, home, environment, asLaunched: true, extra);
+
+    /// <summary>Starts the peer as a bare <c>dotnet mesh.dll join</c>, without what deploy/mesh.sh sets: for the test of
+    /// the peer's own replacement of itself.</summary>
+    public static PeerProcess StartBare(string etcd, string name, IReadOnlyList<string> groups) =>
+        Start(null, etcd, name, groups, null, new Dictionary<string, string>(), asLaunched: false);
+
+    private static PeerProcess Start(NetHost? host, string etcd, string name, IReadOnlyList<string> groups, string? home,
+        IReadOnlyDictionary<string, string> environment, bool asLaunched, params string[] extra)
     {
         home ??= Path.Combine(Path.GetTempPath(), $"mesh-home-{name}-{Guid.NewGuid():N}");
         var args = new List<string> { "join" };
@@ -86,6 +95,14 @@ public sealed class PeerProcess : IAsyncDisposable
         args.AddRange(["--headless", "--name", name, "--etcd", etcd, "--home", home]);
         args.AddRange(extra);
         var info = MeshCli.StartInfo(args);
+        if (asLaunched && !environment.ContainsKey("MESH_SPIN"))
+        {
+            // What deploy/mesh.sh sets for join: without it every peer would start a second runtime, replacing itself
+            // to get a runtime that does not spin (SpinFreeRuntime), a cold start paid twice per peer.
+            info.Environment["DOTNET_PROCESSOR_COUNT"] = "1";
+            info.Environment["MESH_CORES"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture);
+        }
+
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

@@ -11,7 +11,8 @@ public sealed class OutboxTests : EtcdFixture
     {
         var group = NewGroup("outbox");
         var home = Path.Combine(Path.GetTempPath(), $"mesh-home-out-{Guid.NewGuid():N}");
-        var sender = StartPeer("sam", [group], home);
+        // Leaving while etcd is down, it waits 1 s for etcd instead of the default 5 s: etcd does not come back meanwhile.
+        var sender = Track(PeerProcess.Start(Etcd.Url, "sam", [group], home, new Dictionary<string, string> { ["MESH_EXIT_WRITE_WAIT"] = "1s" }));
         var reader = StartPeer("rae", group);
         await sender.WaitReadyAsync(group);
         await reader.WaitReadyAsync(group);

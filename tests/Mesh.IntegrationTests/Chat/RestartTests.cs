@@ -42,7 +42,10 @@ public sealed class RestartTests : EtcdFixture
         var home = Path.Combine(Path.GetTempPath(), $"mesh-home-lock-{Guid.NewGuid():N}");
         var first = StartPeer("lou", [group], home);
         await first.WaitReadyAsync(group);
-        var (code, stdout, stderr) = await MeshCli.RunAsync("join", group, "--headless", "--name", "lou2", "--etcd", Etcd.Url, "--home", home);
+        // It waits 1 s for the first to exit instead of the default 10 s: the first does not exit, so the wait only
+        // delays the refusal.
+        var (code, stdout, stderr) = await MeshCli.RunAsync(new Dictionary<string, string> { ["MESH_HOME_WAIT"] = "1s" },
+            "join", group, "--headless", "--name", "lou2", "--etcd", Etcd.Url, "--home", home);
         Assert.That(code, Is.Not.EqualTo(0));
         var lines = stderr.Trim().Split('\n');
         Assert.That(lines, Has.Length.EqualTo(2), "one line while it waits for the first to exit, one for the refusal: " + stderr);

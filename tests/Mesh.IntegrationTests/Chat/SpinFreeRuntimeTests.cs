@@ -18,7 +18,7 @@ public sealed class SpinFreeRuntimeTests : EtcdFixture
         Assume.That(Environment.GetEnvironmentVariable("DOTNET_PROCESSOR_COUNT"), Is.Null, "the tests' own environment sets the count");
         Assume.That(Environment.ProcessorCount, Is.GreaterThan(1), "one processor: nothing to replace");
         var group = NewGroup("spin");
-        var quiet = Track(PeerProcess.Start(Etcd.Url, "quiet", [group]));
+        var quiet = Track(PeerProcess.StartBare(Etcd.Url, "quiet", [group]));
         await quiet.WaitReadyAsync(group);
         var spinning = Track(PeerProcess.Start(Etcd.Url, "spinning", [group], null, new Dictionary<string, string> { ["MESH_SPIN"] = "1" }));
         await spinning.WaitReadyAsync(group);

@@ -29,21 +29,19 @@ public sealed class MonitorFreshnessTests
         var healthy = await monitor.WaitForStateAsync(s => SourceState(s, "etcd") == "live" && SourceState(s, "InfluxDB") == "live"
             && s.GetProperty("peers").GetArrayLength() == 1, Long, "both sources live, amy listed");
         Assert.That(Source(healthy, "etcd").GetProperty("ageMs").GetInt64(), Is.LessThan(10_000), "etcd answered within the last checks");
-        var dom = Chromium.DumpDom(monitor.Url);
+        var dom = StatusPageShots.Load(monitor, "status-page-healthy.png", "all sources live");
         Assert.That(dom, Does.Contain("id=\"stale-banner\" role=\"alert\" hidden"), "no banner while all is well");
         Assert.That(dom, Does.Contain("etcd live").And.Contain("InfluxDB live"));
         Assert.That(dom, Does.Match("class=\"age\"[^>]*>as of (just now|\\d+ s ago)<"), "every tile carries its age");
-        StatusPageShots.Save(monitor, "status-page-healthy.png", "all sources live");
 
         influx.Kill();
         var state = await monitor.WaitForStateAsync(s => SourceState(s, "InfluxDB") == "lost", Long, "InfluxDB lost");
         Assert.That(Source(state, "InfluxDB").GetProperty("cause").GetString(), Does.StartWith("connection refused"), "the cause in plain words");
         Assert.That(SourceState(state, "etcd"), Is.EqualTo("live"));
-        await Waiting.UntilAsync(() => Chromium.DumpDom(monitor.Url).Contains("data-stale=\"InfluxDB\""), Long, "the page marks InfluxDB stale");
-        dom = Chromium.DumpDom(monitor.Url);
+        dom = await StatusPageShots.WaitForAsync(monitor, d => d.Contains("data-stale=\"InfluxDB\""), Long, "the page marks InfluxDB stale",
+            "status-page-influx-down.png", "InfluxDB down: the banner");
         Assert.That(dom, Does.Contain("InfluxDB unreachable since").And.Contain("connection refused"), "the banner names it and why");
         Assert.That(dom, Does.Contain("influx-stale"));
-        StatusPageShots.Save(monitor, "status-page-influx-down.png", "InfluxDB down: the banner");
         await influx.StartAsync();
         await monitor.WaitForStateAsync(s => SourceState(s, "InfluxDB") == "live", Long, "InfluxDB live again");
 
@@ -52,14 +50,13 @@ public sealed class MonitorFreshnessTests
         var cause = Source(state, "etcd").GetProperty("cause").GetString()!;
         Assert.That(cause, Does.StartWith("connection refused: nothing listens").Or.StartWith("no answer"), "plain words");
         Assert.That(cause, Does.Not.Contain("subchannel"));
-        await Waiting.UntilAsync(() => Chromium.DumpDom(monitor.Url).Contains("data-stale=\"etcd\""), Long, "the page marks etcd stale");
-        dom = Chromium.DumpDom(monitor.Url);
+        dom = await StatusPageShots.WaitForAsync(monitor, d => d.Contains("data-stale=\"etcd\""), Long, "the page marks etcd stale",
+            "status-page-etcd-down.png", "etcd down: the banner and greyed figures");
         Assert.That(dom, Does.Contain("etcd unreachable since").And.Contain("as etcd last told them"), "the banner says what is stale");
         Assert.That(dom, Does.Contain("etcd-stale"), "what came from etcd is greyed");
         Assert.That(dom, Does.Match("class=\"age stale\"[^>]*>stale, as of \\d+ s ago<"), "the tiles say how old they are");
         Assert.That(dom, Does.Contain("<td>amy</td>"), "the last-known peers are still shown");
         Assert.That(state.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("text").GetString()), Has.Some.StartWith("etcd lost: "));
-        StatusPageShots.Save(monitor, "status-page-etcd-down.png", "etcd down: the banner and greyed figures");
 
         await etcd.StartAsync();
         await monitor.WaitForStateAsync(s => SourceState(s, "etcd") == "live", Long, "etcd live again");

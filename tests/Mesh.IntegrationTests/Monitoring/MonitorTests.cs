@@ -52,7 +52,9 @@ public sealed class MonitorTests : EtcdFixture
             Assert.That(PeerNames(JsonDocument.Parse(initial).RootElement).Order(), Is.EqualTo(new[] { "amy", "bob" }), "the state in the page itself");
         }
 
-        var dom = Chromium.DumpDom(monitor.Url);
+        // The screenshot comes from the same load as the DOM checked here.
+        var screenshot = Path.Combine(TestContext.CurrentContext.WorkDirectory, "status-page.png");
+        var dom = Chromium.DumpDom(monitor.Url, screenshot);
         Assert.That(dom, Does.Contain("data-first-paint=\"state\""), "rendered from the state in the page");
         Assert.That(dom, Does.Contain("data-state=\"live\""), "the page fetched the state and rendered it");
         Assert.That(dom, Does.Not.Contain(">--<"), "legends show the latest values, not dashes");
@@ -67,8 +69,6 @@ public sealed class MonitorTests : EtcdFixture
         Assert.That(dom, Does.Not.Match("(src|href)=\"(https?:)?//"), "nothing loaded from elsewhere");
         Assert.That(dom, Does.Contain("src=\"/uplot.js\""), "the chart library comes from the monitor itself");
 
-        var screenshot = Path.Combine(TestContext.CurrentContext.WorkDirectory, "status-page.png");
-        Chromium.Screenshot(monitor.Url, screenshot);
         var png = await File.ReadAllBytesAsync(screenshot);
         Assert.That(png.Take(8), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "a PNG");
         Assert.That(png, Has.Length.GreaterThan(20_000), "a page with content, not a blank one");
@@ -162,11 +162,10 @@ public sealed class MonitorTests : EtcdFixture
                 "her own last report still says all is well");
             Assert.That(view.GetProperty("cause").GetString(), Does.Contain("see its link down"));
             Assert.That(State(state, "amy"), Is.EqualTo("healthy"));
-            await Waiting.UntilAsync(() => Chromium.DumpDom(monitor.Url).Contains("data-suspect=\"cleo\""), Long, "the page flags cleo");
-            var dom = Chromium.DumpDom(monitor.Url);
+            var dom = await StatusPageShots.WaitForAsync(monitor, d => d.Contains("data-suspect=\"cleo\""), Long, "the page flags cleo",
+                "status-page-suspect.png", "a frozen peer flagged suspect");
             Assert.That(dom, Does.Contain("suspect since").And.Contain("<tr class=\"suspect\">"), "the row and its verdict");
             Assert.That(dom, Does.Contain("id=\"suspect-count\">1<"));
-            StatusPageShots.Save(monitor, "status-page-suspect.png", "a frozen peer flagged suspect");
         }
         finally
         {
@@ -177,11 +176,10 @@ public sealed class MonitorTests : EtcdFixture
         var bob = peers[1];
         bob.Kill();
         await monitor.WaitForStateAsync(s => State(s, "bob") == "failed", TimeSpan.FromSeconds(60), "bob failed");
-        await Waiting.UntilAsync(() => Chromium.DumpDom(monitor.Url).Contains("data-failed=\"bob\""), Long, "the page shows bob failed");
-        var page = Chromium.DumpDom(monitor.Url);
+        var page = await StatusPageShots.WaitForAsync(monitor, d => d.Contains("data-failed=\"bob\""), Long, "the page shows bob failed",
+            "status-page-failed.png", "a killed peer greyed with its cause");
         Assert.That(page, Does.Contain("<tr class=\"failed\">").And.Contain("failed at ").And.Contain("its lease expired"));
         Assert.That(page, Does.Contain("data-peers=\"amy,cleo\""), "online: the others");
-        StatusPageShots.Save(monitor, "status-page-failed.png", "a killed peer greyed with its cause");
         // A clean exit, so that her 60 s lease does not keep her listed into the next test on this etcd.
         Assert.That(await cleo.CloseAsync(Long), Is.Zero);
     }

@@ -94,13 +94,12 @@ public sealed class MonitorUnderAttackTests : EtcdFixture
         await monitor.WaitForStateAsync(s => s.GetProperty("groups").EnumerateArray().Any(g => g.GetProperty("name").GetString() == group && g.GetProperty("messagesSeen").GetInt64() >= 1),
             Long, "the message sent after the junk");
 
-        var dom = Chromium.DumpDom(monitor.Url);
+        var dom = StatusPageShots.Load(monitor, "status-page-unsigned.png", "junk and unsigned records written straight to etcd");
         Assert.That(dom, Does.Contain("data-state=\"live\""), "the page fetched the state and rendered it");
         Assert.That(dom, Does.Contain("data-peers=\"amy,bob\""), "online: the honest peers only");
         Assert.That(dom, Does.Contain("data-unsigned=\"fake,fake2\""));
         Assert.That(dom, Does.Contain("<tr class=\"unsigned\">").And.Contain("id=\"unsigned-count\">2<"));
         Assert.That(dom, Does.Contain("id=\"peer-count\">2<"), "the tile counts amy and bob, not the fakes");
-        StatusPageShots.Save(monitor, "status-page-unsigned.png", "junk and unsigned records written straight to etcd");
     }
 
     [Test]
@@ -128,7 +127,7 @@ public sealed class MonitorUnderAttackTests : EtcdFixture
     {
         using var monitor = MonitorProcess.Start(Etcd.Url);
         var group = NewGroup("deleted");
-        var runner = StartPeer("runner", [group], null, "--lease-ttl", "10");
+        var runner = StartPeer("runner", [group], null, "--lease-ttl", "5");
         await runner.WaitReadyAsync(group, Long);
         var before = await monitor.WaitForStateAsync(s => State(s, "runner") == "healthy", Long, "runner healthy");
         var id = Peers(before).First(p => p.GetProperty("name").GetString() == "runner").GetProperty("id").GetString()!;
@@ -148,8 +147,8 @@ public sealed class MonitorUnderAttackTests : EtcdFixture
         Assert.That(Events(state).Where(e => e.StartsWith("runner", StringComparison.Ordinal) && e.Contains("failed", StringComparison.Ordinal)), Is.Empty);
         Assert.That(state.GetProperty("leaseExpiries").GetInt64(), Is.EqualTo(expiries));
 
-        // A lease past its TTL would have expired by now: still running, still not failed.
-        await Task.Delay(TimeSpan.FromSeconds(12));
+        // A lease past its TTL (5 s, the default) would have expired by now: still running, still not failed.
+        await Task.Delay(TimeSpan.FromSeconds(7));
         var later = await monitor.StateAsync();
         Assert.That(later, Is.Not.Null);
         Assert.That(State(later!.Value, "runner"), Is.EqualTo("deleted"));

@@ -14,6 +14,14 @@ public sealed class HistorySweepTests
     }
 
     [Test]
+    public void A_configured_period_shorter_than_the_links_down_one_holds_with_links_down_too()
+    {
+        var sweep = new HistorySweep(0, periodicMs: 2_000) { LinksDown = true };
+        Assert.That(sweep.Due(1_999), Is.False);
+        Assert.That(sweep.Due(2_000), Is.True);
+    }
+
+    [Test]
     public void A_known_gap_is_read_at_once_and_one_sweep_runs_at_a_time()
     {
         var sweep = new HistorySweep(0);
