@@ -20,31 +20,33 @@ public static class Conversation
     /// <param name="own">Sent by this peer.</param>
     public static MeshEvent? Interpret(GroupLog? log, Envelope e, string from, bool own)
     {
+        MessageEvent Said(string text, string? replyTo = null) =>
+            new(e.Group, e.Id, from, text, e.SentAt, own) { Order = e.Order, Key = e.HistoryName, PeerId = e.PeerId, ReplyTo = replyTo };
+
         if (!KindText.IsKind(e.Text))
         {
-            return new MessageEvent(e.Group, e.Id, from, e.Text, e.SentAt, own) { Order = e.Order, Key = e.HistoryName, PeerId = e.PeerId };
+            return Said(e.Text);
         }
 
         if (KindText.TryParse(e.Text) is not { } record)
         {
             // A kind this Mesh does not know (or a malformed one): a plain line saying what it is.
-            return new MessageEvent(e.Group, e.Id, from, KindText.Describe(e.Text), e.SentAt, own) { Order = e.Order, Key = e.HistoryName, PeerId = e.PeerId };
+            return Said(KindText.Describe(e.Text));
+        }
+
+        if (record.Kind == MessageKind.Reply)
+        {
+            return Said(record.Content, record.Target);
         }
 
         var author = KindText.PartsOf(record.Target).PeerId;
         KindEvent? kind = record.Kind switch
         {
-            MessageKind.Reply => null,
             MessageKind.React or MessageKind.Unreact => new ReactionEvent(e.Group, e.Id, record.Target, from, record.Content, record.Kind == MessageKind.Unreact, e.SentAt),
             MessageKind.Edit when author == e.PeerId => new EditEvent(e.Group, e.Id, record.Target, from, record.Content, e.SentAt),
             MessageKind.Delete when author == e.PeerId || log is not null && MayModerate(log, e.PeerId) => new DeleteEvent(e.Group, e.Id, record.Target, from, e.SentAt),
             _ => null,
         };
-        if (record.Kind == MessageKind.Reply)
-        {
-            return new MessageEvent(e.Group, e.Id, from, record.Content, e.SentAt, own) { Order = e.Order, Key = e.HistoryName, PeerId = e.PeerId, ReplyTo = record.Target };
-        }
-
         return kind is null ? null : kind with { Key = e.HistoryName, PeerId = e.PeerId, Own = own };
     }
 }

@@ -307,7 +307,7 @@ public sealed class ChatModel(string name, string fingerprint)
                     var group = Group(message.Group);
                     var text = TerminalText.Safe(message.Text, "  ");
                     var mentions = message.Own ? [] : Mentions.Find(text, Name);
-                    if (message.Key.Length > 0 && !group.Keys.Add(message.Key) || group.ById.ContainsKey(message.Id))
+                    if (group.ById.ContainsKey(message.Id))
                     {
                         // Shown already (history loaded again on a join after a leave).
                         break;

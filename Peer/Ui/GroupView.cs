@@ -133,14 +133,11 @@ public sealed class GroupView(string name)
     /// amy"). The view stays, its history readable, until the user closes it or joins again.</summary>
     public string? Gone { get; set; }
 
-    /// <summary>The keys of the messages shown: a message comes once however often it is loaded (a join again loads
-    /// the history this view already holds).</summary>
-    public HashSet<string> Keys { get; } = new(StringComparer.Ordinal);
-
     /// <summary>The key of the newest message the user has seen here (kept across restarts; null when never shown).</summary>
     public string? ReadKey { get; set; }
 
-    /// <summary>The messages shown, by id: reactions, edits and deletes find theirs at once, however long the history.</summary>
+    /// <summary>The messages shown, by id: each comes once however often it is loaded (a join again loads the history
+    /// this view holds), and reactions, edits and deletes find theirs at once, however long the history.</summary>
     public Dictionary<string, ChatLine> ById { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Mesh's own view: what is said while no group is shown (errors, help, the answer to a command).</summary>

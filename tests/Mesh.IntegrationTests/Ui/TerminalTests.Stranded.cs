@@ -134,25 +134,21 @@ public sealed partial class TerminalTests
         var question = hal.Messages(group)[0].Str("id");
 
         // Alt+Up selects the newest (tina's own): it is edited, then deleted.
-        tina.Press("M-Up");
-        await tina.WaitForScreenAsync(s => s.Contains("selected tina: typo here"), Long, "the newest message selected");
+        await SelectOlderAsync(tina, "selected tina: typo here", "the newest message selected");
         tina.Type("/edit typo fixed");
         tina.Press("Enter");
         await tina.WaitForScreenAsync(s => s.Contains("tina: typo fixed (edited)"), Long, "the edit marked");
-        tina.Press("M-Up");
-        await tina.WaitForScreenAsync(s => s.Contains("selected tina: typo fixed"), Long, "selected again");
+        await SelectOlderAsync(tina, "selected tina: typo fixed", "selected again");
         tina.Type("/delete");
         tina.Press("Enter");
         await tina.WaitForScreenAsync(s => s.Contains("message deleted by tina"), Long, "the delete said");
 
         // Alt+Up twice: past the deleted one to hal's question; a reaction and a reply.
-        tina.Press("M-Up");
-        await tina.WaitForScreenAsync(s => s.Contains("selected hal: lunch at 12?"), Long, "hal's question selected, the deleted one passed over");
+        await SelectOlderAsync(tina, "selected hal: lunch at 12?", "hal's question selected, the deleted one passed over");
         tina.Type("/react +1");
         tina.Press("Enter");
         await tina.WaitForScreenAsync(s => s.Contains("+1 1 tina"), Long, "the reaction under the message");
-        tina.Press("M-Up");
-        await tina.WaitForScreenAsync(s => s.Contains("selected hal: lunch at 12?"), Long, "selected for the reply");
+        await SelectOlderAsync(tina, "selected hal: lunch at 12?", "selected for the reply");
         tina.Type("/reply yes, at noon");
         tina.Press("Enter");
         var screen = await tina.WaitForScreenAsync(s => s.Contains("↪ hal: lunch at 12?") && s.Contains("tina: yes, at noon"), Long, "the reply with its quote");
@@ -163,5 +159,12 @@ public sealed partial class TerminalTests
         Assert.That(hal.Of("edit", group).Select(e => e.Str("text")), Is.EqualTo(new[] { "typo fixed" }));
         Assert.That(hal.Of("delete", group), Has.Count.EqualTo(1));
         Assert.That(screen, Does.Not.Contain("typo fixed"), "the deleted text is gone from the screen");
+    }
+
+    /// <summary>Alt+Up on the screen, and the status bar naming the message it selected.</summary>
+    private static Task<string> SelectOlderAsync(TmuxTerminal screen, string selected, string what)
+    {
+        screen.Press("M-Up");
+        return screen.WaitForScreenAsync(s => s.Contains(selected), Long, what);
     }
 }

@@ -149,6 +149,12 @@ public sealed class ChatWindowTests
 
         Arrive("\u001b,x");
         Assert.That(_window.Input.Text, Is.EqualTo("hello,x"), "Alt with a key Mesh has no use for types the key");
+        foreach (var special in new[] { Key.CursorLeft.WithAlt, Key.F5.WithAlt, Key.PageUp.WithAlt, Key.Delete.WithAlt, Key.Enter.WithAlt })
+        {
+            _app.InjectKey(special);
+        }
+
+        Assert.That(_window.Input.Text, Is.EqualTo("hello,x"), "Alt with a key that types nothing types nothing, and nothing breaks");
         Arrive("\u001b[D\u001b[DY");
         Assert.That(_window.Input.Text, Is.EqualTo("helloY,x"), "sequences (two Lefts) are read as before");
     }
