@@ -38,8 +38,14 @@ public sealed class ConversationTests : EtcdFixture
         await bo.SendAsync($"/delete {lunch}");
         await bo.SendAsync("/react nosuchid 👍");
         await bo.SendAsync($"/react {lunch}");
+        // Each sender's last word, after its kinds: a view holding both markers holds everything sent before them.
         await bo.SendAsync("marker");
-        await amy.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "marker"), Long, "bo's marker");
+        await amy.SendAsync("amy's marker");
+        foreach (var peer in new[] { amy, bo })
+        {
+            await peer.WaitForAsync(p => p.Messages(group).Any(m => m.Str("text") == "marker") && p.Messages(group).Any(m => m.Str("text") == "amy's marker"),
+                Long, "both markers");
+        }
 
         Assert.That(bo.Of("error").Select(e => e.Str("message")), Has.Some.Contains("/edit: you can edit only your own messages")
             .And.Some.Contains("/delete: you can delete only your own messages")
@@ -74,7 +80,8 @@ public sealed class ConversationTests : EtcdFixture
         var deleted = history.Single(m => m.Str("id") == typo);
         Assert.That(deleted.GetProperty("deleted").GetBoolean(), Is.True);
         Assert.That(deleted.Str("text"), Is.Empty);
-        Assert.That(history.Select(m => m.Str("text")), Is.EqualTo(new[] { "lunch at 1?", "", "yes, at the usual place", "marker" }),
+        Assert.That(history.Select(m => m.Str("text")).Take(3), Is.EqualTo(new[] { "lunch at 1?", "", "yes, at the usual place" }), "in the group's order");
+        Assert.That(history.Select(m => m.Str("text")), Is.EquivalentTo(new[] { "lunch at 1?", "", "yes, at the usual place", "marker", "amy's marker" }),
             "each message once, the kinds folded in");
     }
 
