@@ -91,6 +91,40 @@ public sealed class EtcdHistoryStore : IHistoryStore
         }
     }
 
+    public async Task<bool> ReplaceAsync(HistoryEntry current, HistoryEntry replacement, CancellationToken ct)
+    {
+        var key = ByteString.CopyFromUtf8(MeshKeys.HistoryPrefix(current.Group) + current.Name);
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare
+        {
+            Key = key,
+            Target = Compare.Types.CompareTarget.Mod,
+            Result = Compare.Types.CompareResult.Equal,
+            ModRevision = current.Revision,
+        });
+        if (replacement.Name != current.Name || replacement.Group != current.Group)
+        {
+            txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = key } });
+        }
+
+        txn.Success.Add(new RequestOp
+        {
+            RequestPut = new PutRequest
+            {
+                Key = ByteString.CopyFromUtf8(MeshKeys.HistoryPrefix(replacement.Group) + replacement.Name),
+                Value = ByteString.CopyFrom(replacement.Value),
+            },
+        });
+        try
+        {
+            return (await _etcd.KV.TxnAsync(txn, deadline: EtcdConnection.Deadline(), cancellationToken: ct)).Succeeded;
+        }
+        catch (RpcException e)
+        {
+            throw _etcd.Unavailable(e);
+        }
+    }
+
     private static TxnRequest Transaction(IReadOnlyList<HistoryEntry> entries)
     {
         var txn = new TxnRequest();

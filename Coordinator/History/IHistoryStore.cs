@@ -13,6 +13,13 @@ public interface IHistoryStore
     /// retried append never duplicates.</summary>
     Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct);
 
+    /// <summary>The one write that changes what is stored: replaces <paramref name="current"/> (a key as read, its
+    /// <see cref="HistoryEntry.Revision"/> the revision it was last written at) by <paramref name="replacement"/>, in
+    /// one transaction, only if the key is still as read (the same key is written over; another one is written and
+    /// <paramref name="current"/> deleted). False when the key changed or went meanwhile: read it again. What a
+    /// delete's tombstone takes (see the peer's <c>Tombstone</c>).</summary>
+    Task<bool> ReplaceAsync(HistoryEntry current, HistoryEntry replacement, CancellationToken ct);
+
     /// <summary>Reads a group's whole history in key order, page by page, as of one revision; returns that revision
     /// so a watch can continue right after it. When that revision is compacted away mid-read, the read goes on at a
     /// later one and ends with what was written meanwhile (which may repeat entries already handed over).</summary>

@@ -70,7 +70,13 @@ internal static class HistoryCommand
                         || !log.MaySeal(parsed.PeerId, parsed.SigningKey, parsed.KeyEpoch, parsed.LogHead, parsed.SentAtMs, parsed.Epoch, parsed.Seq)
                         ? null
                         : EnvelopeCodec.TryOpen(parsed, key, out _, out _, verified);
-                    if (e is null || e.HistoryName != entry.Name)
+                    if (e is not null && e.HistoryName != entry.Name)
+                    {
+                        // Stored under another message's name: that message's tombstone, or an etcd writer's replay.
+                        e = Tombstone.TryOpen(entry.Name, e, log);
+                    }
+
+                    if (e is null)
                     {
                         skipped++;
                         continue;
@@ -143,9 +149,7 @@ internal static class HistoryCommand
 
                 if (final.Deleted is { } deleted)
                 {
-                    w.WriteBoolean("deleted", true);
-                    w.WriteString("deleted_by", deleted.By);
-                    w.WriteString("deleted_at", EventJson.FormatTime(deleted.At));
+                    EventJson.WriteDeleted(w, deleted.By, deleted.At);
                 }
 
                 if (final.Reactions.Count > 0)

@@ -38,7 +38,7 @@ internal static class HistoryFold
             switch (Conversation.Interpret(log, e, e.From, own: false))
             {
                 case MessageEvent message:
-                    var final = new Final(e, message.Text, message.ReplyTo);
+                    var final = new Final(e, message.Text, message.ReplyTo) { Deleted = message.Deleted is { } gone ? (gone.From, gone.SentAt) : null };
                     finals.Add(final);
                     byId.TryAdd(e.Id, final);
                     break;

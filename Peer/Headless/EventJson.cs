@@ -83,6 +83,11 @@ public static class EventJson
                     w.WriteString("reply_to", replyTo);
                 }
 
+                if (message.Deleted is { } deleted)
+                {
+                    WriteDeleted(w, deleted.From, deleted.SentAt);
+                }
+
                 break;
             case KindEvent kind:
                 w.WriteString("type", kind switch { ReactionEvent => "reaction", EditEvent => "edit", _ => "delete" });
@@ -178,6 +183,14 @@ public static class EventJson
         {
             w.WriteString("key", key);
         }
+    }
+
+    /// <summary>A deleted message's fields: <c>deleted</c>, by whom, when.</summary>
+    public static void WriteDeleted(Utf8JsonWriter w, string by, DateTimeOffset at)
+    {
+        w.WriteBoolean("deleted", true);
+        w.WriteString("deleted_by", by);
+        w.WriteString("deleted_at", FormatTime(at));
     }
 
     public static string ToLine(MeshEvent e)

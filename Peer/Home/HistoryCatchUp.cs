@@ -41,7 +41,8 @@ public static class HistoryCatchUp
         return new CatchUpPlan(CatchUpKind.ReadSince, null);
     }
 
-    /// <summary>Both lists in one, in key order, each name once (the local copy's entry kept).</summary>
+    /// <summary>Both lists in one, in key order, each name once (the local copy's entry kept, unless the other is its
+    /// tombstone).</summary>
     public static List<HistoryEntry> Merge(IReadOnlyList<HistoryEntry> local, IReadOnlyList<HistoryEntry> fetched)
     {
         // The common cases cost one pass: a first join (all fetched, in key order) and a restart with nothing new.
@@ -56,14 +57,10 @@ public static class HistoryCatchUp
         }
 
         var byName = new Dictionary<string, HistoryEntry>(local.Count, StringComparer.Ordinal);
-        foreach (var entry in local)
+        foreach (var entry in local.Concat(fetched))
         {
-            byName.TryAdd(entry.Name, entry);
-        }
-
-        foreach (var entry in fetched)
-        {
-            byName.TryAdd(entry.Name, entry);
+            // The local copy's entry is kept, unless the other is its tombstone: a delete never comes undone.
+            byName[entry.Name] = byName.TryGetValue(entry.Name, out var kept) ? Protocol.Tombstone.Prefer(kept, entry) : entry;
         }
 
         var merged = byName.Values.ToList();

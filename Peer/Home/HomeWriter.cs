@@ -109,6 +109,14 @@ public sealed class HomeWriter : IOutboxAppender, IKeyFileWriter, ILogCopyWriter
         Enqueue(_queue, $"the history copy of '{group}'", () => _local.Replace(group, taken, revision));
     }
 
+    /// <summary>Takes deleted messages' text out of the history copy of <paramref name="group"/>
+    /// (<see cref="LocalHistory.Erase"/>), after every write handed over before.</summary>
+    public void EraseInCopy(string group, IReadOnlyList<(string Target, string Delete)> deletes)
+    {
+        var taken = deletes.ToArray();
+        Enqueue(_queue, $"the history copy of '{group}'", () => _local.Erase(group, taken));
+    }
+
     /// <summary>Drops what sorts before <paramref name="bound"/> from the history copy of <paramref name="group"/>
     /// (<see cref="LocalHistory.TrimBefore"/>); the task says how many entries went.</summary>
     public Task<long> TrimCopyAsync(string group, string bound) => Submit(() => _local.TrimBefore(group, bound));

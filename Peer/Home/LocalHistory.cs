@@ -200,30 +200,63 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
                 return 0;
             }
 
-            try
+            // When the witness went with what retention dropped (etcd deletes it too), the copy is still complete up to its
+            // revision, without one, and the next entry taken from etcd names a new witness.
+            return RewriteKeepingRevision(group, kept) ? dropped : 0;
+        }
+    }
+
+    /// <summary>Rewrites the copy of <paramref name="group"/> with <paramref name="entries"/>, complete up to the same
+    /// revision; a witness no longer among them is dropped (the next entry taken from etcd names a new one). False
+    /// (and the copy stopped) when the disk refused.</summary>
+    private bool RewriteKeepingRevision(string group, List<HistoryEntry> entries)
+    {
+        try
+        {
+            Rewrite(group, entries);
+            if (File.Exists(RevisionPath(group)) && TryParseRevision(File.ReadAllText(RevisionPath(group)), out _, out _, out var witness)
+                && witness.Split('@')[0] is { Length: > 0 } name && !entries.Any(e => e.Name == name))
             {
-                Rewrite(group, kept);
-                if (File.Exists(RevisionPath(group)) && TryParseRevision(File.ReadAllText(RevisionPath(group)), out var revision, out _, out var witness))
-                {
-                    // Appends go on from the same revision and witness; when the witness went with what retention
-                    // dropped (etcd deletes it too), the copy is still complete up to its revision, without one, and
-                    // the next entry taken from etcd names a new witness.
-                    if (witness.Split('@')[0] is { Length: > 0 } name && string.CompareOrdinal(name, bound) < 0)
-                    {
-                        var log = Open(group);
-                        log.Witness = "";
-                        log.Written = -1;
-                        WriteRevision(group, log);
-                    }
-                }
+                var log = Open(group);
+                log.Witness = "";
+                log.Written = -1;
+                WriteRevision(group, log);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Stop(group, e);
+            return false;
+        }
+    }
+
+    /// <summary>Takes deleted messages' text out of the copy of <paramref name="group"/> for good: each target's record
+    /// is replaced by its tombstone (the delete, found in the copy by its id), a burst's other messages kept as records
+    /// of their own (<see cref="Protocol.Tombstone.Erase"/>); the file is rewritten once. Returns how many targets were
+    /// erased (0: none held, or held as tombstones already).</summary>
+    public int Erase(string group, IReadOnlyList<(string Target, string Delete)> deletes)
+    {
+        lock (_lock)
+        {
+            if (_stopped.Contains(group) || !File.Exists(LogPath(group)))
             {
-                Stop(group, e);
                 return 0;
             }
 
-            return dropped;
+            Close(group);
+            var entries = new List<HistoryEntry>();
+            HistoryRecordCodec.Read(File.ReadAllBytes(LogPath(group)), entries);
+            entries.RemoveAll(e => e.Group != group);
+            var erased = deletes.Count(d => Protocol.Tombstone.Erase(entries, d.Target, d.Delete));
+            if (erased == 0)
+            {
+                return 0;
+            }
+
+            // A witness that was a burst taken apart goes as in TrimBefore.
+            return RewriteKeepingRevision(group, entries) ? erased : 0;
         }
     }
 

@@ -43,4 +43,8 @@ public sealed record Envelope(string Group, string PeerId, long Epoch, long Seq,
     }
 
     public DateTimeOffset SentAt => DateTimeOffset.FromUnixTimeMilliseconds(SentAtMs);
+
+    /// <summary>Set on a deleted message read from its tombstone (<see cref="Tombstone"/>): the delete that took it
+    /// (this message then has no text). Never on the wire: only a reader that checked the tombstone sets it.</summary>
+    public Envelope? Deletion { get; init; }
 }

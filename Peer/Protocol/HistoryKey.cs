@@ -142,6 +142,12 @@ public static class HistoryKey
             {
                 unique.Add(message);
             }
+            else
+            {
+                // A message held twice (put back alone beside its burst, or its tombstone beside the original): a
+                // delete never comes undone.
+                unique[^1] = Tombstone.Prefer(unique[^1], message);
+            }
         }
 
         return unique;

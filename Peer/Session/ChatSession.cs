@@ -113,6 +113,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         parts.Receiver = new Receiver(core, parts, new EnvelopeGate(identity.PeerId, keyring, new VerifiedBursts()), _rejections, _writer);
         parts.Beats = new Beats(core, parts, _node, logStore);
         parts.Sweeps = new HistorySweeps(core, parts, _history, _home, _node);
+        parts.Erasures = new Erasures(parts, _home, new TombstoneWriter(_history, text => _loop.Post(new SessionInput.Notice(text)), _stop.Token));
         parts.Lines = new LineHandler(core, parts, () => _lineRoom.Release());
         parts.Watches = new WatchStarter(core, ports.Watches);
         parts.Invitations = new Invitations(core, new InviteIssuer(logStore, identity, ports.Time));

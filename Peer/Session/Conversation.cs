@@ -23,6 +23,12 @@ public static class Conversation
         MessageEvent Said(string text, string? replyTo = null) =>
             new(e.Group, e.Id, from, text, e.SentAt, own) { Order = e.Order, Key = e.HistoryName, PeerId = e.PeerId, ReplyTo = replyTo };
 
+        if (e.Deletion is { } deletion)
+        {
+            // Read from its tombstone: the text is gone for good; the delete says by whom and when.
+            return Said("") with { Deleted = new DeleteEvent(e.Group, deletion.Id, e.Id, deletion.From, deletion.SentAt) { Key = deletion.HistoryName, PeerId = deletion.PeerId } };
+        }
+
         if (!KindText.IsKind(e.Text))
         {
             return Said(e.Text);

@@ -92,6 +92,10 @@ internal sealed class GroupState(string name)
         }
     }
 
+    /// <summary>Deletes delivered while the history loads (target and delete ids; sent by this run), applied once it
+    /// has (see <see cref="Erasures"/>).</summary>
+    public List<(string Target, string Delete, bool Mine)> HeldErasures { get; } = [];
+
     /// <summary>Log entries to put back in etcd once their once-a-second limit allows.</summary>
     public HashSet<long> PendingRepairs { get; } = [];
 

@@ -104,7 +104,8 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
             // count agrees).
             var missing = await SealedByMembersAsync(state, HistoryCatchUp.MissingFromEtcd(copy.Entries, fetched)
                 .Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0).ToList(), ct);
-            home.ReplaceCopy(group, HistoryCatchUp.Merge(fetched, missing).Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0).ToList(), revision);
+            // The copy's tombstones stay over the text etcd gave back (a delete never comes undone).
+            home.ReplaceCopy(group, HistoryCatchUp.Merge(fetched, [.. missing, .. copy.Entries.Where(Tombstone.LooksLike)]).Where(e => bound is null || string.CompareOrdinal(e.Name, bound) >= 0).ToList(), revision);
             PutBack(group, missing);
         }
         else
@@ -114,6 +115,7 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
         }
 
         state.CopyRevision = revision;
+        parts.Erasures.OnLoaded(state, fetched);
         if (bound is not null && (copyHeld > copy.Entries.Count || copy.Entries.Count > 0 && string.CompareOrdinal(copy.Entries[0].Name, bound) < 0))
         {
             // The copy holds what the policy no longer keeps: dropped from it in the background.

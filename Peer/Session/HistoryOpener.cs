@@ -36,8 +36,14 @@ internal static class HistoryOpener
         }
 
         var envelope = EnvelopeGate.Open(group, log, keys.GetValueOrDefault, selfPeerId, parsed, live: false, verified, out var reason, out var park);
-        return envelope is not null && envelope.HistoryName != entry.Name
-            ? new Opened(null, RejectReason.Malformed, false, parsed.PeerId)
-            : new Opened(envelope, reason, envelope is null && park, parsed.PeerId);
+        if (envelope is not null && envelope.HistoryName != entry.Name)
+        {
+            // Stored under another message's name: that message's tombstone, or an etcd writer's replay.
+            return Tombstone.TryOpen(entry.Name, envelope, log) is { } deleted
+                ? new Opened(deleted, reason, false, parsed.PeerId)
+                : new Opened(null, RejectReason.Malformed, false, parsed.PeerId);
+        }
+
+        return new Opened(envelope, reason, envelope is null && park, parsed.PeerId);
     }
 }

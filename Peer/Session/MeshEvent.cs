@@ -43,6 +43,10 @@ public sealed record MessageEvent(string Group, string Id, string From, string T
 
     /// <summary>For a reply: the id of the message it answers.</summary>
     public string? ReplyTo { get; init; }
+
+    /// <summary>For a message read from its tombstone (deleted before this peer read it): the delete. Its text is
+    /// then empty, for good.</summary>
+    public DeleteEvent? Deleted { get; init; }
 }
 
 /// <summary>A message of a kind other than saying something (a reaction, an edit, a delete), about the message

@@ -211,9 +211,16 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
             return null;
         }
 
-        if (envelope is null || envelope.HistoryName != name)
+        if (envelope is not null && envelope.HistoryName != name)
         {
-            rejections.NoteHistory(state.Name, envelope is null ? reason : RejectReason.Malformed);
+            // Stored under another message's name: that message's tombstone, or an etcd writer's replay.
+            envelope = Tombstone.TryOpen(name, envelope, state.Follower is null ? null : state.Log);
+            reason = RejectReason.Malformed;
+        }
+
+        if (envelope is null)
+        {
+            rejections.NoteHistory(state.Name, reason);
             core.Instruments.FrameRejected(state.Name);
             return null;
         }
@@ -246,6 +253,11 @@ internal sealed class Receiver(SessionCore core, SessionParts parts, EnvelopeGat
         if (Conversation.Interpret(group?.Follower is null ? null : group.Log, e, from, own || e.PeerId == core.PeerId) is { } shown)
         {
             core.Emit(shown);
+            if (shown is DeleteEvent delete && group is not null)
+            {
+                // The text goes for good: from the copy, and from etcd (by whoever deleted it).
+                parts.Erasures.OnDelete(group, delete, mine: own && e.PeerId == core.PeerId);
+            }
         }
         else
         {

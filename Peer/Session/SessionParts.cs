@@ -32,6 +32,8 @@ internal sealed class SessionParts
 
     public HistorySweeps Sweeps { get; set; } = null!;
 
+    public Erasures Erasures { get; set; } = null!;
+
     public LineHandler Lines { get; set; } = null!;
 
     public WatchStarter Watches { get; set; } = null!;

@@ -320,6 +320,11 @@ public sealed class ChatModel(string name, string fingerprint)
                         Key = message.Key, Mentions = mentions, PeerId = message.PeerId, Id = message.Id,
                         Quote = message.ReplyTo is { } answered ? QuoteOf(group, answered) : null,
                     };
+                    if (message.Deleted is { } deleted)
+                    {
+                        line.Changes.DeletedBy = TerminalText.OneLine(deleted.From);
+                    }
+
                     var at = PlaceOf(group.Lines, line.Key);
                     group.Lines.Insert(at, line);
                     group.ById[message.Id] = line;

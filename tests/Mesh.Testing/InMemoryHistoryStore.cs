@@ -61,6 +61,24 @@ public sealed class InMemoryHistoryStore(InMemoryEtcd etcd) : IHistoryStore
         return Task.CompletedTask;
     }
 
+    public Task<bool> ReplaceAsync(HistoryEntry current, HistoryEntry replacement, CancellationToken ct) =>
+        Task.FromResult(Etcd.Transact(txn =>
+        {
+            var key = Key(current.Group, current.Name);
+            if (txn.Get(key) is not { } held || held.ModRevision != current.Revision)
+            {
+                return false;
+            }
+
+            if (key != Key(replacement.Group, replacement.Name))
+            {
+                txn.Delete(key);
+            }
+
+            txn.Put(Key(replacement.Group, replacement.Name), replacement.Value);
+            return true;
+        }));
+
     public async Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct)
     {
         var (values, revision) = Etcd.Range(MeshKeys.HistoryPrefix(group));

@@ -37,6 +37,28 @@ public abstract class HistoryStoreContract
     }
 
     [Test]
+    public async Task Replace_writes_over_a_key_or_moves_it_only_while_it_is_as_read()
+    {
+        var group = $"r-{Guid.NewGuid():N}";
+        await Store.AppendAsync([Entry(group, 1), Entry(group, 2)], CancellationToken.None);
+        var read = await ReadAll(group);
+
+        // Over the same key, while it is as read: done; a second try with the old revision finds it changed.
+        var tombstone = read[0] with { Value = "tombstone"u8.ToArray() };
+        Assert.That(await Store.ReplaceAsync(read[0], tombstone, CancellationToken.None), Is.True);
+        Assert.That(await Store.ReplaceAsync(read[0], read[0] with { Value = "again"u8.ToArray() }, CancellationToken.None), Is.False, "the key changed since it was read");
+
+        // To another key: the one read goes in the same transaction.
+        var moved = new HistoryEntry(group, Entry(group, 3).Name, "moved"u8.ToArray());
+        Assert.That(await Store.ReplaceAsync(read[1], moved, CancellationToken.None), Is.True);
+        Assert.That(await Store.ReplaceAsync(read[1], moved, CancellationToken.None), Is.False, "the key read is gone");
+
+        var after = await ReadAll(group);
+        Assert.That(after.Select(e => e.Name), Is.EqualTo(new[] { Entry(group, 1).Name, Entry(group, 3).Name }));
+        Assert.That(after.Select(e => System.Text.Encoding.UTF8.GetString(e.Value)), Is.EqualTo(new[] { "tombstone", "moved" }));
+    }
+
+    [Test]
     public async Task Delete_before_removes_exactly_the_names_sorting_before_the_bound_across_batches_and_leaves_other_groups()
     {
         var group = $"d-{Guid.NewGuid():N}";

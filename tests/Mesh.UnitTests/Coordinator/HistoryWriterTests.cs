@@ -133,6 +133,8 @@ public sealed class HistoryWriterTests
 
         public Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken ct) => Task.Delay(Timeout.Infinite, ct);
 
+        public Task<bool> ReplaceAsync(HistoryEntry current, HistoryEntry replacement, CancellationToken ct) => Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => false, ct);
+
         public Task<long> ReadAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) => Task.FromResult(0L);
 
         public Task<long> ReadInKeyOrderAsync(string group, Func<IReadOnlyList<HistoryEntry>, ValueTask> onPage, CancellationToken ct) => Task.FromResult(0L);

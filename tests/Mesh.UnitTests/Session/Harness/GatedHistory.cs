@@ -81,6 +81,16 @@ internal sealed class GatedHistory(IHistoryStore inner, bool closed) : IHistoryS
         await inner.AppendAsync(entries, ct);
     }
 
+    public async Task<bool> ReplaceAsync(HistoryEntry current, HistoryEntry replacement, CancellationToken ct)
+    {
+        if (_holdingWrites)
+        {
+            await _writesHeld.Task.WaitAsync(ct);
+        }
+
+        return await inner.ReplaceAsync(current, replacement, ct);
+    }
+
     public Task<long> ReadNamesSinceAsync(string group, long afterRevision, Func<IReadOnlyList<string>, ValueTask> onPage, CancellationToken ct) =>
         inner.ReadNamesSinceAsync(group, afterRevision, onPage, ct);
 
