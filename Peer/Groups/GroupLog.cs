@@ -33,7 +33,7 @@ public sealed class GroupLog
         var creator = new LogMember(genesis.By, genesis.SigningKey, genesis.PeerCurveKey!, genesis.PeerName!, Admin: true);
         _members[creator.PeerId] = creator;
         _pinnedNames[creator.PeerId] = creator.Name;
-        _spans[creator.PeerId] = [new Span(0, genesis.SigningKey)];
+        _spans[creator.PeerId] = [new Span(0, genesis.SigningKey) { AdminFrom = 0 }];
         _epochs.Add(new KeyEpoch(1, genesis.KeyCheck!, 0));
         _hashes.Add(genesis.Hash);
         _records.Add(record);
@@ -178,6 +178,12 @@ public sealed class GroupLog
     /// <paramref name="logHead"/>: it was a member while the epoch was current, does not claim to know the epoch's
     /// successor, and, if it has gone since, the message lies within where its departure cut its stream (or, for a
     /// departure recorded before cuts, was sent before the departure).</summary>
+    /// <summary>Whether <paramref name="peerId"/> moderated the group (deletes others' messages) with the log at
+    /// <paramref name="logHead"/>, the index its sender had applied when it sealed the message: the creator, or a
+    /// member made admin at or before it and not gone by then. Every reader decides alike, whatever the log says since.</summary>
+    public bool MayModerateAt(string peerId, long logHead) =>
+        peerId == Creator || _spans.TryGetValue(peerId, out var spans) && spans.Any(s => s.AdminFrom is { } from && from <= logHead && logHead < s.To);
+
     public bool MaySeal(string peerId, ReadOnlySpan<byte> signingKey, long epoch, long logHead, long sentAtMs, long run, long seq)
     {
         if (epoch < 1 || epoch > _epochs.Count || !_spans.TryGetValue(peerId, out var spans))
@@ -221,6 +227,9 @@ public sealed class GroupLog
         public long ToAtMs { get; init; } = long.MaxValue;
 
         public Dictionary<long, long>? Cut { get; init; }
+
+        /// <summary>The log index from which this membership was an admin's (the creator's from 0), if ever.</summary>
+        public long? AdminFrom { get; init; }
 
         public bool Holds(long run, long seq, long sentAtMs) =>
             To == long.MaxValue || (Cut is null ? sentAtMs <= ToAtMs : Cut.TryGetValue(run, out var last) && seq <= last);
@@ -369,6 +378,7 @@ public sealed class GroupLog
                 break;
             case LogOp.Admin:
                 _members[e.Peer!] = _members[e.Peer!] with { Admin = true };
+                _spans[e.Peer!][^1] = _spans[e.Peer!][^1] with { AdminFrom = e.Index };
                 break;
             case LogOp.Policy:
                 Policy = e.Policy!;

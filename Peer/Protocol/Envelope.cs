@@ -44,6 +44,10 @@ public sealed record Envelope(string Group, string PeerId, long Epoch, long Seq,
 
     public DateTimeOffset SentAt => DateTimeOffset.FromUnixTimeMilliseconds(SentAtMs);
 
+    /// <summary>The last group-log index its sender had applied when it sealed it (as opened; 0 for a message made
+    /// here and not sealed yet): what it may do is judged at that point of the log, by every reader alike.</summary>
+    public long LogHead { get; init; }
+
     /// <summary>Set on a deleted message read from its tombstone (<see cref="Tombstone"/>): the delete that took it
     /// (this message then has no text). Never on the wire: only a reader that checked the tombstone sets it.</summary>
     public Envelope? Deletion { get; init; }

@@ -375,7 +375,7 @@ public static class EnvelopeCodec
 
         signingKey = outer.SigningKey;
         reason = RejectReason.None;
-        return new Envelope(outer.Group, outer.PeerId, outer.Epoch, outer.Seq, from, outer.SentAtMs, text, outer.OrderMs);
+        return new Envelope(outer.Group, outer.PeerId, outer.Epoch, outer.Seq, from, outer.SentAtMs, text, outer.OrderMs) { LogHead = outer.LogHead };
     }
 
     private static bool Authentic(SealedEnvelope outer, byte[] header, VerifiedBursts? verified)

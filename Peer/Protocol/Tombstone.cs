@@ -43,7 +43,7 @@ public static class Tombstone
             return null;
         }
 
-        if (peerId != opened.PeerId && (log is null || !Session.Conversation.MayModerate(log, opened.PeerId)))
+        if (peerId != opened.PeerId && (log is null || !Session.Conversation.MayModerate(log, opened)))
         {
             return null;
         }

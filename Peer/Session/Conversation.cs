@@ -9,9 +9,13 @@ namespace Mesh.Peer.Session;
 /// is refused (nothing is shown of it).</summary>
 public static class Conversation
 {
-    /// <summary>Whether <paramref name="peerId"/> may delete others' messages: the creator and admins.</summary>
+    /// <summary>Whether <paramref name="peerId"/> may delete others' messages now: the creator and admins.</summary>
     public static bool MayModerate(GroupLog log, string peerId) =>
         log.Creator == peerId || log.Members.TryGetValue(peerId, out var member) && member.Admin;
+
+    /// <summary>Whether the sender of <paramref name="e"/> could delete others' messages when it sealed it (at its log
+    /// head): later changes to who is admin neither take back nor grant a delete.</summary>
+    public static bool MayModerate(GroupLog log, Envelope e) => log.MayModerateAt(e.PeerId, e.LogHead);
 
     /// <summary>The event a delivered message is; null when it is refused (a forged edit or delete).</summary>
     /// <param name="log">The group's log, for who moderates.</param>
@@ -50,7 +54,7 @@ public static class Conversation
         {
             MessageKind.React or MessageKind.Unreact => new ReactionEvent(e.Group, e.Id, record.Target, from, record.Content, record.Kind == MessageKind.Unreact, e.SentAt),
             MessageKind.Edit when author == e.PeerId => new EditEvent(e.Group, e.Id, record.Target, from, record.Content, e.SentAt),
-            MessageKind.Delete when author == e.PeerId || log is not null && MayModerate(log, e.PeerId) => new DeleteEvent(e.Group, e.Id, record.Target, from, e.SentAt),
+            MessageKind.Delete when author == e.PeerId || log is not null && MayModerate(log, e) => new DeleteEvent(e.Group, e.Id, record.Target, from, e.SentAt),
             _ => null,
         };
         return kind is null ? null : kind with { Key = e.HistoryName, PeerId = e.PeerId, Own = own };

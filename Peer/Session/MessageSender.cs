@@ -149,7 +149,10 @@ internal sealed class MessageSender(
                 continue;
             }
 
-            var payloads = EnvelopeCodec.SealBurst(envelopes, key, identity, epoch, state.Log.Head);
+            var head = state.Log.Head;
+            var payloads = EnvelopeCodec.SealBurst(envelopes, key, identity, epoch, head);
+            // As every receiver opens them: judged at the log head they were sealed at.
+            envelopes = envelopes.ConvertAll(e => e with { LogHead = head });
             // The burst leaves as one frame (or a few, if large), and each frame is one history key: one encryption per
             // subscriber and one wake-up each on the wire, one key and one signature check in history.
             var frames = BurstFrame.PackRanges(payloads);

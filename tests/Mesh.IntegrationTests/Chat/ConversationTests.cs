@@ -133,4 +133,88 @@ public sealed class ConversationTests : EtcdFixture
         Assert.That(history.Single().Str("text"), Is.EqualTo("amy's words"));
         Assert.That(history.Single().TryGetProperty("deleted", out _), Is.False);
     }
+
+    [Test]
+    public async Task A_deleted_message_is_gone_from_etcd_every_copy_and_history_and_a_restore_from_an_older_snapshot_does_not_bring_it_back()
+    {
+        var group = NewGroup("erase");
+        var (amy, bo) = await StartPairAsync(group, "amy", "bo");
+        await amy.SendAsync("the password is hunter2");
+        await amy.SendAsync("kept");
+        await bo.WaitForAsync(p => p.Messages(group).Count == 2, Long, "amy's two messages");
+        var secret = bo.Messages(group)[0];
+        var id = secret.Str("id")!;
+        var sealedText = await SealedTextAsync(group, secret.Str("key")!);
+        Assert.That(await HeldInEtcdAsync(group, sealedText), Is.True, "the text is in etcd before the delete");
+        var snapshot = Path.Combine(Path.GetTempPath(), $"mesh-snap-{Guid.NewGuid():N}.db");
+        Etcd.SnapshotSave(snapshot);
+        try
+        {
+            await amy.SendAsync($"/delete {id}");
+            await bo.WaitForAsync(p => p.Of("delete", group).Count == 1, Long, "the delete");
+            await Waiting.UntilAsync(async () => !await HeldInEtcdAsync(group, sealedText), Long, "the text out of etcd");
+            await Waiting.UntilAsync(() => !InCopy(amy.Home, group, sealedText) && !InCopy(bo.Home, group, sealedText), Long, "the text out of both copies");
+            var history = await HistoryAsync(group, bo.Home);
+            Assert.That(history.Select(m => (m.Str("text"), m.TryGetProperty("deleted", out var d) && d.GetBoolean())),
+                Is.EqualTo(new[] { ("", true), ("kept", false) }));
+
+            // A late joiner reads the tombstone: the message, deleted, once; and the delete once.
+            var cy = StartPeer("cy", group);
+            await cy.WaitReadyAsync(group);
+            Assert.That(cy.Messages(group).Select(m => (m.Str("id"), m.Str("text"), m.TryGetProperty("deleted", out var d) && d.GetBoolean())),
+                Is.EqualTo(new[] { (id, "", true), (bo.Messages(group)[1].Str("id"), "kept", false) }));
+            Assert.That(cy.Of("delete", group).Select(e => e.Str("target")), Is.EqualTo(new[] { id }));
+            await cy.DisposeAsync();
+
+            // etcd goes back to before the delete: the members' copies hold the tombstone and the delete, and whoever
+            // reads the text back from etcd takes it out again.
+            await bo.DisposeAsync();
+            await amy.DisposeAsync();
+            await Etcd.RestoreAsync(snapshot);
+            Assert.That(await HeldInEtcdAsync(group, sealedText), Is.True, "the restore brought the text back into etcd");
+            var boBack = StartPeer("bo", [group], bo.Home);
+            await boBack.WaitReadyAsync(group, Long);
+            await Waiting.UntilAsync(async () => !await HeldInEtcdAsync(group, sealedText), Long, "the text out of etcd again");
+            Assert.That(boBack.Messages(group).Single(m => m.Str("id") == id).Str("text"), Is.Empty);
+            Assert.That(InCopy(boBack.Home, group, sealedText), Is.False);
+            var after = await HistoryAsync(group, boBack.Home);
+            Assert.That(after.Single(m => m.Str("id") == id).GetProperty("deleted").GetBoolean(), Is.True);
+        }
+        finally
+        {
+            File.Delete(snapshot);
+        }
+    }
+
+    /// <summary>The sealed text (ciphertext) of the message stored under <paramref name="name"/>, alone or in a burst.</summary>
+    private async Task<byte[]> SealedTextAsync(string group, string name)
+    {
+        foreach (var key in await HistoryKeysAsync(group))
+        {
+            if (HistoryKey.TryExpand(key)?.FirstOrDefault(m => m.Name == name) is { } message)
+            {
+                return EnvelopeCodec.TryParse(message.Value)!.Ciphertext;
+            }
+        }
+
+        throw new AssertionException($"no history key holds {name}");
+    }
+
+    private async Task<bool> HeldInEtcdAsync(string group, byte[] sealedText) =>
+        (await HistoryKeysAsync(group)).Any(k => k.Value.AsSpan().IndexOf(sealedText) >= 0);
+
+    private async Task<List<Mesh.Coordinator.History.HistoryEntry>> HistoryKeysAsync(string group)
+    {
+        using var connection = new Mesh.Coordinator.Etcd.EtcdConnection([Etcd.Url]);
+        var keys = new List<Mesh.Coordinator.History.HistoryEntry>();
+        await new Mesh.Coordinator.History.EtcdHistoryStore(connection).ReadAsync(group, page =>
+        {
+            keys.AddRange(page);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+        return keys;
+    }
+
+    private static bool InCopy(string home, string group, byte[] sealedText) =>
+        File.ReadAllBytes(Path.Combine(home, "history", group + ".log")).AsSpan().IndexOf(sealedText) >= 0;
 }

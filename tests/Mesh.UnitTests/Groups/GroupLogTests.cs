@@ -129,6 +129,23 @@ public sealed class GroupLogTests
     }
 
     [Test]
+    public void Who_moderates_is_judged_at_the_log_head_a_message_was_sealed_at()
+    {
+        var (log, keys) = Started();
+        Apply(log, GroupCommits.Add(log, _creator, Joiners.Of(_bo, "bo", log), keys, 2000));
+        var beforeAdmin = log.Head;
+        Apply(log, GroupCommits.Admin(log, _creator, _bo.PeerId, 3000));
+        var asAdmin = log.Head;
+        Apply(log, GroupCommits.Leave(log, _bo, 4000));
+
+        Assert.That(log.MayModerateAt(_creator.PeerId, 0), Is.True);
+        Assert.That(log.MayModerateAt(_bo.PeerId, beforeAdmin), Is.False, "not an admin yet when he sealed it");
+        Assert.That(log.MayModerateAt(_bo.PeerId, asAdmin), Is.True, "an admin then, though he has left since");
+        Assert.That(log.MayModerateAt(_bo.PeerId, log.Head), Is.False, "gone by then");
+        Assert.That(log.MayModerateAt(_cy.PeerId, asAdmin), Is.False, "never a member");
+    }
+
+    [Test]
     public void A_leave_asks_for_a_rotation_and_the_departed_may_seal_nothing_beyond_its_cut_whatever_its_stamps()
     {
         var (log, keys) = Started();
