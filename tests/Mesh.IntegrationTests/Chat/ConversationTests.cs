@@ -72,6 +72,16 @@ public sealed class ConversationTests : EtcdFixture
             "from history, in the group's one order");
         Assert.That(cy.Of("edit", group), Has.Count.EqualTo(1));
         Assert.That(cy.Of("delete", group), Has.Count.EqualTo(1));
+
+        // After a restart, from the copy: the same events, each once.
+        await bo.DisposeAsync();
+        var boBack = StartPeer("bo", [group], bo.Home);
+        await boBack.WaitReadyAsync(group, Long);
+        Assert.That(boBack.Of("reaction", group).Select(r => r.Str("key")), Is.EqualTo(cy.Of("reaction", group).Select(r => r.Str("key"))));
+        Assert.That(boBack.Of("edit", group).Select(e => e.Str("id")), Is.EqualTo(cy.Of("edit", group).Select(e => e.Str("id"))));
+        Assert.That(boBack.Of("delete", group).Select(e => e.Str("id")), Is.EqualTo(cy.Of("delete", group).Select(e => e.Str("id"))));
+        Assert.That(boBack.Messages(group).Select(m => m.Str("id")), Is.EqualTo(cy.Messages(group).Select(m => m.Str("id"))));
+
         var history = await HistoryAsync(group, cy.Home);
         var final = history.Single(m => m.Str("id") == lunch);
         Assert.That(final.Str("text"), Is.EqualTo("lunch at 1?"));
