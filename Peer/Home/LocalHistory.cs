@@ -207,7 +207,8 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
     }
 
     /// <summary>Rewrites the copy of <paramref name="group"/> with <paramref name="entries"/>, complete up to the same
-    /// revision; a witness no longer among them is dropped (the next entry taken from etcd names a new one). False
+    /// revision; a witness no longer among them, or now a tombstone (etcd writes it again, at a later revision), is
+    /// dropped (the next entry taken from etcd names a new one). False
     /// (and the copy stopped) when the disk refused.</summary>
     private bool RewriteKeepingRevision(string group, List<HistoryEntry> entries)
     {
@@ -215,7 +216,7 @@ public sealed class LocalHistory(string directory, TimeSpan? checkpointInterval 
         {
             Rewrite(group, entries);
             if (File.Exists(RevisionPath(group)) && TryParseRevision(File.ReadAllText(RevisionPath(group)), out _, out _, out var witness)
-                && witness.Split('@')[0] is { Length: > 0 } name && !entries.Any(e => e.Name == name))
+                && witness.Split('@')[0] is { Length: > 0 } name && !entries.Any(e => e.Name == name && !Protocol.Tombstone.LooksLike(e)))
             {
                 var log = Open(group);
                 log.Witness = "";

@@ -48,7 +48,8 @@ public static class Tombstone
             return null;
         }
 
-        var author = log is not null && log.Members.TryGetValue(peerId, out var member) ? member.Name : "";
+        // The author's name as the log pinned it (departed members' too); the stored text, name and all, is gone.
+        var author = log?.NameOf(peerId) ?? "";
         var slot = new Envelope(opened.Group, peerId, epoch, seq, author, order, "", order) { Deletion = opened };
         return slot.HistoryName == name ? slot : null;
     }

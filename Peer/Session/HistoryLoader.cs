@@ -50,7 +50,10 @@ internal sealed partial class HistoryLoader(SessionCore core, SessionParts parts
         // back (a restore) even if its revision has since moved on past the copy's. Under a count, members may have
         // deleted it as beyond the policy: the count of what is kept, below, tells a restore from that.
         var witnessHeld = copy.Revision == 0 || copy.WitnessEntry is not { } witness || policy.MaxCount is not null
-            || await logStore.GetAsync(MeshKeys.HistoryPrefix(group) + witness.Name, ct) is { } held && held.ModRevision == witness.Revision;
+            || await logStore.GetAsync(MeshKeys.HistoryPrefix(group) + witness.Name, ct) is { } held
+                && (held.ModRevision == witness.Revision
+                    // Written again since as a tombstone (a delete): the history did not go back.
+                    || held.ModRevision > witness.Revision && Tombstone.LooksLike(new HistoryEntry(group, witness.Name, held.Value)));
         var plan = HistoryCatchUp.Plan(copy, etcd.ClusterId, current, witnessHeld);
         if (plan.Reason is not null)
         {

@@ -134,14 +134,16 @@ public sealed class TombstoneTests
             var parts = HistoryKey.TryExpand(burst)!;
             var twoId = Open(parts[1].Value).Id;
             var delete = Stored(Said(Bo, 4, Delete(twoId)), Bo);
-            local.Append("ops", [burst, delete], 10);
+            local.Append("ops", [delete with { Revision = 8 }, burst with { Revision = 9 }], 10);
             local.Checkpoint();
+            Assert.That(local.Load("ops").Witness, Does.StartWith(burst.Name), "the burst witnesses the copy");
 
             Assert.That(local.Erase("ops", [(twoId, Open(delete.Value).Id)]), Is.EqualTo(1));
             var file = File.ReadAllBytes(Path.Combine(directory, "ops.log"));
             Assert.That(file.AsSpan().IndexOf(EnvelopeCodec.TryParse(parts[1].Value)!.Ciphertext), Is.EqualTo(-1), "the sealed text is gone from the file");
             var copy = local.Load("ops");
             Assert.That(copy.Revision, Is.EqualTo(10), "still complete up to its revision");
+            Assert.That(copy.Witness, Is.Empty, "the witness was taken apart: etcd will not hold it as it was");
             Assert.That(copy.Entries.Select(e => e.Name), Is.EqualTo(new[] { parts[0].Name, parts[1].Name, parts[2].Name, delete.Name }));
             Assert.That(local.Erase("ops", [(twoId, Open(delete.Value).Id)]), Is.Zero);
         }
