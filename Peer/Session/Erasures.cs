@@ -21,12 +21,42 @@ internal sealed class Erasures(SessionParts parts, HomeWriter home, TombstoneWri
             return;
         }
 
-        // The live delete's own key goes to the copy first: the tombstone is that key's value.
-        parts.Sweeps.FlushCopy();
-        home.EraseInCopy(state.Name, [(delete.Target, delete.Id)]);
+        // The copy is rewritten at most once a second for however many deletes came (a member deleting without end
+        // costs every other member one rewrite a second, not one a delete).
+        state.CopyErasures.Add((delete.Target, delete.Id));
         if (mine)
         {
             _ = etcd.EraseAsync(state.Name, delete.Target, delete.Id);
+        }
+    }
+
+    /// <summary>The copy is rewritten for the deletes of the last second or so: every this long at most.</summary>
+    public static readonly TimeSpan CopyEvery = TimeSpan.FromSeconds(1);
+
+    private long _copiedAtMs = long.MinValue / 2;
+
+    /// <summary>On the session's tick: the live deletes taken since the last time go to the copies, one rewrite per
+    /// group.</summary>
+    public void OnTick(IEnumerable<GroupState> groups, long nowMs)
+    {
+        if (nowMs - _copiedAtMs < CopyEvery.TotalMilliseconds)
+        {
+            return;
+        }
+
+        _copiedAtMs = nowMs;
+        var flushed = false;
+        foreach (var state in groups.Where(g => g.CopyErasures.Count > 0))
+        {
+            if (!flushed)
+            {
+                // The deletes' own keys go to the copy first: a tombstone is its delete's stored value.
+                parts.Sweeps.FlushCopy();
+                flushed = true;
+            }
+
+            home.EraseInCopy(state.Name, [.. state.CopyErasures]);
+            state.CopyErasures.Clear();
         }
     }
 

@@ -96,6 +96,9 @@ internal sealed class GroupState(string name)
     /// has (see <see cref="Erasures"/>).</summary>
     public List<(string Target, string Delete, bool Mine)> HeldErasures { get; } = [];
 
+    /// <summary>Live deletes (target and delete ids) whose text the copy still holds: rewritten on the next tick.</summary>
+    public List<(string Target, string Delete)> CopyErasures { get; } = [];
+
     /// <summary>Log entries to put back in etcd once their once-a-second limit allows.</summary>
     public HashSet<long> PendingRepairs { get; } = [];
 

@@ -197,6 +197,7 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
     {
         parts.Links.WriteLinksIfChanged();
         parts.Sweeps.FlushCopy();
+        parts.Erasures.OnTick(core.Groups.Values, core.MonoMs);
         parts.Sweeps.SweepWhereDue();
         if (parts.Beats.Due(core.MonoMs))
         {

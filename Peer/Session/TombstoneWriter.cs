@@ -28,6 +28,31 @@ internal sealed class TombstoneWriter(IHistoryStore history, Action<string> noti
     /// sender has not stored yet is waited for quietly at first; a failure is said once, and its end.</summary>
     public async Task EraseAsync(string group, string target, string delete)
     {
+        // One at a time: a script deleting a thousand messages costs etcd one read of names after another, never a
+        // thousand at once.
+        try
+        {
+            await _one.WaitAsync(stopping);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        try
+        {
+            await EraseOneAsync(group, target, delete);
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    private readonly SemaphoreSlim _one = new(1, 1);
+
+    private async Task EraseOneAsync(string group, string target, string delete)
+    {
         var backoff = new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
         var said = false;
         while (!stopping.IsCancellationRequested)
