@@ -39,4 +39,6 @@ internal sealed class SessionParts
     public Invitations Invitations { get; set; } = null!;
 
     public AdmissionWait Waiting { get; set; } = null!;
+
+    public DirectMessages Direct { get; set; } = null!;
 }

@@ -1,0 +1,96 @@
+using Mesh.Coordinator;
+using Mesh.Coordinator.Etcd;
+using Mesh.Coordinator.Groups;
+using Mesh.Peer.Configuration;
+using Mesh.Peer.Groups;
+
+namespace Mesh.Peer.Session;
+
+/// <summary>Direct conversations: opened by <c>/msg NAME</c> (or <c>--dm NAME</c>), found by the other member through the
+/// notices under its own prefix, which it follows from the start and checks against the signed logs of the groups it is
+/// in; each is then joined like a group (see <see cref="GroupJoiner"/>), admitted by the genesis that names both. Session
+/// loop only.</summary>
+internal sealed class DirectMessages(SessionCore core, SessionParts parts, IGroupLogStore logStore)
+{
+    private IAsyncDisposable? _watch;
+
+    /// <summary>Notices refused so far (not a valid direct genesis naming this peer, or its other member shares no group).</summary>
+    public long Refused { get; private set; }
+
+    /// <summary>Lists this peer's notices and follows them from there (after the groups named at start are joined: their
+    /// logs vouch for the other members).</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        var prefix = MeshKeys.DirectPrefix(core.PeerId);
+        var (notices, revision) = await logStore.ListAsync(prefix, 1000, ct);
+        OnNotices(notices.Select(n => new KeyChange(n.Key, false, n.Value, 0, 0)).ToList());
+        _watch = parts.Watches.Watch(prefix, revision + 1, changes => new SessionInput.DirectNotices(changes),
+            reread: async ct => new SessionInput.DirectNotices((await logStore.ListAsync(prefix, 1000, ct)).Values
+                .Select(n => new KeyChange(n.Key, false, n.Value, 0, 0)).ToList()));
+    }
+
+    public async Task StopAsync()
+    {
+        if (_watch is not null)
+        {
+            await _watch.DisposeAsync();
+            _watch = null;
+        }
+    }
+
+    /// <summary>Notices came: each valid one for a conversation not joined yet is joined in its lane; the rest are
+    /// counted and warned of at the warnings' rate, never acted on.</summary>
+    public void OnNotices(IReadOnlyList<KeyChange> changes)
+    {
+        foreach (var change in changes.Where(c => !c.IsDelete))
+        {
+            var shared = core.Groups.Values.Where(s => s.Follower is not null && s.Log.Members.ContainsKey(core.PeerId)).Select(s => s.Log);
+            if (DirectNotice.Check(change.Key, change.Value, core.Identity, shared, out var why) is not { } found)
+            {
+                Refused++;
+                core.Warnings.Warn("direct-notice", $"ignored a direct conversation notice at {Naming.Printable(change.Key)}: {why}");
+                continue;
+            }
+
+            if (core.Groups.ContainsKey(found.Group))
+            {
+                continue;
+            }
+
+            core.Labels.Add(found.Group, found.Partner.Name, found.Partner.PeerId);
+            core.Post(new SessionInput.DirectFound(found.Group, found.Partner));
+        }
+    }
+
+    /// <summary>Joins a conversation found through a notice, in its lane. A failure is the notice's, not the user's
+    /// (a conversation this peer left stays left): it is warned of, not shown.</summary>
+    public async Task JoinFoundAsync(SessionInput.DirectFound found, CancellationToken ct)
+    {
+        if (core.Groups.ContainsKey(found.Group))
+        {
+            return;
+        }
+
+        try
+        {
+            await parts.Joiner.JoinWithRetriesAsync(found.Group, new JoinRequest(Direct: found.Partner), ct);
+        }
+        catch (MeshException e)
+        {
+            core.Warnings.Warn($"direct:{found.Group}", $"not joining the direct conversation '{found.Group}' with {found.Partner.Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Opens the conversation with <paramref name="partner"/> if this peer is not in it yet: created when it does
+    /// not exist, joined when it does.</summary>
+    public async Task OpenAsync(string group, LogMember partner, CancellationToken ct)
+    {
+        if (core.Groups.ContainsKey(group))
+        {
+            return;
+        }
+
+        core.Labels.Add(group, partner.Name, partner.PeerId);
+        await parts.Joiner.JoinWithRetriesAsync(group, new JoinRequest(Direct: partner), ct);
+    }
+}
