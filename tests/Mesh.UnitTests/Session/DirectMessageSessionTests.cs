@@ -1,0 +1,119 @@
+using System.Text;
+using Mesh.Peer.Groups;
+using Mesh.Peer.Session;
+using Mesh.UnitTests.Session.Harness;
+
+namespace Mesh.UnitTests.Session;
+
+/// <summary>Direct messages between whole sessions on the in-memory twins: <c>/msg</c> opens the conversation of two,
+/// the other member finds and joins it by itself, a third member of the shared group never reads it, and bad names are
+/// one error line each.</summary>
+public sealed class DirectMessageSessionTests
+{
+    private SessionHarness _harness = null!;
+
+    [SetUp]
+    public void SetUp() => _harness = new SessionHarness();
+
+    [TearDown]
+    public async Task TearDown() => await _harness.DisposeAsync();
+
+    /// <summary>amy, bo and cy in one new open group, all ready and seeing each other.</summary>
+    private async Task<(string Group, HarnessPeer Amy, HarnessPeer Bo, HarnessPeer Cy)> ThreeAsync()
+    {
+        var group = $"team-{Guid.NewGuid():N}"[..16];
+        var amy = _harness.Start("amy", group);
+        await _harness.UntilAsync(() => amy.Ready(group), "amy created the group");
+        var bo = _harness.Start("bo", group);
+        var cy = _harness.Start("cy", group);
+        await _harness.UntilAsync(() => bo.Ready(group) && cy.Ready(group), "bo and cy admitted");
+        return (group, amy, bo, cy);
+    }
+
+    [Test]
+    public async Task A_direct_message_reaches_its_partner_as_a_group_named_for_the_sender_and_no_one_else()
+    {
+        var (group, amy, bo, cy) = await ThreeAsync();
+        amy.Type("/msg bo psst: only for bo");
+        await _harness.UntilAsync(() => amy.Ready("@bo") && bo.Ready("@amy"), "both sides ready in the conversation");
+        await _harness.UntilAsync(() => bo.Texts("@amy").Contains("psst: only for bo"), "bo reads it");
+        bo.Type("/msg amy and back");
+        await _harness.UntilAsync(() => amy.Texts("@bo").Contains("and back"), "amy reads bo's answer");
+        amy.Type($"in the group {group}");
+        await _harness.UntilAsync(() => cy.Texts(group).Contains($"in the group {group}"), "cy reads the group");
+
+        var dm = DirectName.Of(amy.PeerId, bo.PeerId);
+        Assert.That(cy.Events.OfType<MessageEvent>().Where(m => m.Group != group), Is.Empty, "cy never gets a message of the conversation");
+        Assert.That(cy.Of<ReadyEvent>().Select(r => r.Group), Is.EqualTo(new[] { group }));
+        Assert.That(Directory.EnumerateFiles(cy.Home, "*", SearchOption.AllDirectories).Where(f => f.Contains(dm, StringComparison.Ordinal)), Is.Empty,
+            "cy holds no key or copy of it");
+        Assert.That(Directory.EnumerateFiles(bo.Home, "*", SearchOption.AllDirectories).Where(f => f.Contains(dm, StringComparison.Ordinal)), Is.Not.Empty,
+            "bo holds its key (the test above would pass on nothing otherwise)");
+        foreach (var stored in _harness.Etcd.Range("/mesh/").Values)
+        {
+            Assert.That(Encoding.UTF8.GetString(stored.Value), Does.Not.Contain("only for bo").And.Not.Contain("and back"), $"plaintext in etcd at {stored.Key}");
+        }
+
+        Assert.That(_harness.Etcd.Range(Mesh.Coordinator.MeshKeys.HistoryPrefix(dm)).Values, Is.Not.Empty, "the conversation's history is in etcd");
+    }
+
+    [Test]
+    public async Task A_member_outside_the_pair_cannot_join_the_conversation()
+    {
+        var (_, amy, bo, cy) = await ThreeAsync();
+        amy.Type("/msg bo hello");
+        await _harness.UntilAsync(() => bo.Texts("@amy").Contains("hello"), "bo reads it");
+        var dm = DirectName.Of(amy.PeerId, bo.PeerId);
+        cy.Type($"/join {dm}");
+        await _harness.UntilAsync(() => cy.Of<ErrorEvent>().Any(e => e.Message.Contains("direct conversation of two others", StringComparison.Ordinal)), "cy refused");
+        Assert.That(cy.Of<ReadyEvent>().Any(r => r.Group.Contains(dm, StringComparison.Ordinal) || r.Group.StartsWith('@')), Is.False);
+    }
+
+    [Test]
+    public async Task Bad_names_are_one_error_line_each()
+    {
+        var (_, amy, _, _) = await ThreeAsync();
+        amy.Type("/msg zed hi");
+        amy.Type("/msg amy hi");
+        amy.Type("/msg");
+        await _harness.UntilAsync(() => amy.Of<ErrorEvent>().Count(e => e.Message.StartsWith("/msg:", StringComparison.Ordinal)) == 3, "three errors");
+        var errors = amy.Of<ErrorEvent>().Where(e => e.Message.StartsWith("/msg:", StringComparison.Ordinal)).Select(e => e.Message).ToList();
+        Assert.That(errors[0], Does.Contain("no member named 'zed'"));
+        Assert.That(errors[1], Does.Contain("that is you"));
+        Assert.That(errors[2], Does.Contain("name the member"));
+        Assert.That(amy.Of<ReadyEvent>().Any(r => r.Group.StartsWith('@')), Is.False, "nothing opened");
+    }
+
+    [Test]
+    public async Task After_a_restart_the_partner_finds_the_conversation_again_with_its_history()
+    {
+        var (group, amy, bo, _) = await ThreeAsync();
+        amy.Type("/msg bo before the restart");
+        await _harness.UntilAsync(() => bo.Texts("@amy").Contains("before the restart"), "bo reads it");
+        bo.Quit();
+        await _harness.UntilAsync(() => bo.ExitCode is not null, "bo's session ended");
+        amy.Type("/msg bo while bo was away");
+        await _harness.UntilAsync(() => amy.Texts("@bo").Contains("while bo was away"), "amy sent it");
+
+        var back = _harness.Start("bo", group);
+        await _harness.UntilAsync(() => back.Ready("@amy"), "bo rejoined the conversation by itself");
+        await _harness.UntilAsync(() => back.Texts("@amy").Contains("while bo was away"), "bo reads what came while it was away");
+        Assert.That(back.Texts("@amy"), Does.Contain("before the restart"));
+    }
+
+    [Test]
+    public async Task A_forged_notice_from_a_stranger_is_ignored()
+    {
+        var (_, amy, bo, _) = await ThreeAsync();
+        using var eve = Protocol.Identities.New();
+        var forged = GroupCommits.Direct(eve, "eve", new LogMember(bo.PeerId, bo.Identity.SigningPublicKey, bo.Identity.PublicKeyZ85, "bo", Admin: false), 1000);
+        var dm = DirectName.Of(eve.PeerId, bo.PeerId);
+        _harness.Etcd.Put(Mesh.Coordinator.MeshKeys.Group(dm), forged.Record);
+        _harness.Etcd.Put(Mesh.Coordinator.MeshKeys.DirectNotice(bo.PeerId, dm), forged.Record);
+        _harness.Etcd.Put(Mesh.Coordinator.MeshKeys.DirectNotice(bo.PeerId, "dm-junk"), "not a genesis"u8.ToArray());
+        amy.Type("/msg bo the real one");
+        await _harness.UntilAsync(() => bo.Texts("@amy").Contains("the real one"), "bo still follows its notices");
+        Assert.That(bo.Of<ReadyEvent>().Select(r => r.Group).Where(g => g.StartsWith('@')), Is.EqualTo(new[] { "@amy" }), "bo joined nothing of eve's");
+        Assert.That(bo.Events.Any(e => e.ToString().Contains("@eve", StringComparison.Ordinal)), Is.False);
+    }
+}
