@@ -20,6 +20,24 @@ public static class DirectNotice
     /// <param name="error">Why it is refused.</param>
     public static (string Group, LogMember Partner)? Check(string key, ReadOnlySpan<byte> value, PeerIdentity self, IEnumerable<GroupLog> shared, out string error)
     {
+        if (Read(key, value, self, out error) is not { } found)
+        {
+            return null;
+        }
+
+        if (SharedMember(found.Partner, shared) is null)
+        {
+            error = $"{found.Partner.PeerId} is not a member of any group this peer is in";
+            return null;
+        }
+
+        return found;
+    }
+
+    /// <summary>The notice's own checks, without the shared group's: the conversation and its other member as the
+    /// genesis names them, or null with the reason.</summary>
+    public static (string Group, LogMember Partner)? Read(string key, ReadOnlySpan<byte> value, PeerIdentity self, out string error)
+    {
         var prefix = MeshKeys.DirectPrefix(self.PeerId);
         var group = key.StartsWith(prefix, StringComparison.Ordinal) ? key[prefix.Length..] : "";
         if (!Naming.IsValidGroup(group) || !group.StartsWith(DirectName.Prefix, StringComparison.Ordinal))
@@ -48,12 +66,6 @@ public static class DirectNotice
         if (log.Members[self.PeerId].CurveKey != self.PublicKeyZ85)
         {
             error = "it names this peer with another Curve key";
-            return null;
-        }
-
-        if (SharedMember(partner, shared) is null)
-        {
-            error = $"{partner.PeerId} is not a member of any group this peer is in";
             return null;
         }
 

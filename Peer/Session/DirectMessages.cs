@@ -39,27 +39,91 @@ internal sealed class DirectMessages(SessionCore core, SessionParts parts, IGrou
     }
 
     /// <summary>Notices came: each valid one for a conversation not joined yet is joined in its lane; the rest are
-    /// counted and warned of at the warnings' rate, never acted on.</summary>
+    /// counted and warned of at the warnings' rate, never acted on. A valid notice whose other member shares no group
+    /// with this peer yet (a shared group still being joined) waits, a bounded few, until the groups change.</summary>
     public void OnNotices(IReadOnlyList<KeyChange> changes)
     {
-        foreach (var change in changes.Where(c => !c.IsDelete))
+        foreach (var change in changes)
         {
-            var shared = core.Groups.Values.Where(s => s.Follower is not null && s.Log.Members.ContainsKey(core.PeerId)).Select(s => s.Log);
-            if (DirectNotice.Check(change.Key, change.Value, core.Identity, shared, out var why) is not { } found)
+            _unvouched.Remove(change.Key);
+            if (change.IsDelete)
+            {
+                continue;
+            }
+
+            if (DirectNotice.Read(change.Key, change.Value, core.Identity, out var why) is not { } found)
             {
                 Refused++;
                 core.Warnings.Warn("direct-notice", $"ignored a direct conversation notice at {Naming.Printable(change.Key)}: {why}");
                 continue;
             }
 
-            if (core.Groups.ContainsKey(found.Group))
+            if (!core.Groups.ContainsKey(found.Group) && !Vouch(found) && _unvouched.Count < MaxUnvouched)
             {
-                continue;
+                _unvouched[change.Key] = found;
             }
+        }
+    }
 
+    /// <summary>On every tick: when the groups this peer is in changed (one joined, a log moved on), the notices that
+    /// waited for a shared group are checked again.</summary>
+    public void RecheckWaiting()
+    {
+        if (_unvouched.Count == 0)
+        {
+            return;
+        }
+
+        var shape = SharedShape();
+        if (shape == _checkedShape)
+        {
+            return;
+        }
+
+        _checkedShape = shape;
+        foreach (var (key, found) in _unvouched.ToList())
+        {
+            if (core.Groups.ContainsKey(found.Group) || Vouch(found))
+            {
+                _unvouched.Remove(key);
+            }
+        }
+    }
+
+    /// <summary>The most notices kept waiting for a shared group: an etcd writer's pile of them costs this much.</summary>
+    private const int MaxUnvouched = 100;
+
+    private readonly Dictionary<string, (string Group, LogMember Partner)> _unvouched = new(StringComparer.Ordinal);
+    private long _checkedShape;
+
+    /// <summary>Joins the conversation when a group this peer is in vouches for its other member; false when none does.</summary>
+    private bool Vouch((string Group, LogMember Partner) found)
+    {
+        var shared = core.Groups.Values.Where(s => s.Follower is not null && s.Log.Members.ContainsKey(core.PeerId)).Select(s => s.Log);
+        if (DirectNotice.SharedMember(found.Partner, shared) is null)
+        {
+            return false;
+        }
+
+        if (!core.Groups.ContainsKey(found.Group))
+        {
             core.Labels.Add(found.Group, found.Partner.Name, found.Partner.PeerId);
             core.Post(new SessionInput.DirectFound(found.Group, found.Partner));
         }
+
+        return true;
+    }
+
+    /// <summary>What vouching depends on, in one number: the groups and how far their logs are.</summary>
+    private long SharedShape()
+    {
+        var shape = 17L;
+        foreach (var state in core.Groups.Values.Where(s => s.Follower is not null))
+        {
+            shape = shape * 31 + HashCode.Combine(state.Name, state.Log.Head);
+        }
+
+        return shape;
     }
 
     /// <summary>Joins a conversation found through a notice, in its lane. A failure is the notice's, not the user's

@@ -224,6 +224,7 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
         var now = core.MonoMs;
         var wall = core.NowMs;
         parts.Presence.Tick(now);
+        parts.Direct.RecheckWaiting();
         rejections.Flush(now);
         if (parts.Links.Table.ReleaseDue(now))
         {

@@ -116,4 +116,29 @@ public sealed class DirectMessageSessionTests
         Assert.That(bo.Of<ReadyEvent>().Select(r => r.Group).Where(g => g.StartsWith('@')), Is.EqualTo(new[] { "@amy" }), "bo joined nothing of eve's");
         Assert.That(bo.Events.Any(e => e.ToString().Contains("@eve", StringComparison.Ordinal)), Is.False);
     }
+
+    [Test]
+    public async Task A_notice_waits_for_a_shared_group_joined_later_then_the_conversation_is_joined()
+    {
+        var (group, amy, bo, _) = await ThreeAsync();
+        amy.Type("/msg bo first");
+        await _harness.UntilAsync(() => bo.Texts("@amy").Contains("first"), "bo reads it");
+        bo.Quit();
+        await _harness.UntilAsync(() => bo.ExitCode is not null, "bo's session ended");
+
+        // Back in another group only: amy is in none of bo's groups, so the notice does not vouch for her yet.
+        var elsewhere = $"else-{Guid.NewGuid():N}"[..16];
+        var back = _harness.Start("bo", elsewhere);
+        await _harness.UntilAsync(() => back.Ready(elsewhere), "bo in its other group");
+        for (var i = 0; i < 8; i++)
+        {
+            _harness.Time.Advance(SessionHarness.Step);
+        }
+
+        Assert.That(back.Ready("@amy"), Is.False, "not joined while no shared group vouches for amy");
+        back.Type($"/join {group}");
+        await _harness.UntilAsync(() => back.Ready(group), "bo back in the shared group");
+        await _harness.UntilAsync(() => back.Ready("@amy"), "the conversation joined once the shared group vouches for amy");
+        await _harness.UntilAsync(() => back.Texts("@amy").Contains("first"), "with its history");
+    }
 }
