@@ -32,6 +32,15 @@ public sealed class DirectLabels
         return label;
     }
 
+    /// <summary>Whether <paramref name="name"/> has the form of a label (<c>@NAME</c> or <c>@NAME~PEER</c>): what a view
+    /// of a direct conversation is saved under.</summary>
+    public static bool IsLabelForm(string name) => name.Length > 1 && name[0] == '@' && name[1..].Split('~') switch
+    {
+        [var who] => Configuration.Naming.IsValidName(who),
+        [var who, var peer] => Configuration.Naming.IsValidName(who) && peer.Length == 6 && peer.All(char.IsAsciiHexDigit),
+        _ => false,
+    };
+
     /// <summary>The group a name typed or shown stands for: a label's group, or the name itself.</summary>
     public string GroupOf(string name) => Volatile.Read(ref _groupOf).GetValueOrDefault(name, name);
 
