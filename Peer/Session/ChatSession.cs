@@ -156,8 +156,8 @@ public sealed partial class ChatSession : IAsyncDisposable
         _loop.Post(new SessionInput.UserLine(line, group));
     }
 
-    /// <summary>Direct conversations to open once the groups named at start are joined (<c>mesh join G --dm NAME</c>): each
-    /// as if <c>/msg NAME</c> were typed. Before <see cref="RunAsync"/>.</summary>
+    /// <summary>Direct conversations to open once the groups named at start are ready (<c>mesh join G --dm NAME</c>): each
+    /// as <c>/msg NAME</c> opens it. Before <see cref="RunAsync"/>.</summary>
     public void OpenDirectAtStart(IReadOnlyList<string> names) => _directAtStart = names;
 
     private IReadOnlyList<string> _directAtStart = [];
@@ -270,10 +270,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         _core.Current = groups.Count > 0 ? groups[0] : null;
         // After the joins: the logs of the groups joined vouch for the other members of direct conversations.
         await _parts.Direct.StartAsync(ct);
-        foreach (var name in _directAtStart)
-        {
-            PostLine($"/msg {name}");
-        }
+        _parts.Direct.OpenWhenReady(_directAtStart);
 
         _ = _loop.TickAsync(() => _dispatch.TickEvery, _core.Time, _stop.Token);
         await _loop.RunAsync(_dispatch, ct);

@@ -65,10 +65,34 @@ internal sealed class DirectMessages(SessionCore core, SessionParts parts, IGrou
         }
     }
 
-    /// <summary>On every tick: when the groups this peer is in changed (one joined, a log moved on), the notices that
-    /// waited for a shared group are checked again.</summary>
+    private List<string> _toOpen = [];
+
+    /// <summary>Opens the conversations with <paramref name="names"/> (<c>--dm</c>) once every group joined is ready:
+    /// before that this peer may not be a member yet, and no log vouches for anyone.</summary>
+    public void OpenWhenReady(IReadOnlyList<string> names) => _toOpen = [.. names];
+
+    /// <summary>On every tick: the conversations asked for at start, once the groups are ready; and, when the groups
+    /// this peer is in changed (one joined, a log moved on), the notices that waited for a shared group.</summary>
     public void RecheckWaiting()
     {
+        if (_toOpen.Count > 0 && core.Groups.Values.All(s => s.Ready || s.Left))
+        {
+            var logs = core.Groups.Values.Where(s => s.Follower is not null).Select(s => s.Log).ToList();
+            foreach (var name in _toOpen)
+            {
+                if (DirectPartner.Resolve(name, core.PeerId, core.Name, logs, out var problem) is { } partner)
+                {
+                    core.Post(new SessionInput.DirectLine(DirectName.Of(core.PeerId, partner.PeerId), partner, null) { Typed = false });
+                }
+                else
+                {
+                    core.Emit(new ErrorEvent($"--dm {Naming.Printable(name)}: {problem}"));
+                }
+            }
+
+            _toOpen = [];
+        }
+
         if (_unvouched.Count == 0)
         {
             return;

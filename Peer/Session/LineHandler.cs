@@ -148,7 +148,11 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
     /// <summary>A <c>/msg</c> in its conversation's lane: opened if need be, then the text sent.</summary>
     public async Task DirectAsync(SessionInput.DirectLine line, CancellationToken ct)
     {
-        lineTaken();
+        if (line.Typed)
+        {
+            lineTaken();
+        }
+
         await parts.Direct.OpenAsync(line.Group, line.Partner, ct);
         if (line.Text is { } text && core.Groups.ContainsKey(line.Group))
         {

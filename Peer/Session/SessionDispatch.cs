@@ -60,6 +60,7 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
         SessionInput.KeyAsks c => (c.Group, c),
         SessionInput.Continue c => (c.Group, c),
         SessionInput.DirectFound c => (c.Group, c),
+        SessionInput.DirectLine c => (c.Group, c),
         _ => (null, input),
     };
 

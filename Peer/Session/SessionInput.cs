@@ -19,7 +19,11 @@ internal abstract record SessionInput
 
     /// <summary>A typed <c>/msg NAME [TEXT]</c>, routed to the lane of the direct conversation with <paramref name="Partner"/>:
     /// opened if need be, then <paramref name="Text"/> (if any) sent there.</summary>
-    public sealed record DirectLine(string Group, Groups.LogMember Partner, string? Text) : SessionInput;
+    public sealed record DirectLine(string Group, Groups.LogMember Partner, string? Text) : SessionInput
+    {
+        /// <summary>Typed (a line was taken from the user's queue), or asked for at start (<c>--dm</c>).</summary>
+        public bool Typed { get; init; } = true;
+    }
 
     /// <summary>Notices of direct conversations with this peer changed in etcd.</summary>
     public sealed record DirectNotices(IReadOnlyList<KeyChange> Changes) : SessionInput;

@@ -141,4 +141,17 @@ public sealed class DirectMessageSessionTests
         await _harness.UntilAsync(() => back.Ready("@amy"), "the conversation joined once the shared group vouches for amy");
         await _harness.UntilAsync(() => back.Texts("@amy").Contains("first"), "with its history");
     }
+
+    [Test]
+    public async Task Direct_conversations_asked_for_at_start_open_once_the_groups_are_ready()
+    {
+        var (group, amy, _, _) = await ThreeAsync();
+        var dee = _harness.StartWithDirect("dee", ["amy", "zed"], group);
+        await _harness.UntilAsync(() => dee.Ready("@amy") && amy.Ready("@dee"), "the conversation of dee and amy, on both sides");
+        Assert.That(dee.Ready(group), Is.True);
+        Assert.That(dee.Of<ErrorEvent>().Select(e => e.Message).Where(m => m.StartsWith("--dm", StringComparison.Ordinal)),
+            Is.EqualTo(new[] { "--dm zed: no member named 'zed' in the groups you are in" }));
+        dee.Type("/msg amy hello from the start");
+        await _harness.UntilAsync(() => amy.Texts("@dee").Contains("hello from the start"), "amy reads dee");
+    }
 }
