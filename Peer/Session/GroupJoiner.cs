@@ -216,8 +216,16 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
             throw new MeshException($"'{state.Name}' in etcd is not the direct conversation of you and {asked.Name} (written by someone else, or with other keys); not joining it");
         }
 
-        if (!log.IsDirect || log.Members.ContainsKey(core.PeerId))
+        if (!log.IsDirect)
         {
+            return;
+        }
+
+        if (log.Members.ContainsKey(core.PeerId))
+        {
+            // However it was joined (by /msg, a notice, or its group name), it is shown named for the other member.
+            var with = log.PartnerOf(core.PeerId)!;
+            core.Labels.Add(state.Name, with.Name, with.PeerId);
             return;
         }
 

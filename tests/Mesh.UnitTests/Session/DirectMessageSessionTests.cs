@@ -154,4 +154,17 @@ public sealed class DirectMessageSessionTests
         dee.Type("/msg amy hello from the start");
         await _harness.UntilAsync(() => amy.Texts("@dee").Contains("hello from the start"), "amy reads dee");
     }
+
+    [Test]
+    public async Task Leaving_a_conversation_is_for_good_and_the_other_member_sees_it()
+    {
+        var (_, amy, bo, _) = await ThreeAsync();
+        amy.Type("/msg bo hello");
+        await _harness.UntilAsync(() => bo.Texts("@amy").Contains("hello"), "bo reads it");
+        bo.Type("/leave @amy");
+        await _harness.UntilAsync(() => amy.Of<MemberEvent>().Any(m => m.Group == "@bo" && m.PeerId == bo.PeerId && m.Reason == MemberEvent.Left), "amy sees bo leave");
+        bo.Type("/msg amy again");
+        await _harness.UntilAsync(() => bo.Of<ErrorEvent>().Any(e => e.Message.Contains("you left your direct conversation with amy", StringComparison.Ordinal)), "bo told it left");
+        Assert.That(amy.Texts("@bo"), Does.Not.Contain("again"));
+    }
 }
