@@ -54,7 +54,7 @@ internal sealed class DirectMessages(SessionCore core, SessionParts parts, IGrou
             if (DirectNotice.Read(change.Key, change.Value, core.Identity, out var why) is not { } found)
             {
                 Refused++;
-                core.Warnings.Warn("direct-notice", $"ignored a direct conversation notice at {Naming.Printable(change.Key)}: {why}");
+                core.Warnings.Warn("direct-notice", $"ignored a direct conversation notice at {Naming.Printable(change.Key)}: {why} ({Refused} ignored so far)");
                 continue;
             }
 

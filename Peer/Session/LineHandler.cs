@@ -134,6 +134,14 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
             return (null, null);
         }
 
+        // A conversation this peer is in goes by its label, whatever the shared groups say of the name now.
+        var text = words.Length > 1 ? words[1] : null;
+        if (core.Groups.TryGetValue(core.Labels.GroupOf(words[0].StartsWith('@') ? words[0] : "@" + words[0]), out var open)
+            && open.Follower is not null && open.Log.PartnerOf(core.PeerId) is { } with && open.Log.Members.ContainsKey(core.PeerId))
+        {
+            return (open.Name, new SessionInput.DirectLine(open.Name, with, text));
+        }
+
         var logs = core.Groups.Values.Where(s => s.Follower is not null).Select(s => s.Log);
         if (Groups.DirectPartner.Resolve(words[0], core.PeerId, core.Name, logs, out var problem) is not { } partner)
         {
@@ -142,7 +150,7 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
         }
 
         var group = Groups.DirectName.Of(core.PeerId, partner.PeerId);
-        return (group, new SessionInput.DirectLine(group, partner, words.Length > 1 ? words[1] : null));
+        return (group, new SessionInput.DirectLine(group, partner, text));
     }
 
     /// <summary>A <c>/msg</c> in its conversation's lane: opened if need be, then the text sent.</summary>

@@ -167,4 +167,18 @@ public sealed class DirectMessageSessionTests
         await _harness.UntilAsync(() => bo.Of<ErrorEvent>().Any(e => e.Message.Contains("you left your direct conversation with amy", StringComparison.Ordinal)), "bo told it left");
         Assert.That(amy.Texts("@bo"), Does.Not.Contain("again"));
     }
+
+    [Test]
+    public async Task An_open_conversation_goes_on_by_its_label_when_the_shared_group_no_longer_names_the_member()
+    {
+        var (group, amy, bo, _) = await ThreeAsync();
+        amy.Type("/msg bo hello");
+        await _harness.UntilAsync(() => bo.Texts("@amy").Contains("hello"), "bo reads it");
+        bo.Type($"/leave {group}");
+        await _harness.UntilAsync(() => amy.Of<MemberEvent>().Any(m => m.Group == group && m.PeerId == bo.PeerId && m.Reason == MemberEvent.Left), "bo left the group");
+        amy.Type("/msg bo still there");
+        amy.Type("/msg @bo and by label");
+        await _harness.UntilAsync(() => bo.Texts("@amy").Contains("still there") && bo.Texts("@amy").Contains("and by label"), "bo reads both");
+        Assert.That(amy.Of<ErrorEvent>().Where(e => e.Message.StartsWith("/msg:", StringComparison.Ordinal)), Is.Empty);
+    }
 }
