@@ -181,4 +181,20 @@ public sealed class DirectMessageSessionTests
         await _harness.UntilAsync(() => bo.Texts("@amy").Contains("still there") && bo.Texts("@amy").Contains("and by label"), "bo reads both");
         Assert.That(amy.Of<ErrorEvent>().Where(e => e.Message.StartsWith("/msg:", StringComparison.Ordinal)), Is.Empty);
     }
+
+    [Test]
+    public async Task After_a_restart_the_one_who_opened_it_finds_it_again_too()
+    {
+        var (group, amy, bo, _) = await ThreeAsync();
+        amy.Type("/msg bo opened by amy");
+        await _harness.UntilAsync(() => bo.Texts("@amy").Contains("opened by amy"), "bo reads it");
+        amy.Quit();
+        await _harness.UntilAsync(() => amy.ExitCode is not null, "amy's session ended");
+        bo.Type("/msg amy while amy was away");
+        await _harness.UntilAsync(() => bo.Texts("@amy").Contains("while amy was away"), "bo sent it");
+
+        var back = _harness.Start("amy", group);
+        await _harness.UntilAsync(() => back.Ready("@bo") && back.Texts("@bo").Contains("while amy was away"), "amy back in the conversation with what came");
+        Assert.That(back.Texts("@bo"), Does.Contain("opened by amy"));
+    }
 }
