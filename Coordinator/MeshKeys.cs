@@ -67,6 +67,12 @@ public static class MeshKeys
 
     public static string Admit(string group, string peerId) => AdmitPrefix(group) + peerId;
 
+    /// <summary>The direct conversations a peer is in: one notice per conversation (its signed genesis), written by the
+    /// one who opened it; the peer checks each against the logs of the groups it is in before it acts on it.</summary>
+    public static string DirectPrefix(string peerId) => $"/mesh/direct/{peerId}/";
+
+    public static string DirectNotice(string peerId, string group) => DirectPrefix(peerId) + group;
+
     /// <summary>The end of the range that holds every key starting with <paramref name="prefix"/>.</summary>
     public static byte[] RangeEnd(string prefix)
     {

@@ -6,7 +6,8 @@ namespace Mesh.Coordinator.Groups;
 /// <summary>A group's durable directory entry: written once, by whoever created the group.</summary>
 /// <param name="CreatedAtUnixMs">When it was created.</param>
 /// <param name="CreatedBy">The creator's name.</param>
-/// <param name="Policy"><c>open</c> (any online member admits a joiner) or <c>private</c> (invites only).</param>
+/// <param name="Policy"><c>open</c> (any online member admits a joiner), <c>private</c> (invites only) or <c>direct</c>
+/// (a conversation of two).</param>
 /// <param name="KeyCheck">HMAC of the group's key under itself: tells a key offered to a joiner is the group's,
 /// without revealing it.</param>
 public sealed record GroupRecord(
@@ -17,6 +18,9 @@ public sealed record GroupRecord(
 {
     public const string Open = "open";
     public const string Private = "private";
+
+    /// <summary>A direct conversation of two (only ever in a signed genesis).</summary>
+    public const string Direct = "direct";
 
     public bool IsPrivate => Policy == Private;
 
@@ -49,7 +53,7 @@ public sealed record GroupRecord(
                 {
                     using var body = JsonDocument.Parse(b.GetString()!, new JsonDocumentOptions { MaxDepth = 1 });
                     var r = body.RootElement;
-                    return r.ValueKind == JsonValueKind.Object && r.TryGetProperty("policy", out var p) && p.GetString() is Open or Private
+                    return r.ValueKind == JsonValueKind.Object && r.TryGetProperty("policy", out var p) && p.GetString() is Open or Private or Direct
                         && r.TryGetProperty("t", out var t) && t.TryGetInt64(out var at) && r.TryGetProperty("peer_name", out var n) && n.GetString() is { } name
                         && r.TryGetProperty("check", out var c) && c.GetString() is { Length: > 0 } check
                         ? new GroupRecord(at, name, p.GetString()!, check)

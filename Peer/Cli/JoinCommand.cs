@@ -34,7 +34,13 @@ internal static class JoinCommand
         {
             Description = $"how much history a group created now keeps: {Groups.Retention.Rule} (default {Groups.Retention.Default}: {Groups.Retention.Default.Describe()})",
         };
-        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl, isPrivate, keep, inviteFile, invite, recreate };
+        var direct = new Option<string[]>("--dm")
+        {
+            Description = "open the direct conversation with a member of a group joined (NAME, or its peer id), as /msg NAME does; shown as @NAME; repeatable",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("join", "join groups and chat") { groups, name, headless, bind, advertise, leaseTtl, isPrivate, keep, inviteFile, invite, recreate, direct };
         InfluxOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Guard(async () =>
         {
@@ -81,6 +87,7 @@ internal static class JoinCommand
             await using var reporting = MetricsReporting.Start(influx, [instruments.Meter],
                 [new("peer", identity.PeerId), new("name", peerName)], logs.CreateLogger("metrics"));
             var session = new ChatSession(options, identity, peerName, etcd, logs, instruments);
+            session.OpenDirectAtStart(result.GetValue(direct) ?? []);
 
             var request = new JoinRequest(result.GetValue(isPrivate), code, result.GetValue(recreate), retention);
             return tui

@@ -43,6 +43,45 @@ public static class GroupCommits
         return new Commit(0, entry.Sign(creator), [], key);
     }
 
+    /// <summary>The genesis of the direct conversation of <paramref name="creator"/> and <paramref name="partner"/> (its keys
+    /// as a log both are in pinned them), with, in the same transaction, the first epoch's key wrapped to the partner and
+    /// a notice for each of the two (<see cref="DirectNotice"/>): the partner learns of it, and both find it again
+    /// after a restart.</summary>
+    public static Commit Direct(PeerIdentity creator, string name, LogMember partner, long nowMs, Retention? keep = null)
+    {
+        var group = DirectName.Of(creator.PeerId, partner.PeerId);
+        var key = GroupKey.Create();
+        var entry = new LogEntry
+        {
+            Group = group,
+            Index = 0,
+            Previous = "",
+            AtMs = nowMs,
+            By = creator.PeerId,
+            SigningKey = creator.SigningPublicKey,
+            Op = LogOp.Genesis,
+            Policy = LogEntry.Direct,
+            Peer = creator.PeerId,
+            PeerCurveKey = creator.PublicKeyZ85,
+            PeerName = name,
+            Partner = partner.PeerId,
+            PartnerSigningKey = partner.SigningKey,
+            PartnerCurveKey = partner.CurveKey,
+            PartnerName = partner.Name,
+            Epoch = 1,
+            KeyCheck = key.Check(group, 1),
+            Keep = (keep ?? Retention.Default).ToString(),
+        };
+        var record = entry.Sign(creator);
+        (string, byte[])[] alongside =
+        [
+            (MeshKeys.Grant(group, partner.PeerId, 1), KeyGrant.Create(key, group, 1, partner.PeerId, CurveKey(partner.CurveKey), creator)),
+            (MeshKeys.DirectNotice(partner.PeerId, group), record),
+            (MeshKeys.DirectNotice(creator.PeerId, group), record),
+        ];
+        return new Commit(0, record, alongside, key);
+    }
+
     public static Commit Add(GroupLog log, PeerIdentity author, Newcomer joiner, IReadOnlyDictionary<long, GroupKey> keys, long nowMs)
     {
         var newcomer = joiner.Member;

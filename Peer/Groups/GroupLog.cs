@@ -34,6 +34,15 @@ public sealed class GroupLog
         _members[creator.PeerId] = creator;
         _pinnedNames[creator.PeerId] = creator.Name;
         _spans[creator.PeerId] = [new Span(0, genesis.SigningKey) { AdminFrom = 0 }];
+        if (genesis.Policy == LogEntry.Direct)
+        {
+            // The other member is a member from the start: its keys were pinned by the creator from a log both are in.
+            var partner = new LogMember(genesis.Partner!, genesis.PartnerSigningKey!, genesis.PartnerCurveKey!, genesis.PartnerName!, Admin: false);
+            _members[partner.PeerId] = partner;
+            _pinnedNames[partner.PeerId] = partner.Name;
+            _spans[partner.PeerId] = [new Span(0, partner.SigningKey)];
+        }
+
         _epochs.Add(new KeyEpoch(1, genesis.KeyCheck!, 0));
         _hashes.Add(genesis.Hash);
         _records.Add(record);
@@ -49,6 +58,22 @@ public sealed class GroupLog
     public string Policy { get; private set; }
 
     public bool IsPrivate => Policy == LogEntry.Private;
+
+    /// <summary>A conversation of two, named by its genesis: no invites, no admissions, never a third member.</summary>
+    public bool IsDirect => Policy == LogEntry.Direct;
+
+    /// <summary>In a direct conversation, the member that is not <paramref name="peerId"/>; null otherwise.</summary>
+    public LogMember? PartnerOf(string peerId)
+    {
+        if (!IsDirect || peerId != Creator && peerId != Genesis.Partner)
+        {
+            return null;
+        }
+
+        var other = peerId == Creator ? Genesis.Partner! : Creator;
+        return _members.GetValueOrDefault(other)
+            ?? new LogMember(other, SigningKeyOf(other)!, peerId == Creator ? Genesis.PartnerCurveKey! : Genesis.PeerCurveKey!, NameOf(other)!, Admin: false);
+    }
 
     /// <summary>How much history the group keeps, as its creator signed it (everything for groups created before
     /// retention).</summary>
@@ -105,6 +130,13 @@ public sealed class GroupLog
             || genesis.Epoch != 1 || string.IsNullOrEmpty(genesis.KeyCheck))
         {
             error = "not a genesis of this group";
+            return null;
+        }
+
+        if (genesis.Policy == LogEntry.Direct && (genesis.Partner is null || genesis.Partner == genesis.By
+            || PeerIdentity.DerivePeerId(genesis.PartnerSigningKey!) != genesis.Partner || DirectName.Of(genesis.By, genesis.Partner) != group))
+        {
+            error = "not a direct conversation of the two peers it names";
             return null;
         }
 
@@ -180,9 +212,10 @@ public sealed class GroupLog
     /// departure recorded before cuts, was sent before the departure).</summary>
     /// <summary>Whether <paramref name="peerId"/> moderated the group (deletes others' messages) with the log at
     /// <paramref name="logHead"/>, the index its sender had applied when it sealed the message: the creator, or a
-    /// member made admin at or before it and not gone by then. Every reader decides alike, whatever the log says since.</summary>
+    /// member made admin at or before it and not gone by then. Every reader decides alike, whatever the log says since.
+    /// No one moderates a direct conversation: each of the two deletes only its own messages.</summary>
     public bool MayModerateAt(string peerId, long logHead) =>
-        peerId == Creator || _spans.TryGetValue(peerId, out var spans) && spans.Any(s => s.AdminFrom is { } from && from <= logHead && logHead < s.To);
+        Policy != LogEntry.Direct && peerId == Creator || _spans.TryGetValue(peerId, out var spans) && spans.Any(s => s.AdminFrom is { } from && from <= logHead && logHead < s.To);
 
     public bool MaySeal(string peerId, ReadOnlySpan<byte> signingKey, long epoch, long logHead, long sentAtMs, long run, long seq)
     {
@@ -268,6 +301,11 @@ public sealed class GroupLog
             return "signed by a peer that is not a member";
         }
 
+        if (IsDirect && e.Op is LogOp.Add or LogOp.Remove or LogOp.Admin or LogOp.Policy)
+        {
+            return "a direct conversation is of its two members only: no one is added, removed or promoted, its policy stays";
+        }
+
         var target = e.Peer is null ? null : _members.GetValueOrDefault(e.Peer);
         switch (e.Op)
         {
@@ -319,7 +357,7 @@ public sealed class GroupLog
             case LogOp.Admin:
                 return e.By != Creator ? "only the creator may grant rights" : target is null ? "grants rights to a non-member" : "";
             case LogOp.Policy:
-                return e.By != Creator ? "only the creator may change the policy" : e.Policy is null ? "policy missing" : "";
+                return e.By != Creator ? "only the creator may change the policy" : e.Policy is null or LogEntry.Direct ? "policy missing (or direct, which only a genesis sets)" : "";
             default:
                 return "a second genesis";
         }

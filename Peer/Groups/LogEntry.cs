@@ -23,6 +23,9 @@ public sealed record LogEntry
     public const string Open = "open";
     public const string Private = "private";
 
+    /// <summary>A conversation of two (<see cref="DirectName"/>): the genesis names both, no one else is ever added.</summary>
+    public const string Direct = "direct";
+
     private static ReadOnlySpan<byte> Domain => "mesh-log/1\0"u8;
 
     /// <summary>The format: 2 (additions carry the joiner's consent) or 1. A genesis of version 2 holds its whole log
@@ -45,7 +48,7 @@ public sealed record LogEntry
 
     public required LogOp Op { get; init; }
 
-    /// <summary>Genesis and policy: <c>open</c> or <c>private</c>.</summary>
+    /// <summary>Genesis and policy: <c>open</c>, <c>private</c> or (genesis only) <c>direct</c>.</summary>
     public string? Policy { get; init; }
 
     /// <summary>Who the change is about: the added, removed, departing or promoted member; for genesis, the creator.</summary>
@@ -57,6 +60,16 @@ public sealed record LogEntry
     public string? PeerCurveKey { get; init; }
 
     public string? PeerName { get; init; }
+
+    /// <summary>A direct conversation's genesis: the other member, its keys and name as the creator knew them from the
+    /// signed log of a group both are in.</summary>
+    public string? Partner { get; init; }
+
+    public byte[]? PartnerSigningKey { get; init; }
+
+    public string? PartnerCurveKey { get; init; }
+
+    public string? PartnerName { get; init; }
 
     /// <summary>The invite an addition redeemed (private groups): each is used once.</summary>
     public string? Invite { get; init; }
@@ -163,6 +176,14 @@ public sealed record LogEntry
             Optional(w, "peer_curve", e.PeerCurveKey);
             Optional(w, "peer_name", e.PeerName);
             Optional(w, "invite", e.Invite);
+            Optional(w, "with", e.Partner);
+            if (e.PartnerSigningKey is not null)
+            {
+                w.WriteBase64String("with_sign", e.PartnerSigningKey);
+            }
+
+            Optional(w, "with_curve", e.PartnerCurveKey);
+            Optional(w, "with_name", e.PartnerName);
             if (e.Epoch > 0)
             {
                 w.WriteNumber("epoch", e.Epoch);
@@ -232,6 +253,10 @@ public sealed record LogEntry
             PeerCurveKey = Text(r, "peer_curve"),
             PeerName = Text(r, "peer_name"),
             Invite = Text(r, "invite"),
+            Partner = Text(r, "with"),
+            PartnerSigningKey = Bytes(r, "with_sign"),
+            PartnerCurveKey = Text(r, "with_curve"),
+            PartnerName = Text(r, "with_name"),
             Epoch = Number(r, "epoch") ?? 0,
             KeyCheck = Text(r, "check"),
             Keep = Text(r, "keep"),
@@ -248,7 +273,10 @@ public sealed record LogEntry
             entry = entry with { Cut = runs };
         }
 
-        return entry.Policy is null or Open or Private && (entry.PeerName is null || Naming.IsValidName(entry.PeerName))
+        var partnerOk = entry.Partner is null && entry.PartnerSigningKey is null && entry.PartnerCurveKey is null && entry.PartnerName is null
+            || entry.Op == LogOp.Genesis && entry.Policy == Direct && entry.Partner is { Length: PeerIdentity.PeerIdLength }
+            && entry.PartnerSigningKey is { Length: 32 } && entry.PartnerCurveKey is { Length: 40 } && Naming.IsValidName(entry.PartnerName);
+        return partnerOk && entry.Policy is null or Open or Private or Direct && (entry.PeerName is null || Naming.IsValidName(entry.PeerName))
             && (entry.PeerCurveKey is null || entry.PeerCurveKey.Length == 40) && (entry.PeerSigningKey is null || entry.PeerSigningKey.Length == 32)
             && (entry.Peer is null || entry.Peer.Length == PeerIdentity.PeerIdLength) && entry.Epoch >= 0
             && (entry.Keep is null || entry.Op == LogOp.Genesis && Groups.Retention.TryParse(entry.Keep, out _) is not null)

@@ -13,6 +13,12 @@ public sealed record Newcomer(LogMember Member, string? Invite, byte[]? Consent)
     public static Newcomer? TryFrom(MemberRecord record, GroupLog log, out string reason)
     {
         reason = "";
+        if (log.IsDirect)
+        {
+            reason = "a direct conversation admits no one";
+            return null;
+        }
+
         if (!Naming.IsValidName(record.Name))
         {
             reason = "an invalid name";

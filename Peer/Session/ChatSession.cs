@@ -118,6 +118,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         parts.Watches = new WatchStarter(core, ports.Watches);
         parts.Invitations = new Invitations(core, new InviteIssuer(logStore, identity, ports.Time));
         parts.Waiting = new AdmissionWait(core, parts, ports.Directory);
+        parts.Direct = new DirectMessages(core, parts, logStore);
         _dispatch = new SessionDispatch(core, parts, _rejections, retention, () => _etcd.Describe);
         _loop.Attach(_dispatch, _stop.Token);
 
@@ -155,6 +156,12 @@ public sealed partial class ChatSession : IAsyncDisposable
         _lineRoom.Wait();
         _loop.Post(new SessionInput.UserLine(line, group));
     }
+
+    /// <summary>Direct conversations to open once the groups named at start are ready (<c>mesh join G --dm NAME</c>): each
+    /// as <c>/msg NAME</c> opens it. Before <see cref="RunAsync"/>.</summary>
+    public void OpenDirectAtStart(IReadOnlyList<string> names) => _directAtStart = names;
+
+    private IReadOnlyList<string> _directAtStart = [];
 
     /// <summary>Asks the session to leave every group cleanly and end.</summary>
     public void PostEndOfInput() => _loop.Post(new SessionInput.EndOfInput());
@@ -262,6 +269,10 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
 
         _core.Current = groups.Count > 0 ? groups[0] : null;
+        // After the joins: the logs of the groups joined vouch for the other members of direct conversations.
+        await _parts.Direct.StartAsync(ct);
+        _parts.Direct.OpenWhenReady(_directAtStart);
+
         _ = _loop.TickAsync(() => _dispatch.TickEvery, _core.Time, _stop.Token);
         await _loop.RunAsync(_dispatch, ct);
         return await CloseOnLoopAsync();
@@ -348,6 +359,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 await GroupLifecycle.StopWatchesAsync(state);
             }
 
+            await _parts.Direct.StopAsync();
             if (_exitWatch is not null)
             {
                 await _exitWatch.DisposeAsync();

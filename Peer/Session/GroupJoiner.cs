@@ -92,12 +92,21 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
                         + $"restore etcd, or run 'mesh join {group} --recreate' to create it afresh (the old keys are kept aside)");
                 }
 
-                var commit = GroupCommits.Genesis(group, request.Private ? LogEntry.Private : LogEntry.Open, core.Identity, core.Name, core.NowMs, request.Keep);
-                if (await logStore.TryAppendAsync(group, 0, commit.Record, [], ct))
+                if (request.Direct is null && group.StartsWith(DirectName.Prefix, StringComparison.Ordinal))
+                {
+                    throw new MeshException($"group names starting with '{DirectName.Prefix}' are for direct conversations: open one with /msg NAME");
+                }
+
+                var commit = request.Direct is { } partner
+                    ? GroupCommits.Direct(core.Identity, core.Name, partner, core.NowMs, request.Keep)
+                    : GroupCommits.Genesis(group, request.Private ? LogEntry.Private : LogEntry.Open, core.Identity, core.Name, core.NowMs, request.Keep);
+                if (await logStore.TryAppendAsync(group, 0, commit.Record, commit.Grants, ct))
                 {
                     core.Keyring.Save(group, [(1, commit.NewKey!)]);
                     created = true;
-                    core.Emit(new InfoEvent($"created group '{group}': "
+                    core.Emit(new InfoEvent(request.Direct is { } with
+                        ? $"opened a direct conversation with {with.Name}: only the two of you hold its key; it keeps {(request.Keep ?? Retention.Default).Describe()}"
+                        : $"created group '{group}': "
                         + (request.Private ? $"private (members join with an invite: /invite {group} in the chat, or 'mesh invite {group}')" : "open (anyone using this etcd may join)")
                         + $"; it keeps {(request.Keep ?? Retention.Default).Describe()}", group));
                 }
@@ -136,6 +145,7 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
                 core.Emit(new ErrorEvent($"--keep {keep}: group '{group}' exists already and keeps {state.Log.Retention.Describe()} (chosen when it was created); its retention is unchanged"));
             }
 
+            CheckDirect(state, request);
             var member = state.Log.Members.ContainsKey(core.PeerId);
             if (member)
             {
@@ -192,6 +202,36 @@ internal sealed class GroupJoiner(SessionCore core, SessionParts parts, IEtcdInf
             parts.Links.ApplyLinks();
             throw;
         }
+    }
+
+    /// <summary>A direct conversation is joined only by its two members, and only as one: the log in etcd must be the
+    /// conversation of this peer, with its own keys, and of the member asked for (with the keys a shared log pinned).</summary>
+    private void CheckDirect(GroupState state, JoinRequest request)
+    {
+        var log = state.Log;
+        var ownCurve = log.Genesis.By == core.PeerId ? log.Genesis.PeerCurveKey : log.Genesis.PartnerCurveKey;
+        if (request.Direct is { } asked && (!log.IsDirect || log.PartnerOf(core.PeerId) is not { } partner || partner.PeerId != asked.PeerId
+            || !partner.SigningKey.AsSpan().SequenceEqual(asked.SigningKey) || partner.CurveKey != asked.CurveKey || ownCurve != core.Identity.PublicKeyZ85))
+        {
+            throw new MeshException($"'{state.Name}' in etcd is not the direct conversation of you and {asked.Name} (written by someone else, or with other keys); not joining it");
+        }
+
+        if (!log.IsDirect)
+        {
+            return;
+        }
+
+        if (log.Members.ContainsKey(core.PeerId))
+        {
+            // However it was joined (by /msg, a notice, or its group name), it is shown named for the other member.
+            var with = log.PartnerOf(core.PeerId)!;
+            core.Labels.Add(state.Name, with.Name, with.PeerId);
+            return;
+        }
+
+        throw new MeshException(log.PartnerOf(core.PeerId) is { } other
+            ? $"you left your direct conversation with {other.Name}: it cannot be opened again"
+            : $"'{state.Name}' is a direct conversation of two others: no one else can join it");
     }
 
     /// <summary>Once this peer is a member holding the current epoch's key: links, history, watches, ready.</summary>

@@ -51,6 +51,10 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
         /// <summary>Delete one's own message (or any, as an admin): <c>/delete ID</c>.</summary>
         Delete,
 
+        /// <summary>A direct message: <c>/msg NAME [TEXT]</c> opens the conversation of two with a member of a group this
+        /// peer is in (and sends TEXT there).</summary>
+        Msg,
+
         /// <summary>A line that starts with <c>/</c> and names no command.</summary>
         Unknown,
     }
@@ -64,6 +68,8 @@ public sealed record LineCommand(LineCommand.Kinds Kind, string? Argument, strin
     [
         new("/join", Kinds.Join, "/join G [--private | --invite CODE]",
             "join a group (a new name asks to confirm before it creates an open one); --private creates it private, --invite joins with a code"),
+        new("/msg", Kinds.Msg, "/msg NAME [TEXT]",
+            "a direct message: opens your private conversation with NAME (a member of a group you are in; shown as @NAME) and sends TEXT there"),
         new("/leave", Kinds.Leave, "/leave [G]", "leave a group, the one shown by default"),
         new("/switch", Kinds.Switch, "/switch G", "show a group you are in"),
         new("/members", Kinds.Members, "/members", "who is in the group and online"),

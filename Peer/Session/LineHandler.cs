@@ -17,6 +17,8 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
     public (string? Lane, SessionInput? Work) Route(string line, string? group = null)
     {
         var command = LineCommand.Parse(line);
+        // The chat screen shows a direct conversation by its label: lines typed there go to its group.
+        group = group is null ? null : core.Labels.GroupOf(group);
         string? lane = null;
         SessionInput? work = null;
         switch (command.Kind)
@@ -55,10 +57,19 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
                 // Lines typed next go to this group when there is no other: they wait for its join.
                 core.Current ??= lane;
                 break;
+            case LineCommand.Kinds.Msg:
+                (lane, work) = RouteDirect(command);
+                break;
             case LineCommand.Kinds.Invite:
                 if (InviteArguments.Parse(command.Argument, group ?? core.Current, out var inviteError) is not { } invite)
                 {
                     core.Emit(new ErrorEvent(inviteError));
+                    break;
+                }
+
+                if (core.Groups.TryGetValue(invite.Group, out var invited) && invited.Follower is not null && invited.Log.IsDirect)
+                {
+                    core.Emit(new ErrorEvent(LineCommand.UsageError(LineCommand.Kinds.Invite, "a direct conversation is of two: no one is invited to it")));
                     break;
                 }
 
@@ -110,6 +121,51 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
         }
 
         return (lane, work ?? new SessionInput.GroupLine(lane, command));
+    }
+
+    /// <summary><c>/msg NAME [TEXT]</c>: the member is found now (a bad name is said at once, in one line); the
+    /// conversation is opened and the text sent in the conversation's lane.</summary>
+    private (string? Lane, SessionInput? Work) RouteDirect(LineCommand command)
+    {
+        var words = command.Argument?.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        if (words.Length == 0)
+        {
+            core.Emit(new ErrorEvent(LineCommand.UsageError(LineCommand.Kinds.Msg, "name the member")));
+            return (null, null);
+        }
+
+        // A conversation this peer is in goes by its label, whatever the shared groups say of the name now.
+        var text = words.Length > 1 ? words[1] : null;
+        if (core.Groups.TryGetValue(core.Labels.GroupOf(words[0].StartsWith('@') ? words[0] : "@" + words[0]), out var open)
+            && open.Follower is not null && open.Log.PartnerOf(core.PeerId) is { } with && open.Log.Members.ContainsKey(core.PeerId))
+        {
+            return (open.Name, new SessionInput.DirectLine(open.Name, with, text));
+        }
+
+        var logs = core.Groups.Values.Where(s => s.Follower is not null).Select(s => s.Log);
+        if (Groups.DirectPartner.Resolve(words[0], core.PeerId, core.Name, logs, out var problem) is not { } partner)
+        {
+            core.Emit(new ErrorEvent(LineCommand.UsageError(LineCommand.Kinds.Msg, problem)));
+            return (null, null);
+        }
+
+        var group = Groups.DirectName.Of(core.PeerId, partner.PeerId);
+        return (group, new SessionInput.DirectLine(group, partner, text));
+    }
+
+    /// <summary>A <c>/msg</c> in its conversation's lane: opened if need be, then the text sent.</summary>
+    public async Task DirectAsync(SessionInput.DirectLine line, CancellationToken ct)
+    {
+        if (line.Typed)
+        {
+            lineTaken();
+        }
+
+        await parts.Direct.OpenAsync(line.Group, line.Partner, ct);
+        if (line.Text is { } text && core.Groups.ContainsKey(line.Group))
+        {
+            Send(line.Group, text);
+        }
     }
 
     /// <summary>Handles a line in its group's lane.</summary>
@@ -187,6 +243,7 @@ internal sealed class LineHandler(SessionCore core, SessionParts parts, Action l
 
     private string? RequireGroupArgument(LineCommand.Kinds command, string? argument)
     {
+        argument = argument is null ? null : core.Labels.GroupOf(argument);
         if (argument is null)
         {
             core.Emit(new ErrorEvent(LineCommand.UsageError(command, "name a group")));

@@ -40,6 +40,9 @@ internal sealed partial class SessionCore(PeerIdentity identity, string name, Se
     /// <summary>Typed lines to sealed, published messages; made once this run's epoch is known.</summary>
     public MessageSender? Sender { get; set; }
 
+    /// <summary>How direct conversations appear to the user (events carry their labels).</summary>
+    public DirectLabels Labels { get; } = new();
+
     /// <summary>The group plain lines go to.</summary>
     public string? Current { get; set; }
 
@@ -73,7 +76,7 @@ internal sealed partial class SessionCore(PeerIdentity identity, string name, Se
     /// them, to the sink at the end of the loop's current batch of work.</summary>
     public void Emit(MeshEvent e)
     {
-        _events.Writer.TryWrite(e);
+        _events.Writer.TryWrite(Labels.Relabel(e));
         if (_sink is not null && Interlocked.Exchange(ref _flushQueued, 1) == 0)
         {
             // Queued behind the loop's current work (never run inline): every event of a burst of frames goes in one

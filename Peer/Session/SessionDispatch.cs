@@ -59,6 +59,8 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
         SessionInput.AdmissionRequests c => (c.Group, c),
         SessionInput.KeyAsks c => (c.Group, c),
         SessionInput.Continue c => (c.Group, c),
+        SessionInput.DirectFound c => (c.Group, c),
+        SessionInput.DirectLine c => (c.Group, c),
         _ => (null, input),
     };
 
@@ -98,6 +100,15 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
                 break;
             case SessionInput.JoinLine join:
                 await parts.Lines.JoinAsync(join, ct);
+                break;
+            case SessionInput.DirectLine direct:
+                await parts.Lines.DirectAsync(direct, ct);
+                break;
+            case SessionInput.DirectNotices notices:
+                parts.Direct.OnNotices(notices.Changes);
+                break;
+            case SessionInput.DirectFound found:
+                await parts.Direct.JoinFoundAsync(found, ct);
                 break;
             case SessionInput.InviteLine invite:
                 parts.Lines.Invite(invite);
@@ -215,6 +226,7 @@ internal sealed class SessionDispatch(SessionCore core, SessionParts parts, Reje
         var now = core.MonoMs;
         var wall = core.NowMs;
         parts.Presence.Tick(now);
+        parts.Direct.RecheckWaiting();
         rejections.Flush(now);
         if (parts.Links.Table.ReleaseDue(now))
         {

@@ -17,6 +17,20 @@ internal abstract record SessionInput
     /// group it joins.</summary>
     public sealed record JoinLine(JoinArguments Join) : SessionInput;
 
+    /// <summary>A typed <c>/msg NAME [TEXT]</c>, routed to the lane of the direct conversation with <paramref name="Partner"/>:
+    /// opened if need be, then <paramref name="Text"/> (if any) sent there.</summary>
+    public sealed record DirectLine(string Group, Groups.LogMember Partner, string? Text) : SessionInput
+    {
+        /// <summary>Typed (a line was taken from the user's queue), or asked for at start (<c>--dm</c>).</summary>
+        public bool Typed { get; init; } = true;
+    }
+
+    /// <summary>Notices of direct conversations with this peer changed in etcd.</summary>
+    public sealed record DirectNotices(IReadOnlyList<KeyChange> Changes) : SessionInput;
+
+    /// <summary>A checked notice: the conversation is joined in its lane.</summary>
+    public sealed record DirectFound(string Group, Groups.LogMember Partner) : SessionInput;
+
     /// <summary>A typed <c>/invite</c>, routed to the lane of the group it invites to.</summary>
     public sealed record InviteLine(InviteArguments Invite) : SessionInput;
 

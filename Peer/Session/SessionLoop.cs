@@ -221,7 +221,7 @@ internal sealed partial class SessionLoop(ILogger log)
 
     private static bool IsSlow(SessionInput input) => input is SessionInput.UserLine or SessionInput.EndOfInput
         or SessionInput.MembersChanged or SessionInput.MembersListed or SessionInput.KeyGranted or SessionInput.LogChanged
-        or SessionInput.Appended or SessionInput.AdmissionRequests or SessionInput.Continue or SessionInput.KeyAsks;
+        or SessionInput.Appended or SessionInput.AdmissionRequests or SessionInput.Continue or SessionInput.KeyAsks or SessionInput.DirectFound or SessionInput.DirectLine;
 
     /// <summary>Posts ticks until <paramref name="ct"/> is cancelled, each <paramref name="interval"/> (read anew each
     /// time: the session ticks less often while it is quiet) after the one before.</summary>

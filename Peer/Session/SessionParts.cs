@@ -41,4 +41,6 @@ internal sealed class SessionParts
     public Invitations Invitations { get; set; } = null!;
 
     public AdmissionWait Waiting { get; set; } = null!;
+
+    public DirectMessages Direct { get; set; } = null!;
 }

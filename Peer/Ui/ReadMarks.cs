@@ -71,7 +71,7 @@ public sealed class ReadMarksFile(string home) : IReadMarks
 
             foreach (var group in groups.EnumerateObject())
             {
-                if (Naming.IsValidGroup(group.Name) && group.Value.ValueKind == JsonValueKind.String
+                if ((Naming.IsValidGroup(group.Name) || Session.DirectLabels.IsLabelForm(group.Name)) && group.Value.ValueKind == JsonValueKind.String
                     && group.Value.GetString() is { Length: > 0 and <= MaxKeyLength } key && key.All(c => c is > ' ' and < '\u007f'))
                 {
                     marks[group.Name] = key;

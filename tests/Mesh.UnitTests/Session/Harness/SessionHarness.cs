@@ -38,10 +38,16 @@ internal sealed class SessionHarness : IAsyncDisposable
     /// <summary>Starts a peer whose reads of a whole history wait until <c>History.Open()</c>.</summary>
     public HarnessPeer StartHoldingHistory(string name, params string[] groups) => Start(name, JoinRequest.Default, holdHistory: true, groups);
 
-    private HarnessPeer Start(string name, JoinRequest request, bool holdHistory, string[] groups)
+    /// <summary>Starts a peer that opens direct conversations with <paramref name="direct"/> once its groups are ready
+    /// (<c>mesh join G --dm NAME</c>).</summary>
+    public HarnessPeer StartWithDirect(string name, string[] direct, params string[] groups) =>
+        Start(name, JoinRequest.Default, holdHistory: false, groups, peer => peer.Session.OpenDirectAtStart(direct));
+
+    private HarnessPeer Start(string name, JoinRequest request, bool holdHistory, string[] groups, Action<HarnessPeer>? before = null)
     {
         var peer = new HarnessPeer(this, name, Path.Combine(_root, name), holdHistory);
         _peers.Add(peer);
+        before?.Invoke(peer);
         peer.Run(groups, request);
         return peer;
     }
