@@ -215,7 +215,7 @@ public sealed class GroupLog
     /// member made admin at or before it and not gone by then. Every reader decides alike, whatever the log says since.
     /// No one moderates a direct conversation: each of the two deletes only its own messages.</summary>
     public bool MayModerateAt(string peerId, long logHead) =>
-        Policy != LogEntry.Direct && peerId == Creator || _spans.TryGetValue(peerId, out var spans) && spans.Any(s => s.AdminFrom is { } from && from <= logHead && logHead < s.To);
+        !IsDirect && (peerId == Creator || _spans.TryGetValue(peerId, out var spans) && spans.Any(s => s.AdminFrom is { } from && from <= logHead && logHead < s.To));
 
     public bool MaySeal(string peerId, ReadOnlySpan<byte> signingKey, long epoch, long logHead, long sentAtMs, long run, long seq)
     {

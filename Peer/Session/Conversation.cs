@@ -11,7 +11,7 @@ public static class Conversation
 {
     /// <summary>Whether <paramref name="peerId"/> may delete others' messages now: the creator and admins.</summary>
     public static bool MayModerate(GroupLog log, string peerId) =>
-        log.Policy != LogEntry.Direct && log.Creator == peerId || log.Members.TryGetValue(peerId, out var member) && member.Admin;
+        !log.IsDirect && (log.Creator == peerId || log.Members.TryGetValue(peerId, out var member) && member.Admin);
 
     /// <summary>Whether the sender of <paramref name="e"/> could delete others' messages when it sealed it (at its log
     /// head): later changes to who is admin neither take back nor grant a delete.</summary>

@@ -71,6 +71,8 @@ public sealed class DirectConversationTests
         Assert.That(log.PartnerOf(_amy.PeerId)!.PeerId, Is.EqualTo(_bo.PeerId));
         Assert.That(log.PartnerOf(_bo.PeerId)!.PeerId, Is.EqualTo(_amy.PeerId));
         Assert.That(log.PartnerOf(_cy.PeerId), Is.Null);
+        Assert.That(log.MayModerateAt(_amy.PeerId, 0) || Peer.Session.Conversation.MayModerate(log, _amy.PeerId), Is.False,
+            "no one moderates a conversation of two: the one who opened it deletes only its own messages");
 
         var grants = commit.Grants.Where(g => g.Key.StartsWith("/mesh/keys/", StringComparison.Ordinal)).ToList();
         Assert.That(grants.Select(g => g.Key), Is.EqualTo(new[] { MeshKeys.Grant(group, _bo.PeerId, 1) }));
