@@ -161,6 +161,24 @@ public sealed partial class TerminalTests
         Assert.That(screen, Does.Not.Contain("typo fixed"), "the deleted text is gone from the screen");
     }
 
+    [Test]
+    public async Task On_the_screen_a_direct_message_opens_a_conversation_listed_with_the_groups()
+    {
+        var (group, hal, tina) = await HalAndScreenAsync("direct", "tina");
+        tina.Type("/msg hal just between us");
+        tina.Press("Enter");
+        await hal.WaitForAsync(p => p.Messages("@tina").Any(m => m.Str("text") == "just between us"), Long, "hal reads it in his conversation with tina");
+        Assert.That(hal.Messages(group).Select(m => m.Str("text")), Has.None.EqualTo("just between us"), "not in the shared group");
+        await tina.WaitForScreenAsync(s => s.Contains("@hal"), Long, "the conversation listed with the groups");
+
+        await hal.SendAsync("/msg tina noted");
+        tina.Type("/switch @hal");
+        tina.Press("Enter");
+        var screen = await tina.WaitForScreenAsync(s => s.Contains("tina: just between us") && s.Contains("hal: noted"), Long, "both lines in the conversation");
+        Save(tina, "direct");
+        Assert.That(screen, Does.Contain("@hal"));
+    }
+
     /// <summary>Alt+Up on the screen, and the status bar naming the message it selected.</summary>
     private static Task<string> SelectOlderAsync(TmuxTerminal screen, string selected, string what)
     {
