@@ -199,6 +199,33 @@ public sealed class ConversationTests : EtcdFixture
         }
     }
 
+    [Test]
+    public async Task A_reply_to_a_message_beyond_retention_still_names_it_and_shows_alone()
+    {
+        var group = NewGroup("beyond");
+        var amy = Track(PeerProcess.Start(Etcd.Url, "amy", [group], null, "--keep", "3"));
+        await amy.WaitReadyAsync(group, Long);
+        await amy.SendAsync("the old question");
+        await amy.WaitForAsync(p => p.Messages(group).Count == 1, Long, "the question");
+        var question = amy.Messages(group)[0].Str("id")!;
+        foreach (var line in new[] { $"/reply {question} the answer", "later 1", "later 2" })
+        {
+            var before = amy.Messages(group).Count;
+            await amy.SendAsync(line);
+            await amy.WaitForAsync(p => p.Messages(group).Count == before + 1, Long, line);
+        }
+
+        // The group keeps the newest three: a late joiner and mesh history show the reply, naming what it answers,
+        // and not the question.
+        var bo = StartPeer("bo", group);
+        await bo.WaitReadyAsync(group, Long);
+        Assert.That(bo.Messages(group).Select(m => (m.Str("text"), m.Str("reply_to"))),
+            Is.EqualTo(new[] { ("the answer", question), ("later 1", null), ("later 2", null) }));
+        var history = await HistoryAsync(group, bo.Home);
+        Assert.That(history.Select(m => m.Str("text")), Is.EqualTo(new[] { "the answer", "later 1", "later 2" }));
+        Assert.That(history[0].Str("reply_to"), Is.EqualTo(question));
+    }
+
     /// <summary>The sealed text (ciphertext) of the message stored under <paramref name="name"/>, alone or in a burst.</summary>
     private async Task<byte[]> SealedTextAsync(string group, string name)
     {
