@@ -134,6 +134,8 @@ public sealed class DeliveryTests : EtcdFixture
         var inA = Enumerable.Range(0, 60).Select(i => $"a:{i}").ToList();
         var inB = Enumerable.Range(0, 50).Select(i => $"b:{i}").ToList();
         await reader.WaitForAsync(p => p.Messages(a).Count >= 60 && p.Messages(b).Count >= 50, Long, "every line at the reader");
+        // The writer's own view is read from its own stdout, which may come later than the reader's under load.
+        await writer.WaitForAsync(p => p.Of("message").Count >= 110, Long, "every line shown as sent at the writer");
         Assert.That(writer.Of("message").Select(m => m.Str("text")), Is.EqualTo(typed.Where(t => !t.StartsWith('/'))));
         // The writer is in group a again: a marker there, after one in b.
         await writer.SendAsync($"/switch {b}");
