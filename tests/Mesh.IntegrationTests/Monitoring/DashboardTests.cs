@@ -441,10 +441,14 @@ public sealed partial class DashboardTests : EtcdFixture
         var bob = StartPeer("bob", [group], null, [.. influx, "--lease-ttl", "60"]);
         // Cleo's short lease expires soon after she is killed.
         var cleo = StartPeer("cleo", [group], null, [.. influx, "--lease-ttl", "2"]);
+        // Dora reaches etcd through a path of her own, which the test cuts.
+        using var doraPath = new TcpProxy(Etcd.ClientPort);
+        var dora = Track(PeerProcess.Start(doraPath.Url, "dora", [group], null, influx));
         await amy.WaitReadyAsync(group, Long);
         await bob.WaitReadyAsync(group, Long);
         await cleo.WaitReadyAsync(group, Long);
-        await amy.WaitForAsync(p => OnlineNames(p, group).IsSupersetOf(["bob", "cleo"]), Long, "bob and cleo online");
+        await dora.WaitReadyAsync(group, Long);
+        await amy.WaitForAsync(p => OnlineNames(p, group).IsSupersetOf(["bob", "cleo", "dora"]), Long, "bob, cleo and dora online");
         await amy.SendManyAsync(Enumerable.Range(1, 10).Select(i => $"m{i}"));
         await bob.WaitForAsync(p => p.Messages(group).Count == 10, Long, "bob has the 10");
 
@@ -476,6 +480,22 @@ public sealed partial class DashboardTests : EtcdFixture
         // Cleo killed: her lease expires, and the alert names her.
         cleo.Kill();
         await WaitForAsync(rules["mesh-lease-expired"], firing: true, database, naming: "cleo");
+
+        // Dora cut from etcd, and no one else: her requests fail (what she sends cannot be stored), and the alert names
+        // her alone.
+        doraPath.Cut();
+        try
+        {
+            await dora.SendAsync("while cut from etcd");
+            var errors = rules["mesh-peer-etcd-errors"];
+            await WaitForAsync(errors, firing: true, database, naming: "dora");
+            Assert.That((await AnswersAsync(errors, database)).Where(a => Holds(errors, a.Last)).Select(a => a.Tags["name"]), Is.EqualTo(new[] { "dora" }),
+                "only the peer cut off");
+        }
+        finally
+        {
+            doraPath.Restore();
+        }
 
         // etcd down: no leader, its member unhealthy, peers' requests failing, and what amy sends waits in her outbox,
         // growing with each message, then sitting still.
