@@ -117,7 +117,7 @@
         ...series.map(s => Object.assign({ value: (u, v) => format(v) }, s))],
       scales: { x: { time: true } },
       axes: [
-        { space: 80, incrs: [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600],
+        { space: 80, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600],
           values: (u, splits) => (drawnTicks[id] = splits.map(tick)) },
         { size: 56, values: (u, splits) => splits.map(v => Math.abs(v) >= 1000 ? (v / 1000) + "k" : String(+v.toFixed(2))) },
       ],

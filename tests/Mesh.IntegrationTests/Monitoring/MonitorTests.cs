@@ -61,7 +61,7 @@ public sealed class MonitorTests : EtcdFixture
         Assert.That(dom, Does.Not.Contain(">--<"), "legends show the latest values, not dashes");
         Assert.That(dom, Does.Match("messages/s</div></th><td class=\"u-value\">\\d+</td>"), "the current rate in the legend");
         var ticks = System.Text.RegularExpressions.Regex.Match(dom, "data-rate-ticks=\"([^\"]*)\"").Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        // The chart spans only the seconds since the monitor started: a young one has few ticks.
+        // The chart spans only the seconds since the monitor started (here a few): ticks down to 1 s apart.
         Assert.That(ticks, Has.Length.InRange(2, 8), "time ticks spaced for the width: " + string.Join(" ", ticks));
         Assert.That(ticks, Has.All.Match("^\\d\\d:\\d\\d(:\\d\\d)?$"), "one short label each, no date run into a time");
         Assert.That(dom, Does.Contain("data-peers=\"amy,bob\""));
