@@ -69,7 +69,7 @@ public sealed class SourceFreshness
                 var text = _answeredMs is null
                     ? string.Create(CultureInfo.InvariantCulture, $"{Name} answers, after {gone.TotalSeconds:0.0} s unreachable")
                     : string.Create(CultureInfo.InvariantCulture, $"{Name} back after {gone.TotalSeconds:0.0} s");
-                told = new SourceChange(Name, false, text, gone);
+                told = new SourceChange(false, text);
             }
 
             _answeredMs = now;
@@ -105,7 +105,7 @@ public sealed class SourceFreshness
             if (StateLocked(NowMs) == Lost && !_lossTold)
             {
                 _lossTold = true;
-                told = new SourceChange(Name, true, $"{Name} unreachable{(Where is null ? "" : " at " + Where)} ({CauseLocked(NowMs)})");
+                told = new SourceChange(true, $"{Name} unreachable{(Where is null ? "" : " at " + Where)} ({CauseLocked(NowMs)})");
             }
         }
 
