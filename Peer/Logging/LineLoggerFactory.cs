@@ -33,10 +33,12 @@ public sealed class LineLoggerFactory : ILoggerFactory
         _thread.Start();
     }
 
-    public static LineLoggerFactory FromEnvironment(TextWriter? output = null) =>
+    /// <param name="fallback">The level when MESH_LOG sets none: warnings for a peer; mesh monitor's own log says when
+    /// a source is back, at information.</param>
+    public static LineLoggerFactory FromEnvironment(TextWriter? output = null, LogLevel fallback = LogLevel.Warning) =>
         new(Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("MESH_LOG"), ignoreCase: true, out var level)
             ? level
-            : LogLevel.Warning, output ?? Console.Error);
+            : fallback, output ?? Console.Error);
 
     /// <summary>Appends to <paramref name="path"/> (mode 0600: logs name peers and endpoints).</summary>
     public static LineLoggerFactory ToFile(string path)
