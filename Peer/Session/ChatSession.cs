@@ -270,7 +270,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
         _core.Current = groups.Count > 0 ? groups[0] : null;
         // After the joins: the logs of the groups joined vouch for the other members of direct conversations.
-        await _parts.Direct.StartAsync(ct);
+        _parts.Direct.Start();
         _parts.Direct.OpenWhenReady(_directAtStart);
 
         _ = _loop.TickAsync(() => _dispatch.TickEvery, _core.Time, _stop.Token);

@@ -17,14 +17,14 @@ internal sealed class DirectMessages(SessionCore core, SessionParts parts, IGrou
     /// <summary>Notices refused so far (not a valid direct genesis naming this peer, or its other member shares no group).</summary>
     public long Refused { get; private set; }
 
-    /// <summary>Lists this peer's notices and follows them from there (after the groups named at start are joined: their
-    /// logs vouch for the other members).</summary>
-    public async Task StartAsync(CancellationToken ct)
+    /// <summary>Follows this peer's notices from the first revision (after the groups named at start are joined: their
+    /// logs vouch for the other members). Nothing waits for etcd here: the watch replays what is there, or, once those
+    /// revisions are compacted, lists the notices again in the background until it can; a peer started while etcd is
+    /// out of reach starts all the same.</summary>
+    public void Start()
     {
         var prefix = MeshKeys.DirectPrefix(core.PeerId);
-        var (notices, revision) = await logStore.ListAsync(prefix, 1000, ct);
-        OnNotices(notices.Select(n => new KeyChange(n.Key, false, n.Value, 0, 0)).ToList());
-        _watch = parts.Watches.Watch(prefix, revision + 1, changes => new SessionInput.DirectNotices(changes),
+        _watch = parts.Watches.Watch(prefix, 1, changes => new SessionInput.DirectNotices(changes),
             reread: async ct => new SessionInput.DirectNotices((await logStore.ListAsync(prefix, 1000, ct)).Values
                 .Select(n => new KeyChange(n.Key, false, n.Value, 0, 0)).ToList()));
     }
