@@ -36,11 +36,6 @@ public static class EtcdFailure
             return "connection refused or lost";
         }
 
-        if (e.StatusCode == StatusCode.Internal && NetworkWords.Find<IOException>(e.Status.DebugException) is not null)
-        {
-            return "connection dropped by the other side";
-        }
-
         return e.StatusCode switch
         {
             StatusCode.Unauthenticated => "authentication failed: wrong user or password",
@@ -49,13 +44,6 @@ public static class EtcdFailure
             _ => e.Status.Detail.Length > 0 ? NetworkWords.OneLine(e.Status.Detail) : e.StatusCode.ToString(),
         };
     }
-
-    /// <summary>Whether <paramref name="e"/> says etcd could not be reached or did not answer in time (an outage, expected
-    /// to end), rather than that it answered and refused: unavailable, past the deadline, or a stream cut off under the
-    /// call (gRPC says that as an internal error over an I/O one).</summary>
-    public static bool IsUnreachable(RpcException e) =>
-        e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded
-        || (e.StatusCode == StatusCode.Internal && NetworkWords.Find<IOException>(e.Status.DebugException) is not null);
 
     /// <summary>etcd's answer to a read at a revision that was compacted away.</summary>
     public static bool IsCompacted(RpcException e) =>

@@ -13,8 +13,6 @@ namespace Mesh.Coordinator.Etcd;
 /// The watch asks etcd for fragments: a watch that catches up on many revisions would otherwise get them in one
 /// response, and 70 MB that an etcd writer put under the prefix would be over the receive limit at every retry, for
 /// good. Fragments are handed over at revision boundaries, so the revision resumed from never falls inside one.
-/// A broken stream is logged, unless etcd is unreachable and the owner asked to be told that instead (it says the
-/// outage once, where a line per retry would repeat it).
 /// </remarks>
 public sealed partial class PrefixWatcher : IAsyncDisposable
 {
@@ -23,7 +21,6 @@ public sealed partial class PrefixWatcher : IAsyncDisposable
     private readonly Func<IReadOnlyList<KeyChange>, ValueTask> _onChanges;
     private readonly Func<long, ValueTask>? _onCompacted;
     private readonly ILogger _log;
-    private readonly Action<string>? _onUnreachable;
     private readonly CancellationTokenSource _stop = new();
     private long _nextRevision;
     private Task? _loop;
@@ -34,8 +31,7 @@ public sealed partial class PrefixWatcher : IAsyncDisposable
         long startRevision,
         Func<IReadOnlyList<KeyChange>, ValueTask> onChanges,
         ILogger log,
-        Func<long, ValueTask>? onCompacted = null,
-        Action<string>? onUnreachable = null)
+        Func<long, ValueTask>? onCompacted = null)
     {
         _etcd = etcd;
         _prefix = prefix;
@@ -43,7 +39,6 @@ public sealed partial class PrefixWatcher : IAsyncDisposable
         _onChanges = onChanges;
         _onCompacted = onCompacted;
         _log = log;
-        _onUnreachable = onUnreachable;
     }
 
     /// <summary>The revision the watch resumes from after a reconnect.</summary>
@@ -131,12 +126,6 @@ public sealed partial class PrefixWatcher : IAsyncDisposable
             catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested)
             {
                 return;
-            }
-            catch (RpcException e) when (_onUnreachable is not null && EtcdFailure.IsUnreachable(e))
-            {
-                // The owner says once that etcd is gone, and once that it is back: a line per retry would say it again
-                // every few seconds for as long as the outage lasts.
-                _onUnreachable(EtcdFailure.Words(e));
             }
             catch (Exception e)
             {

@@ -46,10 +46,6 @@ public sealed partial class InfluxReporter : IAsyncDisposable
         meter.CreateObservableGauge(MetricNames.InfluxBuffered, () => Buffered, "{point}", "points waiting for InfluxDB");
     }
 
-    /// <summary>Whether the reporter logs InfluxDB's loss and return itself (once each); false when its owner says them
-    /// from <see cref="Outcome"/> (mesh monitor, with its other sources).</summary>
-    public bool LogsReachability { get; set; } = true;
-
     /// <summary>Raised after each write: null when InfluxDB took it, or why it did not (plain words).</summary>
     public event Action<string?>? Outcome;
 
@@ -236,11 +232,6 @@ public sealed partial class InfluxReporter : IAsyncDisposable
         }
 
         _reachable = reachable;
-        if (!LogsReachability)
-        {
-            return;
-        }
-
         if (reachable)
         {
             lock (_lock)

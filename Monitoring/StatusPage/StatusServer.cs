@@ -80,8 +80,7 @@ public sealed class StatusServer : IAsyncDisposable
         });
         await app.StartAsync(ct);
         var bound = app.Urls.Select(u => new Uri(u)).First();
-        // mesh monitor prints the address on its first line; the log has it for whoever reads only the log.
-        logs.CreateLogger("status").LogDebug("status page at {Url}", bound);
+        logs.CreateLogger("status").LogInformation("status page at {Url}", bound);
         return new StatusServer(app, bound);
     }
 

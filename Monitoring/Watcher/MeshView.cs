@@ -39,10 +39,6 @@ public sealed class MeshView
     private long _leaderChanges;
     private bool _leaderSeen;
 
-    /// <summary>When the view first read etcd (Unix ms): the charts start there, since before it nothing was seen,
-    /// which is not the same as nothing stored.</summary>
-    private long? _followingSinceMs;
-
     /// <summary>How long a failed peer stays listed when the monitor is not told otherwise.</summary>
     public static readonly TimeSpan DefaultKeepFailed = TimeSpan.FromMinutes(10);
 
@@ -58,18 +54,16 @@ public sealed class MeshView
 
     /// <param name="isValidlySigned">Whether a record is signed by the peer it names, for the group given ("" for a
     /// presence record): the peers' own check (<c>MemberSignature.IsValid</c>), handed in by the monitor.</param>
-    /// <param name="etcdAt">Where etcd is reached (its endpoints), said when it is lost; <paramref name="influxAt"/> the same for InfluxDB.</param>
-    public MeshView(Func<MemberRecord, string, bool> isValidlySigned, TimeProvider? time = null, TimeSpan? keepFailed = null, bool influxConfigured = false,
-        string? etcdAt = null, string? influxAt = null)
+    public MeshView(Func<MemberRecord, string, bool> isValidlySigned, TimeProvider? time = null, TimeSpan? keepFailed = null, bool influxConfigured = false)
     {
         _isValidlySigned = isValidlySigned;
         _time = time ?? TimeProvider.System;
         _keepFailed = keepFailed ?? DefaultKeepFailed;
         // etcd is checked every 2 s (each check bounded to 3 s), InfluxDB read every 5 s.
-        Etcd = new SourceFreshness("etcd", EtcdStaleAfter, TimeSpan.FromSeconds(10), _time, where: etcdAt);
-        Influx = new SourceFreshness("InfluxDB", InfluxStaleAfter, TimeSpan.FromSeconds(20), _time, influxConfigured, influxAt);
-        Etcd.Changed += change => AddEvent(change.Text, MeshEventKinds.Source);
-        Influx.Changed += change => AddEvent(change.Text, MeshEventKinds.Source);
+        Etcd = new SourceFreshness("etcd", EtcdStaleAfter, TimeSpan.FromSeconds(10), _time);
+        Influx = new SourceFreshness("InfluxDB", InfluxStaleAfter, TimeSpan.FromSeconds(20), _time, influxConfigured);
+        Etcd.Changed += text => AddEvent(text, MeshEventKinds.Source);
+        Influx.Changed += text => AddEvent(text, MeshEventKinds.Source);
     }
 
     /// <summary>How current what came from etcd is (peers, groups, links, members' health).</summary>
@@ -109,7 +103,6 @@ public sealed class MeshView
     {
         lock (_lock)
         {
-            _followingSinceMs ??= NowMs;
             _peers.Clear();
             _links.Clear();
             _leaving.Clear();
@@ -128,10 +121,9 @@ public sealed class MeshView
         lock (_lock)
         {
             var now = NowMs;
-            var groupsOfGone = GroupsOfGoneLocked(changes);
             foreach (var change in changes)
             {
-                if (GuardedApplyLocked(change, now, loading: false, groupsOfGone) is { } message)
+                if (GuardedApplyLocked(change, now, loading: false) is { } message)
                 {
                     stored.Add(message);
                 }
@@ -149,34 +141,11 @@ public sealed class MeshView
     /// replay it for ever) or the page.</summary>
     private long _changesSkipped;
 
-    /// <summary>The groups of each listed peer whose presence record <paramref name="changes"/> delete, as they stand
-    /// before the changes: an expired lease takes all its keys in one revision, sorted, so a peer's memberships
-    /// (<c>/mesh/members/</c>) go before its presence record (<c>/mesh/peers/</c>), and its row, failed, would list none.</summary>
-    private Dictionary<string, IReadOnlyList<string>>? GroupsOfGoneLocked(IReadOnlyList<KeyChange> changes)
-    {
-        Dictionary<string, IReadOnlyList<string>>? groups = null;
-        foreach (var change in changes)
-        {
-            if (change.IsDelete && change.Key.StartsWith(MeshKeys.PeersPrefix, StringComparison.Ordinal)
-                && change.Key[MeshKeys.PeersPrefix.Length..] is var peer && _peers.ContainsKey(peer))
-            {
-                groups ??= new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-                groups[peer] = GroupsOfLocked(peer);
-            }
-        }
-
-        return groups;
-    }
-
-    /// <summary>The groups <paramref name="peer"/> is a member of now, by name, in order.</summary>
-    private List<string> GroupsOfLocked(string peer) =>
-        _members.Where(m => m.Value.Contains(peer)).Select(m => Display(m.Key)).Order(StringComparer.Ordinal).ToList();
-
-    private (string, double)? GuardedApplyLocked(KeyChange change, long now, bool loading, Dictionary<string, IReadOnlyList<string>>? groupsOfGone = null)
+    private (string, double)? GuardedApplyLocked(KeyChange change, long now, bool loading)
     {
         try
         {
-            return ApplyLocked(change, now, loading, groupsOfGone);
+            return ApplyLocked(change, now, loading);
         }
         catch (Exception e)
         {
@@ -189,7 +158,7 @@ public sealed class MeshView
         }
     }
 
-    private (string, double)? ApplyLocked(KeyChange change, long now, bool loading, Dictionary<string, IReadOnlyList<string>>? groupsOfGone)
+    private (string, double)? ApplyLocked(KeyChange change, long now, bool loading)
     {
         var key = change.Key;
         if (key.StartsWith(MeshKeys.HistoryRoot, StringComparison.Ordinal))
@@ -202,7 +171,7 @@ public sealed class MeshView
         {
             if (RecordReader.IsId(key[MeshKeys.PeersPrefix.Length..]))
             {
-                ApplyPeer(key[MeshKeys.PeersPrefix.Length..], change, now, loading, groupsOfGone);
+                ApplyPeer(key[MeshKeys.PeersPrefix.Length..], change, now, loading);
             }
         }
         else if (key.StartsWith(MeshKeys.LeavingPrefix, StringComparison.Ordinal))
@@ -336,7 +305,7 @@ public sealed class MeshView
     /// <summary>Links whose going down was told and whose coming back was not yet (observer, target).</summary>
     private readonly HashSet<(string From, string To)> _linksToldDown = [];
 
-    private void ApplyPeer(string peer, KeyChange change, long now, bool loading, Dictionary<string, IReadOnlyList<string>>? groupsOfGone)
+    private void ApplyPeer(string peer, KeyChange change, long now, bool loading)
     {
         if (!change.IsDelete)
         {
@@ -385,8 +354,7 @@ public sealed class MeshView
         }
 
         var name = Display(known.Record.Name);
-        // Its groups as they were before this revision took its memberships with it.
-        var groups = groupsOfGone?.GetValueOrDefault(peer) ?? GroupsOfLocked(peer);
+        var groups = _members.Where(m => m.Value.Contains(peer)).Select(m => Display(m.Key)).Order(StringComparer.Ordinal).ToList();
         _peers.Remove(peer);
         _links.Remove(peer);
         _suspectSince.Remove(peer);
@@ -792,8 +760,7 @@ public sealed class MeshView
                     _messagesByGroup.GetValueOrDefault(g), _inHistory.TryGetValue(g, out var held) ? held : null))
                 .ToList();
 
-            // The window, from the first second the monitor saw etcd: no flat 0 for the time before it was looking.
-            var from = Math.Max(now / 1000 - WindowSeconds + 1, _followingSinceMs is { } since ? since / 1000 : now / 1000 + 1);
+            var from = now / 1000 - WindowSeconds + 1;
             var times = new List<long>(WindowSeconds);
             var rate = new List<double>(WindowSeconds);
             var p50 = new List<double?>(WindowSeconds);
@@ -843,7 +810,7 @@ public sealed class MeshView
     {
         var record = entry.Record;
         var links = _links.GetValueOrDefault(id);
-        var groups = GroupsOfLocked(id);
+        var groups = _members.Where(m => m.Value.Contains(id)).Select(m => Display(m.Key)).Order(StringComparer.Ordinal).ToList();
         var linkViews = links is null
             ? []
             : links.Up.Select(to => new LinkView(to, nameOf(to), "up", links.RttOf(to))).Concat(links.Down.Select(to => new LinkView(to, nameOf(to), "down"))).ToList();

@@ -43,10 +43,6 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         _quotaBytes = quotaBytes;
         _etcd = new EtcdConnection(settings);
         _endpoints = settings.Endpoints.Select(e => (e, new EtcdConnection(settings with { Endpoints = [e] }))).ToList();
-        // With one endpoint, etcd's own freshness says it all; with several, each member's loss and return is said too.
-        Members = _endpoints.Count > 1
-            ? _endpoints.Select(e => new SourceFreshness($"etcd member {e.Endpoint}", MeshView.EtcdStaleAfter, TimeSpan.FromSeconds(10))).ToList()
-            : [];
         _view = view;
         _log = log;
         Describe = settings.Describe;
@@ -82,10 +78,6 @@ public sealed partial class MeshWatcher : IAsyncDisposable
     }
 
     public string Describe { get; }
-
-    /// <summary>How current each etcd member's answers are, when etcd has several endpoints (empty otherwise), in
-    /// the order of the endpoints: what the log says of each member's loss and return.</summary>
-    public IReadOnlyList<SourceFreshness> Members { get; }
 
     private static KeyValuePair<string, object?> Endpoint(string endpoint) => new("endpoint", endpoint);
 
@@ -175,7 +167,7 @@ public sealed partial class MeshWatcher : IAsyncDisposable
     private async Task FollowAsync(CancellationToken ct)
     {
         var backoff = new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
-        var told = false;
+        var unreachable = false;
         while (!ct.IsCancellationRequested)
         {
             try
@@ -190,7 +182,7 @@ public sealed partial class MeshWatcher : IAsyncDisposable
                 {
                     // Changes were compacted away before the watch saw them: read the state again.
                     await LoadAsync(ct);
-                }, onUnreachable: cause => _view.Etcd.Failed(cause));
+                });
                 _watcher.Start();
                 return;
             }
@@ -200,16 +192,11 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             }
             catch (EtcdUnavailableException e)
             {
-                // etcd being unreachable is said by its freshness (the page's banner, and one line in the log); anything
-                // else that keeps the mesh from being read (a refusal) is said here, once.
-                if (e.InnerException is RpcException rpc && EtcdFailure.IsUnreachable(rpc))
+                // The page tells it (etcd's freshness, from the health checks); the log says it once.
+                if (!unreachable)
                 {
-                    _view.Etcd.Failed(EtcdFailure.Words(rpc));
-                }
-                else if (!told)
-                {
-                    told = true;
-                    LogLoadFailed(e.Message);
+                    unreachable = true;
+                    LogUnreachable(e.Message);
                 }
             }
 
@@ -325,18 +312,6 @@ public sealed partial class MeshWatcher : IAsyncDisposable
             if (ct.IsCancellationRequested)
             {
                 break;
-            }
-
-            for (var i = 0; i < Members.Count; i++)
-            {
-                if (causes[i] is { } cause)
-                {
-                    Members[i].Failed(cause);
-                }
-                else
-                {
-                    Members[i].Answered();
-                }
             }
 
             // etcd is there when any member answers; when none does, the cause is the first member's, in plain words.
@@ -471,6 +446,6 @@ public sealed partial class MeshWatcher : IAsyncDisposable
     [LoggerMessage(EventId = 803, Level = LogLevel.Warning, Message = "lease check for peer {Peer} failed unexpectedly: {Reason}")]
     private partial void LogLeaseCheckFailed(string peer, string reason);
 
-    [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "reading the mesh from etcd failed: {Reason}; retrying")]
-    private partial void LogLoadFailed(string reason);
+    [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "{Reason}; retrying")]
+    private partial void LogUnreachable(string reason);
 }

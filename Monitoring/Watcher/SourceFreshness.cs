@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Mesh.Monitoring.Watcher;
 
 /// <summary>How current what the monitor shows from one source (etcd, InfluxDB) is: when it last answered, since
@@ -7,9 +5,7 @@ namespace Mesh.Monitoring.Watcher;
 /// <remarks>A source is <c>lost</c> once it has failed for <see cref="StaleAfter"/> with no answer in between (or
 /// failed before ever answering): one failed request among good ones does not raise the banner. It is lost as well
 /// when nothing has answered for <see cref="MaxSilence"/>, failure or not: a task that stopped telling (stuck on a
-/// call) cannot leave old figures looking live. Each loss is told once (<see cref="Changed"/>), and its end once, with
-/// how long the source was gone: the log and the page's events say each change of state in one line, however many
-/// requests failed in between.</remarks>
+/// call) cannot leave old figures looking live.</remarks>
 public sealed class SourceFreshness
 {
     public const string Connecting = "connecting";
@@ -24,11 +20,9 @@ public sealed class SourceFreshness
     private string? _cause;
     private bool _lossTold;
 
-    /// <param name="where">Where the source is reached (its URL), said with a loss; null when the name says it.</param>
-    public SourceFreshness(string name, TimeSpan staleAfter, TimeSpan maxSilence, TimeProvider? time = null, bool configured = true, string? where = null)
+    public SourceFreshness(string name, TimeSpan staleAfter, TimeSpan maxSilence, TimeProvider? time = null, bool configured = true)
     {
         Name = name;
-        Where = where;
         StaleAfter = staleAfter;
         MaxSilence = maxSilence;
         Configured = configured;
@@ -38,9 +32,6 @@ public sealed class SourceFreshness
     /// <summary>What the source is called on the page ("etcd", "InfluxDB").</summary>
     public string Name { get; }
 
-    /// <summary>Where the source is reached (its URL, or several), or null.</summary>
-    public string? Where { get; }
-
     public TimeSpan StaleAfter { get; }
 
     /// <summary>How long the source may go without an answer before it is lost, whatever was told.</summary>
@@ -49,33 +40,26 @@ public sealed class SourceFreshness
     /// <summary>False when the monitor was not given the source (no InfluxDB configured).</summary>
     public bool Configured { get; }
 
-    /// <summary>Raised (outside the lock) once when the source is lost, with its cause, and once when it answers again
-    /// after that, with how long it was gone.</summary>
-    public event Action<SourceChange>? Changed;
+    /// <summary>Raised (outside the lock) when the source is lost, with its cause, and when it answers again after that.</summary>
+    public event Action<string>? Changed;
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>The source answered a request just now.</summary>
     public void Answered()
     {
-        SourceChange? told = null;
+        string? told = null;
         lock (_lock)
         {
-            var now = NowMs;
-            if (_lossTold)
-            {
-                // Gone since its first failure of this run (or since its last answer, when it fell silent).
-                var gone = TimeSpan.FromMilliseconds(now - (_failingSinceMs ?? _answeredMs ?? now));
-                var text = _answeredMs is null
-                    ? string.Create(CultureInfo.InvariantCulture, $"{Name} answers, after {gone.TotalSeconds:0.0} s unreachable")
-                    : string.Create(CultureInfo.InvariantCulture, $"{Name} back after {gone.TotalSeconds:0.0} s");
-                told = new SourceChange(false, text);
-            }
-
-            _answeredMs = now;
+            var wasLost = StateLocked(NowMs) == Lost;
+            _answeredMs = NowMs;
             _failingSinceMs = null;
             _cause = null;
             _lossTold = false;
+            if (wasLost)
+            {
+                told = $"{Name} answers again";
+            }
         }
 
         if (told is not null)
@@ -99,13 +83,13 @@ public sealed class SourceFreshness
     /// <summary>Tells <see cref="Changed"/> once when a failing source has become lost (called on failures and on reads).</summary>
     private void NoteLoss()
     {
-        SourceChange? told = null;
+        string? told = null;
         lock (_lock)
         {
             if (StateLocked(NowMs) == Lost && !_lossTold)
             {
                 _lossTold = true;
-                told = new SourceChange(true, $"{Name} unreachable{(Where is null ? "" : " at " + Where)} ({CauseLocked(NowMs)})");
+                told = $"{Name} lost: {CauseLocked(NowMs)}";
             }
         }
 

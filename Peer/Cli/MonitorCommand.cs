@@ -46,8 +46,7 @@ internal static class MonitorCommand
             var quotaBytes = (result.GetValue(quota) ?? Environment.GetEnvironmentVariable("MESH_ETCD_QUOTA_BYTES")) is { Length: > 0 } quotaText
                 ? ByteSizes.Parse("--etcd-quota", quotaText, 1L << 20, 64L << 30)
                 : MeshWatcher.DefaultQuotaBytes;
-            // Information: the log says when a source is back, not only when it is lost.
-            using var logs = LineLoggerFactory.FromEnvironment(fallback: Microsoft.Extensions.Logging.LogLevel.Information);
+            using var logs = LineLoggerFactory.FromEnvironment();
             using var meter = new System.Diagnostics.Metrics.Meter(MetricNames.MeterName);
             ProcessInstruments.Register(meter);
             MonitorHeartbeat.Register(meter, TimeProvider.System, TimeProvider.System.GetUtcNow());
@@ -55,17 +54,10 @@ internal static class MonitorCommand
                 ? Durations.Parse("--keep-failed", keepText, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7))
                 : MeshView.DefaultKeepFailed;
             // A peer record counts only when signed by its peer: the monitor checks it as the peers do.
-            var view = new MeshView(Groups.MemberSignature.IsValid, keepFailed: keep, influxConfigured: influx is not null,
-                etcdAt: options.Etcd.Describe, influxAt: influx?.Describe);
-            // One line when a source is lost, with why, and one when it is back, with how long it was gone.
-            var sources = new SourceChangeLog(logs.CreateLogger("sources"));
-            sources.Follow(view.Etcd);
-            sources.Follow(view.Influx);
+            var view = new MeshView(Groups.MemberSignature.IsValid, keepFailed: keep, influxConfigured: influx is not null);
             await using var reporting = MetricsReporting.Start(influx, [meter], [new("name", "monitor")], logs.CreateLogger("metrics"));
             if (reporting is not null)
             {
-                // InfluxDB's loss and return are said with the other sources' (view.Influx), not by the reporter too.
-                reporting.Reporter.LogsReachability = false;
                 reporting.Reporter.Outcome += failure =>
                 {
                     if (failure is null)
@@ -85,11 +77,6 @@ internal static class MonitorCommand
             journal?.Start();
             figures?.Start();
             await using var watcher = new MeshWatcher(options.Etcd, view, meter, logs.CreateLogger("watcher"), quotaBytes);
-            foreach (var member in watcher.Members)
-            {
-                sources.Follow(member);
-            }
-
             StatusServer server;
             try
             {

@@ -33,12 +33,10 @@ public sealed class LineLoggerFactory : ILoggerFactory
         _thread.Start();
     }
 
-    /// <param name="fallback">The level when MESH_LOG sets none: warnings for a peer; mesh monitor's own log says when
-    /// a source is back, at information.</param>
-    public static LineLoggerFactory FromEnvironment(TextWriter? output = null, LogLevel fallback = LogLevel.Warning) =>
+    public static LineLoggerFactory FromEnvironment(TextWriter? output = null) =>
         new(Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("MESH_LOG"), ignoreCase: true, out var level)
             ? level
-            : fallback, output ?? Console.Error);
+            : LogLevel.Warning, output ?? Console.Error);
 
     /// <summary>Appends to <paramref name="path"/> (mode 0600: logs name peers and endpoints).</summary>
     public static LineLoggerFactory ToFile(string path)

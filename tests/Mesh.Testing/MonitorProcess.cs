@@ -24,14 +24,6 @@ public sealed class MonitorProcess : IDisposable
 
     public bool Exited => _process.HasExited;
 
-    /// <summary>What the monitor wrote so far (stdout and stderr, line by line, as its terminal would show them).</summary>
-    public string[] LogLines()
-    {
-        using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-    }
-
     public static MonitorProcess Start(string etcd, params string[] extra)
     {
         var port = FreePort.Next();

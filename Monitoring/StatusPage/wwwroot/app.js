@@ -9,11 +9,7 @@
     if (cls) e.className = cls;
     return e;
   };
-  // One 24-hour clock everywhere (header, tables, events, banner, charts), as the chat shows time: never the browser
-  // locale's, which may be 12-hour with AM/PM.
-  const pad = n => String(n).padStart(2, "0");
-  const clock = d => pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
-  const time = ms => clock(new Date(ms));
+  const time = ms => new Date(ms).toLocaleTimeString();
   const ago = ms => ms === null || ms === undefined ? "never" : ms < 1500 ? "just now" : ms < 90000 ? Math.round(ms / 1000) + " s ago"
     : ms < 5400000 ? Math.round(ms / 60000) + " min ago" : Math.round(ms / 3600000) + " h ago";
   const ms = v => v >= 100 ? Math.round(v) + " ms" : v >= 10 ? v.toFixed(1) + " ms" : v.toFixed(2) + " ms";
@@ -92,6 +88,7 @@
 
   // Charts: one-line time ticks spaced so they cannot overlap, and legends that show the latest values unless the
   // cursor points elsewhere (uPlot's own legend reads "--" when nothing is hovered).
+  const pad = n => String(n).padStart(2, "0");
   const tick = secs => { const d = new Date(secs * 1000); return pad(d.getHours()) + ":" + pad(d.getMinutes()) + (d.getSeconds() ? ":" + pad(d.getSeconds()) : ""); };
   const drawnTicks = {};
   function lastIndex(values) {
@@ -103,32 +100,28 @@
     const idxs = u.data.map((values, i) => i === 0 ? values.length - 1 : lastIndex(values));
     u.setLegend({ idxs: idxs }, false);
   }
-  // For tests and scripts: where a chart's time axis starts once drawn (Unix seconds; empty with no data).
-  function noteStart(name) {
-    return u => { document.body.dataset[name + "From"] = u.scales.x.min == null ? "" : String(Math.floor(u.scales.x.min)); };
-  }
-  function chart(id, name, series, unit) {
+  function chart(id, series, unit) {
     const target = document.getElementById(id);
     const width = Math.max(300, target.clientWidth || 560);
     const format = v => v === null || v === undefined ? "none" : (Math.abs(v) >= 100 ? Math.round(v) : +v.toFixed(2)) + unit;
     const opts = {
       width: width, height: 220,
-      series: [{ label: "at", value: (u, v) => v === null || v === undefined ? "" : time(v * 1000) },
+      series: [{ label: "at", value: (u, v) => v === null || v === undefined ? "" : new Date(v * 1000).toLocaleTimeString() },
         ...series.map(s => Object.assign({ value: (u, v) => format(v) }, s))],
       scales: { x: { time: true } },
       axes: [
-        { space: 80, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600],
+        { space: 80, incrs: [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600],
           values: (u, splits) => (drawnTicks[id] = splits.map(tick)) },
         { size: 56, values: (u, splits) => splits.map(v => Math.abs(v) >= 1000 ? (v / 1000) + "k" : String(+v.toFixed(2))) },
       ],
-      hooks: { setCursor: [showLatest], draw: [noteStart(name)] },
+      hooks: { setCursor: [showLatest] },
     };
     return new uPlot(opts, [[], ...series.map(() => [])], target);
   }
 
-  const rateChart = chart("rate-chart", "rate", [{ label: "messages/s", stroke: "#2f6fde", fill: "rgba(47,111,222,0.12)" }], "");
+  const rateChart = chart("rate-chart", [{ label: "messages/s", stroke: "#2f6fde", fill: "rgba(47,111,222,0.12)" }], "");
   // Latency has values only in seconds with messages: points show where there is no line to draw.
-  const latencyChart = chart("latency-chart", "latency", [{ label: "p50", stroke: "#17a05d", points: { show: true, size: 5 } },
+  const latencyChart = chart("latency-chart", [{ label: "p50", stroke: "#17a05d", points: { show: true, size: 5 } },
     { label: "p99", stroke: "#d9822b", points: { show: true, size: 5 } }], " ms");
 
   // A member's database against its quota: the size, the share, and the warning past 80 % (or the alarm).
@@ -224,8 +217,6 @@
     document.body.dataset.deleted = deleted.map(p => p.name).join(",");
     document.body.dataset.ratePoints = String(s.rate.filter(v => v > 0).length);
     document.body.dataset.rateTicks = (drawnTicks["rate-chart"] || []).join(" ");
-    // The first second of the series (the charts' axes start there: noteStart).
-    document.body.dataset.seriesFrom = s.time.length > 0 ? String(s.time[0]) : "";
   }
 
   // First paint: the state the server put in the page, before the first fetch.

@@ -33,20 +33,7 @@ public sealed class MonitorClusterTests
             Has.Some.StartsWith($"etcd {follower.Url} unhealthy"));
         Assert.That(state.GetProperty("etcd").EnumerateArray().Count(e => e.GetProperty("healthy").GetBoolean()), Is.EqualTo(2));
 
-        // The log says the member's loss once (after 5 s of failed checks, as the page would) and its return once;
-        // etcd as a whole answered all along.
-        await Waiting.UntilAsync(() => monitor.LogLines().Any(l => l.Contains($"etcd member {follower.Url} unreachable")), Long,
-            "the monitor to log the member's loss", () => string.Join("\n", monitor.LogLines()));
         await follower.StartAsync();
         await monitor.WaitForStateAsync(s => Member(s, follower.Url).GetProperty("healthy").GetBoolean(), Long, $"{follower.Url} healthy again");
-        await Waiting.UntilAsync(() => monitor.LogLines().Any(l => l.Contains($"etcd member {follower.Url} back after")), Long,
-            "the monitor to log the member's return", () => string.Join("\n", monitor.LogLines()));
-        var log = monitor.LogLines();
-        var said = string.Join("\n", log);
-        var warnings = log.Where(l => l.Contains(" warn ") || l.Contains(" fail ")).ToList();
-        Assert.That(warnings, Has.Count.EqualTo(1), "one warning, the member's loss: " + said);
-        Assert.That(warnings[0], Does.Contain($"warn sources: etcd member {follower.Url} unreachable ("), said);
-        Assert.That(log, Has.Exactly(1).Contains($"info sources: etcd member {follower.Url} back after "), said);
-        Assert.That(said, Does.Not.Contain("etcd unreachable").And.Not.Contain("Exception"), "etcd itself answered all along");
     }
 }

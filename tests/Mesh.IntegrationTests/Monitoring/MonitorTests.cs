@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Mesh.Testing;
 
 namespace Mesh.IntegrationTests.Monitoring;
@@ -61,8 +60,7 @@ public sealed class MonitorTests : EtcdFixture
         Assert.That(dom, Does.Not.Contain(">--<"), "legends show the latest values, not dashes");
         Assert.That(dom, Does.Match("messages/s</div></th><td class=\"u-value\">\\d+</td>"), "the current rate in the legend");
         var ticks = System.Text.RegularExpressions.Regex.Match(dom, "data-rate-ticks=\"([^\"]*)\"").Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        // The chart spans only the seconds since the monitor started (here a few): ticks down to 1 s apart.
-        Assert.That(ticks, Has.Length.InRange(2, 8), "time ticks spaced for the width: " + string.Join(" ", ticks));
+        Assert.That(ticks, Has.Length.InRange(3, 8), "time ticks spaced for the width: " + string.Join(" ", ticks));
         Assert.That(ticks, Has.All.Match("^\\d\\d:\\d\\d(:\\d\\d)?$"), "one short label each, no date run into a time");
         Assert.That(dom, Does.Contain("data-peers=\"amy,bob\""));
         Assert.That(dom, Does.Match("data-rate-points=\"[1-9]"), "the rate graph has points above zero");
@@ -145,7 +143,6 @@ public sealed class MonitorTests : EtcdFixture
     [Test]
     public async Task A_frozen_peer_is_flagged_suspect_and_a_killed_one_stays_listed_greyed_with_its_cause()
     {
-        var started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         using var monitor = MonitorProcess.Start(Etcd.Url);
         var group = NewGroup("verdict");
         var peers = await StartOnlineAsync(group, "amy", "bob");
@@ -178,27 +175,11 @@ public sealed class MonitorTests : EtcdFixture
         // Killed: once her lease runs out she is failed, still listed, greyed, with the cause and the time.
         var bob = peers[1];
         bob.Kill();
-        var failed = await monitor.WaitForStateAsync(s => State(s, "bob") == "failed", TimeSpan.FromSeconds(60), "bob failed");
-        Assert.That(failed.GetProperty("peers").EnumerateArray().Where(p => p.GetProperty("name").GetString() == "bob")
-            .Select(p => p.GetProperty("groups").EnumerateArray().Select(g => g.GetString()).ToList()), Has.Some.EqualTo(new[] { group }),
-            "a failed peer keeps the groups it was in (its lease took its memberships with it)");
+        await monitor.WaitForStateAsync(s => State(s, "bob") == "failed", TimeSpan.FromSeconds(60), "bob failed");
         var page = await StatusPageShots.WaitForAsync(monitor, d => d.Contains("data-failed=\"bob\""), Long, "the page shows bob failed",
             "status-page-failed.png", "a killed peer greyed with its cause");
         Assert.That(page, Does.Contain("<tr class=\"failed\">").And.Contain("failed at ").And.Contain("its lease expired"));
-        Assert.That(page, Does.Match($"<tr class=\"failed\"><td>bob</td>((?!</tr>).)*<td>{Regex.Escape(group)}</td>"), "its row lists its group");
         Assert.That(page, Does.Contain("data-peers=\"amy,cleo\""), "online: the others");
-        // One 24-hour clock: the header, the verdicts and the events, never the browser's 12-hour AM/PM.
-        Assert.That(page, Does.Match("id=\"updated\"[^>]*>updated \\d\\d:\\d\\d:\\d\\d · "), "the header's clock");
-        Assert.That(page, Does.Match("failed at \\d\\d:\\d\\d:\\d\\d: "), "the failed row's time");
-        Assert.That(page, Does.Not.Match("\\d:\\d\\d(:\\d\\d)? ?([AaPp][Mm])\\b"), "no AM/PM anywhere");
-        // The charts start where the monitor started looking, not minutes before with a flat 0.
-        foreach (var from in new[] { "series-from", "rate-from", "latency-from" })
-        {
-            var at = Regex.Match(page, $"data-{from}=\"(\\d+)\"").Groups[1].Value;
-            Assert.That(at, Is.Not.Empty, $"{from} drawn");
-            Assert.That(long.Parse(at, System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(started), $"{from}: not before the monitor started");
-        }
-
         // A clean exit, so that her 60 s lease does not keep her listed into the next test on this etcd.
         Assert.That(await cleo.CloseAsync(Long), Is.Zero);
     }

@@ -30,17 +30,4 @@ public sealed class EtcdFailureTests
         Assert.That(EtcdFailure.Words(new RpcException(new Status(StatusCode.Internal, "line one\nline two."))), Is.EqualTo("line one line two"));
         Assert.That(EtcdFailure.Words(new RpcException(new Status(StatusCode.Unavailable, "x"))).Contains("subchannel"), Is.False);
     }
-
-    [Test]
-    public void An_outage_is_told_apart_from_a_refusal_and_a_stream_cut_under_a_call_is_a_dropped_connection()
-    {
-        var cut = new RpcException(new Status(StatusCode.Internal, "Error reading next message. HttpIOException: The response ended prematurely. (ResponseEnded)",
-            new HttpIOException(HttpRequestError.ResponseEnded, "The response ended prematurely. (ResponseEnded)")));
-        Assert.That(EtcdFailure.IsUnreachable(cut), Is.True, "etcd stopped under an open watch");
-        Assert.That(EtcdFailure.Words(cut), Is.EqualTo("connection dropped by the other side"));
-        Assert.That(EtcdFailure.IsUnreachable(Unavailable(new SocketException((int)SocketError.ConnectionRefused))), Is.True);
-        Assert.That(EtcdFailure.IsUnreachable(new RpcException(new Status(StatusCode.DeadlineExceeded, ""))), Is.True);
-        Assert.That(EtcdFailure.IsUnreachable(new RpcException(new Status(StatusCode.Internal, "a bug"))), Is.False, "an internal error with no I/O under it");
-        Assert.That(EtcdFailure.IsUnreachable(new RpcException(new Status(StatusCode.PermissionDenied, "x"))), Is.False, "a refusal is no outage");
-    }
 }

@@ -105,30 +105,12 @@ public sealed class MeshViewTests
     }
 
     [Test]
-    public void A_peer_whose_lease_expired_keeps_the_groups_it_was_in_though_its_memberships_went_first()
-    {
-        var view = new MeshView(AnyRecord);
-        view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Member("ops", "p2"), Member("dev", "p2"), Member("ops", "p1")]);
-        // etcd deletes an expired lease's keys in one revision, in key order: /mesh/members/… before /mesh/peers/….
-        view.Apply([Delete(MeshKeys.Member("dev", "p2")), Delete(MeshKeys.Member("ops", "p2")), Delete(MeshKeys.Peer("p2"))]);
-        AnswerLeaseChecks(view, LeaseAnswer.Gone);
-
-        var snapshot = view.Snapshot();
-        var bob = snapshot.Peers.Single(p => p.Name == "bob");
-        Assert.That(bob.State, Is.EqualTo(PeerVerdict.Failed));
-        Assert.That(bob.Groups, Is.EqualTo(new[] { "dev", "ops" }), "the groups it was in when it failed");
-        Assert.That(snapshot.Groups.Single(g => g.Name == "ops").Members, Is.EqualTo(new[] { "amy" }), "no longer a member online");
-    }
-
-    [Test]
     public void Links_members_and_messages_are_shown_by_name_and_counted_per_second()
     {
         var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
         var view = new MeshView(AnyRecord, time);
         var stored = new List<(string, double)>();
         view.MessageStored += (g, l) => stored.Add((g, l));
-        Assert.That(view.Snapshot().Series.Time, Is.Empty, "nothing seen yet: no second of the charts is drawn, not even as 0");
-        time.Advance(TimeSpan.FromSeconds(3));
         view.Load([Peer("p1", "amy"), Peer("p2", "bob"), Member("ops", "p1"), Member("ops", "p2")]);
         view.Apply([Put(MeshKeys.Links("p1"), new LinkStates(["p2"], ["p9"]).ToBytes())]);
         var sentAt = time.GetUtcNow().ToUnixTimeMilliseconds() - 12;
@@ -148,14 +130,12 @@ public sealed class MeshViewTests
         Assert.That(snapshot.Groups.Single().MessagesSeen, Is.EqualTo(2));
         Assert.That(snapshot.Series.Rate[^1], Is.EqualTo(2));
         Assert.That(snapshot.Series.LatencyP99[^1], Is.EqualTo(12));
-        Assert.That(snapshot.Series.Time, Is.EqualTo(new[] { time.GetUtcNow().ToUnixTimeSeconds() }), "the charts start where the monitor started looking");
-        Assert.That(snapshot.Series.Rate, Has.Count.EqualTo(1));
+        Assert.That(snapshot.Series.Rate, Has.Count.EqualTo(MeshView.WindowSeconds));
         Assert.That(stored, Is.EqualTo(new[] { ("ops", 12.0), ("ops", 12.0) }));
 
         // Minutes later the burst has left the window.
         time.Advance(TimeSpan.FromSeconds(MeshView.WindowSeconds + 1));
         Assert.That(view.Snapshot().Series.Rate.Sum(), Is.Zero);
-        Assert.That(view.Snapshot().Series.Rate, Has.Count.EqualTo(MeshView.WindowSeconds), "then the whole window");
     }
 
     [Test]
