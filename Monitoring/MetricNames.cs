@@ -46,7 +46,6 @@ public static class MetricNames
     public const string MonitorMembers = "mesh.monitor.members";
     public const string MonitorLinksDown = "mesh.monitor.links.down";
     public const string MonitorPeersSuspect = "mesh.monitor.peers.suspect";
-    public const string MonitorPeerSuspect = "mesh.monitor.peer.suspect";
     public const string MonitorPeersUnsigned = "mesh.monitor.peers.unsigned";
     public const string MonitorLeaseExpiries = "mesh.monitor.lease.expiries";
     public const string MonitorMessages = "mesh.monitor.messages";
@@ -54,8 +53,6 @@ public static class MetricNames
     public const string MonitorEtcdHealthy = "mesh.monitor.etcd.healthy";
     public const string MonitorEtcdUnhealthy = "mesh.monitor.etcd.unhealthy";
     public const string MonitorEtcdLeaders = "mesh.monitor.etcd.leaders";
-    public const string MonitorEtcdLeaderChanges = "mesh.monitor.etcd.leader_changes";
-    public const string MonitorHeartbeat = "mesh.monitor.heartbeat";
     public const string EtcdMemberHealthy = "mesh.etcd.member.healthy";
     public const string EtcdMemberLeader = "mesh.etcd.member.leader";
     public const string EtcdMemberDbSize = "mesh.etcd.member.db_size";

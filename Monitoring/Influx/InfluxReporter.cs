@@ -31,7 +31,6 @@ public sealed partial class InfluxReporter : IAsyncDisposable
     private long _dropped;
     private long _sent;
     private bool _reachable = true;
-    private bool _dropping;
 
     public InfluxReporter(InfluxSettings settings, MetricsCollector collector, IReadOnlyList<KeyValuePair<string, string>> tags,
         Meter meter, ILogger log, HttpMessageHandler? handler = null)
@@ -101,7 +100,6 @@ public sealed partial class InfluxReporter : IAsyncDisposable
     /// <summary>Points to go out with the next report (events, say), buffered and retried like the rest.</summary>
     public void Enqueue(IReadOnlyList<LinePoint> points)
     {
-        var startedDropping = false;
         lock (_lock)
         {
             foreach (var point in points)
@@ -113,14 +111,7 @@ public sealed partial class InfluxReporter : IAsyncDisposable
             {
                 _buffer.RemoveFirst();
                 _dropped++;
-                startedDropping |= !_dropping;
-                _dropping = true;
             }
-        }
-
-        if (startedDropping)
-        {
-            LogDropping(_settings.BufferCapacity, _settings.Describe);
         }
     }
 
@@ -234,12 +225,6 @@ public sealed partial class InfluxReporter : IAsyncDisposable
         _reachable = reachable;
         if (reachable)
         {
-            lock (_lock)
-            {
-                // The next outage that fills the buffer is said again.
-                _dropping = false;
-            }
-
             LogReachable(_settings.Describe, Buffered);
         }
         else
@@ -284,9 +269,6 @@ public sealed partial class InfluxReporter : IAsyncDisposable
 
     [LoggerMessage(EventId = 903, Level = LogLevel.Warning, Message = "InfluxDB refused {Count} points (HTTP {Status}): {Detail}")]
     private partial void LogRefused(int count, int status, string detail);
-
-    [LoggerMessage(EventId = 905, Level = LogLevel.Warning, Message = "metrics buffer full ({Capacity} points waiting for InfluxDB at {Url}): dropping the oldest, counted in mesh_influx_dropped")]
-    private partial void LogDropping(int capacity, string url);
 
     [LoggerMessage(EventId = 904, Level = LogLevel.Information, Message = "created InfluxDB database '{Database}' (HTTP {Status})")]
     private partial void LogDatabaseCreated(string database, int status);

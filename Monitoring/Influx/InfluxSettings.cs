@@ -9,10 +9,8 @@ public sealed record InfluxSettings(Uri Url, string Database, TimeSpan Interval)
     public const string DefaultDatabase = "mesh";
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(10);
 
-    public const int DefaultBufferCapacity = 50_000;
-
     /// <summary>Points kept while InfluxDB does not take them; beyond this the oldest are dropped (and counted).</summary>
-    public int BufferCapacity { get; init; } = DefaultBufferCapacity;
+    public int BufferCapacity { get; init; } = 50_000;
 
     public string? User { get; init; }
 

@@ -35,9 +35,6 @@ public sealed class MeshView
     private readonly Dictionary<string, GonePeer> _gone = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _suspectSince = new(StringComparer.Ordinal);
     private long _leaseExpiries;
-    private readonly Dictionary<string, (string Name, long Count)> _expiriesByPeer = new(StringComparer.Ordinal);
-    private long _leaderChanges;
-    private bool _leaderSeen;
 
     /// <summary>How long a failed peer stays listed when the monitor is not told otherwise.</summary>
     public static readonly TimeSpan DefaultKeepFailed = TimeSpan.FromMinutes(10);
@@ -405,7 +402,6 @@ public sealed class MeshView
             {
                 case LeaseAnswer.Gone:
                     _leaseExpiries++;
-                    CountExpiry(check.Peer, Display(gone.Record.Name));
                     _gone[check.Peer] = gone with { State = PeerVerdict.Failed, Cause = "its lease expired: the peer died, froze, or lost etcd for a whole lease", Checking = null };
                     AddEvent(now, MeshEventKinds.LeaseExpired, $"{name} failed: its lease expired");
                     break;
@@ -546,9 +542,6 @@ public sealed class MeshView
             if (health.Healthy && health.Leader && _leader != health.Endpoint)
             {
                 _leader = health.Endpoint;
-                // The first leader seen is where the monitor came in, not a change.
-                _leaderChanges += _leaderSeen ? 1 : 0;
-                _leaderSeen = true;
                 AddEvent(NowMs, MeshEventKinds.EtcdLeader, $"etcd {health.Endpoint} is the leader now");
             }
             else if (_leader == health.Endpoint && !(health.Healthy && health.Leader))
@@ -627,43 +620,6 @@ public sealed class MeshView
         }
     }
 
-    /// <summary>Peers counted by id in <see cref="LeaseExpiriesByPeer"/>; expiries of any further peer are counted as <see cref="OtherPeers"/>.</summary>
-    public const int MaxPeersCounted = 1_000;
-
-    public const string OtherPeers = "(other peers)";
-
-    private void CountExpiry(string peer, string name)
-    {
-        if (_expiriesByPeer.Count >= MaxPeersCounted && !_expiriesByPeer.ContainsKey(peer))
-        {
-            // However many peers fail over the monitor's life, they cost one series each up to the cap, then one.
-            (peer, name) = (OtherPeers, OtherPeers);
-        }
-
-        _expiriesByPeer[peer] = (name, _expiriesByPeer.GetValueOrDefault(peer).Count + 1);
-    }
-
-    /// <summary>Lease expiries since the monitor started, by peer id, with the name the peer had.</summary>
-    public IReadOnlyList<(string Peer, string Name, long Count)> LeaseExpiriesByPeer()
-    {
-        lock (_lock)
-        {
-            return [.. _expiriesByPeer.Select(e => (e.Key, e.Value.Name, e.Value.Count))];
-        }
-    }
-
-    /// <summary>Times a member was seen taking the lead after the first leader the monitor saw (an election each).</summary>
-    public long LeaderChanges
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _leaderChanges;
-            }
-        }
-    }
-
     /// <summary>Messages seen stored in history since the monitor started, by group.</summary>
     public IReadOnlyDictionary<string, long> MessagesByGroup()
     {
@@ -694,16 +650,6 @@ public sealed class MeshView
                 online.Sum(id => _links.GetValueOrDefault(id)?.Down.Count ?? 0),
                 online.Count(id => PeerVerdict.Judge(id, reports, x => x).State == PeerVerdict.Suspect),
                 _peers.Count - online.Count);
-        }
-    }
-
-    /// <summary>Each peer online, by id with its name, and whether it is suspect (another peer sees its link down).</summary>
-    public IReadOnlyList<(string Peer, string Name, bool Suspect)> OnlineVerdicts()
-    {
-        lock (_lock)
-        {
-            var reports = OnlineReportsLocked();
-            return [.. SignedIdsLocked().Select(id => (id, Display(_peers[id].Record.Name), PeerVerdict.Judge(id, reports, x => x).State == PeerVerdict.Suspect))];
         }
     }
 

@@ -52,12 +52,7 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         meter.CreateObservableGauge(MetricNames.MonitorMembers, () => _view.Counts().Members, "{member}", "memberships online");
         meter.CreateObservableGauge(MetricNames.MonitorLinksDown, () => _view.Counts().LinksDown, "{link}", "links peers report down");
         meter.CreateObservableGauge(MetricNames.MonitorPeersSuspect, () => _view.Counts().Suspect, "{peer}", "peers online that other peers see down");
-        meter.CreateObservableGauge(MetricNames.MonitorPeerSuspect,
-            () => _view.OnlineVerdicts().Select(v => new Measurement<int>(v.Suspect ? 1 : 0, new KeyValuePair<string, object?>("peer", v.Peer), new KeyValuePair<string, object?>("peer_name", v.Name))),
-            "1", "for each peer online: 1 while another peer sees its link down");
-        meter.CreateObservableCounter(MetricNames.MonitorLeaseExpiries,
-            () => _view.LeaseExpiriesByPeer().Select(e => new Measurement<long>(e.Count, new KeyValuePair<string, object?>("peer", e.Peer), new KeyValuePair<string, object?>("peer_name", e.Name))),
-            "{expiry}", "peers gone without leaving, by peer: their lease expired");
+        meter.CreateObservableCounter(MetricNames.MonitorLeaseExpiries, () => _view.LeaseExpiries, "{expiry}", "peers gone without leaving: their lease expired");
         meter.CreateObservableCounter(MetricNames.MonitorMessages,
             () => _view.MessagesByGroup().Select(g => new Measurement<long>(g.Value, new KeyValuePair<string, object?>("group", g.Key))),
             "{message}", "messages seen stored in history");
@@ -66,7 +61,6 @@ public sealed partial class MeshWatcher : IAsyncDisposable
         meter.CreateObservableGauge(MetricNames.MonitorEtcdUnhealthy, () => _view.Endpoints().Count(e => !e.Healthy), "{member}", "etcd members that did not");
         meter.CreateObservableGauge(MetricNames.MonitorEtcdLeaders, () => _view.Endpoints().Count(e => e.Healthy && e.Leader), "{member}",
             "healthy etcd members that lead (0: etcd has no leader, or none answers)");
-        meter.CreateObservableCounter(MetricNames.MonitorEtcdLeaderChanges, () => _view.LeaderChanges, "{election}", "times a member took the lead after the first leader seen");
         meter.CreateObservableGauge(MetricNames.EtcdMemberHealthy, () => _view.Endpoints().Select(e => new Measurement<int>(e.Healthy ? 1 : 0, Endpoint(e.Endpoint))), "1", "1 when the endpoint answered its last status request");
         meter.CreateObservableGauge(MetricNames.EtcdMemberLeader, () => _view.Endpoints().Where(e => e.Healthy).Select(e => new Measurement<int>(e.Leader ? 1 : 0, Endpoint(e.Endpoint))), "1", "1 for the member that leads");
         meter.CreateObservableGauge(MetricNames.EtcdMemberDbSize, () => _view.Endpoints().Where(e => e.Healthy).Select(e => new Measurement<long>(e.DbSizeBytes, Endpoint(e.Endpoint))), "By", "size of the member's database");

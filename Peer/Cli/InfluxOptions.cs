@@ -9,7 +9,7 @@ internal static class InfluxOptions
 {
     public static readonly Option<string?> Url = new("--influx")
     {
-        Description = "InfluxDB 1.x URL to report metrics to, like http://127.0.0.1:8086 (env MESH_INFLUX; credentials from MESH_INFLUX_USER, MESH_INFLUX_PASSWORD; MESH_INFLUX_BUFFER: points kept while it does not take them, default 50000)",
+        Description = "InfluxDB 1.x URL to report metrics to, like http://127.0.0.1:8086 (env MESH_INFLUX; credentials from MESH_INFLUX_USER, MESH_INFLUX_PASSWORD)",
     };
 
     public static readonly Option<string?> Database = new("--influx-db")

@@ -49,7 +49,6 @@ internal static class MonitorCommand
             using var logs = LineLoggerFactory.FromEnvironment();
             using var meter = new System.Diagnostics.Metrics.Meter(MetricNames.MeterName);
             ProcessInstruments.Register(meter);
-            MonitorHeartbeat.Register(meter, TimeProvider.System, TimeProvider.System.GetUtcNow());
             var keep = (result.GetValue(keepFailed) ?? Environment.GetEnvironmentVariable("MESH_MONITOR_KEEP_FAILED")) is { Length: > 0 } keepText
                 ? Durations.Parse("--keep-failed", keepText, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7))
                 : MeshView.DefaultKeepFailed;

@@ -8,8 +8,7 @@ namespace Mesh.Peer.Configuration;
 public static partial class InfluxAccess
 {
     /// <summary>Settings from flags, falling back to MESH_INFLUX, MESH_INFLUX_DB, MESH_INFLUX_INTERVAL,
-    /// MESH_INFLUX_USER and MESH_INFLUX_PASSWORD; MESH_INFLUX_BUFFER sets how many points wait while InfluxDB does not
-    /// take them; null when no InfluxDB is configured.</summary>
+    /// MESH_INFLUX_USER and MESH_INFLUX_PASSWORD; null when no InfluxDB is configured.</summary>
     public static InfluxSettings? From(string? url, string? database, int? intervalSeconds)
     {
         url ??= Environment.GetEnvironmentVariable("MESH_INFLUX");
@@ -55,27 +54,14 @@ public static partial class InfluxAccess
             throw new MeshException($"{source} {interval}: must be from 1 to 3600 seconds", 2);
         }
 
-        var buffer = InfluxSettings.DefaultBufferCapacity;
-        if (Environment.GetEnvironmentVariable("MESH_INFLUX_BUFFER") is { Length: > 0 } bufferText
-            && (!int.TryParse(bufferText, NumberStyles.None, CultureInfo.InvariantCulture, out buffer) || buffer is < MinBuffer or > MaxBuffer))
-        {
-            throw new MeshException($"MESH_INFLUX_BUFFER '{Naming.Printable(bufferText)}': must be a whole number of points from {MinBuffer} to {MaxBuffer}", 2);
-        }
-
         var user = Environment.GetEnvironmentVariable("MESH_INFLUX_USER");
         var baseUrl = new Uri(uri.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/");
         return new InfluxSettings(baseUrl, database, TimeSpan.FromSeconds(interval))
         {
             User = string.IsNullOrEmpty(user) ? null : user,
             Password = Environment.GetEnvironmentVariable("MESH_INFLUX_PASSWORD"),
-            BufferCapacity = buffer,
         };
     }
-
-    /// <summary>Bounds of MESH_INFLUX_BUFFER: at least a few reports of a busy peer, at most what fits a few hundred MiB.</summary>
-    public const int MinBuffer = 100;
-
-    public const int MaxBuffer = 5_000_000;
 
     private static string Redact(string url) => UserInfo().Replace(url, "//");
 

@@ -72,9 +72,6 @@ public sealed class MonitorProcess : IDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>Kills the monitor (SIGKILL): no last report, as when it crashes or its host dies.</summary>
-    public void Kill() => ServerProcess.Kill(_process);
-
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
 
