@@ -23,25 +23,27 @@ public static class GroupCommits
     public static Commit Genesis(string group, string policy, PeerIdentity creator, string name, long nowMs, Retention? keep = null)
     {
         var key = GroupKey.Create();
-        var entry = new LogEntry
-        {
-            Group = group,
-            Index = 0,
-            Previous = "",
-            AtMs = nowMs,
-            By = creator.PeerId,
-            SigningKey = creator.SigningPublicKey,
-            Op = LogOp.Genesis,
-            Policy = policy,
-            Peer = creator.PeerId,
-            PeerCurveKey = creator.PublicKeyZ85,
-            PeerName = name,
-            Epoch = 1,
-            KeyCheck = key.Check(group, 1),
-            Keep = (keep ?? Retention.Default).ToString(),
-        };
-        return new Commit(0, entry.Sign(creator), [], key);
+        return new Commit(0, GenesisEntry(group, policy, creator, name, nowMs, key, keep).Sign(creator), [], key);
     }
+
+    /// <summary>A genesis entry, not signed yet: the creator as first member, epoch 1 under <paramref name="key"/>.</summary>
+    private static LogEntry GenesisEntry(string group, string policy, PeerIdentity creator, string name, long nowMs, GroupKey key, Retention? keep) => new()
+    {
+        Group = group,
+        Index = 0,
+        Previous = "",
+        AtMs = nowMs,
+        By = creator.PeerId,
+        SigningKey = creator.SigningPublicKey,
+        Op = LogOp.Genesis,
+        Policy = policy,
+        Peer = creator.PeerId,
+        PeerCurveKey = creator.PublicKeyZ85,
+        PeerName = name,
+        Epoch = 1,
+        KeyCheck = key.Check(group, 1),
+        Keep = (keep ?? Retention.Default).ToString(),
+    };
 
     /// <summary>The genesis of the direct conversation of <paramref name="creator"/> and <paramref name="partner"/> (its keys
     /// as a log both are in pinned them), with, in the same transaction, the first epoch's key wrapped to the partner and
@@ -51,26 +53,12 @@ public static class GroupCommits
     {
         var group = DirectName.Of(creator.PeerId, partner.PeerId);
         var key = GroupKey.Create();
-        var entry = new LogEntry
+        var entry = GenesisEntry(group, LogEntry.Direct, creator, name, nowMs, key, keep) with
         {
-            Group = group,
-            Index = 0,
-            Previous = "",
-            AtMs = nowMs,
-            By = creator.PeerId,
-            SigningKey = creator.SigningPublicKey,
-            Op = LogOp.Genesis,
-            Policy = LogEntry.Direct,
-            Peer = creator.PeerId,
-            PeerCurveKey = creator.PublicKeyZ85,
-            PeerName = name,
             Partner = partner.PeerId,
             PartnerSigningKey = partner.SigningKey,
             PartnerCurveKey = partner.CurveKey,
             PartnerName = partner.Name,
-            Epoch = 1,
-            KeyCheck = key.Check(group, 1),
-            Keep = (keep ?? Retention.Default).ToString(),
         };
         var record = entry.Sign(creator);
         (string, byte[])[] alongside =
